@@ -1,0 +1,146 @@
+"""Statuses and kinds. Values are the Chinese words office staff see in forms and documents."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class UnitKind(StrEnum):
+    TOWN = "乡镇街道"
+    DEPARTMENT = "部门"
+    STATE_ENTERPRISE = "国有企业"
+    VILLAGE = "社区村"
+
+
+class Pool(StrEnum):
+    LEADER = "组长库"
+    TALENT = "人才库"
+
+
+class ConflictKind(StrEnum):
+    FORMER_UNIT = "原工作单位"
+    RELATIVE = "亲属任职"
+    DECLARED = "申报回避"
+
+
+class RoundKind(StrEnum):
+    REGULAR = "常规巡察"
+    SPECIAL = "专项巡察"
+    MOBILE = "机动巡察"
+    EXTENDED = "延伸巡察"
+    CROSS = "交叉巡察"
+    LOOK_BACK = "回头看"
+
+
+class RoundStatus(StrEnum):
+    PLANNING = "方案待批"
+    RETURNED = "方案退回"
+    ACTIVE = "进行中"
+    DONE = "已完成"
+
+
+class TeamRole(StrEnum):
+    LEADER = "组长"
+    DEPUTY = "副组长"
+    MEMBER = "组员"
+
+
+class Stage(StrEnum):
+    PREPARATION = "巡察准备"
+    STATIONING = "集中巡察"
+    REPORTING = "报告巡察"
+    FEEDBACK = "巡察反馈"
+    CLUE_TRANSFER = "线索移交"
+    RECTIFICATION = "督促整改"
+    ARCHIVING = "立卷归档"
+    ARCHIVED = "已归档"
+
+
+STAGE_ORDER = list(Stage)
+
+
+class FindingScope(StrEnum):
+    INDIVIDUAL = "个性问题"
+    COMMON = "共性问题"
+
+
+class ClueKind(StrEnum):
+    DISCIPLINE = "违纪违法线索"
+    APPOINTMENT = "选人用人问题"
+    PETITION = "信访事项"
+    SECTOR = "行业领域问题"
+
+
+class ClueStatus(StrEnum):
+    PENDING = "待移交"
+    HELD = "暂缓移交"
+    TRANSFERRED = "已移交"
+    CLOSED = "已办结"
+
+
+class ItemStatus(StrEnum):
+    NOT_STARTED = "未开始"
+    IN_PROGRESS = "整改中"
+    PENDING_CHECK = "已完成待核"
+    CLOSED = "已销号"
+
+
+class Gate(StrEnum):
+    PLAN = "方案及组成人员审批"
+    STATIONING_DONE = "巡察组提交报告"
+    REPORT = "报告审议"
+    CLUE_TRANSFER = "线索移交审批"
+    RECT_PLAN = "整改方案审核"
+    CLOSE_OUT = "整改销号"
+    LOOK_BACK = "回头看核查"
+    COMMON = "共性问题归类"
+
+
+class CheckResult(StrEnum):
+    RECTIFIED = "已整改"
+    PARTLY = "部分整改"
+    NOT_RECTIFIED = "未整改"
+    FALSE_REPORT = "虚假整改"
+
+
+class LookBackCause(StrEnum):
+    OVERDUE = "逾期未整改"
+    LOW_RATE = "整改率偏低"
+    NO_REPORT = "未报送整改报告"
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "待审批"
+    DECIDED = "已决定"
+
+
+class AlertStatus(StrEnum):
+    PENDING = "待发送"
+    SENDING = "发送中"
+    SENT = "已发送"
+    NO_RECIPIENT = "无接收人"
+
+
+class Role(StrEnum):
+    """Who an alert is for; person-level roles resolve through the org data."""
+
+    OFFICE = "office"
+    LEADING_GROUP = "leading_group"
+    TEAM_LEADER = "team_leader"
+    UNIT_SECRETARY = "unit_secretary"
+    LIAISON_LEADER = "liaison_leader"
+    DISCIPLINE_COMMISSION = "discipline_commission"
+    ORGANISATION_DEPARTMENT = "organisation_department"
+    RESPONSIBLE_DEPARTMENT = "responsible_department"
+
+
+ROLE_NAMES = {
+    Role.OFFICE: "巡察办",
+    Role.LEADING_GROUP: "巡察工作领导小组",
+    Role.TEAM_LEADER: "巡察组组长",
+    Role.UNIT_SECRETARY: "被巡察单位党组织书记",
+    Role.LIAISON_LEADER: "联系领导",
+    Role.DISCIPLINE_COMMISSION: "纪委监委",
+    Role.ORGANISATION_DEPARTMENT: "组织部",
+    Role.RESPONSIBLE_DEPARTMENT: "责任部门",
+}

@@ -1,0 +1,204 @@
+"""Flow parameters and approval forms. The Prefect UI renders these as the Chinese forms staff fill in."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from prefect.input import RunInput
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+RoundKindValue = Literal["常规巡察", "专项巡察", "机动巡察", "延伸巡察", "交叉巡察", "回头看"]
+
+
+def _pos(n: int) -> dict[str, Any]:
+    return {"position": n}
+
+
+class TeamSpec(BaseModel):
+    """一个巡察组：组长、副组长、组员和本组负责的被巡察单位。"""
+
+    name: str = Field(title="巡察组名称", description="如：第一巡察组", min_length=1, json_schema_extra=_pos(0))
+    leader: str = Field(title="组长", description="须在巡察组长库中", min_length=1, json_schema_extra=_pos(1))
+    deputy: str = Field(default="", title="副组长", description="可不填", json_schema_extra=_pos(2))
+    members: list[str] = Field(default_factory=list, title="组员", json_schema_extra=_pos(3))
+    units: list[str] = Field(title="被巡察单位", description="本组负责巡察的单位名称", min_length=1, json_schema_extra=_pos(4))
+
+    @field_validator("deputy", mode="before")
+    @classmethod
+    def _no_deputy(cls, value: object) -> object:
+        return "" if value is None else value
+
+
+class RoundParams(BaseModel):
+    """巡察轮次、进驻时间、巡察组及其负责的被巡察单位。"""
+
+    name: str = Field(title="巡察轮次名称", description="如：2026年第一轮巡察", min_length=2, max_length=100, json_schema_extra=_pos(0))
+    kind: RoundKindValue = Field(default="常规巡察", title="巡察类型", json_schema_extra=_pos(1))
+    start_date: date = Field(title="进驻开始日期", json_schema_extra=_pos(2))
+    end_date: date = Field(title="进驻结束日期", json_schema_extra=_pos(3))
+    teams: list[TeamSpec] = Field(title="巡察组及被巡察单位", min_length=1, json_schema_extra=_pos(4))
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _dates(self) -> RoundParams:
+        if self.end_date < self.start_date:
+            raise ValueError("进驻结束日期早于开始日期")
+        return self
+
+
+class FindingIn(BaseModel):
+    category: str = Field(title="问题类别", description="如：党的领导、党的建设、全面从严治党、选人用人、巡察整改", min_length=1, max_length=50)
+    description: str = Field(title="问题描述", min_length=2, max_length=2000)
+    evidence: str = Field(default="", title="证据材料说明", max_length=2000)
+    scope: Literal["个性问题", "共性问题"] = Field(default="个性问题", title="问题性质")
+    fixed_on_site: bool = Field(default=False, title="已立行立改")
+
+
+class ItemCheckIn(BaseModel):
+    item_id: int = Field(title="整改事项编号", ge=1)
+    result: Literal["已整改", "部分整改", "未整改", "虚假整改"] = Field(title="核查结论")
+    note: str = Field(default="", title="核查说明", max_length=2000)
+
+
+class ProgressIn(BaseModel):
+    item_id: int = Field(title="整改事项编号", ge=1)
+    status: Literal["未开始", "整改中", "已完成待核"] = Field(title="整改状态")
+    measure_taken: str = Field(default="", title="采取的措施", max_length=2000)
+    evidence: str = Field(default="", title="佐证材料说明", max_length=2000)
+    rules_made: int = Field(default=0, title="新建制度数（建章立制）", ge=0)
+
+
+class PlanItemIn(BaseModel):
+    item_id: int = Field(title="整改事项编号", ge=1)
+    measure: str = Field(title="整改措施", min_length=2, max_length=2000)
+    owner: str = Field(title="责任人", min_length=1, max_length=50)
+    deadline: date = Field(title="完成时限")
+    supervise_every_days: int = Field(default=30, title="督办频次（天）", ge=1, le=365)
+
+
+class PlanParams(BaseModel):
+    round_name: str = Field(title="巡察轮次名称", min_length=1, json_schema_extra=_pos(0))
+    unit_name: str = Field(title="被巡察单位", min_length=1, json_schema_extra=_pos(1))
+    reporter: str = Field(title="报送人（姓名）", min_length=1, json_schema_extra=_pos(2))
+    items: list[PlanItemIn] = Field(title="整改任务清单（措施、责任人、时限）", min_length=1, json_schema_extra=_pos(3))
+
+
+class ProgressParams(BaseModel):
+    round_name: str = Field(title="巡察轮次名称", min_length=1, json_schema_extra=_pos(0))
+    unit_name: str = Field(title="被巡察单位", min_length=1, json_schema_extra=_pos(1))
+    reporter: str = Field(title="报送人（姓名）", min_length=1, json_schema_extra=_pos(2))
+    formal: bool = Field(default=False, title="本次为正式整改情况报告", json_schema_extra=_pos(3))
+    items: list[ProgressIn] = Field(title="各整改事项进展", min_length=1, json_schema_extra=_pos(4))
+
+
+class CommonGroupIn(BaseModel):
+    """One common problem as the office confirms it (a row of the confirmation form)."""
+
+    category: str = Field(title="问题类别", max_length=50)
+    title: str = Field(title="共性问题名称", max_length=200)
+    leader_in_charge: str = Field(default="", title="分管领导", description="领办该共性问题的分管领导姓名", max_length=50)
+    departments: list[str] = Field(default_factory=list, title="责任部门")
+    finding_ids: list[int] = Field(default_factory=list, title="问题编号", description="归入该共性问题的问题编号（至少两个）")
+
+    @field_validator("category", "title", "leader_in_charge")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("departments")
+    @classmethod
+    def _departments(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(d.strip() for d in value if d.strip()))
+
+
+class FindingsParams(BaseModel):
+    round_name: str = Field(title="巡察轮次名称", min_length=1)
+    unit_name: str = Field(title="被巡察单位", min_length=1)
+    findings: list[FindingIn] = Field(title="发现的问题", min_length=1)
+
+
+# Gates -------------------------------------------------------------------------------------
+# Decision values are Chinese because the UI shows an enum's raw value.
+
+class GateForm(RunInput):
+    decision: str = Field(title="审批决定", json_schema_extra=_pos(0))
+    approver: str = Field(title="审批人（姓名）", description="请填写本人姓名，系统将记录审批人", min_length=1, json_schema_extra=_pos(1))
+    comment: str = Field(default="", title="意见", json_schema_extra=_pos(2))
+
+
+class PlanApproval(GateForm):
+    decision: Literal["批准", "退回修改"] = Field(title="审批决定", json_schema_extra=_pos(0))
+
+
+class StationingDone(GateForm):
+    decision: Literal["进驻结束，提交巡察报告"] = Field(
+        default="进驻结束，提交巡察报告", title="巡察组确认", json_schema_extra=_pos(0)
+    )
+    approver: str = Field(title="组长（姓名）", min_length=1, json_schema_extra=_pos(1))
+    comment: str = Field(default="", title="报告要点", json_schema_extra=_pos(2))
+
+
+class ReportReview(GateForm):
+    decision: Literal["通过", "退回重新查找"] = Field(title="审议结论", json_schema_extra=_pos(0))
+
+
+class ClueTransferApproval(GateForm):
+    decision: Literal["同意移交", "暂缓移交"] = Field(title="审批决定", json_schema_extra=_pos(0))
+
+
+class RectPlanReview(GateForm):
+    decision: Literal["通过", "退回修改"] = Field(title="审核结论", json_schema_extra=_pos(0))
+
+
+class CloseOutApproval(GateForm):
+    decision: Literal["同意销号", "暂不销号"] = Field(title="审批决定", json_schema_extra=_pos(0))
+
+
+# Decisions that need a reason from the approver (checked after resume, not by the server).
+NEEDS_COMMENT = {"退回修改", "退回重新查找", "暂缓移交", "暂不销号"}
+
+
+class SweepParams(BaseModel):
+    """Parameters of the daily supervision sweep; thresholds left empty come from settings."""
+
+    as_of: date | None = Field(default=None, title="督办日期", description="留空为今天（北京时间）")
+    rate_below: float | None = Field(default=None, title="回头看整改率阈值（%）", description="报告期限届满时整改率低于此值启动回头看")
+    overdue_days: int | None = Field(default=None, title="回头看逾期天数", description="整改事项逾期超过此天数启动回头看")
+
+    @field_validator("rate_below")
+    @classmethod
+    def _rate(cls, value: float | None) -> float | None:
+        if value is not None and not 0 <= value <= 100:
+            raise ValueError(f"整改率阈值应在0到100之间，实为{value}")
+        return value
+
+    @field_validator("overdue_days")
+    @classmethod
+    def _days(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError(f"逾期天数不能为负数，实为{value}")
+        return value
+
+
+class LookBackReport(GateForm):
+    """The look-back team's verification of every earlier item, plus new findings."""
+
+    decision: Literal["提交核查结果"] = Field(default="提交核查结果", title="回头看核查", json_schema_extra=_pos(0))
+    approver: str = Field(title="回头看组组长（姓名）", min_length=1, json_schema_extra=_pos(1))
+    checks: list[ItemCheckIn] = Field(title="逐项核查结论", json_schema_extra=_pos(2))
+    new_findings: list[FindingIn] = Field(default_factory=list, title="新发现的问题", json_schema_extra=_pos(3))
+    comment: str = Field(default="", title="总体意见", json_schema_extra=_pos(4))
+
+
+class CommonProblemsConfirm(GateForm):
+    """The office confirms the proposed common problems (共性问题), editing them as needed."""
+
+    decision: Literal["确认归类"] = Field(default="确认归类", title="共性问题归类", json_schema_extra=_pos(0))
+    approver: str = Field(title="确认人（姓名）", min_length=1, json_schema_extra=_pos(1))
+    groups: list[CommonGroupIn] = Field(title="共性问题（每组填写分管领导和责任部门）", json_schema_extra=_pos(2))
+    comment: str = Field(default="", title="意见", json_schema_extra=_pos(3))

@@ -1,0 +1,65 @@
+"""One validated settings class; every value can come from XUNCHA_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XUNCHA_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=PROJECT_ROOT / "var", description="运行数据目录")
+    database_url: str = Field(default="", description="应用数据库地址；为空时用 home 下的 SQLite 文件")
+    ui_url: str = Field(default="http://127.0.0.1:4200", description="Prefect 界面地址，用于提醒中的链接")
+    timezone: str = "Asia/Shanghai"
+    # role -> Apprise URLs; person-level roles (组长, 单位书记, 联系领导) fall back to these.
+    recipients: dict[str, list[str]] = Field(default_factory=dict)
+    gate_reminder_hours: float = Field(default=48, gt=0, description="审批等待多久后提醒")
+    rectification_days: int = Field(default=60, gt=0, description="整改期限（天），默认两个月")
+    plan_due_days: int = Field(default=15, gt=0, description="反馈后几天内报送整改方案")
+    reminder_days_before: int = Field(default=7, ge=0, description="到期前几天提醒")
+    escalation_offsets_days: list[int] = Field(
+        default_factory=lambda: [0, 7, 14, 30],
+        description="逾期升级：到期当日及逾期后第几天依次告知单位书记、联系领导/分管领导、巡察办、领导小组",
+    )
+    lookback_overdue_days: int = Field(default=30, ge=0, description="逾期超过几天启动回头看")
+    lookback_rate_below: float = Field(default=80.0, ge=0, le=100, description="报告期限届满时整改率低于此值（%）启动回头看")
+    look_back_days: int = Field(default=30, gt=0, description="回头看后重新整改的期限（天）")
+    alert_backoff_seconds: list[int] = Field(default_factory=lambda: [5, 30, 120, 600, 1800])
+    alert_send_timeout: int = Field(default=4, gt=0)
+    work_pool: str = "xuncha-process"
+
+    @field_validator("alert_backoff_seconds")
+    @classmethod
+    def _non_empty(cls, value: list[int]) -> list[int]:
+        if not value or any(v < 0 for v in value):
+            raise ValueError("提醒重试间隔须为非负整数列表")
+        return value
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'xuncha.db'}"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.home / "documents"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.home / "archive"
+
+    def run_link(self, flow_run_id: str | None) -> str:
+        if not flow_run_id:
+            return self.ui_url.rstrip("/") + "/runs"
+        return f"{self.ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

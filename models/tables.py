@@ -1,0 +1,341 @@
+"""Application tables. Enum columns store the Chinese value, as VARCHAR (no native enum types)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel, UniqueConstraint
+
+from models.enums import (
+    AlertStatus,
+    ApprovalStatus,
+    ClueKind,
+    ClueStatus,
+    ConflictKind,
+    FindingScope,
+    Gate,
+    ItemStatus,
+    RoundKind,
+    RoundStatus,
+    Stage,
+    TeamRole,
+    UnitKind,
+)
+
+
+def enum_type(enum_cls: type[Enum]) -> Any:
+    return sa.Enum(
+        enum_cls,
+        values_callable=lambda e: [m.value for m in e],
+        native_enum=False,
+        validate_strings=True,
+        length=32,
+    )
+
+
+TZ = sa.DateTime(timezone=True)
+
+
+class Unit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=100)
+    kind: UnitKind = Field(sa_type=enum_type(UnitKind))
+    area: str = Field(default="", max_length=50)
+    secretary_name: str = Field(default="", max_length=50)
+    secretary_contact: str = Field(default="", max_length=500)
+    liaison_leader_id: int | None = Field(default=None, foreign_key="person.id")
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=50)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    title: str = Field(default="", max_length=100)
+    specialties: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    pools: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    contact: str = Field(default="", max_length=500)
+    available: bool = True
+
+
+class Conflict(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("person_id", "unit_id", "kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    kind: ConflictKind = Field(sa_type=enum_type(ConflictKind))
+    note: str = Field(default="", max_length=200)
+
+
+class RoleRecipient(SQLModel, table=True):
+    """Role-level alert recipients loaded with the org data (settings add more)."""
+
+    __table_args__ = (UniqueConstraint("role", "url"),)
+    id: int | None = Field(default=None, primary_key=True)
+    role: str = Field(max_length=40, index=True)
+    url: str = Field(max_length=500)
+
+
+class InspectionRound(SQLModel, table=True):
+    __tablename__ = "inspection_round"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=100)
+    kind: RoundKind = Field(sa_type=enum_type(RoundKind))
+    start_date: date
+    end_date: date
+    status: RoundStatus = Field(default=RoundStatus.PLANNING, sa_type=enum_type(RoundStatus))
+    flow_run_id: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(sa_type=TZ)
+
+
+class Team(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("round_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="inspection_round.id", index=True)
+    name: str = Field(max_length=50)
+
+
+class TeamMember(SQLModel, table=True):
+    __tablename__ = "team_member"
+    __table_args__ = (UniqueConstraint("team_id", "person_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    role: TeamRole = Field(sa_type=enum_type(TeamRole))
+
+
+class Inspection(SQLModel, table=True):
+    """One inspected unit in one round: the unit of work that moves through the stages."""
+
+    __table_args__ = (UniqueConstraint("round_id", "unit_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="inspection_round.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    team_id: int = Field(foreign_key="team.id")
+    stage: Stage = Field(default=Stage.PREPARATION, sa_type=enum_type(Stage))
+    search_count: int = Field(default=1, description="第几次查找问题（报告退回后加一）")
+    flow_run_id: str | None = Field(default=None, max_length=40)
+    feedback_date: date | None = None
+    formal_report_at: datetime | None = Field(default=None, sa_type=TZ)
+    plan_submitted_at: datetime | None = Field(default=None, sa_type=TZ)
+    plan_approved_at: datetime | None = Field(default=None, sa_type=TZ)
+    archived_at: datetime | None = Field(default=None, sa_type=TZ)
+
+
+class Finding(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    category: str = Field(max_length=50)
+    description: str = Field(max_length=2000)
+    evidence: str = Field(default="", max_length=2000)
+    scope: FindingScope = Field(default=FindingScope.INDIVIDUAL, sa_type=enum_type(FindingScope))
+    fixed_on_site: bool = False
+    search_count: int = 1
+    created_at: datetime = Field(sa_type=TZ)
+
+
+class Petition(SQLModel, table=True):
+    """Confidential: content and informant never leave the application database."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    channel: str = Field(max_length=20)
+    content: str = Field(max_length=4000)
+    informant: str = Field(default="", max_length=200)
+    received_at: datetime = Field(sa_type=TZ)
+
+
+class Clue(SQLModel, table=True):
+    """Confidential: the summary never leaves the application database."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    kind: ClueKind = Field(sa_type=enum_type(ClueKind))
+    summary: str = Field(max_length=4000)
+    receiver: str = Field(default="", max_length=40)
+    status: ClueStatus = Field(default=ClueStatus.PENDING, sa_type=enum_type(ClueStatus))
+    transferred_at: datetime | None = Field(default=None, sa_type=TZ)
+    created_at: datetime = Field(sa_type=TZ)
+
+
+class RectificationItem(SQLModel, table=True):
+    __tablename__ = "rectification_item"
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    finding_id: int = Field(foreign_key="finding.id", unique=True)
+    measure: str = Field(default="", max_length=2000)
+    owner: str = Field(default="", max_length=50)
+    responsible_leader_id: int | None = Field(default=None, foreign_key="person.id")
+    deadline: date = Field(index=True)
+    status: ItemStatus = Field(default=ItemStatus.NOT_STARTED, sa_type=enum_type(ItemStatus))
+    closed_at: datetime | None = Field(default=None, sa_type=TZ)
+    # 五清单: supervision (who, how often) and effect (evidence, rules made).
+    supervisor: str = Field(default="", max_length=50)
+    supervise_every_days: int = 30
+    evidence: str = Field(default="", max_length=2000)
+    rules_made: int = 0
+    common_problem_id: int | None = Field(default=None, foreign_key="common_problem.id")
+    # The supervision ladder: the next rung to notify and the day it falls due (NULL once
+    # closed or past the last rung), so the daily sweep touches only items that need action.
+    next_rung: int = 0
+    next_action_on: date | None = Field(default=None, index=True)
+    # A new deadline (plan, look-back) starts the ladder again as a new cycle.
+    ladder_cycle: int = 0
+    last_report_at: datetime | None = Field(default=None, sa_type=TZ)
+
+
+class CommonProblem(SQLModel, table=True):
+    """共性问题: the same problem found across units, led by a leader in charge (领办)."""
+
+    __tablename__ = "common_problem"
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="inspection_round.id", index=True)
+    category: str = Field(max_length=50)
+    title: str = Field(max_length=200)
+    leader_in_charge: str = Field(default="", max_length=50)
+    departments: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    confirmed_by: str = Field(default="", max_length=50)
+    created_at: datetime = Field(sa_type=TZ)
+
+
+class SupervisionNotice(SQLModel, table=True):
+    """One rung of the reminder/escalation ladder for one item, written once."""
+
+    __tablename__ = "supervision_notice"
+    __table_args__ = (UniqueConstraint("item_id", "ladder_cycle", "rung"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="rectification_item.id")
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    ladder_cycle: int = 0
+    rung: int
+    due_on: date
+    as_of: date = Field(index=True)
+
+
+class InspectionNotice(SQLModel, table=True):
+    """An inspection-level mark, e.g. the formal rectification report is missing."""
+
+    __tablename__ = "inspection_notice"
+    __table_args__ = (UniqueConstraint("inspection_id", "kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    kind: str = Field(max_length=40)
+    as_of: date
+
+
+class LookBack(SQLModel, table=True):
+    """回头看: a re-inspection of a unit whose rectification lags; one per unit and cause."""
+
+    __tablename__ = "look_back"
+    # One look-back per inspected unit and round, whatever causes hold (the first is kept).
+    __table_args__ = (UniqueConstraint("source_inspection_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source_inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    cause: str = Field(max_length=40)
+    detail: str = Field(default="", max_length=500)
+    status: str = Field(default="待启动", max_length=20)
+    team: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    flow_run_id: str | None = Field(default=None, max_length=40)
+    triggered_on: date
+    finished_at: datetime | None = Field(default=None, sa_type=TZ)
+
+
+class LookBackCheck(SQLModel, table=True):
+    __tablename__ = "look_back_check"
+    __table_args__ = (UniqueConstraint("look_back_id", "item_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    look_back_id: int = Field(foreign_key="look_back.id", index=True)
+    item_id: int = Field(foreign_key="rectification_item.id")
+    result: str = Field(max_length=20)
+    note: str = Field(default="", max_length=2000)
+
+
+class Accountability(SQLModel, table=True):
+    """问责 records fed by a look-back: talk (约谈), notice (通报), handling suggestion."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    look_back_id: int = Field(foreign_key="look_back.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    kind: str = Field(max_length=20)
+    target: str = Field(max_length=100)
+    reason: str = Field(max_length=1000)
+    created_at: datetime = Field(sa_type=TZ)
+
+
+class ProgressReport(SQLModel, table=True):
+    __tablename__ = "progress_report"
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="rectification_item.id", index=True)
+    reported_at: datetime = Field(sa_type=TZ)
+    status: ItemStatus = Field(sa_type=enum_type(ItemStatus))
+    measure_taken: str = Field(default="", max_length=2000)
+    evidence: str = Field(default="", max_length=2000)
+    rules_made: int = 0
+
+
+class Approval(SQLModel, table=True):
+    """One asking of a gate. `attempt` counts askings of the same gate for the same subject."""
+
+    __table_args__ = (UniqueConstraint("round_id", "inspection_id", "gate", "attempt"),)
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="inspection_round.id", index=True)
+    inspection_id: int | None = Field(default=None, foreign_key="inspection.id")
+    gate: Gate = Field(sa_type=enum_type(Gate))
+    attempt: int = 1
+    status: ApprovalStatus = Field(default=ApprovalStatus.PENDING, sa_type=enum_type(ApprovalStatus))
+    decision: str = Field(default="", max_length=40)
+    approver: str = Field(default="", max_length=50)
+    comment: str = Field(default="", max_length=2000)
+    flow_run_id: str | None = Field(default=None, max_length=40)
+    requested_at: datetime = Field(sa_type=TZ)
+    decided_at: datetime | None = Field(default=None, sa_type=TZ)
+    reminders_sent: int = 0
+
+
+class Alert(SQLModel, table=True):
+    """The outbox: one row per message and recipient, delivered with retries."""
+
+    __table_args__ = (UniqueConstraint("dedupe_key", "recipient"),)
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, index=True)
+    role: str = Field(max_length=40)
+    channel: str = Field(default="", max_length=20)
+    recipient: str = Field(default="", max_length=500)
+    title: str = Field(max_length=200)
+    body: str = Field(max_length=4000)
+    link: str = Field(default="", max_length=500)
+    status: AlertStatus = Field(default=AlertStatus.PENDING, sa_type=enum_type(AlertStatus), index=True)
+    attempts: int = 0
+    last_error: str = Field(default="", max_length=1000)
+    next_attempt_at: datetime = Field(sa_type=TZ, index=True)
+    created_at: datetime = Field(sa_type=TZ)
+    sent_at: datetime | None = Field(default=None, sa_type=TZ)
+
+
+class Document(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("inspection_id", "kind", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="inspection_round.id", index=True)
+    inspection_id: int | None = Field(default=None, foreign_key="inspection.id")
+    kind: str = Field(max_length=50)
+    version: int = 1
+    title: str = Field(max_length=200)
+    path: str = Field(max_length=500)
+    sha256: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=TZ)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=TZ)
+    actor: str = Field(max_length=50)
+    action: str = Field(max_length=50)
+    entity: str = Field(max_length=40)
+    entity_id: int | None = None
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(default="", max_length=64)
