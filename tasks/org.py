@@ -1,0 +1,145 @@
+"""Org data: units, people, pools, conflicts and recipients, loaded from YAML, Excel or a dict.
+
+Everything is validated before anything is written; a file with any bad entry writes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+from sqlmodel import Session, select
+
+from models.enums import ConflictKind, Pool, Role, UnitKind
+from models.errors import DomainError
+from models.tables import Conflict, Person, RoleRecipient, Unit
+
+
+class SecretaryIn(BaseModel):
+    name: str = ""
+    contact: str = ""
+
+
+class UnitIn(BaseModel):
+    name: str = Field(min_length=1)
+    kind: UnitKind
+    area: str = ""
+    secretary: SecretaryIn = Field(default_factory=SecretaryIn)
+    liaison_leader: str | None = None
+
+
+class PersonIn(BaseModel):
+    name: str = Field(min_length=1)
+    unit: str | None = None
+    title: str = ""
+    specialties: list[str] = Field(default_factory=list)
+    pools: list[Pool] = Field(default_factory=list)
+    contact: str = ""
+    available: bool = True
+
+
+class ConflictIn(BaseModel):
+    person: str
+    unit: str
+    kind: ConflictKind
+    note: str = ""
+
+
+class OrgData(BaseModel):
+    units: list[UnitIn] = Field(default_factory=list)
+    people: list[PersonIn] = Field(default_factory=list)
+    conflicts: list[ConflictIn] = Field(default_factory=list)
+    recipients: dict[Role, list[str]] = Field(default_factory=dict)
+
+
+def _pydantic_problems(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors()]
+
+
+def parse_org(raw: dict[str, Any]) -> OrgData:
+    try:
+        return OrgData.model_validate(raw)
+    except ValidationError as exc:
+        raise DomainError("组织数据格式有误", _pydantic_problems(exc)) from exc
+
+
+def read_org_file(path: Path) -> OrgData:
+    """Read org data from YAML (.yaml/.yml) or an Excel workbook (.xlsx, see tasks/org_excel.py)."""
+    if not path.exists():
+        raise DomainError(f"找不到组织数据文件：{path}")
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        from tasks.org_excel import read_org_excel  # imports this module
+
+        return read_org_excel(path)
+    if suffix not in (".yaml", ".yml"):
+        raise DomainError(f"不支持的组织数据文件类型：{suffix or '无扩展名'}（请使用 .yaml、.yml 或 .xlsx）")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise DomainError(f"组织数据文件不是有效的 YAML：{exc}") from exc
+    if not isinstance(raw, dict):
+        raise DomainError("组织数据文件顶层应包含 units、people、conflicts、recipients")
+    return parse_org(raw)
+
+
+def load_org(*, session: Session, data: OrgData) -> dict[str, int]:
+    """Upsert by name. Returns counts. Raises DomainError listing every problem, writing nothing."""
+    problems: list[str] = []
+    unit_names = [u.name for u in data.units]
+    person_names = [p.name for p in data.people]
+    for label, names in (("单位", unit_names), ("人员", person_names)):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        problems += [f"{label}重复：{n}" for n in dupes]
+    known_units = set(unit_names) | set(session.exec(select(Unit.name)).all())
+    known_people = set(person_names) | set(session.exec(select(Person.name)).all())
+    for p in data.people:
+        if p.unit and p.unit not in known_units:
+            problems.append(f"人员“{p.name}”的所在单位不存在：{p.unit}")
+    for u in data.units:
+        if u.liaison_leader and u.liaison_leader not in known_people:
+            problems.append(f"单位“{u.name}”的联系领导不存在：{u.liaison_leader}")
+    for c in data.conflicts:
+        if c.person not in known_people:
+            problems.append(f"回避申报中的人员不存在：{c.person}")
+        if c.unit not in known_units:
+            problems.append(f"回避申报中的单位不存在：{c.unit}")
+    if problems:
+        raise DomainError("组织数据未导入", problems)
+
+    units: dict[str, Unit] = {u.name: u for u in session.exec(select(Unit))}
+    for u in data.units:
+        row = units.get(u.name) or Unit(name=u.name, kind=u.kind)
+        row.kind, row.area = u.kind, u.area
+        row.secretary_name, row.secretary_contact = u.secretary.name, u.secretary.contact
+        session.add(row)
+        units[u.name] = row
+    session.flush()
+    people: dict[str, Person] = {p.name: p for p in session.exec(select(Person))}
+    for p in data.people:
+        person = people.get(p.name) or Person(name=p.name)
+        person.unit_id = units[p.unit].id if p.unit else None
+        person.title, person.contact, person.available = p.title, p.contact, p.available
+        person.specialties = list(p.specialties)
+        person.pools = [pool.value for pool in p.pools]
+        session.add(person)
+        people[p.name] = person
+    session.flush()
+    for u in data.units:
+        units[u.name].liaison_leader_id = people[u.liaison_leader].id if u.liaison_leader else None
+    for c in data.conflicts:
+        pid, uid = people[c.person].id, units[c.unit].id
+        exists = session.exec(
+            select(Conflict).where(Conflict.person_id == pid, Conflict.unit_id == uid, Conflict.kind == c.kind)
+        ).first()
+        if not exists:
+            assert pid is not None and uid is not None
+            session.add(Conflict(person_id=pid, unit_id=uid, kind=c.kind, note=c.note))
+    for role, urls in data.recipients.items():
+        for url in urls:
+            if not session.exec(select(RoleRecipient).where(RoleRecipient.role == role.value, RoleRecipient.url == url)).first():
+                session.add(RoleRecipient(role=role.value, url=url))
+    session.flush()
+    return {"units": len(data.units), "people": len(data.people), "conflicts": len(data.conflicts)}

@@ -1,0 +1,352 @@
+"""The seven stages of one inspected unit, as plain keyword-only functions.
+
+Each function is idempotent: it acts only when the inspection is in the stage it handles
+(and, where a stage can repeat, in the same search round), so re-running it after a crash
+adds no row and queues no second alert.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from models.enums import (
+    ClueKind,
+    ClueStatus,
+    FindingScope,
+    ItemStatus,
+    Role,
+    RoundStatus,
+    Stage,
+    TeamRole,
+)
+from models.errors import DomainError, NotFound
+from models.settings import Settings
+from models.tables import (
+    Clue,
+    Document,
+    Finding,
+    Inspection,
+    InspectionRound,
+    Person,
+    RectificationItem,
+    Team,
+    TeamMember,
+    Unit,
+)
+from models.transitions import check_transition
+from tasks.alerts import enqueue_alert
+from tasks.audit import record_event
+from tasks.documents import DocSpec, write_document
+from tasks.supervision import first_action_on
+
+# Which receiver each kind of clue goes to (线索移交).
+CLUE_ROUTES: dict[ClueKind, Role] = {
+    ClueKind.DISCIPLINE: Role.DISCIPLINE_COMMISSION,
+    ClueKind.APPOINTMENT: Role.ORGANISATION_DEPARTMENT,
+    ClueKind.PETITION: Role.RESPONSIBLE_DEPARTMENT,
+    ClueKind.SECTOR: Role.RESPONSIBLE_DEPARTMENT,
+}
+RECEIVER_NAMES = {
+    Role.DISCIPLINE_COMMISSION: "纪委监委",
+    Role.ORGANISATION_DEPARTMENT: "组织部",
+    Role.RESPONSIBLE_DEPARTMENT: "相关职能部门",
+}
+
+
+class Ctx:
+    """What every stage needs: the inspection with its unit, round and team, and where files go."""
+
+    def __init__(self, session: Session, settings: Settings, inspection_id: int) -> None:
+        insp = session.get(Inspection, inspection_id)
+        if insp is None:
+            raise NotFound(f"巡察任务不存在：{inspection_id}")
+        self.session, self.settings, self.insp = session, settings, insp
+        self.unit = session.get(Unit, insp.unit_id)
+        self.round = session.get(InspectionRound, insp.round_id)
+        self.team = session.get(Team, insp.team_id)
+        assert self.unit and self.round and self.team and self.round.id and insp.id
+        self.round_id: int = self.round.id
+        self.inspection_id: int = insp.id
+
+    @property
+    def stage(self) -> Stage:
+        return Stage(self.insp.stage)
+
+    @property
+    def label(self) -> str:
+        return f"{self.round.name}·{self.unit.name}"  # type: ignore[union-attr]
+
+    @property
+    def doc_dir(self) -> Path:
+        return self.settings.documents_dir / f"round-{self.round_id}" / f"inspection-{self.inspection_id}"
+
+    def move(self, target: Stage, now: datetime, actor: str = "系统") -> None:
+        check_transition(self.stage, target)
+        before = self.stage
+        self.insp.stage = target
+        self.session.add(self.insp)
+        record_event(session=self.session, actor=actor, action="阶段变更", entity="inspection",
+                     entity_id=self.inspection_id, now=now, detail={"from": before.value, "to": target.value})
+
+    def alert(self, key: str, role: Role, title: str, body: str, link: str, now: datetime) -> None:
+        enqueue_alert(session=self.session, settings=self.settings, key=f"insp:{self.inspection_id}:{key}",
+                      role=role, title=title, body=body, link=link, now=now, inspection=self.insp)
+
+    def findings(self) -> list[Finding]:
+        return list(self.session.exec(select(Finding).where(Finding.inspection_id == self.inspection_id).order_by(col(Finding.id))))
+
+    def member_names(self) -> list[str]:
+        rows = self.session.exec(
+            select(Person.name, TeamMember.role).join(TeamMember, col(TeamMember.person_id) == Person.id)
+            .where(TeamMember.team_id == self.insp.team_id).order_by(col(TeamMember.id))
+        ).all()
+        return [f"{TeamRole(r).value}：{n}" for n, r in rows]
+
+
+def _doc_no(ctx: Ctx, short: str) -> str:
+    return f"巡察〔{ctx.round.start_date.year}〕{short}{ctx.round_id}-{ctx.inspection_id}号"  # type: ignore[union-attr]
+
+
+def prepare(*, session: Session, settings: Settings, inspection_id: int, now: datetime, link: str) -> Document:
+    """巡察准备: the announcement (巡察公告) and a notice to the team leader."""
+    ctx = Ctx(session, settings, inspection_id)
+    r = ctx.round
+    assert r is not None
+    doc = write_document(
+        session=session, directory=ctx.doc_dir, round_id=ctx.round_id, inspection_id=ctx.inspection_id, now=now,
+        spec=DocSpec(
+            kind="巡察公告", title=f"关于对{ctx.unit.name}党组织开展巡察的公告", doc_no=_doc_no(ctx, "公告"),  # type: ignore[union-attr]
+            sections=[("", [
+                f"根据工作安排，{ctx.team.name}自{r.start_date:%Y年%m月%d日}至{r.end_date:%Y年%m月%d日}"  # type: ignore[union-attr]
+                f"对{ctx.unit.name}党组织开展{r.kind}。",  # type: ignore[union-attr]
+                "巡察期间，受理反映该单位党组织领导班子及其成员、下一级党组织主要负责人等问题的来信、来电、来访。",
+                "巡察组成员：" + "；".join(ctx.member_names()),
+            ])],
+        ),
+    )
+    ctx.alert("prepare", Role.TEAM_LEADER, "【巡察准备】组成人员已拟定",
+              f"{ctx.label}：巡察工作方案和组成人员已报领导小组审批。", link, now)
+    return doc
+
+
+def start_stationing(*, session: Session, settings: Settings, inspection_id: int, now: datetime, link: str) -> Stage:
+    """集中巡察 begins once the plan is approved."""
+    ctx = Ctx(session, settings, inspection_id)
+    if ctx.stage is Stage.PREPARATION:
+        ctx.move(Stage.STATIONING, now)
+        ctx.alert("station", Role.TEAM_LEADER, "【进驻】巡察组进驻",
+                  f"{ctx.label}：方案已批准，巡察组进驻开展集中巡察。请在系统中登记发现的问题。", link, now)
+        ctx.alert("station-unit", Role.UNIT_SECRETARY, "【巡察进驻通知】",
+                  f"{ctx.label}：巡察组将于{ctx.round.start_date:%Y年%m月%d日}进驻，请做好配合工作。", link, now)  # type: ignore[union-attr]
+    return ctx.stage
+
+
+def conclude_stationing(
+    *, session: Session, settings: Settings, inspection_id: int, search_count: int, by: str, summary: str,
+    now: datetime, link: str,
+) -> Stage:
+    """报告巡察: the team's report (one version per search) goes to the leading group."""
+    ctx = Ctx(session, settings, inspection_id)
+    if ctx.stage is not Stage.STATIONING or ctx.insp.search_count != search_count:
+        return ctx.stage
+    findings = ctx.findings()
+    by_cat = Counter(f.category for f in findings)
+    write_document(
+        session=session, directory=ctx.doc_dir, round_id=ctx.round_id, inspection_id=ctx.inspection_id, now=now,
+        version=search_count,
+        spec=DocSpec(
+            kind="巡察报告", title=f"关于巡察{ctx.unit.name}党组织的情况报告", doc_no=_doc_no(ctx, "报"),  # type: ignore[union-attr]
+            addressee="巡察工作领导小组", signature=ctx.team.name,  # type: ignore[union-attr]
+            sections=[
+                ("一、基本情况", [f"共发现问题{len(findings)}个，其中立行立改{sum(f.fixed_on_site for f in findings)}个。",
+                               *(f"{c}：{n}个" for c, n in sorted(by_cat.items()))]),
+                ("二、发现的主要问题", [f"{i}. 【{f.category}】{f.description}" for i, f in enumerate(findings, 1)]),
+                ("三、组长意见", [summary or "无"]),
+            ],
+        ),
+    )
+    ctx.move(Stage.REPORTING, now, actor=by)
+    ctx.alert(f"report:{search_count}", Role.LEADING_GROUP, "【待审议】巡察报告",
+              f"{ctx.label}：巡察组已提交巡察报告（共{len(findings)}个问题），请审议。", link, now)
+    return ctx.stage
+
+
+def review_report(
+    *, session: Session, settings: Settings, inspection_id: int, search_count: int, approved: bool, comment: str,
+    now: datetime, link: str,
+) -> Stage:
+    """Approve the report, or return it for a second search (退回重新查找)."""
+    ctx = Ctx(session, settings, inspection_id)
+    if ctx.stage is not Stage.REPORTING or ctx.insp.search_count != search_count:
+        return ctx.stage
+    if approved:
+        ctx.move(Stage.FEEDBACK, now, actor="领导小组")
+    else:
+        ctx.move(Stage.STATIONING, now, actor="领导小组")
+        ctx.insp.search_count = search_count + 1
+        ctx.alert(f"returned:{search_count}", Role.TEAM_LEADER, "【报告退回】请重新查找问题",
+                  f"{ctx.label}：领导小组退回巡察报告，要求二次查找问题。意见：{comment}", link, now)
+    session.add(ctx.insp)
+    return ctx.stage
+
+
+def issue_feedback(*, session: Session, settings: Settings, inspection_id: int, now: datetime, link: str) -> Stage:
+    """巡察反馈: feedback opinions to the unit, listing problems by category."""
+    ctx = Ctx(session, settings, inspection_id)
+    if ctx.stage is not Stage.FEEDBACK:
+        return ctx.stage
+    findings = ctx.findings()
+    cats: dict[str, list[Finding]] = {}
+    for f in findings:
+        cats.setdefault(f.category, []).append(f)
+    sections = [(f"（{i}）{c}方面", [f"{j}. {f.description}" for j, f in enumerate(fs, 1)])
+                for i, (c, fs) in enumerate(sorted(cats.items()), 1)]
+    sections.append(("整改要求", [
+        f"请于{settings.rectification_days}日内完成整改，并将整改方案和整改情况报告报送巡察办。",
+        "被巡察单位党组织书记为整改第一责任人，要建立问题清单、任务清单、责任清单。",
+    ]))
+    write_document(
+        session=session, directory=ctx.doc_dir, round_id=ctx.round_id, inspection_id=ctx.inspection_id, now=now,
+        spec=DocSpec(kind="巡察反馈意见", title=f"关于巡察{ctx.unit.name}党组织的反馈意见", doc_no=_doc_no(ctx, "反馈"),  # type: ignore[union-attr]
+                     addressee=f"中共{ctx.unit.name}委员会", sections=sections),  # type: ignore[union-attr]
+    )
+    ctx.insp.feedback_date = now.date()
+    ctx.move(Stage.CLUE_TRANSFER, now)
+    ctx.alert("feedback", Role.UNIT_SECRETARY, "【巡察反馈】请抓好整改",
+              f"{ctx.label}：巡察反馈意见已印发，共{len(findings)}个问题，请{settings.rectification_days}日内报送整改情况。", link, now)
+    return ctx.stage
+
+
+def pending_clue_count(*, session: Session, inspection_id: int) -> int:
+    return len(session.exec(select(Clue.id).where(Clue.inspection_id == inspection_id, Clue.status == ClueStatus.PENDING)).all())
+
+
+def transfer_clues(
+    *, session: Session, settings: Settings, inspection_id: int, approved: bool, now: datetime, link: str,
+) -> Stage:
+    """线索移交: route each pending clue to its receiver; alerts carry counts only, never clue text."""
+    ctx = Ctx(session, settings, inspection_id)
+    if ctx.stage is not Stage.CLUE_TRANSFER:
+        return ctx.stage
+    clues = list(session.exec(select(Clue).where(Clue.inspection_id == inspection_id, Clue.status == ClueStatus.PENDING)))
+    per_receiver: Counter[Role] = Counter()
+    for clue in clues:
+        if not approved:
+            clue.status = ClueStatus.HELD
+        else:
+            role = CLUE_ROUTES[ClueKind(clue.kind)]
+            clue.receiver, clue.status, clue.transferred_at = role.value, ClueStatus.TRANSFERRED, now
+            per_receiver[role] += 1
+        session.add(clue)
+        record_event(session=session, actor="领导小组", action="线索移交" if approved else "线索暂缓移交",
+                     entity="clue", entity_id=clue.id, now=now, detail={"kind": ClueKind(clue.kind).value})
+    for role, n in per_receiver.items():
+        write_document(
+            session=session, directory=ctx.doc_dir, round_id=ctx.round_id, inspection_id=ctx.inspection_id, now=now,
+            spec=DocSpec(kind=f"线索移交函-{RECEIVER_NAMES[role]}", title="问题线索移交函", doc_no=_doc_no(ctx, "移"),
+                         addressee=RECEIVER_NAMES[role],
+                         sections=[("", [f"{ctx.label}巡察中发现问题线索{n}件，现移交你单位，请按规定办理并及时反馈结果。",
+                                         "线索具体内容另附密件，不在本函中列明。"])]),
+        )
+        ctx.alert(f"clues:{role.value}", role, "【线索移交】", f"您有{n}件新移交线索，请登录系统查收办理。", link, now)
+    ctx.move(Stage.RECTIFICATION, now)
+    return ctx.stage
+
+
+def start_rectification(*, session: Session, settings: Settings, inspection_id: int, now: datetime, link: str) -> int:
+    """督促整改 begins: one item per problem not fixed on site, with owner and deadline."""
+    ctx = Ctx(session, settings, inspection_id)
+    if ctx.stage is not Stage.RECTIFICATION:
+        return 0
+    feedback = ctx.insp.feedback_date or now.date()
+    deadline = feedback + timedelta(days=settings.rectification_days)
+    liaison = session.get(Person, ctx.unit.liaison_leader_id) if ctx.unit.liaison_leader_id else None  # type: ignore[union-attr]
+    liaison_name = liaison.name if liaison else ""
+    have = set(session.exec(select(RectificationItem.finding_id).where(RectificationItem.inspection_id == inspection_id)).all())
+    created = individual = 0
+    for f in ctx.findings():
+        if not f.fixed_on_site and f.scope == FindingScope.INDIVIDUAL:
+            individual += 1  # the liaison leader supervises individual problems only (共性问题 go to 分管领导)
+        if f.fixed_on_site or f.id in have:
+            continue
+        assert f.id is not None
+        session.add(RectificationItem(
+            inspection_id=inspection_id, finding_id=f.id, owner=ctx.unit.secretary_name,  # type: ignore[union-attr]
+            responsible_leader_id=ctx.unit.liaison_leader_id if f.scope == FindingScope.INDIVIDUAL else None,  # type: ignore[union-attr]
+            deadline=deadline, measure="", supervisor=liaison_name if f.scope == FindingScope.INDIVIDUAL else "",
+            next_rung=0, next_action_on=first_action_on(deadline, settings),
+        ))
+        created += 1
+    total = len(have) + created
+    ctx.alert("rectify", Role.UNIT_SECRETARY, "【整改通知】",
+              f"{ctx.label}：共{total}项整改任务，整改期限至{deadline:%Y年%m月%d日}，请按时报送整改进展。", link, now)
+    ctx.alert("rectify-liaison", Role.LIAISON_LEADER, "【落实巡察整改工作责任建议书】",
+              f"{ctx.label}：请对{individual}项个性问题整改进行跟踪督办，定期听取整改推进情况。", link, now)
+    session.flush()
+    return created
+
+
+def open_items(*, session: Session, inspection_id: int) -> list[RectificationItem]:
+    return list(session.exec(select(RectificationItem).where(
+        RectificationItem.inspection_id == inspection_id, RectificationItem.status != ItemStatus.CLOSED)))
+
+
+def close_out(
+    *, session: Session, settings: Settings, inspection_id: int, approved: bool, attempt: int, comment: str,
+    now: datetime, link: str,
+) -> Stage:
+    """整改销号: the office closes the items reported done (已完成待核), or sends them back.
+
+    The unit moves on to archiving once every item is closed."""
+    ctx = Ctx(session, settings, inspection_id)
+    if ctx.stage is not Stage.RECTIFICATION:
+        return ctx.stage
+    if not approved:
+        ctx.alert(f"closeout-refused:{attempt}", Role.UNIT_SECRETARY, "【暂不销号】请继续整改",
+                  f"{ctx.label}：巡察办暂不同意销号。意见：{comment}", link, now)
+        return ctx.stage
+    for item in open_items(session=session, inspection_id=inspection_id):
+        if item.status == ItemStatus.PENDING_CHECK:
+            item.status, item.closed_at, item.next_action_on = ItemStatus.CLOSED, now, None
+            session.add(item)
+            record_event(session=session, actor="巡察办", action="整改销号", entity="rectification_item",
+                         entity_id=item.id, now=now)
+    session.flush()
+    if not open_items(session=session, inspection_id=inspection_id):
+        ctx.move(Stage.ARCHIVING, now, actor="巡察办")
+    return ctx.stage
+
+
+def archive(*, session: Session, settings: Settings, inspection_id: int, now: datetime, link: str) -> str:
+    """立卷归档: every document into the dossier folder with a catalogue and SHA-256 manifest."""
+    ctx = Ctx(session, settings, inspection_id)
+    folder = settings.archive_dir / ctx.round.name / ctx.unit.name  # type: ignore[union-attr]
+    if ctx.stage is Stage.ARCHIVED:
+        return str(folder)
+    if ctx.stage is not Stage.ARCHIVING:
+        raise DomainError(f"{ctx.label} 尚未完成整改销号，不能归档（当前阶段：{ctx.stage.value}）")
+    docs = list(session.exec(select(Document).where(Document.inspection_id == inspection_id).order_by(col(Document.id))))
+    folder.mkdir(parents=True, exist_ok=True)
+    catalogue, manifest = ["序号\t文件名称\t形成日期"], []
+    for i, d in enumerate(docs, 1):
+        src = Path(d.path)
+        name = f"{i:02d}-{src.name}"
+        shutil.copy2(src, folder / name)
+        catalogue.append(f"{i}\t{d.title}（{d.kind}）\t{d.created_at:%Y-%m-%d}")
+        manifest.append(f"{d.sha256}  {name}")
+    (folder / "卷内目录.tsv").write_text("\n".join(catalogue) + "\n", encoding="utf-8")
+    (folder / "manifest.sha256").write_text("\n".join(manifest) + "\n", encoding="utf-8")
+    ctx.insp.archived_at = now
+    ctx.move(Stage.ARCHIVED, now)
+    remaining = session.exec(select(Inspection.id).where(
+        Inspection.round_id == ctx.round_id, Inspection.stage != Stage.ARCHIVED, Inspection.id != inspection_id)).all()
+    if not remaining:
+        ctx.round.status = RoundStatus.DONE  # type: ignore[union-attr]
+        session.add(ctx.round)
+    ctx.alert("archived", Role.OFFICE, "【已归档】", f"{ctx.label}：巡察材料已立卷归档，共{len(docs)}份文件。", link, now)
+    return str(folder)
