@@ -1,0 +1,279 @@
+"""Command line for the inspection office: bring the stack up, load org data, import findings,
+start rounds, check the outbox and the audit trail."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from sqlmodel import func, select
+
+from models.clock import now
+from models.db import get_engine, session_scope
+from models.enums import Stage
+from models.errors import DomainError
+from models.forms import RoundParams
+from models.settings import PROJECT_ROOT, get_settings
+from models.tables import Alert, Inspection, InspectionRound, Unit
+from tasks.alerts import AppriseSender, deliver_due, outbox_counts
+from tasks.audit import first_broken_link
+from tasks.findings import add_clue, find_inspection, parse_sheet, record_findings
+from tasks.org import load_org, read_org_file
+from tasks.rounds import validate_round
+
+app = typer.Typer(help="巡察工作全流程编排：命令行工具", no_args_is_help=True, add_completion=False)
+DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
+ROUND_DEPLOYMENT = "巡察轮次/发起巡察"
+
+
+def fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command("load-org")
+def load_org_cmd(path: Path = typer.Argument(DEMO_ORG, help="组织数据文件（YAML 或 Excel）")) -> None:
+    """导入单位、人员、人才库、回避申报和提醒接收人。"""
+    try:
+        data = read_org_file(path)
+        with session_scope() as s:
+            counts = load_org(session=s, data=data)
+    except DomainError as exc:
+        fail(str(exc))
+    typer.echo(f"已导入：单位{counts['units']}个，人员{counts['people']}人，回避申报{counts['conflicts']}条。")
+
+
+@app.command("import-findings")
+def import_findings_cmd(
+    sheet: Path = typer.Argument(..., help="问题清单（.xlsx 或 .csv）"),
+    round_name: str = typer.Option(..., "--round", help="巡察轮次名称"),
+    unit_name: str = typer.Option(..., "--unit", help="被巡察单位名称"),
+) -> None:
+    """导入问题清单；有任何一行出错则整表不导入，并逐行列出错误。"""
+    try:
+        findings = parse_sheet(sheet)
+        with session_scope() as s:
+            insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
+            rows = record_findings(session=s, inspection=insp, findings=findings, by="巡察组", now=now())
+    except DomainError as exc:
+        fail(str(exc))
+    typer.echo(f"已导入{len(rows)}个问题。")
+
+
+@app.command("add-clue")
+def add_clue_cmd(
+    round_name: str = typer.Option(..., "--round", help="巡察轮次名称"),
+    unit_name: str = typer.Option(..., "--unit", help="被巡察单位名称"),
+    kind: str = typer.Option(..., "--kind", help="线索类型：违纪违法线索、选人用人问题、信访事项、行业领域问题"),
+) -> None:
+    """登记问题线索。线索内容从标准输入读取，不出现在命令行参数和日志中。"""
+    summary = sys.stdin.read()
+    try:
+        with session_scope() as s:
+            insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
+            clue = add_clue(session=s, inspection=insp, kind=kind, summary=summary, by="巡察组", now=now())
+    except DomainError as exc:
+        fail(str(exc))
+    typer.echo(f"已登记线索，编号 {clue.id}。")
+
+
+def load_round_params(path: Path) -> RoundParams:
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return RoundParams.model_validate(raw)
+    except FileNotFoundError:
+        raise DomainError(f"找不到文件：{path}") from None
+    except ValidationError as exc:
+        raise DomainError("巡察轮次参数有误", [f"{'.'.join(map(str, e['loc']))}：{e['msg']}" for e in exc.errors()]) from None
+
+
+@app.command("start-round")
+def start_round_cmd(params_file: Path = typer.Argument(..., help="巡察轮次参数（YAML，字段同“发起巡察”表单）")) -> None:
+    """校验参数后发起一轮巡察（与界面中“发起巡察”表单相同）。"""
+    from prefect.deployments import run_deployment
+
+    try:
+        params = load_round_params(params_file)
+        with session_scope() as s:
+            problems = validate_round(session=s, params=params)
+        if problems:
+            raise DomainError("巡察轮次未创建", problems)
+    except DomainError as exc:
+        fail(str(exc))
+    run = run_deployment(ROUND_DEPLOYMENT, parameters={"params": params.model_dump(mode="json")}, timeout=0)
+    typer.echo(f"已发起：{params.name}\n查看与审批：{get_settings().run_link(str(run.id))}")
+
+
+@app.command("status")
+def status_cmd() -> None:
+    """各轮次、各单位所处阶段，以及提醒发件箱情况。"""
+    with session_scope() as s:
+        for rnd in s.exec(select(InspectionRound).order_by(InspectionRound.id)):  # type: ignore[arg-type]
+            typer.echo(f"{rnd.name}（{rnd.kind}，{rnd.status}）")
+            for insp, unit in s.exec(select(Inspection, Unit).join(Unit).where(Inspection.round_id == rnd.id)):
+                typer.echo(f"  {unit.name}：{Stage(insp.stage).value}")
+        counts = outbox_counts(session=s)
+    typer.echo("提醒：" + ("，".join(f"{k}{v}条" for k, v in counts.items()) or "无"))
+
+
+@app.command("deliver")
+def deliver_cmd() -> None:
+    """立即投递到期的提醒。"""
+    settings = get_settings()
+    with session_scope() as s:
+        result = deliver_due(session=s, sender=AppriseSender(settings.alert_send_timeout), settings=settings, now=now())
+    typer.echo(f"已发送{result.sent}条，失败{result.failed}条（失败的将按退避策略重试）。")
+
+
+@app.command("sweep")
+def sweep_cmd(
+    as_of: str = typer.Option("", "--as-of", help="督办日期（YYYY-MM-DD），默认今天"),
+    rate_below: float = typer.Option(None, "--rate-below", help="回头看整改率阈值（%），默认取配置"),
+) -> None:
+    """立即执行一次督办扫描（与每日督办相同，但不启动回头看流程，只登记）。"""
+    from models.forms import SweepParams
+    from tasks.supervision import sweep
+
+    try:
+        params = SweepParams.model_validate({"as_of": as_of or None, "rate_below": rate_below})
+    except ValidationError as exc:
+        fail("参数有误：" + "；".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
+    settings = get_settings()
+    if params.rate_below is not None:
+        settings = settings.model_copy(update={"lookback_rate_below": params.rate_below})
+    day = params.as_of or now().date()
+    with session_scope() as s:
+        result = sweep(session=s, settings=settings, as_of=day, now=now(), link=settings.run_link(None))
+    typer.echo(f"{day}：提醒与升级{result.notices}项，提醒{result.alerts}条，未报送整改报告{result.missing_reports}个，"
+               f"新登记回头看{len(result.look_backs)}个（由“每日督办”部署启动）。")
+
+
+@app.command("stats")
+def stats_cmd(by: str = typer.Option("轮次", "--by", help="统计口径：单位、轮次、巡察组、年度")) -> None:
+    """整改到位率（已销号/整改事项）。"""
+    from tasks.supervision import rectification_rates
+
+    try:
+        with session_scope() as s:
+            rows = rectification_rates(session=s, by=by)
+    except DomainError as exc:
+        fail(str(exc))
+    typer.echo(f"{by}\t已销号\t整改事项\t整改到位率")
+    for name, done, total, rate in rows:
+        typer.echo(f"{name}\t{done}\t{total}\t{rate}")
+
+
+@app.command("export-org")
+def export_org_cmd(path: Path = typer.Argument(..., help="导出的 Excel 文件（.xlsx），已存在则覆盖")) -> None:
+    """导出单位、人员、人才库、回避申报和提醒接收人到 Excel，修改后可用 load-org 导入。"""
+    from tasks.org_excel import write_org_excel
+
+    try:
+        with session_scope() as s:
+            counts = write_org_excel(s, path)
+    except DomainError as exc:
+        fail(str(exc))
+    typer.echo(f"已导出到 {path}：单位{counts['units']}个，人员{counts['people']}人，"
+               f"回避申报{counts['conflicts']}条，接收人{counts['recipients']}个。")
+
+
+@app.command("verify-audit")
+def verify_audit_cmd() -> None:
+    """校验审计日志哈希链，报告第一处断链。"""
+    with session_scope() as s:
+        broken = first_broken_link(session=s)
+        total = s.exec(select(func.count()).select_from(Alert)).one()
+    if broken:
+        fail(f"审计日志第{broken.id}条被篡改或缺失前序记录（{broken.action}，{broken.at:%Y-%m-%d %H:%M}）")
+    typer.echo(f"审计日志完整（提醒{total}条）。")
+
+
+@app.command("up")
+def up_cmd(
+    port: int = typer.Option(4200, help="Prefect 界面端口"),
+    inbox_port: int = typer.Option(8765, help="演示收件箱端口"),
+    demo: bool = typer.Option(True, help="导入演示区县并发起演示轮次"),
+) -> None:
+    """启动 Prefect 服务（SQLite）、注册部署、启动执行器，导入演示区县并发起演示轮次。"""
+    from deployments.stack import Stack, port_open, stop_recorded
+
+    settings = get_settings()
+    home = settings.home.resolve()
+    stop_recorded(home)
+    if port_open(port):
+        fail(f"端口 {port} 已被占用，请先停止占用它的程序，或用 --port 指定其他端口。")
+    stack = Stack(home=home, port=port, extra_env={"XUNCHA_UI_URL": f"http://127.0.0.1:{port}"})
+    typer.echo("正在启动 Prefect 服务……")
+    stack.start_server()
+    typer.echo("正在注册部署……")
+    stack.deploy()
+    stack.start_worker()
+    if not port_open(inbox_port):
+        stack._spawn("inbox", [sys.executable, "-m", "deployments.inbox", "--port", str(inbox_port),
+                               "--file", str(home / "inbox.jsonl")])
+    get_engine()
+    if demo:
+        import os
+
+        os.environ.update(stack.env())
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()  # Prefect froze its settings at import
+        get_settings.cache_clear()
+        data = read_org_file(DEMO_ORG)
+        with session_scope() as s:
+            load_org(session=s, data=data)
+        _start_demo_round(stack.ui_url)
+    typer.echo(f"\nPrefect 界面：{stack.ui_url}\n演示收件箱：{home / 'inbox.jsonl'}\n停止：python -m deployments.cli down")
+
+
+def _start_demo_round(ui_url: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    name = f"演示巡察-{date.today():%Y%m%d}-{int(time.time()) % 10000:04d}"
+    deployment_params = _deployment_default_params()
+    deployment_params["name"] = name
+    run = run_deployment(ROUND_DEPLOYMENT, parameters={"params": deployment_params}, timeout=0)
+    typer.echo(f"已发起演示轮次“{name}”，等待其到达第一个审批……")
+    deadline = time.monotonic() + 180
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            fr = client.read_flow_run(run.id)
+            if fr.state and fr.state.is_paused():
+                typer.echo(f"已到达“方案及组成人员审批”，请在界面中审批：{ui_url}/runs/flow-run/{run.id}")
+                return
+            if fr.state and fr.state.is_final():
+                fail(f"演示轮次未到达审批即结束（{fr.state.name}），请查看：{ui_url}/runs/flow-run/{run.id}")
+            time.sleep(1)
+    fail("演示轮次三分钟内未到达审批，请查看执行器日志 var/logs/worker.log")
+
+
+def _deployment_default_params() -> dict:  # type: ignore[type-arg]
+    import yaml
+
+    config = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    for dep in config["deployments"]:
+        if dep["entrypoint"].endswith(":run_inspection_round"):
+            return json.loads(json.dumps(dep["parameters"]["params"], default=str))
+    raise RuntimeError("prefect.yaml 中缺少“发起巡察”部署")
+
+
+@app.command("down")
+def down_cmd() -> None:
+    """停止 up 启动的服务、执行器和收件箱。"""
+    from deployments.stack import stop_recorded
+
+    stopped = stop_recorded(get_settings().home.resolve())
+    typer.echo("已停止：" + ("、".join(stopped) or "无"))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,146 @@
+"""Start and stop the local stack: Prefect server, deployments, process worker, alert inbox.
+
+Used by the one-command `up` and by the end-to-end tests, so both run the same set-up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models.settings import PROJECT_ROOT
+
+POOL = "xuncha-process"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Stack:
+    home: Path
+    port: int
+    extra_env: dict[str, str] = field(default_factory=dict)
+    pool_limit: int = 20
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "PREFECT_HOME": str(self.home / "prefect"),
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_UI_API_URL": self.api_url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+            "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
+            "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+            "PREFECT_LOGGING_LEVEL": "INFO",
+            "XUNCHA_HOME": str(self.home),
+            "XUNCHA_PROJECT_DIR": str(PROJECT_ROOT),
+            "XUNCHA_UI_URL": self.ui_url,
+            "PYTHONPATH": str(PROJECT_ROOT),
+        })
+        env.update(self.extra_env)
+        return env
+
+    def _prefect(self) -> list[str]:
+        exe = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
+        return [exe]
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        logs = self.home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        out = (logs / f"{name}.log").open("ab")
+        proc = subprocess.Popen(args, env=self.env(), cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        self.procs[name] = proc
+        (self.home / "pids").mkdir(exist_ok=True)
+        (self.home / "pids" / f"{name}.pid").write_text(str(proc.pid))
+        return proc
+
+    def start_server(self, timeout: float = 90) -> None:
+        self._spawn("server", self._prefect() + ["server", "start", "--host", "127.0.0.1", "--port", str(self.port)])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.procs["server"].poll() is not None:
+                break
+            time.sleep(0.5)
+        raise RuntimeError(f"Prefect 服务未能启动，请查看日志：{self.home / 'logs' / 'server.log'}")
+
+    def run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(args, env=self.env(), cwd=PROJECT_ROOT, capture_output=True, text=True, check=check,
+                              stdin=subprocess.DEVNULL)
+
+    def deploy(self) -> None:
+        self.run(self._prefect() + ["work-pool", "create", POOL, "--type", "process", "--overwrite"])
+        self.run(self._prefect() + ["work-pool", "set-concurrency-limit", POOL, str(self.pool_limit)])
+        result = self.run(self._prefect() + ["--no-prompt", "deploy", "--all"], check=False)
+        if result.returncode != 0:
+            raise RuntimeError("部署注册失败：\n" + result.stdout[-3000:] + result.stderr[-3000:])
+
+    def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
+        # No `--limit`: in Prefect 3.8.8 a worker with a limit dies ("this borrower is already
+        # holding one of this CapacityLimiter's tokens") when a suspended run is resumed before
+        # its previous process has released the token. The pool's limit (set in deploy) is
+        # enforced by the server instead.
+        return self._spawn(name, self._prefect() + ["worker", "start", "--pool", POOL,
+                                                      "--name", f"{name}-{os.getpid()}"])
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(name, None)
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, sig)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # a worker still draining its runs: stop it hard
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=20)
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self.kill(name, signal.SIGTERM)
+
+
+def stop_recorded(home: Path) -> list[str]:
+    """Stop processes a previous `up` left running (their PIDs are under home/pids)."""
+    stopped = []
+    for pidfile in sorted((home / "pids").glob("*.pid")) if (home / "pids").exists() else []:
+        try:
+            os.killpg(int(pidfile.read_text()), signal.SIGTERM)
+            stopped.append(pidfile.stem)
+        except (ProcessLookupError, ValueError, PermissionError):
+            pass
+        pidfile.unlink()
+    return stopped

@@ -1,0 +1,51 @@
+"""Waiting for people. A gate suspends the flow run (the process exits) until its form is
+answered in the Prefect UI or by API; the application records who answered and what."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from prefect.flow_runs import suspend_flow_run
+
+from models.enums import ApprovalStatus, Gate
+from models.forms import NEEDS_COMMENT, GateForm
+from tasks.flow_tasks import open_gate_task, record_decision_task, reject_answer_task
+
+F = TypeVar("F", bound=GateForm)
+
+
+def check_answer(answer: GateForm) -> str:
+    """Our own rules, which the server's JSON-schema check cannot express; empty when fine."""
+    if not answer.approver.strip():
+        return "请填写审批人姓名"
+    if answer.decision in NEEDS_COMMENT and not answer.comment.strip():
+        return f"选择“{answer.decision}”时必须填写意见"
+    return ""
+
+
+def await_gate(
+    form: type[F], *, gate: Gate, round_id: int, inspection_id: int | None, attempt: int, description: str,
+    validate: Callable[[F], str] | None = None, initial: dict[str, Any] | None = None,
+) -> F:
+    """Ask once per (gate, attempt); an invalid answer is refused, audited and asked again."""
+    approval = open_gate_task(round_id, inspection_id, gate, attempt)
+    if approval["status"] == ApprovalStatus.DECIDED:
+        # Decided in an earlier run of this flow (e.g. a crashed run that was started again).
+        if validate is None:
+            return form(decision=approval["decision"], approver=approval["approver"], comment=approval["comment"])
+    error, try_no = "", 0
+    while True:
+        text = description if not error else f"{description}\n\n**上次提交未被接受：{error}，请重新填写。**"
+        answer = suspend_flow_run(
+            wait_for_input=form.with_initial_data(description=text, **(initial or {})),
+            key=f"{gate.name.lower().replace('_', '-')}-{inspection_id or 0}-{attempt}-{try_no}",  # keys: [a-z0-9-] only
+        )
+        assert answer is not None
+        error = check_answer(answer) or (validate(answer) if validate else "")
+        if not error:
+            break
+        reject_answer_task(approval["id"], try_no, error)
+        try_no += 1
+    record_decision_task(approval["id"], answer.decision, answer.approver, answer.comment)
+    return answer

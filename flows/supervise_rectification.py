@@ -1,0 +1,30 @@
+"""Daily supervision sweep (督促整改): reminders before deadlines, the escalation ladder after,
+missing formal reports, the progress artifact, and look-backs started for lagging units."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from models.clock import today
+from models.forms import SweepParams
+from tasks.flow_tasks import deliver_alerts_task, start_look_back_task, sweep_task
+
+
+@flow(name="督促整改", flow_run_name="督办-{params.as_of}", persist_result=True)
+def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, int]:  # noqa: B008
+    """每日督办：到期提醒、逾期逐级升级、未报送整改报告标记、整改进度，并对整改滞后的单位自动启动回头看。"""
+    as_of = params.as_of or today()
+    result = sweep_task(as_of, params.rate_below, params.overdue_days)
+    for look_back_id in result["look_backs"]:
+        start_look_back_task(look_back_id)
+    if result["progress"]:
+        create_table_artifact(key="rectification-progress", table=result["progress"],
+                              description=f"{as_of} 各轮次整改进度（整改事项、已销号、已逾期、整改到位率）")
+    ladder = "、".join(f"第{r}级{n}项" for r, n in sorted(result["by_rung"].items())) or "无"
+    create_markdown_artifact(key="supervision-sweep", description=f"{as_of} 督办结果", markdown=(
+        f"# {as_of} 督办结果\n\n- 提醒与升级：{result['notices']}项（{ladder}），发出提醒{result['alerts']}条\n"
+        f"- 新标记未按期报送整改报告：{result['missing_reports']}个单位\n- 新启动回头看：{len(result['look_backs'])}个单位\n"))
+    deliver_alerts_task()
+    get_run_logger().info("%s 督办：%d项，回头看%d个", as_of, result["notices"], len(result["look_backs"]))
+    return {"notices": result["notices"], "look_backs": len(result["look_backs"])}
