@@ -1,0 +1,101 @@
+"""Fixtures: a temporary application database for fast tests, and one real Prefect stack
+(server, deployments, process worker) per test session for the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from prefect.context import refresh_global_settings_context
+from sqlmodel import Session, SQLModel
+
+from deployments.inbox import Inbox
+from deployments.stack import Stack, free_port
+from models.clock import CHINA
+from models.db import get_engine, make_engine
+from models.settings import PROJECT_ROOT, Settings, get_settings
+from tasks.org import load_org, read_org_file
+
+DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=CHINA)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    # Unit tests must not see the environment the session's Prefect stack exported.
+    for name in [n for n in os.environ if n.startswith("XUNCHA_")]:
+        monkeypatch.delenv(name)
+    return Settings(home=tmp_path / "home", ui_url="http://127.0.0.1:4200", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def session(settings: Settings) -> Iterator[Session]:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as s:
+        yield s
+    engine.dispose()
+
+
+@pytest.fixture
+def demo_org(session: Session) -> Session:
+    """The demo county loaded into the test database."""
+    load_org(session=session, data=read_org_file(DEMO_ORG))
+    session.commit()
+    return session
+
+
+@pytest.fixture(scope="session")
+def inbox() -> Iterator[Inbox]:
+    box = Inbox(port=free_port()).start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[Stack]:
+    """A real Prefect server on a free port, the deployments of prefect.yaml and one worker.
+
+    Every recipient of the demo county is pointed at the session's inbox, so the alerts the
+    flows send travel over HTTP to a real receiver on 127.0.0.1.
+    """
+    home = tmp_path_factory.mktemp("stack")
+    recipients = {role: [f"json://127.0.0.1:{inbox.port}/{role}"] for role in (
+        "office", "leading_group", "team_leader", "unit_secretary", "liaison_leader",
+        "discipline_commission", "organisation_department", "responsible_department")}
+    import json
+
+    st = Stack(home=home, port=free_port(), extra_env={"XUNCHA_RECIPIENTS": json.dumps(recipients)})
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in st.env().items() if k.startswith(("PREFECT_", "XUNCHA_"))})
+    # Prefect freezes its settings from the environment at import time; make it read them again.
+    refresh_global_settings_context()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        st.start_server()
+        st.deploy()
+        st.start_worker()
+        # Demo org without its own contacts, so every alert goes to the role inbox above.
+        data = read_org_file(DEMO_ORG)
+        for unit in data.units:
+            unit.secretary.contact = ""
+        for person in data.people:
+            person.contact = ""
+        data.recipients = {}
+        from models.db import session_scope
+
+        with session_scope() as s:
+            load_org(session=s, data=data)
+        yield st
+    finally:
+        st.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        refresh_global_settings_context()
+        get_settings.cache_clear()
+        get_engine.cache_clear()

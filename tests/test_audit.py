@@ -1,0 +1,215 @@
+"""The audit trail's hash chain and the approval gates' record, reminders included."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from models.enums import ApprovalStatus, Gate, Role
+from models.errors import DomainError
+from models.settings import Settings
+from models.tables import Alert, Approval, AuditEvent
+from tasks.approvals import open_gate, record_decision, remind_waiting
+from tasks.audit import first_broken_link, record_event
+from tests.conftest import NOW
+from tests.factories import make_round, row_counts
+
+HOUR = timedelta(hours=1)
+
+
+def chain(session: Session, n: int = 5) -> list[AuditEvent]:
+    events = [
+        record_event(session=session, actor=f"用户{i}", action="审批决定", entity="approval", entity_id=i,
+                     now=NOW + i * HOUR, detail={"gate": "报告审议", "decision": "通过", "n": i})
+        for i in range(1, n + 1)
+    ]
+    session.commit()
+    return events
+
+
+def test_chain_verifies(session: Session) -> None:
+    assert first_broken_link(session=session) is None  # an empty trail holds
+    events = chain(session)
+    assert events[0].prev_hash == ""
+    for prev, ev in zip(events, events[1:], strict=False):
+        assert ev.prev_hash == prev.hash and len(ev.hash) == 64
+    session.expire_all()
+    assert first_broken_link(session=session) is None
+
+
+# Each column, and a raw SQL value that changes it.
+TAMPERING: list[tuple[str, str]] = [
+    ("at", "'2026-12-01 12:00:01.000000'"),
+    ("actor", "'他人'"),
+    ("action", "'审批被拒收'"),
+    ("entity", "'clue'"),
+    ("entity_id", "99"),
+    ("entity_id", "NULL"),
+    ("detail", "'{\"gate\": \"报告审议\", \"decision\": \"退回重新查找\", \"n\": 3}'"),
+    ("prev_hash", "'" + "0" * 64 + "'"),
+    ("hash", "'" + "f" * 64 + "'"),
+]
+
+
+def test_tampering_with_any_column_is_detected_at_that_row(session: Session) -> None:
+    """Every column of the first, a middle and the last row, changed by raw SQL one at a time
+    (and put back after): the chain check names exactly that row."""
+    events = chain(session)
+    for victim in (events[0], events[2], events[4]):
+        for column, value in TAMPERING:
+            original = session.execute(text(f"SELECT {column} FROM audit_event WHERE id = :id"), {"id": victim.id}).scalar()
+            session.execute(text(f"UPDATE audit_event SET {column} = {value} WHERE id = :id"), {"id": victim.id})
+            session.commit()
+            session.expire_all()
+            broken = first_broken_link(session=session)
+            assert broken is not None, f"changing {column} of row {victim.id} went unnoticed"
+            assert broken.id == victim.id, f"changing {column} of row {victim.id} reported row {broken.id}"
+            session.execute(text(f"UPDATE audit_event SET {column} = :v WHERE id = :id"), {"v": original, "id": victim.id})
+            session.commit()
+            session.expire_all()
+            assert first_broken_link(session=session) is None
+
+
+def test_deleted_row_is_detected_at_the_next(session: Session) -> None:
+    events = chain(session)
+    session.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": events[1].id})
+    session.commit()
+    session.expire_all()
+    broken = first_broken_link(session=session)
+    assert broken is not None and broken.id == events[2].id
+
+
+@pytest.mark.parametrize(
+    "when",
+    [NOW, NOW.astimezone(UTC), NOW.replace(tzinfo=None), NOW.replace(microsecond=654321)],
+    ids=["china", "utc", "naive-china", "microseconds"],
+)
+def test_chain_holds_whatever_the_timestamp_form(session: Session, when: datetime) -> None:
+    """The same instant given in UTC must not look like tampering once read back from SQLite."""
+    record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=when)
+    record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=when + HOUR)
+    session.commit()
+    session.expire_all()
+    assert first_broken_link(session=session) is None
+    first = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).first()
+    assert first is not None and first.at == NOW.replace(tzinfo=None, microsecond=0)
+
+
+def test_chain_across_a_domain_run(demo_org: Session, settings: Settings) -> None:
+    """Events written by the domain functions (round, gate, decision) chain up too."""
+    s = demo_org
+    rnd, inspections = make_round(s)
+    assert rnd.id is not None
+    a = open_gate(session=s, settings=settings, round_id=rnd.id, inspection_id=None, gate=Gate.PLAN, attempt=1,
+                  flow_run_id=None, now=NOW)
+    record_decision(session=s, approval_id=a.id or 0, decision="批准", approver="张书记", comment="", now=NOW + HOUR)
+    s.commit()
+    actions = [e.action for e in s.exec(select(AuditEvent).order_by(col(AuditEvent.id)))]
+    assert actions == ["审批发起", "审批决定"]
+    assert first_broken_link(session=s) is None
+
+
+# Approval gates -----------------------------------------------------------------------------
+
+
+def _open(s: Session, settings: Settings, **kw: Any) -> Approval:
+    rnd, inspections = make_round(s)
+    assert rnd.id is not None
+    args: dict[str, Any] = {"round_id": rnd.id, "inspection_id": None, "gate": Gate.PLAN, "attempt": 1,
+                            "flow_run_id": "abc", "now": NOW, **kw}
+    approval = open_gate(session=s, settings=settings, **args)
+    s.commit()
+    return approval
+
+
+def _keys(s: Session, approval: Approval) -> list[str]:
+    return sorted(s.exec(select(Alert.dedupe_key).where(col(Alert.dedupe_key).startswith(f"gate:{approval.id}:"))))
+
+
+def test_open_gate_once(demo_org: Session, settings: Settings) -> None:
+    s = demo_org
+    approval = _open(s, settings)
+    assert (approval.status, approval.attempt, approval.reminders_sent) == (ApprovalStatus.PENDING, 1, 0)
+    (ask,) = s.exec(select(Alert).where(Alert.dedupe_key == f"gate:{approval.id}:ask")).all()
+    assert ask.role == Role.LEADING_GROUP.value and ask.recipient == "json://127.0.0.1:8765/leading-group"
+    assert ask.title == "【待审批】方案及组成人员审批"
+    assert "2026年第一轮巡察" in ask.body and "/runs/flow-run/abc" in ask.body
+    before = row_counts(s)
+    again = open_gate(session=s, settings=settings, round_id=approval.round_id, inspection_id=None, gate=Gate.PLAN,
+                      attempt=1, flow_run_id="abc", now=NOW + HOUR)
+    s.commit()
+    assert again.id == approval.id
+    assert row_counts(s) == before
+
+
+def test_decision_is_recorded_once(demo_org: Session, settings: Settings) -> None:
+    s = demo_org
+    approval = _open(s, settings)
+    assert approval.id is not None
+    record_decision(session=s, approval_id=approval.id, decision="退回修改", approver=" 张书记 ", comment=" 组成人员需调整 ",
+                    now=NOW + HOUR)
+    s.commit()
+    before = row_counts(s)
+    second = record_decision(session=s, approval_id=approval.id, decision="批准", approver="李副书记", comment="",
+                             now=NOW + 2 * HOUR)
+    s.commit()
+    assert (second.decision, second.approver, second.comment) == ("退回修改", "张书记", "组成人员需调整")
+    assert row_counts(s) == before
+    with pytest.raises(DomainError, match="审批记录不存在：424242"):
+        record_decision(session=s, approval_id=424242, decision="批准", approver="x", comment="", now=NOW)
+
+
+def test_reminders_one_per_elapsed_period(demo_org: Session, settings: Settings) -> None:
+    s = demo_org
+    period = timedelta(hours=settings.gate_reminder_hours)
+    approval = _open(s, settings, gate=Gate.STATIONING_DONE,
+                     inspection_id=None)
+
+    def remind(at: datetime) -> int:
+        n = remind_waiting(session=s, settings=settings, now=at)
+        s.commit()
+        return n
+
+    assert remind(NOW + period - timedelta(minutes=1)) == 0
+    assert _keys(s, approval) == [f"gate:{approval.id}:ask"]
+    assert remind(NOW + period) == 1
+    assert remind(NOW + period) == 0  # the same time again: nothing extra
+    assert remind(NOW + period + HOUR) == 0
+    before = row_counts(s)
+    assert remind(NOW + period + 2 * HOUR) == 0
+    assert row_counts(s) == before
+    assert remind(NOW + 2 * period) == 1
+    assert remind(NOW + 2 * period) == 0
+    assert _keys(s, approval) == sorted(
+        [f"gate:{approval.id}:ask", f"gate:{approval.id}:remind:1", f"gate:{approval.id}:remind:2"])
+    reminder = s.exec(select(Alert).where(Alert.dedupe_key == f"gate:{approval.id}:remind:2")).one()
+    assert reminder.title == "【催办】巡察组提交报告"
+    assert f"已等待{int(2 * settings.gate_reminder_hours)}小时" in reminder.body
+    s.expire_all()
+    assert s.get(Approval, approval.id).reminders_sent == 2  # type: ignore[union-attr]
+
+    # Once decided, no more reminders.
+    record_decision(session=s, approval_id=approval.id or 0, decision="进驻结束，提交巡察报告", approver="李建国",
+                    comment="", now=NOW + 2 * period + HOUR)
+    s.commit()
+    assert remind(NOW + 10 * period) == 0
+    assert len(_keys(s, approval)) == 3
+
+
+def test_reminder_goes_to_the_gate_approver(demo_org: Session, settings: Settings) -> None:
+    """The stationing gate is the team leader's: the reminder goes to 李建国 himself."""
+    s = demo_org
+    rnd, inspections = make_round(s)
+    assert rnd.id is not None and inspections[0].id is not None
+    approval = open_gate(session=s, settings=settings, round_id=rnd.id, inspection_id=inspections[0].id,
+                         gate=Gate.STATIONING_DONE, attempt=1, flow_run_id=None, now=NOW)
+    s.commit()
+    assert remind_waiting(session=s, settings=settings, now=NOW + timedelta(hours=settings.gate_reminder_hours)) == 1
+    s.commit()
+    reminder = s.exec(select(Alert).where(Alert.dedupe_key == f"gate:{approval.id}:remind:1")).one()
+    assert reminder.recipient == "json://127.0.0.1:8765/team/li"
+    assert "2026年第一轮巡察·城东街道" in reminder.body

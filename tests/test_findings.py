@@ -1,0 +1,242 @@
+"""Findings sheets (.csv and .xlsx): a bad sheet is refused as a whole with a Chinese reason and
+nothing is written; a good sheet imports through record_findings. Clues are checked too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+from sqlmodel import Session, select
+
+from models.enums import ClueStatus, FindingScope, Stage
+from models.errors import DomainError
+from models.settings import Settings
+from models.tables import AuditEvent, Clue, Finding, Inspection
+from tasks.findings import add_clue, find_inspection, parse_sheet, record_findings
+from tasks.stages import start_stationing
+from tests.conftest import NOW
+from tests.factories import (
+    SHEET_HEADER,
+    database,
+    make_round,
+    row_counts,
+    sample_findings,
+    sheet_rows,
+    write_sheet,
+)
+
+EXTENSIONS = [".csv", ".xlsx"]
+
+
+@pytest.fixture
+def stationed(demo_org: Session, settings) -> Inspection:
+    """The first unit of a demo round, with its team on site."""
+    _, (insp, *_) = make_round(demo_org)
+    assert insp.id is not None
+    start_stationing(session=demo_org, settings=settings, inspection_id=insp.id, now=NOW, link="")
+    demo_org.commit()
+    return insp
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, Inspection]]:
+    """The same, shared by the sheet tests below (each compares row counts before and after)."""
+    home = tmp_path_factory.mktemp("findings")
+    with database(home) as s:
+        _, (insp, *_) = make_round(s)
+        assert insp.id is not None
+        start_stationing(session=s, settings=Settings(home=home), inspection_id=insp.id, now=NOW, link="")
+        s.commit()
+        yield s, insp
+
+
+def _import(session: Session, insp: Inspection, path: Path) -> list[Finding]:
+    """What the CLI does: parse the whole sheet first, write only if it parsed."""
+    parsed = parse_sheet(path)
+    rows = record_findings(session=session, inspection=insp, findings=parsed, by="巡察组", now=NOW)
+    session.commit()
+    return rows
+
+
+@pytest.mark.parametrize("ext", EXTENSIONS)
+def test_good_sheet_imports(stationed: Inspection, demo_org: Session, tmp_path: Path, ext: str) -> None:
+    parsed = parse_sheet(write_sheet(tmp_path / f"问题清单{ext}", sheet_rows(3)))
+    assert [(f.category, f.scope, f.fixed_on_site) for f in parsed] == [
+        ("党的建设", "个性问题", False), ("全面从严治党", "共性问题", True), ("选人用人", "个性问题", False)]
+    assert parsed[0].evidence == "会议记录本"
+    before = row_counts(demo_org)
+    rows = _import(demo_org, stationed, tmp_path / f"问题清单{ext}")
+    after = row_counts(demo_org)
+    assert after["finding"] == before["finding"] + 3
+    assert after["audit_event"] == before["audit_event"] + 1
+    assert {k: v for k, v in after.items() if k not in ("finding", "audit_event")} == \
+        {k: v for k, v in before.items() if k not in ("finding", "audit_event")}
+    assert all(r.inspection_id == stationed.id and r.search_count == 1 for r in rows)
+    assert rows[1].scope == FindingScope.COMMON and rows[1].fixed_on_site
+
+
+def test_xlsx_typed_cells(stationed: Inspection, tmp_path: Path) -> None:
+    """Excel hands back booleans and numbers for 立行立改; TRUE/1 mean 是, FALSE/0 mean 否."""
+    rows: list[list[Any]] = [SHEET_HEADER,
+                             ["党的建设", "组织生活会流于形式", None, None, True],
+                             ["党的建设", "发展党员程序不规范", None, "共性问题", False],
+                             ["党的建设", "党费收缴不及时", None, None, 1],
+                             ["党的建设", "支部换届不及时", None, None, 0],
+                             [None, None, None, None, None]]  # blank rows are skipped
+    parsed = parse_sheet(write_sheet(tmp_path / "typed.xlsx", rows))
+    assert [f.fixed_on_site for f in parsed] == [True, False, True, False]
+
+
+def _missing_column(rows: list[list[Any]]) -> None:
+    for row in rows:
+        del row[1]
+
+
+def _bad_fixed_value(rows: list[list[Any]]) -> None:
+    rows[2][4] = "差不多"
+
+
+def _empty_description(rows: list[list[Any]]) -> None:
+    rows[1][1] = "  "
+
+
+def _empty_category(rows: list[list[Any]]) -> None:
+    rows[2][0] = ""
+
+
+def _bad_scope(rows: list[list[Any]]) -> None:
+    rows[1][3] = "普遍问题"
+
+
+def _header_only(rows: list[list[Any]]) -> None:
+    del rows[1:]
+
+
+def _nothing(rows: list[list[Any]]) -> None:
+    rows.clear()
+
+
+BAD_SHEETS = [
+    ("missing-column", _missing_column, "问题清单缺少必需的列：问题描述"),
+    ("bad-立行立改", _bad_fixed_value, "第3行：“立行立改”应填“是”或“否”，实为“差不多”"),
+    ("empty-description", _empty_description, "第2行“问题描述”：不能为空或过短"),
+    ("empty-category", _empty_category, "第3行“问题类别”：不能为空或过短"),
+    ("bad-scope", _bad_scope, "第2行“问题性质”：应为“个性问题”或“共性问题”"),
+    ("header-only", _header_only, "问题清单没有数据行"),
+    ("no-rows-at-all", _nothing, "问题清单为空或缺少表头"),
+]
+
+
+@pytest.mark.parametrize("ext", EXTENSIONS)
+@pytest.mark.parametrize(("spoil", "phrase"), [(f, p) for _, f, p in BAD_SHEETS], ids=[i for i, _, _ in BAD_SHEETS])
+def test_bad_sheet_is_refused_and_nothing_written(
+    site: tuple[Session, Inspection], tmp_path: Path, ext: str, spoil: Any, phrase: str,
+) -> None:
+    demo_org, stationed = site
+    rows = sheet_rows(3)
+    spoil(rows)
+    path = write_sheet(tmp_path / f"问题清单{ext}", rows)
+    before = row_counts(demo_org)
+    with pytest.raises(DomainError) as exc:
+        _import(demo_org, stationed, path)
+    assert phrase in str(exc.value), str(exc.value)
+    demo_org.commit()
+    assert row_counts(demo_org) == before
+    # The corrected sheet then imports.
+    imported = _import(demo_org, stationed, write_sheet(tmp_path / f"改正后{ext}", sheet_rows(3)))
+    assert len(imported) == 3
+    assert row_counts(demo_org)["finding"] == before["finding"] + 3
+
+
+def test_one_bad_row_refuses_the_whole_sheet_listing_every_problem(site: tuple[Session, Inspection], tmp_path: Path) -> None:
+    demo_org, stationed = site
+    rows = sheet_rows(3)
+    rows[1][4] = "也许"
+    rows[3][1] = ""
+    before = row_counts(demo_org)
+    with pytest.raises(DomainError) as exc:
+        _import(demo_org, stationed, write_sheet(tmp_path / "问题清单.csv", rows))
+    assert str(exc.value).startswith("问题清单未导入（整表未写入）")
+    assert len(exc.value.problems) == 2
+    assert "第2行" in exc.value.problems[0] and "第4行" in exc.value.problems[1]
+    demo_org.commit()
+    assert row_counts(demo_org) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "phrase"),
+    [
+        ("问题清单.txt", "问题类别,问题描述\n党的建设,问题", "不支持的文件类型：.txt"),
+        ("问题清单.xls", "", "不支持的文件类型：.xls"),
+        ("问题清单", "", "不支持的文件类型：无扩展名"),
+        ("问题清单.csv", b"", "问题清单为空或缺少表头"),
+        ("问题清单.xlsx", b"", "无法读取问题清单"),
+        ("问题清单.xlsx", b"this is not a workbook", "无法读取问题清单"),
+        ("问题清单.csv", "问题类别,问题描述\n党的建设,问题描述".encode("gbk"), "无法读取问题清单"),
+    ],
+    ids=["txt", "xls", "no-extension", "empty-csv", "empty-xlsx", "corrupt-xlsx", "gbk-csv"],
+)
+def test_unreadable_file(site: tuple[Session, Inspection], tmp_path: Path, name: str, content: str | bytes, phrase: str) -> None:
+    demo_org, stationed = site
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    before = row_counts(demo_org)
+    with pytest.raises(DomainError) as exc:
+        _import(demo_org, stationed, path)
+    assert phrase in str(exc.value)
+    demo_org.commit()
+    assert row_counts(demo_org) == before
+
+
+def test_missing_file_and_empty_workbook(tmp_path: Path) -> None:
+    with pytest.raises(DomainError, match="找不到文件"):
+        parse_sheet(tmp_path / "nope.xlsx")
+    wb = Workbook()
+    wb.save(tmp_path / "blank.xlsx")
+    with pytest.raises(DomainError, match="问题清单为空或缺少表头"):
+        parse_sheet(tmp_path / "blank.xlsx")
+
+
+def test_findings_only_while_stationing(demo_org: Session) -> None:
+    _, (insp, *_) = make_round(demo_org)
+    before = row_counts(demo_org)
+    with pytest.raises(DomainError, match="只有集中巡察阶段可以登记问题"):
+        record_findings(session=demo_org, inspection=insp, findings=sample_findings(), by="巡察组", now=NOW)
+    with pytest.raises(DomainError, match="只有集中巡察和报告阶段可以登记线索"):
+        add_clue(session=demo_org, inspection=insp, kind="违纪违法线索", summary="某某收受礼金", by="巡察组", now=NOW)
+    demo_org.commit()
+    assert row_counts(demo_org) == before
+
+
+def test_find_inspection(demo_org: Session) -> None:
+    _, (insp, *_) = make_round(demo_org)
+    assert find_inspection(session=demo_org, round_name="2026年第一轮巡察", unit_name="城东街道").id == insp.id
+    with pytest.raises(DomainError, match="未知的巡察轮次：第九轮"):
+        find_inspection(session=demo_org, round_name="第九轮", unit_name="城东街道")
+    with pytest.raises(DomainError, match="未知的被巡察单位：城南街道"):
+        find_inspection(session=demo_org, round_name="2026年第一轮巡察", unit_name="城南街道")
+    with pytest.raises(DomainError, match="区财政局 不在 2026年第一轮巡察 的巡察范围内"):
+        find_inspection(session=demo_org, round_name="2026年第一轮巡察", unit_name="区财政局")
+
+
+def test_add_clue(stationed: Inspection, demo_org: Session) -> None:
+    before = row_counts(demo_org)
+    for kind, summary, phrase in [("举报信", "内容", "未知的线索类型：举报信"), ("违纪违法线索", "   ", "线索内容不能为空")]:
+        with pytest.raises(DomainError, match=phrase):
+            add_clue(session=demo_org, inspection=stationed, kind=kind, summary=summary, by="巡察组", now=NOW)
+    demo_org.commit()
+    assert row_counts(demo_org) == before
+    clue = add_clue(session=demo_org, inspection=stationed, kind="违纪违法线索", summary=" 某副局长违规收受购物卡 ",
+                    by="李建国", now=NOW)
+    demo_org.commit()
+    assert (clue.summary, clue.status, clue.receiver) == ("某副局长违规收受购物卡", ClueStatus.PENDING, "")
+    event = demo_org.exec(select(AuditEvent).where(AuditEvent.entity == "clue")).one()
+    assert (event.actor, event.action, event.detail) == ("李建国", "登记线索", {"kind": "违纪违法线索"})
+    assert len(demo_org.exec(select(Clue)).all()) == 1
+    assert demo_org.get(Inspection, stationed.id).stage == Stage.STATIONING  # type: ignore[union-attr]

@@ -1,0 +1,245 @@
+"""End to end on a real Prefect server: a round of three units through all seven stages,
+every gate answered through the API, one report returned for a second search."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.deployments import run_deployment
+from sqlalchemy import func
+from sqlmodel import select
+
+from models.clock import now, today
+from models.db import session_scope
+from models.enums import ClueStatus, Gate, ItemStatus, RoundStatus, Stage
+from models.forms import FindingIn, PlanItemIn, ProgressIn
+from models.settings import get_settings
+from models.tables import (
+    Alert,
+    Approval,
+    AuditEvent,
+    Clue,
+    Document,
+    Finding,
+    Inspection,
+    InspectionRound,
+    RectificationItem,
+    Unit,
+)
+from tasks.audit import first_broken_link
+from tasks.findings import add_clue, find_inspection, record_findings
+from tasks.stages import open_items
+from tasks.supervision import report_progress, submit_plan
+from tests.driver import answer, pause_key, read, wait_for
+
+pytestmark = pytest.mark.stack
+
+SENTINEL = "哨兵-保密-7F3A"
+
+
+def round_params(name: str, teams: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"params": {"name": name, "kind": "常规巡察", "start_date": "2026-12-01", "end_date": "2026-12-31", "teams": teams}}
+
+
+TEAMS = [
+    {"name": "第一巡察组", "leader": "李建国", "deputy": "陈晓梅", "members": ["林静", "郭涛"], "units": ["城东街道", "区财政局"]},
+    {"name": "第二巡察组", "leader": "周卫东", "deputy": "孙丽娟", "members": ["刘洋"], "units": ["区交通投资集团"]},
+]
+
+
+def start_round(name: str, teams: list[dict[str, Any]]) -> str:
+    run = run_deployment("巡察轮次/发起巡察", parameters=round_params(name, teams), timeout=0)
+    return str(run.id)
+
+
+def approve_plan(run_id: str) -> None:
+    wait_for(run_id, paused=True)
+    assert pause_key(run_id) == "plan-0-1-0"
+    answer(run_id, decision="批准", approver="区委书记张明", comment="同意")
+    assert wait_for(run_id, final=True).state.is_completed()  # type: ignore[union-attr]
+
+
+def inspections_of(round_name: str) -> dict[str, tuple[int, str]]:
+    with session_scope() as s:
+        rnd = s.exec(select(InspectionRound).where(InspectionRound.name == round_name)).one()
+        rows = s.exec(select(Inspection, Unit).join(Unit).where(Inspection.round_id == rnd.id)).all()
+        return {u.name: (i.id, i.flow_run_id) for i, u in rows}  # type: ignore[misc]
+
+
+def drive(runs: dict[str, str], policy: dict[str, list[tuple[Any, ...]]], timeout: float = 420) -> dict[str, list[str]]:
+    """Answer each run's gates in the order `policy` gives, checking the pause key of each.
+
+    A policy step is (pause key, form input) or (pause key, form input, what to do first)."""
+    seen: dict[str, list[str]] = {u: [] for u in runs}
+    pending = {u: list(steps) for u, steps in policy.items()}
+    deadline = time.monotonic() + timeout
+    while any(pending.values()) and time.monotonic() < deadline:
+        for unit, run_id in runs.items():
+            if not pending[unit]:
+                continue
+            fr = read(run_id)
+            assert fr.state is not None
+            assert not (fr.state.is_failed() or fr.state.is_crashed()), f"{unit}: {fr.state.name} {fr.state.message}"
+            if not fr.state.is_paused():
+                continue
+            key = pause_key(run_id)
+            if seen[unit] and seen[unit][-1] == key:
+                continue  # already answered; the run has not picked it up yet
+            expected_key, run_input, *before = pending[unit].pop(0)
+            assert key == expected_key, f"{unit}: waiting at {key}, expected {expected_key}"
+            seen[unit].append(key)
+            for step in before:
+                step()
+            answer(run_id, **run_input)
+        time.sleep(0.5)
+    assert not any(pending.values()), f"gates left unanswered: {pending}"
+    return seen
+
+
+def all_done(inspection_id: int) -> Any:
+    """The unit reports every open item done (已完成待核), as the progress form does."""
+    def report() -> None:
+        with session_scope() as s:
+            insp = s.get(Inspection, inspection_id)
+            assert insp is not None
+            items = [i.id for i in open_items(session=s, inspection_id=inspection_id)]
+            if not items:
+                return
+            report_progress(session=s, settings=get_settings(), inspection=insp, formal=True, by="单位书记", now=now(),
+                            reports=[ProgressIn(item_id=i, status="已完成待核", measure_taken="已整改到位") for i in items])
+    return report
+
+
+def submit_plan_for(inspection_id: int) -> Any:
+    """The unit submits its rectification plan, as the 报送整改方案 form does."""
+    def submit() -> None:
+        with session_scope() as s:
+            insp = s.get(Inspection, inspection_id)
+            assert insp is not None
+            items = [PlanItemIn(item_id=i.id, measure="建立台账，逐项整改", owner="单位书记", deadline=today() + timedelta(days=30))
+                     for i in open_items(session=s, inspection_id=inspection_id) if i.id is not None]
+            submit_plan(session=s, settings=get_settings(), inspection=insp, items=items, by="单位书记", now=now(), link="")
+    return submit
+
+
+def ok(decision: str, comment: str = "") -> dict[str, Any]:
+    return {"decision": decision, "approver": "审批人甲", "comment": comment}
+
+
+def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -> None:
+    name = f"端到端轮次-{uuid.uuid4().hex[:6]}"
+    round_run = start_round(name, TEAMS)
+    approve_plan(round_run)
+    insp = inspections_of(name)
+    assert set(insp) == {"城东街道", "区财政局", "区交通投资集团"}
+    runs = {unit: run_id for unit, (_, run_id) in insp.items()}
+    for unit, (_iid, run_id) in insp.items():
+        assert run_id, f"no flow run started for {unit}"
+        wait_for(run_id, paused=True)
+
+    # The team records findings while on site: one unit through the 登记问题 deployment form,
+    # the others directly (as the sheet import does), and a confidential clue for one unit.
+    form_run = run_deployment("登记问题/登记问题", timeout=240, parameters={"params": {
+        "round_name": name, "unit_name": "城东街道",
+        "findings": [{"category": "党的建设", "description": "“三会一课”制度落实不到位", "evidence": "会议记录缺失"},
+                     {"category": "全面从严治党", "description": "公务接待超标准", "fixed_on_site": True}]}})
+    assert form_run.state is not None and form_run.state.is_completed(), form_run.state
+    with session_scope() as s:
+        for unit in ("区财政局", "区交通投资集团"):
+            target = find_inspection(session=s, round_name=name, unit_name=unit)
+            record_findings(session=s, inspection=target, by="巡察组", now=now(), findings=[
+                FindingIn(category="党的领导", description=f"{unit}贯彻落实上级决策部署不够有力"),
+                FindingIn(category="选人用人", description="干部档案管理不规范", scope="共性问题"),
+            ])
+        add_clue(session=s, inspection=find_inspection(session=s, round_name=name, unit_name="区财政局"),
+                 kind="违纪违法线索", summary=f"反映某科长收受礼金 {SENTINEL}", by="巡察组", now=now())
+
+    cd, cz, jt = (insp[u][0] for u in ("城东街道", "区财政局", "区交通投资集团"))
+    seen = drive(runs, {
+        # Returned once for a second search, then approved.
+        "城东街道": [
+            (f"stationing-done-{cd}-1-0", ok("进驻结束，提交巡察报告", "报告已完成")),
+            (f"report-{cd}-1-0", ok("退回重新查找", "未发现实质性线索，请二次查找")),
+            (f"stationing-done-{cd}-2-0", ok("进驻结束，提交巡察报告", "已补充查找")),
+            (f"report-{cd}-2-0", ok("通过")),
+            # 通过 before the unit submitted its plan does not take: asked again.
+            (f"rect-plan-{cd}-1-0", ok("通过")),
+            (f"rect-plan-{cd}-2-0", ok("通过"), submit_plan_for(cd)),
+            (f"close-out-{cd}-1-0", ok("同意销号"), all_done(cd)),
+        ],
+        # A return without a reason is refused and asked again; a clue gate; close-out refused once.
+        "区财政局": [
+            (f"stationing-done-{cz}-1-0", ok("进驻结束，提交巡察报告")),
+            (f"report-{cz}-1-0", ok("退回重新查找")),
+            (f"report-{cz}-1-1", ok("通过")),
+            (f"clue-transfer-{cz}-1-0", ok("同意移交")),
+            (f"rect-plan-{cz}-1-0", ok("通过"), submit_plan_for(cz)),
+            (f"close-out-{cz}-1-0", ok("暂不销号", "整改材料不全")),
+            (f"close-out-{cz}-2-0", ok("同意销号"), all_done(cz)),
+        ],
+        "区交通投资集团": [
+            (f"stationing-done-{jt}-1-0", ok("进驻结束，提交巡察报告")),
+            (f"report-{jt}-1-0", ok("通过")),
+            (f"rect-plan-{jt}-1-0", ok("退回修改", "措施不具体"), submit_plan_for(jt)),
+            (f"rect-plan-{jt}-2-0", ok("通过"), submit_plan_for(jt)),
+            (f"close-out-{jt}-1-0", ok("同意销号"), all_done(jt)),
+        ],
+    })
+    assert all(seen.values())
+    for unit, run_id in runs.items():
+        fr = wait_for(run_id, final=True)
+        assert fr.state is not None and fr.state.is_completed(), f"{unit}: {fr.state}"
+
+    with session_scope() as s:
+        rnd = s.exec(select(InspectionRound).where(InspectionRound.name == name)).one()
+        assert rnd.status == RoundStatus.DONE
+        rows = {u.name: i for i, u in s.exec(select(Inspection, Unit).join(Unit).where(Inspection.round_id == rnd.id))}
+        assert {u: Stage(i.stage) for u, i in rows.items()} == dict.fromkeys(rows, Stage.ARCHIVED)
+        assert rows["城东街道"].search_count == 2 and rows["区财政局"].search_count == 1
+        gates = Counter((a.inspection_id, Gate(a.gate)) for a in s.exec(select(Approval).where(Approval.round_id == rnd.id)))
+        assert gates[(None, Gate.PLAN)] == 1
+        assert gates[(cd, Gate.REPORT)] == 2 and gates[(cd, Gate.STATIONING_DONE)] == 2
+        assert gates[(cz, Gate.CLOSE_OUT)] == 2 and gates[(cz, Gate.CLUE_TRANSFER)] == 1
+        assert (jt, Gate.CLUE_TRANSFER) not in gates  # no clue, no gate
+        assert gates[(cd, Gate.RECT_PLAN)] == 2 and gates[(jt, Gate.RECT_PLAN)] == 2 and gates[(cz, Gate.RECT_PLAN)] == 1
+        assert all(i.plan_approved_at is not None for i in rows.values())
+        refused = s.exec(select(AuditEvent).where(AuditEvent.action == "审批被拒收")).all()
+        assert any(e.detail.get("reason", "").startswith("选择“退回重新查找”时必须填写意见") for e in refused)
+        plan = s.exec(select(Approval).where(Approval.round_id == rnd.id, Approval.gate == Gate.PLAN)).one()
+        assert (plan.decision, plan.approver) == ("批准", "区委书记张明")
+        clue = s.exec(select(Clue).where(Clue.inspection_id == cz)).one()
+        assert clue.status == ClueStatus.TRANSFERRED and clue.receiver == "discipline_commission"
+        items = s.exec(select(RectificationItem).where(RectificationItem.inspection_id.in_([cd, cz, jt]))).all()  # type: ignore[attr-defined]
+        # 城东街道: one finding fixed on site, so one item; the others two each.
+        assert Counter(i.inspection_id for i in items) == {cd: 1, cz: 2, jt: 2}
+        assert {ItemStatus(i.status) for i in items} == {ItemStatus.CLOSED}
+        findings = Counter(f.inspection_id for f in s.exec(select(Finding).where(Finding.inspection_id.in_([cd, cz, jt]))))  # type: ignore[attr-defined]
+        assert findings == {cd: 2, cz: 2, jt: 2}
+        # Two versions of 城东街道's report, one per search.
+        reports = s.exec(select(Document).where(Document.inspection_id == cd, Document.kind == "巡察报告")).all()
+        assert sorted(d.version for d in reports) == [1, 2]
+        assert first_broken_link(session=s) is None
+        alerts = s.exec(select(Alert)).all()
+        assert all(SENTINEL not in a.body and SENTINEL not in a.title for a in alerts)
+        dupes = s.exec(select(Alert.dedupe_key, Alert.recipient, func.count()).group_by(Alert.dedupe_key, Alert.recipient)
+                       .having(func.count() > 1)).all()
+        assert dupes == []
+    archive = get_settings().archive_dir / name
+    for unit in rows:
+        folder = archive / unit
+        assert (folder / "卷内目录.tsv").exists() and (folder / "manifest.sha256").exists()
+        names = [line.split("  ", 1)[1] for line in (folder / "manifest.sha256").read_text(encoding="utf-8").splitlines()]
+        assert all((folder / n).exists() for n in names)
+    assert any("巡察反馈意见" in n for n in (p.name for p in Path(archive / "城东街道").iterdir()))
+
+    # The alerts went over HTTP to the real receiver, the clue text never did.
+    bodies = [m.get("message", "") + m.get("title", "") for m in inbox.messages]
+    assert any("您有1件新移交线索" in b for b in bodies)
+    assert any("退回巡察报告" in b for b in bodies)
+    assert all(SENTINEL not in b for b in bodies)

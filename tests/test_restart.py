@@ -1,0 +1,61 @@
+"""A gate survives a restart: the worker is killed (SIGKILL) while a run waits for approval;
+after a new worker starts and the approval is given, the run completes with no duplicate rows."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from models.db import session_scope
+from models.enums import Gate, Stage
+from models.tables import Alert, Approval, AuditEvent, Document, Inspection
+from tests.driver import answer, pause_key, read, wait_for
+from tests.test_lifecycle import all_done, approve_plan, inspections_of, start_round
+
+pytestmark = pytest.mark.stack
+
+
+def ok(decision: str) -> dict[str, Any]:
+    return {"decision": decision, "approver": "审批人乙", "comment": ""}
+
+
+def test_pending_gate_survives_worker_kill(stack: Any) -> None:
+    name = f"重启测试轮次-{uuid.uuid4().hex[:6]}"
+    approve_plan(start_round(name, [
+        {"name": "第三巡察组", "leader": "马成功", "members": ["罗敏"], "units": ["区卫生健康局"]}]))
+    (iid, run_id), = inspections_of(name).values()
+    wait_for(run_id, paused=True)
+    assert pause_key(run_id) == f"stationing-done-{iid}-1-0"
+
+    stack.kill("worker", signal.SIGKILL)
+    answer(run_id, **ok("进驻结束，提交巡察报告"))
+    fr = read(run_id)
+    assert fr.state is not None and not fr.state.is_paused()  # resumed, waiting for a worker
+
+    stack.start_worker("worker")
+    for key, decision in ((f"report-{iid}-1-0", "通过"), (f"close-out-{iid}-1-0", "同意销号")):
+        wait_for(run_id, paused=True, timeout=240)
+        assert pause_key(run_id) == key
+        if decision == "同意销号":
+            all_done(iid)()
+        answer(run_id, **ok(decision))
+    fr = wait_for(run_id, final=True, timeout=240)
+    assert fr.state is not None and fr.state.is_completed(), fr.state
+
+    with session_scope() as s:
+        insp = s.get(Inspection, iid)
+        assert insp is not None and insp.stage == Stage.ARCHIVED
+        gates = Counter(Gate(a.gate) for a in s.exec(select(Approval).where(Approval.inspection_id == iid)))
+        assert gates == {Gate.STATIONING_DONE: 1, Gate.REPORT: 1, Gate.CLOSE_OUT: 1}
+        docs = Counter((d.kind, d.version) for d in s.exec(select(Document).where(Document.inspection_id == iid)))
+        assert docs and max(docs.values()) == 1
+        moves = [e.detail["to"] for e in s.exec(select(AuditEvent).where(
+            AuditEvent.entity == "inspection", AuditEvent.entity_id == iid, AuditEvent.action == "阶段变更"))]
+        assert moves == ["集中巡察", "报告巡察", "巡察反馈", "线索移交", "督促整改", "立卷归档", "已归档"]
+        alerts = Counter(a.dedupe_key + a.recipient for a in s.exec(select(Alert).where(Alert.dedupe_key.startswith(f"insp:{iid}:"))))  # type: ignore[attr-defined]
+        assert alerts and max(alerts.values()) == 1
