@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# One command: install (with the browser) and run every test, the end-to-end ones included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --browser
+export PREFECT_SERVER_ANALYTICS_ENABLED=false
+.venv/bin/python -m ruff check flows tasks models deployments tests
+.venv/bin/python -m mypy flows tasks models
+exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
