@@ -13,16 +13,17 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import func, select
 
+from deployments.clue_cli import register as register_clue_commands
 from models.clock import now
 from models.db import get_engine, session_scope
 from models.enums import Stage
 from models.errors import DomainError
 from models.forms import RoundParams
 from models.settings import PROJECT_ROOT, get_settings
-from models.tables import Alert, Inspection, InspectionRound, Unit
+from models.tables import AuditEvent, Inspection, InspectionRound, Unit
 from tasks.alerts import AppriseSender, deliver_due, outbox_counts
-from tasks.audit import first_broken_link
-from tasks.findings import add_clue, find_inspection, parse_sheet, record_findings
+from tasks.audit import verify_trail
+from tasks.findings import find_inspection, parse_sheet, record_findings
 from tasks.org import load_org, read_org_file
 from tasks.rounds import validate_round
 
@@ -45,7 +46,7 @@ def load_org_cmd(path: Path = typer.Argument(DEMO_ORG, help="组织数据文件�
             counts = load_org(session=s, data=data)
     except DomainError as exc:
         fail(str(exc))
-    typer.echo(f"已导入：单位{counts['units']}个，人员{counts['people']}人，回避申报{counts['conflicts']}条。")
+    typer.echo(f"已导入：单位{counts['units']}个，人员{counts['people']}人，回避申报{counts['conflicts']}条，用户{counts['accounts']}个。")
 
 
 @app.command("import-findings")
@@ -63,23 +64,6 @@ def import_findings_cmd(
     except DomainError as exc:
         fail(str(exc))
     typer.echo(f"已导入{len(rows)}个问题。")
-
-
-@app.command("add-clue")
-def add_clue_cmd(
-    round_name: str = typer.Option(..., "--round", help="巡察轮次名称"),
-    unit_name: str = typer.Option(..., "--unit", help="被巡察单位名称"),
-    kind: str = typer.Option(..., "--kind", help="线索类型：违纪违法线索、选人用人问题、信访事项、行业领域问题"),
-) -> None:
-    """登记问题线索。线索内容从标准输入读取，不出现在命令行参数和日志中。"""
-    summary = sys.stdin.read()
-    try:
-        with session_scope() as s:
-            insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
-            clue = add_clue(session=s, inspection=insp, kind=kind, summary=summary, by="巡察组", now=now())
-    except DomainError as exc:
-        fail(str(exc))
-    typer.echo(f"已登记线索，编号 {clue.id}。")
 
 
 def load_round_params(path: Path) -> RoundParams:
@@ -181,18 +165,26 @@ def export_org_cmd(path: Path = typer.Argument(..., help="导出的 Excel 文件
     except DomainError as exc:
         fail(str(exc))
     typer.echo(f"已导出到 {path}：单位{counts['units']}个，人员{counts['people']}人，"
-               f"回避申报{counts['conflicts']}条，接收人{counts['recipients']}个。")
+               f"回避申报{counts['conflicts']}条，接收人{counts['recipients']}个，用户{counts['accounts']}个。")
 
 
 @app.command("verify-audit")
-def verify_audit_cmd() -> None:
-    """校验审计日志哈希链，报告第一处断链。"""
-    with session_scope() as s:
-        broken = first_broken_link(session=s)
-        total = s.exec(select(func.count()).select_from(Alert)).one()
-    if broken:
-        fail(f"审计日志第{broken.id}条被篡改或缺失前序记录（{broken.action}，{broken.at:%Y-%m-%d %H:%M}）")
-    typer.echo(f"审计日志完整（提醒{total}条）。")
+def verify_audit_cmd(by: str = typer.Option(..., "--as", envvar="XUNCHA_USER", help="办理人姓名（巡察办在册用户）")) -> None:
+    """校验审计日志：逐条核对哈希链，并与库外的链头文件比对，报告第一处篡改或删除。"""
+    from models.access import Action, require
+    from tasks.clues import account, guarded
+
+    try:
+        with session_scope() as s:
+            guarded(s, by=by, action="校验审计日志", entity="audit_event", entity_id=None, now=now(),
+                    work=lambda: require(account(s, by).role, Action.VERIFY_AUDIT))
+            problems = verify_trail(session=s)
+            total = s.exec(select(func.count()).select_from(AuditEvent)).one()
+    except DomainError as exc:
+        fail(str(exc))
+    if problems:
+        fail("\n".join(problems))
+    typer.echo(f"审计日志完整（共{total}条，与链头文件一致）。")
 
 
 @app.command("up")
@@ -274,6 +266,8 @@ def down_cmd() -> None:
     stopped = stop_recorded(get_settings().home.resolve())
     typer.echo("已停止：" + ("、".join(stopped) or "无"))
 
+
+register_clue_commands(app)
 
 if __name__ == "__main__":
     app()

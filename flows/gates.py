@@ -1,5 +1,10 @@
 """Waiting for people. A gate suspends the flow run (the process exits) until its form is
-answered in the Prefect UI or by API; the application records who answered and what."""
+answered in the Prefect UI or by API; the application records who answered and what.
+
+Prefect's open-source UI has one shared login and its resume form does not say who answered,
+so each gate proves its approver: the alert to the designated approver carries a one-time code,
+the form asks for it with the approver's name, and an answer from someone outside the gate's
+roles, or with a wrong or expired code, is refused and audited while the run keeps waiting."""
 
 from __future__ import annotations
 
@@ -10,7 +15,12 @@ from prefect.flow_runs import suspend_flow_run
 
 from models.enums import ApprovalStatus, Gate
 from models.forms import NEEDS_COMMENT, GateForm
-from tasks.flow_tasks import open_gate_task, record_decision_task, reject_answer_task
+from tasks.flow_tasks import (
+    check_approver_task,
+    open_gate_task,
+    record_decision_task,
+    reject_answer_task,
+)
 
 F = TypeVar("F", bound=GateForm)
 
@@ -33,7 +43,7 @@ def await_gate(
     if approval["status"] == ApprovalStatus.DECIDED:
         # Decided in an earlier run of this flow (e.g. a crashed run that was started again).
         if validate is None:
-            return form(decision=approval["decision"], approver=approval["approver"], comment=approval["comment"])
+            return form(decision=approval["decision"], approver=approval["approver"], comment=approval["comment"], code="")
     error, try_no = "", 0
     while True:
         text = description if not error else f"{description}\n\n**上次提交未被接受：{error}，请重新填写。**"
@@ -42,10 +52,11 @@ def await_gate(
             key=f"{gate.name.lower().replace('_', '-')}-{inspection_id or 0}-{attempt}-{try_no}",  # keys: [a-z0-9-] only
         )
         assert answer is not None
-        error = check_answer(answer) or (validate(answer) if validate else "")
+        error = (check_answer(answer) or check_approver_task(approval["id"], try_no, answer.approver, answer.code)
+                 or (validate(answer) if validate else ""))
         if not error:
             break
-        reject_answer_task(approval["id"], try_no, error)
+        reject_answer_task(approval["id"], try_no, answer.approver, error)
         try_no += 1
     record_decision_task(approval["id"], answer.decision, answer.approver, answer.comment)
     return answer

@@ -75,7 +75,45 @@ class ClueStatus(StrEnum):
     PENDING = "待移交"
     HELD = "暂缓移交"
     TRANSFERRED = "已移交"
+    RECEIVED = "已签收"
     CLOSED = "已办结"
+
+
+class ClueResult(StrEnum):
+    """What the receiver did with a clue (办理结果); a clue closes only with one of these."""
+
+    INITIAL_CHECK = "初步核实"
+    CASE_FILED = "立案审查调查"
+    ADMONISHING_TALK = "诫勉谈话"
+    DETENTION = "留置"
+    JUDICIARY = "移送司法机关"
+    SANCTION = "党纪政务处分"
+    NO_ISSUE = "经核查无问题"
+
+
+# An initial check is a step, not an end: the receiver reports again when it concludes.
+FINAL_CLUE_RESULTS = frozenset(ClueResult) - {ClueResult.INITIAL_CHECK}
+
+
+class PetitionChannel(StrEnum):
+    LETTER = "来信"
+    PHONE = "来电"
+    VISIT = "来访"
+    MAILBOX = "意见箱"
+    ONLINE = "网络举报"
+
+
+class AccessRole(StrEnum):
+    """Who a person acting in the system is; what each may do is in models/access.py."""
+
+    OFFICE = "巡察办"
+    TEAM_LEADER = "巡察组组长"
+    TEAM_MEMBER = "巡察组组员"
+    LEADING_GROUP = "巡察工作领导小组"
+    DISCIPLINE_COMMISSION = "纪委监委"
+    ORGANISATION_DEPARTMENT = "组织部"
+    DEPARTMENT = "职能部门"
+    UNIT_CONTACT = "被巡察单位联络员"
 
 
 class ItemStatus(StrEnum):
@@ -132,6 +170,7 @@ class Role(StrEnum):
     DISCIPLINE_COMMISSION = "discipline_commission"
     ORGANISATION_DEPARTMENT = "organisation_department"
     RESPONSIBLE_DEPARTMENT = "responsible_department"
+    FUNCTIONAL_DEPARTMENT = "functional_department"
 
 
 ROLE_NAMES = {
@@ -143,4 +182,5 @@ ROLE_NAMES = {
     Role.DISCIPLINE_COMMISSION: "纪委监委",
     Role.ORGANISATION_DEPARTMENT: "组织部",
     Role.RESPONSIBLE_DEPARTMENT: "责任部门",
+    Role.FUNCTIONAL_DEPARTMENT: "行业主管部门",
 }

@@ -125,10 +125,15 @@ class FindingsParams(BaseModel):
 # Gates -------------------------------------------------------------------------------------
 # Decision values are Chinese because the UI shows an enum's raw value.
 
+CODE_FIELD: Any = Field(title="验证码", description="审批提醒中发给您的六位一次性验证码", max_length=12,
+                        json_schema_extra=_pos(2))
+
+
 class GateForm(RunInput):
     decision: str = Field(title="审批决定", json_schema_extra=_pos(0))
-    approver: str = Field(title="审批人（姓名）", description="请填写本人姓名，系统将记录审批人", min_length=1, json_schema_extra=_pos(1))
-    comment: str = Field(default="", title="意见", json_schema_extra=_pos(2))
+    approver: str = Field(title="审批人（姓名）", description="请填写本人姓名，系统将核对其角色", min_length=1, json_schema_extra=_pos(1))
+    code: str = CODE_FIELD
+    comment: str = Field(default="", title="意见", json_schema_extra=_pos(3))
 
 
 class PlanApproval(GateForm):
@@ -140,7 +145,7 @@ class StationingDone(GateForm):
         default="进驻结束，提交巡察报告", title="巡察组确认", json_schema_extra=_pos(0)
     )
     approver: str = Field(title="组长（姓名）", min_length=1, json_schema_extra=_pos(1))
-    comment: str = Field(default="", title="报告要点", json_schema_extra=_pos(2))
+    comment: str = Field(default="", title="报告要点", json_schema_extra=_pos(3))
 
 
 class ReportReview(GateForm):
@@ -190,9 +195,9 @@ class LookBackReport(GateForm):
 
     decision: Literal["提交核查结果"] = Field(default="提交核查结果", title="回头看核查", json_schema_extra=_pos(0))
     approver: str = Field(title="回头看组组长（姓名）", min_length=1, json_schema_extra=_pos(1))
-    checks: list[ItemCheckIn] = Field(title="逐项核查结论", json_schema_extra=_pos(2))
-    new_findings: list[FindingIn] = Field(default_factory=list, title="新发现的问题", json_schema_extra=_pos(3))
-    comment: str = Field(default="", title="总体意见", json_schema_extra=_pos(4))
+    checks: list[ItemCheckIn] = Field(title="逐项核查结论", json_schema_extra=_pos(3))
+    new_findings: list[FindingIn] = Field(default_factory=list, title="新发现的问题", json_schema_extra=_pos(4))
+    comment: str = Field(default="", title="总体意见", json_schema_extra=_pos(5))
 
 
 class CommonProblemsConfirm(GateForm):
@@ -200,5 +205,5 @@ class CommonProblemsConfirm(GateForm):
 
     decision: Literal["确认归类"] = Field(default="确认归类", title="共性问题归类", json_schema_extra=_pos(0))
     approver: str = Field(title="确认人（姓名）", min_length=1, json_schema_extra=_pos(1))
-    groups: list[CommonGroupIn] = Field(title="共性问题（每组填写分管领导和责任部门）", json_schema_extra=_pos(2))
-    comment: str = Field(default="", title="意见", json_schema_extra=_pos(3))
+    groups: list[CommonGroupIn] = Field(title="共性问题（每组填写分管领导和责任部门）", json_schema_extra=_pos(3))
+    comment: str = Field(default="", title="意见", json_schema_extra=_pos(4))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +34,22 @@ class Settings(BaseSettings):
     alert_backoff_seconds: list[int] = Field(default_factory=lambda: [5, 30, 120, 600, 1800])
     alert_send_timeout: int = Field(default=4, gt=0)
     work_pool: str = "xuncha-process"
+    # Clue routing (线索移交): clue kind -> receiving body (a models.enums.Role value).
+    clue_routes: dict[str, str] = Field(
+        default_factory=lambda: {
+            "违纪违法线索": "discipline_commission",
+            "选人用人问题": "organisation_department",
+            "信访事项": "responsible_department",
+            "行业领域问题": "functional_department",
+        },
+        description="线索类型 → 接收单位",
+    )
+    clue_ack_days: int = Field(default=3, gt=0, description="线索移交函签收期限（天）")
+    clue_result_days: int = Field(default=90, gt=0, description="线索办理结果反馈期限（天）")
+    approval_code_hours: float = Field(default=72, gt=0, description="审批验证码有效期（小时）")
+    # Fernet keys for informants' identities, newest first; empty: a key file under home.
+    secret_keys: list[SecretStr] = Field(default_factory=list)
+    audit_head_file: Path | None = Field(default=None, description="审计链头文件；为空时放在数据库文件旁")
 
     @field_validator("alert_backoff_seconds")
     @classmethod
@@ -41,6 +57,21 @@ class Settings(BaseSettings):
         if not value or any(v < 0 for v in value):
             raise ValueError("提醒重试间隔须为非负整数列表")
         return value
+
+    @field_validator("clue_routes")
+    @classmethod
+    def _routes(cls, value: dict[str, str]) -> dict[str, str]:
+        from models.access import RECEIVER_ACCESS
+        from models.enums import ClueKind, Role
+
+        kinds = {k.value for k in ClueKind}
+        receivers = {r.value for r in RECEIVER_ACCESS}
+        problems = [f"未知的线索类型：{k}" for k in value if k not in kinds]
+        problems += [f"线索类型“{k}”缺少接收单位" for k in sorted(kinds - set(value))]
+        problems += [f"未知的接收单位：{r}（可选：{'、'.join(sorted(receivers))}）" for r in value.values() if r not in receivers]
+        if problems:
+            raise ValueError("线索移交规则有误：" + "；".join(problems))
+        return {k: Role(r).value for k, r in value.items()}
 
     @property
     def db_url(self) -> str:

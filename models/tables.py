@@ -10,14 +10,17 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel, UniqueConstraint
 
 from models.enums import (
+    AccessRole,
     AlertStatus,
     ApprovalStatus,
     ClueKind,
+    ClueResult,
     ClueStatus,
     ConflictKind,
     FindingScope,
     Gate,
     ItemStatus,
+    PetitionChannel,
     RoundKind,
     RoundStatus,
     Stage,
@@ -136,15 +139,29 @@ class Finding(SQLModel, table=True):
     created_at: datetime = Field(sa_type=TZ)
 
 
+class Account(SQLModel, table=True):
+    """A person who acts in the system, with the one role that decides what they may do."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=50, unique=True)
+    role: AccessRole = Field(sa_type=enum_type(AccessRole))
+    active: bool = True
+    created_at: datetime = Field(sa_type=TZ)
+
+
 class Petition(SQLModel, table=True):
-    """Confidential: content and informant never leave the application database."""
+    """信访举报 received during stationing. Confidential: the content stays in this database and
+    the informant's identity is stored only encrypted (models/crypto.py)."""
 
     id: int | None = Field(default=None, primary_key=True)
     inspection_id: int = Field(foreign_key="inspection.id", index=True)
-    channel: str = Field(max_length=20)
+    channel: PetitionChannel = Field(sa_type=enum_type(PetitionChannel))
     content: str = Field(max_length=4000)
-    informant: str = Field(default="", max_length=200)
+    anonymous: bool = False
+    informant_enc: str = Field(default="", max_length=2000)  # Fernet token of {"name", "contact"}
     received_at: datetime = Field(sa_type=TZ)
+    recorded_by: str = Field(default="", max_length=50)
+    clue_id: int | None = Field(default=None, foreign_key="clue.id")
 
 
 class Clue(SQLModel, table=True):
@@ -154,10 +171,35 @@ class Clue(SQLModel, table=True):
     inspection_id: int = Field(foreign_key="inspection.id", index=True)
     kind: ClueKind = Field(sa_type=enum_type(ClueKind))
     summary: str = Field(max_length=4000)
+    urgent: bool = False  # 边巡边移: transferred during stationing, not at the clue-transfer stage
     receiver: str = Field(default="", max_length=40)
-    status: ClueStatus = Field(default=ClueStatus.PENDING, sa_type=enum_type(ClueStatus))
+    status: ClueStatus = Field(default=ClueStatus.PENDING, sa_type=enum_type(ClueStatus), index=True)
+    letter_id: int | None = Field(default=None, foreign_key="clue_letter.id", index=True)
     transferred_at: datetime | None = Field(default=None, sa_type=TZ)
+    result: ClueResult | None = Field(default=None, sa_type=enum_type(ClueResult))
+    result_note: str = Field(default="", max_length=2000)
+    result_at: datetime | None = Field(default=None, sa_type=TZ)
+    result_due_on: date | None = None
+    closed_at: datetime | None = Field(default=None, sa_type=TZ)
     created_at: datetime = Field(sa_type=TZ)
+
+
+class ClueLetter(SQLModel, table=True):
+    """线索移交函: one per receiver and transfer; the receiver signs for it by a deadline."""
+
+    __tablename__ = "clue_letter"
+    __table_args__ = (UniqueConstraint("inspection_id", "receiver", "batch"),)
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    receiver: str = Field(max_length=40)  # models.enums.Role value
+    batch: str = Field(max_length=40)  # "stage" for the clue-transfer stage, "urgent-<clue id>" for 边巡边移
+    doc_no: str = Field(default="", max_length=80)
+    clue_count: int = 0
+    sent_at: datetime = Field(sa_type=TZ)
+    ack_due_on: date = Field(index=True)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=TZ)
+    acknowledged_by: str = Field(default="", max_length=50)
+    reminders_sent: int = 0
 
 
 class RectificationItem(SQLModel, table=True):
@@ -293,6 +335,11 @@ class Approval(SQLModel, table=True):
     requested_at: datetime = Field(sa_type=TZ)
     decided_at: datetime | None = Field(default=None, sa_type=TZ)
     reminders_sent: int = 0
+    # One-time code sent to the designated approver; only its keyed hash is kept.
+    code_hash: str = Field(default="", max_length=64)
+    code_expires_at: datetime | None = Field(default=None, sa_type=TZ)
+    codes_issued: int = 0
+    code_failures: int = 0
 
 
 class Alert(SQLModel, table=True):

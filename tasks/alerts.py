@@ -3,16 +3,47 @@
 Senders sit behind a small interface: `AppriseSender` for real channels, `RecordingSender`
 for tests. Recipients are resolved when the alert is queued, so a later change of the org
 data does not re-address an alert that is already owed.
+
+Chat robots (DingTalk, WeCom group bots, Feishu/Lark) answer HTTP 200 even when they refuse a
+message, and say so in the JSON body (`errcode`; Feishu `code` / `StatusCode`), while Apprise's
+plugins look at the HTTP status only. So `AppriseSender` lets Apprise parse every URL, posts to
+robots and to `json://` webhooks itself and reads the answer; every other channel (mail, ...)
+goes through Apprise's own notify.
+
+`deliver_due` claims due rows in batches (one short transaction), sends a batch from a thread
+pool with no transaction open, then records the results (one short transaction). Only the
+deliverer that claimed a row sends it; a deliverer that died leaves SENDING rows that are
+claimed again after `SENDING_LEASE`. Delivery is therefore at least once; a message is repeated
+only when the receiver took it but its answer was lost, or the process died between the send
+and the record of its batch.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import logging
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from functools import lru_cache
+from typing import Any, Protocol
 
 import apprise
+import httpx
+from apprise.plugins.custom_json import NotifyJSON
+from apprise.plugins.dingtalk import NotifyDingTalk
+from apprise.plugins.feishu import NotifyFeishu
+from apprise.plugins.lark import NotifyLark
+from apprise.plugins.wecombot import NotifyWeComBot
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -21,32 +52,323 @@ from models.enums import ROLE_NAMES, AlertStatus, Role, TeamRole
 from models.settings import Settings
 from models.tables import Alert, Inspection, Person, RoleRecipient, TeamMember, Unit
 
+log = logging.getLogger(__name__)
+
 # A row stuck in SENDING this long (a deliverer died mid-send) is picked up again.
 SENDING_LEASE = timedelta(minutes=5)
+# Rows claimed, sent and recorded together: also the most a crash can make us send twice.
+CLAIM_BATCH = 50
+# Sends in flight at once (each waits on the network, not on the CPU).
+DELIVERY_WORKERS = 8
 
 
 class Sender(Protocol):
     def send(self, url: str, title: str, body: str) -> str | None:
-        """Deliver one message; return None on success or an error text."""
+        """Deliver one message; return None on success or an error text.
+
+        Called from several threads at once by `deliver_due` (unless workers=1).
+        """
+
+
+# Robots ------------------------------------------------------------------------------------
+
+# Where the robots' webhooks live. A sender can be given others, e.g. an intranet relay or,
+# in tests, a local server; `{token}` is the robot's access token / key.
+ROBOT_ENDPOINTS: dict[str, str] = {
+    "dingtalk": "https://oapi.dingtalk.com/robot/send?access_token={token}",
+    "wecombot": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={token}",
+    "feishu": "https://open.feishu.cn/open-apis/bot/v2/hook/{token}",
+    "lark": "https://open.larksuite.com/open-apis/bot/v2/hook/{token}",
+}
+
+
+@dataclass(frozen=True)
+class Robot:
+    """How a webhook reports a refused message inside an HTTP 200 answer."""
+
+    name: str  # used in error texts
+    scheme: str  # the Apprise scheme that speaks its message format
+    fields: tuple[tuple[str, str], ...]  # (code, message) pairs; a non-zero code is a refusal
+    strict: bool = True  # the answer must be a JSON object (robots always send one)
+
+
+DINGTALK = Robot("钉钉", "dingtalk", (("errcode", "errmsg"),))
+WECOM = Robot("企业微信", "wecombot", (("errcode", "errmsg"),))
+FEISHU = Robot("飞书", "feishu", (("code", "msg"), ("StatusCode", "StatusMessage")))
+LARK = Robot("Lark", "lark", FEISHU.fields)
+# Any other JSON webhook: `errcode` is the convention of the robots and of the relays built
+# after them; `code` is not checked there, since plenty of services answer {"code": 200}.
+WEBHOOK = Robot("接收端", "json", (("errcode", "errmsg"),), strict=False)
+ROBOT_HOSTS = {"oapi.dingtalk.com": DINGTALK, "qyapi.weixin.qq.com": WECOM,
+               "open.feishu.cn": FEISHU, "open.larksuite.com": LARK}
+
+# Codes worth explaining (from the vendors' documentation).
+HINTS: dict[tuple[str, int], str] = {
+    ("dingtalk", 310000): "机器人安全设置未通过：消息须含自定义关键词，或加签不符，或 IP 不在白名单",
+    ("dingtalk", 130101): "发送过快，每个机器人每分钟最多 20 条",
+    ("wecombot", 93000): "机器人地址无效：key 错误或机器人已被移出群",
+    ("wecombot", 45009): "发送过快，每个机器人每分钟最多 20 条",
+    ("feishu", 19021): "签名校验失败",
+    ("feishu", 19022): "IP 不在白名单",
+    ("feishu", 19024): "消息不含自定义关键词",
+}
+HINTS.update({("lark", code): text for (scheme, code), text in list(HINTS.items()) if scheme == "feishu"})
+
+# Webhook addresses copied from the robot's settings page, which Apprise does not read itself.
+_NATIVE = [
+    (re.compile(r"^https://oapi\.dingtalk\.com/robot/send/?\?(?:.*&)?access_token=([A-Za-z0-9]+)", re.I), "dingtalk"),
+    (re.compile(r"^https://open\.feishu\.cn/open-apis/bot/v2/hook/([\w-]+)/?$", re.I), "feishu"),
+]
+USER_AGENT = "xuncha-alerts"
+WECOM_MAX_BYTES = 2048  # WeCom refuses longer text messages
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    robot: Robot
+    method: str
+    url: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    payload: dict[str, Any]
+    auth: tuple[str, str] | None
+    verify: bool
+    redirects: bool
+    timeout: tuple[float, float]  # (connect, read) seconds
+    generic: bool = False  # json:// aimed at a robot's host (generic payload, not the robot's)
+
+    @property
+    def where(self) -> str:
+        """Host and port only: the path and query may hold the robot's token."""
+        u = httpx.URL(self.url)
+        return f"{u.host}:{u.port}" if u.port else u.host
+
+
+def _native(url: str) -> str:
+    for pattern, scheme in _NATIVE:
+        found = pattern.match(url)
+        if found:
+            return f"{scheme}://{found.group(1)}"
+    return url
+
+
+def _with_timeouts(url: str, timeout: float) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}cto={timeout}&rto={timeout}"
+
+
+@lru_cache(maxsize=1024)
+def _parse(url: str) -> Any:
+    """Apprise's plugin for a URL (parsing costs about a millisecond); None if unknown.
+
+    Cached plugins are only read (robots and JSON webhooks); Apprise's own sends get a
+    fresh object each time."""
+    return apprise.Apprise.instantiate(url)
+
+
+def _cut_bytes(text: str, limit: int) -> str:
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode(errors="ignore") + "…"
+
+
+def _dingtalk_sign(secret: str) -> dict[str, str]:
+    """DingTalk's 加签: HMAC-SHA256 of "timestamp\\nsecret", base64 (URL-encoded once, by httpx)."""
+    timestamp = str(round(time.time() * 1000))
+    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+    return {"timestamp": timestamp, "sign": base64.b64encode(digest).decode()}
+
+
+def webhook_request(plugin: Any, title: str, body: str, endpoints: Mapping[str, str]) -> WebhookRequest | None:
+    """The HTTP request for a robot or JSON webhook plugin; None for the other channels."""
+    text = f"{title}\n{body}" if title else body
+    headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json; charset=utf-8"}
+    common: dict[str, Any] = {"verify": bool(plugin.verify_certificate), "redirects": bool(plugin.redirects),
+                              "timeout": tuple(plugin.request_timeout), "auth": None, "method": "POST"}
+    if isinstance(plugin, NotifyDingTalk):
+        if plugin.notify_format == apprise.NotifyFormat.MARKDOWN:
+            payload: dict[str, Any] = {"msgtype": "markdown", "markdown": {
+                "title": title or body[:20], "text": f"### {title}\n\n{body}" if title else body}}
+        else:
+            payload = {"msgtype": "text", "text": {"content": text}}
+        payload["at"] = {"atMobiles": list(plugin.targets), "isAtAll": False}
+        return WebhookRequest(robot=DINGTALK, url=endpoints["dingtalk"].format(token=plugin.token),
+                              params=_dingtalk_sign(plugin.secret) if plugin.secret else {},
+                              headers=headers, payload=payload, **common)
+    if isinstance(plugin, NotifyWeComBot):
+        return WebhookRequest(robot=WECOM, url=endpoints["wecombot"].format(token=plugin.key), params={},
+                              headers=headers, payload={"msgtype": "text", "text": {
+                                  "content": _cut_bytes(text, WECOM_MAX_BYTES)}}, **common)
+    if isinstance(plugin, NotifyFeishu | NotifyLark):
+        robot = LARK if isinstance(plugin, NotifyLark) else FEISHU
+        return WebhookRequest(robot=robot, url=endpoints[robot.scheme].format(token=plugin.token), params={},
+                              headers=headers, payload={"msg_type": "text", "content": {"text": text}}, **common)
+    if isinstance(plugin, NotifyJSON):
+        # The same request as Apprise's json:// plugin (payload, extras, headers, query, auth).
+        payload = {"version": plugin.json_version, "title": title, "message": body, "attachments": [],
+                   "type": apprise.NotifyType.INFO.value}
+        for key, value in plugin.payload_extras.items():
+            if key in payload:
+                if value:
+                    payload[value] = payload[key]
+                del payload[key]
+            else:
+                payload[key] = value
+        port = f":{plugin.port}" if isinstance(plugin.port, int) else ""
+        at_robot = ROBOT_HOSTS.get(str(plugin.host).lower())
+        common.update(method=plugin.method,
+                      auth=(plugin.user, plugin.password or "") if plugin.user else None)
+        return WebhookRequest(robot=at_robot or WEBHOOK, generic=at_robot is not None,
+                              url=f"{'https' if plugin.secure else 'http'}://{plugin.host}{port}{plugin.fullpath}",
+                              params=dict(plugin.params), headers={**headers, **plugin.headers}, payload=payload,
+                              **common)
+    return None
+
+
+def _is_zero(value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value == 0
+    if isinstance(value, str):
+        return value.strip() in ("", "0")
+    return False
+
+
+def _snippet(text: str, limit: int = 200) -> str:
+    return " ".join(text.split())[:limit]
+
+
+def check_answer(request: WebhookRequest, status: int, text: str) -> str | None:
+    """None if the webhook took the message, else a readable reason."""
+    robot = request.robot
+    if not 200 <= status < 300:
+        detail = _snippet(text)
+        return f"{robot.name}返回 HTTP {status}，未送达" + (f"：{detail}" if detail else "")
+    try:
+        answer = json.loads(text) if text.strip() else None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        if robot.strict:
+            return f"{robot.name}的应答无法识别（HTTP {status}），未确认送达：{_snippet(text) or '空'}"
+        return None
+    for code_field, message_field in robot.fields:
+        code = answer.get(code_field)
+        if _is_zero(code):
+            continue
+        message = _snippet(str(answer.get(message_field) or ""))
+        hint = HINTS.get((robot.scheme, code)) if isinstance(code, int) else None
+        if request.generic:
+            hint = f"json:// 发送的是通用 JSON，{robot.name}机器人请改用 {robot.scheme}:// 地址"
+        return f"{robot.name}返回错误 {code_field}={code}：{message or '（无说明）'}" + (f"（{hint}）" if hint else "")
+    return None
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def transport_error(request: WebhookRequest, exc: httpx.HTTPError) -> str:
+    name, where = request.robot.name, request.where
+    connect, read = request.timeout
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"连接{name}超时（{where}，{connect:g} 秒内未连通）"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{name}在 {read:g} 秒内未应答（{where}），未确认送达"
+    if isinstance(exc, httpx.ConnectError):
+        if _caused_by(exc, ConnectionRefusedError) or "Errno 111" in str(exc):
+            return f"无法连接{name}（{where}）：连接被拒绝"
+        if _caused_by(exc, socket.gaierror):
+            return f"无法连接{name}（{where}）：域名无法解析"
+        return f"无法连接{name}（{where}）：{_snippet(str(exc))}"
+    return f"与{name}通信出错（{where}）：{type(exc).__name__} {_snippet(str(exc))}".rstrip()
+
+
+@contextmanager
+def _warnings_of_this_thread(logger_name: str) -> Iterator[list[str]]:
+    """Apprise's warnings logged by the calling thread only (sends run in parallel)."""
+    lines: list[str] = []
+    me = threading.get_ident()
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.thread == me:
+                lines.append(record.getMessage())
+
+    handler = Keep(level=logging.WARNING)
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
 
 
 class AppriseSender:
-    """Sends through Apprise, one target at a time so each target has its own result."""
+    """Sends one target at a time so each target has its own result.
 
-    def __init__(self, timeout: int = 4) -> None:
+    Robots (`dingtalk://`, `wecombot://`, `feishu://`, `lark://`) and JSON webhooks
+    (`json://`, `jsons://`) are posted here and their answer read (see `check_answer`); other
+    channels go through Apprise. Thread-safe; `endpoints` overrides `ROBOT_ENDPOINTS`.
+    """
+
+    def __init__(self, timeout: float = 4, *, endpoints: Mapping[str, str] | None = None) -> None:
         self.timeout = timeout
+        self.endpoints = {**ROBOT_ENDPOINTS, **(endpoints or {})}
+        self._clients: dict[bool, httpx.Client] = {}
+        self._lock = threading.Lock()
 
     def send(self, url: str, title: str, body: str) -> str | None:
-        ap = apprise.Apprise()
-        sep = "&" if "?" in url else "?"
-        if not ap.add(f"{url}{sep}cto={self.timeout}&rto={self.timeout}"):
+        target = _with_timeouts(_native(url), self.timeout)
+        plugin = _parse(target)
+        if plugin is None:
             return f"无法识别的通知地址：{_scheme(url)}://"
-        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as logs:
-            ok = ap.notify(title=title, body=body)
-            if ok:
+        request = webhook_request(plugin, title, body, self.endpoints)
+        if request is None:
+            return self._send_by_apprise(target, title, body)
+        return self.post(request)
+
+    def post(self, request: WebhookRequest) -> str | None:
+        connect, read = request.timeout
+        try:
+            response = self._client(request.verify).request(
+                request.method, request.url, params=request.params or None, headers=request.headers,
+                content=json.dumps(request.payload, ensure_ascii=False).encode(), auth=request.auth,
+                timeout=httpx.Timeout(read, connect=connect), follow_redirects=request.redirects,
+            )
+        except httpx.HTTPError as exc:
+            return transport_error(request, exc)
+        return check_answer(request, response.status_code, response.text)
+
+    def _send_by_apprise(self, target: str, title: str, body: str) -> str | None:
+        ap = apprise.Apprise()
+        if not ap.add(target):
+            return f"无法识别的通知地址：{_scheme(target)}://"
+        with _warnings_of_this_thread("apprise") as lines:
+            if ap.notify(title=title, body=body):
                 return None
-            text = logs.getvalue().strip()
-        return (text or "发送失败")[-900:]
+        detail = " ".join(line.strip() for line in lines if line.strip())[-800:]
+        return f"经 Apprise 发送失败（{_scheme(target)}）" + (f"：{detail}" if detail else "")
+
+    def _client(self, verify: bool) -> httpx.Client:
+        with self._lock:
+            client = self._clients.get(verify)
+            if client is None:
+                client = self._clients[verify] = httpx.Client(verify=verify)
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
 
 @dataclass
@@ -118,18 +440,46 @@ def enqueue_alert(
     return rows
 
 
-def _claim(session: Session, alert_id: int, now: datetime) -> bool:
-    result = session.execute(
-        update(Alert)
-        .where(col(Alert.id) == alert_id)
-        .where(
-            (col(Alert.status) == AlertStatus.PENDING)
-            | ((col(Alert.status) == AlertStatus.SENDING) & (col(Alert.next_attempt_at) <= now - SENDING_LEASE))
-        )
-        .values(status=AlertStatus.SENDING, next_attempt_at=now)
+# Delivery ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    channel: str
+    recipient: str
+    title: str
+    body: str
+    attempts: int  # before this attempt
+
+
+def _claimable(now: datetime) -> Any:
+    return (
+        ((col(Alert.status) == AlertStatus.PENDING) & (col(Alert.next_attempt_at) <= now))
+        | ((col(Alert.status) == AlertStatus.SENDING) & (col(Alert.next_attempt_at) <= now - SENDING_LEASE))
     )
+
+
+def _claim(session: Session, ids: Sequence[int], now: datetime, stamp: datetime) -> list[_Claimed]:
+    """Mark the still claimable rows among `ids` as ours (SENDING, stamped) and commit."""
+    rows = session.execute(
+        update(Alert)
+        .where(col(Alert.id).in_(ids))
+        .where(_claimable(now))
+        .values(status=AlertStatus.SENDING, next_attempt_at=stamp)
+        .returning(col(Alert.id), col(Alert.channel), col(Alert.recipient), col(Alert.title), col(Alert.body),
+                   col(Alert.attempts))
+        .execution_options(synchronize_session=False)
+    ).all()
     session.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+def _send_one(sender: Sender, alert: _Claimed) -> str | None:
+    try:
+        return sender.send(alert.recipient, alert.title, alert.body)
+    except Exception as exc:  # a sender bug must not leave the row to the lease
+        return f"发送时出错：{type(exc).__name__}：{_snippet(str(exc))}"
 
 
 @dataclass
@@ -139,38 +489,58 @@ class DeliveryResult:
     errors: list[str] = field(default_factory=list)
 
 
-def deliver_due(*, session: Session, sender: Sender, settings: Settings, now: datetime, limit: int = 500) -> DeliveryResult:
-    """Send every alert that is due; a failure is recorded and retried later with backoff."""
+def deliver_due(
+    *, session: Session, sender: Sender, settings: Settings, now: datetime, limit: int = 500,
+    workers: int = DELIVERY_WORKERS,
+) -> DeliveryResult:
+    """Send every alert that is due; a failure is recorded and retried later with backoff.
+
+    Rows are claimed `CLAIM_BATCH` at a time; each batch is sent by up to `workers` threads
+    while no transaction is open, then recorded in one transaction. A result is recorded only
+    while the row is still under our claim (a deliverer whose lease ran out records nothing).
+    """
     result = DeliveryResult()
-    due = session.exec(
-        select(Alert.id)
-        .where(col(Alert.status).in_([AlertStatus.PENDING, AlertStatus.SENDING]))
-        .where(col(Alert.next_attempt_at) <= now)
-        .order_by(col(Alert.id))
-        .limit(limit)
-    ).all()
-    for alert_id in due:
-        assert alert_id is not None
-        if not _claim(session, alert_id, now):
-            continue
-        alert = session.get(Alert, alert_id)
-        assert alert is not None
-        error = sender.send(alert.recipient, alert.title, alert.body)
-        alert.attempts += 1
-        if error is None:
-            alert.status = AlertStatus.SENT
-            alert.sent_at = now
-            alert.last_error = ""
-            result.sent += 1
-        else:
-            backoff = settings.alert_backoff_seconds
-            alert.status = AlertStatus.PENDING
-            alert.last_error = error[:1000]
-            alert.next_attempt_at = now + timedelta(seconds=backoff[min(alert.attempts - 1, len(backoff) - 1)])
-            result.failed += 1
-            result.errors.append(f"{alert.channel}: {error[:200]}")
-        session.add(alert)
-        session.commit()
+    started = time.monotonic()
+    backoff = settings.alert_backoff_seconds
+    due = [i for i in session.exec(
+        select(Alert.id).where(_claimable(now)).order_by(col(Alert.id)).limit(limit)
+    ).all() if i is not None]
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alert") if workers > 1 else None
+    try:
+        for start in range(0, len(due), CLAIM_BATCH):
+            # The lease runs from the real moment of the claim, not from `now`: one call can
+            # take minutes when receivers time out.
+            stamp = now + timedelta(seconds=time.monotonic() - started)
+            batch = _claim(session, due[start:start + CLAIM_BATCH], now, stamp)
+            if not batch:
+                continue
+            if pool is None:
+                errors = [_send_one(sender, a) for a in batch]
+            else:
+                errors = list(pool.map(lambda a: _send_one(sender, a), batch))
+            for alert, error in zip(batch, errors, strict=True):
+                mine = (update(Alert).where(col(Alert.id) == alert.id)
+                        .where(col(Alert.status) == AlertStatus.SENDING)
+                        .where(col(Alert.next_attempt_at) == stamp)
+                        .execution_options(synchronize_session=False))
+                if error is None:
+                    values: dict[str, Any] = {"status": AlertStatus.SENT, "sent_at": now, "last_error": ""}
+                else:
+                    wait = backoff[min(alert.attempts, len(backoff) - 1)]
+                    values = {"status": AlertStatus.PENDING, "last_error": error[:1000],
+                              "next_attempt_at": now + timedelta(seconds=wait)}
+                done = session.execute(mine.values(attempts=alert.attempts + 1, **values)).rowcount  # type: ignore[attr-defined]
+                if not done:
+                    log.warning("提醒 %s 的租约已过期，本次结果不记录（由其他投递进程处理）", alert.id)
+                elif error is None:
+                    result.sent += 1
+                else:
+                    result.failed += 1
+                    result.errors.append(f"{alert.channel}: {error[:200]}")
+            session.commit()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     return result
 
 

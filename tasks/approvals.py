@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from models.access import GATE_ROLES
 from models.clock import aware
+from models.crypto import configured_keys
 from models.enums import ApprovalStatus, Gate, Role
 from models.errors import DomainError
 from models.settings import Settings
-from models.tables import Approval, Inspection, InspectionRound, Unit
+from models.tables import Account, Approval, Inspection, InspectionRound, Unit
 from tasks.alerts import enqueue_alert
 from tasks.audit import record_event
 
@@ -38,6 +43,74 @@ def subject_name(session: Session, round_id: int, inspection_id: int | None) -> 
     return f"{rnd.name}·{unit.name}"
 
 
+MAX_CODE_FAILURES = 5
+
+
+def _code_digest(key: str, approval_id: int, code: str) -> str:
+    return hmac.new(key.encode(), f"approval:{approval_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def issue_code(*, session: Session, settings: Settings, approval: Approval, now: datetime) -> str:
+    """A fresh one-time code for this asking; only its keyed hash is stored, the old code dies."""
+    assert approval.id is not None
+    code = f"{secrets.randbelow(10**6):06d}"
+    approval.code_hash = _code_digest(configured_keys(settings)[0], approval.id, code)
+    approval.code_expires_at = now + timedelta(hours=settings.approval_code_hours)
+    approval.codes_issued += 1
+    approval.code_failures = 0
+    session.add(approval)
+    return code
+
+
+def _code_line(code: str, settings: Settings) -> str:
+    return f"\n验证码：{code}（{settings.approval_code_hours:g}小时内有效，仅限本人办理本次审批时填写）"
+
+
+def _send_new_code(session: Session, settings: Settings, approval: Approval, now: datetime, why: str) -> None:
+    code = issue_code(session=session, settings=settings, approval=approval, now=now)
+    gate = Gate(approval.gate)
+    name = subject_name(session, approval.round_id, approval.inspection_id)
+    insp = session.get(Inspection, approval.inspection_id) if approval.inspection_id else None
+    enqueue_alert(
+        session=session, settings=settings, key=f"gate:{approval.id}:code:{approval.codes_issued}",
+        role=GATE_APPROVER[gate], title=f"【审批验证码】{gate.value}",
+        body=f"{name}：“{gate.value}”{why}，原验证码已作废。" + _code_line(code, settings),
+        link=settings.run_link(approval.flow_run_id), now=now, inspection=insp,
+    )
+
+
+def check_approver(*, session: Session, settings: Settings, approval_id: int, approver: str, code: str,
+                   now: datetime) -> str:
+    """Why this answer may not decide the gate, in Chinese; empty when it may. A wrong code counts
+    towards a limit after which a new code is sent; an expired one is replaced at once."""
+    approval = session.get(Approval, approval_id)
+    if approval is None:
+        return f"审批记录不存在：{approval_id}"
+    if approval.status == ApprovalStatus.DECIDED:
+        return ""  # decided in an earlier run of this flow; the code was used then
+    gate = Gate(approval.gate)
+    acc = session.exec(select(Account).where(Account.name == approver.strip())).first()
+    if acc is None or not acc.active:
+        return f"审批人“{approver.strip()}”不是本系统在册用户"
+    if acc.role not in GATE_ROLES[gate]:
+        allowed = "、".join(r.value for r in GATE_ROLES[gate])
+        return f"“{acc.name}”（{acc.role.value}）无权办理“{gate.value}”，应由{allowed}办理"
+    if not code.strip():
+        return "请填写审批提醒中的验证码"
+    if approval.code_expires_at is None or aware(approval.code_expires_at) <= now:
+        _send_new_code(session, settings, approval, now, "的验证码已过期")
+        return "验证码已过期，新的验证码已发送给审批人"
+    if not any(hmac.compare_digest(_code_digest(k, approval_id, code.strip()), approval.code_hash)
+               for k in configured_keys(settings)):
+        approval.code_failures += 1
+        session.add(approval)
+        if approval.code_failures >= MAX_CODE_FAILURES:
+            _send_new_code(session, settings, approval, now, f"验证码连续{MAX_CODE_FAILURES}次填写错误")
+            return f"验证码连续{MAX_CODE_FAILURES}次错误，原验证码已作废，新的验证码已发送给审批人"
+        return "验证码不正确"
+    return ""
+
+
 def open_gate(
     *, session: Session, settings: Settings, round_id: int, inspection_id: int | None, gate: Gate,
     attempt: int, flow_run_id: str | None, now: datetime,
@@ -55,11 +128,13 @@ def open_gate(
                         flow_run_id=flow_run_id, requested_at=now)
     session.add(approval)
     session.flush()
+    code = issue_code(session=session, settings=settings, approval=approval, now=now)
     name = subject_name(session, round_id, inspection_id)
     insp = session.get(Inspection, inspection_id) if inspection_id else None
     enqueue_alert(
         session=session, settings=settings, key=f"gate:{approval.id}:ask", role=GATE_APPROVER[gate],
-        title=f"【待审批】{gate.value}", body=f"{name}：“{gate.value}”等待您办理（第{attempt}次）。",
+        title=f"【待审批】{gate.value}",
+        body=f"{name}：“{gate.value}”等待您办理（第{attempt}次）。" + _code_line(code, settings),
         link=settings.run_link(flow_run_id), now=now, inspection=insp,
     )
     record_event(session=session, actor="系统", action="审批发起", entity="approval", entity_id=approval.id,
@@ -77,6 +152,7 @@ def record_decision(*, session: Session, approval_id: int, decision: str, approv
     approval.status = ApprovalStatus.DECIDED
     approval.decision, approval.approver, approval.comment = decision, approver.strip(), comment.strip()
     approval.decided_at = now
+    approval.code_hash, approval.code_expires_at = "", None  # the code is spent
     session.add(approval)
     record_event(session=session, actor=approval.approver, action="审批决定", entity="approval", entity_id=approval.id,
                  now=now, detail={"gate": Gate(approval.gate).value, "decision": decision})
@@ -97,10 +173,11 @@ def remind_waiting(*, session: Session, settings: Settings, now: datetime) -> in
         name = subject_name(session, approval.round_id, approval.inspection_id)
         insp = session.get(Inspection, approval.inspection_id) if approval.inspection_id else None
         hours = int((now - aware(approval.requested_at)).total_seconds() // 3600)
+        code = issue_code(session=session, settings=settings, approval=approval, now=now)
         enqueue_alert(
             session=session, settings=settings, key=f"gate:{approval.id}:remind:{due_n}",
             role=GATE_APPROVER[Gate(approval.gate)], title=f"【催办】{Gate(approval.gate).value}",
-            body=f"{name}：“{Gate(approval.gate).value}”已等待{hours}小时，请尽快办理。",
+            body=f"{name}：“{Gate(approval.gate).value}”已等待{hours}小时，请尽快办理。" + _code_line(code, settings),
             link=settings.run_link(approval.flow_run_id), now=now, inspection=insp,
         )
         session.add(approval)

@@ -24,7 +24,7 @@ from models.forms import (
     RoundParams,
 )
 from models.settings import get_settings
-from models.tables import Approval, Finding, Inspection, InspectionRound, Unit
+from models.tables import Finding, Inspection, InspectionRound, Unit
 from tasks import approvals, stages
 from tasks.alerts import AppriseSender, deliver_due
 from tasks.audit import record_event
@@ -169,11 +169,18 @@ def record_decision_task(approval_id: int, decision: str, approver: str, comment
                                   comment=comment, now=now())
 
 
-@task(name="记录无效审批", **STAGE)
-def reject_answer_task(approval_id: int, try_no: int, reason: str) -> None:
+@task(name="核验审批人", **STAGE)  # cached per (approval, try): a re-run does not count a wrong code twice
+def check_approver_task(approval_id: int, try_no: int, approver: str, code: str) -> str:
+    """Empty when `approver` may answer this gate and `code` is its live one-time code."""
     with session_scope() as s:
-        a = s.get(Approval, approval_id)
-        record_event(session=s, actor=a.approver if a else "", action="审批被拒收", entity="approval",
+        return approvals.check_approver(session=s, settings=get_settings(), approval_id=approval_id,
+                                        approver=approver, code=code, now=now())
+
+
+@task(name="记录无效审批", **STAGE)
+def reject_answer_task(approval_id: int, try_no: int, approver: str, reason: str) -> None:
+    with session_scope() as s:
+        record_event(session=s, actor=approver.strip()[:50] or "（未署名）", action="审批被拒收", entity="approval",
                      entity_id=approval_id, now=now(), detail={"try": try_no, "reason": reason})
 
 

@@ -12,9 +12,10 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, select
 
-from models.enums import ConflictKind, Pool, Role, UnitKind
+from models.clock import now as clock_now
+from models.enums import AccessRole, ConflictKind, Pool, Role, UnitKind
 from models.errors import DomainError
-from models.tables import Conflict, Person, RoleRecipient, Unit
+from models.tables import Account, Conflict, Person, RoleRecipient, Unit
 
 
 class SecretaryIn(BaseModel):
@@ -47,8 +48,15 @@ class ConflictIn(BaseModel):
     note: str = ""
 
 
+class AccountIn(BaseModel):
+    name: str = Field(min_length=1, max_length=50)
+    role: AccessRole
+    active: bool = True
+
+
 class OrgData(BaseModel):
     units: list[UnitIn] = Field(default_factory=list)
+    accounts: list[AccountIn] = Field(default_factory=list)
     people: list[PersonIn] = Field(default_factory=list)
     conflicts: list[ConflictIn] = Field(default_factory=list)
     recipients: dict[Role, list[str]] = Field(default_factory=dict)
@@ -90,7 +98,8 @@ def load_org(*, session: Session, data: OrgData) -> dict[str, int]:
     problems: list[str] = []
     unit_names = [u.name for u in data.units]
     person_names = [p.name for p in data.people]
-    for label, names in (("单位", unit_names), ("人员", person_names)):
+    account_names = [a.name for a in data.accounts]
+    for label, names in (("单位", unit_names), ("人员", person_names), ("用户", account_names)):
         dupes = sorted({n for n in names if names.count(n) > 1})
         problems += [f"{label}重复：{n}" for n in dupes]
     known_units = set(unit_names) | set(session.exec(select(Unit.name)).all())
@@ -141,5 +150,11 @@ def load_org(*, session: Session, data: OrgData) -> dict[str, int]:
         for url in urls:
             if not session.exec(select(RoleRecipient).where(RoleRecipient.role == role.value, RoleRecipient.url == url)).first():
                 session.add(RoleRecipient(role=role.value, url=url))
+    accounts = {a.name: a for a in session.exec(select(Account))}
+    for a in data.accounts:
+        acc = accounts.get(a.name) or Account(name=a.name, role=a.role, created_at=clock_now())
+        acc.role, acc.active = a.role, a.active
+        session.add(acc)
     session.flush()
-    return {"units": len(data.units), "people": len(data.people), "conflicts": len(data.conflicts)}
+    return {"units": len(data.units), "people": len(data.people), "conflicts": len(data.conflicts),
+            "accounts": len(data.accounts)}

@@ -1,4 +1,4 @@
-"""Org data as an Excel workbook (.xlsx): four sheets 单位、人员、回避、接收人, first row the header.
+"""Org data as an Excel workbook (.xlsx): five sheets 单位、人员、回避、接收人、用户, first row the header.
 
 `read_org_excel` only parses: every bad row of every sheet is collected and reported together
 ("工作表“人员”第5行：…"), and nothing is returned (so nothing can be written) while any remains.
@@ -23,10 +23,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from models.enums import ROLE_NAMES, ConflictKind, Pool, Role, UnitKind
+from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitKind
 from models.errors import DomainError
-from models.tables import Conflict, Person, RoleRecipient, Unit
-from tasks.org import ConflictIn, OrgData, PersonIn, SecretaryIn, UnitIn
+from models.tables import Account, Conflict, Person, RoleRecipient, Unit
+from tasks.org import AccountIn, ConflictIn, OrgData, PersonIn, SecretaryIn, UnitIn
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ UNITS = SheetSpec("单位", ("名称", "类型", "片区", "党组织书记", "�
 PEOPLE = SheetSpec("人员", ("姓名", "所在单位", "职务", "专长", "人才库", "联系方式", "可用"), ("姓名",))
 CONFLICTS = SheetSpec("回避", ("人员", "单位", "回避类型", "说明"), ("人员", "单位", "回避类型"))
 RECIPIENTS = SheetSpec("接收人", ("角色", "地址"), ("角色", "地址"))
-SHEETS = (UNITS, PEOPLE, CONFLICTS, RECIPIENTS)
+ACCOUNTS = SheetSpec("用户", ("姓名", "角色", "在用"), ("姓名", "角色"))
+SHEETS = (UNITS, PEOPLE, CONFLICTS, RECIPIENTS, ACCOUNTS)
 
 # List cells (专长、人才库) may be separated by commas, 、, semicolons or line breaks.
 LIST_SEPARATORS = re.compile(r"[,，、;；\n]+")
@@ -245,6 +246,21 @@ def _parse_recipients(rows: list[tuple[int, Row]], problems: list[str]) -> dict[
     return {role: urls for role, urls in recipients.items() if urls}
 
 
+def _parse_accounts(rows: list[tuple[int, Row]], problems: list[str]) -> list[AccountIn]:
+    accounts: list[AccountIn] = []
+    for n, row in rows:
+        rp = _RowProblems(ACCOUNTS.name, n, problems)
+        name = rp.required(row, "姓名")
+        role = rp.choice(row, "角色", AccessRole, [r.value for r in AccessRole])
+        active = row.get("在用", "") or YES
+        if active not in (YES, NO):
+            rp.add(f"“在用”应为“{YES}”或“{NO}”，实为“{active}”")
+        acc = _build(rp, AccountIn, {"name": "姓名", "role": "角色"}, name=name, role=role, active=active == YES)
+        if acc is not None:
+            accounts.append(acc)
+    return accounts
+
+
 def read_org_excel(path: Path) -> OrgData:
     """Parse the workbook. Raises DomainError listing every problem of every sheet."""
     if not path.exists():
@@ -266,9 +282,10 @@ def read_org_excel(path: Path) -> OrgData:
     people = _parse_people(rows(PEOPLE), problems)
     conflicts = _parse_conflicts(rows(CONFLICTS), problems)
     recipients = _parse_recipients(rows(RECIPIENTS), problems)
+    accounts = _parse_accounts(rows(ACCOUNTS), problems)
     if problems:
         raise DomainError("组织数据格式有误，整个文件未导入", problems)
-    return OrgData(units=units, people=people, conflicts=conflicts, recipients=recipients)
+    return OrgData(units=units, people=people, conflicts=conflicts, recipients=recipients, accounts=accounts)
 
 
 # ---------------------------------------------------------------- writing
@@ -281,6 +298,7 @@ def _org_rows(session: Session) -> dict[str, list[list[str]]]:
     person_names = {p.id: p.name for p in people}
     conflicts = session.exec(select(Conflict).order_by(col(Conflict.id))).all()
     recipients = session.exec(select(RoleRecipient).order_by(col(RoleRecipient.id))).all()
+    accounts = session.exec(select(Account).order_by(col(Account.id))).all()
     return {
         UNITS.name: [
             [u.name, UnitKind(u.kind).value, u.area, u.secretary_name, u.secretary_contact,
@@ -299,6 +317,7 @@ def _org_rows(session: Session) -> dict[str, list[list[str]]]:
         RECIPIENTS.name: [
             [_role_name(r.role), r.url] for r in recipients
         ],
+        ACCOUNTS.name: [[a.name, AccessRole(a.role).value, YES if a.active else NO] for a in accounts],
     }
 
 
@@ -351,4 +370,5 @@ def write_org_excel(session: Session, path: Path) -> dict[str, int]:
         "people": len(rows[PEOPLE.name]),
         "conflicts": len(rows[CONFLICTS.name]),
         "recipients": len(rows[RECIPIENTS.name]),
+        "accounts": len(rows[ACCOUNTS.name]),
     }

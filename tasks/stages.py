@@ -41,21 +41,9 @@ from models.tables import (
 from models.transitions import check_transition
 from tasks.alerts import enqueue_alert
 from tasks.audit import record_event
+from tasks.clues import transfer
 from tasks.documents import DocSpec, write_document
 from tasks.supervision import first_action_on
-
-# Which receiver each kind of clue goes to (线索移交).
-CLUE_ROUTES: dict[ClueKind, Role] = {
-    ClueKind.DISCIPLINE: Role.DISCIPLINE_COMMISSION,
-    ClueKind.APPOINTMENT: Role.ORGANISATION_DEPARTMENT,
-    ClueKind.PETITION: Role.RESPONSIBLE_DEPARTMENT,
-    ClueKind.SECTOR: Role.RESPONSIBLE_DEPARTMENT,
-}
-RECEIVER_NAMES = {
-    Role.DISCIPLINE_COMMISSION: "纪委监委",
-    Role.ORGANISATION_DEPARTMENT: "组织部",
-    Role.RESPONSIBLE_DEPARTMENT: "相关职能部门",
-}
 
 
 class Ctx:
@@ -233,27 +221,17 @@ def transfer_clues(
     ctx = Ctx(session, settings, inspection_id)
     if ctx.stage is not Stage.CLUE_TRANSFER:
         return ctx.stage
-    clues = list(session.exec(select(Clue).where(Clue.inspection_id == inspection_id, Clue.status == ClueStatus.PENDING)))
-    per_receiver: Counter[Role] = Counter()
-    for clue in clues:
-        if not approved:
+    clues = list(session.exec(select(Clue).where(Clue.inspection_id == inspection_id, Clue.status == ClueStatus.PENDING)
+                              .order_by(col(Clue.id))))
+    if approved:
+        transfer(session=session, settings=settings, insp=ctx.insp, clues=clues, batch="stage", actor="领导小组",
+                 now=now, link=link)
+    else:
+        for clue in clues:
             clue.status = ClueStatus.HELD
-        else:
-            role = CLUE_ROUTES[ClueKind(clue.kind)]
-            clue.receiver, clue.status, clue.transferred_at = role.value, ClueStatus.TRANSFERRED, now
-            per_receiver[role] += 1
-        session.add(clue)
-        record_event(session=session, actor="领导小组", action="线索移交" if approved else "线索暂缓移交",
-                     entity="clue", entity_id=clue.id, now=now, detail={"kind": ClueKind(clue.kind).value})
-    for role, n in per_receiver.items():
-        write_document(
-            session=session, directory=ctx.doc_dir, round_id=ctx.round_id, inspection_id=ctx.inspection_id, now=now,
-            spec=DocSpec(kind=f"线索移交函-{RECEIVER_NAMES[role]}", title="问题线索移交函", doc_no=_doc_no(ctx, "移"),
-                         addressee=RECEIVER_NAMES[role],
-                         sections=[("", [f"{ctx.label}巡察中发现问题线索{n}件，现移交你单位，请按规定办理并及时反馈结果。",
-                                         "线索具体内容另附密件，不在本函中列明。"])]),
-        )
-        ctx.alert(f"clues:{role.value}", role, "【线索移交】", f"您有{n}件新移交线索，请登录系统查收办理。", link, now)
+            session.add(clue)
+            record_event(session=session, actor="领导小组", action="线索暂缓移交", entity="clue", entity_id=clue.id,
+                         now=now, detail={"kind": ClueKind(clue.kind).value})
     ctx.move(Stage.RECTIFICATION, now)
     return ctx.stage
 

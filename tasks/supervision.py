@@ -138,6 +138,7 @@ class SweepResult:
     missing_plans: int = 0
     alerts: int = 0
     look_backs: list[int] = field(default_factory=list)
+    clue_reminders: int = 0
 
 
 def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[int, int]:
@@ -286,6 +287,9 @@ def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, l
     result.missing_reports = mark_missing_reports(session=session, settings=settings, as_of=as_of, now=now, link=link)
     result.missing_plans = mark_missing_plans(session=session, settings=settings, as_of=as_of, now=now, link=link)
     result.look_backs = detect_look_backs(session=session, settings=settings, as_of=as_of, now=now)
+    from tasks.clues import sweep_clue_deadlines  # clues imports documents; keep this module light
+
+    result.clue_reminders = sweep_clue_deadlines(session=session, settings=settings, as_of=as_of, now=now, link=link)
     session.flush()
     return result
 

@@ -139,12 +139,12 @@ def test_common_problems_confirmed_in_a_form(stack: Any) -> None:
     with session_scope() as s:
         ids = sorted(f.id for f, _ in s.exec(select(Finding, Inspection).join(Inspection).where(Inspection.round_id == round_id)))  # type: ignore[misc]
     group = {"category": "选人用人", "title": "干部人事档案管理不规范", "finding_ids": ids, "departments": ["区委组织部"]}
-    answer(run.id, approver="巡察办主任", groups=[group])
+    answer(run.id, approver="陶文华", groups=[group])
     wait_for(run.id, paused=True, timeout=240)
     assert pause_key(run.id) == "common-0-1-1"
-    answer(run.id, approver="巡察办主任", groups=[group | {"leader_in_charge": "吴志刚"}])
+    answer(run.id, approver="陶文华", groups=[group | {"leader_in_charge": "吴志刚"}])
     fr = wait_for(run.id, final=True, timeout=240)
     assert fr.state is not None and fr.state.is_completed(), read(run.id).state
     with session_scope() as s:
         (cp,) = s.exec(select(CommonProblem).where(CommonProblem.round_id == round_id)).all()
-        assert (cp.leader_in_charge, cp.departments, cp.confirmed_by) == ("吴志刚", ["区委组织部"], "巡察办主任")
+        assert (cp.leader_in_charge, cp.departments, cp.confirmed_by) == ("吴志刚", ["区委组织部"], "陶文华")

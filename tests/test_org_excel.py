@@ -77,16 +77,16 @@ def demo_xlsx(demo_org: Session, tmp_path: Path) -> Path:
 
 
 def test_export_then_import_round_trips_the_demo_county(demo_org: Session, demo_xlsx: Path, tmp_path: Path) -> None:
-    assert list(sheet_values(demo_xlsx)) == ["单位", "人员", "回避", "接收人"]
+    assert list(sheet_values(demo_xlsx)) == ["单位", "人员", "回避", "接收人", "用户"]
     # The parsed workbook is the parsed YAML, entry for entry.
     assert read_org_file(demo_xlsx) == read_org_file(DEMO_ORG)
 
     with database(tmp_path / "fresh", demo=False) as fresh:
         counts = load_org(session=fresh, data=read_org_file(demo_xlsx))
         fresh.commit()
-        assert counts == {"units": 16, "people": 15, "conflicts": 4}
+        assert counts == {"units": 16, "people": 15, "conflicts": 4, "accounts": 20}
         assert org_snapshot(fresh) == org_snapshot(demo_org)
-        assert len(org_snapshot(fresh)["recipients"]) == 5
+        assert len(org_snapshot(fresh)["recipients"]) == 6
         again = tmp_path / "again.xlsx"
         write_org_excel(fresh, again)
     assert sheet_values(again) == sheet_values(demo_xlsx)
@@ -325,7 +325,7 @@ def test_unreadable_workbook(demo_org: Session, tmp_path: Path, make: Callable[[
 
 def test_workbook_without_org_sheets(tmp_path: Path) -> None:
     path = write_workbook(tmp_path / "findings.xlsx", {"问题清单": [["问题类别", "问题描述"], ["党的建设", "…"]], "人员表": [[None]]})
-    with pytest.raises(DomainError, match="没有可导入的工作表（应为：单位、人员、回避、接收人；实为：问题清单）"):
+    with pytest.raises(DomainError, match="没有可导入的工作表（应为：单位、人员、回避、接收人、用户；实为：问题清单）"):
         read_org_file(path)
 
 
@@ -378,14 +378,14 @@ def test_cli_loads_and_exports_excel(cli_home: Path, demo_org: Session, demo_xls
     runner = CliRunner()
     result = runner.invoke(app, ["load-org", str(demo_xlsx)])
     assert result.exit_code == 0, result.output
-    assert "已导入：单位16个，人员15人，回避申报4条。" in result.output
+    assert "已导入：单位16个，人员15人，回避申报4条，用户20个。" in result.output
     with Session(get_engine()) as s:
         assert org_snapshot(s) == org_snapshot(demo_org)
 
     out = tmp_path / "exports" / "导出.xlsx"
     result = runner.invoke(app, ["export-org", str(out)])
     assert result.exit_code == 0, result.output
-    assert "单位16个，人员15人，回避申报4条，接收人5个" in result.output
+    assert "单位16个，人员15人，回避申报4条，接收人6个，用户20个" in result.output
     assert sheet_values(out) == sheet_values(demo_xlsx)
 
     spoil_file(demo_xlsx, _unknown_unit_kind, _bad_pool)

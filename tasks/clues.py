@@ -1,0 +1,412 @@
+"""Petitions and clues, from receipt to closure (信访举报 → 问题线索 → 移交 → 签收 → 办理结果).
+
+Every entry point here names the person acting, checks their role against models/access.py,
+and owns its transaction: on any refusal it rolls back what it began, appends the refused
+attempt to the audit trail, commits that alone and raises the Chinese message. Reads of
+confidential records are audited too. Alerts carry counts and links only, never clue text,
+petition content or informants."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlmodel import Session, col, select
+
+from models.access import (
+    RECEIVER_ACCESS,
+    RECEIVER_NAMES,
+    Action,
+    Forbidden,
+    can_read_clue,
+    require,
+)
+from models.clock import CHINA, aware
+from models.crypto import vault
+from models.enums import (
+    FINAL_CLUE_RESULTS,
+    AccessRole,
+    ClueKind,
+    ClueResult,
+    ClueStatus,
+    PetitionChannel,
+    Role,
+    Stage,
+)
+from models.errors import DomainError, NotFound
+from models.settings import Settings
+from models.tables import Account, Clue, ClueLetter, Inspection, InspectionRound, Petition, Unit
+from tasks.alerts import enqueue_alert
+from tasks.audit import record_event
+from tasks.documents import DocSpec, write_document
+
+T = TypeVar("T")
+RECEIVING_STAGES = (Stage.STATIONING, Stage.REPORTING)
+
+
+def _choices(enum_cls: Iterable[Any]) -> str:
+    return "、".join(e.value for e in enum_cls)
+
+
+def account(session: Session, name: str) -> Account:
+    acc = session.exec(select(Account).where(Account.name == name.strip())).first()
+    if acc is None or not acc.active:
+        raise Forbidden(f"“{name}”不是本系统的在册用户，不能办理此事项")
+    return acc
+
+
+def guarded(session: Session, *, by: str, action: str, entity: str, entity_id: int | None, now: datetime,
+            work: Callable[[], T]) -> T:
+    """Run `work` for person `by`; a refusal writes nothing but its own audit entry."""
+    try:
+        return work()
+    except DomainError as exc:
+        session.rollback()
+        record_event(session=session, actor=by.strip() or "（未署名）", action=f"{action}（被拒绝）", entity=entity,
+                     entity_id=entity_id, now=now, detail={"reason": str(exc)[:500]})
+        session.commit()
+        raise
+
+
+def route(settings: Settings, kind: ClueKind) -> Role:
+    return Role(settings.clue_routes[kind.value])
+
+
+def _inspection(session: Session, inspection_id: int) -> Inspection:
+    insp = session.get(Inspection, inspection_id)
+    if insp is None:
+        raise NotFound(f"巡察任务不存在：{inspection_id}")
+    return insp
+
+
+def _label(session: Session, insp: Inspection) -> str:
+    rnd, unit = session.get(InspectionRound, insp.round_id), session.get(Unit, insp.unit_id)
+    return f"{rnd.name if rnd else ''}·{unit.name if unit else ''}"
+
+
+# --- petitions (信访举报) ---------------------------------------------------------------------
+
+def add_petition(
+    *, session: Session, settings: Settings, by: str, inspection_id: int, channel: str, content: str,
+    informant_name: str = "", informant_contact: str = "", now: datetime,
+) -> Petition:
+    def work() -> Petition:
+        require(account(session, by).role, Action.ADD_PETITION)
+        insp = _inspection(session, inspection_id)
+        try:
+            ch = PetitionChannel(channel)
+        except ValueError:
+            raise DomainError(f"未知的受理渠道：{channel}（可选：{_choices(PetitionChannel)}）") from None
+        if not content.strip():
+            raise DomainError("信访举报内容不能为空")
+        if len(content) > 4000:
+            raise DomainError("信访举报内容超过4000字，请精简或作为附件另存")
+        if insp.stage not in RECEIVING_STAGES:
+            raise DomainError("只有集中巡察和报告阶段可以受理信访举报")
+        anonymous = not (informant_name.strip() or informant_contact.strip())
+        token = "" if anonymous else vault(settings).encrypt(
+            json.dumps({"name": informant_name.strip(), "contact": informant_contact.strip()}, ensure_ascii=False))
+        p = Petition(inspection_id=inspection_id, channel=ch, content=content.strip(), anonymous=anonymous,
+                     informant_enc=token, received_at=now, recorded_by=by.strip())
+        session.add(p)
+        session.flush()
+        record_event(session=session, actor=by.strip(), action="受理信访举报", entity="petition", entity_id=p.id,
+                     now=now, detail={"channel": ch.value, "anonymous": anonymous})
+        session.commit()
+        return p
+
+    return guarded(session, by=by, action="受理信访举报", entity="inspection", entity_id=inspection_id, now=now, work=work)
+
+
+def read_petition(*, session: Session, settings: Settings, by: str, petition_id: int, informant: bool,
+                  now: datetime) -> dict[str, Any]:
+    """The petition for someone allowed to read it; the informant only for roles allowed that too."""
+    def work() -> dict[str, Any]:
+        role = account(session, by).role
+        require(role, Action.READ_PETITION)
+        if informant:
+            require(role, Action.READ_INFORMANT)
+        p = session.get(Petition, petition_id)
+        if p is None:
+            raise NotFound(f"信访举报不存在：{petition_id}")
+        out: dict[str, Any] = {"编号": p.id, "渠道": PetitionChannel(p.channel).value, "内容": p.content,
+                               "受理时间": f"{aware(p.received_at).astimezone(CHINA):%Y-%m-%d %H:%M}",
+                               "匿名": p.anonymous, "转为线索": p.clue_id}
+        if informant:
+            who = json.loads(vault(settings).decrypt(p.informant_enc)) if p.informant_enc else {}
+            out["举报人"], out["联系方式"] = who.get("name", "（匿名）"), who.get("contact", "")
+        record_event(session=session, actor=by.strip(), action="查阅举报人身份" if informant else "查阅信访举报",
+                     entity="petition", entity_id=petition_id, now=now)
+        session.commit()
+        return out
+
+    return guarded(session, by=by, action="查阅信访举报", entity="petition", entity_id=petition_id, now=now, work=work)
+
+
+def petition_to_clue(*, session: Session, settings: Settings, by: str, petition_id: int, kind: str,
+                     summary: str, urgent: bool = False, now: datetime) -> Clue:
+    """A petition that holds a problem becomes a clue (its own summary, not the informant)."""
+    def work() -> Clue:
+        require(account(session, by).role, Action.ADD_CLUE)
+        p = session.get(Petition, petition_id)
+        if p is None:
+            raise NotFound(f"信访举报不存在：{petition_id}")
+        if p.clue_id is not None:
+            raise DomainError(f"该信访举报已转为线索（编号{p.clue_id}）")
+        clue = _new_clue(session, by=by, inspection_id=p.inspection_id, kind=kind, summary=summary, urgent=urgent, now=now)
+        p.clue_id = clue.id
+        session.add(p)
+        session.commit()
+        return clue
+
+    return guarded(session, by=by, action="信访举报转线索", entity="petition", entity_id=petition_id, now=now, work=work)
+
+
+# --- clues --------------------------------------------------------------------------------
+
+def _new_clue(session: Session, *, by: str, inspection_id: int, kind: str, summary: str, urgent: bool,
+              now: datetime) -> Clue:
+    try:
+        clue_kind = ClueKind(kind)
+    except ValueError:
+        raise DomainError(f"未知的线索类型：{kind}（可选：{_choices(ClueKind)}）") from None
+    if not summary.strip():
+        raise DomainError("线索内容不能为空")
+    if len(summary) > 4000:
+        raise DomainError("线索内容超过4000字")
+    insp = _inspection(session, inspection_id)
+    if insp.stage not in RECEIVING_STAGES:
+        raise DomainError("只有集中巡察和报告阶段可以登记线索")
+    clue = Clue(inspection_id=inspection_id, kind=clue_kind, summary=summary.strip(), urgent=urgent, created_at=now)
+    session.add(clue)
+    session.flush()
+    record_event(session=session, actor=by.strip(), action="登记线索", entity="clue", entity_id=clue.id, now=now,
+                 detail={"kind": clue_kind.value, "urgent": urgent})
+    return clue
+
+
+def register_clue(*, session: Session, by: str, inspection_id: int, kind: str, summary: str, urgent: bool = False,
+                  now: datetime) -> Clue:
+    def work() -> Clue:
+        require(account(session, by).role, Action.ADD_CLUE)
+        clue = _new_clue(session, by=by, inspection_id=inspection_id, kind=kind, summary=summary, urgent=urgent, now=now)
+        session.commit()
+        return clue
+
+    return guarded(session, by=by, action="登记线索", entity="inspection", entity_id=inspection_id, now=now, work=work)
+
+
+def read_clue(*, session: Session, by: str, clue_id: int, now: datetime) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        role = account(session, by).role
+        clue = session.get(Clue, clue_id)
+        if clue is None:
+            raise NotFound(f"线索不存在：{clue_id}")
+        if not can_read_clue(role, ClueKind(clue.kind), clue.receiver):
+            raise Forbidden(f"“{role.value}”无权查阅该线索")
+        record_event(session=session, actor=by.strip(), action="查阅线索", entity="clue", entity_id=clue_id, now=now)
+        session.commit()
+        return _clue_row(session, clue) | {"内容": clue.summary, "办理情况": clue.result_note}
+
+    return guarded(session, by=by, action="查阅线索", entity="clue", entity_id=clue_id, now=now, work=work)
+
+
+def _clue_row(session: Session, clue: Clue) -> dict[str, Any]:
+    insp = session.get(Inspection, clue.inspection_id)
+    receiver = RECEIVER_NAMES.get(Role(clue.receiver), clue.receiver) if clue.receiver else ""
+    letter = session.get(ClueLetter, clue.letter_id) if clue.letter_id else None
+    return {
+        "编号": clue.id, "巡察": _label(session, insp) if insp else "", "类型": ClueKind(clue.kind).value,
+        "边巡边移": "是" if clue.urgent else "", "接收单位": receiver, "状态": ClueStatus(clue.status).value,
+        "签收期限": str(letter.ack_due_on) if letter and not letter.acknowledged_at else "",
+        "反馈期限": str(clue.result_due_on or ""), "办理结果": ClueResult(clue.result).value if clue.result else "",
+    }
+
+
+def open_clues(*, session: Session, by: str, now: datetime) -> list[dict[str, Any]]:
+    """The office's ledger of clues not yet closed, without their text (no read is logged)."""
+    def work() -> list[dict[str, Any]]:
+        require(account(session, by).role, Action.LIST_CLUES)
+        rows = session.exec(select(Clue).where(Clue.status != ClueStatus.CLOSED).order_by(col(Clue.id)))
+        return [_clue_row(session, c) for c in rows]
+
+    return guarded(session, by=by, action="查看线索台账", entity="clue", entity_id=None, now=now, work=work)
+
+
+# --- transfer (线索移交, 边巡边移) ---------------------------------------------------------------
+
+def transfer(*, session: Session, settings: Settings, insp: Inspection, clues: list[Clue], batch: str,
+             actor: str, now: datetime, link: str) -> list[ClueLetter]:
+    """One letter per receiver for these clues; the receiver signs for it within clue_ack_days.
+    Idempotent: a batch already sent is returned, not sent again."""
+    by_receiver: dict[Role, list[Clue]] = defaultdict(list)
+    for clue in clues:
+        by_receiver[route(settings, ClueKind(clue.kind))].append(clue)
+    rnd = session.get(InspectionRound, insp.round_id)
+    assert rnd is not None and insp.id is not None
+    label = _label(session, insp)
+    letters: list[ClueLetter] = []
+    for receiver, group in sorted(by_receiver.items()):
+        letter = session.exec(select(ClueLetter).where(
+            ClueLetter.inspection_id == insp.id, ClueLetter.receiver == receiver.value, ClueLetter.batch == batch)).first()
+        if letter is None:
+            letter = ClueLetter(inspection_id=insp.id, receiver=receiver.value, batch=batch, sent_at=now,
+                                ack_due_on=now.astimezone(CHINA).date() + timedelta(days=settings.clue_ack_days),
+                                clue_count=len(group))
+            session.add(letter)
+            session.flush()
+            letter.doc_no = f"巡察〔{rnd.start_date.year}〕移{insp.id}-{letter.id}号"
+            write_document(
+                session=session, directory=settings.documents_dir / f"round-{rnd.id}" / f"inspection-{insp.id}",
+                round_id=rnd.id, inspection_id=insp.id, now=now,  # type: ignore[arg-type]
+                spec=DocSpec(kind=f"线索移交函-{RECEIVER_NAMES[receiver]}" + ("" if batch == "stage" else f"-{batch}"), title="问题线索移交函",
+                             doc_no=letter.doc_no, addressee=RECEIVER_NAMES[receiver],
+                             sections=[("", [
+                                 f"{label}巡察中发现问题线索{len(group)}件，现移交你单位，请按规定办理。",
+                                 f"请于{letter.ack_due_on:%Y年%m月%d日}前签收（签收人须为本单位在册用户），"
+                                 f"并在签收后{settings.clue_result_days}日内反馈办理结果。",
+                                 "线索具体内容另附密件，不在本函中列明。"])]),
+            )
+            enqueue_alert(session=session, settings=settings, key=f"clue-letter:{letter.id}", role=receiver,
+                          title="【线索移交】请签收", body=f"您有{len(group)}件新移交线索（{letter.doc_no}），"
+                          f"请于{letter.ack_due_on:%m月%d日}前登录系统签收办理。", link=link, now=now, inspection=insp)
+            record_event(session=session, actor=actor, action="线索移交", entity="clue_letter", entity_id=letter.id,
+                         now=now, detail={"receiver": receiver.value, "clues": sorted(c.id for c in group if c.id), "batch": batch})
+        for clue in group:
+            if clue.status == ClueStatus.PENDING:
+                clue.receiver, clue.status, clue.transferred_at, clue.letter_id = (
+                    receiver.value, ClueStatus.TRANSFERRED, now, letter.id)
+                session.add(clue)
+        letters.append(letter)
+    session.flush()
+    return letters
+
+
+def transfer_urgent(*, session: Session, settings: Settings, by: str, clue_id: int, now: datetime, link: str) -> ClueLetter:
+    """边巡边移: an urgent clue goes to its receiver during stationing, without waiting for the stage."""
+    def work() -> ClueLetter:
+        require(account(session, by).role, Action.TRANSFER_URGENT)
+        clue = session.get(Clue, clue_id)
+        if clue is None:
+            raise NotFound(f"线索不存在：{clue_id}")
+        if clue.status != ClueStatus.PENDING:
+            raise DomainError(f"线索{clue_id}当前为“{ClueStatus(clue.status).value}”，不能再移交")
+        insp = _inspection(session, clue.inspection_id)
+        if insp.stage not in RECEIVING_STAGES:
+            raise DomainError("边巡边移只适用于集中巡察和报告阶段；其后的线索在线索移交环节统一移交")
+        clue.urgent = True
+        (letter,) = transfer(session=session, settings=settings, insp=insp, clues=[clue], batch=f"urgent-{clue_id}",
+                             actor=by.strip(), now=now, link=link)
+        session.commit()
+        return letter
+
+    return guarded(session, by=by, action="边巡边移", entity="clue", entity_id=clue_id, now=now, work=work)
+
+
+def _receiver_check(role: AccessRole, receiver: str, action: Action) -> None:
+    require(role, action)
+    if RECEIVER_ACCESS.get(Role(receiver)) is not role:
+        raise Forbidden(f"该线索移交给{RECEIVER_NAMES.get(Role(receiver), receiver)}，“{role.value}”无权{action.value}")
+
+
+def acknowledge(*, session: Session, settings: Settings, by: str, letter_id: int, now: datetime) -> ClueLetter:
+    """The receiver signs for a transfer letter; its clues' result deadline starts."""
+    def work() -> ClueLetter:
+        role = account(session, by).role
+        letter = session.get(ClueLetter, letter_id)
+        if letter is None:
+            raise NotFound(f"线索移交函不存在：{letter_id}")
+        _receiver_check(role, letter.receiver, Action.ACKNOWLEDGE)
+        if letter.acknowledged_at is not None:
+            raise DomainError(f"该移交函已于{aware(letter.acknowledged_at).astimezone(CHINA):%Y-%m-%d %H:%M}"
+                              f"由{letter.acknowledged_by}签收")
+        letter.acknowledged_at, letter.acknowledged_by = now, by.strip()
+        due = now.astimezone(CHINA).date() + timedelta(days=settings.clue_result_days)
+        for clue in session.exec(select(Clue).where(Clue.letter_id == letter_id)):
+            clue.status, clue.result_due_on = ClueStatus.RECEIVED, due
+            session.add(clue)
+        session.add(letter)
+        record_event(session=session, actor=by.strip(), action="签收线索移交函", entity="clue_letter", entity_id=letter_id,
+                     now=now, detail={"receiver": letter.receiver})
+        session.commit()
+        return letter
+
+    return guarded(session, by=by, action="签收线索移交函", entity="clue_letter", entity_id=letter_id, now=now, work=work)
+
+
+def report_result(*, session: Session, settings: Settings, by: str, clue_id: int, result: str, note: str,
+                  now: datetime) -> Clue:
+    """The receiver reports what it did; a final result closes the clue, an initial check does not."""
+    def work() -> Clue:
+        role = account(session, by).role
+        clue = session.get(Clue, clue_id)
+        if clue is None:
+            raise NotFound(f"线索不存在：{clue_id}")
+        if not clue.receiver:
+            raise DomainError(f"线索{clue_id}尚未移交")
+        _receiver_check(role, clue.receiver, Action.REPORT_RESULT)
+        try:
+            outcome = ClueResult(result)
+        except ValueError:
+            raise DomainError(f"未知的办理结果：{result}（可选：{_choices(ClueResult)}）") from None
+        if clue.status == ClueStatus.CLOSED:
+            raise DomainError(f"线索{clue_id}已办结（{ClueResult(clue.result).value if clue.result else ''}），不能再反馈结果")
+        if clue.status != ClueStatus.RECEIVED:
+            raise DomainError(f"线索{clue_id}的移交函尚未签收，请先签收")
+        clue.result, clue.result_note, clue.result_at = outcome, note.strip(), now
+        if outcome in FINAL_CLUE_RESULTS:
+            clue.status, clue.closed_at = ClueStatus.CLOSED, now
+        session.add(clue)
+        record_event(session=session, actor=by.strip(), action="反馈线索办理结果", entity="clue", entity_id=clue_id,
+                     now=now, detail={"result": outcome.value, "closed": clue.status == ClueStatus.CLOSED})
+        session.commit()
+        return clue
+
+    return guarded(session, by=by, action="反馈线索办理结果", entity="clue", entity_id=clue_id, now=now, work=work)
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+# Days past a deadline at which reminders go out, and to whom besides the receiver.
+CLUE_LADDER: list[tuple[int, Role | None]] = [(0, None), (3, Role.OFFICE), (7, Role.LEADING_GROUP)]
+
+
+def _rung(days_over: int) -> int:
+    return max(i for i, (d, _) in enumerate(CLUE_LADDER) if days_over >= d)
+
+
+def sweep_clue_deadlines(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str) -> int:
+    """Remind receivers of letters not signed for (each rung once) and of results not reported by
+    their deadline (once a week), escalating to the office and then the leading group."""
+    queued = 0
+
+    def send(key: str, role: Role, title: str, body: str) -> None:
+        nonlocal queued
+        rows = enqueue_alert(session=session, settings=settings, key=key, role=role, title=title, body=body,
+                             link=link, now=now)
+        queued += sum(1 for r in rows if r.created_at == now)
+
+    late_letters = session.exec(select(ClueLetter).where(
+        col(ClueLetter.acknowledged_at).is_(None), col(ClueLetter.ack_due_on) <= as_of))
+    for letter in late_letters:
+        rung = _rung((as_of - letter.ack_due_on).days)
+        receiver = Role(letter.receiver)
+        body = f"线索移交函{letter.doc_no}（{letter.clue_count}件）签收期限为{letter.ack_due_on:%m月%d日}，尚未签收。"
+        for role in (receiver, CLUE_LADDER[rung][1]):
+            if role is not None:
+                send(f"clue-letter:{letter.id}:late:{rung}:{role.value}", role, "【催办】线索移交函逾期未签收", body)
+    late: dict[tuple[str, int], int] = defaultdict(int)
+    for clue in session.exec(select(Clue).where(Clue.status == ClueStatus.RECEIVED, col(Clue.result_due_on) <= as_of)):
+        assert clue.result_due_on is not None
+        late[(clue.receiver, _rung((as_of - clue.result_due_on).days))] += 1
+    year, week, _ = as_of.isocalendar()
+    for (receiver_value, rung), n in sorted(late.items()):
+        for role in (Role(receiver_value), CLUE_LADDER[rung][1]):
+            if role is not None:
+                send(f"clue-result:{year}-w{week}:{receiver_value}:{rung}:{role.value}", role, "【催办】线索办理结果逾期未反馈",
+                     f"{RECEIVER_NAMES[Role(receiver_value)]}有{n}件移交线索已过反馈期限，请尽快反馈办理结果。")
+    session.flush()
+    return queued
