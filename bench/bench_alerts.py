@@ -6,6 +6,8 @@ in this process on 127.0.0.1), on a fresh temporary SQLite database.
     .venv/bin/python bench/bench_alerts.py                 # 1,000 alerts
     .venv/bin/python bench/bench_alerts.py --alerts 200    # a smaller run
     .venv/bin/python bench/bench_alerts.py --runs 3        # median of three fresh runs
+    .venv/bin/python bench/bench_alerts.py --workers 1     # one send at a time
+    .venv/bin/python bench/bench_alerts.py --latency 20    # the receiver answers after 20 ms
 
 SENT is counted at the receiver (every request it accepted), LOST = queued - distinct alerts
 the receiver got. The last line printed is `SECONDS <s> SENT <n> LOST <n>`.
@@ -39,7 +41,7 @@ from models.clock import now  # noqa: E402
 from models.db import make_engine  # noqa: E402
 from models.enums import Role  # noqa: E402
 from models.settings import Settings  # noqa: E402
-from tasks.alerts import AppriseSender, deliver_due, enqueue_alert, outbox_counts  # noqa: E402
+from tasks.alerts import DELIVERY_WORKERS, AppriseSender, deliver_due, enqueue_alert, outbox_counts  # noqa: E402
 
 TARGET_SECONDS = 5.0
 MARK = re.compile(r"编号 (bench-\d+)")
@@ -48,7 +50,8 @@ MARK = re.compile(r"编号 (bench-\d+)")
 class Receiver:
     """A loopback JSON webhook that counts the messages it accepted, per alert."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
         self.accepted: Counter[str] = Counter()
         self.requests = 0
         self._lock = threading.Lock()
@@ -65,6 +68,8 @@ class Receiver:
                 except ValueError:
                     text = raw.decode(errors="replace")
                 found = MARK.search(text)
+                if receiver.latency:
+                    time.sleep(receiver.latency)  # a receiver across a real network
                 with receiver._lock:
                     receiver.requests += 1
                     if found:
@@ -79,8 +84,11 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 128  # listen backlog: the default 5 drops concurrent connects
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -96,6 +104,7 @@ class Receiver:
 @dataclass
 class Run:
     seconds: float
+    cpu: float
     enqueue_seconds: float
     deliver_seconds: float
     calls: int
@@ -106,17 +115,17 @@ class Run:
     counts: dict[str, int]
 
 
-def one_run(n: int, workdir: Path) -> Run:
+def one_run(n: int, workdir: Path, workers: int = DELIVERY_WORKERS, latency: float = 0.0) -> Run:
     home = Path(tempfile.mkdtemp(prefix="bench_alerts_", dir=workdir))
     try:
         settings = Settings(home=home, _env_file=None)  # type: ignore[call-arg]
         engine = make_engine(settings.db_url)
         SQLModel.metadata.create_all(engine)
-        with Receiver() as receiver, Session(engine) as session:
+        with Receiver(latency) as receiver, Session(engine) as session:
             url = f"json://127.0.0.1:{receiver.port}/hook"
             cfg = settings.model_copy(update={"recipients": {Role.OFFICE.value: [url]}})
             sender = AppriseSender(timeout=settings.alert_send_timeout)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             at = now()
             for i in range(n):
                 key = f"bench-{i:06d}"
@@ -128,13 +137,13 @@ def one_run(n: int, workdir: Path) -> Run:
             calls = 0
             while True:
                 calls += 1
-                result = deliver_due(session=session, sender=sender, settings=cfg, now=now())
+                result = deliver_due(session=session, sender=sender, settings=cfg, now=now(), workers=workers)
                 if result.sent + result.failed == 0:
                     break
                 if result.failed:  # a loopback receiver does not fail: report and stop
                     print(f"  第 {calls} 次投递有 {result.failed} 条失败：{'；'.join(result.errors[:3])}")
                     break
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.process_time()
             counts = outbox_counts(session=session)
             accepted = dict(receiver.accepted)
             sent = sum(accepted.values())
@@ -142,7 +151,7 @@ def one_run(n: int, workdir: Path) -> Run:
     finally:
         shutil.rmtree(home, ignore_errors=True)
     distinct = len(accepted)
-    return Run(seconds=t2 - t0, enqueue_seconds=t1 - t0, deliver_seconds=t2 - t1, calls=calls,
+    return Run(seconds=t2 - t0, cpu=c2 - c0, enqueue_seconds=t1 - t0, deliver_seconds=t2 - t1, calls=calls,
                sent=sent, distinct=distinct, duplicates=sent - distinct, lost=n - distinct, counts=counts)
 
 
@@ -150,23 +159,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="提醒发件箱（enqueue_alert + deliver_due）基准测试")
     p.add_argument("--alerts", type=int, default=1000, help="提醒条数（默认 1,000）")
     p.add_argument("--runs", type=int, default=1, help="在新的临时数据库上运行几次，取中位数（默认 1）")
+    p.add_argument("--workers", type=int, default=DELIVERY_WORKERS,
+                   help=f"deliver_due 的并发发送线程数（默认 {DELIVERY_WORKERS}；1 为逐条发送）")
+    p.add_argument("--latency", type=float, default=0.0,
+                   help="接收端每条应答前等待的毫秒数，模拟真实网络（默认 0）")
     p.add_argument("--workdir", default=None, help="临时数据库所在目录（默认系统临时目录）")
     p.add_argument("--strict", action="store_true", help="超过 5 秒时以退出码 2 结束")
     args = p.parse_args(argv)
-    if args.alerts < 1 or args.runs < 1:
-        p.error("--alerts 与 --runs 须为正整数")
+    if args.alerts < 1 or args.runs < 1 or args.workers < 1 or args.latency < 0:
+        p.error("--alerts、--runs 与 --workers 须为正整数，--latency 不能为负")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = Path(args.workdir or tempfile.gettempdir())
-    print(f"== 提醒发件箱基准：{args.alerts:,} 条提醒 → 本机 JSON 网络钩子（127.0.0.1），新的临时 SQLite 数据库 ==")
+    print(f"== 提醒发件箱基准：{args.alerts:,} 条提醒 → 本机 JSON 网络钩子（127.0.0.1），新的临时 SQLite 数据库，"
+          f"发送线程 {args.workers} 个，接收端延迟 {args.latency:g} ms ==")
     runs: list[Run] = []
     for r in range(args.runs):
-        run = one_run(args.alerts, workdir)
+        run = one_run(args.alerts, workdir, args.workers, args.latency / 1000)
         runs.append(run)
-        print(f"第 {r + 1} 次：共 {run.seconds:.3f} s（入队 {run.enqueue_seconds:.3f} s，投递 {run.deliver_seconds:.3f} s，"
+        print(f"第 {r + 1} 次：共 {run.seconds:.3f} s（CPU {run.cpu:.3f} s；入队 {run.enqueue_seconds:.3f} s，投递 {run.deliver_seconds:.3f} s，"
               f"调用 deliver_due {run.calls} 次）；接收端收到 {run.sent} 条，不同提醒 {run.distinct} 条，"
               f"重复 {run.duplicates} 条，丢失 {run.lost} 条；发件箱 {run.counts}", flush=True)
     seconds = statistics.median(r.seconds for r in runs)

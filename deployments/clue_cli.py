@@ -68,9 +68,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                                        channel=str(raw.get("渠道", "")), content=str(raw.get("内容", "")),
                                        informant_name=str(raw.get("举报人") or ""),
                                        informant_contact=str(raw.get("联系方式") or ""), now=now())
+                pid, anonymous = p.id, p.anonymous
         except (DomainError, yaml.YAMLError) as exc:
             _fail(str(exc))
-        typer.echo(f"已受理信访举报，编号 {p.id}{'（匿名）' if p.anonymous else '（举报人身份已加密保存）'}。")
+        typer.echo(f"已受理信访举报，编号 {pid}{'（匿名）' if anonymous else '（举报人身份已加密保存）'}。")
 
     @app.command("show-petition")
     def show_petition_cmd(
@@ -102,9 +103,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             with session_scope() as s:
                 clue = clues.petition_to_clue(session=s, settings=get_settings(), by=by, petition_id=petition_id,
                                               kind=kind, summary=summary, urgent=urgent, now=now())
+                cid = clue.id
         except DomainError as exc:
             _fail(str(exc))
-        typer.echo(f"已转为线索，编号 {clue.id}。")
+        typer.echo(f"已转为线索，编号 {cid}。")
 
     @app.command("add-clue")
     def add_clue_cmd(
@@ -122,9 +124,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                 insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
                 clue = clues.register_clue(session=s, by=by, inspection_id=insp.id or 0, kind=kind, summary=summary,
                                            urgent=urgent, now=now())
+                cid = clue.id
         except DomainError as exc:
             _fail(str(exc))
-        typer.echo(f"已登记线索，编号 {clue.id}。")
+        typer.echo(f"已登记线索，编号 {cid}。")
 
     @app.command("transfer-now")
     def transfer_now_cmd(clue_id: int = typer.Argument(..., help="线索编号"), by: str = AS) -> None:
@@ -134,9 +137,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             with session_scope() as s:
                 letter = clues.transfer_urgent(session=s, settings=settings, by=by, clue_id=clue_id, now=now(),
                                                link=settings.run_link(None))
+                doc_no, due = letter.doc_no, letter.ack_due_on
         except DomainError as exc:
             _fail(str(exc))
-        typer.echo(f"已移交（{letter.doc_no}），签收期限 {letter.ack_due_on}。")
+        typer.echo(f"已移交（{doc_no}），签收期限 {due}。")
 
     @app.command("clues")
     def clues_cmd(by: str = AS) -> None:

@@ -337,9 +337,12 @@ class AppriseSender:
 
     def post(self, request: WebhookRequest) -> str | None:
         connect, read = request.timeout
+        url = httpx.URL(request.url)
+        if request.params:  # added to the endpoint's own query (httpx would replace it)
+            url = url.copy_merge_params(request.params)
         try:
             response = self._client(request.verify).request(
-                request.method, request.url, params=request.params or None, headers=request.headers,
+                request.method, url, headers=request.headers,
                 content=json.dumps(request.payload, ensure_ascii=False).encode(), auth=request.auth,
                 timeout=httpx.Timeout(read, connect=connect), follow_redirects=request.redirects,
             )

@@ -42,6 +42,20 @@ def session(settings: Settings) -> Iterator[Session]:
 
 
 @pytest.fixture
+def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "cli-home"
+    monkeypatch.setenv("XUNCHA_HOME", str(home))
+    monkeypatch.delenv("XUNCHA_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield home
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+@pytest.fixture
 def demo_org(session: Session) -> Session:
     """The demo county loaded into the test database."""
     load_org(session=session, data=read_org_file(DEMO_ORG))
@@ -66,7 +80,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
     home = tmp_path_factory.mktemp("stack")
     recipients = {role: [f"json://127.0.0.1:{inbox.port}/{role}"] for role in (
         "office", "leading_group", "team_leader", "unit_secretary", "liaison_leader",
-        "discipline_commission", "organisation_department", "responsible_department")}
+        "discipline_commission", "organisation_department", "responsible_department", "functional_department")}
     import json
 
     st = Stack(home=home, port=free_port(), extra_env={"XUNCHA_RECIPIENTS": json.dumps(recipients)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -46,23 +47,29 @@ APPROVER_BY_ROLE = {AccessRole.LEADING_GROUP: "张明", AccessRole.TEAM_LEADER: 
 CODE = re.compile(r"验证码：(\d{6})")
 
 
-def waiting_approval(run_id: UUID | str) -> Approval:
+@dataclass(frozen=True)
+class WaitingGate:
+    id: int
+    gate: Gate
+
+
+def waiting_approval(run_id: UUID | str) -> WaitingGate:
     """The gate this run is waiting at, as the application recorded it."""
     with session_scope() as s:
         approval = s.exec(select(Approval).where(Approval.flow_run_id == str(run_id),
                                                  Approval.status == ApprovalStatus.PENDING)
                           .order_by(col(Approval.id).desc())).first()
-        assert approval is not None, f"flow run {run_id} has no gate waiting"
-        return approval
+        assert approval is not None and approval.id is not None, f"flow run {run_id} has no gate waiting"
+        return WaitingGate(approval.id, Gate(approval.gate))
 
 
 def live_code(approval_id: int) -> str:
     """The newest one-time code sent for this gate, read from the alert the approver received."""
     with session_scope() as s:
-        alerts = s.exec(select(Alert).where(col(Alert.dedupe_key).startswith(f"gate:{approval_id}:"))
+        bodies = s.exec(select(Alert.body).where(col(Alert.dedupe_key).startswith(f"gate:{approval_id}:"))
                         .order_by(col(Alert.id).desc())).all()
-    for alert in alerts:
-        if m := CODE.search(alert.body):
+    for body in bodies:
+        if m := CODE.search(body):
             return m.group(1)
     raise AssertionError(f"no code was sent for approval {approval_id}")
 
@@ -73,7 +80,7 @@ def answer(run_id: UUID | str, **run_input: Any) -> None:
     if "code" not in run_input or "approver" not in run_input:
         approval = waiting_approval(run_id)
         run_input.setdefault("approver", APPROVER_BY_ROLE[min(GATE_ROLES[Gate(approval.gate)])])
-        run_input.setdefault("code", live_code(approval.id or 0))
+        run_input.setdefault("code", live_code(approval.id))
     # The run turns Paused a moment before it stores its form's schema; retry briefly.
     # Under load (SQLite "database is locked" on the server) this can take a while.
     for attempt in range(240):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from models.errors import DomainError
 from models.settings import Settings
 from models.tables import Alert, Approval, AuditEvent
 from tasks.approvals import open_gate, record_decision, remind_waiting
-from tasks.audit import first_broken_link, record_event
+from tasks.audit import first_broken_link, head_file, read_head, record_event, verify_trail
 from tests.conftest import NOW
 from tests.factories import make_round, row_counts
 
@@ -213,3 +214,82 @@ def test_reminder_goes_to_the_gate_approver(demo_org: Session, settings: Setting
     reminder = s.exec(select(Alert).where(Alert.dedupe_key == f"gate:{approval.id}:remind:1")).one()
     assert reminder.recipient == "json://127.0.0.1:8765/team/li"
     assert "2026年第一轮巡察·城东街道" in reminder.body
+
+
+# --- the chain head outside the database ---------------------------------------------------
+
+def test_head_file_follows_every_commit_and_not_a_rollback(session: Session) -> None:
+    events = chain(session, 3)
+    path = head_file(session)
+    assert path.parent == Path(session.get_bind().engine.url.database or "").parent  # beside the database file
+    assert read_head(path) == (events[-1].id, events[-1].hash)
+    record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=NOW)
+    session.rollback()
+    assert read_head(path) == (events[-1].id, events[-1].hash)
+    assert verify_trail(session=session) == []
+
+
+@pytest.mark.parametrize("deleted", [1, 2, 5])
+def test_deleting_the_newest_rows_is_caught_by_the_head(session: Session, deleted: int) -> None:
+    events = chain(session, 5)
+    first_gone = events[-deleted].id
+    session.execute(text("DELETE FROM audit_event WHERE id >= :id"), {"id": first_gone})
+    session.commit()
+    session.expire_all()
+    assert first_broken_link(session=session) is None  # what is left is a valid, shorter chain
+    assert verify_trail(session=session) == [
+        f"审计日志第{first_gone}条至第5条已被删除（链头文件记录到第5条，数据库只到第{(first_gone or 1) - 1}条）"]
+
+
+@pytest.mark.parametrize(("column", "value"), TAMPERING)
+def test_verify_names_the_changed_entry(session: Session, column: str, value: str) -> None:
+    events = chain(session, 4)
+    victim = events[1]
+    session.execute(text(f"UPDATE audit_event SET {column} = {value} WHERE id = :id"), {"id": victim.id})
+    session.commit()
+    session.expire_all()
+    (problem,) = verify_trail(session=session)
+    assert problem.startswith(f"审计日志第{victim.id}条被篡改")
+
+
+def test_a_rewritten_newest_entry_with_a_valid_hash_is_caught(session: Session) -> None:
+    """Whoever can write the database can recompute the last hash; the head file still differs."""
+    from tasks.audit import _digest
+
+    events = chain(session, 3)
+    last = events[-1]
+    forged = _digest(last.id, last.prev_hash, last.at, "他人", last.action, last.entity, last.entity_id, last.detail)
+    session.execute(text("UPDATE audit_event SET actor = '他人', hash = :h WHERE id = :id"), {"h": forged, "id": last.id})
+    session.commit()
+    session.expire_all()
+    assert first_broken_link(session=session) is None
+    assert verify_trail(session=session) == [f"审计日志第{last.id}条与链头文件不符（记录被替换）"]
+
+
+def test_a_missing_head_file_is_reported(session: Session) -> None:
+    chain(session, 2)
+    head_file(session).unlink()
+    (problem,) = verify_trail(session=session)
+    assert problem.startswith("找不到审计链头文件")
+
+
+def test_verify_audit_command(cli_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from deployments.cli import app
+    from models.db import get_engine
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["load-org"]).exit_code == 0
+    ok = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    assert ok.exit_code == 0 and "审计日志完整" in ok.output, ok.output
+    refused = runner.invoke(app, ["verify-audit", "--as", "林静"])
+    assert refused.exit_code == 2 and "“巡察组组员”无权校验审计日志" in refused.output
+    with Session(get_engine()) as s:  # the refused attempt is on the trail; now delete it
+        last = s.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()
+        assert last is not None and last.action == "校验审计日志（被拒绝）" and last.actor == "林静"
+        gone = last.id
+        s.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": gone})
+        s.commit()
+    broken = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    assert broken.exit_code == 2 and f"审计日志第{gone}条至第{gone}条已被删除" in broken.output

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from prefect.deployments import run_deployment
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from models.clock import now, today
 from models.db import session_scope
@@ -25,6 +25,7 @@ from models.tables import (
     Approval,
     AuditEvent,
     Clue,
+    ClueLetter,
     Document,
     Finding,
     Inspection,
@@ -33,14 +34,17 @@ from models.tables import (
     Unit,
 )
 from tasks.audit import first_broken_link
+from tasks.clues import acknowledge, add_petition, petition_to_clue, read_petition, report_result
 from tasks.findings import add_clue, find_inspection, record_findings
 from tasks.stages import open_items
 from tasks.supervision import report_progress, submit_plan
-from tests.driver import answer, pause_key, read, wait_for
+from tests.driver import answer, live_code, pause_key, read, wait_for, waiting_approval
+from tests.leaks import prefect_leaks, scan_sqlite
 
 pytestmark = pytest.mark.stack
 
 SENTINEL = "哨兵-保密-7F3A"
+INFORMANT = "举报人-甲乙-5C2E"  # an informant's name: encrypted at rest, so not even in our own database
 
 
 def round_params(name: str, teams: list[dict[str, Any]]) -> dict[str, Any]:
@@ -58,11 +62,42 @@ def start_round(name: str, teams: list[dict[str, Any]]) -> str:
     return str(run.id)
 
 
+def refused_and_waiting(run_id: str, key: str) -> None:
+    wait_for(run_id, paused=True)
+    deadline = time.monotonic() + 120
+    while pause_key(run_id) != key and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert pause_key(run_id) == key
+
+
 def approve_plan(run_id: str) -> None:
+    """The plan gate proves its approver: the wrong role, a wrong code and an expired code are each
+    refused (audited, the run asks again); the leading group's member with the live code decides."""
     wait_for(run_id, paused=True)
     assert pause_key(run_id) == "plan-0-1-0"
-    answer(run_id, decision="批准", approver="张明", comment="同意")
+    approval = waiting_approval(run_id)
+    code = live_code(approval.id)
+    answer(run_id, decision="批准", approver="陶文华", code=code, comment="同意")  # 巡察办, not 领导小组
+    refused_and_waiting(run_id, "plan-0-1-1")
+    answer(run_id, decision="批准", approver="张明", code=f"{(int(code) + 1) % 10**6:06d}", comment="同意")
+    refused_and_waiting(run_id, "plan-0-1-2")
+    with session_scope() as s:  # the code's time runs out before 张明 answers
+        row = s.get(Approval, approval.id)
+        assert row is not None and row.code_expires_at is not None
+        row.code_expires_at = now() - timedelta(minutes=1)
+        s.add(row)
+    answer(run_id, decision="批准", approver="张明", code=code, comment="同意")
+    refused_and_waiting(run_id, "plan-0-1-3")
+    fresh = live_code(approval.id)  # sent to 张明 with the refusal
+    answer(run_id, decision="批准", approver="张明", code=fresh, comment="同意")
     assert wait_for(run_id, final=True).state.is_completed()  # type: ignore[union-attr]
+    with session_scope() as s:
+        reasons = [e.detail["reason"] for e in s.exec(select(AuditEvent).where(
+            AuditEvent.action == "审批被拒收", AuditEvent.entity_id == approval.id).order_by(col(AuditEvent.id)))]
+        assert reasons == ["“陶文华”（巡察办）无权办理“方案及组成人员审批”，应由巡察工作领导小组办理", "验证码不正确",
+                           "验证码已过期，新的验证码已发送给审批人"]
+        decided = s.get(Approval, approval.id)
+        assert decided is not None and (decided.approver, decided.code_hash, decided.codes_issued) == ("张明", "", 2)
 
 
 def inspections_of(round_name: str) -> dict[str, tuple[int, str]]:
@@ -159,6 +194,14 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
             ])
         add_clue(session=s, inspection=find_inspection(session=s, round_name=name, unit_name="区财政局"),
                  kind="违纪违法线索", summary=f"反映某科长收受礼金 {SENTINEL}", by="巡察组", now=now())
+        # A petition by letter with a named informant: content and identity are confidential too.
+        petition = add_petition(session=s, settings=get_settings(), by="林静",
+                                inspection_id=find_inspection(session=s, round_name=name, unit_name="区财政局").id or 0,
+                                channel="来信", content=f"举报某项目围标串标 {SENTINEL}",
+                                informant_name=INFORMANT, informant_contact="139-0000-0000", now=now())
+        petition_id = petition.id or 0
+        petition_to_clue(session=s, settings=get_settings(), by="林静", petition_id=petition_id, kind="行业领域问题",
+                         summary=f"某项目涉嫌围标串标 {SENTINEL}", now=now())
 
     cd, cz, jt = (insp[u][0] for u in ("城东街道", "区财政局", "区交通投资集团"))
     seen = drive(runs, {
@@ -213,8 +256,12 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
         assert any(e.detail.get("reason", "").startswith("选择“退回重新查找”时必须填写意见") for e in refused)
         plan = s.exec(select(Approval).where(Approval.round_id == rnd.id, Approval.gate == Gate.PLAN)).one()
         assert (plan.decision, plan.approver) == ("批准", "张明")
-        clue = s.exec(select(Clue).where(Clue.inspection_id == cz)).one()
-        assert clue.status == ClueStatus.TRANSFERRED and clue.receiver == "discipline_commission"
+        clues = {c.kind: c for c in s.exec(select(Clue).where(Clue.inspection_id == cz))}
+        assert {(k, c.status, c.receiver) for k, c in clues.items()} == {
+            ("违纪违法线索", ClueStatus.TRANSFERRED, "discipline_commission"),
+            ("行业领域问题", ClueStatus.TRANSFERRED, "functional_department")}
+        letters = s.exec(select(ClueLetter).where(ClueLetter.inspection_id == cz)).all()
+        assert sorted(letter.receiver for letter in letters) == ["discipline_commission", "functional_department"]
         items = s.exec(select(RectificationItem).where(RectificationItem.inspection_id.in_([cd, cz, jt]))).all()  # type: ignore[attr-defined]
         # 城东街道: one finding fixed on site, so one item; the others two each.
         assert Counter(i.inspection_id for i in items) == {cd: 1, cz: 2, jt: 2}
@@ -240,6 +287,32 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
 
     # The alerts went over HTTP to the real receiver, the clue text never did.
     bodies = [m.get("message", "") + m.get("title", "") for m in inbox.messages]
-    assert any("您有1件新移交线索" in b for b in bodies)
+    assert sum("您有1件新移交线索" in b for b in bodies) == 2  # 纪委监委 and the functional department
     assert any("退回巡察报告" in b for b in bodies)
     assert all(SENTINEL not in b for b in bodies)
+
+    # The receivers sign for their letters and report results; each clue closes with its result.
+    with session_scope() as s:
+        by_receiver = {letter.receiver: letter.id for letter in s.exec(select(ClueLetter).where(ClueLetter.inspection_id == cz))}
+        ids = {c.kind: c.id for c in s.exec(select(Clue).where(Clue.inspection_id == cz))}
+    with session_scope() as s:
+        acknowledge(session=s, settings=get_settings(), by="郑文斌", letter_id=by_receiver["discipline_commission"], now=now())
+        acknowledge(session=s, settings=get_settings(), by="许丽", letter_id=by_receiver["functional_department"], now=now())
+        report_result(session=s, settings=get_settings(), by="郑文斌", clue_id=ids["违纪违法线索"] or 0, result="初步核实",
+                      note="已初核", now=now())
+        report_result(session=s, settings=get_settings(), by="郑文斌", clue_id=ids["违纪违法线索"] or 0,
+                      result="立案审查调查", note="已立案", now=now())
+        report_result(session=s, settings=get_settings(), by="许丽", clue_id=ids["行业领域问题"] or 0, result="经核查无问题",
+                      note="", now=now())
+    with session_scope() as s:
+        assert {c.status for c in s.exec(select(Clue).where(Clue.inspection_id == cz))} == {ClueStatus.CLOSED}
+
+    # Nothing confidential reached Prefect: not its database (every table), its result files
+    # or any process log. The same scan finds the sentinel in the application's own database.
+    for secret in (SENTINEL, INFORMANT):
+        assert prefect_leaks(stack.home, secret) == {"database": [], "files": [], "logs": []}
+    assert {"xuncha.db:clue", "xuncha.db:petition"} <= set(scan_sqlite(stack.home / "xuncha.db", SENTINEL))
+    assert scan_sqlite(stack.home / "xuncha.db", INFORMANT) == []
+    with session_scope() as s:
+        shown = read_petition(session=s, settings=get_settings(), by="陶文华", petition_id=petition_id, informant=True, now=now())
+        assert shown["举报人"] == INFORMANT

@@ -4,7 +4,7 @@ sheet and row number and nothing is written; the CLI loads and exports workbooks
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 from deployments.cli import app
 from models.db import get_engine
 from models.errors import DomainError
-from models.settings import get_settings
 from models.tables import Conflict, Person, RoleRecipient, Unit
 from tasks.org import load_org, read_org_file
 from tasks.org_excel import read_org_excel, write_org_excel
@@ -358,20 +357,6 @@ def test_export_leaves_no_partial_file(demo_org: Session, demo_xlsx: Path, tmp_p
 
 
 # ---------------------------------------------------------------- command line
-
-
-@pytest.fixture
-def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path / "cli-home"
-    monkeypatch.setenv("XUNCHA_HOME", str(home))
-    monkeypatch.delenv("XUNCHA_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    yield home
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_settings.cache_clear()
-    get_engine.cache_clear()
 
 
 def test_cli_loads_and_exports_excel(cli_home: Path, demo_org: Session, demo_xlsx: Path, tmp_path: Path) -> None:

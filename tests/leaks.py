@@ -1,0 +1,84 @@
+"""Search everything Prefect keeps — every table of its database, its result files and the
+process logs — for a sentinel string, in the forms it could take there."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+
+def forms(sentinel: str) -> list[bytes]:
+    """UTF-8, JSON-escaped (\\uXXXX) and UTF-16 forms of the sentinel."""
+    escaped = json.dumps(sentinel)[1:-1]
+    return [sentinel.encode(), escaped.encode(), escaped.lower().encode(), sentinel.encode("utf-16-le")]
+
+
+def _in(blob: bytes, needles: list[bytes]) -> bool:
+    return any(n in blob for n in needles)
+
+
+def _decoded(value: str) -> bytes:
+    """Base64 text decoded (results are stored as base64 of a pickle), else b""."""
+    if len(value) < 16 or len(value) % 4:
+        return b""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _walk(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _walk(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _walk(v)]
+    return [node] if isinstance(node, str) else []
+
+
+def scan_sqlite(db: Path, sentinel: str) -> list[str]:
+    needles = forms(sentinel)
+    found: list[str] = []
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in con.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - names from sqlite_master
+                for value in row:
+                    blob = value if isinstance(value, bytes) else str(value).encode()
+                    if _in(blob, needles) or (isinstance(value, str) and _in(_decoded(value), needles)):
+                        found.append(f"{db.name}:{table}")
+    finally:
+        con.close()
+    return sorted(set(found))
+
+
+def scan_files(root: Path, sentinel: str) -> list[str]:
+    needles = forms(sentinel)
+    found: list[str] = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        blob = path.read_bytes()
+        hit = _in(blob, needles)
+        if not hit:
+            try:  # a result record: JSON whose payload is base64 of a pickle
+                hit = any(_in(_decoded(s), needles) for s in _walk(json.loads(blob)))
+            except (ValueError, UnicodeDecodeError):
+                pass
+        if hit:
+            found.append(str(path.relative_to(root)))
+    return found
+
+
+def prefect_leaks(stack_home: Path, sentinel: str) -> dict[str, list[str]]:
+    """Where the sentinel occurs in the stack's Prefect database, Prefect's files and the logs."""
+    prefect_home = stack_home / "prefect"
+    dbs = [p for p in prefect_home.rglob("*.db")]
+    assert dbs, f"no Prefect database under {prefect_home}"
+    return {
+        "database": [hit for db in dbs for hit in scan_sqlite(db, sentinel)],
+        "files": scan_files(prefect_home, sentinel),
+        "logs": scan_files(stack_home / "logs", sentinel),
+    }
