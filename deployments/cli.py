@@ -240,7 +240,9 @@ def _start_demo_round(ui_url: str) -> None:
         while time.monotonic() < deadline:
             fr = client.read_flow_run(run.id)
             if fr.state and fr.state.is_paused():
-                typer.echo(f"已到达“方案及组成人员审批”，请在界面中审批：{ui_url}/runs/flow-run/{run.id}")
+                typer.echo(f"已到达“方案及组成人员审批”，请在界面中审批：{ui_url}/runs/flow-run/{run.id}\n"
+                           "审批人填写演示领导小组成员“张明”；验证码已随待审批提醒发给领导小组，查看："
+                           "python -m deployments.cli inbox --to leading-group")
                 return
             if fr.state and fr.state.is_final():
                 fail(f"演示轮次未到达审批即结束（{fr.state.name}），请查看：{ui_url}/runs/flow-run/{run.id}")
@@ -256,6 +258,23 @@ def _deployment_default_params() -> dict:  # type: ignore[type-arg]
         if dep["entrypoint"].endswith(":run_inspection_round"):
             return json.loads(json.dumps(dep["parameters"]["params"], default=str))
     raise RuntimeError("prefect.yaml 中缺少“发起巡察”部署")
+
+
+@app.command("inbox")
+def inbox_cmd(
+    to: str = typer.Option("", "--to", help="只看发给某一接收地址路径的提醒，如 leading-group、office"),
+    last: int = typer.Option(5, "--last", min=1, help="显示最近几条"),
+) -> None:
+    """查看演示收件箱（up 启动的本机接收端收到的提醒）。"""
+    path = get_settings().home / "inbox.jsonl"
+    if not path.exists():
+        fail(f"演示收件箱还没有消息：{path}（由 up 命令启动）")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if not to or str(r.get("path", "")).strip("/").startswith(to.strip("/"))]
+    for r in rows[-last:]:
+        typer.echo(f"—— 发往 {r.get('path', '')}\n{r.get('title', '')}\n{r.get('message', '')}\n")
+    if not rows:
+        typer.echo("（无）")
 
 
 @app.command("down")

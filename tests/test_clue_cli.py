@@ -90,3 +90,12 @@ def test_petition_to_closed_clue_from_the_command_line(cli_home: Path, tmp_path:
     assert refused == ["钱正平", "林静", "林静", "吴志刚", "郑文斌", "郑文斌", "林静"]  # a malformed form is not an attempt
     assert run("show-petition", "1", "--informant", "--as", "陶文华")[1].count("赵某") == 1  # still readable
     assert run("verify-audit", "--as", "陶文华")[0] == 0
+
+
+def test_inbox_shows_the_code_sent_to_a_role(cli_home: Path) -> None:
+    cli_home.mkdir(parents=True, exist_ok=True)
+    (cli_home / "inbox.jsonl").write_text(
+        '{"path": "/office", "title": "【提醒】", "message": "给巡察办"}\n'
+        '{"path": "/leading-group", "title": "【待审批】方案及组成人员审批", "message": "验证码：123456"}\n', encoding="utf-8")
+    code, out = run("inbox", "--to", "leading-group")
+    assert code == 0 and "验证码：123456" in out and "给巡察办" not in out
