@@ -260,6 +260,34 @@ def _deployment_default_params() -> dict:  # type: ignore[type-arg]
     raise RuntimeError("prefect.yaml 中缺少“发起巡察”部署")
 
 
+@app.command("db-status")
+def db_status_cmd() -> None:
+    """显示应用数据库的结构版本与本程序所需版本。"""
+    from models.db import open_engine
+    from models.schema import current_revision, head_revision
+
+    engine = open_engine(get_settings().db_url)
+    current, head = current_revision(engine), head_revision()
+    typer.echo(f"数据库：{engine.url.render_as_string(hide_password=True)}\n结构版本：{current or '（未初始化）'}\n程序需要：{head}")
+    if current != head:
+        raise typer.Exit(code=1)
+
+
+@app.command("db-upgrade")
+def db_upgrade_cmd() -> None:
+    """把应用数据库升级到本程序所需的结构版本（请先备份）；空数据库则初始化。"""
+    from models.db import open_engine
+    from models.schema import current_revision, head_revision, upgrade
+
+    engine = open_engine(get_settings().db_url)
+    before = current_revision(engine)
+    try:
+        upgrade(engine)
+    except Exception as exc:  # noqa: BLE001 - the operator needs the reason, not a trace
+        fail(f"升级失败，数据库未改变：{exc}")
+    typer.echo(f"结构版本：{before or '（未初始化）'} → {head_revision()}")
+
+
 @app.command("inbox")
 def inbox_cmd(
     to: str = typer.Option("", "--to", help="只看发给某一接收地址路径的提醒，如 leading-group、office"),

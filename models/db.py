@@ -8,9 +8,10 @@ from functools import lru_cache
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 import models.tables  # noqa: F401  (registers the tables)
+from models.schema import ensure_schema
 from models.settings import get_settings
 
 
@@ -39,16 +40,19 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-@lru_cache
-def get_engine(url: str | None = None) -> Engine:
-    settings = get_settings()
-    url = url or settings.db_url
+def open_engine(url: str) -> Engine:
+    """An engine on `url`, creating the SQLite file's folder; the schema is not checked."""
     if url.startswith("sqlite:///"):
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
-    SQLModel.metadata.create_all(engine)
+    return make_engine(url)
+
+
+@lru_cache
+def get_engine(url: str | None = None) -> Engine:
+    engine = open_engine(url or get_settings().db_url)
+    ensure_schema(engine)  # an empty database is initialised; a mismatched one is refused
     return engine
 
 

@@ -29,7 +29,9 @@ _PENDING_HEAD = "audit_head"
 def _digest(event_id: int | None, prev_hash: str, at: datetime, actor: str, action: str, entity: str,
             entity_id: int | None, detail: dict[str, Any]) -> str:
     payload = json.dumps(
-        [event_id, prev_hash, aware(at).isoformat(timespec="seconds"), actor, action, entity, entity_id, detail],
+        # The instant in China time: SQLite hands back naive China wall time, PostgreSQL an aware UTC time.
+        [event_id, prev_hash, aware(at).astimezone(CHINA).isoformat(timespec="seconds"), actor, action, entity,
+         entity_id, detail],
         ensure_ascii=False,
         sort_keys=True,
     )

@@ -23,22 +23,67 @@ DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=CHINA)
 
 
+PG_SERVER = os.environ.get("XUNCHA_TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests in modules marked `both_databases` run on SQLite and on the machine's PostgreSQL."""
+    if "db_backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_databases"):
+        metafunc.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A database of its own on the local PostgreSQL for this test session, dropped at the end."""
+    from sqlalchemy import create_engine, text
+
+    name = f"xuncha_test_{os.getpid()}"
+    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - say what is missing, not a driver trace
+        pytest.fail(f"PostgreSQL at {PG_SERVER} is needed for these tests: {exc}")
+    yield f"{PG_SERVER}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_backend: str, request: pytest.FixtureRequest) -> Settings:
     # Unit tests must not see the environment the session's Prefect stack exported.
     for name in [n for n in os.environ if n.startswith("XUNCHA_")]:
         monkeypatch.delenv(name)
-    return Settings(home=tmp_path / "home", ui_url="http://127.0.0.1:4200", _env_file=None)  # type: ignore[call-arg]
+    url = ""
+    if db_backend == "postgresql":
+        url = request.getfixturevalue("pg_database")
+        # The audit head of a server database lives under the global settings' home.
+        monkeypatch.setenv("XUNCHA_AUDIT_HEAD_FILE", str(tmp_path / "home" / "audit-head"))
+        get_settings.cache_clear()
+    return Settings(home=tmp_path / "home", ui_url="http://127.0.0.1:4200", database_url=url, _env_file=None)  # type: ignore[call-arg]
 
 
 @pytest.fixture
 def session(settings: Settings) -> Iterator[Session]:
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        with engine.begin() as conn:  # a clean schema for every test
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     SQLModel.metadata.create_all(engine)
     with Session(engine) as s:
         yield s
     engine.dispose()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from tasks.approvals import (
 from tests.conftest import NOW
 from tests.factories import make_round
 
+pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
+
 HOUR = timedelta(hours=1)
 # gate -> (someone allowed, someone of another role). Written out, not derived from models/access.py.
 WHO = {

@@ -40,6 +40,8 @@ from tasks.findings import add_clue, record_findings
 from tests.conftest import NOW
 from tests.factories import finding, make_round, row_counts, sample_findings
 
+pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
+
 SENTINEL = "哨兵-绝密-7F3A"
 LINK = "http://127.0.0.1:4200/runs/flow-run/test"
 DAY = timedelta(days=1)

@@ -31,6 +31,8 @@ from tasks.findings import record_findings
 from tasks.supervision import rate_text, report_progress, sweep
 from tests.factories import make_round, round_params, team_data
 
+pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
+
 LINK = "http://127.0.0.1:4200/runs/flow-run/sweep"
 FEEDBACK = date(2027, 1, 10)
 UNITS = ["城东街道", "区教育局", "区交通投资集团", "马岙村"]

@@ -1,0 +1,70 @@
+"""The schema belongs to Alembic: migrations build exactly the tables the code declares, on
+SQLite and PostgreSQL, and the application refuses a database at another revision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+from typer.testing import CliRunner
+
+from deployments.cli import app
+from models import schema
+from models.db import get_engine, make_engine
+from models.schema import SchemaMismatch, current_revision, ensure_schema, head_revision, upgrade
+
+pytestmark = pytest.mark.both_databases
+
+
+@pytest.fixture
+def empty(db_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Engine:
+    if db_backend == "sqlite":
+        return make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    engine = make_engine(request.getfixturevalue("pg_database"))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    return engine
+
+
+def test_migrations_build_the_declared_schema(empty: Engine) -> None:
+    ensure_schema(empty)  # an empty database is initialised
+    assert current_revision(empty) == head_revision()
+    with empty.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata) == []
+    ensure_schema(empty)  # and a current one left alone
+
+
+def test_a_database_without_a_revision_is_refused(empty: Engine) -> None:
+    SQLModel.metadata.create_all(empty)
+    with pytest.raises(SchemaMismatch, match="已有数据表，但没有结构版本记录"):
+        ensure_schema(empty)
+
+
+def test_an_older_revision_is_refused_with_the_command_to_run(empty: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    upgrade(empty)
+    monkeypatch.setattr(schema, "head_revision", lambda: "0002")  # as if this code had a newer migration
+    with pytest.raises(SchemaMismatch, match=f"结构版本为 {head_revision()}，本程序需要 0002。请先备份数据库，再运行：python -m deployments.cli db-upgrade"):
+        ensure_schema(empty)
+
+
+def test_a_newer_revision_is_refused(empty: Engine) -> None:
+    upgrade(empty)
+    with empty.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(SchemaMismatch, match="结构版本 9999 比本程序新"):
+        ensure_schema(empty)
+
+
+def test_db_commands(cli_home: Path) -> None:
+    runner = CliRunner()
+    status = runner.invoke(app, ["db-status"])
+    assert status.exit_code == 1 and "（未初始化）" in status.output
+    up = runner.invoke(app, ["db-upgrade"])
+    assert up.exit_code == 0 and f"→ {head_revision()}" in up.output
+    assert runner.invoke(app, ["db-status"]).exit_code == 0
+    get_engine()  # the application starts on it
