@@ -61,6 +61,9 @@ class Stack:
             "PREFECT_WORKER_QUERY_SECONDS": "2",
             "PREFECT_WORKER_PREFETCH_SECONDS": "5",
             "PREFECT_LOGGING_LEVEL": "INFO",
+            # Runs send heartbeats; the automation of deployments/automations.py marks a run
+            # whose heartbeats stop (its process or machine died) as Crashed.
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
             "XUNCHA_HOME": str(self.home),
             "XUNCHA_PROJECT_DIR": str(PROJECT_ROOT),
             "XUNCHA_UI_URL": self.ui_url,
@@ -109,6 +112,9 @@ class Stack:
         result = self.run(self._prefect() + ["--no-prompt", "deploy", "--all"], check=False)
         if result.returncode != 0:
             raise RuntimeError("部署注册失败：\n" + result.stdout[-3000:] + result.stderr[-3000:])
+        result = self.run([sys.executable, "-m", "deployments.automations"], check=False)
+        if result.returncode != 0:
+            raise RuntimeError("自动化规则创建失败：\n" + result.stderr[-3000:])
 
     def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
         # No `--limit`: in Prefect 3.8.8 a worker with a limit dies ("this borrower is already

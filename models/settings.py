@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     alert_backoff_seconds: list[int] = Field(default_factory=lambda: [5, 30, 120, 600, 1800])
     alert_send_timeout: int = Field(default=4, gt=0)
     work_pool: str = "xuncha-process"
+    max_recoveries: int = Field(default=3, ge=0, description="中断（Crashed）的运行最多自动恢复几次")
     # Clue routing (线索移交): clue kind -> receiving body (a models.enums.Role value).
     clue_routes: dict[str, str] = Field(
         default_factory=lambda: {

@@ -386,3 +386,15 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(default="", max_length=64)
+
+
+class RunRecovery(SQLModel, table=True):
+    """A flow run that crashed (its process or machine died) and was started again."""
+
+    __tablename__ = "run_recovery"
+    id: int | None = Field(default=None, primary_key=True)
+    flow_run_id: str = Field(max_length=40, unique=True)
+    flow_run_name: str = Field(default="", max_length=200)
+    attempts: int = 0
+    last_at: datetime = Field(sa_type=TZ)
+    gave_up: bool = False

@@ -25,7 +25,7 @@ from models.forms import (
 )
 from models.settings import get_settings
 from models.tables import Finding, Inspection, InspectionRound, Unit
-from tasks import approvals, stages
+from tasks import approvals, faults, stages
 from tasks.alerts import AppriseSender, deliver_due
 from tasks.audit import record_event
 from tasks.rounds import create_round
@@ -88,7 +88,10 @@ def settle_plan_task(round_id: int, approved: bool) -> str:
 @task(name="集中巡察", **STAGE)
 def stationing_task(inspection_id: int) -> str:
     with session_scope() as s:
-        return stages.start_stationing(session=s, inspection_id=inspection_id, **_ctx()).value
+        stage = stages.start_stationing(session=s, inspection_id=inspection_id, **_ctx()).value
+        s.flush()
+        faults.hold("集中巡察", s, inspection_id)  # crash tests only (tasks/faults.py): writes made, not committed
+        return stage
 
 
 @task(name="报告巡察", **STAGE)

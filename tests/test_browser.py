@@ -302,9 +302,24 @@ class Walk:
         name_box.fill(self.round_name)
         assert name_box.input_value() == self.round_name
         self.shot("03-run-form-filled", tall=True)
-        page.get_by_role("button", name="Submit", exact=True).click()
-        _glimpse_toast(page, "scheduled to start")  # await_plan_gate finds the run through the API
+        self.submit_run()
         self.shot("04-run-submitted")
+
+    def submit_run(self) -> None:
+        """Submit, as a person would: if the server answers “Oops” (Prefect's SQLite server says 503
+        when its database is busy; nothing was created), submit again, at most three times."""
+        page = self.page
+        for _ in range(3):
+            refused = sum("create_flow_run" in p for p in self.problems)
+            with page.expect_response(lambda r: "create_flow_run" in r.url, timeout=60_000) as answer:
+                page.get_by_role("button", name="Submit", exact=True).click()
+            if answer.value.ok:
+                _glimpse_toast(page, "scheduled to start")  # await_plan_gate finds the run through the API
+                return
+            assert answer.value.status == 503, f"create_flow_run answered {answer.value.status}"
+            assert sum("create_flow_run" in p for p in self.problems) == refused + 1
+            time.sleep(2)
+        raise AssertionError("the server refused the run three times")
 
     def await_plan_gate(self) -> None:
         """The run the browser created (found by its parameter) stops at the plan gate."""
@@ -335,7 +350,13 @@ class Walk:
         ui.textbox(dialog, "审批人（姓名）").fill(self.approver)
         ui.textbox(dialog, "验证码").fill(live_code(waiting_approval(self.run_id).id or 0))  # as the alert told 张明
         self.shot("06-resume-form-filled")
-        dialog.get_by_role("button", name=ui.submit_resume, exact=True).click()
+        for _ in range(3):  # as in submit_run: a busy SQLite server may say 503; then submit again
+            with page.expect_response(lambda r: r.url.endswith("/resume"), timeout=60_000) as answer:
+                dialog.get_by_role("button", name=ui.submit_resume, exact=True).click()
+            if answer.value.status != 503:
+                break
+            time.sleep(2)
+        assert answer.value.ok, f"resume answered {answer.value.status}"
         _glimpse_toast(page, "Flow run resumed")  # left_gate() asks the API whether it did
         self.shot("07-resumed")
 

@@ -14,7 +14,6 @@ from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from deployments.cli import app
-from models import schema
 from models.db import get_engine, make_engine
 from models.schema import SchemaMismatch, current_revision, ensure_schema, head_revision, upgrade
 
@@ -45,11 +44,17 @@ def test_a_database_without_a_revision_is_refused(empty: Engine) -> None:
         ensure_schema(empty)
 
 
-def test_an_older_revision_is_refused_with_the_command_to_run(empty: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    upgrade(empty)
-    monkeypatch.setattr(schema, "head_revision", lambda: "0002")  # as if this code had a newer migration
-    with pytest.raises(SchemaMismatch, match=f"结构版本为 {head_revision()}，本程序需要 0002。请先备份数据库，再运行：python -m deployments.cli db-upgrade"):
+def test_an_older_revision_is_refused_then_upgraded_keeping_the_data(empty: Engine) -> None:
+    upgrade(empty, "0001")  # a database of the previous release, with data in it
+    with empty.begin() as conn:
+        conn.execute(text("INSERT INTO account (name, role, active, created_at) VALUES ('陶文华', '巡察办', true, '2026-11-01')"))
+    with pytest.raises(SchemaMismatch, match=f"结构版本为 0001，本程序需要 {head_revision()}。请先备份数据库，再运行：python -m deployments.cli db-upgrade"):
         ensure_schema(empty)
+    upgrade(empty)
+    ensure_schema(empty)
+    with empty.connect() as conn:
+        assert conn.execute(text("SELECT name FROM account")).scalars().all() == ["陶文华"]
+        assert conn.execute(text("SELECT count(*) FROM run_recovery")).scalar() == 0
 
 
 def test_a_newer_revision_is_refused(empty: Engine) -> None:

@@ -1,9 +1,11 @@
-"""A gate survives a restart: the worker is killed (SIGKILL) while a run waits for approval;
-after a new worker starts and the approval is given, the run completes with no duplicate rows."""
+"""Faults of the worker: killed (SIGKILL) while a run waits for approval, and killed with the
+run's process in the middle of a stage. Either way the run completes after a new worker starts,
+with no duplicated rows and no duplicated alerts."""
 
 from __future__ import annotations
 
 import signal
+import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -13,7 +15,7 @@ from sqlmodel import select
 
 from models.db import session_scope
 from models.enums import Gate, Stage
-from models.tables import Alert, Approval, AuditEvent, Document, Inspection
+from models.tables import Alert, Approval, AuditEvent, Document, Inspection, RunRecovery
 from tests.driver import answer, pause_key, read, wait_for
 from tests.test_lifecycle import all_done, approve_plan, inspections_of, start_round
 
@@ -59,3 +61,50 @@ def test_pending_gate_survives_worker_kill(stack: Any) -> None:
         assert moves == ["集中巡察", "报告巡察", "巡察反馈", "线索移交", "督促整改", "立卷归档", "已归档"]
         alerts = Counter(a.dedupe_key + a.recipient for a in s.exec(select(Alert).where(Alert.dedupe_key.startswith(f"insp:{iid}:"))))  # type: ignore[attr-defined]
         assert alerts and max(alerts.values()) == 1
+
+
+def test_run_killed_in_the_middle_of_a_stage_is_recovered(stack: Any, inbox: Any) -> None:
+    """The worker and the run's process are killed (SIGKILL, as in a power cut) while 集中巡察 has
+    made its database writes but not committed them. The heartbeat automation marks the silent
+    run Crashed, the minute job schedules it again, and the run completes from the top with
+    every stage, document and alert exactly once."""
+    name = f"中断恢复测试-{uuid.uuid4().hex[:6]}"
+    approve_plan(start_round(name, [{"name": "第四巡察组", "leader": "李建国", "members": ["郭涛"], "units": ["马岙村"]}]))
+    (iid, run_id), = inspections_of(name).values()
+    marker = stack.home / "faults" / f"集中巡察-{iid}.held"
+    deadline = time.monotonic() + 180
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert marker.exists(), "集中巡察 never started"
+    stack.kill("worker", signal.SIGKILL)  # the worker's process group: the flow-run process dies too
+    fr = read(run_id)
+    assert fr.state is not None and fr.state.is_running()  # Prefect still thinks it runs
+    with session_scope() as s:  # the uncommitted writes were rolled back
+        insp = s.get(Inspection, iid)
+        assert insp is not None and insp.stage == Stage.PREPARATION
+
+    stack.start_worker("worker")
+    wait_for(run_id, paused=True, timeout=420)  # crashed (no heartbeat), scheduled again, back at work
+    assert pause_key(run_id) == f"stationing-done-{iid}-1-0"
+    with session_scope() as s:
+        rec = s.exec(select(RunRecovery).where(RunRecovery.flow_run_id == str(run_id))).one()
+        assert (rec.attempts, rec.gave_up) == (1, False)
+    for key, decision in ((f"stationing-done-{iid}-1-0", "进驻结束，提交巡察报告"), (f"report-{iid}-1-0", "通过"),
+                          (f"close-out-{iid}-1-0", "同意销号")):
+        wait_for(run_id, paused=True, timeout=240)
+        assert pause_key(run_id) == key
+        answer(run_id, **ok(decision))
+    fr = wait_for(run_id, final=True, timeout=240)
+    assert fr.state is not None and fr.state.is_completed(), fr.state
+
+    with session_scope() as s:
+        moves = [e.detail["to"] for e in s.exec(select(AuditEvent).where(
+            AuditEvent.entity == "inspection", AuditEvent.entity_id == iid, AuditEvent.action == "阶段变更"))]
+        assert moves == ["集中巡察", "报告巡察", "巡察反馈", "线索移交", "督促整改", "立卷归档", "已归档"]
+        docs = Counter((d.kind, d.version) for d in s.exec(select(Document).where(Document.inspection_id == iid)))
+        assert docs and max(docs.values()) == 1
+        alerts = Counter(a.dedupe_key + a.recipient for a in s.exec(select(Alert).where(Alert.dedupe_key.startswith(f"insp:{iid}:"))))  # type: ignore[attr-defined]
+        assert alerts and max(alerts.values()) == 1
+        texts = {a.body for a in s.exec(select(Alert).where(Alert.dedupe_key.startswith(f"insp:{iid}:")))}  # type: ignore[attr-defined]
+    received = Counter(m.get("message", "") for m in inbox.messages if m.get("message", "") in texts)
+    assert received and max(received.values()) == 1, received  # each alert reached the receiver once
