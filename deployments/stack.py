@@ -150,3 +150,39 @@ def stop_recorded(home: Path) -> list[str]:
             pass
         pidfile.unlink()
     return stopped
+
+
+PG_SERVER = os.environ.get("XUNCHA_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+
+
+def postgres_env(name: str, server: str = PG_SERVER, fresh: bool = True) -> dict[str, str]:
+    """Environment for a stack whose Prefect server and application data are both on PostgreSQL:
+    databases `<name>_prefect` and `<name>_app` on `server` (created, or emptied when `fresh`)."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1) + "/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for db in (f"{name}_prefect", f"{name}_app"):
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": db}).first()
+            if exists and fresh:
+                conn.execute(text(f'DROP DATABASE "{db}" WITH (FORCE)'))
+            if not exists or fresh:
+                conn.execute(text(f'CREATE DATABASE "{db}"'))
+    admin.dispose()
+    base = server.split("://", 1)[1]
+    return {
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{base}/{name}_prefect",
+        "XUNCHA_DATABASE_URL": f"postgresql+psycopg://{base}/{name}_app",
+    }
+
+
+def drop_postgres(name: str, server: str = PG_SERVER) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1) + "/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for db in (f"{name}_prefect", f"{name}_app"):
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+    admin.dispose()

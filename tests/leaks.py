@@ -56,6 +56,29 @@ def scan_sqlite(db: Path, sentinel: str) -> list[str]:
     return sorted(set(found))
 
 
+def scan_postgres(url: str, sentinel: str) -> list[str]:
+    """Tables of a PostgreSQL database in which some row, as text, holds the sentinel (also as
+    the hex of a bytea column or base64 of a stored result)."""
+    from sqlalchemy import create_engine, text
+
+    needles = forms(sentinel)
+    hexes = [n.hex().encode() for n in needles]
+    found: list[str] = []
+    engine = create_engine(url.replace("+asyncpg", "+psycopg"))
+    try:
+        with engine.connect() as conn:
+            tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars().all()
+            for table in tables:
+                for (row,) in conn.execute(text(f'SELECT t::text FROM "{table}" t')):  # noqa: S608 - names from pg_tables
+                    blob = row.encode()
+                    if _in(blob, needles) or _in(blob, hexes) or any(_in(_decoded(w), needles) for w in row.split('"')):
+                        found.append(f"postgres:{table}")
+                        break
+    finally:
+        engine.dispose()
+    return sorted(set(found))
+
+
 def scan_files(root: Path, sentinel: str) -> list[str]:
     needles = forms(sentinel)
     found: list[str] = []
@@ -72,13 +95,18 @@ def scan_files(root: Path, sentinel: str) -> list[str]:
     return found
 
 
-def prefect_leaks(stack_home: Path, sentinel: str) -> dict[str, list[str]]:
-    """Where the sentinel occurs in the stack's Prefect database, Prefect's files and the logs."""
+def prefect_leaks(stack_home: Path, sentinel: str, database_url: str = "") -> dict[str, list[str]]:
+    """Where the sentinel occurs in the stack's Prefect database (its SQLite file, or the
+    PostgreSQL database at `database_url`), Prefect's files and the logs."""
     prefect_home = stack_home / "prefect"
-    dbs = [p for p in prefect_home.rglob("*.db")]
-    assert dbs, f"no Prefect database under {prefect_home}"
+    if database_url:
+        hits = scan_postgres(database_url, sentinel)
+    else:
+        dbs = list(prefect_home.rglob("*.db"))
+        assert dbs, f"no Prefect database under {prefect_home}"
+        hits = [hit for db in dbs for hit in scan_sqlite(db, sentinel)]
     return {
-        "database": [hit for db in dbs for hit in scan_sqlite(db, sentinel)],
+        "database": hits,
         "files": scan_files(prefect_home, sentinel),
         "logs": scan_files(stack_home / "logs", sentinel),
     }

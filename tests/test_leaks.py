@@ -9,7 +9,7 @@ import pickle
 import sqlite3
 from pathlib import Path
 
-from tests.leaks import scan_files, scan_sqlite
+from tests.leaks import scan_files, scan_postgres, scan_sqlite
 
 SECRET = "哨兵-自检-0B1D"
 
@@ -36,3 +36,19 @@ def test_finds_the_secret_in_every_form(tmp_path: Path) -> None:
     (store / "result-2").write_text(json.dumps({"result": base64.b64encode(pickle.dumps(42)).decode()}), encoding="utf-8")
     (tmp_path / "worker.log").write_text(f"INFO 线索内容 {SECRET}\n", encoding="utf-8")
     assert scan_files(tmp_path, SECRET) == ["prefect.db", "storage/result-1", "worker.log"]
+
+
+def test_finds_the_secret_in_a_postgres_database(pg_database: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(pg_database)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        conn.execute(text("CREATE TABLE log (message text); CREATE TABLE event (payload jsonb); "
+                          "CREATE TABLE blob (data bytea); CREATE TABLE clean (x text)"))
+        conn.execute(text("INSERT INTO log VALUES (:m)"), {"m": f"线索：{SECRET}"})
+        conn.execute(text("INSERT INTO event VALUES (CAST(:p AS jsonb))"), {"p": json.dumps({"summary": SECRET})})
+        conn.execute(text("INSERT INTO blob VALUES (:b)"), {"b": SECRET.encode()})
+        conn.execute(text("INSERT INTO clean VALUES ('nothing here')"))
+    engine.dispose()
+    assert scan_postgres(pg_database, SECRET) == ["postgres:blob", "postgres:event", "postgres:log"]

@@ -310,7 +310,8 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
     # Nothing confidential reached Prefect: not its database (every table), its result files
     # or any process log. The same scan finds the sentinel in the application's own database.
     for secret in (SENTINEL, INFORMANT):
-        assert prefect_leaks(stack.home, secret) == {"database": [], "files": [], "logs": []}
+        assert prefect_leaks(stack.home, secret, stack.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"]) == {
+            "database": [], "files": [], "logs": []}
     assert {"xuncha.db:clue", "xuncha.db:petition"} <= set(scan_sqlite(stack.home / "xuncha.db", SENTINEL))
     assert scan_sqlite(stack.home / "xuncha.db", INFORMANT) == []
     with session_scope() as s:
