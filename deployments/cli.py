@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import typer
+import yaml
 from pydantic import ValidationError
 from sqlmodel import func, select
 
@@ -17,7 +18,7 @@ from deployments.clue_cli import register as register_clue_commands
 from models.clock import now
 from models.db import get_engine, session_scope
 from models.enums import Stage
-from models.errors import DomainError
+from models.errors import DomainError, explain
 from models.forms import RoundParams
 from models.settings import PROJECT_ROOT, get_settings
 from models.tables import AuditEvent, Inspection, InspectionRound, Unit
@@ -66,16 +67,27 @@ def import_findings_cmd(
     typer.echo(f"已导入{len(rows)}个问题。")
 
 
-def load_round_params(path: Path) -> RoundParams:
-    import yaml
+class _TextDates(yaml.SafeLoader):
+    """YAML whose dates stay text, so a date that does not exist (2月30日) is reported by the
+    form's own check instead of failing inside the YAML reader."""
 
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_round_params(path: Path) -> RoundParams:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDates)  # noqa: S506 - a SafeLoader
         return RoundParams.model_validate(raw)
     except FileNotFoundError:
         raise DomainError(f"找不到文件：{path}") from None
+    except yaml.YAMLError as exc:
+        raise DomainError(f"参数文件不是有效的 YAML：{path}（第{getattr(getattr(exc, 'problem_mark', None), 'line', -1) + 1}行附近）") from None
     except ValidationError as exc:
-        raise DomainError("巡察轮次参数有误", [f"{'.'.join(map(str, e['loc']))}：{e['msg']}" for e in exc.errors()]) from None
+        raise DomainError("巡察轮次参数有误", explain(exc, RoundParams)) from None
 
 
 @app.command("start-round")
@@ -128,7 +140,7 @@ def sweep_cmd(
     try:
         params = SweepParams.model_validate({"as_of": as_of or None, "rate_below": rate_below})
     except ValidationError as exc:
-        fail("参数有误：" + "；".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
+        fail("参数有误：" + "；".join(explain(exc, SweepParams)))
     settings = get_settings()
     if params.rate_below is not None:
         settings = settings.model_copy(update={"lookback_rate_below": params.rate_below})

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from models.enums import ClueKind, FindingScope, Stage
-from models.errors import DomainError
+from models.errors import DomainError, reason
 from models.forms import FindingIn
 from models.tables import Clue, Finding, Inspection, InspectionRound, Unit
 from tasks.audit import record_event
@@ -126,7 +126,7 @@ def _msg(error: Any) -> str:
         return "内容过长"
     if kind == "literal_error":
         return "应为“个性问题”或“共性问题”"
-    return str(error["msg"])
+    return reason(error)
 
 
 def add_clue(*, session: Session, inspection: Inspection, kind: str, summary: str, by: str, now: datetime) -> Clue:

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from models.clock import now as clock_now
 from models.enums import AccessRole, ConflictKind, Pool, Role, UnitKind
-from models.errors import DomainError
+from models.errors import DomainError, explain
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
 
 
@@ -63,7 +63,7 @@ class OrgData(BaseModel):
 
 
 def _pydantic_problems(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors()]
+    return explain(exc, OrgData)
 
 
 def parse_org(raw: dict[str, Any]) -> OrgData:

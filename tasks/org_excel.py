@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitKind
-from models.errors import DomainError
+from models.errors import DomainError, reason
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
 from tasks.org import AccountIn, ConflictIn, OrgData, PersonIn, SecretaryIn, UnitIn
 
@@ -165,7 +165,7 @@ def _build(rp: _RowProblems, model: Callable[..., Any], columns: dict[str, str],
     except ValidationError as exc:
         for e in exc.errors():
             field = str(e["loc"][0]) if e["loc"] else ""
-            rp.add(f"“{columns.get(field, field)}”{e['msg']}")
+            rp.add(f"“{columns.get(field, field)}”{reason(e)}")
         return None
 
 
