@@ -164,11 +164,16 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             typer.echo(f"{k}：{v}")
 
     @app.command("ack-letter")
-    def ack_letter_cmd(letter_id: int = typer.Argument(..., help="线索移交函编号"), by: str = AS) -> None:
-        """接收单位签收线索移交函。"""
+    def ack_letter_cmd(
+        letter_id: int = typer.Argument(..., help="线索移交函编号"),
+        code: str = typer.Option(..., "--code", help="线索移交提醒中的六位签收码"),
+        by: str = AS,
+    ) -> None:
+        """接收单位签收线索移交函（也可用界面中的“签收线索移交函”部署）。"""
         try:
             with session_scope() as s:
-                letter = clues.acknowledge(session=s, settings=get_settings(), by=by, letter_id=letter_id, now=now())
+                letter = clues.acknowledge(session=s, settings=get_settings(), by=by, letter_id=letter_id, code=code,
+                                           now=now())
                 count = letter.clue_count
         except DomainError as exc:
             _fail(str(exc))

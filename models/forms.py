@@ -88,6 +88,16 @@ class PlanParams(BaseModel):
     items: list[PlanItemIn] = Field(title="整改任务清单（措施、责任人、时限）", min_length=1, json_schema_extra=_pos(3))
 
 
+class AckParams(BaseModel):
+    """接收单位签收线索移交函：填写移交函编号、签收人和提醒中的签收码（线索内容不经此表单）。"""
+
+    letter_id: int = Field(title="移交函编号", description="线索移交提醒中的编号", gt=0, json_schema_extra=_pos(0))
+    signer: str = Field(title="签收人（姓名）", description="须为接收单位的在册用户", min_length=1, max_length=50,
+                        json_schema_extra=_pos(1))
+    code: str = Field(title="签收码", description="线索移交提醒中的六位签收码", min_length=1, max_length=12,
+                      json_schema_extra=_pos(2))
+
+
 class ProgressParams(BaseModel):
     round_name: str = Field(title="巡察轮次名称", min_length=1, json_schema_extra=_pos(0))
     unit_name: str = Field(title="被巡察单位", min_length=1, json_schema_extra=_pos(1))

@@ -200,6 +200,9 @@ class ClueLetter(SQLModel, table=True):
     acknowledged_at: datetime | None = Field(default=None, sa_type=TZ)
     acknowledged_by: str = Field(default="", max_length=50)
     reminders_sent: int = 0
+    # 签收码: a one-time code sent to the receiver with the letter (only its keyed hash is kept).
+    code_hash: str = Field(default="", max_length=64)
+    code_failures: int = 0
 
 
 class RectificationItem(SQLModel, table=True):

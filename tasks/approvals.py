@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from models.access import GATE_ROLES
 from models.clock import aware
-from models.crypto import configured_keys
 from models.enums import ApprovalStatus, Gate, Role
 from models.errors import DomainError
 from models.settings import Settings
 from models.tables import Account, Approval, Inspection, InspectionRound, Unit
+from tasks import codes
 from tasks.alerts import enqueue_alert
 from tasks.audit import record_event
 
@@ -43,18 +40,14 @@ def subject_name(session: Session, round_id: int, inspection_id: int | None) -> 
     return f"{rnd.name}·{unit.name}"
 
 
-MAX_CODE_FAILURES = 5
-
-
-def _code_digest(key: str, approval_id: int, code: str) -> str:
-    return hmac.new(key.encode(), f"approval:{approval_id}:{code}".encode(), hashlib.sha256).hexdigest()
+MAX_CODE_FAILURES = codes.MAX_FAILURES
 
 
 def issue_code(*, session: Session, settings: Settings, approval: Approval, now: datetime) -> str:
     """A fresh one-time code for this asking; only its keyed hash is stored, the old code dies."""
     assert approval.id is not None
-    code = f"{secrets.randbelow(10**6):06d}"
-    approval.code_hash = _code_digest(configured_keys(settings)[0], approval.id, code)
+    code = codes.new_code()
+    approval.code_hash = codes.digest(settings, "approval", approval.id, code)
     approval.code_expires_at = now + timedelta(hours=settings.approval_code_hours)
     approval.codes_issued += 1
     approval.code_failures = 0
@@ -100,8 +93,7 @@ def check_approver(*, session: Session, settings: Settings, approval_id: int, ap
     if approval.code_expires_at is None or aware(approval.code_expires_at) <= now:
         _send_new_code(session, settings, approval, now, "的验证码已过期")
         return "验证码已过期，新的验证码已发送给审批人"
-    if not any(hmac.compare_digest(_code_digest(k, approval_id, code.strip()), approval.code_hash)
-               for k in configured_keys(settings)):
+    if not codes.matches(settings, "approval", approval_id, code, approval.code_hash):
         approval.code_failures += 1
         session.add(approval)
         if approval.code_failures >= MAX_CODE_FAILURES:

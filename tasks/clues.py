@@ -39,6 +39,7 @@ from models.enums import (
 from models.errors import DomainError, NotFound
 from models.settings import Settings
 from models.tables import Account, Clue, ClueLetter, Inspection, InspectionRound, Petition, Unit
+from tasks import codes
 from tasks.alerts import enqueue_alert
 from tasks.audit import record_event
 from tasks.documents import DocSpec, write_document
@@ -259,6 +260,7 @@ def transfer(*, session: Session, settings: Settings, insp: Inspection, clues: l
             session.add(letter)
             session.flush()
             letter.doc_no = f"巡察〔{rnd.start_date.year}〕移{insp.id}-{letter.id}号"
+            code = _issue_letter_code(settings, letter)
             write_document(
                 session=session, directory=settings.documents_dir / f"round-{rnd.id}" / f"inspection-{insp.id}",
                 round_id=rnd.id, inspection_id=insp.id, now=now,  # type: ignore[arg-type]
@@ -271,8 +273,9 @@ def transfer(*, session: Session, settings: Settings, insp: Inspection, clues: l
                                  "线索具体内容另附密件，不在本函中列明。"])]),
             )
             enqueue_alert(session=session, settings=settings, key=f"clue-letter:{letter.id}", role=receiver,
-                          title="【线索移交】请签收", body=f"您有{len(group)}件新移交线索（{letter.doc_no}），"
-                          f"请于{letter.ack_due_on:%m月%d日}前登录系统签收办理。", link=link, now=now, inspection=insp)
+                          title="【线索移交】请签收", body=f"您有{len(group)}件新移交线索（{letter.doc_no}，移交函编号{letter.id}），"
+                          f"请于{letter.ack_due_on:%m月%d日}前签收办理。\n签收码：{code}（签收时填写，仅限本单位使用）",
+                          link=link, now=now, inspection=insp)
             record_event(session=session, actor=actor, action="线索移交", entity="clue_letter", entity_id=letter.id,
                          now=now, detail={"receiver": receiver.value, "clues": sorted(c.id for c in group if c.id), "batch": batch})
         for clue in group:
@@ -312,8 +315,24 @@ def _receiver_check(role: AccessRole, receiver: str, action: Action) -> None:
         raise Forbidden(f"该线索移交给{RECEIVER_NAMES.get(Role(receiver), receiver)}，“{role.value}”无权{action.value}")
 
 
-def acknowledge(*, session: Session, settings: Settings, by: str, letter_id: int, now: datetime) -> ClueLetter:
-    """The receiver signs for a transfer letter; its clues' result deadline starts."""
+def _issue_letter_code(settings: Settings, letter: ClueLetter) -> str:
+    assert letter.id is not None
+    code = codes.new_code()
+    letter.code_hash, letter.code_failures = codes.digest(settings, "clue-letter", letter.id, code), 0
+    return code
+
+
+def _send_new_letter_code(session: Session, settings: Settings, letter: ClueLetter, now: datetime, why: str) -> None:
+    code = _issue_letter_code(settings, letter)
+    session.add(letter)
+    enqueue_alert(session=session, settings=settings, key=f"clue-letter:{letter.id}:code:{now.isoformat()}",
+                  role=Role(letter.receiver), title="【线索移交】新的签收码",
+                  body=f"移交函{letter.doc_no}（编号{letter.id}）{why}，原签收码已作废。\n签收码：{code}", link="", now=now)
+
+
+def acknowledge(*, session: Session, settings: Settings, by: str, letter_id: int, code: str, now: datetime) -> ClueLetter:
+    """The receiver signs for a transfer letter with the code it was sent; its clues' result
+    deadline starts. Too many wrong codes void the code and send a new one to the receiver."""
     def work() -> ClueLetter:
         role = account(session, by).role
         letter = session.get(ClueLetter, letter_id)
@@ -323,6 +342,16 @@ def acknowledge(*, session: Session, settings: Settings, by: str, letter_id: int
         if letter.acknowledged_at is not None:
             raise DomainError(f"该移交函已于{aware(letter.acknowledged_at).astimezone(CHINA):%Y-%m-%d %H:%M}"
                               f"由{letter.acknowledged_by}签收")
+        if not codes.matches(settings, "clue-letter", letter_id, code, letter.code_hash):
+            letter.code_failures += 1
+            voided = letter.code_failures >= codes.MAX_FAILURES
+            if voided:
+                _send_new_letter_code(session, settings, letter, now, f"签收码连续{codes.MAX_FAILURES}次填写错误")
+            session.add(letter)
+            session.commit()  # the count (and a new code) stand, though the signing is refused
+            raise DomainError(f"签收码连续{codes.MAX_FAILURES}次错误，原签收码已作废，新的签收码已发给接收单位" if voided
+                              else "签收码不正确")
+        letter.code_hash = ""  # spent
         letter.acknowledged_at, letter.acknowledged_by = now, by.strip()
         due = now.astimezone(CHINA).date() + timedelta(days=settings.clue_result_days)
         for clue in session.exec(select(Clue).where(Clue.letter_id == letter_id)):

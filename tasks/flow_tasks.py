@@ -16,6 +16,7 @@ from models.db import session_scope
 from models.enums import Gate, RoundStatus, Stage
 from models.errors import DomainError
 from models.forms import (
+    AckParams,
     CommonGroupIn,
     FindingIn,
     ItemCheckIn,
@@ -305,6 +306,16 @@ def report_progress_task(params: ProgressParams) -> int:
         insp = find_inspection(session=s, round_name=params.round_name, unit_name=params.unit_name)
         return len(report_progress(session=s, settings=get_settings(), inspection=insp, reports=params.items,
                                    formal=params.formal, by=params.reporter, now=now()))
+
+
+@task(name="签收线索移交函", **STAGE)
+def acknowledge_letter_task(params: AckParams) -> int:
+    from tasks.clues import acknowledge
+
+    with session_scope() as s:
+        letter = acknowledge(session=s, settings=get_settings(), by=params.signer, letter_id=params.letter_id,
+                             code=params.code, now=now())
+        return letter.clue_count
 
 
 @task(name="报送整改方案", **STAGE)

@@ -148,3 +148,20 @@ def row_counts(session: Session) -> dict[str, int]:
         name: session.exec(select(func.count()).select_from(table)).one()
         for name, table in sorted(SQLModel.metadata.tables.items())
     }
+
+
+def sent_code(session: Session, key_prefix: str, label: str = "签收码") -> str:
+    """The newest one-time code an alert under `key_prefix` carried (what its receiver read)."""
+    import re
+
+    from models.tables import Alert
+
+    bodies = session.exec(select(Alert.body).where(col(Alert.dedupe_key).startswith(key_prefix)).order_by(col(Alert.id).desc()))
+    for body in bodies:
+        if m := re.search(label + r"：(\d{6})", body):
+            return m.group(1)
+    raise AssertionError(f"no {label} was sent under {key_prefix}")
+
+
+def letter_code(session: Session, letter_id: int) -> str:
+    return sent_code(session, f"clue-letter:{letter_id}")

@@ -18,7 +18,7 @@ from models.settings import get_settings
 from models.tables import AuditEvent, ClueLetter
 from tasks import clues, stages
 from tests.conftest import NOW
-from tests.factories import make_round, row_counts
+from tests.factories import letter_code, make_round, row_counts
 
 LINK = "http://127.0.0.1:4200/runs"
 ROUND = "2026年第一轮巡察"  # the default of tests/factories.round_params
@@ -90,8 +90,8 @@ CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
                                                "--as", "钱正平", "--file", write(t, "c.txt", "线索")], "“被巡察单位联络员”无权登记问题线索"),
     ("clue: no such clue", lambda t: ["show-clue", "999", "--as", "陶文华"], "线索不存在：999"),
     ("transfer: by a team member", lambda t: ["transfer-now", "1", "--as", "林静"], "无权边巡边移"),
-    ("letter: no such letter", lambda t: ["ack-letter", "999", "--as", "郑文斌"], "线索移交函不存在：999"),
-    ("letter: wrong receiver", lambda t: ["ack-letter", "1", "--as", "吴志刚"], "“组织部”无权签收线索移交函"),
+    ("letter: no such letter", lambda t: ["ack-letter", "999", "--code", "123456", "--as", "郑文斌"], "线索移交函不存在：999"),
+    ("letter: wrong receiver", lambda t: ["ack-letter", "1", "--code", "123456", "--as", "吴志刚"], "“组织部”无权签收线索移交函"),
     ("result: unknown result", lambda t: ["clue-result", "1", "--result", "不了了之", "--as", "郑文斌"], "未知的办理结果：不了了之"),
     ("result: clue already closed", lambda t: ["clue-result", "2", "--result", "诫勉谈话", "--as", "郑文斌"], "线索2已办结"),
     ("audit: verified by a team member", lambda t: ["verify-audit", "--as", "林静"], "“巡察组组员”无权校验审计日志"),
@@ -114,7 +114,7 @@ def office(cli_home: Path) -> Path:
             cid = clues.register_clue(session=s, by="李建国", inspection_id=iid, kind="违纪违法线索", summary=summary, now=NOW).id
             clues.transfer_urgent(session=s, settings=settings, by="陶文华", clue_id=cid or 0, now=NOW, link=LINK)
         letter = s.exec(select(ClueLetter).where(ClueLetter.batch == "urgent-2")).one()
-        clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=letter.id or 0, now=NOW)
+        clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=letter.id or 0, code=letter_code(s, letter.id or 0), now=NOW)
         clues.report_result(session=s, settings=settings, by="郑文斌", clue_id=2, result="党纪政务处分", note="", now=NOW)
     return cli_home
 

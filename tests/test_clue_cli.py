@@ -14,7 +14,7 @@ from models.settings import get_settings
 from models.tables import AuditEvent, ClueLetter, Petition
 from tasks import stages
 from tests.conftest import NOW
-from tests.factories import make_round
+from tests.factories import letter_code, make_round
 
 LINK = "http://127.0.0.1:4200/runs"
 
@@ -70,7 +70,11 @@ def test_petition_to_closed_clue_from_the_command_line(cli_home: Path, tmp_path:
     with Session(get_engine()) as s:
         letter_id = s.exec(select(ClueLetter.id)).one()
     assert run("clue-result", "1", "--result", "立案审查调查", "--as", "郑文斌")[1].strip() == "线索1的移交函尚未签收，请先签收"
-    code, out = run("ack-letter", str(letter_id), "--as", "郑文斌")
+    with Session(get_engine()) as s:
+        sign = letter_code(s, letter_id or 0)
+    wrong = f"{(int(sign) + 1) % 10**6:06d}"
+    assert run("ack-letter", str(letter_id), "--code", wrong, "--as", "郑文斌") == (2, "签收码不正确\n")
+    code, out = run("ack-letter", str(letter_id), "--code", sign, "--as", "郑文斌")
     assert code == 0 and "已签收移交函，线索1件" in out
     note = tmp_path / "办理情况.txt"
     note.write_text("经初核，问题属实，已立案。", encoding="utf-8")
@@ -87,7 +91,7 @@ def test_petition_to_closed_clue_from_the_command_line(cli_home: Path, tmp_path:
     with Session(get_engine()) as s:
         assert s.exec(select(Petition.informant_enc)).one() != before
         refused = [e.actor for e in s.exec(select(AuditEvent)) if e.action.endswith("（被拒绝）")]
-    assert refused == ["钱正平", "林静", "林静", "吴志刚", "郑文斌", "郑文斌", "林静"]  # a malformed form is not an attempt
+    assert refused == ["钱正平", "林静", "林静", "吴志刚", "郑文斌", "郑文斌", "郑文斌", "林静"]  # a malformed form is not an attempt
     assert run("show-petition", "1", "--informant", "--as", "陶文华")[1].count("赵某") == 1  # still readable
     assert run("verify-audit", "--as", "陶文华")[0] == 0
 

@@ -19,7 +19,7 @@ from models.tables import Alert, AuditEvent, Clue, ClueLetter, Document, Inspect
 from tasks import clues, stages
 from tasks.keys import rotate_informant_key
 from tests.conftest import NOW
-from tests.factories import make_round, row_counts
+from tests.factories import letter_code, make_round, row_counts
 
 pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
 
@@ -143,7 +143,7 @@ def attempt(s: Session, settings: Settings, iid: int, action: str, by: str) -> A
         return lambda: clues.transfer_urgent(session=s, settings=settings, by=by, clue_id=cid, now=NOW, link=LINK)
     assert action == "acknowledge_jiwei_letter"
     letter = clues.transfer_urgent(session=s, settings=settings, by="陶文华", clue_id=cid, now=NOW, link=LINK)
-    return lambda: clues.acknowledge(session=s, settings=settings, by=by, letter_id=letter.id or 0, now=NOW)
+    return lambda: clues.acknowledge(session=s, settings=settings, by=by, letter_id=letter.id or 0, code=letter_code(s, letter.id or 0), now=NOW)
 
 
 @pytest.mark.parametrize("action", list(CAN_DO))
@@ -228,12 +228,12 @@ def test_receipt_then_results_to_closure(stationing: tuple[Session, int], settin
         return lambda: clues.report_result(session=s, settings=settings, by=by, clue_id=cid, result=outcome, note="", now=NOW)
 
     refused_without_writing(s, result("郑文斌", "立案审查调查"), "移交函尚未签收，请先签收")
-    refused_without_writing(s, lambda: clues.acknowledge(session=s, settings=settings, by="吴志刚", letter_id=lid, now=NOW),
+    refused_without_writing(s, lambda: clues.acknowledge(session=s, settings=settings, by="吴志刚", letter_id=lid, code=letter_code(s, lid), now=NOW),
                             "该线索移交给纪委监委，“组织部”无权签收线索移交函")
-    refused_without_writing(s, lambda: clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=999, now=NOW),
+    refused_without_writing(s, lambda: clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=999, code="000000", now=NOW),
                             "线索移交函不存在：999")
-    clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=lid, now=NOW + DAY)
-    refused_without_writing(s, lambda: clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=lid, now=NOW),
+    clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=lid, code=letter_code(s, lid), now=NOW + DAY)
+    refused_without_writing(s, lambda: clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=lid, code=letter_code(s, lid), now=NOW),
                             "该移交函已于")
     clue = s.get(Clue, cid)
     assert clue is not None and clue.status == ClueStatus.RECEIVED and clue.result_due_on == (NOW + 91 * DAY).date()
@@ -277,7 +277,7 @@ def test_deadlines_remind_and_escalate_once_per_rung(stationing: tuple[Session, 
     assert sweep(10) == {"discipline_commission", "office", "leading_group"}
     n = len(s.exec(select(Alert)).all())
     assert sweep(11) and len(s.exec(select(Alert)).all()) == n  # each rung once
-    clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=letter.id or 0, now=NOW + 11 * DAY)
+    clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=letter.id or 0, code=letter_code(s, letter.id or 0), now=NOW + 11 * DAY)
     s.exec(select(Alert)).all()
     late = s.exec(select(Alert).where(col(Alert.title).contains("结果逾期"))).all()
     assert late == []
@@ -340,3 +340,29 @@ def test_bad_petition_writes_nothing(stationing: tuple[Session, int], settings: 
     s, iid = stationing
     args: dict[str, Any] = {"channel": "来信", "content": "反映问题", "inspection_id": iid} | {field: value}
     refused_without_writing(s, lambda: clues.add_petition(session=s, settings=settings, by="林静", now=NOW, **args), message)
+
+
+def test_signing_needs_the_letters_code(stationing: tuple[Session, int], settings: Settings) -> None:
+    from tasks.codes import MAX_FAILURES
+
+    s, iid = stationing
+    cid = clues.register_clue(session=s, by="李建国", inspection_id=iid, kind="违纪违法线索", summary="x", now=NOW).id or 0
+    lid = clues.transfer_urgent(session=s, settings=settings, by="陶文华", clue_id=cid, now=NOW, link=LINK).id or 0
+    first = letter_code(s, lid)
+    wrong = f"{(int(first) + 1) % 10**6:06d}"
+
+    def sign(code: str) -> Any:
+        return lambda: clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=lid, code=code, now=NOW)
+
+    for _ in range(MAX_FAILURES - 1):
+        refused_without_writing(s, sign(wrong), "签收码不正确")
+    with pytest.raises(DomainError, match="原签收码已作废，新的签收码已发给接收单位"):
+        sign(wrong)()
+    second = letter_code(s, lid)
+    if second != first:
+        with pytest.raises(DomainError, match="签收码不正确"):
+            sign(first)()
+    letter = sign(second)()
+    assert letter.acknowledged_by == "郑文斌" and letter.code_hash == ""
+    refusals = [e for e in s.exec(select(AuditEvent).where(AuditEvent.entity == "clue_letter")) if "被拒绝" in e.action]
+    assert len(refusals) == MAX_FAILURES + (second != first)

@@ -39,6 +39,7 @@ from tasks.findings import add_clue, find_inspection, record_findings
 from tasks.stages import open_items
 from tasks.supervision import report_progress, submit_plan
 from tests.driver import answer, live_code, pause_key, read, wait_for, waiting_approval
+from tests.factories import letter_code
 from tests.leaks import prefect_leaks, scan_sqlite
 
 pytestmark = pytest.mark.stack
@@ -296,8 +297,15 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
         by_receiver = {letter.receiver: letter.id for letter in s.exec(select(ClueLetter).where(ClueLetter.inspection_id == cz))}
         ids = {c.kind: c.id for c in s.exec(select(Clue).where(Clue.inspection_id == cz))}
     with session_scope() as s:
-        acknowledge(session=s, settings=get_settings(), by="郑文斌", letter_id=by_receiver["discipline_commission"], now=now())
-        acknowledge(session=s, settings=get_settings(), by="许丽", letter_id=by_receiver["functional_department"], now=now())
+        jiwei = by_receiver["discipline_commission"] or 0
+        jiwei_code = letter_code(s, jiwei)
+    # 纪委监委 signs in the Prefect UI's form (deployment 签收线索移交函); the department by command.
+    signed = run_deployment("签收线索移交函/签收线索移交函", timeout=240, parameters={"params": {
+        "letter_id": jiwei, "signer": "郑文斌", "code": jiwei_code}})
+    assert signed.state is not None and signed.state.is_completed(), signed.state
+    with session_scope() as s:
+        dept = by_receiver["functional_department"] or 0
+        acknowledge(session=s, settings=get_settings(), by="许丽", letter_id=dept, code=letter_code(s, dept), now=now())
         report_result(session=s, settings=get_settings(), by="郑文斌", clue_id=ids["违纪违法线索"] or 0, result="初步核实",
                       note="已初核", now=now())
         report_result(session=s, settings=get_settings(), by="郑文斌", clue_id=ids["违纪违法线索"] or 0,
