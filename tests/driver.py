@@ -74,6 +74,22 @@ def live_code(approval_id: int) -> str:
     raise AssertionError(f"no code was sent for approval {approval_id}")
 
 
+def wait_for_gate(run_id: UUID | str, timeout: float = 420) -> set[str]:
+    """Wait until the run waits at a gate, letting it crash on the way: a crashed run is started
+    again by the minute job (flows/recover_runs.py). Returns the state types seen."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = read(run_id).state
+        assert state is not None
+        seen.add(state.type.value)
+        if state.is_paused():
+            return seen
+        assert not (state.is_completed() or state.is_failed() or state.is_cancelled()), state
+        time.sleep(1)
+    raise TimeoutError(f"flow run {run_id} not waiting at a gate after {timeout}s (seen {sorted(seen)})")
+
+
 def answer(run_id: UUID | str, **run_input: Any) -> None:
     """Resume the run with this form input; the approver (by the gate's role) and the one-time
     code sent to them are filled in unless given."""

@@ -17,7 +17,7 @@ from sqlmodel import select
 from models.db import session_scope
 from models.enums import Gate, Stage
 from models.tables import Alert, Approval, AuditEvent, Document, Inspection, RunRecovery
-from tests.driver import answer, pause_key, read, wait_for
+from tests.driver import answer, pause_key, read, wait_for, wait_for_gate
 from tests.test_lifecycle import all_done, approve_plan, inspections_of, start_round
 
 pytestmark = pytest.mark.stack
@@ -87,17 +87,8 @@ def test_run_killed_in_the_middle_of_a_stage_is_recovered(stack: Any, inbox: Any
         assert insp is not None and insp.stage == Stage.PREPARATION
 
     stack.start_worker("worker")
-    seen = set()  # Running (silent) → Crashed (no heartbeat) → Scheduled again → … → waiting at the next gate
-    deadline = time.monotonic() + 420
-    while time.monotonic() < deadline:
-        state = read(run_id).state
-        assert state is not None
-        seen.add(state.type.value)
-        if state.is_paused():
-            break
-        assert not (state.is_completed() or state.is_failed() or state.is_cancelled()), state
-        time.sleep(1)
-    assert "CRASHED" in seen and read(run_id).state.is_paused(), seen  # type: ignore[union-attr]
+    seen = wait_for_gate(run_id)  # Running (silent) → Crashed (no heartbeat) → Scheduled again → … → at the gate
+    assert "CRASHED" in seen, seen
     assert pause_key(run_id) == f"stationing-done-{iid}-1-0"
     with session_scope() as s:
         rec = s.exec(select(RunRecovery).where(RunRecovery.flow_run_id == str(run_id))).one()
