@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.drive import drive, load_demo_org, start_round, start_stack, task_run_count, unit_runs  # noqa: E402
+from deployments.stack import drop_postgres, postgres_env  # noqa: E402
 
 UNITS = ["城东街道", "城西街道", "盐仓街道", "临城街道", "区财政局", "区卫生健康局", "区农业农村局", "区教育局", "东港社区", "马岙村"]
 
@@ -42,9 +43,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description="一轮巡察（10个单位、七个阶段、审批经 API 作答）与同形空流程的耗时比")
     ap.add_argument("--units", type=int, default=10)
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--prefect-db", choices=["postgres", "sqlite"], default="postgres",
+                    help="Prefect 服务的数据库（默认 PostgreSQL；SQLite 上十个单位并发时服务端频繁“database is locked”）")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-round-"))
-    stack = start_stack(home)
+    pg = f"xuncha_bench_round_{uuid.uuid4().hex[:6]}"
+    env = {"PREFECT_API_DATABASE_CONNECTION_URL": postgres_env(pg)["PREFECT_API_DATABASE_CONNECTION_URL"]} \
+        if args.prefect_db == "postgres" else {}
+    stack = start_stack(home, env=env)
+    print(f"Prefect 服务数据库：{args.prefect_db}；应用数据：SQLite；一个执行器")
     try:
         deploy_bare(stack)
         load_demo_org()
@@ -76,6 +83,8 @@ def main() -> int:
         return 0
     finally:
         stack.stop()
+        if args.prefect_db == "postgres":
+            drop_postgres(pg)
 
 
 if __name__ == "__main__":
