@@ -21,10 +21,14 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
     if result["progress"]:
         create_table_artifact(key="rectification-progress", table=result["progress"],
                               description=f"{as_of} 各轮次整改进度（整改事项、已销号、已逾期、整改到位率）")
+    if result["clue_ledger"]:  # counts only: no clue text and no clue identities leave the database
+        create_table_artifact(key="clue-ledger", table=result["clue_ledger"],
+                              description=f"{as_of} 线索办理台账（各接收单位件数；线索内容仅在巡察办系统内查阅）")
     ladder = "、".join(f"第{r}级{n}项" for r, n in sorted(result["by_rung"].items())) or "无"
     create_markdown_artifact(key="supervision-sweep", description=f"{as_of} 督办结果", markdown=(
         f"# {as_of} 督办结果\n\n- 提醒与升级：{result['notices']}项（{ladder}），发出提醒{result['alerts']}条\n"
-        f"- 新标记未按期报送整改报告：{result['missing_reports']}个单位\n- 新启动回头看：{len(result['look_backs'])}个单位\n"))
+        f"- 新标记未按期报送整改报告：{result['missing_reports']}个单位\n- 新启动回头看：{len(result['look_backs'])}个单位\n"
+        f"- 线索签收与办理结果催办：{result['clue_reminders']}条\n"))
     deliver_alerts_task()
     get_run_logger().info("%s 督办：%d项，回头看%d个", as_of, result["notices"], len(result["look_backs"]))
     return {"notices": result["notices"], "look_backs": len(result["look_backs"])}

@@ -439,3 +439,23 @@ def sweep_clue_deadlines(*, session: Session, settings: Settings, as_of: date, n
                      f"{RECEIVER_NAMES[Role(receiver_value)]}有{n}件移交线索已过反馈期限，请尽快反馈办理结果。")
     session.flush()
     return queued
+
+
+def clue_ledger(*, session: Session, as_of: date) -> list[dict[str, Any]]:
+    """Counts per receiving body for the office's view (an artifact of the daily sweep): no text,
+    no clue identities, only how many are waiting to be signed for, in hand, late or closed."""
+    rows: dict[str, dict[str, Any]] = {}
+    letters = {lt.id: lt for lt in session.exec(select(ClueLetter))}
+    for clue in session.exec(select(Clue).where(col(Clue.receiver) != "")):
+        name = RECEIVER_NAMES.get(Role(clue.receiver), clue.receiver)
+        row = rows.setdefault(name, {"接收单位": name, "待签收": 0, "办理中": 0, "逾期未签收": 0, "逾期未反馈": 0, "已办结": 0})
+        letter = letters.get(clue.letter_id)
+        if clue.status == ClueStatus.TRANSFERRED:
+            row["待签收"] += 1
+            row["逾期未签收"] += int(letter is not None and letter.ack_due_on < as_of)
+        elif clue.status == ClueStatus.RECEIVED:
+            row["办理中"] += 1
+            row["逾期未反馈"] += int(clue.result_due_on is not None and clue.result_due_on < as_of)
+        elif clue.status == ClueStatus.CLOSED:
+            row["已办结"] += 1
+    return [rows[k] for k in sorted(rows)]

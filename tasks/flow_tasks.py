@@ -241,11 +241,15 @@ def sweep_task(as_of: date, rate_below: float | None, overdue_days: int | None) 
     if overdue_days is not None:
         overrides["lookback_overdue_days"] = overdue_days
     settings = settings.model_copy(update=overrides)
+    from tasks.clues import clue_ledger
+
     with session_scope() as s:
         result = sweep(session=s, settings=settings, as_of=as_of, now=now(), link=_link())
         progress = round_progress(session=s, as_of=as_of)
+        ledger = clue_ledger(session=s, as_of=as_of)
     return {"notices": result.notices, "by_rung": result.by_rung, "alerts": result.alerts,
-            "missing_reports": result.missing_reports, "look_backs": result.look_backs, "progress": progress}
+            "missing_reports": result.missing_reports, "look_backs": result.look_backs, "progress": progress,
+            "clue_ledger": ledger, "clue_reminders": result.clue_reminders}
 
 
 @task(name="启动回头看", **STAGE)

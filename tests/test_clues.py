@@ -366,3 +366,17 @@ def test_signing_needs_the_letters_code(stationing: tuple[Session, int], setting
     assert letter.acknowledged_by == "郑文斌" and letter.code_hash == ""
     refusals = [e for e in s.exec(select(AuditEvent).where(AuditEvent.entity == "clue_letter")) if "被拒绝" in e.action]
     assert len(refusals) == MAX_FAILURES + (second != first)
+
+
+def test_office_ledger_counts_without_text(stationing: tuple[Session, int], settings: Settings) -> None:
+    s, iid = stationing
+    ids = [clues.register_clue(session=s, by="李建国", inspection_id=iid, kind="违纪违法线索", summary=f"第{i}件", now=NOW).id or 0
+           for i in range(3)]
+    letters = [clues.transfer_urgent(session=s, settings=settings, by="陶文华", clue_id=c, now=NOW, link=LINK) for c in ids]
+    for letter in letters[1:]:
+        clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=letter.id or 0,
+                          code=letter_code(s, letter.id or 0), now=NOW)
+    clues.report_result(session=s, settings=settings, by="郑文斌", clue_id=ids[2], result="诫勉谈话", note="", now=NOW)
+    ledger = clues.clue_ledger(session=s, as_of=(NOW + 100 * DAY).date())
+    assert ledger == [{"接收单位": "纪委监委", "待签收": 1, "办理中": 1, "逾期未签收": 1, "逾期未反馈": 1, "已办结": 1}]
+    assert "第" not in str(ledger)
