@@ -116,9 +116,9 @@ def drive(round_runs: list[str], round_names: list[str], *, units: int, timeout:
             if not (st and st.is_paused()):
                 continue
             key = str(st.state_details.pause_key)
-            if answered.get(run_id) == key:
+            if answered.get(run_id) == str(st.id):  # one answer per waiting state (a re-run may wait at the same key)
                 continue
-            answered[run_id] = key
+            answered[run_id] = str(st.id)
             try:
                 if bare:
                     _resume(resume_flow_run, run_id, {"ok": True})

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from prefect.flow_runs import suspend_flow_run
+from pydantic import ValidationError
 
 from models.enums import ApprovalStatus, Gate
 from models.forms import NEEDS_COMMENT, GateForm
@@ -47,10 +48,16 @@ def await_gate(
     error, try_no = "", 0
     while True:
         text = description if not error else f"{description}\n\n**上次提交未被接受：{error}，请重新填写。**"
-        answer = suspend_flow_run(
-            wait_for_input=form.with_initial_data(description=text, **(initial or {})),
-            key=f"{gate.name.lower().replace('_', '-')}-{inspection_id or 0}-{attempt}-{try_no}",  # keys: [a-z0-9-] only
-        )
+        try:
+            answer = suspend_flow_run(
+                wait_for_input=form.with_initial_data(description=text, **(initial or {})),
+                key=f"{gate.name.lower().replace('_', '-')}-{inspection_id or 0}-{attempt}-{try_no}",  # keys: [a-z0-9-] only
+            )
+        except ValidationError:
+            # Started again without an answer while it waited (a run wrongly taken for crashed and
+            # scheduled again): nothing was decided, so ask again under a new key.
+            error, try_no = "", try_no + 1
+            continue
         assert answer is not None
         error = (check_answer(answer) or check_approver_task(approval["id"], try_no, answer.approver, answer.code)
                  or (validate(answer) if validate else ""))

@@ -140,6 +140,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
         "XUNCHA_RECIPIENTS": json.dumps(recipients),
         # tests/test_restart.py kills the worker while 集中巡察 of 马岙村 is in the middle of its work.
         "XUNCHA_FAULT_HOLD": "集中巡察:马岙村:600",
+        "XUNCHA_ZOMBIE_SECONDS": "90",  # a silent run is taken for dead sooner than the 5-minute default
     })
     saved = dict(os.environ)
     os.environ.update({k: v for k, v in st.env().items() if k.startswith(("PREFECT_", "XUNCHA_"))})
