@@ -50,7 +50,9 @@ def pg_database() -> Iterator[str]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - say what is missing, not a driver trace
         pytest.fail(f"PostgreSQL at {PG_SERVER} is needed for these tests: {exc}")
+    admin.dispose()  # tests/test_scale_out.py restarts PostgreSQL: connect afresh to clean up
     yield f"{PG_SERVER}/{name}"
+    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
