@@ -43,14 +43,9 @@ def start_stack(home: Path, *, workers: int = 1, env: dict[str, str] | None = No
 
 def load_demo_org() -> None:
     from models.db import session_scope
-    from tasks.org import load_org, read_org_file
+    from tasks.org import load_org, read_org_file, without_contacts
 
-    data = read_org_file(ROOT / "deployments" / "demo" / "county.yaml")
-    for unit in data.units:
-        unit.secretary.contact = ""
-    for person in data.people:
-        person.contact = ""
-    data.recipients = {}
+    data = without_contacts(read_org_file(ROOT / "deployments" / "demo" / "county.yaml"))
     with session_scope() as s:
         load_org(session=s, data=data)
 

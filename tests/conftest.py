@@ -17,7 +17,7 @@ from deployments.stack import Stack, drop_postgres, free_port, postgres_env
 from models.clock import CHINA
 from models.db import get_engine, make_engine
 from models.settings import PROJECT_ROOT, Settings, get_settings
-from tasks.org import load_org, read_org_file
+from tasks.org import load_org, read_org_file, without_contacts
 
 DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=CHINA)
@@ -155,12 +155,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
         st.deploy()
         st.start_worker()
         # Demo org without its own contacts, so every alert goes to the role inbox above.
-        data = read_org_file(DEMO_ORG)
-        for unit in data.units:
-            unit.secretary.contact = ""
-        for person in data.people:
-            person.contact = ""
-        data.recipients = {}
+        data = without_contacts(read_org_file(DEMO_ORG))
         from models.db import session_scope
 
         with session_scope() as s:

@@ -48,15 +48,10 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         st.deploy()
         st.start_worker("worker-a")
         st.start_worker("worker-b")
-        from tasks.org import load_org, read_org_file
+        from tasks.org import load_org, read_org_file, without_contacts
         from tests.conftest import DEMO_ORG
 
-        data = read_org_file(DEMO_ORG)
-        data.recipients = {}
-        for unit in data.units:
-            unit.secretary.contact = ""
-        for person in data.people:
-            person.contact = ""
+        data = without_contacts(read_org_file(DEMO_ORG))
         with session_scope() as s:
             load_org(session=s, data=data)
         yield st
