@@ -23,6 +23,8 @@ class Action(StrEnum):
     MANAGE_ACCOUNTS = "管理用户"
     ACKNOWLEDGE = "签收线索移交函"
     REPORT_RESULT = "反馈线索办理结果"
+    PLAN_TERM = "编制全覆盖计划和组建巡察组"
+    VIEW_COVERAGE = "查看全覆盖情况"
 
 
 PERMISSIONS: dict[Action, frozenset[AccessRole]] = {
@@ -38,6 +40,8 @@ PERMISSIONS: dict[Action, frozenset[AccessRole]] = {
     # Signing for a transfer and reporting its result: the receiving body only (see RECEIVER_ACCESS).
     Action.ACKNOWLEDGE: frozenset({R.DISCIPLINE_COMMISSION, R.ORGANISATION_DEPARTMENT, R.DEPARTMENT}),
     Action.REPORT_RESULT: frozenset({R.DISCIPLINE_COMMISSION, R.ORGANISATION_DEPARTMENT, R.DEPARTMENT}),
+    Action.PLAN_TERM: frozenset({R.OFFICE}),
+    Action.VIEW_COVERAGE: frozenset({R.OFFICE, R.LEADING_GROUP}),
 }
 
 # Who may read a clue's text, by the clue's kind. Receivers read only clues routed to them.
@@ -72,6 +76,7 @@ GATE_ROLES: dict[Gate, frozenset[AccessRole]] = {
     Gate.CLOSE_OUT: frozenset({R.OFFICE}),
     Gate.LOOK_BACK: frozenset({R.OFFICE, R.TEAM_LEADER}),
     Gate.COMMON: frozenset({R.OFFICE}),
+    Gate.TERM_PLAN: frozenset({R.OFFICE}),
 }
 
 

@@ -132,6 +132,7 @@ class Gate(StrEnum):
     CLOSE_OUT = "整改销号"
     LOOK_BACK = "回头看核查"
     COMMON = "共性问题归类"
+    TERM_PLAN = "全覆盖排程审批"
 
 
 class CheckResult(StrEnum):

@@ -6,13 +6,26 @@ from datetime import date
 from typing import Any, Literal
 
 from prefect.input import RunInput
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 RoundKindValue = Literal["常规巡察", "专项巡察", "机动巡察", "延伸巡察", "交叉巡察", "回头看"]
 
 
 def _pos(n: int) -> dict[str, Any]:
     return {"position": n}
+
+
+def _null_title(n: int, title: str) -> Any:
+    """Position, and a Chinese label for the "empty" choice of an optional object (the UI shows
+    each choice of an anyOf by its title, and "None" for null without one)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["position"] = n
+        for choice in schema.get("anyOf", []):
+            if choice.get("type") == "null":
+                choice["title"] = title
+
+    return extra
 
 
 class TeamSpec(BaseModel):
@@ -30,14 +43,28 @@ class TeamSpec(BaseModel):
         return "" if value is None else value
 
 
+class AutoTeams(BaseModel):
+    """由系统从组长库、人才库组建巡察组：按单位类型匹配专长，优先安排参加次数少、间隔久的人员，自动回避本单位、原工作单位、亲属任职单位和申报回避的单位；交叉巡察时不派往本片区。"""
+
+    model_config = ConfigDict(title="由系统组建")  # the UI labels the choice with the schema's title
+
+    units: list[str] = Field(title="被巡察单位", min_length=1, json_schema_extra=_pos(0))
+    team_count: int = Field(default=1, title="巡察组数", ge=1, le=10, json_schema_extra=_pos(1))
+    members_per_team: int = Field(default=2, title="每组组员人数", ge=0, le=20, json_schema_extra=_pos(2))
+
+
 class RoundParams(BaseModel):
-    """巡察轮次、进驻时间、巡察组及其负责的被巡察单位。"""
+    """巡察轮次、进驻时间、巡察组及其负责的被巡察单位（手工指定巡察组，或由系统组建）。"""
 
     name: str = Field(title="巡察轮次名称", description="如：2026年第一轮巡察", min_length=2, max_length=100, json_schema_extra=_pos(0))
     kind: RoundKindValue = Field(default="常规巡察", title="巡察类型", json_schema_extra=_pos(1))
     start_date: date = Field(title="进驻开始日期", json_schema_extra=_pos(2))
     end_date: date = Field(title="进驻结束日期", json_schema_extra=_pos(3))
-    teams: list[TeamSpec] = Field(title="巡察组及被巡察单位", min_length=1, json_schema_extra=_pos(4))
+    teams: list[TeamSpec] = Field(default_factory=list, title="巡察组及被巡察单位", description="手工指定巡察组时填写",
+                                  json_schema_extra=_pos(4))
+    auto_teams: AutoTeams | None = Field(default=None, title="由系统组建巡察组",
+                                         description="不手工指定巡察组时选择“由系统组建”，填写被巡察单位、组数、每组组员人数",
+                                         json_schema_extra=_null_title(5, "不使用（手工指定）"))
 
     @field_validator("name")
     @classmethod
@@ -48,6 +75,10 @@ class RoundParams(BaseModel):
     def _dates(self) -> RoundParams:
         if self.end_date < self.start_date:
             raise ValueError("进驻结束日期早于开始日期")
+        if not self.teams and self.auto_teams is None:
+            raise ValueError("请填写巡察组，或选择由系统组建巡察组")
+        if self.teams and self.auto_teams is not None:
+            raise ValueError("手工指定巡察组与由系统组建只能选一种")
         return self
 
 
@@ -174,8 +205,25 @@ class CloseOutApproval(GateForm):
     decision: Literal["同意销号", "暂不销号"] = Field(title="审批决定", json_schema_extra=_pos(0))
 
 
+class TermPlanApproval(GateForm):
+    decision: Literal["批准", "按调整批准", "退回"] = Field(title="审批决定", json_schema_extra=_pos(0))
+    edits: str = Field(
+        default="", title="排程调整", max_length=4000, json_schema_extra={"position": 3, "format": "textarea"},
+        description="选择“按调整批准”时填写，每行一个要改的轮次，如：2027年第2轮：区财政局、城东街道、新港社区。"
+                    "写到的单位从原轮次移出；原轮次中没写到的单位须另行安排。",
+    )
+    comment: str = Field(default="", title="意见", json_schema_extra=_pos(4))
+
+
+class TermPlanParams(BaseModel):
+    """全覆盖排程：为任期内尚未巡察的单位安排剩余轮次，报巡察办审批。"""
+
+    term: str = Field(title="任期计划名称", description="如：十四届区委任期（2021—2026年）", min_length=1, json_schema_extra=_pos(0))
+    as_of: date | None = Field(default=None, title="排程日期", description="留空为今天（北京时间）", json_schema_extra=_pos(1))
+
+
 # Decisions that need a reason from the approver (checked after resume, not by the server).
-NEEDS_COMMENT = {"退回修改", "退回重新查找", "暂缓移交", "暂不销号"}
+NEEDS_COMMENT = {"退回修改", "退回重新查找", "暂缓移交", "暂不销号", "退回"}
 
 
 class SweepParams(BaseModel):

@@ -47,10 +47,12 @@ class Settings(BaseSettings):
     )
     clue_ack_days: int = Field(default=3, gt=0, description="线索移交函签收期限（天）")
     clue_result_days: int = Field(default=90, gt=0, description="线索办理结果反馈期限（天）")
+    recusal_former_years: int = Field(default=3, ge=0, description="离开原工作单位几年内须回避该单位")
     approval_code_hours: float = Field(default=72, gt=0, description="审批验证码有效期（小时）")
     # Fernet keys for informants' identities, newest first; empty: a key file under home.
     secret_keys: list[SecretStr] = Field(default_factory=list)
     audit_head_file: Path | None = Field(default=None, description="审计链头文件；为空时放在数据库文件旁")
+    templates_dir: Path = Field(default=PROJECT_ROOT / "templates", description="公文模板目录（每类公文一个 .docx，docxtpl 标签）")
 
     @field_validator("alert_backoff_seconds")
     @classmethod

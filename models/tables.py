@@ -50,6 +50,9 @@ class Unit(SQLModel, table=True):
     secretary_name: str = Field(default="", max_length=50)
     secretary_contact: str = Field(default="", max_length=500)
     liaison_leader_id: int | None = Field(default=None, foreign_key="person.id")
+    # 重点关注: set by the office (large funds, many petitions...); the scheduler adds what the
+    # database knows (petitions received, earlier look-backs) and puts higher values first.
+    priority: int = 0
 
 
 class Person(SQLModel, table=True):
@@ -70,6 +73,9 @@ class Conflict(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     kind: ConflictKind = Field(sa_type=enum_type(ConflictKind))
     note: str = Field(default="", max_length=200)
+    # For a former unit: the year the person left it (recusal lasts `recusal_former_years`);
+    # empty means still binding.
+    ended_year: int | None = None
 
 
 class RoleRecipient(SQLModel, table=True):
@@ -91,6 +97,36 @@ class InspectionRound(SQLModel, table=True):
     status: RoundStatus = Field(default=RoundStatus.PLANNING, sa_type=enum_type(RoundStatus))
     flow_run_id: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(sa_type=TZ)
+    # Teams the system composed for this round: person name -> why they were kept off.
+    exclusions: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class TermPlan(SQLModel, table=True):
+    """一届任期内全覆盖: the committee's term, its pace, and the per-round mix rule."""
+
+    __tablename__ = "term_plan"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    first_year: int
+    last_year: int
+    rounds_per_year: int
+    units_per_round: int
+    mix: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON))  # unit kind -> units per round
+    approved_at: datetime | None = Field(default=None, sa_type=TZ)
+    approved_by: str = Field(default="", max_length=50)
+    created_at: datetime = Field(sa_type=TZ)
+
+
+class PlannedUnit(SQLModel, table=True):
+    """A unit placed in a planned round of a term; each unit at most once per term."""
+
+    __tablename__ = "planned_unit"
+    __table_args__ = (UniqueConstraint("term_id", "unit_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    term_id: int = Field(foreign_key="term_plan.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    year: int
+    number: int  # round within the year
 
 
 class Team(SQLModel, table=True):
@@ -326,8 +362,10 @@ class Approval(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("round_id", "inspection_id", "gate", "attempt"),)
     id: int | None = Field(default=None, primary_key=True)
-    round_id: int = Field(foreign_key="inspection_round.id", index=True)
+    # A term plan's schedule is approved before any round exists: then round_id is empty.
+    round_id: int | None = Field(default=None, foreign_key="inspection_round.id", index=True)
     inspection_id: int | None = Field(default=None, foreign_key="inspection.id")
+    term_id: int | None = Field(default=None, foreign_key="term_plan.id")
     gate: Gate = Field(sa_type=enum_type(Gate))
     attempt: int = 1
     status: ApprovalStatus = Field(default=ApprovalStatus.PENDING, sa_type=enum_type(ApprovalStatus))
