@@ -9,7 +9,7 @@ petition content or informants."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -41,8 +41,9 @@ from models.settings import Settings
 from models.tables import Account, Clue, ClueLetter, Inspection, InspectionRound, Petition, Unit
 from tasks import codes
 from tasks.alerts import enqueue_alert
+from tasks.archived import ensure_not_archived
 from tasks.audit import record_event
-from tasks.documents import DocSpec, write_document
+from tasks.documents import DocSpec, cn_date, write_document
 
 T = TypeVar("T")
 RECEIVING_STAGES = (Stage.STATIONING, Stage.REPORTING)
@@ -96,7 +97,7 @@ def add_petition(
 ) -> Petition:
     def work() -> Petition:
         require(account(session, by).role, Action.ADD_PETITION)
-        insp = _inspection(session, inspection_id)
+        insp = ensure_not_archived(session=session, inspection=_inspection(session, inspection_id), action="受理信访举报")
         try:
             ch = PetitionChannel(channel)
         except ValueError:
@@ -178,7 +179,7 @@ def _new_clue(session: Session, *, by: str, inspection_id: int, kind: str, summa
         raise DomainError("线索内容不能为空")
     if len(summary) > 4000:
         raise DomainError("线索内容超过4000字")
-    insp = _inspection(session, inspection_id)
+    insp = ensure_not_archived(session=session, inspection=_inspection(session, inspection_id), action="登记线索")
     if insp.stage not in RECEIVING_STAGES:
         raise DomainError("只有集中巡察和报告阶段可以登记线索")
     clue = Clue(inspection_id=inspection_id, kind=clue_kind, summary=summary.strip(), urgent=urgent, created_at=now)
@@ -261,16 +262,19 @@ def transfer(*, session: Session, settings: Settings, insp: Inspection, clues: l
             session.flush()
             letter.doc_no = f"巡察〔{rnd.start_date.year}〕移{insp.id}-{letter.id}号"
             code = _issue_letter_code(settings, letter)
+            kinds = Counter(ClueKind(c.kind).value for c in group)
             write_document(
-                session=session, directory=settings.documents_dir / f"round-{rnd.id}" / f"inspection-{insp.id}",
-                round_id=rnd.id, inspection_id=insp.id, now=now,  # type: ignore[arg-type]
-                spec=DocSpec(kind=f"线索移交函-{RECEIVER_NAMES[receiver]}" + ("" if batch == "stage" else f"-{batch}"), title="问题线索移交函",
-                             doc_no=letter.doc_no, addressee=RECEIVER_NAMES[receiver],
-                             sections=[("", [
-                                 f"{label}巡察中发现问题线索{len(group)}件，现移交你单位，请按规定办理。",
-                                 f"请于{letter.ack_due_on:%Y年%m月%d日}前签收（签收人须为本单位在册用户），"
-                                 f"并在签收后{settings.clue_result_days}日内反馈办理结果。",
-                                 "线索具体内容另附密件，不在本函中列明。"])]),
+                session=session, settings=settings, round_id=rnd.id, inspection_id=insp.id, now=now,  # type: ignore[arg-type]
+                directory=settings.documents_dir / f"round-{rnd.id}" / f"inspection-{insp.id}",
+                spec=DocSpec(kind=f"线索移交函-{RECEIVER_NAMES[receiver]}" + ("" if batch == "stage" else f"-{batch}"),
+                             template="问题线索移交函", title="问题线索移交函", doc_no=letter.doc_no,
+                             addressee=RECEIVER_NAMES[receiver],
+                             # Kinds, counts and clue numbers only: the clue text goes in a separate confidential file.
+                             context={"label": label, "receiver": RECEIVER_NAMES[receiver], "count": len(group),
+                                      "kinds": [{"name": k, "count": n} for k, n in sorted(kinds.items())],
+                                      "clue_ids": "、".join(f"第{c.id}号" for c in group),
+                                      "ack_due": cn_date(letter.ack_due_on),
+                                      "result_days": settings.clue_result_days}),
             )
             enqueue_alert(session=session, settings=settings, key=f"clue-letter:{letter.id}", role=receiver,
                           title="【线索移交】请签收", body=f"您有{len(group)}件新移交线索（{letter.doc_no}，移交函编号{letter.id}），"
@@ -297,7 +301,7 @@ def transfer_urgent(*, session: Session, settings: Settings, by: str, clue_id: i
             raise NotFound(f"线索不存在：{clue_id}")
         if clue.status != ClueStatus.PENDING:
             raise DomainError(f"线索{clue_id}当前为“{ClueStatus(clue.status).value}”，不能再移交")
-        insp = _inspection(session, clue.inspection_id)
+        insp = ensure_not_archived(session=session, inspection=_inspection(session, clue.inspection_id), action="边巡边移")
         if insp.stage not in RECEIVING_STAGES:
             raise DomainError("边巡边移只适用于集中巡察和报告阶段；其后的线索在线索移交环节统一移交")
         clue.urgent = True

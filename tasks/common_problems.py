@@ -3,8 +3,9 @@ then confirm them as common problems led by a leader in charge (分管领导领�
 
 Proposing reads only. Confirming validates the whole submission first (nothing is written when
 any group is wrong), then creates one `CommonProblem` per group, links the rectification items
-of its findings, marks the findings 共性问题 and sends the responsible departments the letter
-《关于落实巡察整改工作任务的函》. Confirming the same groups again changes nothing; it only links
+of its findings, marks the findings 共性问题, writes the letter 《关于落实巡察整改工作任务的函》 to the
+leader in charge (a Word document from the office's template) and tells the responsible departments.
+Findings of an archived unit are read-only: a group that would change them is refused. Confirming the same groups again changes nothing; it only links
 items that appeared since (a unit that reached 督促整改 after the first confirmation).
 """
 
@@ -18,7 +19,7 @@ from difflib import SequenceMatcher
 
 from sqlmodel import Session, col, select
 
-from models.enums import FindingScope, Role
+from models.enums import FindingScope, Role, Stage
 from models.errors import DomainError, NotFound
 from models.forms import CommonGroupIn
 from models.settings import Settings
@@ -33,6 +34,7 @@ from models.tables import (
 )
 from tasks.alerts import enqueue_alert
 from tasks.audit import record_event
+from tasks.dossier import common_task_letter
 
 SIMILARITY = 0.8
 LETTER = "【关于落实巡察整改工作任务的函】"
@@ -214,6 +216,8 @@ def confirm_groups(
         .where(col(Finding.id).in_(all_ids))
     ).all()}
     round_names = dict(session.exec(select(InspectionRound.id, InspectionRound.name)).all())
+    archived = set(session.exec(select(Finding.id).join(Inspection, col(Inspection.id) == Finding.inspection_id)
+                                .where(col(Finding.id).in_(all_ids), Inspection.stage == Stage.ARCHIVED)).all())
     leaders = {p.name: p for p in session.exec(
         select(Person).where(col(Person.name).in_([g.leader_in_charge for g in groups])))}
     existing = {(c.category, c.title): c for c in session.exec(
@@ -262,6 +266,9 @@ def confirm_groups(
             else:
                 first_group[i] = n
             item = items.get(i)
+            if i in archived and (found[i][0].scope != FindingScope.COMMON or (
+                    item is not None and (prior is None or item.common_problem_id != prior.id))):
+                problems.append(f"{label}：问题编号{i}所属的“{unit}”已归档，不能修改")
             if item is not None and item.common_problem_id is not None and (
                     prior is None or item.common_problem_id != prior.id):
                 other = other_problems.get(item.common_problem_id) or existing_by_id.get(item.common_problem_id)
@@ -308,6 +315,8 @@ def confirm_groups(
                          detail={"round": round_id, "title": cp.title, "category": cp.category, "finding_ids": ids,
                                  "changed": sorted(set(changed)), "leader": cp.leader_in_charge,
                                  "departments": cp.departments, "units": units})
+        common_task_letter(session=session, settings=settings, problem=cp, units=units,
+                           findings=[(found[i][1], found[i][0].description) for i in ids], now=now)
         enqueue_alert(
             session=session, settings=settings, key=f"common-problem:{cp.id}", role=Role.RESPONSIBLE_DEPARTMENT,
             title=LETTER, link=link, now=now,

@@ -17,6 +17,7 @@ from models.enums import ClueKind, FindingScope, Stage
 from models.errors import DomainError, reason
 from models.forms import FindingIn
 from models.tables import Clue, Finding, Inspection, InspectionRound, Unit
+from tasks.archived import ensure_not_archived
 from tasks.audit import record_event
 
 # Sheet columns, in order (documented in the README).
@@ -46,6 +47,7 @@ def find_inspection(*, session: Session, round_name: str, unit_name: str) -> Ins
 
 def record_findings(*, session: Session, inspection: Inspection, findings: list[FindingIn], by: str, now: datetime) -> list[Finding]:
     """Record findings; only while the team is on site (集中巡察)."""
+    ensure_not_archived(session=session, inspection=inspection, action="登记问题")
     if inspection.stage != Stage.STATIONING:
         raise DomainError(f"当前阶段为“{Stage(inspection.stage).value}”，只有集中巡察阶段可以登记问题")
     rows = [
@@ -137,6 +139,7 @@ def add_clue(*, session: Session, inspection: Inspection, kind: str, summary: st
         raise DomainError(f"未知的线索类型：{kind}（可选：{'、'.join(k.value for k in ClueKind)}）") from None
     if not summary.strip():
         raise DomainError("线索内容不能为空")
+    ensure_not_archived(session=session, inspection=inspection, action="登记线索")
     if inspection.stage not in (Stage.STATIONING, Stage.REPORTING):
         raise DomainError("只有集中巡察和报告阶段可以登记线索")
     clue = Clue(inspection_id=_id(inspection), kind=clue_kind, summary=summary.strip(), created_at=now)

@@ -24,6 +24,7 @@ from models.tables import (
     Unit,
 )
 from tasks.alerts import enqueue_alert
+from tasks.archived import ensure_not_archived
 from tasks.audit import record_event
 from tasks.rounds import recusal_problems
 from tasks.supervision import first_action_on, restart_ladder
@@ -90,8 +91,8 @@ def record_results(
     if problems:
         raise DomainError("回头看核查结果未保存", problems)
     unit = session.get(Unit, lb.unit_id)
-    source = session.get(Inspection, lb.source_inspection_id)
-    assert unit and source and source.id
+    source = ensure_not_archived(session=session, inspection=lb.source_inspection_id, action="记录回头看核查结果")
+    assert unit and source.id
     deadline = as_of + timedelta(days=settings.look_back_days)
     counts = {r.value: 0 for r in CheckResult}
     for c in checks:

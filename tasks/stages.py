@@ -7,10 +7,10 @@ adds no row and queues no second alert.
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -42,7 +42,8 @@ from models.transitions import check_transition
 from tasks.alerts import enqueue_alert
 from tasks.audit import record_event
 from tasks.clues import transfer
-from tasks.documents import DocSpec, write_document
+from tasks.documents import LEADING_GROUP, DocSpec, cn_date, ordinal, write_document
+from tasks.dossier import archive_inspection, archive_round, dossier_folder
 from tasks.supervision import first_action_on
 
 
@@ -100,23 +101,27 @@ def _doc_no(ctx: Ctx, short: str) -> str:
     return f"巡察〔{ctx.round.start_date.year}〕{short}{ctx.round_id}-{ctx.inspection_id}号"  # type: ignore[union-attr]
 
 
+def _fields(ctx: Ctx) -> dict[str, Any]:
+    """What every template of one inspection may use."""
+    r, unit, team = ctx.round, ctx.unit, ctx.team
+    assert r and unit and team
+    return {"round_name": r.name, "round_kind": r.kind, "start": cn_date(r.start_date), "end": cn_date(r.end_date),
+            "unit": unit.name, "team": team.name}
+
+
+def _write(ctx: Ctx, spec: DocSpec, now: datetime, version: int = 1) -> Document:
+    return write_document(session=ctx.session, settings=ctx.settings, directory=ctx.doc_dir, round_id=ctx.round_id,
+                          inspection_id=ctx.inspection_id, spec=spec, now=now, version=version)
+
+
 def prepare(*, session: Session, settings: Settings, inspection_id: int, now: datetime, link: str) -> Document:
     """巡察准备: the announcement (巡察公告) and a notice to the team leader."""
     ctx = Ctx(session, settings, inspection_id)
-    r = ctx.round
-    assert r is not None
-    doc = write_document(
-        session=session, directory=ctx.doc_dir, round_id=ctx.round_id, inspection_id=ctx.inspection_id, now=now,
-        spec=DocSpec(
-            kind="巡察公告", title=f"关于对{ctx.unit.name}党组织开展巡察的公告", doc_no=_doc_no(ctx, "公告"),  # type: ignore[union-attr]
-            sections=[("", [
-                f"根据工作安排，{ctx.team.name}自{r.start_date:%Y年%m月%d日}至{r.end_date:%Y年%m月%d日}"  # type: ignore[union-attr]
-                f"对{ctx.unit.name}党组织开展{r.kind}。",  # type: ignore[union-attr]
-                "巡察期间，受理反映该单位党组织领导班子及其成员、下一级党组织主要负责人等问题的来信、来电、来访。",
-                "巡察组成员：" + "；".join(ctx.member_names()),
-            ])],
-        ),
-    )
+    doc = _write(ctx, DocSpec(
+        kind="巡察公告", template="巡察公告", title=f"关于对{ctx.unit.name}党组织开展巡察的公告",  # type: ignore[union-attr]
+        doc_no=_doc_no(ctx, "公告"), signature=ctx.team.name, issuer=LEADING_GROUP,  # type: ignore[union-attr]
+        context={**_fields(ctx), "members": ctx.member_names()},
+    ), now)
     ctx.alert("prepare", Role.TEAM_LEADER, "【巡察准备】组成人员已拟定",
               f"{ctx.label}：巡察工作方案和组成人员已报领导小组审批。", link, now)
     return doc
@@ -144,20 +149,14 @@ def conclude_stationing(
         return ctx.stage
     findings = ctx.findings()
     by_cat = Counter(f.category for f in findings)
-    write_document(
-        session=session, directory=ctx.doc_dir, round_id=ctx.round_id, inspection_id=ctx.inspection_id, now=now,
-        version=search_count,
-        spec=DocSpec(
-            kind="巡察报告", title=f"关于巡察{ctx.unit.name}党组织的情况报告", doc_no=_doc_no(ctx, "报"),  # type: ignore[union-attr]
-            addressee="巡察工作领导小组", signature=ctx.team.name,  # type: ignore[union-attr]
-            sections=[
-                ("一、基本情况", [f"共发现问题{len(findings)}个，其中立行立改{sum(f.fixed_on_site for f in findings)}个。",
-                               *(f"{c}：{n}个" for c, n in sorted(by_cat.items()))]),
-                ("二、发现的主要问题", [f"{i}. 【{f.category}】{f.description}" for i, f in enumerate(findings, 1)]),
-                ("三、组长意见", [summary or "无"]),
-            ],
-        ),
-    )
+    _write(ctx, DocSpec(
+        kind="巡察报告", template="巡察报告", title=f"关于巡察{ctx.unit.name}党组织的情况报告",  # type: ignore[union-attr]
+        doc_no=_doc_no(ctx, "报"), addressee=LEADING_GROUP, signature=ctx.team.name,  # type: ignore[union-attr]
+        context={**_fields(ctx), "total": len(findings), "fixed": sum(f.fixed_on_site for f in findings),
+                 "categories": [{"name": c, "count": n} for c, n in sorted(by_cat.items())],
+                 "findings": [{"category": f.category, "description": f.description} for f in findings],
+                 "summary": summary or "无"},
+    ), now, version=search_count)
     ctx.move(Stage.REPORTING, now, actor=by)
     ctx.alert(f"report:{search_count}", Role.LEADING_GROUP, "【待审议】巡察报告",
               f"{ctx.label}：巡察组已提交巡察报告（共{len(findings)}个问题），请审议。", link, now)
@@ -192,17 +191,16 @@ def issue_feedback(*, session: Session, settings: Settings, inspection_id: int, 
     cats: dict[str, list[Finding]] = {}
     for f in findings:
         cats.setdefault(f.category, []).append(f)
-    sections = [(f"（{i}）{c}方面", [f"{j}. {f.description}" for j, f in enumerate(fs, 1)])
-                for i, (c, fs) in enumerate(sorted(cats.items()), 1)]
-    sections.append(("整改要求", [
-        f"请于{settings.rectification_days}日内完成整改，并将整改方案和整改情况报告报送巡察办。",
-        "被巡察单位党组织书记为整改第一责任人，要建立问题清单、任务清单、责任清单。",
-    ]))
-    write_document(
-        session=session, directory=ctx.doc_dir, round_id=ctx.round_id, inspection_id=ctx.inspection_id, now=now,
-        spec=DocSpec(kind="巡察反馈意见", title=f"关于巡察{ctx.unit.name}党组织的反馈意见", doc_no=_doc_no(ctx, "反馈"),  # type: ignore[union-attr]
-                     addressee=f"中共{ctx.unit.name}委员会", sections=sections),  # type: ignore[union-attr]
-    )
+    fixed = sum(f.fixed_on_site for f in findings)
+    _write(ctx, DocSpec(
+        kind="巡察反馈意见", template="巡察反馈意见", title=f"关于巡察{ctx.unit.name}党组织的反馈意见",  # type: ignore[union-attr]
+        doc_no=_doc_no(ctx, "反馈"), addressee=f"中共{ctx.unit.name}委员会", signature=ctx.team.name,  # type: ignore[union-attr]
+        issuer=LEADING_GROUP,
+        context={**_fields(ctx), "total": len(findings), "fixed": fixed, "to_rectify": len(findings) - fixed,
+                 "categories": [{"ordinal": ordinal(i), "name": c, "count": len(fs), "problems": [f.description for f in fs]}
+                                for i, (c, fs) in enumerate(sorted(cats.items()), 1)],
+                 "rectification_days": settings.rectification_days, "plan_due_days": settings.plan_due_days},
+    ), now)
     ctx.insp.feedback_date = now.date()
     ctx.move(Stage.CLUE_TRANSFER, now)
     ctx.alert("feedback", Role.UNIT_SECRETARY, "【巡察反馈】请抓好整改",
@@ -260,13 +258,44 @@ def start_rectification(*, session: Session, settings: Settings, inspection_id: 
             next_rung=0, next_action_on=first_action_on(deadline, settings),
         ))
         created += 1
+    session.flush()
     total = len(have) + created
+    _rectification_documents(ctx, deadline=deadline, plan_due=feedback + timedelta(days=settings.plan_due_days),
+                              liaison=liaison, individual=individual, now=now)
     ctx.alert("rectify", Role.UNIT_SECRETARY, "【整改通知】",
               f"{ctx.label}：共{total}项整改任务，整改期限至{deadline:%Y年%m月%d日}，请按时报送整改进展。", link, now)
     ctx.alert("rectify-liaison", Role.LIAISON_LEADER, "【落实巡察整改工作责任建议书】",
               f"{ctx.label}：请对{individual}项个性问题整改进行跟踪督办，定期听取整改推进情况。", link, now)
     session.flush()
     return created
+
+
+def _rectification_documents(ctx: Ctx, *, deadline: date, plan_due: date, liaison: Person | None, individual: int,
+                              now: datetime) -> None:
+    """整改通知书 to the unit, and 《落实巡察整改工作责任建议书》 to its liaison leader (when it has
+    individual problems to supervise)."""
+    items = ctx.session.exec(select(RectificationItem, Finding).join(Finding, col(Finding.id) == RectificationItem.finding_id)
+                             .where(RectificationItem.inspection_id == ctx.inspection_id).order_by(col(RectificationItem.id))).all()
+    rows = [{"no": n, "category": f.category, "description": f.description, "owner": i.owner, "supervisor": i.supervisor,
+             "deadline": cn_date(i.deadline), "individual": f.scope == FindingScope.INDIVIDUAL}
+            for n, (i, f) in enumerate(items, 1)]
+    unit = ctx.unit
+    assert unit is not None
+    _write(ctx, DocSpec(
+        kind="整改通知书", template="整改通知书", title=f"关于{unit.name}巡察整改工作的通知书", doc_no=_doc_no(ctx, "整改"),
+        addressee=f"中共{unit.name}委员会",
+        context={**_fields(ctx), "total": len(rows), "deadline": cn_date(deadline), "plan_due": cn_date(plan_due),
+                 "items": rows},
+    ), now)
+    if individual:
+        mine = [r for r in rows if r["individual"]]
+        _write(ctx, DocSpec(
+            kind="落实巡察整改工作责任建议书", template="落实巡察整改工作责任建议书", title="落实巡察整改工作责任建议书",
+            doc_no=_doc_no(ctx, "建议"), addressee=f"{liaison.name}同志" if liaison else "联系领导", signature=LEADING_GROUP,
+            context={**_fields(ctx), "liaison": liaison.name if liaison else "", "total": len(ctx.findings()),
+                     "individual": individual, "deadline": cn_date(deadline),
+                     "items": [r | {"no": n} for n, r in enumerate(mine, 1)]},
+        ), now)
 
 
 def open_items(*, session: Session, inspection_id: int) -> list[RectificationItem]:
@@ -301,24 +330,16 @@ def close_out(
 
 
 def archive(*, session: Session, settings: Settings, inspection_id: int, now: datetime, link: str) -> str:
-    """立卷归档: every document into the dossier folder with a catalogue and SHA-256 manifest."""
+    """立卷归档: the unit's documents and records into its dossier folder with catalogues, a SHA-256
+    manifest and a zip; when it is the round's last unit, the round's summary report and dossier too.
+    From then on the unit's records are read-only (tasks/archived.py)."""
     ctx = Ctx(session, settings, inspection_id)
-    folder = settings.archive_dir / ctx.round.name / ctx.unit.name  # type: ignore[union-attr]
+    folder = dossier_folder(settings, ctx.round.name, ctx.unit.name)  # type: ignore[union-attr]
     if ctx.stage is Stage.ARCHIVED:
         return str(folder)
     if ctx.stage is not Stage.ARCHIVING:
         raise DomainError(f"{ctx.label} 尚未完成整改销号，不能归档（当前阶段：{ctx.stage.value}）")
-    docs = list(session.exec(select(Document).where(Document.inspection_id == inspection_id).order_by(col(Document.id))))
-    folder.mkdir(parents=True, exist_ok=True)
-    catalogue, manifest = ["序号\t文件名称\t形成日期"], []
-    for i, d in enumerate(docs, 1):
-        src = Path(d.path)
-        name = f"{i:02d}-{src.name}"
-        shutil.copy2(src, folder / name)
-        catalogue.append(f"{i}\t{d.title}（{d.kind}）\t{d.created_at:%Y-%m-%d}")
-        manifest.append(f"{d.sha256}  {name}")
-    (folder / "卷内目录.tsv").write_text("\n".join(catalogue) + "\n", encoding="utf-8")
-    (folder / "manifest.sha256").write_text("\n".join(manifest) + "\n", encoding="utf-8")
+    catalogued = archive_inspection(session=session, settings=settings, inspection_id=inspection_id, folder=folder, now=now)
     ctx.insp.archived_at = now
     ctx.move(Stage.ARCHIVED, now)
     remaining = session.exec(select(Inspection.id).where(
@@ -326,5 +347,7 @@ def archive(*, session: Session, settings: Settings, inspection_id: int, now: da
     if not remaining:
         ctx.round.status = RoundStatus.DONE  # type: ignore[union-attr]
         session.add(ctx.round)
-    ctx.alert("archived", Role.OFFICE, "【已归档】", f"{ctx.label}：巡察材料已立卷归档，共{len(docs)}份文件。", link, now)
+        session.flush()
+        archive_round(session=session, settings=settings, round_id=ctx.round_id, now=now)
+    ctx.alert("archived", Role.OFFICE, "【已归档】", f"{ctx.label}：巡察材料已立卷归档，共{catalogued}份文件。", link, now)
     return str(folder)

@@ -34,6 +34,7 @@ from models.tables import (
     Unit,
 )
 from tasks.alerts import enqueue_alert
+from tasks.archived import ensure_not_archived
 from tasks.audit import record_event
 
 # Who hears of each rung: 0 is the reminder before the deadline, 1.. the escalation ladder.
@@ -98,6 +99,7 @@ def report_progress(
     by: str, now: datetime,
 ) -> list[ProgressReport]:
     """Record a progress report; any bad line refuses the whole report."""
+    ensure_not_archived(session=session, inspection=inspection, action="报送整改进展")
     if not reports:
         raise DomainError("整改进展为空")
     items = _items_of(session, inspection)
@@ -262,6 +264,10 @@ def detect_look_backs(*, session: Session, settings: Settings, as_of: date, now:
         return []
     have = set(session.exec(select(LookBack.source_inspection_id).where(
         col(LookBack.source_inspection_id).in_(list(causes)))).all())
+    # An archived unit closed every item and its records are read-only (tasks/archived.py): a
+    # look-back there could not record its results, so none is started.
+    have |= {i for i in session.exec(select(Inspection.id).where(
+        col(Inspection.id).in_(list(causes)), Inspection.stage == Stage.ARCHIVED)) if i is not None}
     created = []
     for iid, why in sorted(causes.items()):
         if iid in have:
@@ -346,6 +352,7 @@ def submit_plan(
     link: str,
 ) -> int:
     """The unit's plan: measure, owner and deadline per item. Any bad line refuses the whole plan."""
+    ensure_not_archived(session=session, inspection=inspection, action="报送整改方案")
     if inspection.stage != Stage.RECTIFICATION:
         raise DomainError(f"当前阶段为“{Stage(inspection.stage).value}”，只有督促整改阶段可以报送整改方案")
     if inspection.plan_approved_at is not None:
@@ -385,6 +392,7 @@ def review_plan(*, session: Session, settings: Settings, inspection_id: int, app
     insp, label = _label(session, inspection_id)
     if insp.plan_approved_at is not None:
         return True
+    ensure_not_archived(session=session, inspection=insp, action="审核整改方案")
     if approved and insp.plan_submitted_at is None:
         enqueue_alert(session=session, settings=settings, key=f"plan-not-submitted:{inspection_id}:{attempt}",
                       role=Role.OFFICE, title="【整改方案尚未报送】", link=link, now=now, inspection=insp,

@@ -218,19 +218,21 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
     assert folder == settings.archive_dir / rnd.name / "城东街道"
     registered = sorted(docs(s, iid).values(), key=lambda d: d.id or 0)
     assert [(d.kind, d.version) for d in registered] == [
-        ("巡察公告", 1), ("巡察报告", 1), ("巡察报告", 2), ("巡察反馈意见", 1), ("线索移交函-纪委监委", 1)]
+        ("巡察公告", 1), ("巡察报告", 1), ("巡察报告", 2), ("巡察反馈意见", 1), ("线索移交函-纪委监委", 1),
+        ("整改通知书", 1), ("落实巡察整改工作责任建议书", 1)]
     catalogue = (folder / "卷内目录.tsv").read_text(encoding="utf-8").splitlines()
-    assert catalogue[0] == "序号\t文件名称\t形成日期"
-    assert len(catalogue) == 1 + len(registered)
+    assert catalogue[0] == "序号\t文件名称\t形成日期\t大小\t文件"
+    assert len(catalogue) == 1 + len(registered) + 1  # the documents and the records workbook
     assert catalogue[1].startswith("1\t关于对城东街道党组织开展巡察的公告（巡察公告）")
-    manifest = (folder / "manifest.sha256").read_text(encoding="utf-8").splitlines()
-    assert len(manifest) == len(registered)
-    for line, d in zip(manifest, registered, strict=True):
-        digest, name = line.split("  ", 1)
-        assert digest == d.sha256 == hashlib.sha256((folder / name).read_bytes()).hexdigest()
-        assert name.endswith(Path(d.path).name)
-    assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [line.split("  ", 1)[1] for line in manifest] + ["卷内目录.tsv", "manifest.sha256"])
+    manifest = dict(reversed(line.split("  ", 1)) for line in (folder / "manifest.sha256").read_text(encoding="utf-8").splitlines())
+    for n, d in enumerate(registered, 1):
+        name = f"{n:02d}-{Path(d.path).name}"
+        assert manifest[name] == d.sha256 == hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*manifest, "manifest.sha256"])
+    assert {"卷内目录.tsv", "卷内目录.xlsx", "巡察记录.xlsx"} <= set(manifest)
+    from tasks.dossier import verify_dossier
+
+    assert verify_dossier(folder) == []
     assert "archived" in keys(s, iid)
 
     # Confidentiality: the clue's text stays in the clue table.

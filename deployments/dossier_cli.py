@@ -1,0 +1,45 @@
+"""CLI: verify archived dossiers (立卷归档) against their SHA-256 manifests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from models.settings import get_settings
+from tasks.dossier import dossier_folders, verify_dossier
+
+
+def verify_dossier_cmd(
+    folder: Path = typer.Argument(None, help="案卷目录，如 var/archive/<轮次>/<单位>；也可用 --round/--unit 指定", show_default=False),
+    round_name: str = typer.Option("", "--round", help="巡察轮次名称"),
+    unit_name: str = typer.Option("", "--unit", help="被巡察单位名称；不填则核验该轮次的全部案卷（各单位和综合卷）"),
+) -> None:
+    """核验归档案卷：逐个文件比对 manifest.sha256，按文件名列出缺少、被改动或多出的文件；有问题时退出码非零。"""
+    if folder is None and not round_name:
+        typer.secho("请指定案卷目录，或用 --round（及 --unit）指定轮次和单位。", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2)
+    if folder is not None and (round_name or unit_name):
+        typer.secho("案卷目录与 --round/--unit 只能二选一。", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2)
+    if folder is None and unit_name and not round_name:
+        typer.secho("指定 --unit 时也须指定 --round。", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2)
+    folders = [folder] if folder is not None else dossier_folders(get_settings(), round_name, unit_name or None)
+    bad = 0
+    for f in folders:
+        problems = verify_dossier(f)
+        if problems:
+            bad += 1
+            typer.secho(f"案卷有误：{f}", fg=typer.colors.RED, err=True)
+            for line in problems:
+                typer.secho(f"  {line}", fg=typer.colors.RED, err=True)
+        else:
+            count = sum(1 for line in (f / "manifest.sha256").read_text(encoding="utf-8").splitlines() if line.strip())
+            typer.echo(f"案卷完整：{f}（共{count}个文件，与 manifest.sha256 一致）")
+    if bad:
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify-dossier")(verify_dossier_cmd)

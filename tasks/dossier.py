@@ -1,0 +1,412 @@
+"""立卷归档: the dossier of one inspected unit (and, when the round finishes, of the round), and
+its verification.
+
+A dossier folder holds copies of the documents, a workbook of the records (巡察记录.xlsx), the
+catalogue 卷内目录 (.tsv and .xlsx) and `manifest.sha256` with the SHA-256 of every other file in
+the folder (the format of `sha256sum`); a zip of the folder sits next to it. `verify_dossier`
+names every file missing, changed or extra.
+
+What the records hold, and what they leave out: findings, rectification items and progress
+reports, approvals with their decisions, transfer letters, the clue ledger (number, kind,
+receiver, status, result, dates), petitions (number, channel, date, whether anonymous) and the
+audit events of the inspection. Clue text, the receiver's handling notes, petition content and
+informants' identities stay in the application database (encrypted where they are identities):
+the dossier on disk may be copied and handed on, those may not.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+from sqlmodel import Session, col, or_, select
+
+from models.access import RECEIVER_NAMES
+from models.clock import CHINA, aware
+from models.enums import Role
+from models.errors import DomainError, NotFound
+from models.settings import Settings
+from models.tables import (
+    Accountability,
+    Approval,
+    AuditEvent,
+    Clue,
+    ClueLetter,
+    CommonProblem,
+    Document,
+    Finding,
+    Inspection,
+    InspectionRound,
+    LookBack,
+    LookBackCheck,
+    Petition,
+    ProgressReport,
+    RectificationItem,
+    Unit,
+)
+from tasks.documents import OFFICE, DocSpec, cn_date, sha256_of, write_document, written
+
+MANIFEST = "manifest.sha256"
+CATALOGUE = "卷内目录"
+RECORDS = "巡察记录.xlsx"
+ROUND_FOLDER = "综合卷"
+SUMMARY_KIND = "巡察工作总结报告"
+COMMON_TASK_KIND = "关于落实巡察整改工作任务的函"
+
+
+@dataclass
+class Entry:
+    """One catalogued file: where it comes from (or None when written here), its name in the
+    folder, its title and the day it was made."""
+
+    name: str
+    title: str
+    made: datetime | date
+    source: Path | None = None
+    sha256: str = ""  # the registered hash of a document, checked before it is copied
+
+
+def dossier_folder(settings: Settings, round_name: str, unit_name: str | None = None) -> Path:
+    """Where a unit's dossier (or, without a unit, the round's 综合卷) is archived."""
+    return settings.archive_dir / round_name / (unit_name or ROUND_FOLDER)
+
+
+def _day(value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return f"{aware(value).astimezone(CHINA):%Y-%m-%d}"
+    return f"{value:%Y-%m-%d}"
+
+
+def _time(value: datetime | None) -> str:
+    return f"{aware(value).astimezone(CHINA):%Y-%m-%d %H:%M}" if value else ""
+
+
+def _size(n: int) -> str:
+    return f"{n}字节" if n < 1024 else f"{n / 1024:.1f}KB" if n < 1 << 20 else f"{n / (1 << 20):.1f}MB"
+
+
+# Records -----------------------------------------------------------------------------------
+
+
+def _sheet(wb: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    ws = wb.create_sheet(title)
+    ws.append(list(header))
+    for row in rows:
+        ws.append(["" if v is None else v for v in row])
+    for i, name in enumerate(header, 1):
+        ws.column_dimensions[get_column_letter(i)].width = max(10, min(60, len(name) * 2 + 4))
+    ws.freeze_panes = "A2"
+
+
+def _enum(value: Any) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+def write_records(*, session: Session, inspection: Inspection, path: Path) -> None:
+    """The unit's records as one workbook, a sheet per kind (see the module docstring for what is left out)."""
+    iid = inspection.id
+    wb = Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    findings = list(session.exec(select(Finding).where(Finding.inspection_id == iid).order_by(col(Finding.id))))
+    _sheet(wb, "问题清单", ["问题编号", "问题类别", "问题描述", "证据材料", "问题性质", "立行立改", "第几次查找", "登记时间"],
+           [(f.id, f.category, f.description, f.evidence, _enum(f.scope), "是" if f.fixed_on_site else "否",
+             f.search_count, _time(f.created_at)) for f in findings])
+    items = list(session.exec(select(RectificationItem).where(RectificationItem.inspection_id == iid)
+                              .order_by(col(RectificationItem.id))))
+    _sheet(wb, "整改事项", ["事项编号", "问题编号", "整改措施", "责任人", "督办人", "整改时限", "状态", "销号时间",
+                          "建章立制（项）", "整改佐证", "共性问题编号"],
+           [(i.id, i.finding_id, i.measure, i.owner, i.supervisor, _day(i.deadline), _enum(i.status), _time(i.closed_at),
+             i.rules_made, i.evidence, i.common_problem_id) for i in items])
+    item_ids = [i.id for i in items]
+    _sheet(wb, "整改进展", ["编号", "事项编号", "报送时间", "状态", "采取的措施", "佐证材料", "建章立制（项）"],
+           [(r.id, r.item_id, _time(r.reported_at), _enum(r.status), r.measure_taken, r.evidence, r.rules_made)
+            for r in session.exec(select(ProgressReport).where(col(ProgressReport.item_id).in_(item_ids))
+                                   .order_by(col(ProgressReport.id)))])
+    _sheet(wb, "审批记录", ["审批事项", "第几次", "状态", "决定", "审批人", "意见", "提请时间", "决定时间"],
+           [(_enum(a.gate), a.attempt, _enum(a.status), a.decision, a.approver, a.comment, _time(a.requested_at),
+             _time(a.decided_at))
+            for a in session.exec(select(Approval).where(Approval.inspection_id == iid).order_by(col(Approval.id)))])
+    letters = list(session.exec(select(ClueLetter).where(ClueLetter.inspection_id == iid).order_by(col(ClueLetter.id))))
+
+    def receiver(value: str) -> str:
+        return RECEIVER_NAMES.get(Role(value), value) if value else ""
+
+    _sheet(wb, "线索移交函", ["移交函编号", "文号", "接收单位", "线索件数", "移交时间", "签收期限", "签收时间", "签收人"],
+           [(lt.id, lt.doc_no, receiver(lt.receiver), lt.clue_count, _time(lt.sent_at), _day(lt.ack_due_on),
+             _time(lt.acknowledged_at), lt.acknowledged_by) for lt in letters])
+    clues = list(session.exec(select(Clue).where(Clue.inspection_id == iid).order_by(col(Clue.id))))
+    _sheet(wb, "线索台账", ["线索编号", "线索类型", "边巡边移", "接收单位", "状态", "移交时间", "办理结果", "反馈时间", "办结时间"],
+           [(c.id, _enum(c.kind), "是" if c.urgent else "", receiver(c.receiver), _enum(c.status), _time(c.transferred_at),
+             _enum(c.result), _time(c.result_at), _time(c.closed_at)) for c in clues])
+    petitions = list(session.exec(select(Petition).where(Petition.inspection_id == iid).order_by(col(Petition.id))))
+    _sheet(wb, "信访举报", ["编号", "受理渠道", "受理时间", "匿名", "转为线索编号"],
+           [(p.id, _enum(p.channel), _time(p.received_at), "是" if p.anonymous else "否", p.clue_id) for p in petitions])
+    look_backs = list(session.exec(select(LookBack).where(LookBack.source_inspection_id == iid)))
+    lb_ids = [lb.id for lb in look_backs]
+    _sheet(wb, "回头看", ["编号", "启动原因", "情况", "状态", "启动日期", "完成时间", "组成人员"],
+           [(lb.id, lb.cause, lb.detail, lb.status, _day(lb.triggered_on), _time(lb.finished_at), "；".join(lb.team))
+            for lb in look_backs])
+    _sheet(wb, "回头看核查与问责", ["回头看编号", "类别", "事项编号/对象", "结果/方式", "说明"],
+           [(c.look_back_id, "核查", c.item_id, c.result, c.note)
+            for c in session.exec(select(LookBackCheck).where(col(LookBackCheck.look_back_id).in_(lb_ids)))]
+           + [(a.look_back_id, "问责", a.target, a.kind, a.reason)
+              for a in session.exec(select(Accountability).where(col(Accountability.look_back_id).in_(lb_ids)))])
+    mine = {"inspection": [iid], "clue": [c.id for c in clues], "clue_letter": [lt.id for lt in letters],
+            "rectification_item": item_ids, "petition": [p.id for p in petitions], "look_back": lb_ids}
+    events = session.exec(select(AuditEvent).where(or_(*[
+        (col(AuditEvent.entity) == entity) & col(AuditEvent.entity_id).in_(ids) for entity, ids in mine.items() if ids
+    ])).order_by(col(AuditEvent.id)))
+    _sheet(wb, "审计事件", ["编号", "时间", "操作人", "操作", "对象", "对象编号", "详情", "哈希"],
+           [(e.id, _time(e.at), e.actor, e.action, e.entity, e.entity_id, json.dumps(e.detail, ensure_ascii=False), e.hash)
+            for e in events])
+    wb.save(str(path))
+
+
+def _figures_workbook(summary: dict[str, Any], path: Path) -> None:
+    from tasks.statistics import MEASURES, TEAM_LABELS, labelled
+
+    wb = Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    _sheet(wb, "主要数据", ["指标", "数值"], [(name, summary[key]) for key, name in MEASURES.items()])
+    teams = labelled(summary["teams"], TEAM_LABELS)
+    _sheet(wb, "各巡察组", list(teams[0]) if teams else list(TEAM_LABELS.values()), [list(r.values()) for r in teams])
+    units = labelled(summary["units"], MEASURES, {"name": "被巡察单位", "team": "巡察组", "stage": "阶段"})
+    _sheet(wb, "各单位", list(units[0]) if units else ["被巡察单位"], [list(r.values()) for r in units])
+    wb.save(str(path))
+
+
+# Assembling a folder -----------------------------------------------------------------------
+
+
+def _catalogue(folder: Path, entries: list[Entry]) -> None:
+    header = ["序号", "文件名称", "形成日期", "大小", "文件"]
+    rows = [[str(n), e.title, _day(e.made), _size((folder / e.name).stat().st_size), e.name] for n, e in enumerate(entries, 1)]
+    (folder / f"{CATALOGUE}.tsv").write_text("\n".join("\t".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = CATALOGUE
+    ws.append(header)
+    for r in rows:
+        ws.append([int(r[0]), *r[1:]])
+    for letter, width in zip("ABCDE", (6, 56, 12, 10, 48), strict=True):
+        ws.column_dimensions[letter].width = width
+    wb.save(str(folder / f"{CATALOGUE}.xlsx"))
+
+
+def _manifest(folder: Path) -> None:
+    lines = [f"{sha256_of(p)}  {p.relative_to(folder).as_posix()}" for p in sorted(folder.rglob("*"))
+             if p.is_file() and p.name != MANIFEST]
+    (folder / MANIFEST).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _zip(folder: Path) -> Path:
+    target = folder.with_name(folder.name + ".zip")
+    tmp = target.with_name(target.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                zf.write(p, f"{folder.name}/{p.relative_to(folder).as_posix()}")
+    tmp.replace(target)
+    return target
+
+
+def assemble(*, folder: Path, entries: list[Entry], write: Any = None) -> int:
+    """Build the folder afresh beside it (copies, generated files via `write(building)`,
+    catalogues, manifest), then swap it in and zip it: a crash leaves the old folder or none."""
+    building = folder.with_name(folder.name + ".building")
+    if building.exists():
+        shutil.rmtree(building)
+    building.mkdir(parents=True)
+    try:
+        for e in entries:
+            if e.source is None:
+                continue
+            if not e.source.is_file():
+                raise DomainError(f"归档失败：找不到文件“{e.source.name}”（{e.title}）。请重新运行生成该文件的环节后再归档")
+            if e.sha256 and sha256_of(e.source) != e.sha256:
+                raise DomainError(f"归档失败：文件“{e.source.name}”（{e.title}）在登记后被改动（SHA-256 不一致），请核实")
+            shutil.copy2(e.source, building / e.name)
+        if write is not None:
+            write(building)
+        _catalogue(building, entries)
+        _manifest(building)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    if folder.exists():
+        shutil.rmtree(folder)
+    building.replace(folder)
+    _zip(folder)
+    return len(entries)
+
+
+def _doc_entries(docs: Iterable[Document], start: int = 1) -> list[Entry]:
+    out = []
+    for n, d in enumerate(docs, start):
+        out.append(Entry(name=f"{n:02d}-{Path(d.path).name}", title=f"{d.title}（{d.kind}）", made=d.created_at,
+                         source=Path(d.path), sha256=d.sha256))
+    return out
+
+
+def _common_task_docs(session: Session, inspection_id: int | None, round_id: int) -> list[Document]:
+    """Round-level letters 《关于落实巡察整改工作任务的函》 for common problems involving this unit (all of them without a unit)."""
+    q = select(Document).where(Document.round_id == round_id, col(Document.inspection_id).is_(None),
+                               col(Document.kind).startswith(COMMON_TASK_KIND))
+    docs = list(session.exec(q.order_by(col(Document.id))))
+    if inspection_id is None:
+        return docs
+    mine = {f"{COMMON_TASK_KIND}-{cp}" for cp in session.exec(select(RectificationItem.common_problem_id).where(
+        RectificationItem.inspection_id == inspection_id, col(RectificationItem.common_problem_id).is_not(None)))}
+    return [d for d in docs if d.kind in mine]
+
+
+def archive_inspection(*, session: Session, settings: Settings, inspection_id: int, folder: Path, now: datetime) -> int:
+    """The unit's dossier folder; returns how many files the catalogue lists."""
+    insp = session.get(Inspection, inspection_id)
+    if insp is None:
+        raise NotFound(f"巡察任务不存在：{inspection_id}")
+    docs = list(session.exec(select(Document).where(Document.inspection_id == inspection_id).order_by(col(Document.id))))
+    docs += _common_task_docs(session, inspection_id, insp.round_id)
+    entries = _doc_entries(docs)
+    entries.append(Entry(name=RECORDS, title="巡察工作记录（问题、整改、审批、线索移交、审计事件）", made=now))
+
+    def write(building: Path) -> None:
+        write_records(session=session, inspection=insp, path=building / RECORDS)
+
+    return assemble(folder=folder, entries=entries, write=write)
+
+
+# The round ----------------------------------------------------------------------------------
+
+
+def write_summary_report(*, session: Session, settings: Settings, round_id: int, now: datetime) -> Document:
+    """巡察工作总结报告 of a round, with its figures and charts (written once)."""
+    from tasks.charts import round_charts
+    from tasks.statistics import MEASURES, round_summary
+
+    rnd = session.get(InspectionRound, round_id)
+    if rnd is None:
+        raise NotFound(f"巡察轮次不存在：{round_id}")
+    done = written(session=session, round_id=round_id, inspection_id=None, kind=SUMMARY_KIND)
+    if done is not None:
+        return done
+    summary = round_summary(session=session, round_id=round_id)
+    directory = settings.documents_dir / f"round-{round_id}"
+    charts = round_charts(session=session, round_id=round_id, directory=directory / "charts")
+    units = list(session.exec(select(Inspection.unit_id).where(Inspection.round_id == round_id)))
+    counts = {k: summary[k] for k in MEASURES}
+    spec = DocSpec(
+        kind=SUMMARY_KIND, template=SUMMARY_KIND, title=f"关于{rnd.name}工作情况的总结报告",
+        doc_no=f"巡察〔{rnd.start_date.year}〕总结{round_id}号", addressee="巡察工作领导小组", signature=OFFICE,
+        context={"round_name": rnd.name, "round_kind": _enum(rnd.kind), "start": cn_date(rnd.start_date),
+                 "end": cn_date(rnd.end_date), "unit_count": len(units),
+                 "team_count": len({t["id"] for t in summary["teams"]}), "s": counts,
+                 "figures": [{"name": name, "value": counts[key]} for key, name in MEASURES.items()],
+                 "teams": summary["teams"], "units": summary["units"]},
+        charts=charts,
+    )
+    return write_document(session=session, settings=settings, directory=directory, round_id=round_id, inspection_id=None,
+                          spec=spec, now=now)
+
+
+def archive_round(*, session: Session, settings: Settings, round_id: int, now: datetime) -> Path:
+    """When the last unit is archived: the summary report and the round's 综合卷 (summary, the
+    common-problem letters, charts and the figures workbook)."""
+    from tasks.statistics import round_summary
+
+    rnd = session.get(InspectionRound, round_id)
+    if rnd is None:
+        raise NotFound(f"巡察轮次不存在：{round_id}")
+    report = write_summary_report(session=session, settings=settings, round_id=round_id, now=now)
+    docs = [report, *_common_task_docs(session, None, round_id)]
+    entries = _doc_entries(docs)
+    charts = sorted((settings.documents_dir / f"round-{round_id}" / "charts").glob(f"round-{round_id}-*.png"))
+    n = len(entries)
+    entries += [Entry(name=f"{n + i:02d}-统计图-{p.stem.removeprefix(f'round-{round_id}-')}.png", title=f"统计图表（{p.stem}）",
+                      made=now, source=p) for i, p in enumerate(charts, 1)]
+    entries.append(Entry(name="统计数据.xlsx", title="本轮巡察统计数据（主要数据、各巡察组、各单位）", made=now))
+    summary = round_summary(session=session, round_id=round_id)
+    folder = dossier_folder(settings, rnd.name)
+    assemble(folder=folder, entries=entries, write=lambda b: _figures_workbook(summary, b / "统计数据.xlsx"))
+    return folder
+
+
+# Verification -------------------------------------------------------------------------------
+
+
+def verify_dossier(folder: Path) -> list[str]:
+    """Every file missing, changed (its SHA-256 differs) or extra, by name; empty when intact."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return [f"案卷目录不存在：{folder}"]
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return [f"缺少文件：{MANIFEST}（无法核验）"]
+    expected: dict[str, str] = {}
+    problems: list[str] = []
+    for n, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64 or not name or name.startswith("/") or ".." in Path(name).parts:
+            problems.append(f"{MANIFEST} 第{n}行格式有误：{line[:80]}")
+            continue
+        expected[name] = digest.lower()
+    for name, digest in expected.items():
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"缺少文件：{name}")
+        elif sha256_of(path) != digest:
+            problems.append(f"文件已被改动（SHA-256 不一致）：{name}")
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_file() and name != MANIFEST and name not in expected:
+            problems.append(f"多出文件：{name}")
+    return problems
+
+
+def dossier_folders(settings: Settings, round_name: str, unit_name: str | None = None) -> list[Path]:
+    """The folders to verify: one unit's, or every dossier of the round (its units and 综合卷)."""
+    if unit_name:
+        return [dossier_folder(settings, round_name, unit_name)]
+    base = settings.archive_dir / round_name
+    if not base.is_dir():
+        return [base]
+    return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.endswith(".building"))
+
+
+def find_unit(*, session: Session, name: str) -> Unit:
+    unit = session.exec(select(Unit).where(Unit.name == name.strip())).first()
+    if unit is None:
+        raise NotFound(f"未知的被巡察单位：{name}")
+    return unit
+
+
+def common_task_letter(*, session: Session, settings: Settings, problem: CommonProblem, units: list[str],
+                       findings: list[tuple[str, str]], now: datetime) -> Document:
+    """《关于落实巡察整改工作任务的函》 to the leader in charge of a common problem (one per problem)."""
+    rnd = session.get(InspectionRound, problem.round_id)
+    assert rnd is not None and rnd.id is not None and problem.id is not None
+    spec = DocSpec(
+        kind=f"{COMMON_TASK_KIND}-{problem.id}", template=COMMON_TASK_KIND, title=COMMON_TASK_KIND,
+        doc_no=f"巡察〔{rnd.start_date.year}〕领办{rnd.id}-{problem.id}号", addressee=f"{problem.leader_in_charge}同志",
+        signature="巡察工作领导小组",
+        context={"round_name": rnd.name, "leader": problem.leader_in_charge, "problem": problem.title,
+                 "category": problem.category, "units": units, "unit_count": len(units),
+                 "departments": "、".join(problem.departments) or "有关责任部门",
+                 "findings": [{"no": n, "unit": u, "description": d} for n, (u, d) in enumerate(findings, 1)],
+                 "plan_due_days": settings.plan_due_days},
+    )
+    return write_document(session=session, settings=settings, directory=settings.documents_dir / f"round-{rnd.id}" / "common",
+                          round_id=rnd.id, inspection_id=None, spec=spec, now=now)

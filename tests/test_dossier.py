@@ -1,0 +1,203 @@
+"""立卷归档: the dossier of a finished unit verifies clean, a changed byte or a missing or extra
+file is reported by name (also by `verify-dossier`), and archived records are read-only."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from deployments.cli import app
+from models.enums import Stage
+from models.errors import DomainError
+from models.forms import CommonGroupIn, ItemCheckIn, ProgressIn
+from models.settings import Settings, get_settings
+from models.tables import Account, Inspection, LookBack, RectificationItem
+from tasks import clues, stages
+from tasks.common_problems import confirm_groups
+from tasks.dossier import verify_dossier
+from tasks.findings import add_clue, record_findings
+from tasks.look_back import record_results
+from tasks.supervision import report_progress
+from tests.conftest import NOW
+from tests.factories import finding, make_round, round_params, row_counts, sample_findings
+
+LINK = "http://127.0.0.1:4200/runs/flow-run/test"
+SENTINEL = "哨兵-绝密-A2C1"
+
+
+def _kw(settings: Settings, iid: int) -> dict[str, Any]:
+    return {"settings": settings, "inspection_id": iid, "now": NOW, "link": LINK}
+
+
+def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城东街道",)) -> list[int]:
+    """Units through every stage to 已归档, with a confidential clue; returns the inspection ids."""
+    _, inspections = make_round(s, round_params(units=units))
+    ids = [i.id for i in inspections if i.id]
+    for iid in ids:
+        kw = _kw(settings, iid)
+        stages.prepare(session=s, **kw)
+        stages.start_stationing(session=s, **kw)
+        record_findings(session=s, inspection=s.get(Inspection, iid), findings=sample_findings(), by="组长", now=NOW)  # type: ignore[arg-type]
+        add_clue(session=s, inspection=s.get(Inspection, iid), kind="违纪违法线索", summary=f"{SENTINEL}：收受购物卡",  # type: ignore[arg-type]
+                 by="组长", now=NOW)
+        stages.conclude_stationing(session=s, search_count=1, by="李建国", summary="", **kw)
+        stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
+        stages.issue_feedback(session=s, **kw)
+        stages.transfer_clues(session=s, approved=True, **kw)
+        stages.start_rectification(session=s, **kw)
+        report_progress(session=s, settings=settings, inspection=s.get(Inspection, iid), by="单位书记", now=NOW,  # type: ignore[arg-type]
+                        formal=True, reports=[ProgressIn(item_id=i.id, status="已完成待核", measure_taken="已整改")
+                                              for i in stages.open_items(session=s, inspection_id=iid)])
+        stages.close_out(session=s, approved=True, attempt=1, comment="", **kw)
+        stages.archive(session=s, **kw)
+        s.commit()
+    return ids
+
+
+def test_dossier_of_a_finished_unit(demo_org: Session, settings: Settings) -> None:
+    (iid,) = archived_unit(demo_org, settings)
+    folder = settings.archive_dir / "2026年第一轮巡察" / "城东街道"
+    assert verify_dossier(folder) == []
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["01-巡察公告.docx", "02-巡察报告.docx", "03-巡察反馈意见.docx", "04-线索移交函-纪委监委.docx",
+                     "05-整改通知书.docx", "06-落实巡察整改工作责任建议书.docx", "manifest.sha256", "卷内目录.tsv",
+                     "卷内目录.xlsx", "巡察记录.xlsx"]
+    # The catalogue: 序号/文件名称/形成日期/大小 for every catalogued file.
+    ws = load_workbook(folder / "卷内目录.xlsx").active
+    rows = list(ws.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert rows[0] == ("序号", "文件名称", "形成日期", "大小", "文件")
+    assert [r[4] for r in rows[1:]] == [n for n in names if n[0].isdigit()] + ["巡察记录.xlsx"]
+    assert all(r[2] == "2026-12-01" and r[3] for r in rows[1:])
+    # The records: one sheet per kind, without clue text.
+    wb = load_workbook(folder / "巡察记录.xlsx")
+    assert wb.sheetnames == ["问题清单", "整改事项", "整改进展", "审批记录", "线索移交函", "线索台账", "信访举报", "回头看",
+                             "回头看核查与问责", "审计事件"]
+    assert wb["问题清单"].max_row == 1 + 3 and wb["整改事项"].max_row == 1 + 2
+    assert [c.value for c in wb["整改事项"][2]][6] == "已销号"
+    assert [c.value for c in wb["线索台账"][2]][1:5] == ["违纪违法线索", None, "纪委监委", "已移交"]
+    actions = [row[3] for row in wb["审计事件"].iter_rows(min_row=2, values_only=True)]
+    assert "登记问题" in actions and "线索移交" in actions and "整改销号" in actions
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(values_only=True):
+            assert not any(SENTINEL in str(v) for v in row if v is not None), ws.title
+    # The zip beside the folder holds the same files.
+    with zipfile.ZipFile(folder.with_name("城东街道.zip")) as zf:
+        assert sorted(n.split("/", 1)[1] for n in zf.namelist()) == names
+    # The round finished with its only unit: its 综合卷 verifies too.
+    combined = settings.archive_dir / "2026年第一轮巡察" / "综合卷"
+    assert verify_dossier(combined) == []
+    assert "01-巡察工作总结报告.docx" in {p.name for p in combined.iterdir()}
+    assert len(list(combined.glob("*.png"))) == 3
+
+
+def test_changes_are_reported_by_name(demo_org: Session, settings: Settings, tmp_path: Path) -> None:
+    archived_unit(demo_org, settings)
+    folder = tmp_path / "城东街道"
+    shutil.copytree(settings.archive_dir / "2026年第一轮巡察" / "城东街道", folder)
+    assert verify_dossier(folder) == []
+    report = folder / "02-巡察报告.docx"
+    data = bytearray(report.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one byte
+    report.write_bytes(bytes(data))
+    (folder / "05-整改通知书.docx").unlink()
+    (folder / "说明.txt").write_text("后来放进去的", encoding="utf-8")
+    assert verify_dossier(folder) == [
+        "文件已被改动（SHA-256 不一致）：02-巡察报告.docx", "缺少文件：05-整改通知书.docx", "多出文件：说明.txt"]
+    (folder / "manifest.sha256").unlink()
+    assert verify_dossier(folder) == ["缺少文件：manifest.sha256（无法核验）"]
+    assert verify_dossier(tmp_path / "没有这个目录") == [f"案卷目录不存在：{tmp_path / '没有这个目录'}"]
+
+
+def test_verify_dossier_command(demo_org: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    archived_unit(demo_org, settings, units=("城东街道", "区教育局"))
+    monkeypatch.setenv("XUNCHA_HOME", str(settings.home))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    folder = settings.archive_dir / "2026年第一轮巡察" / "城东街道"
+    ok = runner.invoke(app, ["verify-dossier", str(folder)])
+    assert ok.exit_code == 0 and "案卷完整" in ok.output, ok.output
+    whole = runner.invoke(app, ["verify-dossier", "--round", "2026年第一轮巡察"])
+    assert whole.exit_code == 0 and whole.output.count("案卷完整") == 3, whole.output  # two units and 综合卷
+    (settings.archive_dir / "2026年第一轮巡察" / "区教育局" / "03-巡察反馈意见.docx").write_bytes(b"changed")
+    bad = runner.invoke(app, ["verify-dossier", "--round", "2026年第一轮巡察", "--unit", "区教育局"])
+    assert bad.exit_code == 1
+    assert "文件已被改动（SHA-256 不一致）：03-巡察反馈意见.docx" in bad.output
+    assert runner.invoke(app, ["verify-dossier"]).exit_code == 2
+    get_settings.cache_clear()
+
+
+def test_archived_records_are_read_only(demo_org: Session, settings: Settings) -> None:
+    s = demo_org
+    (iid,) = archived_unit(s, settings)
+    insp = s.get(Inspection, iid)
+    assert insp is not None and insp.stage == Stage.ARCHIVED
+    item = s.exec(select(RectificationItem).where(RectificationItem.inspection_id == iid)).first()
+    assert item is not None and item.id is not None
+    s.add(Account(name="巡察组王", role="巡察组组长", created_at=NOW))
+    lb = LookBack(source_inspection_id=iid, unit_id=insp.unit_id, cause="逾期未整改", triggered_on=NOW.date())
+    s.add(lb)
+    s.commit()
+    before = row_counts(s)
+    refusals = {
+        "登记问题": lambda: record_findings(session=s, inspection=insp, findings=[finding()], by="组长", now=NOW),
+        "报送整改进展": lambda: report_progress(session=s, settings=settings, inspection=insp, by="单位书记", now=NOW,
+                                          formal=False, reports=[ProgressIn(item_id=item.id, status="整改中")]),
+        "登记线索": lambda: add_clue(session=s, inspection=insp, kind="违纪违法线索", summary="新线索", by="组长", now=NOW),
+        "记录回头看核查结果": lambda: record_results(
+            session=s, settings=settings, look_back_id=lb.id, by="回头看组", as_of=NOW.date(), now=NOW, link=LINK,  # type: ignore[arg-type]
+            checks=[ItemCheckIn(item_id=i.id, result="未整改") for i in s.exec(  # type: ignore[arg-type]
+                select(RectificationItem).where(RectificationItem.inspection_id == iid))], new_findings=[]),
+    }
+    for action, attempt in refusals.items():
+        with pytest.raises(DomainError, match=f"2026年第一轮巡察·城东街道已归档，不能修改（{action}）"):
+            attempt()
+        s.rollback()
+    assert row_counts(s) == before
+    # Through the audited entry point a refusal writes its own audit entry and nothing else.
+    with pytest.raises(DomainError, match="已归档，不能修改（登记线索）"):
+        clues.register_clue(session=s, by="巡察组王", inspection_id=iid, kind="违纪违法线索", summary="又一条", now=NOW)
+    assert row_counts(s) == before | {"audit_event": before["audit_event"] + 1}
+
+
+def test_common_problem_cannot_change_an_archived_unit(demo_org: Session, settings: Settings) -> None:
+    s = demo_org
+    ids = archived_unit(s, settings, units=("城东街道", "区教育局"))
+    found = [s.exec(select(RectificationItem.finding_id).where(RectificationItem.inspection_id == iid)).first() for iid in ids]
+    round_id = s.get(Inspection, ids[0]).round_id  # type: ignore[union-attr]
+    before = row_counts(s)
+    with pytest.raises(DomainError) as refused:
+        confirm_groups(session=s, settings=settings, round_id=round_id, confirmed_by="巡察办张主任", now=NOW, link=LINK,
+                       groups=[CommonGroupIn(category="全面从严治党", title="公务接待超标准", leader_in_charge="郑文斌",
+                                             finding_ids=found)])  # type: ignore[arg-type]
+    assert refused.value.problems == [f"第1组“公务接待超标准”：问题编号{found[0]}所属的“城东街道”已归档，不能修改",
+                                      f"第1组“公务接待超标准”：问题编号{found[1]}所属的“区教育局”已归档，不能修改"]
+    s.rollback()
+    assert row_counts(s) == before
+
+
+def test_no_look_back_is_started_for_an_archived_unit(demo_org: Session, settings: Settings) -> None:
+    """Its records are read-only, so a look-back could never record its results there."""
+    from datetime import timedelta
+
+    from models.tables import InspectionNotice
+    from tasks.supervision import detect_look_backs
+
+    s = demo_org
+    (iid,) = archived_unit(s, settings)
+    s.add(InspectionNotice(inspection_id=iid, kind="未报送整改报告", as_of=NOW.date()))
+    s.commit()
+    later = NOW.date() + timedelta(days=200)
+    assert detect_look_backs(session=s, settings=settings, as_of=later, now=NOW) == []
+    insp = s.get(Inspection, iid)
+    assert insp is not None
+    insp.stage = Stage.RECTIFICATION  # the same unit not yet archived does get one
+    s.add(insp)
+    s.commit()
+    assert len(detect_look_backs(session=s, settings=settings, as_of=later, now=NOW)) == 1
