@@ -4,6 +4,7 @@ and archiving. Re-entrant: run again from the top, it skips what the database sa
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
 
 from flows.gates import await_gate
 from models.enums import Gate, Stage
@@ -27,6 +28,7 @@ from tasks.flow_tasks import (
     review_task,
     stationing_task,
 )
+from tasks.statistics_tasks import unit_figures_task
 
 
 @flow(name="单位巡察", flow_run_name="单位巡察-{inspection_id}", persist_result=True)
@@ -108,6 +110,9 @@ def inspect_unit(inspection_id: int) -> str:
     if state["stage"] == Stage.ARCHIVING:
         archiving_task(inspection_id)
         state = read_inspection(inspection_id)
+        # The unit's figures at archiving, counts only (tasks/statistics.py has the definitions).
+        create_table_artifact(key=f"unit-figures-{inspection_id}", table=unit_figures_task(inspection_id),
+                              description=f"{state['label']}：巡察工作统计（归档时）")
     deliver_alerts_task()
     log.info("%s：%s", state["label"], state["stage"])
     return str(state["stage"])

@@ -4,11 +4,16 @@ missing formal reports, the progress artifact, and look-backs started for laggin
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+)
 
 from models.clock import today
 from models.forms import SweepParams
 from tasks.flow_tasks import deliver_alerts_task, start_look_back_task, sweep_task
+from tasks.statistics_tasks import round_statistics_task
 
 
 @flow(name="督促整改", flow_run_name="督办-{params.as_of}", persist_result=True)
@@ -21,6 +26,15 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
     if result["progress"]:
         create_table_artifact(key="rectification-progress", table=result["progress"],
                               description=f"{as_of} 各轮次整改进度（整改事项、已销号、已逾期、整改到位率）")
+    stats = round_statistics_task()  # counts only, like every artifact here
+    if stats["table"]:
+        create_table_artifact(key="round-statistics", table=stats["table"],
+                              description=f"{as_of} 各轮次统计（发现问题、反馈问题、立行立改、整改到位率、移交线索、立案、处分处理人数、建章立制）")
+        create_progress_artifact(progress=stats["overall"]["progress"], key="rectification-rate",
+                                 description=f"{as_of} 全部轮次整改到位率 {stats['overall']['rate']}")
+    for r in stats["rounds"]:
+        create_progress_artifact(progress=r["progress"], key=f"rectification-rate-round-{r['id']}",
+                                 description=f"{r['name']} 整改到位率 {r['rate']}")
     if result["clue_ledger"]:  # counts only: no clue text and no clue identities leave the database
         create_table_artifact(key="clue-ledger", table=result["clue_ledger"],
                               description=f"{as_of} 线索办理台账（各接收单位件数；线索内容仅在巡察办系统内查阅）")
