@@ -8,6 +8,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 import yaml
@@ -15,6 +16,9 @@ from pydantic import ValidationError
 from sqlmodel import func, select
 
 from deployments.clue_cli import register as register_clue_commands
+from deployments.dossier_cli import register as register_dossier_commands
+from deployments.plan_cli import register as register_plan_commands
+from deployments.stats_cli import register as register_stats_commands
 from models.clock import now
 from models.db import get_engine, session_scope
 from models.enums import Stage
@@ -26,7 +30,7 @@ from tasks.alerts import AppriseSender, deliver_due, outbox_counts
 from tasks.audit import verify_trail
 from tasks.findings import find_inspection, parse_sheet, record_findings
 from tasks.org import load_org, read_org_file
-from tasks.rounds import validate_round
+from tasks.rounds import compose_params, validate_round
 
 app = typer.Typer(help="巡察工作全流程编排：命令行工具", no_args_is_help=True, add_completion=False)
 DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
@@ -97,8 +101,12 @@ def start_round_cmd(params_file: Path = typer.Argument(..., help="巡察轮次�
 
     try:
         params = load_round_params(params_file)
+        former = get_settings().recusal_former_years
         with session_scope() as s:
-            problems = validate_round(session=s, params=params)
+            problems = validate_round(session=s, params=params, former_years=former)
+            if not problems and params.auto_teams is not None:  # the composition must be possible too
+                composed, _ = compose_params(session=s, params=params, former_years=former)
+                problems = validate_round(session=s, params=composed, former_years=former)
         if problems:
             raise DomainError("巡察轮次未创建", problems)
     except DomainError as exc:
@@ -152,18 +160,23 @@ def sweep_cmd(
 
 
 @app.command("stats")
-def stats_cmd(by: str = typer.Option("轮次", "--by", help="统计口径：单位、轮次、巡察组、年度")) -> None:
-    """整改到位率（已销号/整改事项）。"""
-    from tasks.supervision import rectification_rates
+def stats_cmd(
+    by: str = typer.Option("轮次", "--by", help="统计口径：单位、轮次、巡察组、年度"),
+    round_name: str = typer.Option("", "--round", help="只统计某一巡察轮次（名称）"),
+    year: str = typer.Option("", "--year", help="只统计某一年度开始的轮次，如 2026"),
+) -> None:
+    """发现问题、反馈问题、立行立改、整改到位率（已销号/整改事项）、移交线索、立案、处分处理人数、建章立制。"""
+    from deployments.stats_cli import parse_year, print_table
+    from tasks.statistics import MEASURES, find_round, labelled, statistics
 
     try:
+        y = parse_year(year)
         with session_scope() as s:
-            rows = rectification_rates(session=s, by=by)
+            rid = find_round(session=s, name=round_name).id if round_name else None
+            rows = statistics(session=s, by=by, round_id=rid, year=y)
     except DomainError as exc:
         fail(str(exc))
-    typer.echo(f"{by}\t已销号\t整改事项\t整改到位率")
-    for name, done, total, rate in rows:
-        typer.echo(f"{name}\t{done}\t{total}\t{rate}")
+    print_table(labelled(rows, MEASURES, first={"name": by}))
 
 
 @app.command("export-org")
@@ -234,8 +247,23 @@ def up_cmd(
         data = read_org_file(DEMO_ORG)
         with session_scope() as s:
             load_org(session=s, data=data)
+            _ensure_demo_term(s)
         _start_demo_round(stack.ui_url)
     typer.echo(f"\nPrefect 界面：{stack.ui_url}\n演示收件箱：{home / 'inbox.jsonl'}\n停止：python -m deployments.cli down")
+
+
+DEMO_TERM = {"name": "十五届区委任期", "first_year": 2026, "last_year": 2030, "rounds_per_year": 2,
+             "units_per_round": 4, "mix": {"部门": 1, "乡镇街道": 1}}
+
+
+def _ensure_demo_term(s: Any) -> None:
+    """The term plan the deployments 全覆盖排程 and 全覆盖进度 default to."""
+    from tasks import term_plan
+
+    try:
+        term_plan.get_term(s, str(DEMO_TERM["name"]))
+    except DomainError:
+        term_plan.create_term(session=s, actor="演示", now=now(), **DEMO_TERM)  # type: ignore[arg-type]
 
 
 def _start_demo_round(ui_url: str) -> None:
@@ -327,6 +355,9 @@ def down_cmd() -> None:
 
 
 register_clue_commands(app)
+register_dossier_commands(app)
+register_stats_commands(app)
+register_plan_commands(app)
 
 if __name__ == "__main__":
     app()

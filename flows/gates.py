@@ -36,11 +36,11 @@ def check_answer(answer: GateForm) -> str:
 
 
 def await_gate(
-    form: type[F], *, gate: Gate, round_id: int, inspection_id: int | None, attempt: int, description: str,
-    validate: Callable[[F], str] | None = None, initial: dict[str, Any] | None = None,
+    form: type[F], *, gate: Gate, round_id: int | None, inspection_id: int | None, attempt: int, description: str,
+    validate: Callable[[F], str] | None = None, initial: dict[str, Any] | None = None, term_id: int | None = None,
 ) -> F:
     """Ask once per (gate, attempt); an invalid answer is refused, audited and asked again."""
-    approval = open_gate_task(round_id, inspection_id, gate, attempt)
+    approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id)
     if approval["status"] == ApprovalStatus.DECIDED:
         # Decided in an earlier run of this flow (e.g. a crashed run that was started again).
         if validate is None:
@@ -51,7 +51,7 @@ def await_gate(
         try:
             answer = suspend_flow_run(
                 wait_for_input=form.with_initial_data(description=text, **(initial or {})),
-                key=f"{gate.name.lower().replace('_', '-')}-{inspection_id or 0}-{attempt}-{try_no}",  # keys: [a-z0-9-] only
+                key=f"{gate.name.lower().replace('_', '-')}-{inspection_id or term_id or 0}-{attempt}-{try_no}",  # keys: [a-z0-9-] only
             )
         except ValidationError:
             # Started again without an answer while it waited (a run wrongly taken for crashed and

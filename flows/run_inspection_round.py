@@ -16,6 +16,7 @@ from tasks.flow_tasks import (
     read_inspection,
     settle_plan_task,
     start_unit_task,
+    teams_markdown_task,
 )
 
 
@@ -27,15 +28,12 @@ def run_inspection_round(params: RoundParams) -> str:
     for inspection_id in inspection_ids:
         preparation_task(inspection_id)
     deliver_alerts_task()
-    teams = "\n".join(
-        f"| {t.name} | {t.leader} | {t.deputy or '—'} | {'、'.join(t.members) or '—'} | {'、'.join(t.units)} |"
-        for t in params.teams
-    )
+    teams = teams_markdown_task(round_id)
     answer = await_gate(
         PlanApproval, gate=Gate.PLAN, round_id=round_id, inspection_id=None, attempt=1,
         description=(
             f"## {params.name}（{params.kind}）\n\n进驻时间：{params.start_date} 至 {params.end_date}\n\n"
-            "| 巡察组 | 组长 | 副组长 | 组员 | 被巡察单位 |\n|---|---|---|---|---|\n" + teams +
+            + teams +
             "\n\n组成人员已按回避制度核查。请领导小组审批工作方案及组成人员。"),
     )
     status = settle_plan_task(round_id, answer.decision == "批准")

@@ -11,7 +11,7 @@ from models.clock import aware
 from models.enums import ApprovalStatus, Gate, Role
 from models.errors import DomainError
 from models.settings import Settings
-from models.tables import Account, Approval, Inspection, InspectionRound, Unit
+from models.tables import Account, Approval, Inspection, InspectionRound, TermPlan, Unit
 from tasks import codes
 from tasks.alerts import enqueue_alert
 from tasks.audit import record_event
@@ -25,10 +25,15 @@ GATE_APPROVER: dict[Gate, Role] = {
     Gate.CLOSE_OUT: Role.OFFICE,
     Gate.LOOK_BACK: Role.OFFICE,
     Gate.COMMON: Role.OFFICE,
+    Gate.TERM_PLAN: Role.OFFICE,
 }
 
 
-def subject_name(session: Session, round_id: int, inspection_id: int | None) -> str:
+def subject_name(session: Session, round_id: int | None, inspection_id: int | None, term_id: int | None = None) -> str:
+    if round_id is None:
+        term = session.get(TermPlan, term_id)
+        assert term is not None
+        return term.name
     rnd = session.get(InspectionRound, round_id)
     assert rnd is not None
     if inspection_id is None:
@@ -62,7 +67,7 @@ def _code_line(code: str, settings: Settings) -> str:
 def _send_new_code(session: Session, settings: Settings, approval: Approval, now: datetime, why: str) -> None:
     code = issue_code(session=session, settings=settings, approval=approval, now=now)
     gate = Gate(approval.gate)
-    name = subject_name(session, approval.round_id, approval.inspection_id)
+    name = subject_name(session, approval.round_id, approval.inspection_id, approval.term_id)
     insp = session.get(Inspection, approval.inspection_id) if approval.inspection_id else None
     enqueue_alert(
         session=session, settings=settings, key=f"gate:{approval.id}:code:{approval.codes_issued}",
@@ -104,24 +109,26 @@ def check_approver(*, session: Session, settings: Settings, approval_id: int, ap
 
 
 def open_gate(
-    *, session: Session, settings: Settings, round_id: int, inspection_id: int | None, gate: Gate,
-    attempt: int, flow_run_id: str | None, now: datetime,
+    *, session: Session, settings: Settings, round_id: int | None, inspection_id: int | None, gate: Gate,
+    attempt: int, flow_run_id: str | None, now: datetime, term_id: int | None = None,
 ) -> Approval:
     """Record that a gate is waiting and tell its approver; asking twice changes nothing."""
+    if round_id is None and term_id is None:
+        raise DomainError("审批须属于一个巡察轮次或一届任期计划")
     approval = session.exec(
         select(Approval).where(
-            Approval.round_id == round_id, Approval.inspection_id == inspection_id,
+            Approval.round_id == round_id, Approval.inspection_id == inspection_id, Approval.term_id == term_id,
             Approval.gate == gate, Approval.attempt == attempt,
         )
     ).first()
     if approval:
         return approval
-    approval = Approval(round_id=round_id, inspection_id=inspection_id, gate=gate, attempt=attempt,
+    approval = Approval(round_id=round_id, inspection_id=inspection_id, term_id=term_id, gate=gate, attempt=attempt,
                         flow_run_id=flow_run_id, requested_at=now)
     session.add(approval)
     session.flush()
     code = issue_code(session=session, settings=settings, approval=approval, now=now)
-    name = subject_name(session, round_id, inspection_id)
+    name = subject_name(session, round_id, inspection_id, term_id)
     insp = session.get(Inspection, inspection_id) if inspection_id else None
     enqueue_alert(
         session=session, settings=settings, key=f"gate:{approval.id}:ask", role=GATE_APPROVER[gate],
@@ -162,7 +169,7 @@ def remind_waiting(*, session: Session, settings: Settings, now: datetime) -> in
         if due_n <= approval.reminders_sent:
             continue
         approval.reminders_sent = due_n
-        name = subject_name(session, approval.round_id, approval.inspection_id)
+        name = subject_name(session, approval.round_id, approval.inspection_id, approval.term_id)
         insp = session.get(Inspection, approval.inspection_id) if approval.inspection_id else None
         hours = int((now - aware(approval.requested_at)).total_seconds() // 3600)
         code = issue_code(session=session, settings=settings, approval=approval, now=now)

@@ -29,7 +29,7 @@ from models.tables import Finding, Inspection, InspectionRound, Unit
 from tasks import approvals, faults, stages
 from tasks.alerts import AppriseSender, deliver_due
 from tasks.audit import record_event
-from tasks.rounds import create_round
+from tasks.rounds import create_round, teams_markdown
 
 
 def _retry_unless_domain_error(task: Any, task_run: Any, state: Any) -> bool:
@@ -59,10 +59,17 @@ def _ctx() -> dict[str, Any]:
 @task(name="创建巡察轮次", **STAGE)
 def create_round_task(params: RoundParams) -> tuple[int, list[int]]:
     with session_scope() as s:
-        rnd = create_round(session=s, params=params, now=now(), flow_run_id=flow_run.get_id())
+        rnd = create_round(session=s, params=params, now=now(), flow_run_id=flow_run.get_id(),
+                           former_years=get_settings().recusal_former_years)
         ids = [i for i in s.exec(select(Inspection.id).where(Inspection.round_id == rnd.id)) if i is not None]
         assert rnd.id is not None
         return rnd.id, sorted(ids)
+
+
+@task(name="读取巡察组", **READ)
+def teams_markdown_task(round_id: int) -> str:
+    with session_scope() as s:
+        return teams_markdown(session=s, round_id=round_id)
 
 
 @task(name="巡察准备", **STAGE)
@@ -159,10 +166,11 @@ def read_inspection(inspection_id: int) -> dict[str, Any]:
 
 
 @task(name="发起审批", **READ)
-def open_gate_task(round_id: int, inspection_id: int | None, gate: Gate, attempt: int) -> dict[str, Any]:
+def open_gate_task(round_id: int | None, inspection_id: int | None, gate: Gate, attempt: int,
+                   term_id: int | None = None) -> dict[str, Any]:
     with session_scope() as s:
         a = approvals.open_gate(session=s, settings=get_settings(), round_id=round_id, inspection_id=inspection_id,
-                                gate=gate, attempt=attempt, flow_run_id=flow_run.get_id(), now=now())
+                                gate=gate, attempt=attempt, flow_run_id=flow_run.get_id(), now=now(), term_id=term_id)
         return {"id": a.id, "status": a.status, "decision": a.decision, "approver": a.approver, "comment": a.comment}
 
 

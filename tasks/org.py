@@ -29,6 +29,7 @@ class UnitIn(BaseModel):
     area: str = ""
     secretary: SecretaryIn = Field(default_factory=SecretaryIn)
     liaison_leader: str | None = None
+    priority: int = Field(default=0, ge=0, le=100, title="重点关注程度")
 
 
 class PersonIn(BaseModel):
@@ -46,6 +47,7 @@ class ConflictIn(BaseModel):
     unit: str
     kind: ConflictKind
     note: str = ""
+    ended_year: int | None = Field(default=None, ge=1949, le=2100, title="离开年份")
 
 
 class AccountIn(BaseModel):
@@ -121,7 +123,7 @@ def load_org(*, session: Session, data: OrgData) -> dict[str, int]:
     units: dict[str, Unit] = {u.name: u for u in session.exec(select(Unit))}
     for u in data.units:
         row = units.get(u.name) or Unit(name=u.name, kind=u.kind)
-        row.kind, row.area = u.kind, u.area
+        row.kind, row.area, row.priority = u.kind, u.area, u.priority
         row.secretary_name, row.secretary_contact = u.secretary.name, u.secretary.contact
         session.add(row)
         units[u.name] = row
@@ -143,9 +145,12 @@ def load_org(*, session: Session, data: OrgData) -> dict[str, int]:
         exists = session.exec(
             select(Conflict).where(Conflict.person_id == pid, Conflict.unit_id == uid, Conflict.kind == c.kind)
         ).first()
-        if not exists:
+        if exists:
+            exists.note, exists.ended_year = c.note, c.ended_year
+            session.add(exists)
+        else:
             assert pid is not None and uid is not None
-            session.add(Conflict(person_id=pid, unit_id=uid, kind=c.kind, note=c.note))
+            session.add(Conflict(person_id=pid, unit_id=uid, kind=c.kind, note=c.note, ended_year=c.ended_year))
     for role, urls in data.recipients.items():
         for url in urls:
             if not session.exec(select(RoleRecipient).where(RoleRecipient.role == role.value, RoleRecipient.url == url)).first():

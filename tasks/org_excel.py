@@ -36,9 +36,9 @@ class SheetSpec:
     required: tuple[str, ...]
 
 
-UNITS = SheetSpec("单位", ("名称", "类型", "片区", "党组织书记", "书记联系方式", "联系领导"), ("名称", "类型"))
+UNITS = SheetSpec("单位", ("名称", "类型", "片区", "党组织书记", "书记联系方式", "联系领导", "重点关注"), ("名称", "类型"))
 PEOPLE = SheetSpec("人员", ("姓名", "所在单位", "职务", "专长", "人才库", "联系方式", "可用"), ("姓名",))
-CONFLICTS = SheetSpec("回避", ("人员", "单位", "回避类型", "说明"), ("人员", "单位", "回避类型"))
+CONFLICTS = SheetSpec("回避", ("人员", "单位", "回避类型", "说明", "离开年份"), ("人员", "单位", "回避类型"))
 RECIPIENTS = SheetSpec("接收人", ("角色", "地址"), ("角色", "地址"))
 ACCOUNTS = SheetSpec("用户", ("姓名", "角色", "在用"), ("姓名", "角色"))
 SHEETS = (UNITS, PEOPLE, CONFLICTS, RECIPIENTS, ACCOUNTS)
@@ -178,6 +178,17 @@ def _check_unique(sheet: str, column: str, rows: list[tuple[int, str]], problems
             first[name] = n
 
 
+def _int_cell(rp: _RowProblems, row: Row, column: str, default: int | None) -> int | None:
+    raw = row.get(column, "")
+    if raw == "":
+        return default
+    try:
+        return int(float(raw))
+    except ValueError:
+        rp.add(f"“{column}”应填整数，实为“{raw}”")
+        return default
+
+
 def _parse_units(rows: list[tuple[int, Row]], problems: list[str]) -> list[UnitIn]:
     units: list[UnitIn] = []
     for n, row in rows:
@@ -185,8 +196,10 @@ def _parse_units(rows: list[tuple[int, Row]], problems: list[str]) -> list[UnitI
         name = rp.required(row, "名称")
         kind = rp.choice(row, "类型", UnitKind, [k.value for k in UnitKind])
         secretary = SecretaryIn(name=row.get("党组织书记", ""), contact=row.get("书记联系方式", ""))
-        unit = _build(rp, UnitIn, {"name": "名称", "kind": "类型", "area": "片区"}, name=name, kind=kind,
-                      area=row.get("片区", ""), secretary=secretary, liaison_leader=row.get("联系领导") or None)
+        priority = _int_cell(rp, row, "重点关注", 0)
+        unit = _build(rp, UnitIn, {"name": "名称", "kind": "类型", "area": "片区", "priority": "重点关注"}, name=name,
+                      kind=kind, area=row.get("片区", ""), secretary=secretary,
+                      liaison_leader=row.get("联系领导") or None, priority=priority)
         if unit is not None:
             units.append(unit)
     _check_unique(UNITS.name, "名称", [(n, r["名称"]) for n, r in rows if r.get("名称")], problems)
@@ -227,8 +240,10 @@ def _parse_conflicts(rows: list[tuple[int, Row]], problems: list[str]) -> list[C
         person = rp.required(row, "人员")
         unit = rp.required(row, "单位")
         kind = rp.choice(row, "回避类型", ConflictKind, [k.value for k in ConflictKind])
-        conflict = _build(rp, ConflictIn, {"person": "人员", "unit": "单位", "kind": "回避类型", "note": "说明"},
-                          person=person, unit=unit, kind=kind, note=row.get("说明", ""))
+        ended = _int_cell(rp, row, "离开年份", None)
+        conflict = _build(rp, ConflictIn, {"person": "人员", "unit": "单位", "kind": "回避类型", "note": "说明",
+                                           "ended_year": "离开年份"},
+                          person=person, unit=unit, kind=kind, note=row.get("说明", ""), ended_year=ended)
         if conflict is not None:
             conflicts.append(conflict)
     return conflicts
@@ -302,7 +317,7 @@ def _org_rows(session: Session) -> dict[str, list[list[str]]]:
     return {
         UNITS.name: [
             [u.name, UnitKind(u.kind).value, u.area, u.secretary_name, u.secretary_contact,
-             person_names.get(u.liaison_leader_id, "")]
+             person_names.get(u.liaison_leader_id, ""), str(u.priority) if u.priority else ""]
             for u in units
         ],
         PEOPLE.name: [
@@ -311,7 +326,8 @@ def _org_rows(session: Session) -> dict[str, list[list[str]]]:
             for p in people
         ],
         CONFLICTS.name: [
-            [person_names[c.person_id], unit_names[c.unit_id], ConflictKind(c.kind).value, c.note]
+            [person_names[c.person_id], unit_names[c.unit_id], ConflictKind(c.kind).value, c.note,
+             str(c.ended_year) if c.ended_year else ""]
             for c in conflicts
         ],
         RECIPIENTS.name: [

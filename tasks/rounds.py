@@ -8,21 +8,32 @@ from sqlmodel import Session, select
 
 from models.enums import ConflictKind, Pool, RoundKind, RoundStatus, TeamRole
 from models.errors import DomainError
-from models.forms import RoundParams
+from models.forms import RoundParams, TeamSpec
 from models.tables import Conflict, Inspection, InspectionRound, Person, Team, TeamMember, Unit
 
 
-def recusal_problems(*, session: Session, person: Person, unit: Unit) -> list[str]:
-    """Why `person` may not inspect `unit` (回避制度); empty when they may."""
+def recusal_problems(*, session: Session, person: Person, unit: Unit, year: int | None = None,
+                     former_years: int = 3, cross: bool = False) -> list[str]:
+    """Why `person` may not inspect `unit` (回避制度); empty when they may. A former unit binds for
+    `former_years` after the year the person left it; cross inspection (交叉巡察) also keeps people
+    out of their own area."""
     reasons: list[str] = []
     if person.unit_id == unit.id:
         reasons.append(f"{person.name} 须回避 {unit.name}（现工作单位）")
     for c in session.exec(select(Conflict).where(Conflict.person_id == person.id, Conflict.unit_id == unit.id)):
+        if (c.kind == ConflictKind.FORMER_UNIT and c.ended_year is not None and year is not None
+                and year - c.ended_year >= former_years):
+            continue
         reasons.append(f"{person.name} 须回避 {unit.name}（{ConflictKind(c.kind).value}{'：' + c.note if c.note else ''}）")
+    if cross and unit.area and person.unit_id is not None:
+        home = session.get(Unit, person.unit_id)
+        if home is not None and home.area == unit.area:
+            reasons.append(f"{person.name} 须回避 {unit.name}（交叉巡察：同属{unit.area}片区）")
     return reasons
 
 
-def validate_round(*, session: Session, params: RoundParams, flow_run_id: str | None = None) -> list[str]:
+def validate_round(*, session: Session, params: RoundParams, flow_run_id: str | None = None,
+                   former_years: int = 3) -> list[str]:
     """Every problem with the form, in Chinese; empty when the round can be created."""
     problems: list[str] = []
     existing = session.exec(select(InspectionRound).where(InspectionRound.name == params.name)).first()
@@ -58,11 +69,31 @@ def validate_round(*, session: Session, params: RoundParams, flow_run_id: str | 
             if pname == team.leader and Pool.LEADER.value not in person.pools:
                 problems.append(f"{pname} 不在巡察组长库中，不能担任组长")
             for unit in units:
-                problems += recusal_problems(session=session, person=person, unit=unit)
+                problems += recusal_problems(session=session, person=person, unit=unit, year=params.start_date.year,
+                                             former_years=former_years, cross=params.kind == RoundKind.CROSS.value)
     return problems
 
 
-def create_round(*, session: Session, params: RoundParams, now: datetime, flow_run_id: str | None) -> InspectionRound:
+def compose_params(*, session: Session, params: RoundParams, former_years: int = 3) -> tuple[RoundParams, dict[str, list[str]]]:
+    """The form with its teams filled in by the system when it asked for that (由系统组建巡察组),
+    and why each person left out was left out."""
+    if params.auto_teams is None:
+        return params, {}
+    from tasks.term_plan import (  # imports this module's tables only
+        compose_for_round,
+        composition_teams,
+    )
+
+    auto = params.auto_teams
+    composition = compose_for_round(session=session, unit_names=auto.units, team_count=auto.team_count,
+                                    members_per_team=auto.members_per_team, year=params.start_date.year,
+                                    kind=params.kind, former_years=former_years)
+    teams = [TeamSpec.model_validate(t) for t in composition_teams(composition)]
+    return params.model_copy(update={"teams": teams, "auto_teams": None}), composition.excluded
+
+
+def create_round(*, session: Session, params: RoundParams, now: datetime, flow_run_id: str | None,
+                 former_years: int = 3) -> InspectionRound:
     """Create the round, its teams and one inspection per unit; re-entrant for the same flow run."""
     if flow_run_id:
         same = session.exec(
@@ -70,12 +101,17 @@ def create_round(*, session: Session, params: RoundParams, now: datetime, flow_r
         ).first()
         if same:
             return same
-    problems = validate_round(session=session, params=params)
+    problems = [] if params.auto_teams is None else validate_round(
+        session=session, params=params.model_copy(update={"teams": []}), former_years=former_years)
+    if problems:
+        raise DomainError("巡察轮次未创建", problems)
+    params, exclusions = compose_params(session=session, params=params, former_years=former_years)
+    problems = validate_round(session=session, params=params, former_years=former_years)
     if problems:
         raise DomainError("巡察轮次未创建", problems)
     rnd = InspectionRound(
         name=params.name, kind=RoundKind(params.kind), start_date=params.start_date, end_date=params.end_date,
-        status=RoundStatus.PLANNING, flow_run_id=flow_run_id, created_at=now,
+        status=RoundStatus.PLANNING, flow_run_id=flow_run_id, created_at=now, exclusions=exclusions,
     )
     session.add(rnd)
     session.flush()
@@ -98,3 +134,27 @@ def create_round(*, session: Session, params: RoundParams, now: datetime, flow_r
             session.add(Inspection(round_id=rnd.id, unit_id=unit.id, team_id=team.id))
     session.flush()
     return rnd
+
+
+def teams_markdown(*, session: Session, round_id: int) -> str:
+    """The round's teams as the plan approval shows them, with the exclusions of a composed round."""
+    rnd = session.get(InspectionRound, round_id)
+    if rnd is None:
+        raise DomainError(f"巡察轮次不存在：{round_id}")
+    lines = ["| 巡察组 | 组长 | 副组长 | 组员 | 被巡察单位 | 组员专长 |", "|---|---|---|---|---|---|"]
+    for team in session.exec(select(Team).where(Team.round_id == round_id).order_by(Team.id)):  # type: ignore[arg-type]
+        people = session.exec(select(Person, TeamMember.role).join(TeamMember, TeamMember.person_id == Person.id)  # type: ignore[arg-type]
+                               .where(TeamMember.team_id == team.id).order_by(TeamMember.id)).all()  # type: ignore[arg-type]
+        by_role: dict[TeamRole, list[str]] = {r: [] for r in TeamRole}
+        for p, role in people:
+            by_role[TeamRole(role)].append(p.name)
+        skills = sorted({s for p, _ in people for s in p.specialties})
+        units = session.exec(select(Unit.name).join(Inspection, Inspection.unit_id == Unit.id)  # type: ignore[arg-type]
+                             .where(Inspection.team_id == team.id).order_by(Inspection.id)).all()  # type: ignore[arg-type]
+        lines.append(f"| {team.name} | {'、'.join(by_role[TeamRole.LEADER])} | {'、'.join(by_role[TeamRole.DEPUTY]) or '—'} | "
+                     f"{'、'.join(by_role[TeamRole.MEMBER]) or '—'} | {'、'.join(units)} | {'、'.join(skills) or '—'} |")
+    text = "\n".join(lines)
+    if rnd.exclusions:
+        text += ("\n\n巡察组由系统从组长库、人才库组建。**回避及未选配说明**\n\n| 人员 | 原因 |\n|---|---|\n" +
+                 "\n".join(f"| {n} | {'；'.join(r)} |" for n, r in sorted(rnd.exclusions.items())))
+    return text

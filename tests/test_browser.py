@@ -43,7 +43,8 @@ VIEWPORT = {"width": 1400, "height": 1000}
 
 # Titles of models/forms.py:RoundParams and TeamSpec in `position` order; the UI appends
 # " (Optional)" to fields that have a default.
-ROUND_TITLES = ["巡察轮次名称", "巡察类型 (Optional)", "进驻开始日期", "进驻结束日期", "巡察组及被巡察单位"]
+ROUND_TITLES = ["巡察轮次名称", "巡察类型 (Optional)", "进驻开始日期", "进驻结束日期", "巡察组及被巡察单位 (Optional)",
+                "由系统组建巡察组 (Optional)"]
 TEAM_TITLES = ["巡察组名称", "组长", "副组长 (Optional)", "组员 (Optional)", "被巡察单位"]
 PLAN_TITLES = ["审批决定", "审批人（姓名）", "验证码", "意见 (Optional)"]
 RUN_URL = re.compile(r"/runs/flow-run/([0-9a-f-]{36})")
@@ -325,7 +326,8 @@ class Walk:
         """The run the browser created (found by its parameter) stops at the plan gate."""
         self.run_id = _find_run(self.round_name)
         submitted = _read(self.run_id).parameters["params"]
-        assert submitted == {**self.defaults, "name": self.round_name}, submitted
+        # The form sends the optional “由系统组建巡察组” left empty as an explicit null.
+        assert submitted == {**self.defaults, "name": self.round_name, "auto_teams": None}, submitted
         fr = _wait_for(self.run_id, paused=True, timeout=300)
         assert fr.state is not None and fr.state.is_paused(), fr.state
         assert str(fr.state.state_details.pause_key) == "plan-0-1-0"  # type: ignore[union-attr]

@@ -35,6 +35,7 @@ WHO = {
     Gate.CLOSE_OUT: ("柳青", "张明"),
     Gate.LOOK_BACK: ("周卫东", "许丽"),
     Gate.COMMON: ("陶文华", "吴志刚"),
+    Gate.TERM_PLAN: ("柳青", "张明"),
 }
 
 

@@ -93,11 +93,12 @@ def test_export_then_import_round_trips_the_demo_county(demo_org: Session, demo_
 
 def test_export_layout(demo_xlsx: Path) -> None:
     sheets = sheet_values(demo_xlsx)
-    assert sheets["单位"][0] == ("名称", "类型", "片区", "党组织书记", "书记联系方式", "联系领导")
-    assert sheets["单位"][5] == ("区财政局", "部门", "机关", "蒋立新", "json://127.0.0.1:8765/unit/caizheng", "郑文斌")
+    assert sheets["单位"][0] == ("名称", "类型", "片区", "党组织书记", "书记联系方式", "联系领导", "重点关注")
+    assert sheets["单位"][5] == ("区财政局", "部门", "机关", "蒋立新", "json://127.0.0.1:8765/unit/caizheng", "郑文斌", None)
     assert sheets["人员"][0] == ("姓名", "所在单位", "职务", "专长", "人才库", "联系方式", "可用")
     assert sheets["人员"][5] == ("陈晓梅", "区审计局", "审计科长", "审计、财务", "组长库、人才库", None, "是")
-    assert sheets["回避"][1] == ("王海燕", "区财政局", "原工作单位", "2022年前在该局工作")
+    assert sheets["回避"][0] == ("人员", "单位", "回避类型", "说明", "离开年份")
+    assert sheets["回避"][1] == ("王海燕", "区财政局", "原工作单位", "2022年前在该局工作", None)
     assert sheets["接收人"][1] == ("巡察办", "json://127.0.0.1:8765/office")
 
 
@@ -208,6 +209,18 @@ def _missing_address(wb: Any) -> None:
     wb["接收人"]["B3"] = None
 
 
+def _bad_priority(wb: Any) -> None:
+    wb["单位"]["G4"] = "很高"
+
+
+def _bad_left_year(wb: Any) -> None:
+    wb["回避"]["E2"] = "前年"
+
+
+def _left_year_out_of_range(wb: Any) -> None:
+    wb["回避"]["E3"] = 1900
+
+
 def _unknown_unit_for_person(wb: Any) -> None:
     """Parses; load_org refuses the reference."""
     wb["人员"]["B4"] = "区不存在局"
@@ -224,6 +237,9 @@ BAD_ROWS: list[tuple[Spoil, str]] = [
     (_unknown_conflict_kind, "工作表“回避”第2行：“回避类型”应为“原工作单位”、“亲属任职”、“申报回避”之一，实为“同学关系”"),
     (_duplicate_unit, "工作表“单位”第3行：名称“城东街道”与第2行重复"),
     (_missing_address, "工作表“接收人”第3行：“地址”不能为空"),
+    (_bad_priority, "工作表“单位”第4行：“重点关注”应填整数，实为“很高”"),
+    (_bad_left_year, "工作表“回避”第2行：“离开年份”应填整数，实为“前年”"),
+    (_left_year_out_of_range, "工作表“回避”第3行：“离开年份”"),
     (_unknown_unit_for_person, "人员“李建国”的所在单位不存在：区不存在局"),
 ]
 
