@@ -135,11 +135,14 @@ def rectification_chart(*, session: Session, round_id: int, path: Path) -> Path:
         fig = Figure(figsize=SIZE)
         ax = fig.add_subplot()
         if days:
-            ax.step(days, total, where="post", label="整改事项（累计）", color="#1f4e79", linewidth=2)
-            ax.step(days, done, where="post", label="已销号（累计）", color="#c00000", linewidth=2)
+            # Markers keep a series of one day visible (a step line needs two points).
+            ax.step(days, total, where="post", label="整改事项（累计）", color="#1f4e79", linewidth=2, marker="o")
+            ax.step(days, done, where="post", label="已销号（累计）", color="#c00000", linewidth=2, marker="o")
             ax.fill_between(days, done, step="post", alpha=0.15, color="#c00000")
             ax.legend(loc="upper left")
             ax.set_ylim(bottom=0)
+            if len(days) == 1:  # otherwise matplotlib spans years around the single day
+                ax.set_xlim(days[0] - timedelta(days=7), days[0] + timedelta(days=7))
             fig.autofmt_xdate()
             ax.set_title(f"{rnd.name}：整改进度（整改到位率 {rate_text(done[-1], total[-1])}，{done[-1]}/{total[-1]}）")
         else:
