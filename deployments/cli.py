@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlmodel import func, select
 
 from deployments.clue_cli import register as register_clue_commands
+from deployments.common import fail
 from deployments.dossier_cli import register as register_dossier_commands
 from deployments.plan_cli import register as register_plan_commands
 from deployments.stats_cli import register as register_stats_commands
@@ -35,11 +36,6 @@ from tasks.rounds import compose_params, validate_round
 app = typer.Typer(help="巡察工作全流程编排：命令行工具", no_args_is_help=True, add_completion=False)
 DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
 ROUND_DEPLOYMENT = "巡察轮次/发起巡察"
-
-
-def fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
 
 
 @app.command("load-org")

@@ -6,23 +6,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import typer
 import yaml
 
+from deployments.common import AS, echo_rows, fail
 from models.access import Action, require
 from models.clock import now
 from models.db import session_scope
 from models.errors import DomainError
 from models.settings import get_settings
-
-AS = typer.Option(..., "--as", envvar="XUNCHA_USER", help="办理人姓名（须为在册用户，按其角色核验权限）")
-
-
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
 
 
 def _text(path: Path | None) -> str:
@@ -33,14 +26,6 @@ def _text(path: Path | None) -> str:
     except FileNotFoundError:
         raise DomainError(f"找不到文件：{path}") from None
 
-
-def _echo_rows(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        typer.echo("（无）")
-        return
-    typer.echo("\t".join(rows[0]))
-    for row in rows:
-        typer.echo("\t".join("" if v is None else str(v) for v in row.values()))
 
 
 def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per command
@@ -70,7 +55,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                                        informant_contact=str(raw.get("联系方式") or ""), now=now())
                 pid, anonymous = p.id, p.anonymous
         except (DomainError, yaml.YAMLError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo(f"已受理信访举报，编号 {pid}{'（匿名）' if anonymous else '（举报人身份已加密保存）'}。")
 
     @app.command("show-petition")
@@ -85,7 +70,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                 row = clues.read_petition(session=s, settings=get_settings(), by=by, petition_id=petition_id,
                                           informant=informant, now=now())
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         for k, v in row.items():
             typer.echo(f"{k}：{'' if v is None else v}")
 
@@ -105,7 +90,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                                               kind=kind, summary=summary, urgent=urgent, now=now())
                 cid = clue.id
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo(f"已转为线索，编号 {cid}。")
 
     @app.command("add-clue")
@@ -126,7 +111,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                                            urgent=urgent, now=now())
                 cid = clue.id
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo(f"已登记线索，编号 {cid}。")
 
     @app.command("transfer-now")
@@ -139,7 +124,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                                                link=settings.run_link(None))
                 doc_no, due = letter.doc_no, letter.ack_due_on
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo(f"已移交（{doc_no}），签收期限 {due}。")
 
     @app.command("clues")
@@ -149,8 +134,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             with session_scope() as s:
                 rows = clues.open_clues(session=s, by=by, now=now())
         except DomainError as exc:
-            _fail(str(exc))
-        _echo_rows(rows)
+            fail(str(exc))
+        echo_rows(rows)
 
     @app.command("show-clue")
     def show_clue_cmd(clue_id: int = typer.Argument(..., help="线索编号"), by: str = AS) -> None:
@@ -159,7 +144,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
             with session_scope() as s:
                 row = clues.read_clue(session=s, by=by, clue_id=clue_id, now=now())
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         for k, v in row.items():
             typer.echo(f"{k}：{v}")
 
@@ -176,7 +161,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                                            now=now())
                 count = letter.clue_count
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo(f"已签收移交函，线索{count}件；请在{get_settings().clue_result_days}日内反馈办理结果。")
 
     @app.command("clue-result")
@@ -194,7 +179,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                                            note=note, now=now())
                 closed = clue.closed_at is not None
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo("已反馈，线索办结。" if closed else "已反馈初步核实情况，线索仍在办理中。")
 
     @app.command("rotate-key")
@@ -210,5 +195,5 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                             work=lambda: (require(account(s, by).role, Action.ROTATE_KEY),
                                           rotate_informant_key(session=s, settings=get_settings(), by=by, now=now()))[1])
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo(f"已轮换密钥，重新加密{n}条举报人记录。")

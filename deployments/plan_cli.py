@@ -8,28 +8,14 @@ from typing import Any
 
 import typer
 
+from deployments.common import AS, echo_rows, fail
 from models.access import Action, require
 from models.clock import now
 from models.db import session_scope
 from models.errors import DomainError
 from models.settings import get_settings
 
-AS = typer.Option(..., "--as", envvar="XUNCHA_USER", help="办理人姓名（须为在册用户，按其角色核验权限）")
 PLAN_DEPLOYMENT = "全覆盖排程/全覆盖排程"
-
-
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
-
-
-def _table(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        typer.echo("（无）")
-        return
-    typer.echo("\t".join(rows[0]))
-    for row in rows:
-        typer.echo("\t".join("" if v is None else str(v) for v in row.values()))
 
 
 def _as(s: Any, by: str, action: Action) -> None:
@@ -81,7 +67,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                                              mix=parse_mix(mix), actor=by, now=now())
                 tid = term.id
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo(f"已建立任期计划“{name}”（编号 {tid}）。排程：界面中运行部署“全覆盖排程”，或 schedule {name} --submit。")
 
     @app.command("coverage")
@@ -99,12 +85,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                 assert term.id is not None
                 cov = term_plan.coverage(session=s, term_id=term.id, as_of=day)
         except ValueError:
-            _fail(f"日期格式应为 YYYY-MM-DD：{as_of}")
+            fail(f"日期格式应为 YYYY-MM-DD：{as_of}")
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo(f"{cov.term}（{cov.first_year}—{cov.last_year}年），截至{day}：共{cov.total}个单位，已巡察{cov.covered}个，"
                    f"已排入计划{cov.planned}个，尚未安排{cov.total - cov.covered - cov.planned}个")
-        _table(cov.rows)
+        echo_rows(cov.rows)
         for w in cov.warnings:
             typer.secho(f"预警：{w}", fg=typer.colors.YELLOW)
 
@@ -124,9 +110,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                 assert term.id is not None
                 plan = term_plan.propose(session=s, term_id=term.id, as_of=day)
         except ValueError:
-            _fail(f"日期格式应为 YYYY-MM-DD：{as_of}")
+            fail(f"日期格式应为 YYYY-MM-DD：{as_of}")
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo("轮次\t单位数\t被巡察单位")
         for r in plan:
             typer.echo(f"{r.year}年第{r.number}轮\t{len(r.units)}\t{'、'.join(u.name for u in r.units)}")
@@ -145,8 +131,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                 history = term_plan.service_history(s)
                 people = [p for p in term_plan.person_records(s) if p.leader or p.talent]
         except DomainError as exc:
-            _fail(str(exc))
-        _table([{"姓名": p.name, "组长库": "是" if p.leader else "", "人才库": "是" if p.talent else "",
+            fail(str(exc))
+        echo_rows([{"姓名": p.name, "组长库": "是" if p.leader else "", "人才库": "是" if p.talent else "",
                  "专长": "、".join(sorted(p.specialties)), "可用": "是" if p.available else "否",
                  "参加次数": p.rounds_served,
                  "最近参加": "；".join(f"{h.round}（{h.role}）" for h in history.get(p.id, [])[-2:])} for p in people])
@@ -169,5 +155,5 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                     session=s, unit_names=names, team_count=teams, members_per_team=members,
                     year=year or now().year, kind=kind, former_years=get_settings().recusal_former_years)
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo(term_plan.composition_markdown(composition))

@@ -11,14 +11,10 @@ from typing import Any
 
 import typer
 
+from deployments.common import echo_rows, fail
 from models.clock import today
 from models.db import session_scope
 from models.errors import DomainError
-
-
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
 
 
 def parse_year(text: str) -> int | None:
@@ -32,12 +28,7 @@ def parse_year(text: str) -> int | None:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        typer.echo("（无数据）")
-        return
-    typer.echo("\t".join(rows[0]))
-    for row in rows:
-        typer.echo("\t".join(str(v) for v in row.values()))
+    echo_rows(rows, empty="（无数据）")
 
 
 def register(app: typer.Typer) -> None:
@@ -66,7 +57,7 @@ def register(app: typer.Typer) -> None:
                 teams = per_team_evaluation(session=s, round_id=rid, year=y)
                 inspectors = per_inspector_evaluation(session=s, round_id=rid, year=y) if people else []
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         print_table(labelled(teams, TEAM_LABELS))
         if people:
             typer.echo("\n巡察干部（所在巡察组的合计，问题和线索不按个人登记）：")
@@ -87,7 +78,7 @@ def register(app: typer.Typer) -> None:
                 assert rnd.id is not None
                 paths = round_charts(session=s, round_id=rnd.id, directory=directory)
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo(f"已生成{len(paths)}张图表：\n" + "\n".join(str(p) for p in paths))
 
     @app.command("export-lists")
@@ -104,5 +95,5 @@ def register(app: typer.Typer) -> None:
                 counts = export_lists(session=s, round_name=round_name, unit_name=unit_name or None, path=path,
                                       as_of=today())
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo(f"已导出到 {path}：问题{counts['problems']}个，整改事项{counts['items']}项。")

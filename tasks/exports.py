@@ -11,7 +11,6 @@ a temporary file that is renamed into place.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -38,6 +37,7 @@ from models.tables import (
     Unit,
 )
 from tasks.statistics import MEASURES, find_round, unit_figures
+from tasks.xlsx import save_workbook
 
 YES, NO = "是", "否"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -154,19 +154,6 @@ def _fill(ws: Worksheet, columns: tuple[Column, ...], rows: list[list[Any]]) -> 
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
 
 
-def _save(wb: Workbook, path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            wb.save(tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    except OSError as exc:
-        raise DomainError(f"无法写入文件：{path}（{exc.strerror or exc}）") from exc
-
-
 def export_lists(*, session: Session, round_name: str, unit_name: str | None, path: Path, as_of: date) -> dict[str, int]:
     """Write the round's (or one unit's) lists to `path`; returns how many problems and items."""
     if path.suffix.lower() != ".xlsx":
@@ -186,6 +173,6 @@ def export_lists(*, session: Session, round_name: str, unit_name: str | None, pa
                                 ("整改进展台账", PROGRESS, items["整改进展台账"]), ("汇总", SUMMARY, summary)):
         _fill(wb.create_sheet(name), columns, rows)
     wb.properties.title = f"{rnd.name}{('·' + unit.name) if unit else ''} 整改清单（截至{as_of}）"
-    _save(wb, path)
+    save_workbook(wb, path)
     return {"problems": len(problems), "items": len(items["任务清单"])}
 

@@ -9,7 +9,6 @@ so an export can be edited and loaded again.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitK
 from models.errors import DomainError, reason
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
 from tasks.org import AccountIn, ConflictIn, OrgData, PersonIn, SecretaryIn, UnitIn
+from tasks.xlsx import save_workbook
 
 
 @dataclass(frozen=True)
@@ -371,16 +371,7 @@ def write_org_excel(session: Session, path: Path) -> dict[str, int]:
         wb.remove(default)
     for spec in SHEETS:
         _fill(wb.create_sheet(spec.name), spec, rows[spec.name])
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.xlsx")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            wb.save(tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    except OSError as exc:
-        raise DomainError(f"无法写入文件：{path}（{exc.strerror or exc}）") from exc
+    save_workbook(wb, path)
     return {
         "units": len(rows[UNITS.name]),
         "people": len(rows[PEOPLE.name]),

@@ -113,3 +113,13 @@ def pause_key(run_id: UUID | str) -> str:
     fr = read(run_id)
     assert fr.state is not None and fr.state.state_details is not None
     return str(fr.state.state_details.pause_key)
+
+
+def wait_for_key(run_id: UUID | str, key: str, timeout: float = 120) -> None:
+    """Wait until the run waits under this pause key (after a refused answer it asks again
+    under the next one)."""
+    wait_for(run_id, paused=True)
+    deadline = time.monotonic() + timeout
+    while pause_key(run_id) != key and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert pause_key(run_id) == key

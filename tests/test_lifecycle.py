@@ -38,7 +38,15 @@ from tasks.clues import acknowledge, add_petition, petition_to_clue, read_petiti
 from tasks.findings import add_clue, find_inspection, record_findings
 from tasks.stages import open_items
 from tasks.supervision import report_progress, submit_plan
-from tests.driver import answer, live_code, pause_key, read, wait_for, waiting_approval
+from tests.driver import (
+    answer,
+    live_code,
+    pause_key,
+    read,
+    wait_for,
+    wait_for_key,
+    waiting_approval,
+)
 from tests.factories import letter_code
 from tests.leaks import prefect_leaks, scan_sqlite
 
@@ -64,11 +72,7 @@ def start_round(name: str, teams: list[dict[str, Any]]) -> str:
 
 
 def refused_and_waiting(run_id: str, key: str) -> None:
-    wait_for(run_id, paused=True)
-    deadline = time.monotonic() + 120
-    while pause_key(run_id) != key and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert pause_key(run_id) == key
+    wait_for_key(run_id, key)
 
 
 def approve_plan(run_id: str) -> None:

@@ -5,7 +5,6 @@ stored; a term that cannot be covered at its pace alerts the office and the lead
 from __future__ import annotations
 
 import os
-import time
 from datetime import date
 from typing import Any
 
@@ -17,17 +16,9 @@ from models.clock import now
 from models.db import session_scope
 from models.tables import Alert, AuditEvent, PlannedUnit, Unit
 from tasks import term_plan
-from tests.driver import answer, pause_key, wait_for
+from tests.driver import answer, wait_for, wait_for_key
 
 pytestmark = pytest.mark.stack
-
-
-def wait_key(run_id: str, key: str) -> None:
-    wait_for(run_id, paused=True)
-    deadline = time.monotonic() + 120
-    while pause_key(run_id) != key and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert pause_key(run_id) == key
 
 
 def test_the_office_edits_and_approves_the_schedule(stack: Any) -> None:
@@ -45,9 +36,9 @@ def test_the_office_edits_and_approves_the_schedule(stack: Any) -> None:
     run_id = str(run_deployment("全覆盖排程/全覆盖排程", parameters={"params": {"term": name, "as_of": str(as_of)}},
                                 timeout=0).id)
 
-    wait_key(run_id, f"term-plan-{tid}-1-0")
+    wait_for_key(run_id, f"term-plan-{tid}-1-0")
     answer(run_id, decision="按调整批准", edits="2040年第1轮：区不存在局")
-    wait_key(run_id, f"term-plan-{tid}-1-1")  # refused, asked again
+    wait_for_key(run_id, f"term-plan-{tid}-1-1")  # refused, asked again
     answer(run_id, decision="按调整批准", edits=f"2040年第1轮：{'、'.join(first + [moved])}")
     fr = wait_for(run_id, final=True)
     assert fr.state is not None and fr.state.is_completed(), fr.state

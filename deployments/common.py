@@ -1,0 +1,24 @@
+"""What every command module shares: who is acting, how a refusal ends, how a table prints."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import typer
+
+AS: Any = typer.Option(..., "--as", envvar="XUNCHA_USER", help="办理人姓名（须为在册用户，按其角色核验权限）")
+
+
+def fail(message: str) -> NoReturn:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def echo_rows(rows: list[dict[str, Any]], empty: str = "（无）") -> None:
+    """Rows as tab-separated lines under their header (pastes into Excel)."""
+    if not rows:
+        typer.echo(empty)
+        return
+    typer.echo("\t".join(rows[0]))
+    for row in rows:
+        typer.echo("\t".join("" if v is None else str(v) for v in row.values()))
