@@ -3,8 +3,9 @@ acting (`--as`, or XUNCHA_USER); the role check happens on every call."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 
@@ -15,6 +16,7 @@ from models.db import session_scope
 from models.errors import DomainError
 from models.settings import get_settings
 
+T = TypeVar("T")
 PLAN_DEPLOYMENT = "全覆盖排程/全覆盖排程"
 
 
@@ -43,6 +45,28 @@ def parse_mix(text: str) -> dict[str, int]:
         except ValueError:
             raise DomainError(f"组合规则应写成“部门=1,乡镇街道=1”，无法识别“{part}”") from None
     return mix
+
+
+def parse_day(text: str) -> date:
+    """A date given on the command line, today when empty."""
+    try:
+        return date.fromisoformat(text) if text else now().date()
+    except ValueError:
+        fail(f"日期格式应为 YYYY-MM-DD：{text}")
+
+
+def _on_term(name: str, by: str, action: Action, work: Callable[[Any, int], T]) -> T:
+    """`work(session, term id)` for person `by` if their role may do `action`; a refusal ends the command."""
+    from tasks import term_plan
+
+    try:
+        with session_scope() as s:
+            _as(s, by, action)
+            term = term_plan.get_term(s, name)
+            assert term.id is not None
+            return work(s, term.id)
+    except DomainError as exc:
+        fail(str(exc))
 
 
 def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per command
@@ -77,17 +101,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         by: str = AS,
     ) -> None:
         """全覆盖情况：按单位类型列出已巡察、已排入计划、尚未安排的单位数，进度不足时给出预警。"""
-        try:
-            day = date.fromisoformat(as_of) if as_of else now().date()
-            with session_scope() as s:
-                _as(s, by, Action.VIEW_COVERAGE)
-                term = term_plan.get_term(s, name)
-                assert term.id is not None
-                cov = term_plan.coverage(session=s, term_id=term.id, as_of=day)
-        except ValueError:
-            fail(f"日期格式应为 YYYY-MM-DD：{as_of}")
-        except DomainError as exc:
-            fail(str(exc))
+        day = parse_day(as_of)
+        cov = _on_term(name, by, Action.VIEW_COVERAGE, lambda s, tid: term_plan.coverage(session=s, term_id=tid, as_of=day))
         typer.echo(f"{cov.term}（{cov.first_year}—{cov.last_year}年），截至{day}：共{cov.total}个单位，已巡察{cov.covered}个，"
                    f"已排入计划{cov.planned}个，尚未安排{cov.total - cov.covered - cov.planned}个")
         echo_rows(cov.rows)
@@ -102,17 +117,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         by: str = AS,
     ) -> None:
         """提出剩余轮次的排程建议（不保存）；--submit 报巡察办审批。"""
-        try:
-            day = date.fromisoformat(as_of) if as_of else now().date()
-            with session_scope() as s:
-                _as(s, by, Action.PLAN_TERM)
-                term = term_plan.get_term(s, name)
-                assert term.id is not None
-                plan = term_plan.propose(session=s, term_id=term.id, as_of=day)
-        except ValueError:
-            fail(f"日期格式应为 YYYY-MM-DD：{as_of}")
-        except DomainError as exc:
-            fail(str(exc))
+        day = parse_day(as_of)
+        plan = _on_term(name, by, Action.PLAN_TERM, lambda s, tid: term_plan.propose(session=s, term_id=tid, as_of=day))
         typer.echo("轮次\t单位数\t被巡察单位")
         for r in plan:
             typer.echo(f"{r.year}年第{r.number}轮\t{len(r.units)}\t{'、'.join(u.name for u in r.units)}")

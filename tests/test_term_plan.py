@@ -324,6 +324,9 @@ def test_planning_from_the_command_line() -> None:
     assert code == 2 and "任期年份应写成“2021-2026”，实为“明年”" in out
     code, out = run("coverage", "十五届区委任期", "--as-of", "2026-12-01", "--as", "张明")
     assert code == 0 and "共16个单位，已巡察0个" in out and "部门\t7\t0\t0\t7\t0.00%" in out, out
+    assert run("coverage", "十五届区委任期", "--as-of", "2026-13-01", "--as", "张明") == (2, "日期格式应为 YYYY-MM-DD：2026-13-01\n")
+    code, out = run("coverage", "十六届区委任期", "--as", "张明")
+    assert code == 2 and "任期计划不存在：十六届区委任期" in out
     code, out = run("coverage", "十五届区委任期", "--as", "林静")
     assert code == 2 and "无权查看全覆盖情况" in out
     code, out = run("schedule", "十五届区委任期", "--as-of", "2027-01-01", "--as", "陶文华")
