@@ -168,15 +168,20 @@ class PlannedRound:
 
 
 def schedule_term(units: list[UnitRec], *, covered: set[int], first_year: int, last_year: int,
-                  rounds_per_year: int, units_per_round: int, mix: dict[str, int] | None = None) -> list[PlannedRound]:
-    """Rounds from first_year to last_year covering every unit not in `covered` exactly once."""
+                  rounds_per_year: int, units_per_round: int, mix: dict[str, int] | None = None,
+                  first_round: int = 1) -> list[PlannedRound]:
+    """Rounds from round `first_round` of first_year to the end of last_year covering every unit not
+    in `covered` exactly once (rounds of the first year already held are not planned again)."""
     if rounds_per_year < 1 or units_per_round < 1 or last_year < first_year:
         raise DomainError("每年轮次数和每轮单位数应至少为1，结束年份不能早于开始年份")
     mix = mix or {}
     if sum(mix.values()) > units_per_round:
         raise DomainError(f"每轮组合规则共{sum(mix.values())}个单位，超过每轮容量{units_per_round}个")
     todo = [u for u in units if u.id not in covered]
-    slots = (last_year - first_year + 1) * rounds_per_year
+    skip = max(0, first_round - 1)
+    slots = (last_year - first_year + 1) * rounds_per_year - skip
+    if slots < 1:
+        raise DomainError(f"{last_year}年的{rounds_per_year}轮均已安排，任期内没有剩余轮次")
     capacity = slots * units_per_round
     if len(todo) > capacity:
         raise DomainError(f"剩余任期内容量不足：尚未巡察{len(todo)}个单位，{slots}轮×每轮{units_per_round}个单位共可安排"
@@ -200,7 +205,8 @@ def schedule_term(units: list[UnitRec], *, covered: set[int], first_year: int, l
             kind = max((k for k in queues if queues[k]), key=lambda k: (queues[k][0].priority, len(queues[k])))
             chosen.append(queues[kind].pop(0))
         assert len(chosen) <= units_per_round
-        plan.append(PlannedRound(year=first_year + i // rounds_per_year, number=i % rounds_per_year + 1, units=chosen))
+        k = i + skip
+        plan.append(PlannedRound(year=first_year + k // rounds_per_year, number=k % rounds_per_year + 1, units=chosen))
     left = [u for q in queues.values() for u in q]
     if left:  # the mix rule took capacity that other kinds needed
         raise DomainError(f"按组合规则排完后仍有{len(left)}个单位未安排，请调整组合规则或增加容量")

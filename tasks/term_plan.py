@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
-from models.enums import ConflictKind, Pool, RoundKind, TeamRole, UnitKind
+from models.enums import ConflictKind, Pool, RoundKind, RoundStatus, TeamRole, UnitKind
 from models.errors import DomainError, NotFound
 from models.tables import (
     Conflict,
@@ -196,12 +196,14 @@ def get_term(session: Session, name_or_id: str | int) -> TermPlan:
     return term
 
 
-def covered_units(session: Session, term: TermPlan) -> dict[int, str]:
-    """unit id -> the round that covered it within the term (look-backs do not count)."""
+def covered_units(session: Session, term: TermPlan, *, pending: bool = False) -> dict[int, str]:
+    """unit id -> the round that covered it within the term: a round whose plan the leading group
+    approved (look-backs do not count). With `pending`, the rounds still waiting for that approval."""
+    statuses = [RoundStatus.PLANNING] if pending else [RoundStatus.ACTIVE, RoundStatus.DONE]
     rows = session.exec(
         select(col(Inspection.unit_id), col(InspectionRound.name), col(InspectionRound.start_date))
         .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
-        .where(InspectionRound.kind != RoundKind.LOOK_BACK)
+        .where(InspectionRound.kind != RoundKind.LOOK_BACK, col(InspectionRound.status).in_(statuses))
         .order_by(col(InspectionRound.start_date))
     ).all()
     out: dict[int, str] = {}
@@ -231,7 +233,9 @@ def coverage(*, session: Session, term_id: int, as_of: date) -> Coverage:
     """Covered / planned / not yet planned by unit kind, and whether the pace finishes the term."""
     term = get_term(session, term_id)
     covered = covered_units(session, term)
-    planned = {p.unit_id for p in session.exec(select(PlannedUnit).where(PlannedUnit.term_id == term.id))} - set(covered)
+    # Planned: in the approved schedule, or in a round whose plan awaits approval.
+    planned = ({p.unit_id for p in session.exec(select(PlannedUnit).where(PlannedUnit.term_id == term.id))}
+               | set(covered_units(session, term, pending=True))) - set(covered)
     units = session.exec(select(Unit.id, Unit.kind)).all()
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     for uid, kind in units:
@@ -284,6 +288,13 @@ def coverage_markdown(cov: Coverage) -> str:
     return head + warn + table
 
 
+def rounds_held(session: Session, year: int) -> int:
+    """Rounds of a year already started (not counting look-backs or plans sent back)."""
+    return len(session.exec(select(InspectionRound.id).where(
+        InspectionRound.kind != RoundKind.LOOK_BACK, col(InspectionRound.status) != RoundStatus.RETURNED,
+        col(InspectionRound.start_date) >= date(year, 1, 1), col(InspectionRound.start_date) <= date(year, 12, 31))).all())
+
+
 def first_open_year(term: TermPlan, as_of: date) -> int:
     return max(term.first_year, as_of.year)
 
@@ -295,7 +306,9 @@ def propose(*, session: Session, term_id: int, as_of: date) -> list[PlannedRound
     first = first_open_year(term, as_of)
     if first > term.last_year:
         raise DomainError(f"{term.name}已于{term.last_year}年结束，无法再排程")
-    return schedule_term(unit_records(session), covered=set(covered_units(session, term)), first_year=first,
+    taken = set(covered_units(session, term)) | set(covered_units(session, term, pending=True))
+    return schedule_term(unit_records(session), covered=taken, first_year=first,
+                         first_round=rounds_held(session, first) + 1 if first == as_of.year else 1,
                          last_year=term.last_year, rounds_per_year=term.rounds_per_year,
                          units_per_round=term.units_per_round, mix=dict(term.mix))
 

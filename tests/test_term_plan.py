@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from deployments.cli import app
 from models.db import get_engine
-from models.enums import Gate
+from models.enums import Gate, RoundStatus
 from models.errors import DomainError
 from models.forms import RoundParams
 from models.settings import Settings
@@ -49,10 +49,30 @@ def make_term(s: Session, *, first: int = 2026, last: int = 2030, per_year: int 
     return term.id
 
 
+def approved_round(s: Session, params: RoundParams | None = None) -> InspectionRound:
+    """A round whose plan the leading group approved (进行中): its units count as covered."""
+    rnd, _ = make_round(s, params)
+    rnd.status = RoundStatus.ACTIVE
+    s.add(rnd)
+    s.commit()
+    return rnd
+
+
 def test_coverage_counts_covered_planned_and_open_by_kind(demo_org: Session) -> None:
     s = demo_org
     tid = make_term(s)
-    make_round(s)  # 2026-12: 城东街道, 区教育局, 区交通投资集团
+    rnd, _ = make_round(s)  # 2026-12: 城东街道, 区教育局, 区交通投资集团, plan not yet approved
+    cov = term_plan.coverage(session=s, term_id=tid, as_of=date(2026, 12, 15))
+    assert (cov.covered, cov.planned) == (0, 3)  # waiting for approval: planned, not covered
+    assert not {"城东街道", "区教育局", "区交通投资集团"} & {
+        u.name for r in term_plan.propose(session=s, term_id=tid, as_of=date(2026, 12, 15)) for u in r.units}
+    rnd.status = RoundStatus.RETURNED  # a plan sent back covers nothing and plans nothing
+    s.add(rnd)
+    s.commit()
+    assert (term_plan.coverage(session=s, term_id=tid, as_of=date(2026, 12, 15)).planned) == 0
+    rnd.status = RoundStatus.ACTIVE
+    s.add(rnd)
+    s.commit()
     cov = term_plan.coverage(session=s, term_id=tid, as_of=date(2026, 12, 15))
     assert (cov.total, cov.covered, cov.planned) == (16, 3, 0)
     assert cov.rows == [
@@ -75,11 +95,11 @@ def test_coverage_counts_covered_planned_and_open_by_kind(demo_org: Session) -> 
 def test_a_round_outside_the_term_or_a_look_back_does_not_cover(demo_org: Session) -> None:
     s = demo_org
     tid = make_term(s, first=2027)
-    make_round(s)  # 2026: before the term
-    make_round(s, RoundParams.model_validate(
+    approved_round(s)  # 2026: before the term
+    approved_round(s, RoundParams.model_validate(
         round_data(name="回头看一轮", kind="回头看", start=date(2027, 3, 1), end=date(2027, 3, 20), units=["城西街道"])))
     assert term_plan.coverage(session=s, term_id=tid, as_of=date(2027, 6, 1)).covered == 0
-    make_round(s, RoundParams.model_validate(
+    approved_round(s, RoundParams.model_validate(
         round_data(name="2027年第一轮巡察", start=date(2027, 3, 1), end=date(2027, 3, 20), units=["城西街道"])))
     assert term_plan.coverage(session=s, term_id=tid, as_of=date(2027, 6, 1)).covered == 1
 
@@ -88,7 +108,7 @@ def test_the_pace_warning_says_by_how_much(demo_org: Session) -> None:
     s = demo_org
     # Two rounds a year of two units: 2026-2027 holds at most 8 of the 16.
     tid = make_term(s, first=2026, last=2027, per_year=2, per_round=2, mix={})
-    make_round(s)
+    approved_round(s)
     cov = term_plan.coverage(session=s, term_id=tid, as_of=date(2026, 12, 1))
     (capacity, pace) = cov.warnings
     assert capacity.startswith("按计划容量（每年2轮、每轮2个单位），任期剩余约1.1年最多还能巡察4个单位，尚有13个未巡察，差9个"), capacity
@@ -358,3 +378,28 @@ def test_org_data_carries_priority_and_the_year_left(demo_org: Session) -> None:
     with pytest.raises(DomainError) as exc:
         parse_org({"units": [{"name": "区财政局", "kind": "部门", "priority": -1}]})
     assert any("重点关注程度" in p for p in exc.value.problems), exc.value.problems
+
+
+def test_rounds_already_held_this_year_are_not_planned_again(demo_org: Session) -> None:
+    s = demo_org
+    tid = make_term(s, per_year=2)  # 2026–2030
+    approved_round(s)  # 2026's first round
+    plan = term_plan.propose(session=s, term_id=tid, as_of=date(2026, 12, 15))
+    assert (plan[0].year, plan[0].number) == (2026, 2)
+    assert len(plan) <= 9  # 2026 round 2 and the 8 rounds of 2027–2030
+    # Next year starts again from its first round.
+    assert (term_plan.propose(session=s, term_id=tid, as_of=date(2027, 1, 5))[0].number) == 1
+    # Both rounds of the term's last year held: nothing left to plan into.
+    last = make_term_named(s, "短任期", 2026, 2026)
+    approved_round(s, RoundParams.model_validate(round_data(name="2026年第二轮巡察", start=date(2026, 12, 10),
+                                                            end=date(2026, 12, 30), units=["城西街道"])))
+    with pytest.raises(DomainError, match="2026年的2轮均已安排，任期内没有剩余轮次"):
+        term_plan.propose(session=s, term_id=last, as_of=date(2026, 12, 15))
+
+
+def make_term_named(s: Session, name: str, first: int, last: int) -> int:
+    term = term_plan.create_term(session=s, name=name, first_year=first, last_year=last, rounds_per_year=2,
+                                 units_per_round=4, mix={}, actor="陶文华", now=NOW)
+    s.commit()
+    assert term.id is not None
+    return term.id
