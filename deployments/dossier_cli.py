@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from deployments.common import fail
 from models.settings import get_settings
 from tasks.dossier import dossier_folders, verify_dossier
 
@@ -17,14 +18,11 @@ def verify_dossier_cmd(
 ) -> None:
     """核验归档案卷：逐个文件比对 manifest.sha256，按文件名列出缺少、被改动或多出的文件；有问题时退出码非零。"""
     if folder is None and not round_name:
-        typer.secho("请指定案卷目录，或用 --round（及 --unit）指定轮次和单位。", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2)
+        fail("请指定案卷目录，或用 --round（及 --unit）指定轮次和单位。")
     if folder is not None and (round_name or unit_name):
-        typer.secho("案卷目录与 --round/--unit 只能二选一。", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2)
+        fail("案卷目录与 --round/--unit 只能二选一。")
     if folder is None and unit_name and not round_name:
-        typer.secho("指定 --unit 时也须指定 --round。", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2)
+        fail("指定 --unit 时也须指定 --round。")
     folders = [folder] if folder is not None else dossier_folders(get_settings(), round_name, unit_name or None)
     bad = 0
     for f in folders:

@@ -152,10 +152,11 @@ def write_document(
     now: datetime, version: int = 1,
 ) -> Document:
     """Write (or return the already written) document of this kind and version."""
+    done = written(session=session, round_id=round_id, inspection_id=inspection_id, kind=spec.kind, version=version)
+    if done is not None:
+        return done
     existing = find_document(session=session, round_id=round_id, inspection_id=inspection_id, kind=spec.kind,
-                             version=version)
-    if existing and Path(existing.path).exists():
-        return existing
+                             version=version)  # registered, but its file is gone: written again
     name = f"{spec.kind}{'' if version == 1 else f'-第{version}稿'}.docx"
     path = directory / name
     render(settings=settings, spec=spec, when=now, path=path)

@@ -50,7 +50,6 @@ from models.tables import (
     Petition,
     ProgressReport,
     RectificationItem,
-    Unit,
 )
 from tasks.documents import OFFICE, DocSpec, cn_date, sha256_of, write_document, written
 
@@ -290,8 +289,10 @@ def archive_inspection(*, session: Session, settings: Settings, inspection_id: i
 # The round ----------------------------------------------------------------------------------
 
 
-def write_summary_report(*, session: Session, settings: Settings, round_id: int, now: datetime) -> Document:
-    """巡察工作总结报告 of a round, with its figures and charts (written once)."""
+def write_summary_report(*, session: Session, settings: Settings, round_id: int, now: datetime,
+                         summary: dict[str, Any] | None = None) -> Document:
+    """巡察工作总结报告 of a round, with its figures (`round_summary`, computed here unless given)
+    and charts (written once)."""
     from tasks.charts import round_charts
     from tasks.statistics import MEASURES, round_summary
 
@@ -301,7 +302,7 @@ def write_summary_report(*, session: Session, settings: Settings, round_id: int,
     done = written(session=session, round_id=round_id, inspection_id=None, kind=SUMMARY_KIND)
     if done is not None:
         return done
-    summary = round_summary(session=session, round_id=round_id)
+    summary = summary or round_summary(session=session, round_id=round_id)
     directory = settings.documents_dir / f"round-{round_id}"
     charts = round_charts(session=session, round_id=round_id, directory=directory / "charts")
     units = list(session.exec(select(Inspection.unit_id).where(Inspection.round_id == round_id)))
@@ -328,7 +329,8 @@ def archive_round(*, session: Session, settings: Settings, round_id: int, now: d
     rnd = session.get(InspectionRound, round_id)
     if rnd is None:
         raise NotFound(f"巡察轮次不存在：{round_id}")
-    report = write_summary_report(session=session, settings=settings, round_id=round_id, now=now)
+    summary = round_summary(session=session, round_id=round_id)
+    report = write_summary_report(session=session, settings=settings, round_id=round_id, now=now, summary=summary)
     docs = [report, *_common_task_docs(session, None, round_id)]
     entries = _doc_entries(docs)
     charts = sorted((settings.documents_dir / f"round-{round_id}" / "charts").glob(f"round-{round_id}-*.png"))
@@ -336,7 +338,6 @@ def archive_round(*, session: Session, settings: Settings, round_id: int, now: d
     entries += [Entry(name=f"{n + i:02d}-统计图-{p.stem.removeprefix(f'round-{round_id}-')}.png", title=f"统计图表（{p.stem}）",
                       made=now, source=p) for i, p in enumerate(charts, 1)]
     entries.append(Entry(name="统计数据.xlsx", title="本轮巡察统计数据（主要数据、各巡察组、各单位）", made=now))
-    summary = round_summary(session=session, round_id=round_id)
     folder = dossier_folder(settings, rnd.name)
     assemble(folder=folder, entries=entries, write=lambda b: _figures_workbook(summary, b / "统计数据.xlsx"))
     return folder
@@ -384,13 +385,6 @@ def dossier_folders(settings: Settings, round_name: str, unit_name: str | None =
     if not base.is_dir():
         return [base]
     return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.endswith(".building"))
-
-
-def find_unit(*, session: Session, name: str) -> Unit:
-    unit = session.exec(select(Unit).where(Unit.name == name.strip())).first()
-    if unit is None:
-        raise NotFound(f"未知的被巡察单位：{name}")
-    return unit
 
 
 def common_task_letter(*, session: Session, settings: Settings, problem: CommonProblem, units: list[str],

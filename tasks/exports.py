@@ -22,11 +22,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from models.clock import aware
 from models.enums import ItemStatus
-from models.errors import DomainError, NotFound
+from models.errors import DomainError
 from models.tables import (
     CommonProblem,
     Finding,
@@ -36,6 +36,7 @@ from models.tables import (
     RectificationItem,
     Unit,
 )
+from tasks.findings import find_inspection
 from tasks.statistics import MEASURES, find_round, unit_figures
 from tasks.xlsx import save_workbook
 
@@ -79,12 +80,8 @@ def _resolve(session: Session, round_name: str, unit_name: str | None) -> tuple[
     rnd = find_round(session=session, name=round_name)
     if not unit_name:
         return rnd, None
-    unit = session.exec(select(Unit).where(Unit.name == unit_name.strip())).first()
-    if unit is None:
-        raise NotFound(f"未知的被巡察单位：{unit_name}")
-    if session.exec(select(Inspection.id).where(Inspection.round_id == rnd.id, Inspection.unit_id == unit.id)).first() is None:
-        raise DomainError(f"{unit.name} 不在 {rnd.name} 的巡察范围内")
-    return rnd, unit
+    insp = find_inspection(session=session, round_name=rnd.name, unit_name=unit_name.strip())
+    return rnd, session.get(Unit, insp.unit_id)
 
 
 def _scope(rnd: InspectionRound, unit: Unit | None) -> list[Any]:

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, insert, literal, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import types as sa_types
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -314,32 +313,6 @@ def round_progress(*, session: Session, as_of: date) -> list[dict[str, Any]]:
     return [{"轮次": n, "整改事项": int(t), "已销号": int(d or 0), "已逾期": int(o or 0), "整改到位率": rate_text(int(d or 0), int(t))}
             for n, t, d, o in rows]
 
-
-
-RATE_LEVELS = {"单位": "unit", "轮次": "round", "巡察组": "team", "年度": "year"}
-
-
-def rectification_rates(*, session: Session, by: str) -> list[tuple[str, int, int, str]]:
-    """(name, closed, total, rate) per unit, round, team or year (of the round's start)."""
-    from models.tables import Team
-
-    if by not in RATE_LEVELS:
-        raise DomainError(f"统计口径应为：{'、'.join(RATE_LEVELS)}，实为“{by}”")
-    key: Any = {
-        "单位": col(Unit.name), "轮次": col(InspectionRound.name), "巡察组": InspectionRound.name + "·" + Team.name,
-        "年度": func.substr(func.cast(col(InspectionRound.start_date), sa_types.String), 1, 4),
-    }[by]
-    closed = func.sum(case((col(RectificationItem.status) == ItemStatus.CLOSED, 1), else_=0))
-    rows = session.execute(
-        sa_select(key, closed, func.count(col(RectificationItem.id)))
-        .select_from(RectificationItem)
-        .join(Inspection, col(Inspection.id) == RectificationItem.inspection_id)
-        .join(Unit, col(Unit.id) == Inspection.unit_id)
-        .join(Team, col(Team.id) == Inspection.team_id)
-        .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
-        .group_by(key).order_by(key)
-    ).all()
-    return [(str(name), int(done or 0), int(total), rate_text(int(done or 0), int(total))) for name, done, total in rows]
 
 
 # The rectification plan (整改方案) ----------------------------------------------------------

@@ -85,11 +85,11 @@ def service_history(session: Session) -> dict[int, list[Service]]:
     for pid, rname, start, tname, role in rows:
         out[pid].append(Service(round=rname, year=start.year, team=tname, role=TeamRole(role).value))
     # Look-back teams are kept as names on the look-back (回头看组 is not a Team row).
-    names = {p.name: p.id for p in session.exec(select(Person))}
+    ids = {p.name: p.id for p in session.exec(select(Person)) if p.id is not None}
     for lb in session.exec(select(LookBack).order_by(col(LookBack.id))):
         for name in lb.team:
-            if name in names and names[name] is not None:
-                out[names[name]].append(Service(round="回头看", year=lb.triggered_on.year, team="回头看组", role="组员"))  # type: ignore[index]
+            if name in ids:
+                out[ids[name]].append(Service(round="回头看", year=lb.triggered_on.year, team="回头看组", role="组员"))
     return out
 
 
@@ -343,7 +343,7 @@ def apply_edits(*, session: Session, term_id: int, plan: list[PlannedRound], edi
             problems.append(f"第{n}行无法识别：“{line.strip()}”（格式如：2027年第2轮：单位甲、单位乙）")
             continue
         year, number = int(m.group(1)), int(m.group(2))
-        if not (first_open_year(term, date(year, 1, 1)) <= year <= term.last_year) or not 1 <= number <= term.rounds_per_year:
+        if not (term.first_year <= year <= term.last_year) or not 1 <= number <= term.rounds_per_year:
             problems.append(f"第{n}行：{year}年第{number}轮不在任期计划内（{term.first_year}—{term.last_year}年，每年{term.rounds_per_year}轮）")
             continue
         names = [x.strip() for x in re.split(r"[,，、;；\s]+", m.group(3)) if x.strip()]
@@ -366,8 +366,8 @@ def apply_edits(*, session: Session, term_id: int, plan: list[PlannedRound], edi
     placed = Counter(u.id for us in rounds.values() for u in us)
     names_by_id = {u.id: u.name for u in units.values()}
     problems += [f"{names_by_id[i]}被安排了{c}次" for i, c in placed.items() if c > 1]
-    problems += [f"{names_by_id[i]}已在本任期巡察过，不能再排入" for i in set(placed) - before
-                 if i in covered_units(session, term)]
+    covered = covered_units(session, term)
+    problems += [f"{names_by_id[i]}已在本任期巡察过，不能再排入" for i in set(placed) - before if i in covered]
     if problems:
         raise DomainError("排程调整有误", problems)
     return [PlannedRound(year=y, number=n, units=us) for (y, n), us in sorted(rounds.items()) if us]

@@ -229,7 +229,10 @@ def test_rates_by_unit_round_team_and_year(demo_org: Session, settings: Settings
     """Counts computed independently with plain SQL match the statistics."""
     from sqlalchemy import text
 
-    from tasks.supervision import rectification_rates
+    from tasks.statistics import statistics
+
+    def rectification_rates(*, session: Session, by: str) -> list[tuple[str, int, int, str]]:
+        return [(r["name"], r["rectified"], r["items"], r["rate"]) for r in statistics(session=session, by=by) if r["items"]]
 
     s = demo_org
     ids = to_rectification(s, settings, {"城东街道": 4, "区教育局": 3, "区交通投资集团": 2, "马岙村": 1})
