@@ -38,6 +38,7 @@ def start_stack(home: Path, *, workers: int = 1, env: dict[str, str] | None = No
     st.deploy()
     for i in range(workers):
         st.start_worker(f"worker{i}")
+    st.start_relay()
     return st
 
 

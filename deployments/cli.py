@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlmodel import func, select
 
 from deployments.clue_cli import register as register_clue_commands
-from deployments.common import fail
+from deployments.common import cli_command, fail
 from deployments.dossier_cli import register as register_dossier_commands
 from deployments.plan_cli import register as register_plan_commands
 from deployments.stats_cli import register as register_stats_commands
@@ -152,7 +152,7 @@ def sweep_cmd(
     with session_scope() as s:
         result = sweep(session=s, settings=settings, as_of=day, now=now(), link=settings.run_link(None))
     typer.echo(f"{day}：提醒与升级{result.notices}项，提醒{result.alerts}条，未报送整改报告{result.missing_reports}个，"
-               f"新登记回头看{len(result.look_backs)}个（由“每日督办”部署启动）。")
+               f"新登记回头看{len(result.look_backs)}个（由投递进程自动启动，查看：{cli_command()} look-backs）。")
 
 
 @app.command("stats")
@@ -228,6 +228,7 @@ def up_cmd(
     typer.echo("正在注册部署……")
     stack.deploy()
     stack.start_worker()
+    stack.start_relay()
     if not port_open(inbox_port):
         stack._spawn("inbox", [sys.executable, "-m", "deployments.inbox", "--port", str(inbox_port),
                                "--file", str(home / "inbox.jsonl")])
@@ -245,7 +246,7 @@ def up_cmd(
             load_org(session=s, data=data)
             _ensure_demo_term(s)
         _start_demo_round(stack.ui_url)
-    typer.echo(f"\nPrefect 界面：{stack.ui_url}\n演示收件箱：{home / 'inbox.jsonl'}\n停止：python -m deployments.cli down")
+    typer.echo(f"\nPrefect 界面：{stack.ui_url}\n演示收件箱：{home / 'inbox.jsonl'}\n停止：{cli_command()} down")
 
 
 DEMO_TERM = {"name": "十五届区委任期", "first_year": 2026, "last_year": 2030, "rounds_per_year": 2,
@@ -278,7 +279,7 @@ def _start_demo_round(ui_url: str) -> None:
             if fr.state and fr.state.is_paused():
                 typer.echo(f"已到达“方案及组成人员审批”，请在界面中审批：{ui_url}/runs/flow-run/{run.id}\n"
                            "审批人填写演示领导小组成员“张明”；验证码已随待审批提醒发给领导小组，查看："
-                           "python -m deployments.cli inbox --to leading-group")
+                           f"{cli_command()} inbox --to leading-group")
                 return
             if fr.state and fr.state.is_final():
                 fail(f"演示轮次未到达审批即结束（{fr.state.name}），请查看：{ui_url}/runs/flow-run/{run.id}")
@@ -339,6 +340,26 @@ def inbox_cmd(
         typer.echo(f"—— 发往 {r.get('path', '')}\n{r.get('title', '')}\n{r.get('message', '')}\n")
     if not rows:
         typer.echo("（无）")
+
+
+@app.command("relay")
+def relay_cmd() -> None:
+    """运行投递进程：投递提醒、催办等待中的审批、启动已登记的回头看、恢复中断的运行（up 已自动启动一个）。"""
+    from deployments.relay import main
+
+    main()
+
+
+@app.command("look-backs")
+def look_backs_cmd() -> None:
+    """列出全部回头看：单位、原因、状态和流程链接。"""
+    from deployments.common import echo_rows
+    from tasks.look_back import list_look_backs
+
+    with session_scope() as s:
+        rows = list_look_backs(session=s, settings=get_settings())
+    echo_rows([{"编号": r.id, "轮次": r.round, "单位": r.unit, "原因": r.cause, "状态": r.status,
+                  "登记日期": str(r.triggered_on), "流程": r.link or "（尚未启动）"} for r in rows])
 
 
 @app.command("down")

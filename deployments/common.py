@@ -9,6 +9,19 @@ import typer
 AS: Any = typer.Option(..., "--as", envvar="XUNCHA_USER", help="办理人姓名（须为在册用户，按其角色核验权限）")
 
 
+def cli_command() -> str:
+    """How a person types this CLI in a fresh shell (no venv activated): the console script set-up
+    installs, relative to the project folder when they stand in it."""
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "xuncha"
+    try:
+        return str(exe.relative_to(Path.cwd()))
+    except ValueError:
+        return str(exe)
+
+
 def fail(message: str) -> NoReturn:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)

@@ -61,8 +61,11 @@ class Stack:
             "PREFECT_WORKER_QUERY_SECONDS": "2",
             "PREFECT_WORKER_PREFETCH_SECONDS": "5",
             "PREFECT_LOGGING_LEVEL": "INFO",
-            # Runs send heartbeats; the automation of deployments/automations.py marks a run
-            # whose heartbeats stop (its process or machine died) as Crashed.
+            # The classic UI, which the README and the alert links describe (Resume is a button
+            # on the run's page there; the V2 UI hides it in a menu).
+            "PREFECT_SERVER_UI_V2_ENABLED": "false",
+            # Runs send heartbeats; the relay (deployments/relay.py) takes a Running run whose
+            # heartbeats stopped (its process or machine died) for dead and recovers it.
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
             "XUNCHA_HOME": str(self.home),
             "XUNCHA_PROJECT_DIR": str(PROJECT_ROOT),
@@ -112,9 +115,9 @@ class Stack:
         result = self.run(self._prefect() + ["--no-prompt", "deploy", "--all"], check=False)
         if result.returncode != 0:
             raise RuntimeError("部署注册失败：\n" + result.stdout[-3000:] + result.stderr[-3000:])
-        result = self.run([sys.executable, "-m", "deployments.automations"], check=False)
+        result = self.run([sys.executable, "-m", "deployments.retired"], check=False)
         if result.returncode != 0:
-            raise RuntimeError("自动化规则创建失败：\n" + result.stderr[-3000:])
+            raise RuntimeError("清理旧版本的部署与自动化失败：\n" + result.stderr[-3000:])
 
     def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
         # No `--limit`: in Prefect 3.8.8 a worker with a limit dies ("this borrower is already
@@ -123,6 +126,11 @@ class Stack:
         # enforced by the server instead.
         return self._spawn(name, self._prefect() + ["worker", "start", "--pool", POOL,
                                                       "--name", f"{name}-{os.getpid()}"])
+
+    def start_relay(self, name: str = "relay") -> subprocess.Popen[bytes]:
+        """The relay delivers alerts, reminds gates, starts registered look-backs and recovers
+        crashed runs (deployments/relay.py); several may run together."""
+        return self._spawn(name, [sys.executable, "-m", "deployments.relay"])
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(name, None)

@@ -19,6 +19,7 @@ from models.forms import NEEDS_COMMENT, GateForm
 from tasks.flow_tasks import (
     check_approver_task,
     open_gate_task,
+    publish_round_units_task,
     record_decision_task,
     reject_answer_task,
 )
@@ -41,13 +42,16 @@ def await_gate(
 ) -> F:
     """Ask once per (gate, attempt); an invalid answer is refused, audited and asked again."""
     approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id)
+    if round_id is not None:
+        publish_round_units_task(round_id)
     if approval["status"] == ApprovalStatus.DECIDED:
         # Decided in an earlier run of this flow (e.g. a crashed run that was started again).
         if validate is None:
             return form(decision=approval["decision"], approver=approval["approver"], comment=approval["comment"], code="")
     error, try_no = "", 0
     while True:
-        text = description if not error else f"{description}\n\n**上次提交未被接受：{error}，请重新填写。**"
+        # A refusal is said first, where the person filling the form looks.
+        text = description if not error else f"> **上次提交未被接受：{error}。请改正后重新提交。**\n\n{description}"
         try:
             answer = suspend_flow_run(
                 wait_for_input=form.with_initial_data(description=text, **(initial or {})),

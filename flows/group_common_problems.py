@@ -11,7 +11,6 @@ from models.forms import CommonProblemsConfirm
 from tasks.flow_tasks import (
     common_problems_check_task,
     confirm_common_task,
-    deliver_alerts_task,
     propose_common_task,
 )
 
@@ -32,5 +31,4 @@ def group_common_problems(round_name: str) -> int:
         validate=lambda a: common_problems_check_task(info["round_id"], a.groups, a.approver),
     )
     count = confirm_common_task(info["round_id"], answer.groups, answer.approver)
-    deliver_alerts_task()
     return count

@@ -19,8 +19,8 @@ from tasks.flow_tasks import (
     archiving_task,
     close_out_task,
     clue_transfer_task,
-    deliver_alerts_task,
     feedback_task,
+    publish_round_units_task,
     read_inspection,
     rectification_task,
     reporting_task,
@@ -31,7 +31,7 @@ from tasks.flow_tasks import (
 from tasks.statistics_tasks import unit_figures_task
 
 
-@flow(name="单位巡察", flow_run_name="单位巡察-{inspection_id}", persist_result=True)
+@flow(name="单位巡察", persist_result=True)  # named 单位巡察·<轮次>·<单位> by start_unit_task
 def inspect_unit(inspection_id: int) -> str:
     """被巡察单位的巡察全过程（由巡察轮次自动启动）。"""
     log = get_run_logger()
@@ -43,7 +43,6 @@ def inspect_unit(inspection_id: int) -> str:
     while state["stage"] in (Stage.STATIONING, Stage.REPORTING):
         n = state["search_count"]
         if state["stage"] == Stage.STATIONING:
-            deliver_alerts_task()
             done = await_gate(
                 StationingDone, gate=Gate.STATIONING_DONE, round_id=state["round_id"], inspection_id=inspection_id,
                 attempt=n, description=(
@@ -52,7 +51,6 @@ def inspect_unit(inspection_id: int) -> str:
             )
             reporting_task(inspection_id, n, done.approver, done.comment)
             state = read_inspection(inspection_id)
-        deliver_alerts_task()
         review = await_gate(
             ReportReview, gate=Gate.REPORT, round_id=state["round_id"], inspection_id=inspection_id, attempt=n,
             description=(f"## {state['label']}：巡察报告审议\n\n本次报告共 **{state['findings']}** 个问题。"
@@ -68,7 +66,6 @@ def inspect_unit(inspection_id: int) -> str:
     if state["stage"] == Stage.CLUE_TRANSFER:
         approved = True
         if state["pending_clues"]:
-            deliver_alerts_task()
             answer = await_gate(
                 ClueTransferApproval, gate=Gate.CLUE_TRANSFER, round_id=state["round_id"], inspection_id=inspection_id,
                 attempt=1, description=(f"## {state['label']}：线索移交审批\n\n待移交问题线索 **{state['pending_clues']}** 件"
@@ -83,7 +80,6 @@ def inspect_unit(inspection_id: int) -> str:
         state = read_inspection(inspection_id)
     plan_attempt = 1
     while state["stage"] == Stage.RECTIFICATION and not state["plan_approved"] and state["open_items"]:
-        deliver_alerts_task()
         plan = await_gate(
             RectPlanReview, gate=Gate.RECT_PLAN, round_id=state["round_id"], inspection_id=inspection_id,
             attempt=plan_attempt, description=(
@@ -97,7 +93,6 @@ def inspect_unit(inspection_id: int) -> str:
 
     attempt = 1
     while state["stage"] == Stage.RECTIFICATION:
-        deliver_alerts_task()
         close = await_gate(
             CloseOutApproval, gate=Gate.CLOSE_OUT, round_id=state["round_id"], inspection_id=inspection_id,
             attempt=attempt, description=(f"## {state['label']}：整改销号\n\n未销号整改事项 **{state['open_items']}** 项。"
@@ -113,6 +108,6 @@ def inspect_unit(inspection_id: int) -> str:
         # The unit's figures at archiving, counts only (tasks/statistics.py has the definitions).
         create_table_artifact(key=f"unit-figures-{inspection_id}", table=unit_figures_task(inspection_id),
                               description=f"{state['label']}：巡察工作统计（归档时）")
-    deliver_alerts_task()
+    publish_round_units_task(state["round_id"])
     log.info("%s：%s", state["label"], state["stage"])
     return str(state["stage"])

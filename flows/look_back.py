@@ -10,18 +10,16 @@ from models.enums import Gate
 from models.forms import LookBackReport
 from tasks.flow_tasks import (
     compose_look_back_team_task,
-    deliver_alerts_task,
     look_back_problems_task,
     record_look_back_task,
 )
 
 
-@flow(name="回头看", flow_run_name="回头看-{look_back_id}", persist_result=True)
+@flow(name="回头看", persist_result=True)  # named 回头看·<轮次>·<单位> by tasks/launch.py
 def look_back(look_back_id: int) -> dict[str, int]:
     """对整改不力的单位开展回头看：逐项核查整改情况，记录新发现问题，落实问责。"""
     info = compose_look_back_team_task(look_back_id)
     rows = "\n".join(f"| {i['id']} | {i['desc']} | {i['status']} | {i['deadline']} |" for i in info["items"])
-    deliver_alerts_task()
     report = await_gate(
         LookBackReport, gate=Gate.LOOK_BACK, round_id=info["round_id"], inspection_id=info["inspection_id"], attempt=1,
         description=(f"## {info['unit']}：回头看（{info['cause']}）\n\n回头看组：{'；'.join(info['team'])}\n\n"
@@ -30,6 +28,5 @@ def look_back(look_back_id: int) -> dict[str, int]:
         validate=lambda answer: "；".join(look_back_problems_task(look_back_id, answer.checks)),
     )
     counts = record_look_back_task(look_back_id, report.checks, report.new_findings, report.approver)
-    deliver_alerts_task()
     get_run_logger().info("回头看%d：%s", look_back_id, counts)
     return counts

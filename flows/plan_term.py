@@ -11,7 +11,6 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from flows.gates import await_gate
 from models.enums import Gate
 from models.forms import TermPlanApproval, TermPlanParams
-from tasks.flow_tasks import deliver_alerts_task
 from tasks.term_tasks import (
     check_edits_task,
     coverage_task,
@@ -37,7 +36,6 @@ def check_coverage(term: str, as_of: date | None = None) -> int:
     cov = coverage_task(term, day)
     _publish_coverage(cov, day)
     warn_pace_task(cov["term_id"], day, cov["warnings"])
-    deliver_alerts_task()
     return int(cov["left"])
 
 
@@ -60,7 +58,6 @@ def plan_term(params: TermPlanParams) -> str:
     plan = proposal["plan"]
     create_markdown_artifact(key=f"term-{term_id}-proposal", markdown=f"# {cov['term']} 排程建议\n\n{proposal['markdown']}",
                              description="全覆盖排程建议")
-    deliver_alerts_task()
     answer = await_gate(
         TermPlanApproval, gate=Gate.TERM_PLAN, round_id=None, inspection_id=None, term_id=term_id,
         attempt=next_attempt_task(term_id),

@@ -12,7 +12,7 @@ from prefect.artifacts import (
 
 from models.clock import today
 from models.forms import SweepParams
-from tasks.flow_tasks import deliver_alerts_task, start_look_back_task, sweep_task
+from tasks.flow_tasks import start_look_back_task, sweep_task
 from tasks.statistics_tasks import round_statistics_task
 
 
@@ -43,6 +43,5 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
         f"# {as_of} 督办结果\n\n- 提醒与升级：{result['notices']}项（{ladder}），发出提醒{result['alerts']}条\n"
         f"- 新标记未按期报送整改报告：{result['missing_reports']}个单位\n- 新启动回头看：{len(result['look_backs'])}个单位\n"
         f"- 线索签收与办理结果催办：{result['clue_reminders']}条\n"))
-    deliver_alerts_task()
     get_run_logger().info("%s 督办：%d项，回头看%d个", as_of, result["notices"], len(result["look_backs"]))
     return {"notices": result["notices"], "look_backs": len(result["look_backs"])}

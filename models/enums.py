@@ -185,3 +185,13 @@ ROLE_NAMES = {
     Role.RESPONSIBLE_DEPARTMENT: "责任部门",
     Role.FUNCTIONAL_DEPARTMENT: "行业主管部门",
 }
+
+
+class LookBackStatus(StrEnum):
+    """回头看: registered by a sweep, its flow run started (by the sweep or the relay), the team
+    composed and working, results recorded."""
+
+    REGISTERED = "待启动"
+    STARTED = "已启动"
+    IN_PROGRESS = "进行中"
+    DONE = "已完成"

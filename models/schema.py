@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from models.errors import DomainError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-UPGRADE_HINT = "python -m deployments.cli db-upgrade"
+UPGRADE_HINT = ".venv/bin/xuncha db-upgrade"
 
 
 class SchemaMismatch(DomainError):

@@ -33,8 +33,16 @@ class Settings(BaseSettings):
     look_back_days: int = Field(default=30, gt=0, description="回头看后重新整改的期限（天）")
     alert_backoff_seconds: list[int] = Field(default_factory=lambda: [5, 30, 120, 600, 1800])
     alert_send_timeout: int = Field(default=4, gt=0)
+    # A row a deliverer claimed and did not record in this time (it died mid-send) is claimed again.
+    alert_lease_seconds: int = Field(default=300, gt=0, description="提醒投递租约（秒）")
     work_pool: str = "xuncha-process"
     max_recoveries: int = Field(default=3, ge=0, description="中断（Crashed）的运行最多自动恢复几次")
+    # The relay (deployments/relay.py): how often it delivers the outbox, how often it reminds,
+    # starts registered look-backs and recovers runs, and how long a Running run may be silent
+    # (no heartbeat, no state change) before it is taken for dead. Heartbeats come every 30 s.
+    relay_seconds: float = Field(default=2, gt=0, description="投递进程投递提醒的间隔（秒）")
+    housekeeping_seconds: float = Field(default=60, gt=0, description="投递进程催办、启动回头看、恢复中断运行的间隔（秒）")
+    zombie_seconds: int = Field(default=300, ge=60, description="运行超过几秒没有心跳即判定失联")
     # Clue routing (线索移交): clue kind -> receiving body (a models.enums.Role value).
     clue_routes: dict[str, str] = Field(
         default_factory=lambda: {

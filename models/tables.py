@@ -20,6 +20,7 @@ from models.enums import (
     FindingScope,
     Gate,
     ItemStatus,
+    LookBackStatus,
     PetitionChannel,
     RoundKind,
     RoundStatus,
@@ -317,7 +318,7 @@ class LookBack(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id")
     cause: str = Field(max_length=40)
     detail: str = Field(default="", max_length=500)
-    status: str = Field(default="待启动", max_length=20)
+    status: str = Field(default=LookBackStatus.REGISTERED.value, max_length=20)
     team: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     flow_run_id: str | None = Field(default=None, max_length=40)
     triggered_on: date

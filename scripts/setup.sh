@@ -16,6 +16,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
   echo "$want" > "$stamp"
 fi
+# The console command `.venv/bin/xuncha` (pyproject [project.scripts]), editable: it runs this checkout.
+if [ ! -x .venv/bin/xuncha ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+fi
 
 # The tests also render each Word document once to PDF (LibreOffice) and its first page to PNG.
 if [ "${1:-}" = "--browser" ] && ! { [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "noto.*cjk" \

@@ -11,11 +11,11 @@ robots and to `json://` webhooks itself and reads the answer; every other channe
 goes through Apprise's own notify.
 
 `deliver_due` claims due rows in batches (one short transaction), sends a batch from a thread
-pool with no transaction open, then records the results (one short transaction). Only the
+pool with no transaction open, and records each result as soon as its send returns. Only the
 deliverer that claimed a row sends it; a deliverer that died leaves SENDING rows that are
-claimed again after `SENDING_LEASE`. Delivery is therefore at least once; a message is repeated
-only when the receiver took it but its answer was lost, or the process died between the send
-and the record of its batch.
+claimed again once their lease (`Settings.alert_lease_seconds`) has run out. Delivery is
+therefore at least once; a message is repeated only when the receiver took it but its answer
+was lost, or the process died while that very send was in flight (at most `workers` sends).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,9 +54,7 @@ from models.tables import Alert, Inspection, Person, RoleRecipient, TeamMember, 
 
 log = logging.getLogger(__name__)
 
-# A row stuck in SENDING this long (a deliverer died mid-send) is picked up again.
-SENDING_LEASE = timedelta(minutes=5)
-# Rows claimed, sent and recorded together: also the most a crash can make us send twice.
+# Rows claimed together (one short transaction).
 CLAIM_BATCH = 50
 # Sends in flight at once (each waits on the network, not on the CPU).
 DELIVERY_WORKERS = 8
@@ -456,19 +454,20 @@ class _Claimed:
     attempts: int  # before this attempt
 
 
-def _claimable(now: datetime) -> Any:
+def _claimable(now: datetime, lease: timedelta) -> Any:
+    """Due and pending, or claimed by a deliverer whose lease has run out (it died mid-send)."""
     return (
         ((col(Alert.status) == AlertStatus.PENDING) & (col(Alert.next_attempt_at) <= now))
-        | ((col(Alert.status) == AlertStatus.SENDING) & (col(Alert.next_attempt_at) <= now - SENDING_LEASE))
+        | ((col(Alert.status) == AlertStatus.SENDING) & (col(Alert.next_attempt_at) <= now - lease))
     )
 
 
-def _claim(session: Session, ids: Sequence[int], now: datetime, stamp: datetime) -> list[_Claimed]:
+def _claim(session: Session, ids: Sequence[int], now: datetime, stamp: datetime, lease: timedelta) -> list[_Claimed]:
     """Mark the still claimable rows among `ids` as ours (SENDING, stamped) and commit."""
     rows = session.execute(
         update(Alert)
         .where(col(Alert.id).in_(ids))
-        .where(_claimable(now))
+        .where(_claimable(now, lease))
         .values(status=AlertStatus.SENDING, next_attempt_at=stamp)
         .returning(col(Alert.id), col(Alert.channel), col(Alert.recipient), col(Alert.title), col(Alert.body),
                    col(Alert.attempts))
@@ -492,6 +491,29 @@ class DeliveryResult:
     errors: list[str] = field(default_factory=list)
 
 
+def _record(session: Session, alert: _Claimed, error: str | None, stamp: datetime, now: datetime,
+            backoff: list[int], result: DeliveryResult) -> None:
+    """The send's outcome, written only while the row is still under our claim."""
+    mine = (update(Alert).where(col(Alert.id) == alert.id)
+            .where(col(Alert.status) == AlertStatus.SENDING)
+            .where(col(Alert.next_attempt_at) == stamp)
+            .execution_options(synchronize_session=False))
+    if error is None:
+        values: dict[str, Any] = {"status": AlertStatus.SENT, "sent_at": now, "last_error": ""}
+    else:
+        wait = backoff[min(alert.attempts, len(backoff) - 1)]
+        values = {"status": AlertStatus.PENDING, "last_error": error[:1000],
+                  "next_attempt_at": now + timedelta(seconds=wait)}
+    done = session.execute(mine.values(attempts=alert.attempts + 1, **values)).rowcount  # type: ignore[attr-defined]
+    if not done:
+        log.warning("提醒 %s 的租约已过期，本次结果不记录（由其他投递进程处理）", alert.id)
+    elif error is None:
+        result.sent += 1
+    else:
+        result.failed += 1
+        result.errors.append(f"{alert.channel}: {error[:200]}")
+
+
 def deliver_due(
     *, session: Session, sender: Sender, settings: Settings, now: datetime, limit: int = 500,
     workers: int = DELIVERY_WORKERS,
@@ -499,14 +521,15 @@ def deliver_due(
     """Send every alert that is due; a failure is recorded and retried later with backoff.
 
     Rows are claimed `CLAIM_BATCH` at a time; each batch is sent by up to `workers` threads
-    while no transaction is open, then recorded in one transaction. A result is recorded only
+    while no transaction is open, each result committed as it comes. A result is recorded only
     while the row is still under our claim (a deliverer whose lease ran out records nothing).
     """
     result = DeliveryResult()
     started = time.monotonic()
     backoff = settings.alert_backoff_seconds
+    lease = timedelta(seconds=settings.alert_lease_seconds)
     due = [i for i in session.exec(
-        select(Alert.id).where(_claimable(now)).order_by(col(Alert.id)).limit(limit)
+        select(Alert.id).where(_claimable(now, lease)).order_by(col(Alert.id)).limit(limit)
     ).all() if i is not None]
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alert") if workers > 1 else None
     try:
@@ -514,33 +537,19 @@ def deliver_due(
             # The lease runs from the real moment of the claim, not from `now`: one call can
             # take minutes when receivers time out.
             stamp = now + timedelta(seconds=time.monotonic() - started)
-            batch = _claim(session, due[start:start + CLAIM_BATCH], now, stamp)
+            batch = _claim(session, due[start:start + CLAIM_BATCH], now, stamp, lease)
             if not batch:
                 continue
+            # Each result is recorded and committed as soon as its send returns, so a relay that
+            # dies mid-batch repeats at most the sends in flight at that moment (≤ workers).
             if pool is None:
-                errors = [_send_one(sender, a) for a in batch]
+                done_sends: Iterator[tuple[_Claimed, str | None]] = ((a, _send_one(sender, a)) for a in batch)
             else:
-                errors = list(pool.map(lambda a: _send_one(sender, a), batch))
-            for alert, error in zip(batch, errors, strict=True):
-                mine = (update(Alert).where(col(Alert.id) == alert.id)
-                        .where(col(Alert.status) == AlertStatus.SENDING)
-                        .where(col(Alert.next_attempt_at) == stamp)
-                        .execution_options(synchronize_session=False))
-                if error is None:
-                    values: dict[str, Any] = {"status": AlertStatus.SENT, "sent_at": now, "last_error": ""}
-                else:
-                    wait = backoff[min(alert.attempts, len(backoff) - 1)]
-                    values = {"status": AlertStatus.PENDING, "last_error": error[:1000],
-                              "next_attempt_at": now + timedelta(seconds=wait)}
-                done = session.execute(mine.values(attempts=alert.attempts + 1, **values)).rowcount  # type: ignore[attr-defined]
-                if not done:
-                    log.warning("提醒 %s 的租约已过期，本次结果不记录（由其他投递进程处理）", alert.id)
-                elif error is None:
-                    result.sent += 1
-                else:
-                    result.failed += 1
-                    result.errors.append(f"{alert.channel}: {error[:200]}")
-            session.commit()
+                futures = {pool.submit(_send_one, sender, a): a for a in batch}
+                done_sends = ((futures[f], f.result()) for f in as_completed(futures))
+            for alert, error in done_sends:
+                _record(session, alert, error, stamp, now, backoff, result)
+                session.commit()
     finally:
         if pool is not None:
             pool.shutdown(wait=True)

@@ -163,7 +163,10 @@ def remind_waiting(*, session: Session, settings: Settings, now: datetime) -> in
     """Remind approvers of gates waiting past the reminder time; one reminder per elapsed period."""
     period = timedelta(hours=settings.gate_reminder_hours)
     count = 0
-    waiting = session.exec(select(Approval).where(Approval.status == ApprovalStatus.PENDING).order_by(col(Approval.id)))
+    # Row-locked: relays on PostgreSQL skip a gate another is reminding, so one code is issued
+    # per gate and period (SQLite serialises writers with BEGIN IMMEDIATE instead).
+    waiting = session.exec(select(Approval).where(Approval.status == ApprovalStatus.PENDING).order_by(col(Approval.id))
+                           .with_for_update(skip_locked=True))
     for approval in waiting:
         due_n = int((now - aware(approval.requested_at)) / period)
         if due_n <= approval.reminders_sent:
@@ -183,3 +186,22 @@ def remind_waiting(*, session: Session, settings: Settings, now: datetime) -> in
         count += 1
     session.flush()
     return count
+
+
+def refuse_answer(*, session: Session, settings: Settings, approval_id: int, try_no: int, approver: str, reason: str,
+                  now: datetime) -> str:
+    """An answer the gate did not accept: audited, and the gate's approvers are told why (the run
+    keeps waiting and asks again). Returns the gate's label for the run's log."""
+    approval = session.get(Approval, approval_id)
+    assert approval is not None
+    gate = Gate(approval.gate)
+    who = approver.strip()[:50] or "（未署名）"
+    record_event(session=session, actor=who, action="审批被拒收", entity="approval", entity_id=approval_id, now=now,
+                 detail={"try": try_no, "reason": reason})
+    name = subject_name(session, approval.round_id, approval.inspection_id, approval.term_id)
+    insp = session.get(Inspection, approval.inspection_id) if approval.inspection_id else None
+    enqueue_alert(session=session, settings=settings, key=f"gate:{approval_id}:refused:{try_no}", role=GATE_APPROVER[gate],
+                  title=f"【审批未被接受】{gate.value}",
+                  body=f"{name}：“{gate.value}”的一次提交（署名“{who}”）未被接受：{reason}。流程仍在等待，请重新填写。",
+                  link=settings.run_link(approval.flow_run_id), now=now, inspection=insp)
+    return f"{name}：{gate.value}"

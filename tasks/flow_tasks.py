@@ -27,8 +27,8 @@ from models.forms import (
 from models.settings import get_settings
 from models.tables import Finding, Inspection, InspectionRound, Unit
 from tasks import approvals, faults, stages
-from tasks.alerts import AppriseSender, deliver_due
 from tasks.audit import record_event
+from tasks.launch import UNIT_DEPLOYMENT, run_name, start_look_back, start_once
 from tasks.rounds import create_round, teams_markdown
 
 
@@ -192,39 +192,46 @@ def check_approver_task(approval_id: int, try_no: int, approver: str, code: str)
 @task(name="记录无效审批", **STAGE)
 def reject_answer_task(approval_id: int, try_no: int, approver: str, reason: str) -> None:
     with session_scope() as s:
-        record_event(session=s, actor=approver.strip()[:50] or "（未署名）", action="审批被拒收", entity="approval",
-                     entity_id=approval_id, now=now(), detail={"try": try_no, "reason": reason})
+        label = approvals.refuse_answer(session=s, settings=get_settings(), approval_id=approval_id, try_no=try_no,
+                                        approver=approver, reason=reason, now=now())
+    get_run_logger().warning("%s：提交未被接受（%s），已通知审批人，流程继续等待", label, reason)
 
 
-@task(name="投递提醒", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def deliver_alerts_task() -> dict[str, int]:
-    settings = get_settings()
+@task(name="更新本轮各单位", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
+def publish_round_units_task(round_id: int) -> None:
+    """A new version of the round run's table of its units (stage, waiting gate, link); written
+    on the round's own run, whichever unit run moved, so the round's page always points to them."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import ArtifactCreate
+
+    from tasks.rounds import units_table
+
     with session_scope() as s:
-        reminded = approvals.remind_waiting(session=s, settings=settings, now=now())
-        s.commit()
-        result = deliver_due(session=s, sender=AppriseSender(settings.alert_send_timeout), settings=settings, now=now())
-    if result.failed:
-        get_run_logger().warning("有%d条提醒发送失败，将按退避策略重试：%s", result.failed, "；".join(result.errors[:5]))
-    return {"reminded": reminded, "sent": result.sent, "failed": result.failed}
+        rnd = s.get(InspectionRound, round_id)
+        if rnd is None or not rnd.flow_run_id:
+            return
+        table = units_table(session=s, settings=get_settings(), round_id=round_id)
+        name, run_id = rnd.name, rnd.flow_run_id
+    import json
 
-
-UNIT_DEPLOYMENT = "单位巡察/单位巡察"
-
-
-def _start_once(deployment: str, parameters: dict[str, Any], key: str) -> str:
-    """Start an independent flow run of `deployment`; the same key returns the same run."""
-    from prefect.client.schemas.objects import FlowRun
-    from prefect.deployments import run_deployment
-
-    run: FlowRun = run_deployment(  # type: ignore[assignment]
-        deployment, parameters=parameters, timeout=0, as_subflow=False, idempotency_key=key)
-    return str(run.id)
+    with get_client(sync_client=True) as client:
+        client.create_artifact(ArtifactCreate(
+            key=f"round-{round_id}-units", type="table", data=json.dumps(table, ensure_ascii=False),
+            description=f"{name}：各被巡察单位的阶段、等待的审批和流程链接", flow_run_id=UUID(run_id)))
 
 
 @task(name="启动单位巡察", **STAGE)
 def start_unit_task(inspection_id: int) -> str:
     """Start the unit's own flow run once; the idempotency key makes a repeat return the same run."""
-    run_id = _start_once(UNIT_DEPLOYMENT, {"inspection_id": inspection_id}, f"inspection-{inspection_id}")
+    with session_scope() as s:
+        insp = s.get(Inspection, inspection_id)
+        assert insp is not None
+        rnd, unit = s.get(InspectionRound, insp.round_id), s.get(Unit, insp.unit_id)
+        assert rnd and unit
+        name = run_name("单位巡察", rnd.name, unit.name)
+    run_id = start_once(UNIT_DEPLOYMENT, {"inspection_id": inspection_id}, f"inspection-{inspection_id}", name)
     with session_scope() as s:
         insp = s.get(Inspection, inspection_id)
         assert insp is not None
@@ -234,9 +241,6 @@ def start_unit_task(inspection_id: int) -> str:
 
 
 # Rectification supervision and look-back --------------------------------------------------
-
-LOOK_BACK_DEPLOYMENT = "回头看/回头看"
-
 
 @task(name="督办扫描", **STAGE)
 def sweep_task(as_of: date, rate_below: float | None, overdue_days: int | None) -> dict[str, Any]:
@@ -262,16 +266,8 @@ def sweep_task(as_of: date, rate_below: float | None, overdue_days: int | None) 
 
 @task(name="启动回头看", **STAGE)
 def start_look_back_task(look_back_id: int) -> str:
-    """Start the look-back's flow run once: the DB row is unique per unit, the key per row."""
-    from models.tables import LookBack
-
-    run_id = _start_once(LOOK_BACK_DEPLOYMENT, {"look_back_id": look_back_id}, f"look-back-{look_back_id}")
-    with session_scope() as s:
-        lb = s.get(LookBack, look_back_id)
-        assert lb is not None
-        lb.flow_run_id, lb.status = run_id, "已启动" if lb.status == "待启动" else lb.status
-        s.add(lb)
-    return run_id
+    """Start the look-back's flow run once (the relay starts any the sweep did not)."""
+    return start_look_back(look_back_id)
 
 
 @task(name="组建回头看组", **STAGE)

@@ -4,11 +4,12 @@ rules; it verifies every earlier item on site, records new findings, and feeds a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from models.enums import CheckResult, FindingScope, ItemStatus, Pool, Role, TeamRole
+from models.enums import CheckResult, FindingScope, ItemStatus, LookBackStatus, Pool, Role, TeamRole
 from models.errors import DomainError, NotFound
 from models.forms import FindingIn, ItemCheckIn
 from models.settings import Settings
@@ -16,6 +17,7 @@ from models.tables import (
     Accountability,
     Finding,
     Inspection,
+    InspectionRound,
     LookBack,
     LookBackCheck,
     Person,
@@ -26,6 +28,7 @@ from models.tables import (
 from tasks.alerts import enqueue_alert
 from tasks.archived import ensure_not_archived
 from tasks.audit import record_event
+from tasks.launch import run_name
 from tasks.rounds import recusal_problems
 from tasks.supervision import first_action_on, restart_ladder
 
@@ -35,6 +38,54 @@ def get_look_back(session: Session, look_back_id: int) -> LookBack:
     if lb is None:
         raise NotFound(f"回头看任务不存在：{look_back_id}")
     return lb
+
+
+def to_start(*, session: Session) -> list[int]:
+    """Look-backs registered (by any sweep: the CLI's, the scheduled one, one that crashed after
+    registering) whose flow run has not been started yet."""
+    return [i for i in session.exec(select(LookBack.id).where(LookBack.status == LookBackStatus.REGISTERED)
+                                    .order_by(col(LookBack.id))) if i is not None]
+
+
+def run_label(*, session: Session, look_back_id: int) -> str:
+    lb = get_look_back(session, look_back_id)
+    source = session.get(Inspection, lb.source_inspection_id)
+    unit = session.get(Unit, lb.unit_id)
+    rnd = session.get(InspectionRound, source.round_id) if source else None
+    return run_name("回头看", rnd.name if rnd else "", unit.name if unit else "")
+
+
+def mark_started(*, session: Session, look_back_id: int, flow_run_id: str) -> None:
+    lb = get_look_back(session, look_back_id)
+    lb.flow_run_id = flow_run_id
+    if lb.status == LookBackStatus.REGISTERED:
+        lb.status = LookBackStatus.STARTED
+    session.add(lb)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class LookBackRow:
+    id: int
+    round: str
+    unit: str
+    cause: str
+    status: str
+    triggered_on: date
+    link: str
+
+
+def list_look_backs(*, session: Session, settings: Settings) -> list[LookBackRow]:
+    """Every look-back with unit, reason, state and the link to its run (none while registered)."""
+    rows = session.exec(
+        select(LookBack, Unit.name, InspectionRound.name)
+        .join(Unit, col(Unit.id) == LookBack.unit_id)
+        .join(Inspection, col(Inspection.id) == LookBack.source_inspection_id)
+        .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
+        .order_by(col(LookBack.id))).all()
+    return [LookBackRow(id=lb.id or 0, round=rnd, unit=unit, cause=lb.detail or lb.cause, status=lb.status,
+                        triggered_on=lb.triggered_on, link=settings.run_link(lb.flow_run_id) if lb.flow_run_id else "")
+            for lb, unit, rnd in rows]
 
 
 def compose_team(*, session: Session, look_back_id: int, size: int = 3) -> list[str]:
@@ -55,7 +106,7 @@ def compose_team(*, session: Session, look_back_id: int, size: int = 3) -> list[
     leader = leaders[0]
     members = [p for p in eligible if p.id != leader.id and Pool.TALENT.value in p.pools][: size - 1]
     lb.team = [f"{TeamRole.LEADER.value}：{leader.name}"] + [f"{TeamRole.MEMBER.value}：{m.name}" for m in members]
-    lb.status = "进行中"
+    lb.status = LookBackStatus.IN_PROGRESS
     session.add(lb)
     session.flush()
     return list(lb.team)
@@ -85,7 +136,7 @@ def record_results(
 ) -> dict[str, int]:
     """Store the verification, reopen what is not rectified, add new findings, and hold to account."""
     lb = get_look_back(session, look_back_id)
-    if lb.status == "已完成":
+    if lb.status == LookBackStatus.DONE:
         return {"checked": len(session.exec(select(LookBackCheck.id).where(LookBackCheck.look_back_id == look_back_id)).all())}
     problems = check_problems(session=session, look_back_id=look_back_id, checks=checks)
     if problems:
@@ -126,7 +177,7 @@ def record_results(
         for kind in ("通报", "处理建议"):
             session.add(Accountability(look_back_id=look_back_id, unit_id=unit.id or 0, kind=kind, target=secretary,
                                        reason=f"虚假整改{counts[CheckResult.FALSE_REPORT]}项", created_at=now))
-    lb.status, lb.finished_at = "已完成", now
+    lb.status, lb.finished_at = LookBackStatus.DONE, now
     session.add(lb)
     record_event(session=session, actor=by, action="回头看核查", entity="look_back", entity_id=look_back_id, now=now,
                  detail=counts | {"new_findings": len(new_findings)})

@@ -1,12 +1,12 @@
 """Crashed runs are started again. Prefect never retries a crashed flow run (its process or
-machine died); the heartbeat automation (deployments/automations.py) marks such runs Crashed,
-and this decides, run by run, whether to schedule it again. The flows are re-entrant: started
-again from the top, they skip what the database says is done."""
+machine died); the relay (deployments/relay.py) marks a silent Running run Crashed and this
+decides, run by run, whether to schedule it again. The flows are re-entrant: started again from
+the top, they skip what the database says is done."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -22,6 +22,14 @@ class CrashedRun:
     id: str
     name: str
     deployment: str
+
+
+def is_silent(*, state_since: datetime, last_heartbeat: datetime | None, now: datetime, window: timedelta) -> bool:
+    """A Running run shows no sign of life: neither its state nor a heartbeat is newer than
+    `window`. Only Running runs are asked: a waiting (Paused, Suspended) or Scheduled run has no
+    process to beat, and is never taken for a lost one."""
+    latest = max(state_since, last_heartbeat) if last_heartbeat else state_since
+    return now - latest > window
 
 
 def plan_recoveries(*, session: Session, settings: Settings, crashed: list[CrashedRun],

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from models.enums import ConflictKind, Pool, RoundKind, RoundStatus, TeamRole
+from models.enums import ConflictKind, Pool, RoundKind, RoundStatus, Stage, TeamRole
 from models.errors import DomainError
 from models.forms import RoundParams, TeamSpec
+from models.settings import Settings
 from models.tables import Conflict, Inspection, InspectionRound, Person, Team, TeamMember, Unit
 
 
@@ -158,3 +159,17 @@ def teams_markdown(*, session: Session, round_id: int) -> str:
         text += ("\n\n巡察组由系统从组长库、人才库组建。**回避及未选配说明**\n\n| 人员 | 原因 |\n|---|---|\n" +
                  "\n".join(f"| {n} | {'；'.join(r)} |" for n, r in sorted(rnd.exclusions.items())))
     return text
+
+
+def units_table(*, session: Session, settings: Settings, round_id: int) -> list[dict[str, str]]:
+    """The round's units for its run page: stage, the gate each waits at, the link to its run."""
+    from models.enums import ApprovalStatus, Gate
+    from models.tables import Approval
+
+    waiting = {a.inspection_id: Gate(a.gate).value for a in session.exec(
+        select(Approval).where(Approval.round_id == round_id, Approval.status == ApprovalStatus.PENDING))}
+    rows = session.exec(select(Inspection, Unit).join(Unit, col(Unit.id) == Inspection.unit_id)
+                        .where(Inspection.round_id == round_id).order_by(col(Inspection.id))).all()
+    return [{"被巡察单位": unit.name, "所处阶段": Stage(insp.stage).value, "等待审批": waiting.get(insp.id, "—"),
+             "单位巡察流程": settings.run_link(insp.flow_run_id) if insp.flow_run_id else "（尚未启动）"}
+            for insp, unit in rows]

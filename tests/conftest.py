@@ -143,6 +143,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
         # tests/test_restart.py kills the worker while 集中巡察 of 马岙村 is in the middle of its work.
         "XUNCHA_FAULT_HOLD": "集中巡察:马岙村:600",
         "XUNCHA_ZOMBIE_SECONDS": "90",  # a silent run is taken for dead sooner than the 5-minute default
+        "XUNCHA_HOUSEKEEPING_SECONDS": "5",  # the relay reminds, starts and recovers every 5 s
     })
     saved = dict(os.environ)
     os.environ.update({k: v for k, v in st.env().items() if k.startswith(("PREFECT_", "XUNCHA_"))})
@@ -154,6 +155,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
         st.start_server()
         st.deploy()
         st.start_worker()
+        st.start_relay()
         # Demo org without its own contacts, so every alert goes to the role inbox above.
         data = without_contacts(read_org_file(DEMO_ORG))
         from models.db import session_scope

@@ -76,7 +76,7 @@ def live_code(approval_id: int) -> str:
 
 def wait_for_gate(run_id: UUID | str, timeout: float = 420) -> set[str]:
     """Wait until the run waits at a gate, letting it crash on the way: a crashed run is started
-    again by the minute job (flows/recover_runs.py). Returns the state types seen."""
+    again by the relay (deployments/relay.py). Returns the state types seen."""
     seen: set[str] = set()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

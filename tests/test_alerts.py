@@ -22,7 +22,6 @@ from models.enums import AlertStatus, Role
 from models.settings import Settings
 from models.tables import Alert, Person, Unit
 from tasks.alerts import (
-    SENDING_LEASE,
     AppriseSender,
     RecordingSender,
     deliver_due,
@@ -252,6 +251,7 @@ def test_stuck_sending_row_is_picked_up_after_the_lease(session: Session, settin
     session.add(row)
     session.commit()
     sender = RecordingSender()
+    SENDING_LEASE = timedelta(seconds=settings.alert_lease_seconds)  # noqa: N806
     assert deliver_due(session=session, sender=sender, settings=settings, now=NOW + SENDING_LEASE - SECOND).sent == 0
     assert deliver_due(session=session, sender=sender, settings=settings, now=NOW + SENDING_LEASE).sent == 1
     assert len(sender.sent) == 1

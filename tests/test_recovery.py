@@ -12,7 +12,7 @@ from tasks.recovery import CrashedRun, plan_recoveries
 from tests.conftest import NOW
 
 A = CrashedRun(id="run-a", name="单位巡察-7", deployment="单位巡察")
-B = CrashedRun(id="run-b", name="投递提醒-x", deployment="定时投递")
+B = CrashedRun(id="run-b", name="督办-2027-03-01", deployment="每日督办")
 
 
 def test_each_run_is_recovered_a_bounded_number_of_times(demo_org: Session, settings: Settings) -> None:
