@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ class Inbox:
         self.path = path
         self.messages: list[dict[str, Any]] = []
         self.status = 200  # set to 500 to simulate a failing receiver
+        self.delay = 0.0  # seconds to take before answering (a slow receiver)
         self._lock = threading.Lock()
         inbox = self
 
@@ -30,6 +32,8 @@ class Inbox:
                 except ValueError:
                     payload = {"raw": body.decode(errors="replace")}
                 inbox.record({"path": self.path, **payload})
+                if inbox.delay:
+                    time.sleep(inbox.delay)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()

@@ -64,9 +64,11 @@ class Relay:
         if housekeeping:
             self._next_housekeeping = time.monotonic() + self.settings.housekeeping_seconds
             self._guard(result, "催办", lambda: self.remind(result))
+        # Delivery does not wait on the Prefect server (which the parts below need).
+        self._guard(result, "投递提醒", lambda: self.deliver(result))
+        if housekeeping:
             self._guard(result, "启动回头看", lambda: self.start_registered(result))
             self._guard(result, "恢复中断运行", lambda: self.recover(result))
-        self._guard(result, "投递提醒", lambda: self.deliver(result))
         return result
 
     def _guard(self, result: TickResult, what: str, part: Any) -> None:

@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -532,6 +532,7 @@ def deliver_due(
         select(Alert.id).where(_claimable(now, lease)).order_by(col(Alert.id)).limit(limit)
     ).all() if i is not None]
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alert") if workers > 1 else None
+    lock = threading.Lock()  # one writer at a time: SQLite takes one, and `result` is shared
     try:
         for start in range(0, len(due), CLAIM_BATCH):
             # The lease runs from the real moment of the claim, not from `now`: one call can
@@ -540,16 +541,20 @@ def deliver_due(
             batch = _claim(session, due[start:start + CLAIM_BATCH], now, stamp, lease)
             if not batch:
                 continue
-            # Each result is recorded and committed as soon as its send returns, so a relay that
-            # dies mid-batch repeats at most the sends in flight at that moment (≤ workers).
+            # Each result is committed by the thread that sent it as soon as its send returns, so
+            # a relay that dies mid-batch repeats at most the sends in flight then (≤ workers).
+            def send_and_record(alert: _Claimed, stamp: datetime = stamp, engine: Any = session.get_bind()) -> None:
+                error = _send_one(sender, alert)
+                with Session(engine) as own, lock:
+                    _record(own, alert, error, stamp, now, backoff, result)
+                    own.commit()
+
             if pool is None:
-                done_sends: Iterator[tuple[_Claimed, str | None]] = ((a, _send_one(sender, a)) for a in batch)
+                for a in batch:
+                    send_and_record(a)
             else:
-                futures = {pool.submit(_send_one, sender, a): a for a in batch}
-                done_sends = ((futures[f], f.result()) for f in as_completed(futures))
-            for alert, error in done_sends:
-                _record(session, alert, error, stamp, now, backoff, result)
-                session.commit()
+                for f in [pool.submit(send_and_record, a) for a in batch]:
+                    f.result()
     finally:
         if pool is not None:
             pool.shutdown(wait=True)

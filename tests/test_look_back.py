@@ -33,11 +33,11 @@ from tests.driver import answer, pause_key, wait_for
 pytestmark = pytest.mark.stack
 
 
-def lagging_unit(name: str) -> int:
+def lagging_unit(name: str, unit: str = "区住房和城乡建设局", leader: str = "马成功", member: str = "林静") -> int:
     """A unit fed back 61 days ago with three items and nothing rectified."""
     fed_back = now() - timedelta(days=61)
     params = RoundParams.model_validate({"name": name, "kind": "常规巡察", "start_date": "2026-09-01", "end_date": "2026-09-30",
-                                         "teams": [{"name": "第一巡察组", "leader": "马成功", "members": ["林静"], "units": ["区住房和城乡建设局"]}]})
+                                         "teams": [{"name": "第一巡察组", "leader": leader, "members": [member], "units": [unit]}]})
     with session_scope() as s:
         rnd = create_round(session=s, params=params, now=fed_back, flow_run_id=None)
         insp = s.exec(select(Inspection).where(Inspection.round_id == rnd.id)).one()
