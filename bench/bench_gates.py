@@ -1,0 +1,180 @@
+"""Gate latency on the default stack (what `up` starts: Prefect on its embedded database, one
+process worker, the relay): a round whose every gate is answered by API as soon as it opens.
+For each answer, the seconds until the same run waits at its next gate with that gate's alert
+(the approver's code) written. Baseline in the same run and stack: bare Prefect flows of the
+same shape that suspend and are resumed the same number of times.
+
+`--units 15` is the real-round soak of issue “Waiting is safe”: it also prints how many units
+were archived. Figures go to bench/README.md.
+
+Last line: RATIO <p50 ours / p50 bare> P50 <s> P95 <s> BARE_P50 <s> LOCKS <n> CRASHED <n>
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_round import deploy_bare  # noqa: E402
+from bench.drive import (  # noqa: E402
+    DECISIONS,
+    _resume,
+    _states,
+    load_demo_org,
+    start_round,
+    start_stack,
+    unit_runs,
+)
+
+# Fifteen units of the demo county in five teams, each member clear of recusal for its units.
+LAYOUT = [
+    ("第一巡察组", "李建国", ["刘洋"], ["城东街道", "盐仓街道", "区财政局"]),
+    ("第二巡察组", "周卫东", ["罗敏"], ["城西街道", "临城街道", "区卫生健康局"]),
+    ("第三巡察组", "陈晓梅", ["高峰"], ["区农业农村局", "区教育局", "东港社区"]),
+    ("第四巡察组", "孙丽娟", ["林静"], ["马岙村", "区交通投资集团", "区城市建设投资公司"]),
+    ("第五巡察组", "马成功", ["郭涛"], ["区住房和城乡建设局", "区民政局", "区审计局"]),
+]
+LOCK_LINE = re.compile(r"database is locked|\" 503 |status_code=503| 503 Service")
+
+
+def teams(units: int) -> list[dict[str, Any]]:
+    out, left = [], units
+    for name, leader, members, us in LAYOUT:
+        if left <= 0:
+            break
+        out.append({"name": name, "leader": leader, "members": members, "units": us[:left]})
+        left -= len(us[:left])
+    return out
+
+
+def gate_alert_written(run_id: str) -> bool:
+    """The run's open gate has its code alert in the outbox."""
+    from sqlmodel import col, select
+
+    from models.db import session_scope
+    from models.enums import ApprovalStatus
+    from models.tables import Alert, Approval
+
+    with session_scope() as s:
+        approval = s.exec(select(Approval).where(Approval.flow_run_id == run_id, Approval.status == ApprovalStatus.PENDING)
+                          .order_by(col(Approval.id).desc())).first()
+        return bool(approval and s.exec(select(Alert.id).where(Alert.dedupe_key == f"gate:{approval.id}:ask")).first())
+
+
+def measure(first_runs: list[str], more_runs: Any, *, ours: bool, expected: int, timeout: float) -> tuple[list[float], int]:
+    """Answer every gate as it opens; return the answer-to-next-gate latencies and the final count."""
+    from prefect.exceptions import NotPausedError, PrefectHTTPStatusError
+    from prefect.flow_runs import resume_flow_run
+
+    from tests.driver import answer
+
+    runs, answered_state, answered_at, lat = set(first_runs), {}, {}, []
+    deadline = time.monotonic() + timeout
+    final: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        runs.update(more_runs())
+        states = _states(runs)
+        final = {i: fr for i, fr in states.items() if fr.state and fr.state.is_final()}
+        if len(final) >= expected and len(final) == len(runs):
+            break
+        for run_id, fr in states.items():
+            st = fr.state
+            if not (st and st.is_paused()) or answered_state.get(run_id) == str(st.id):
+                continue
+            if ours and not gate_alert_written(run_id):
+                continue
+            if run_id in answered_at:
+                lat.append(time.monotonic() - answered_at.pop(run_id))
+            answered_state[run_id] = str(st.id)
+            try:
+                if ours:
+                    answer(run_id, decision=DECISIONS[str(st.state_details.pause_key).rsplit("-", 3)[0]], comment="")
+                else:
+                    _resume(resume_flow_run, run_id, {"ok": True})
+                answered_at[run_id] = time.monotonic()
+            except NotPausedError:
+                del answered_state[run_id]
+            except PrefectHTTPStatusError as exc:
+                if exc.response.status_code != 409:
+                    raise
+        time.sleep(0.2)
+    return lat, len(final)
+
+
+def crashed_runs(ids: list[str]) -> int:
+    from prefect.client.orchestration import get_client
+
+    n = 0
+    with get_client(sync_client=True) as client:
+        for i in ids:
+            if any(s.type.value == "CRASHED" for s in client.read_flow_run_states(UUID(i))):
+                n += 1
+    return n
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description="审批间隔：作答后到下一个审批打开（验证码提醒已写入）的秒数，与同形空流程对比")
+    ap.add_argument("--units", type=int, default=10, help="单位数（10个单位约20次计时；15为整轮压力测试）")
+    ap.add_argument("--timeout", type=float, default=3600)
+    args = ap.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="bench-gates-"))
+    stack = start_stack(home)
+    server_log = home / "logs" / "server.log"
+    print(f"默认配置（与 up 相同）：数据目录 {home}")
+    try:
+        deploy_bare(stack)
+        load_demo_org()
+        from prefect.deployments import run_deployment
+
+        name = f"审批基准-{uuid.uuid4().hex[:6]}"
+        t0 = time.monotonic()
+        first = start_round(name, teams(args.units))
+        lat, final = measure([first], lambda: unit_runs([name]), ours=True, expected=1 + args.units, timeout=args.timeout)
+        seconds = time.monotonic() - t0
+        ours_ids = [first, *unit_runs([name])]
+        from sqlmodel import select
+
+        from models.db import session_scope
+        from models.enums import Stage
+        from models.tables import Inspection, InspectionRound
+
+        with session_scope() as s:
+            rnd = s.exec(select(InspectionRound).where(InspectionRound.name == name)).one()
+            archived = sum(1 for i in s.exec(select(Inspection).where(Inspection.round_id == rnd.id)) if i.stage == Stage.ARCHIVED)
+        print(f"本系统：{args.units}个单位，{len(lat)}次计时，用时{seconds:.1f}秒，已归档{archived}个，结束的运行{final}个")
+
+        bare_first = str(run_deployment("基准轮次/基准轮次", timeout=0, parameters={  # type: ignore[union-attr]
+            "units": args.units, "tasks": 3, "gates": 3, "tag": uuid.uuid4().hex[:8]}).id)
+
+        def bare_children() -> list[str]:
+            fr = _states([bare_first]).get(bare_first)
+            return list(fr.state.result(raise_on_failure=False) or []) if fr and fr.state and fr.state.is_completed() else []
+
+        bare_lat, _ = measure([bare_first], bare_children, ours=False, expected=1 + args.units, timeout=args.timeout)
+        bare_ids = [bare_first, *bare_children()]
+        locks = sum(1 for line in server_log.read_text(encoding="utf-8", errors="replace").splitlines() if LOCK_LINE.search(line))
+        crashed = crashed_runs(ours_ids + bare_ids)
+        p50, p95, bare_p50 = pct(lat, 0.5), pct(lat, 0.95), pct(bare_lat, 0.5)
+        print(f"空流程：{len(bare_lat)}次计时，P50 {bare_p50:.2f}秒；服务端锁错误/503 {locks}行；曾中断的运行{crashed}个")
+        print(f"RATIO {p50 / bare_p50:.3f} P50 {p50:.2f} P95 {p95:.2f} BARE_P50 {bare_p50:.2f} LOCKS {locks} CRASHED {crashed}")
+        return 0 if archived == args.units and not crashed else 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
