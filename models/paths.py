@@ -46,7 +46,10 @@ def _named(prefix: str, ident: int, name: str) -> str:
 
 def inside(base: Path, path: Path) -> Path:
     """`path` when, resolved, it lies strictly inside `base` (resolved); DomainError otherwise."""
-    root, target = Path(base).resolve(), Path(path).resolve()
+    try:
+        root, target = Path(base).resolve(), Path(path).resolve()
+    except (OSError, ValueError) as exc:  # a NUL byte, a loop of links
+        raise DomainError(f"拒绝访问无效的路径：{str(path)[:200]!r}") from exc
     if target == root or root not in target.parents:
         raise DomainError(f"拒绝访问数据目录之外的路径：{path}（应在 {base} 之内）")
     return Path(path)

@@ -266,10 +266,10 @@ def assemble(*, base: Path, folder: Path, entries: list[Entry], write: Any = Non
             write(building)
         _catalogue(building, entries)
         _manifest(building)
+        remove_folder(base, folder)  # refuses a folder this product did not create
     except BaseException:
         remove_folder(base, building)
         raise
-    remove_folder(base, folder)
     move_folder(base, building, folder)
     _zip(folder)
     return len(entries)

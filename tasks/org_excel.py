@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitKind
 from models.errors import DomainError, _titles, reason
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
+from models.text import printable
 from tasks.org import AccountIn, ConflictIn, OrgData, PersonIn, UnitIn
 from tasks.xlsx import save_workbook
 
@@ -348,7 +349,7 @@ def _role_name(value: str) -> str:
 def _fill(ws: Worksheet, spec: SheetSpec, rows: list[list[str]]) -> None:
     ws.append(list(spec.columns))
     for row in rows:
-        ws.append(row)
+        ws.append([printable(v) for v in row])  # control characters stored before the entry rules
     for cells in ws.iter_rows(min_row=2):
         for cell in cells:
             # Text such as "=…" must stay text, not become a formula that reads back empty.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,14 @@ def dossier_of(s: Session, settings: Settings, unit: str | None = None) -> Path:
     return find_dossier(session=s, settings=settings, round_name="2026年第一轮巡察", unit_name=unit)
 
 
-def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城东街道",)) -> list[int]:
-    """Units through every stage to 已归档, with a confidential clue; returns the inspection ids."""
+def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城东街道",),
+                  before: Callable[[Session, list[int]], None] | None = None) -> list[int]:
+    """Units through every stage to 已归档, with a confidential clue; returns the inspection ids.
+    `before(session, ids)` runs once the round is created (to change its data behind the forms)."""
     _, inspections = make_round(s, round_params(units=units))
     ids = [i.id for i in inspections if i.id]
+    if before is not None:
+        before(s, ids)
     for iid in ids:
         kw = _kw(settings, iid)
         stages.prepare(session=s, **kw)
