@@ -7,12 +7,13 @@ from pathlib import Path
 import typer
 
 from deployments.common import fail
+from models.errors import DomainError
 from models.settings import get_settings
 from tasks.dossier import dossier_folders, verify_dossier
 
 
 def verify_dossier_cmd(
-    folder: Path = typer.Argument(None, help="案卷目录，如 var/archive/<轮次>/<单位>；也可用 --round/--unit 指定", show_default=False),
+    folder: Path = typer.Argument(None, help="案卷目录，如 var/archive/round-<编号>-<轮次>/unit-<编号>-<单位>；也可用 --round/--unit 指定", show_default=False),
     round_name: str = typer.Option("", "--round", help="巡察轮次名称"),
     unit_name: str = typer.Option("", "--unit", help="被巡察单位名称；不填则核验该轮次的全部案卷（各单位和综合卷）"),
 ) -> None:
@@ -23,7 +24,13 @@ def verify_dossier_cmd(
         fail("案卷目录与 --round/--unit 只能二选一。")
     if folder is None and unit_name and not round_name:
         fail("指定 --unit 时也须指定 --round。")
-    folders = [folder] if folder is not None else dossier_folders(get_settings(), round_name, unit_name or None)
+    if folder is not None:
+        folders = [folder]
+    else:
+        try:
+            folders = dossier_folders(get_settings(), round_name, unit_name or None)
+        except DomainError as exc:
+            fail(str(exc))
     bad = 0
     for f in folders:
         problems = verify_dossier(f)

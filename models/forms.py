@@ -8,6 +8,17 @@ from typing import Any, Literal
 from prefect.input import RunInput
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from models.text import (
+    LONG_MAX,
+    NAME_MAX,
+    ROUND_NAME_MAX,
+    SHORT_MAX,
+    LineText,
+    LongText,
+    Name,
+    NameText,
+)
+
 RoundKindValue = Literal["常规巡察", "专项巡察", "机动巡察", "延伸巡察", "交叉巡察", "回头看"]
 
 
@@ -31,11 +42,13 @@ def _null_title(n: int, title: str) -> Any:
 class TeamSpec(BaseModel):
     """一个巡察组：组长、副组长、组员和本组负责的被巡察单位。"""
 
-    name: str = Field(title="巡察组名称", description="如：第一巡察组", min_length=1, json_schema_extra=_pos(0))
-    leader: str = Field(title="组长", description="须在巡察组长库中", min_length=1, json_schema_extra=_pos(1))
-    deputy: str = Field(default="", title="副组长", description="可不填", json_schema_extra=_pos(2))
-    members: list[str] = Field(default_factory=list, title="组员", json_schema_extra=_pos(3))
-    units: list[str] = Field(title="被巡察单位", description="本组负责巡察的单位名称", min_length=1, json_schema_extra=_pos(4))
+    name: NameText = Field(title="巡察组名称", description="如：第一巡察组", min_length=1, max_length=NAME_MAX,
+                           json_schema_extra=_pos(0))
+    leader: NameText = Field(title="组长", description="须在巡察组长库中", min_length=1, max_length=NAME_MAX,
+                             json_schema_extra=_pos(1))
+    deputy: NameText = Field(default="", title="副组长", description="可不填", max_length=NAME_MAX, json_schema_extra=_pos(2))
+    members: list[Name] = Field(default_factory=list, title="组员", json_schema_extra=_pos(3))
+    units: list[Name] = Field(title="被巡察单位", description="本组负责巡察的单位名称", min_length=1, json_schema_extra=_pos(4))
 
     @field_validator("deputy", mode="before")
     @classmethod
@@ -48,7 +61,7 @@ class AutoTeams(BaseModel):
 
     model_config = ConfigDict(title="由系统组建")  # the UI labels the choice with the schema's title
 
-    units: list[str] = Field(title="被巡察单位", min_length=1, json_schema_extra=_pos(0))
+    units: list[Name] = Field(title="被巡察单位", min_length=1, json_schema_extra=_pos(0))
     team_count: int = Field(default=1, title="巡察组数", ge=1, le=10, json_schema_extra=_pos(1))
     members_per_team: int = Field(default=2, title="每组组员人数", ge=0, le=20, json_schema_extra=_pos(2))
 
@@ -56,7 +69,8 @@ class AutoTeams(BaseModel):
 class RoundParams(BaseModel):
     """巡察轮次、进驻时间、巡察组及其负责的被巡察单位（手工指定巡察组，或由系统组建）。"""
 
-    name: str = Field(title="巡察轮次名称", description="如：2026年第一轮巡察", min_length=2, max_length=100, json_schema_extra=_pos(0))
+    name: NameText = Field(title="巡察轮次名称", description="如：2026年第一轮巡察", min_length=2, max_length=ROUND_NAME_MAX,
+                           json_schema_extra=_pos(0))
     kind: RoundKindValue = Field(default="常规巡察", title="巡察类型", json_schema_extra=_pos(1))
     start_date: date = Field(title="进驻开始日期", json_schema_extra=_pos(2))
     end_date: date = Field(title="进驻结束日期", json_schema_extra=_pos(3))
@@ -65,11 +79,6 @@ class RoundParams(BaseModel):
     auto_teams: AutoTeams | None = Field(default=None, title="由系统组建巡察组",
                                          description="不手工指定巡察组时选择“由系统组建”，填写被巡察单位、组数、每组组员人数",
                                          json_schema_extra=_null_title(5, "不使用（手工指定）"))
-
-    @field_validator("name")
-    @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
 
     @model_validator(mode="after")
     def _dates(self) -> RoundParams:
@@ -83,9 +92,10 @@ class RoundParams(BaseModel):
 
 
 class FindingIn(BaseModel):
-    category: str = Field(title="问题类别", description="如：党的领导、党的建设、全面从严治党、选人用人、巡察整改", min_length=1, max_length=50)
-    description: str = Field(title="问题描述", min_length=2, max_length=2000)
-    evidence: str = Field(default="", title="证据材料说明", max_length=2000)
+    category: LineText = Field(title="问题类别", description="如：党的领导、党的建设、全面从严治党、选人用人、巡察整改", min_length=1,
+                               max_length=NAME_MAX)
+    description: LongText = Field(title="问题描述", min_length=2, max_length=LONG_MAX)
+    evidence: LongText = Field(default="", title="证据材料说明", max_length=LONG_MAX)
     scope: Literal["个性问题", "共性问题"] = Field(default="个性问题", title="问题性质")
     fixed_on_site: bool = Field(default=False, title="已立行立改")
 
@@ -93,21 +103,21 @@ class FindingIn(BaseModel):
 class ItemCheckIn(BaseModel):
     item_id: int = Field(title="整改事项编号", ge=1)
     result: Literal["已整改", "部分整改", "未整改", "虚假整改"] = Field(title="核查结论")
-    note: str = Field(default="", title="核查说明", max_length=2000)
+    note: LongText = Field(default="", title="核查说明", max_length=2000)
 
 
 class ProgressIn(BaseModel):
     item_id: int = Field(title="整改事项编号", ge=1)
     status: Literal["未开始", "整改中", "已完成待核"] = Field(title="整改状态")
-    measure_taken: str = Field(default="", title="采取的措施", max_length=2000)
-    evidence: str = Field(default="", title="佐证材料说明", max_length=2000)
+    measure_taken: LongText = Field(default="", title="采取的措施", max_length=2000)
+    evidence: LongText = Field(default="", title="佐证材料说明", max_length=2000)
     rules_made: int = Field(default=0, title="新建制度数（建章立制）", ge=0)
 
 
 class PlanItemIn(BaseModel):
     item_id: int = Field(title="整改事项编号", ge=1)
-    measure: str = Field(title="整改措施", min_length=2, max_length=2000)
-    owner: str = Field(title="责任人", min_length=1, max_length=50)
+    measure: LongText = Field(title="整改措施", min_length=2, max_length=2000)
+    owner: NameText = Field(title="责任人", min_length=1, max_length=NAME_MAX)
     deadline: date = Field(title="完成时限")
     supervise_every_days: int = Field(default=30, title="督办频次（天）", ge=1, le=365)
 
@@ -140,9 +150,9 @@ class ProgressParams(BaseModel):
 class CommonGroupIn(BaseModel):
     """One common problem as the office confirms it (a row of the confirmation form)."""
 
-    category: str = Field(title="问题类别", max_length=50)
-    title: str = Field(title="共性问题名称", max_length=200)
-    leader_in_charge: str = Field(default="", title="分管领导", description="领办该共性问题的分管领导姓名", max_length=50)
+    category: LineText = Field(title="问题类别", max_length=NAME_MAX)
+    title: LineText = Field(title="共性问题名称", max_length=SHORT_MAX)
+    leader_in_charge: LineText = Field(default="", title="分管领导", description="领办该共性问题的分管领导姓名", max_length=NAME_MAX)
     departments: list[str] = Field(default_factory=list, title="责任部门")
     finding_ids: list[int] = Field(default_factory=list, title="问题编号", description="归入该共性问题的问题编号（至少两个）")
 

@@ -37,6 +37,7 @@ from models.enums import (
     Stage,
 )
 from models.errors import DomainError, NotFound
+from models.paths import document_dir
 from models.settings import Settings
 from models.tables import Account, Clue, ClueLetter, Inspection, InspectionRound, Petition, Unit
 from tasks import codes
@@ -265,7 +266,7 @@ def transfer(*, session: Session, settings: Settings, insp: Inspection, clues: l
             kinds = Counter(ClueKind(c.kind).value for c in group)
             write_document(
                 session=session, settings=settings, round_id=rnd.id, inspection_id=insp.id, now=now,  # type: ignore[arg-type]
-                directory=settings.documents_dir / f"round-{rnd.id}" / f"inspection-{insp.id}",
+                directory=document_dir(settings, rnd.id, insp.id),  # type: ignore[arg-type]
                 spec=DocSpec(kind=f"线索移交函-{RECEIVER_NAMES[receiver]}" + ("" if batch == "stage" else f"-{batch}"),
                              template="问题线索移交函", title="问题线索移交函", doc_no=letter.doc_no,
                              addressee=RECEIVER_NAMES[receiver],

@@ -27,8 +27,10 @@ from sqlmodel import Session, select
 
 from models.clock import CHINA
 from models.errors import DomainError
+from models.paths import inside
 from models.settings import Settings
 from models.tables import Document
+from models.text import printable
 
 OFFICE = "巡察工作领导小组办公室"
 LEADING_GROUP = "巡察工作领导小组"
@@ -80,12 +82,13 @@ def _env() -> SandboxedEnvironment:
 
 
 def fields(value: Any) -> Any:
-    """Dicts as attribute namespaces, so a template's `r.items` is the field, not dict.items."""
+    """Dicts as attribute namespaces, so a template's `r.items` is the field, not dict.items; text
+    without control characters (a Word file cannot hold them; data stored before the entry rules)."""
     if isinstance(value, dict):
         return SimpleNamespace(**{str(k): fields(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
         return [fields(v) for v in value]
-    return value
+    return printable(value)
 
 
 def _near(exc: Exception) -> str:
@@ -107,8 +110,8 @@ def render(*, settings: Settings, spec: DocSpec, when: datetime, path: Path) -> 
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DomainError(f"公文模板“{name}”不是有效的 Word 文件（.docx），请用 Word 另存为 .docx 格式") from exc
     context: dict[str, Any] = {
-        "title": spec.title, "doc_no": spec.doc_no, "addressee": spec.addressee, "signature": spec.signature,
-        "issuer": spec.issuer or spec.signature, "date": cn_date(when),
+        "title": printable(spec.title), "doc_no": printable(spec.doc_no), "addressee": printable(spec.addressee),
+        "signature": printable(spec.signature), "issuer": printable(spec.issuer or spec.signature), "date": cn_date(when),
         **{k: fields(v) for k, v in spec.context.items()},
         "charts": [InlineImage(tpl, str(p), width=Mm(150)) for p in spec.charts],
     }
@@ -125,7 +128,7 @@ def render(*, settings: Settings, spec: DocSpec, when: datetime, path: Path) -> 
     except TemplateError as exc:
         raise DomainError(f"公文模板“{name}”无法生成公文{_near(exc)}：{exc}") from exc
     props = tpl.docx.core_properties
-    props.title, props.author, props.comments = spec.title, spec.signature, spec.doc_no
+    props.title, props.author, props.comments = context["title"], context["signature"], context["doc_no"]
     props.created = props.modified = when.replace(tzinfo=None)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -158,7 +161,7 @@ def write_document(
     existing = find_document(session=session, round_id=round_id, inspection_id=inspection_id, kind=spec.kind,
                              version=version)  # registered, but its file is gone: written again
     name = f"{spec.kind}{'' if version == 1 else f'-第{version}稿'}.docx"
-    path = directory / name
+    path = inside(settings.home, directory / name)  # directories come from models/paths.py, kinds from the code
     render(settings=settings, spec=spec, when=now, path=path)
     row = existing or Document(round_id=round_id, inspection_id=inspection_id, kind=spec.kind, version=version,
                                title=spec.title, path=str(path), sha256="", created_at=now)

@@ -33,6 +33,15 @@ from models.access import RECEIVER_NAMES
 from models.clock import CHINA, aware
 from models.enums import Role
 from models.errors import DomainError, NotFound
+from models.paths import (
+    display_part,
+    document_dir,
+    dossier_path,
+    find_named,
+    make_folder,
+    move_folder,
+    remove_folder,
+)
 from models.settings import Settings
 from models.tables import (
     Accountability,
@@ -50,13 +59,14 @@ from models.tables import (
     Petition,
     ProgressReport,
     RectificationItem,
+    Unit,
 )
+from models.text import printable
 from tasks.documents import OFFICE, DocSpec, cn_date, sha256_of, write_document, written
 
 MANIFEST = "manifest.sha256"
 CATALOGUE = "卷内目录"
 RECORDS = "巡察记录.xlsx"
-ROUND_FOLDER = "综合卷"
 SUMMARY_KIND = "巡察工作总结报告"
 COMMON_TASK_KIND = "关于落实巡察整改工作任务的函"
 
@@ -73,9 +83,25 @@ class Entry:
     sha256: str = ""  # the registered hash of a document, checked before it is copied
 
 
-def dossier_folder(settings: Settings, round_name: str, unit_name: str | None = None) -> Path:
-    """Where a unit's dossier (or, without a unit, the round's 综合卷) is archived."""
-    return settings.archive_dir / round_name / (unit_name or ROUND_FOLDER)
+def dossier_folder(settings: Settings, rnd: InspectionRound, unit: Unit | None = None) -> Path:
+    """Where a unit's dossier (or, without a unit, the round's 综合卷) is archived: a path built
+    from the ids, the names only as a display part (models/paths.py)."""
+    assert rnd.id is not None and (unit is None or unit.id is not None)
+    return dossier_path(settings, rnd.id, rnd.name, unit.id if unit else None, unit.name if unit else "")
+
+
+def find_dossier(*, session: Session, settings: Settings, round_name: str, unit_name: str | None = None) -> Path:
+    """The dossier folder of a round (its 综合卷) or of one of its units, by their names."""
+    rnd = session.exec(select(InspectionRound).where(InspectionRound.name == round_name)).first()
+    if rnd is None:
+        raise NotFound(f"未知的巡察轮次：{round_name}")
+    if not unit_name:
+        return dossier_folder(settings, rnd)
+    unit = session.exec(select(Unit).join(Inspection, col(Inspection.unit_id) == col(Unit.id)).where(
+        Inspection.round_id == rnd.id, Unit.name == unit_name)).first()
+    if unit is None:
+        raise NotFound(f"{unit_name} 不在 {round_name} 的巡察范围内")
+    return dossier_folder(settings, rnd, unit)
 
 
 def _day(value: datetime | date | None) -> str:
@@ -101,7 +127,7 @@ def _sheet(wb: Workbook, title: str, header: Sequence[str], rows: Iterable[Seque
     ws = wb.create_sheet(title)
     ws.append(list(header))
     for row in rows:
-        ws.append(["" if v is None else v for v in row])
+        ws.append(["" if v is None else printable(v) for v in row])
     for i, name in enumerate(header, 1):
         ws.column_dimensions[get_column_letter(i)].width = max(10, min(60, len(name) * 2 + 4))
     ws.freeze_panes = "A2"
@@ -189,7 +215,7 @@ def _figures_workbook(summary: dict[str, Any], path: Path) -> None:
 
 def _catalogue(folder: Path, entries: list[Entry]) -> None:
     header = ["序号", "文件名称", "形成日期", "大小", "文件"]
-    rows = [[str(n), e.title, _day(e.made), _size((folder / e.name).stat().st_size), e.name] for n, e in enumerate(entries, 1)]
+    rows = [[str(n), printable(e.title).replace("\t", " ").replace("\n", " "), _day(e.made), _size((folder / e.name).stat().st_size), e.name] for n, e in enumerate(entries, 1)]
     (folder / f"{CATALOGUE}.tsv").write_text("\n".join("\t".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
     wb = Workbook()
     ws = wb.active
@@ -220,13 +246,13 @@ def _zip(folder: Path) -> Path:
     return target
 
 
-def assemble(*, folder: Path, entries: list[Entry], write: Any = None) -> int:
+def assemble(*, base: Path, folder: Path, entries: list[Entry], write: Any = None) -> int:
     """Build the folder afresh beside it (copies, generated files via `write(building)`,
-    catalogues, manifest), then swap it in and zip it: a crash leaves the old folder or none."""
+    catalogues, manifest), then swap it in and zip it: a crash leaves the old folder or none.
+    Both stay inside `base`, and only folders this product created are ever removed (models/paths.py)."""
     building = folder.with_name(folder.name + ".building")
-    if building.exists():
-        shutil.rmtree(building)
-    building.mkdir(parents=True)
+    remove_folder(base, building)
+    make_folder(base, building)
     try:
         for e in entries:
             if e.source is None:
@@ -240,12 +266,11 @@ def assemble(*, folder: Path, entries: list[Entry], write: Any = None) -> int:
             write(building)
         _catalogue(building, entries)
         _manifest(building)
+        remove_folder(base, folder)  # refuses a folder this product did not create
     except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
+        remove_folder(base, building)
         raise
-    if folder.exists():
-        shutil.rmtree(folder)
-    building.replace(folder)
+    move_folder(base, building, folder)
     _zip(folder)
     return len(entries)
 
@@ -283,7 +308,7 @@ def archive_inspection(*, session: Session, settings: Settings, inspection_id: i
     def write(building: Path) -> None:
         write_records(session=session, inspection=insp, path=building / RECORDS)
 
-    return assemble(folder=folder, entries=entries, write=write)
+    return assemble(base=settings.archive_dir, folder=folder, entries=entries, write=write)
 
 
 # The round ----------------------------------------------------------------------------------
@@ -303,8 +328,8 @@ def write_summary_report(*, session: Session, settings: Settings, round_id: int,
     if done is not None:
         return done
     summary = summary or round_summary(session=session, round_id=round_id)
-    directory = settings.documents_dir / f"round-{round_id}"
-    charts = round_charts(session=session, round_id=round_id, directory=directory / "charts")
+    directory = document_dir(settings, round_id)
+    charts = round_charts(session=session, round_id=round_id, directory=document_dir(settings, round_id, part="charts"))
     units = list(session.exec(select(Inspection.unit_id).where(Inspection.round_id == round_id)))
     counts = {k: summary[k] for k in MEASURES}
     spec = DocSpec(
@@ -333,13 +358,13 @@ def archive_round(*, session: Session, settings: Settings, round_id: int, now: d
     report = write_summary_report(session=session, settings=settings, round_id=round_id, now=now, summary=summary)
     docs = [report, *_common_task_docs(session, None, round_id)]
     entries = _doc_entries(docs)
-    charts = sorted((settings.documents_dir / f"round-{round_id}" / "charts").glob(f"round-{round_id}-*.png"))
+    charts = sorted(document_dir(settings, round_id, part="charts").glob(f"round-{round_id}-*.png"))
     n = len(entries)
     entries += [Entry(name=f"{n + i:02d}-统计图-{p.stem.removeprefix(f'round-{round_id}-')}.png", title=f"统计图表（{p.stem}）",
                       made=now, source=p) for i, p in enumerate(charts, 1)]
     entries.append(Entry(name="统计数据.xlsx", title="本轮巡察统计数据（主要数据、各巡察组、各单位）", made=now))
-    folder = dossier_folder(settings, rnd.name)
-    assemble(folder=folder, entries=entries, write=lambda b: _figures_workbook(summary, b / "统计数据.xlsx"))
+    folder = dossier_folder(settings, rnd)
+    assemble(base=settings.archive_dir, folder=folder, entries=entries, write=lambda b: _figures_workbook(summary, b / "统计数据.xlsx"))
     return folder
 
 
@@ -378,13 +403,18 @@ def verify_dossier(folder: Path) -> list[str]:
 
 
 def dossier_folders(settings: Settings, round_name: str, unit_name: str | None = None) -> list[Path]:
-    """The folders to verify: one unit's, or every dossier of the round (its units and 综合卷)."""
+    """The folders to verify: one unit's, or every dossier of the round (its units and 综合卷).
+    Found on disk by the names' display parts, so a copy of the archive verifies without the database."""
+    rounds = find_named(settings.archive_dir, "round", round_name)
+    if not rounds:
+        raise DomainError(f"找不到轮次“{round_name}”的归档案卷（应在 {settings.archive_dir}/round-<编号>-"
+                          f"{display_part(round_name)}）")
     if unit_name:
-        return [dossier_folder(settings, round_name, unit_name)]
-    base = settings.archive_dir / round_name
-    if not base.is_dir():
-        return [base]
-    return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.endswith(".building"))
+        units = [f for r in rounds for f in find_named(r, "unit", unit_name)]
+        if not units:
+            raise DomainError(f"找不到“{unit_name}”在轮次“{round_name}”的归档案卷")
+        return units
+    return sorted(p for r in rounds for p in r.iterdir() if p.is_dir() and not p.name.endswith(".building"))
 
 
 def common_task_letter(*, session: Session, settings: Settings, problem: CommonProblem, units: list[str],
@@ -402,5 +432,5 @@ def common_task_letter(*, session: Session, settings: Settings, problem: CommonP
                  "findings": [{"no": n, "unit": u, "description": d} for n, (u, d) in enumerate(findings, 1)],
                  "plan_due_days": settings.plan_due_days},
     )
-    return write_document(session=session, settings=settings, directory=settings.documents_dir / f"round-{rnd.id}" / "common",
+    return write_document(session=session, settings=settings, directory=document_dir(settings, rnd.id, part="common"),
                           round_id=rnd.id, inspection_id=None, spec=spec, now=now)

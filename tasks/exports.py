@@ -36,6 +36,7 @@ from models.tables import (
     RectificationItem,
     Unit,
 )
+from models.text import printable
 from tasks.findings import find_inspection
 from tasks.statistics import MEASURES, find_round, unit_figures
 from tasks.xlsx import save_workbook
@@ -137,7 +138,7 @@ def _fill(ws: Worksheet, columns: tuple[Column, ...], rows: list[list[Any]]) -> 
         cell.font, cell.fill = bold, fill
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for row in rows:
-        ws.append(row)
+        ws.append([printable(v) for v in row])  # control characters stored before the entry rules
     for j, c in enumerate(columns, 1):
         letter = get_column_letter(j)
         ws.column_dimensions[letter].width = c.width
@@ -169,7 +170,7 @@ def export_lists(*, session: Session, round_name: str, unit_name: str | None, pa
                                 ("责任清单", RESPONSIBILITIES, items["责任清单"]),
                                 ("整改进展台账", PROGRESS, items["整改进展台账"]), ("汇总", SUMMARY, summary)):
         _fill(wb.create_sheet(name), columns, rows)
-    wb.properties.title = f"{rnd.name}{('·' + unit.name) if unit else ''} 整改清单（截至{as_of}）"
+    wb.properties.title = printable(f"{rnd.name}{('·' + unit.name) if unit else ''} 整改清单（截至{as_of}）")
     save_workbook(wb, path)
     return {"problems": len(problems), "items": len(items["任务清单"])}
 

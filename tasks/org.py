@@ -16,42 +16,46 @@ from models.clock import now as clock_now
 from models.enums import AccessRole, ConflictKind, Pool, Role, UnitKind
 from models.errors import DomainError, explain
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
+from models.text import LONG_MAX, NAME_MAX, SHORT_MAX, LineText, LongText, Name, NameText
+
+# Names and texts follow models/text.py: no control characters, no path separators in names,
+# lengths within NAME_MAX / SHORT_MAX / LONG_MAX.
 
 
 class SecretaryIn(BaseModel):
-    name: str = ""
-    contact: str = ""
+    name: NameText = Field(default="", title="党组织书记", max_length=NAME_MAX)
+    contact: LineText = Field(default="", title="书记联系方式", max_length=SHORT_MAX)
 
 
 class UnitIn(BaseModel):
-    name: str = Field(min_length=1)
+    name: NameText = Field(title="单位名称", min_length=1, max_length=NAME_MAX)
     kind: UnitKind
-    area: str = ""
+    area: LineText = Field(default="", title="片区", max_length=NAME_MAX)
     secretary: SecretaryIn = Field(default_factory=SecretaryIn)
-    liaison_leader: str | None = None
+    liaison_leader: NameText | None = Field(default=None, title="联系领导", max_length=NAME_MAX)
     priority: int = Field(default=0, ge=0, le=100, title="重点关注程度")
 
 
 class PersonIn(BaseModel):
-    name: str = Field(min_length=1)
-    unit: str | None = None
-    title: str = ""
-    specialties: list[str] = Field(default_factory=list)
+    name: NameText = Field(title="姓名", min_length=1, max_length=NAME_MAX)
+    unit: NameText | None = Field(default=None, title="所在单位", max_length=NAME_MAX)
+    title: LineText = Field(default="", title="职务", max_length=SHORT_MAX)
+    specialties: list[Name] = Field(default_factory=list, title="专长")
     pools: list[Pool] = Field(default_factory=list)
-    contact: str = ""
+    contact: LineText = Field(default="", title="联系方式", max_length=SHORT_MAX)
     available: bool = True
 
 
 class ConflictIn(BaseModel):
-    person: str
-    unit: str
+    person: NameText = Field(title="人员", min_length=1, max_length=NAME_MAX)
+    unit: NameText = Field(title="单位", min_length=1, max_length=NAME_MAX)
     kind: ConflictKind
-    note: str = ""
+    note: LongText = Field(default="", title="说明", max_length=LONG_MAX)
     ended_year: int | None = Field(default=None, ge=1949, le=2100, title="离开年份")
 
 
 class AccountIn(BaseModel):
-    name: str = Field(min_length=1, max_length=50)
+    name: NameText = Field(title="姓名", min_length=1, max_length=NAME_MAX)
     role: AccessRole
     active: bool = True
 

@@ -23,9 +23,10 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitKind
-from models.errors import DomainError, reason
+from models.errors import DomainError, _titles, reason
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
-from tasks.org import AccountIn, ConflictIn, OrgData, PersonIn, SecretaryIn, UnitIn
+from models.text import printable
+from tasks.org import AccountIn, ConflictIn, OrgData, PersonIn, UnitIn
 from tasks.xlsx import save_workbook
 
 
@@ -165,7 +166,9 @@ def _build(rp: _RowProblems, model: Callable[..., Any], columns: dict[str, str],
     except ValidationError as exc:
         for e in exc.errors():
             field = str(e["loc"][0]) if e["loc"] else ""
-            rp.add(f"“{columns.get(field, field)}”{reason(e)}")
+            # A nested field (the secretary's contact) or a list item (a specialty): its own title.
+            titles = [t for t in _titles(model, tuple(e["loc"])) if not t.startswith("第")]
+            rp.add(f"“{columns.get(field) or (titles[-1] if titles else field)}”{reason(e)}")
         return None
 
 
@@ -195,9 +198,10 @@ def _parse_units(rows: list[tuple[int, Row]], problems: list[str]) -> list[UnitI
         rp = _RowProblems(UNITS.name, n, problems)
         name = rp.required(row, "名称")
         kind = rp.choice(row, "类型", UnitKind, [k.value for k in UnitKind])
-        secretary = SecretaryIn(name=row.get("党组织书记", ""), contact=row.get("书记联系方式", ""))
+        secretary = {"name": row.get("党组织书记", ""), "contact": row.get("书记联系方式", "")}  # checked with the unit
         priority = _int_cell(rp, row, "重点关注", 0)
-        unit = _build(rp, UnitIn, {"name": "名称", "kind": "类型", "area": "片区", "priority": "重点关注"}, name=name,
+        unit = _build(rp, UnitIn, {"name": "名称", "kind": "类型", "area": "片区", "liaison_leader": "联系领导",
+                                     "priority": "重点关注"}, name=name,
                       kind=kind, area=row.get("片区", ""), secretary=secretary,
                       liaison_leader=row.get("联系领导") or None, priority=priority)
         if unit is not None:
@@ -345,7 +349,7 @@ def _role_name(value: str) -> str:
 def _fill(ws: Worksheet, spec: SheetSpec, rows: list[list[str]]) -> None:
     ws.append(list(spec.columns))
     for row in rows:
-        ws.append(row)
+        ws.append([printable(v) for v in row])  # control characters stored before the entry rules
     for cells in ws.iter_rows(min_row=2):
         for cell in cells:
             # Text such as "=…" must stay text, not become a formula that reads back empty.

@@ -25,6 +25,7 @@ from models.enums import (
     TeamRole,
 )
 from models.errors import DomainError, NotFound
+from models.paths import document_dir
 from models.settings import Settings
 from models.tables import (
     Clue,
@@ -72,7 +73,7 @@ class Ctx:
 
     @property
     def doc_dir(self) -> Path:
-        return self.settings.documents_dir / f"round-{self.round_id}" / f"inspection-{self.inspection_id}"
+        return document_dir(self.settings, self.round_id, self.inspection_id)
 
     def move(self, target: Stage, now: datetime, actor: str = "系统") -> None:
         check_transition(self.stage, target)
@@ -334,7 +335,7 @@ def archive(*, session: Session, settings: Settings, inspection_id: int, now: da
     manifest and a zip; when it is the round's last unit, the round's summary report and dossier too.
     From then on the unit's records are read-only (tasks/archived.py)."""
     ctx = Ctx(session, settings, inspection_id)
-    folder = dossier_folder(settings, ctx.round.name, ctx.unit.name)  # type: ignore[union-attr]
+    folder = dossier_folder(settings, ctx.round, ctx.unit)  # type: ignore[arg-type]
     if ctx.stage is Stage.ARCHIVED:
         return str(folder)
     if ctx.stage is not Stage.ARCHIVING:

@@ -96,7 +96,63 @@ CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
     ("result: clue already closed", lambda t: ["clue-result", "2", "--result", "诫勉谈话", "--as", "郑文斌"], "线索2已办结"),
     ("audit: verified by a team member", lambda t: ["verify-audit", "--as", "林静"], "“巡察组组员”无权校验审计日志"),
     ("key: rotated by the leading group", lambda t: ["rotate-key", "--as", "张明"], "无权轮换加密密钥"),
+    # Names and texts (models/text.py): separators, control characters, lengths, blanks.
+    ("org: unit named like a path", lambda t: ["load-org", write(t, "org.yaml", "units:\n  - {name: ../../keys, kind: 部门}\n")],
+     "单位名称：不能包含路径分隔符“/”"),
+    ("org: unit named by dots", lambda t: ["load-org", write(t, "org.yaml", "units:\n  - {name: '..', kind: 部门}\n")],
+     "单位名称：不能只由句点组成"),
+    ("org: blank unit name", lambda t: ["load-org", write(t, "org.yaml", "units:\n  - {name: '   ', kind: 部门}\n")],
+     "单位名称：不能为空"),
+    ("org: huge unit name", lambda t: ["load-org", write(t, "org.yaml", f"units:\n  - {{name: {'局' * 100000}, kind: 部门}}\n")],
+     "单位名称：不能超过50个字"),
+    ("org: NUL in a person's name", lambda t: ["load-org", write(t, "org.yaml", 'people:\n  - {name: "林\\x00静"}\n')],
+     "姓名：不能包含控制字符或不可见字符（第2个字符，U+0000）"),
+    ("org: escape in a conflict note", lambda t: ["load-org", write(t, "org.yaml",
+                                                  'conflicts:\n  - {person: 林静, unit: 城东街道, kind: 亲属任职, note: "a\\x1bb"}\n')],
+     "说明：不能包含控制字符"),
+    ("org sheet: unit named like a path", lambda t: ["load-org", org_xlsx(t, "单位", [["名称", "类型"], ["区/局", "部门"]])],
+     "工作表“单位”第2行：“名称”不能包含路径分隔符“/”"),
+    ("org sheet: DEL in a person's name", lambda t: ["load-org", org_xlsx(t, "人员", [["姓名"], ["新人"], ["林\x7f静"]])],
+     "工作表“人员”第3行：“姓名”不能包含控制字符"),
+    ("org sheet: C1 in a secretary's contact", lambda t: ["load-org", org_xlsx(t, "单位", [["名称", "类型", "书记联系方式"],
+                                                                                         ["新单位", "部门", "13\x858"]])],
+     "工作表“单位”第2行：“书记联系方式”不能包含控制字符"),
+    ("org sheet: long person name", lambda t: ["load-org", org_xlsx(t, "人员", [["姓名"], ["张" * 51]])],
+     "工作表“人员”第2行：“姓名”不能超过50个字"),
+    ("findings: escape in a description", lambda t: ["import-findings", write(t, "问题.csv", "问题类别,问题描述\n党的建设,会议\x1b记录缺失\n"),
+                                                     "--round", ROUND, "--unit", "城东街道"], "第2行“问题描述”：不能包含控制字符"),
+    ("findings: DEL in evidence", lambda t: ["import-findings", write(t, "问题.csv", "问题类别,问题描述,证据材料\n党的建设,会议记录缺失,a\x7f\n"),
+                                             "--round", ROUND, "--unit", "城东街道"], "第2行“证据材料”：不能包含控制字符"),
+    ("findings: separator-free category with a bell", lambda t: ["import-findings", write(t, "问题.csv", "问题类别,问题描述\n党的\x07建设,会议记录缺失\n"),
+                                                                 "--round", ROUND, "--unit", "城东街道"], "第2行“问题类别”：不能包含控制字符"),
+    ("round: named like a path", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("新一轮巡察", "../../x"))],
+     "巡察轮次名称：不能包含路径分隔符“/”"),
+    ("round: NUL in the name", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("新一轮巡察", '"新一轮\\x00巡察"'))],
+     "巡察轮次名称：不能包含控制字符"),
+    ("round: blank name", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("新一轮巡察", "'   '"))],
+     "巡察轮次名称：至少2个字"),
+    ("round: huge name", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("新一轮巡察", "轮" * 101))],
+     "巡察轮次名称：不能超过100个字"),
+    ("round: unit named like a path", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("区审计局", "..\\\\审计局"))],
+     "被巡察单位·第1项：不能包含路径分隔符“\\”"),
+    ("round: team name with a line break", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("第五巡察组", '"第五\\n巡察组"'))],
+     "巡察组名称：不能包含控制字符"),
 ]
+
+
+def org_xlsx(tmp: Path, sheet: str, rows: list[list[str]]) -> str:
+    """An org workbook with one sheet (the other sheets absent)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = sheet
+    for row in rows:
+        ws.append(row)
+    path = tmp / "org.xlsx"
+    wb.save(path)
+    return str(path)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from models.settings import Settings, get_settings
 from models.tables import Account, Inspection, LookBack, RectificationItem
 from tasks import clues, stages
 from tasks.common_problems import confirm_groups
-from tasks.dossier import verify_dossier
+from tasks.dossier import find_dossier, verify_dossier
 from tasks.findings import add_clue, record_findings
 from tasks.look_back import record_results
 from tasks.supervision import report_progress
@@ -36,10 +37,19 @@ def _kw(settings: Settings, iid: int) -> dict[str, Any]:
     return {"settings": settings, "inspection_id": iid, "now": NOW, "link": LINK}
 
 
-def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城东街道",)) -> list[int]:
-    """Units through every stage to 已归档, with a confidential clue; returns the inspection ids."""
+def dossier_of(s: Session, settings: Settings, unit: str | None = None) -> Path:
+    """The dossier folder of the default round's unit (its 综合卷 without one), by names (models/paths.py builds it)."""
+    return find_dossier(session=s, settings=settings, round_name="2026年第一轮巡察", unit_name=unit)
+
+
+def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城东街道",),
+                  before: Callable[[Session, list[int]], None] | None = None) -> list[int]:
+    """Units through every stage to 已归档, with a confidential clue; returns the inspection ids.
+    `before(session, ids)` runs once the round is created (to change its data behind the forms)."""
     _, inspections = make_round(s, round_params(units=units))
     ids = [i.id for i in inspections if i.id]
+    if before is not None:
+        before(s, ids)
     for iid in ids:
         kw = _kw(settings, iid)
         stages.prepare(session=s, **kw)
@@ -63,7 +73,7 @@ def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城
 
 def test_dossier_of_a_finished_unit(demo_org: Session, settings: Settings) -> None:
     (iid,) = archived_unit(demo_org, settings)
-    folder = settings.archive_dir / "2026年第一轮巡察" / "城东街道"
+    folder = dossier_of(demo_org, settings, "城东街道")
     assert verify_dossier(folder) == []
     names = sorted(p.name for p in folder.iterdir())
     assert names == ["01-巡察公告.docx", "02-巡察报告.docx", "03-巡察反馈意见.docx", "04-线索移交函-纪委监委.docx",
@@ -88,10 +98,10 @@ def test_dossier_of_a_finished_unit(demo_org: Session, settings: Settings) -> No
         for row in ws.iter_rows(values_only=True):
             assert not any(SENTINEL in str(v) for v in row if v is not None), ws.title
     # The zip beside the folder holds the same files.
-    with zipfile.ZipFile(folder.with_name("城东街道.zip")) as zf:
+    with zipfile.ZipFile(folder.with_name(folder.name + ".zip")) as zf:
         assert sorted(n.split("/", 1)[1] for n in zf.namelist()) == names
     # The round finished with its only unit: its 综合卷 verifies too.
-    combined = settings.archive_dir / "2026年第一轮巡察" / "综合卷"
+    combined = dossier_of(demo_org, settings)
     assert verify_dossier(combined) == []
     assert "01-巡察工作总结报告.docx" in {p.name for p in combined.iterdir()}
     assert len(list(combined.glob("*.png"))) == 3
@@ -100,7 +110,7 @@ def test_dossier_of_a_finished_unit(demo_org: Session, settings: Settings) -> No
 def test_changes_are_reported_by_name(demo_org: Session, settings: Settings, tmp_path: Path) -> None:
     archived_unit(demo_org, settings)
     folder = tmp_path / "城东街道"
-    shutil.copytree(settings.archive_dir / "2026年第一轮巡察" / "城东街道", folder)
+    shutil.copytree(dossier_of(demo_org, settings, "城东街道"), folder)
     assert verify_dossier(folder) == []
     report = folder / "02-巡察报告.docx"
     data = bytearray(report.read_bytes())
@@ -120,12 +130,12 @@ def test_verify_dossier_command(demo_org: Session, settings: Settings, monkeypat
     monkeypatch.setenv("XUNCHA_HOME", str(settings.home))
     get_settings.cache_clear()
     runner = CliRunner()
-    folder = settings.archive_dir / "2026年第一轮巡察" / "城东街道"
+    folder = dossier_of(demo_org, settings, "城东街道")
     ok = runner.invoke(app, ["verify-dossier", str(folder)])
     assert ok.exit_code == 0 and "案卷完整" in ok.output, ok.output
     whole = runner.invoke(app, ["verify-dossier", "--round", "2026年第一轮巡察"])
     assert whole.exit_code == 0 and whole.output.count("案卷完整") == 3, whole.output  # two units and 综合卷
-    (settings.archive_dir / "2026年第一轮巡察" / "区教育局" / "03-巡察反馈意见.docx").write_bytes(b"changed")
+    (dossier_of(demo_org, settings, "区教育局") / "03-巡察反馈意见.docx").write_bytes(b"changed")
     bad = runner.invoke(app, ["verify-dossier", "--round", "2026年第一轮巡察", "--unit", "区教育局"])
     assert bad.exit_code == 1
     assert "文件已被改动（SHA-256 不一致）：03-巡察反馈意见.docx" in bad.output

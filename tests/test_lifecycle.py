@@ -35,6 +35,7 @@ from models.tables import (
 )
 from tasks.audit import first_broken_link
 from tasks.clues import acknowledge, add_petition, petition_to_clue, read_petition, report_result
+from tasks.dossier import find_dossier
 from tasks.findings import add_clue, find_inspection, record_findings
 from tasks.stages import open_items
 from tasks.supervision import report_progress, submit_plan
@@ -282,13 +283,14 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
         dupes = s.exec(select(Alert.dedupe_key, Alert.recipient, func.count()).group_by(Alert.dedupe_key, Alert.recipient)
                        .having(func.count() > 1)).all()
         assert dupes == []
-    archive = get_settings().archive_dir / name
+    with session_scope() as s:
+        folders = {unit: find_dossier(session=s, settings=get_settings(), round_name=name, unit_name=unit) for unit in rows}
     for unit in rows:
-        folder = archive / unit
+        folder = folders[unit]
         assert (folder / "卷内目录.tsv").exists() and (folder / "manifest.sha256").exists()
         names = [line.split("  ", 1)[1] for line in (folder / "manifest.sha256").read_text(encoding="utf-8").splitlines()]
         assert all((folder / n).exists() for n in names)
-    assert any("巡察反馈意见" in n for n in (p.name for p in Path(archive / "城东街道").iterdir()))
+    assert any("巡察反馈意见" in n for n in (p.name for p in Path(folders["城东街道"]).iterdir()))
 
     # The alerts went over HTTP to the real receiver, the clue text never did.
     bodies = [m.get("message", "") + m.get("title", "") for m in inbox.messages]

@@ -36,6 +36,7 @@ from models.tables import (
     Unit,
 )
 from tasks import stages
+from tasks.dossier import find_dossier
 from tasks.findings import add_clue, record_findings
 from tests.conftest import NOW
 from tests.factories import finding, make_round, row_counts, sample_findings
@@ -215,7 +216,7 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
     # 7. 立卷归档.
     folder = Path(twice(s, stages.archive, now=t, **kw))
     assert stage_of(s, iid) is Stage.ARCHIVED
-    assert folder == settings.archive_dir / rnd.name / "城东街道"
+    assert folder == find_dossier(session=s, settings=settings, round_name=rnd.name, unit_name="城东街道")
     registered = sorted(docs(s, iid).values(), key=lambda d: d.id or 0)
     assert [(d.kind, d.version) for d in registered] == [
         ("巡察公告", 1), ("巡察报告", 1), ("巡察报告", 2), ("巡察反馈意见", 1), ("线索移交函-纪委监委", 1),
@@ -297,7 +298,7 @@ def test_round_done_when_every_unit_is_archived(demo_org: Session, settings: Set
     assert ("线索移交函-组织部", 1) in docs(s, ids[0])  # type: ignore[arg-type]
     # Each unit has its own dossier folder.
     for name in ("城东街道", "区教育局", "区交通投资集团"):
-        assert (settings.archive_dir / rnd.name / name / "manifest.sha256").is_file()
+        assert (find_dossier(session=s, settings=settings, round_name=rnd.name, unit_name=name) / "manifest.sha256").is_file()
     assert_sentinel_only_in_clues(s, settings)
 
 
