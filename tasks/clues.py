@@ -136,7 +136,7 @@ def read_petition(*, session: Session, settings: Settings, by: str, petition_id:
             raise NotFound(f"信访举报不存在：{petition_id}")
         out: dict[str, Any] = {"编号": p.id, "渠道": PetitionChannel(p.channel).value, "内容": p.content,
                                "受理时间": f"{aware(p.received_at).astimezone(CHINA):%Y-%m-%d %H:%M}",
-                               "匿名": p.anonymous, "转为线索": p.clue_id}
+                               "匿名": "是" if p.anonymous else "否", "转为线索": p.clue_id}
         if informant:
             who = json.loads(vault(settings).decrypt(p.informant_enc)) if p.informant_enc else {}
             out["举报人"], out["联系方式"] = who.get("name", "（匿名）"), who.get("contact", "")

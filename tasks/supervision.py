@@ -39,7 +39,7 @@ from tasks.audit import record_event
 # Who hears of each rung: 0 is the reminder before the deadline, 1.. the escalation ladder.
 LADDER: list[tuple[Role, str]] = [
     (Role.UNIT_SECRETARY, "整改到期提醒"),
-    (Role.UNIT_SECRETARY, "整改任务已到期"),
+    (Role.UNIT_SECRETARY, "整改任务今日到期"),
     (Role.LIAISON_LEADER, "整改逾期督办"),
     (Role.OFFICE, "整改逾期（巡察办）"),
     (Role.LEADING_GROUP, "整改严重逾期（领导小组）"),
@@ -142,6 +142,10 @@ class SweepResult:
     clue_reminders: int = 0
 
 
+def last_notice_id(session: Session) -> int:
+    return int(session.execute(select(func.max(SupervisionNotice.id))).scalar() or 0)
+
+
 def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[int, int]:
     """Write one notice per item and rung that falls due on or before `as_of`; each rung once."""
     dialect = session.get_bind().dialect.name
@@ -153,6 +157,8 @@ def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[
         else_=None,
     )
     counts: dict[int, int] = {}
+    # Only this call's notices are reported: a repeated sweep of the same day writes none.
+    before = last_notice_id(session)
     # A sweep that missed days catches up one rung per pass; a daily sweep needs one pass.
     for _ in range(len(LADDER)):
         inserted = session.execute(
@@ -176,7 +182,8 @@ def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[
     # The set-based UPDATE bypassed the ORM: loaded items must not keep their old rung.
     session.expire_all()
     for rung, n in session.execute(
-        select(SupervisionNotice.rung, func.count()).where(SupervisionNotice.as_of == as_of).group_by(col(SupervisionNotice.rung))
+        select(SupervisionNotice.rung, func.count()).where(col(SupervisionNotice.id) > before)
+        .group_by(col(SupervisionNotice.rung))
     ).all():
         counts[int(rung)] = int(n)
     return counts
@@ -190,23 +197,36 @@ def _label(session: Session, inspection_id: int) -> tuple[Inspection, str]:
     return insp, f"{rnd.name}·{unit.name}"
 
 
-def notify_notices(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str) -> int:
-    """One alert per unit and rung for the day's notices (not one per item: no spamming)."""
+def _notice_text(label: str, rung: int, n: int, due_on: date, as_of: date) -> tuple[str, str]:
+    """Title and body of one unit's alert for one rung; title and body always say the same thing."""
+    role_title = LADDER[min(rung, len(LADDER) - 1)][1]
+    if rung == 0:
+        return role_title, f"{label}：{n}项整改任务将于{due_on}到期，请抓紧整改并报送进展。"
+    if rung == 1 and due_on >= as_of:  # the due-day rung, sent on the day itself
+        return role_title, f"{label}：{n}项整改任务今日到期（到期日{due_on}），请督促按期完成。"
+    if rung == 1:  # the due-day rung caught up later (a missed sweep, a holiday): already overdue
+        return "整改任务已逾期", f"{label}：{n}项整改任务已逾期（最早到期日{due_on}），请督促整改。"
+    return role_title, f"{label}：{n}项整改任务已逾期（最早到期日{due_on}），请督促整改。"
+
+
+def notify_notices(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str,
+                   after_id: int = 0) -> int:
+    """One alert per unit and rung for the day's new notices (not one per item: no spamming);
+    returns how many alerts were newly queued, so a repeated sweep reports none."""
     groups = session.execute(
         select(SupervisionNotice.inspection_id, SupervisionNotice.rung, func.count(), func.min(RectificationItem.deadline))
         .join(RectificationItem, col(RectificationItem.id) == SupervisionNotice.item_id)
-        .where(SupervisionNotice.as_of == as_of)
+        .where(SupervisionNotice.as_of == as_of, col(SupervisionNotice.id) > after_id)
         .group_by(col(SupervisionNotice.inspection_id), col(SupervisionNotice.rung))
     ).all()
     sent = 0
     for inspection_id, rung, n, due_on in groups:  # due_on: the earliest deadline among them
         insp, label = _label(session, inspection_id)
-        role, title = LADDER[min(int(rung), len(LADDER) - 1)]
-        text = (f"{label}：{n}项整改任务将于{due_on}到期，请抓紧整改并报送进展。" if rung == 0
-                else f"{label}：{n}项整改任务已逾期（最早到期日{due_on}），请督促整改。")
-        enqueue_alert(session=session, settings=settings, key=f"sweep:{inspection_id}:{rung}:{as_of}", role=role,
-                      title=f"【{title}】", body=text, link=link, now=now, inspection=insp)
-        sent += 1
+        role = LADDER[min(int(rung), len(LADDER) - 1)][0]
+        title, text = _notice_text(label, int(rung), int(n), due_on, as_of)
+        rows = enqueue_alert(session=session, settings=settings, key=f"sweep:{inspection_id}:{rung}:{as_of}", role=role,
+                             title=f"【{title}】", body=text, link=link, now=now, inspection=insp)
+        sent += int(any(r.created_at == now for r in rows))
     return sent
 
 
@@ -286,9 +306,10 @@ def detect_look_backs(*, session: Session, settings: Settings, as_of: date, now:
 def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str) -> SweepResult:
     """The daily supervision sweep: ladder notices, their alerts, missing reports, look-back triggers."""
     result = SweepResult()
+    before = last_notice_id(session)
     result.by_rung = sweep_notices(session=session, settings=settings, as_of=as_of)
     result.notices = sum(result.by_rung.values())
-    result.alerts = notify_notices(session=session, settings=settings, as_of=as_of, now=now, link=link)
+    result.alerts = notify_notices(session=session, settings=settings, as_of=as_of, now=now, link=link, after_id=before)
     result.missing_reports = mark_missing_reports(session=session, settings=settings, as_of=as_of, now=now, link=link)
     result.missing_plans = mark_missing_plans(session=session, settings=settings, as_of=as_of, now=now, link=link)
     result.look_backs = detect_look_backs(session=session, settings=settings, as_of=as_of, now=now)
