@@ -185,3 +185,10 @@ ROLE_NAMES = {
     Role.RESPONSIBLE_DEPARTMENT: "责任部门",
     Role.FUNCTIONAL_DEPARTMENT: "行业主管部门",
 }
+
+
+class DayCount(StrEnum):
+    """How a deadline rule counts its days."""
+
+    WORKING = "工作日"  # State Council holidays and weekends skipped, 调休 working days counted
+    NATURAL = "自然日"
