@@ -31,6 +31,7 @@ def _text(path: Path | None) -> str:
 def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per command
     from tasks import clues
     from tasks.findings import find_inspection
+    from tasks.workdays import span_text
 
     @app.command("add-petition")
     def add_petition_cmd(
@@ -162,7 +163,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
                 count = letter.clue_count
         except DomainError as exc:
             fail(str(exc))
-        typer.echo(f"已签收移交函，线索{count}件；请在{get_settings().clue_result_days}日内反馈办理结果。")
+        typer.echo(f"已签收移交函，线索{count}件；请在{span_text(get_settings().rule('clue_result'))}内反馈办理结果。")
 
     @app.command("clue-result")
     def clue_result_cmd(

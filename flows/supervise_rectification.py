@@ -42,6 +42,11 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
     create_markdown_artifact(key="supervision-sweep", description=f"{as_of} 督办结果", markdown=(
         f"# {as_of} 督办结果\n\n- 提醒与升级：{result['notices']}项（{ladder}），发出提醒{result['alerts']}条\n"
         f"- 新标记未按期报送整改报告：{result['missing_reports']}个单位\n- 新启动回头看：{len(result['look_backs'])}个单位\n"
-        f"- 线索签收与办理结果催办：{result['clue_reminders']}条\n"))
-    get_run_logger().info("%s 督办：%d项，回头看%d个", as_of, result["notices"], len(result["look_backs"]))
+        f"- 线索签收与办理结果催办：{result['clue_reminders']}条\n"
+        + (f"- 今日为休息日：提醒顺延至{result['held_until']}（下一个工作日）发送\n" if result.get("held_until") else "")
+        + "".join(f"- 注意：{w}\n" for w in result.get("calendar_warnings", []))))
+    logger = get_run_logger()
+    for warning in result.get("calendar_warnings", []):
+        logger.warning(warning)
+    logger.info("%s 督办：%d项，回头看%d个", as_of, result["notices"], len(result["look_backs"]))
     return {"notices": result["notices"], "look_backs": len(result["look_backs"])}

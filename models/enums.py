@@ -195,3 +195,10 @@ class LookBackStatus(StrEnum):
     STARTED = "已启动"
     IN_PROGRESS = "进行中"
     DONE = "已完成"
+
+
+class DayCount(StrEnum):
+    """How a deadline rule counts its days."""
+
+    WORKING = "工作日"  # State Council holidays and weekends skipped, 调休 working days counted
+    NATURAL = "自然日"

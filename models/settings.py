@@ -5,10 +5,31 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.enums import DayCount
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# Deadline rules: name -> (days field, count field, what it is). Every deadline the system computes
+# goes through one of these (tasks/workdays.py), so each says whether it counts 工作日 or 自然日.
+DEADLINE_RULES: dict[str, tuple[str, str, str]] = {
+    "clue_ack": ("clue_ack_days", "clue_ack_count", "线索移交函签收"),
+    "clue_result": ("clue_result_days", "clue_result_count", "线索办理结果反馈"),
+    "plan": ("plan_due_days", "plan_count", "报送整改方案"),
+    "report": ("rectification_days", "report_count", "报送整改报告"),
+    "rectification": ("rectification_days", "rectification_count", "整改期限"),
+    "look_back": ("look_back_days", "look_back_count", "回头看重新整改期限"),
+}
+
+
+class DeadlineRule(BaseModel):
+    name: str
+    title: str
+    days: int
+    count: DayCount
+    alerts_on_rest_days: bool  # reminders and escalations of this rule go out on holidays too
 
 
 class Settings(BaseSettings):
@@ -31,6 +52,21 @@ class Settings(BaseSettings):
     lookback_overdue_days: int = Field(default=30, ge=0, description="逾期超过几天启动回头看")
     lookback_rate_below: float = Field(default=80.0, ge=0, le=100, description="报告期限届满时整改率低于此值（%）启动回头看")
     look_back_days: int = Field(default=30, gt=0, description="回头看后重新整改的期限（天）")
+    # Whether each rule counts 工作日 or 自然日. Calendar days where an existing, tested rule is
+    # "N days" on the calendar (two months of rectification, 15 days for the plan, 90 for a result).
+    clue_ack_count: DayCount = Field(default=DayCount.WORKING, description="线索移交函签收期限按工作日或自然日计算")
+    clue_result_count: DayCount = Field(default=DayCount.NATURAL, description="线索办理结果反馈期限按工作日或自然日计算")
+    plan_count: DayCount = Field(default=DayCount.NATURAL, description="整改方案报送期限按工作日或自然日计算")
+    report_count: DayCount = Field(default=DayCount.NATURAL, description="整改报告报送期限按工作日或自然日计算")
+    rectification_count: DayCount = Field(default=DayCount.NATURAL, description="整改期限按工作日或自然日计算")
+    look_back_count: DayCount = Field(default=DayCount.NATURAL, description="回头看重新整改期限按工作日或自然日计算")
+    rest_day_alerts: list[str] = Field(
+        default_factory=list,
+        description="节假日、周末照常发送提醒与升级的期限规则（clue_ack、clue_result、plan、report、rectification）；"
+                    "其余规则在休息日产生的提醒顺延到下一个工作日发送",
+    )
+    holidays_file: Path | None = Field(
+        default=None, description="巡察办维护的节假日安排文件（chinese-calendar 尚未收录的年份）；为空时为 home/holidays.yaml")
     alert_backoff_seconds: list[int] = Field(default_factory=lambda: [5, 30, 120, 600, 1800])
     alert_send_timeout: int = Field(default=4, gt=0)
     # A row a deliverer claimed and did not record in this time (it died mid-send) is claimed again.
@@ -69,6 +105,14 @@ class Settings(BaseSettings):
             raise ValueError("提醒重试间隔须为非负整数列表")
         return value
 
+    @field_validator("rest_day_alerts")
+    @classmethod
+    def _rest_day_rules(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in DEADLINE_RULES]
+        if unknown:
+            raise ValueError(f"未知的期限规则：{'、'.join(unknown)}（可选：{'、'.join(DEADLINE_RULES)}）")
+        return value
+
     @field_validator("clue_routes")
     @classmethod
     def _routes(cls, value: dict[str, str]) -> dict[str, str]:
@@ -87,6 +131,15 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'xuncha.db'}"
+
+    def rule(self, name: str) -> DeadlineRule:
+        days_field, count_field, title = DEADLINE_RULES[name]
+        return DeadlineRule(name=name, title=title, days=getattr(self, days_field), count=getattr(self, count_field),
+                            alerts_on_rest_days=name in self.rest_day_alerts)
+
+    @property
+    def holidays_path(self) -> Path:
+        return self.holidays_file or self.home / "holidays.yaml"
 
     @property
     def documents_dir(self) -> Path:

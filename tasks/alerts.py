@@ -416,20 +416,22 @@ def resolve_recipients(*, session: Session, settings: Settings, role: Role, insp
 
 def enqueue_alert(
     *, session: Session, settings: Settings, key: str, role: Role, title: str, body: str,
-    link: str, now: datetime, inspection: Inspection | None = None,
+    link: str, now: datetime, inspection: Inspection | None = None, not_before: datetime | None = None,
 ) -> list[Alert]:
-    """Queue one alert for every recipient of `role`; a key already queued is not queued again."""
+    """Queue one alert for every recipient of `role`; a key already queued is not queued again.
+    `not_before` holds it (a reminder raised on a rest day goes out on the next working day)."""
     existing = session.exec(select(Alert).where(Alert.dedupe_key == key)).all()
     if existing:
         return list(existing)
     urls = resolve_recipients(session=session, settings=settings, role=role, inspection=inspection)
     text = f"{body}\n\n查看与办理：{link}" if link else body
+    due = max(now, not_before) if not_before is not None else now
     rows = [
         Alert(dedupe_key=key, role=role.value, channel=_scheme(u), recipient=u, title=title, body=text,
-              link=link, next_attempt_at=now, created_at=now)
+              link=link, next_attempt_at=due, created_at=now)
         for u in urls
     ] or [
-        Alert(dedupe_key=key, role=role.value, title=title, body=text, link=link, next_attempt_at=now,
+        Alert(dedupe_key=key, role=role.value, title=title, body=text, link=link, next_attempt_at=due,
               created_at=now, status=AlertStatus.NO_RECIPIENT,
               last_error=f"未配置“{ROLE_NAMES[role]}”的接收人")
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
@@ -45,6 +45,7 @@ from tasks.alerts import enqueue_alert
 from tasks.archived import ensure_not_archived
 from tasks.audit import record_event
 from tasks.documents import DocSpec, cn_date, write_document
+from tasks.workdays import WorkCalendar, template_days, work_calendar
 
 T = TypeVar("T")
 RECEIVING_STAGES = (Stage.STATIONING, Stage.REPORTING)
@@ -137,7 +138,7 @@ def read_petition(*, session: Session, settings: Settings, by: str, petition_id:
             raise NotFound(f"信访举报不存在：{petition_id}")
         out: dict[str, Any] = {"编号": p.id, "渠道": PetitionChannel(p.channel).value, "内容": p.content,
                                "受理时间": f"{aware(p.received_at).astimezone(CHINA):%Y-%m-%d %H:%M}",
-                               "匿名": p.anonymous, "转为线索": p.clue_id}
+                               "匿名": "是" if p.anonymous else "否", "转为线索": p.clue_id}
         if informant:
             who = json.loads(vault(settings).decrypt(p.informant_enc)) if p.informant_enc else {}
             out["举报人"], out["联系方式"] = who.get("name", "（匿名）"), who.get("contact", "")
@@ -257,7 +258,7 @@ def transfer(*, session: Session, settings: Settings, insp: Inspection, clues: l
             ClueLetter.inspection_id == insp.id, ClueLetter.receiver == receiver.value, ClueLetter.batch == batch)).first()
         if letter is None:
             letter = ClueLetter(inspection_id=insp.id, receiver=receiver.value, batch=batch, sent_at=now,
-                                ack_due_on=now.astimezone(CHINA).date() + timedelta(days=settings.clue_ack_days),
+                                ack_due_on=work_calendar(settings).deadline(now.astimezone(CHINA).date(), settings.rule("clue_ack")),
                                 clue_count=len(group))
             session.add(letter)
             session.flush()
@@ -275,7 +276,7 @@ def transfer(*, session: Session, settings: Settings, insp: Inspection, clues: l
                                       "kinds": [{"name": k, "count": n} for k, n in sorted(kinds.items())],
                                       "clue_ids": "、".join(f"第{c.id}号" for c in group),
                                       "ack_due": cn_date(letter.ack_due_on),
-                                      "result_days": settings.clue_result_days}),
+                                      "result_days": template_days(settings.rule("clue_result"))}),
             )
             enqueue_alert(session=session, settings=settings, key=f"clue-letter:{letter.id}", role=receiver,
                           title="【线索移交】请签收", body=f"您有{len(group)}件新移交线索（{letter.doc_no}，移交函编号{letter.id}），"
@@ -358,7 +359,7 @@ def acknowledge(*, session: Session, settings: Settings, by: str, letter_id: int
                               else "签收码不正确")
         letter.code_hash = ""  # spent
         letter.acknowledged_at, letter.acknowledged_by = now, by.strip()
-        due = now.astimezone(CHINA).date() + timedelta(days=settings.clue_result_days)
+        due = work_calendar(settings).deadline(now.astimezone(CHINA).date(), settings.rule("clue_result"))
         for clue in session.exec(select(Clue).where(Clue.letter_id == letter_id)):
             clue.status, clue.result_due_on = ClueStatus.RECEIVED, due
             session.add(clue)
@@ -412,15 +413,19 @@ def _rung(days_over: int) -> int:
     return max(i for i, (d, _) in enumerate(CLUE_LADDER) if days_over >= d)
 
 
-def sweep_clue_deadlines(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str) -> int:
+def sweep_clue_deadlines(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str,
+                         calendar: WorkCalendar | None = None) -> int:
     """Remind receivers of letters not signed for (each rung once) and of results not reported by
-    their deadline (once a week), escalating to the office and then the leading group."""
+    their deadline (once a week), escalating to the office and then the leading group. On a rest
+    day the reminders are held to the next working day unless the rule says otherwise."""
     queued = 0
+    cal = calendar or work_calendar(settings)
+    holds = {name: cal.hold_until(as_of, settings.rule(name)) for name in ("clue_ack", "clue_result")}
 
     def send(key: str, role: Role, title: str, body: str) -> None:
         nonlocal queued
         rows = enqueue_alert(session=session, settings=settings, key=key, role=role, title=title, body=body,
-                             link=link, now=now)
+                             link=link, now=now, not_before=holds["clue_result" if key.startswith("clue-result") else "clue_ack"])
         queued += sum(1 for r in rows if r.created_at == now)
 
     late_letters = session.exec(select(ClueLetter).where(

@@ -63,6 +63,7 @@ from models.tables import (
 )
 from models.text import printable
 from tasks.documents import OFFICE, DocSpec, cn_date, sha256_of, write_document, written
+from tasks.workdays import template_days
 
 MANIFEST = "manifest.sha256"
 CATALOGUE = "卷内目录"
@@ -430,7 +431,7 @@ def common_task_letter(*, session: Session, settings: Settings, problem: CommonP
                  "category": problem.category, "units": units, "unit_count": len(units),
                  "departments": "、".join(problem.departments) or "有关责任部门",
                  "findings": [{"no": n, "unit": u, "description": d} for n, (u, d) in enumerate(findings, 1)],
-                 "plan_due_days": settings.plan_due_days},
+                 "plan_due_days": template_days(settings.rule("plan"))},
     )
     return write_document(session=session, settings=settings, directory=document_dir(settings, rnd.id, part="common"),
                           round_id=rnd.id, inspection_id=None, spec=spec, now=now)

@@ -261,7 +261,8 @@ def sweep_task(as_of: date, rate_below: float | None, overdue_days: int | None) 
         ledger = clue_ledger(session=s, as_of=as_of)
     return {"notices": result.notices, "by_rung": result.by_rung, "alerts": result.alerts,
             "missing_reports": result.missing_reports, "look_backs": result.look_backs, "progress": progress,
-            "clue_ledger": ledger, "clue_reminders": result.clue_reminders}
+            "clue_ledger": ledger, "clue_reminders": result.clue_reminders,
+            "held_until": str(result.held_until or ""), "calendar_warnings": result.calendar_warnings}
 
 
 @task(name="启动回头看", **STAGE)

@@ -5,7 +5,7 @@ rules; it verifies every earlier item on site, records new findings, and feeds a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -31,6 +31,7 @@ from tasks.audit import record_event
 from tasks.launch import run_name
 from tasks.rounds import recusal_problems
 from tasks.supervision import first_action_on, restart_ladder
+from tasks.workdays import work_calendar
 
 
 def get_look_back(session: Session, look_back_id: int) -> LookBack:
@@ -144,7 +145,7 @@ def record_results(
     unit = session.get(Unit, lb.unit_id)
     source = ensure_not_archived(session=session, inspection=lb.source_inspection_id, action="记录回头看核查结果")
     assert unit and source.id
-    deadline = as_of + timedelta(days=settings.look_back_days)
+    deadline = work_calendar(settings).deadline(as_of, settings.rule("look_back"))
     counts = {r.value: 0 for r in CheckResult}
     for c in checks:
         session.add(LookBackCheck(look_back_id=look_back_id, item_id=c.item_id, result=c.result, note=c.note))

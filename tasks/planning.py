@@ -2,8 +2,10 @@
 records (the database adapters and forms build on these).
 
 `compose_teams` proposes the teams of one round: a leader from the leader pool and members from
-the talent pool for each group of units, matching specialties to the kinds of unit, rotating
-people who served least recently first, and never placing anyone with a conflict: their own
+the talent pool for each group of units, solved as one assignment problem (OR-Tools CP-SAT) so
+that every team covers the specialties its kinds of unit need whenever the pools allow, with
+rotation (fewest rounds served, longest since last) deciding among equals, and never placing
+anyone with a conflict: their own
 unit, a former unit within `former_years`, a unit where a relative works, a declared conflict,
 or (cross inspection, 交叉巡察) a unit in their own area. Every exclusion carries its reason.
 
@@ -106,8 +108,32 @@ def _groups(units: list[UnitRec], n_teams: int) -> list[list[UnitRec]]:
     return [g for g in out if g]
 
 
+def _rotation(p: PersonRec) -> tuple[int, int, str]:
+    """Who is due to serve: fewest rounds served, then longest since the last, then by name."""
+    return (p.rounds_served, p.last_served_year or 0, p.name)
+
+
+def _shortlist(candidates: list[PersonRec], needed: set[str], keep: int) -> list[PersonRec]:
+    """The candidates for one role on one team that an optimal composition can use: per set of the
+    team's needed specialties a person brings, the `keep` next in rotation. Exact, not a heuristic:
+    with `keep` seats in all, someone further down could always be swapped for one of those `keep`
+    left unused, with the same specialties and a better place in the rotation."""
+    by_kind: dict[frozenset[str], list[PersonRec]] = defaultdict(list)
+    for p in sorted(candidates, key=_rotation):
+        kind = frozenset(p.specialties & needed)
+        if len(by_kind[kind]) < keep:
+            by_kind[kind].append(p)
+    return [p for ps in by_kind.values() for p in ps]
+
+
 def compose_teams(units: list[UnitRec], people: list[PersonRec], conflicts: list[ConflictRec], *, n_teams: int,
                   members_per_team: int, year: int, former_years: int = 3, cross: bool = False) -> Composition:
+    """Teams as one assignment problem (OR-Tools CP-SAT), in strict order of importance: every seat
+    filled (a leader, then the members); then as many of the specialties each team's units need as
+    the pools allow, across all teams at once; then rotation (the sum of places in the rotation
+    order of the people chosen). Recusal is a hard constraint: a conflicted person is no candidate."""
+    from ortools.sat.python import cp_model  # a heavy import, needed only here
+
     if not units:
         raise DomainError("没有被巡察单位，无法组建巡察组")
     if n_teams < 1 or members_per_team < 0:
@@ -116,45 +142,76 @@ def compose_teams(units: list[UnitRec], people: list[PersonRec], conflicts: list
     for c in conflicts:
         by_pair[(c.person_id, c.unit_id)].append(c)
     excluded: dict[str, list[str]] = defaultdict(list)
-    used: set[int] = set()
-    teams: list[TeamProposal] = []
-
-    def rotation(p: PersonRec) -> tuple[int, int, str]:  # least served, longest ago, then by name
-        return (p.rounds_served, p.last_served_year or 0, p.name)
-
-    def eligible(p: PersonRec, group: list[UnitRec]) -> bool:
-        reasons = [r for u in group for r in conflict_reasons(p, u, by_pair, year=year, former_years=former_years, cross=cross)]
-        if reasons:
-            excluded[p.name].extend(r for r in reasons if r not in excluded[p.name])
-        return not reasons
-
-    available = [p for p in people if p.available]
     for p in people:
         if not p.available:
             excluded[p.name].append("本轮不可用（请假、借调等）")
+    available = sorted((p for p in people if p.available and (p.leader or p.talent)), key=_rotation)
+    rank = {p.id: i for i, p in enumerate(available)}
+    groups = _groups(units, n_teams)
+    needs = [{s for u in g for s in NEEDS.get(u.kind, ())} for g in groups]
+    seats = len(groups) * (1 + members_per_team)
+    leaders: list[list[PersonRec]] = []
+    talents: list[list[PersonRec]] = []
+    for g, needed in zip(groups, needs, strict=True):
+        free = []
+        for p in available:  # every conflict is written down, whoever ends up where
+            reasons = [r for u in g for r in conflict_reasons(p, u, by_pair, year=year, former_years=former_years, cross=cross)]
+            if reasons:
+                excluded[p.name].extend(r for r in reasons if r not in excluded[p.name])
+            else:
+                free.append(p)
+        leaders.append(_shortlist([p for p in free if p.leader], needed, len(groups)))
+        talents.append(_shortlist([p for p in free if p.talent], needed, seats))
+
+    model = cp_model.CpModel()
+    lead = {(t, p.id): model.new_bool_var(f"l{t}_{p.id}") for t, ps in enumerate(leaders) for p in ps}
+    member = {(t, p.id): model.new_bool_var(f"m{t}_{p.id}") for t, ps in enumerate(talents) for p in ps}
+    by_id = {p.id: p for p in available}
+    roles: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    for (_t, pid), v in [*lead.items(), *member.items()]:
+        roles[pid].append(v)
+    for vs in roles.values():
+        model.add_at_most_one(vs)  # one seat per person in the round
+    covers = []
+    for t in range(len(groups)):
+        model.add(sum(v for (tt, _), v in lead.items() if tt == t) <= 1)
+        model.add(sum(v for (tt, _), v in member.items() if tt == t) <= members_per_team)
+        on_team = [(pid, v) for (tt, pid), v in [*lead.items(), *member.items()] if tt == t]
+        for specialty in sorted(needs[t]):
+            bringers = [v for pid, v in on_team if specialty in by_id[pid].specialties]
+            if bringers:
+                has = model.new_bool_var(f"c{t}_{specialty}")
+                model.add(has <= sum(bringers))
+                covers.append(has)
+    rotation = sum(rank[pid] * v for (_, pid), v in [*lead.items(), *member.items()])
+    w_cover = len(available) * seats + 1  # one specialty outweighs any rotation
+    w_member = w_cover * (len(covers) + 1)  # one seat outweighs every specialty
+    w_lead = w_member * (seats + 1)
+    model.maximize(w_lead * sum(lead.values()) + w_member * sum(member.values()) + w_cover * sum(covers) - rotation)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1  # deterministic: the same pools give the same proposal
+    # Presolve costs seconds on this model and finds nothing: the shortlists already keep it small
+    # (measured on bench_compose: 3.5 s with it, 0.04 s without, the same optimum).
+    solver.parameters.cp_model_presolve = False
+    solver.parameters.max_time_in_seconds = 20.0  # a safety net; the shortlists solve in well under a second
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # pragma: no cover - the empty composition is feasible
+        raise DomainError("无法按要求组建巡察组", [f"巡察组组建求解失败：{solver.status_name(status)}"])
+
     problems: list[str] = []
-    for group in _groups(units, n_teams):
-        names = "、".join(u.name for u in group)
-        leaders = sorted((p for p in available if p.leader and p.id not in used and eligible(p, group)), key=rotation)
-        if not leaders:
+    teams: list[TeamProposal] = []
+    for t, (g, needed) in enumerate(zip(groups, needs, strict=True)):
+        names = "、".join(u.name for u in g)
+        chosen_leaders = [p for p in leaders[t] if solver.value(lead[(t, p.id)])]
+        members = sorted((p for p in talents[t] if solver.value(member[(t, p.id)])), key=_rotation)
+        if not chosen_leaders:
             problems.append(f"负责{names}的巡察组找不到可任组长的人选（组长库人员均已分派或需回避）")
             continue
-        leader = leaders[0]
-        used.add(leader.id)
-        needed = {s for u in group for s in NEEDS.get(u.kind, ())}
-        covered = set(leader.specialties) & needed
-        members: list[PersonRec] = []
-        pool = [p for p in available if p.talent and p.id not in used and eligible(p, group)]
-        while len(members) < members_per_team and pool:
-            # the person who brings the most still-missing specialties; ties by rotation
-            best = min(pool, key=lambda p: (-len((set(p.specialties) & needed) - covered), rotation(p)))
-            pool.remove(best)
-            members.append(best)
-            used.add(best.id)
-            covered |= set(best.specialties) & needed
         if len(members) < members_per_team:
             problems.append(f"负责{names}的巡察组组员不足：需要{members_per_team}人，可用{len(members)}人")
-        teams.append(TeamProposal(units=group, leader=leader, members=members, covered=covered, missing=needed - covered))
+        leader = chosen_leaders[0]
+        covered = {s for p in (leader, *members) for s in p.specialties} & needed
+        teams.append(TeamProposal(units=g, leader=leader, members=members, covered=covered, missing=needed - covered))
     if problems:
         raise DomainError("无法按要求组建巡察组", problems)
     return Composition(teams=teams, excluded=dict(excluded))

@@ -8,7 +8,7 @@ adds no row and queues no second alert.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from tasks.clues import transfer
 from tasks.documents import LEADING_GROUP, DocSpec, cn_date, ordinal, write_document
 from tasks.dossier import archive_inspection, archive_round, dossier_folder
 from tasks.supervision import first_action_on
+from tasks.workdays import span_text, template_days, work_calendar
 
 
 class Ctx:
@@ -200,12 +201,13 @@ def issue_feedback(*, session: Session, settings: Settings, inspection_id: int, 
         context={**_fields(ctx), "total": len(findings), "fixed": fixed, "to_rectify": len(findings) - fixed,
                  "categories": [{"ordinal": ordinal(i), "name": c, "count": len(fs), "problems": [f.description for f in fs]}
                                 for i, (c, fs) in enumerate(sorted(cats.items()), 1)],
-                 "rectification_days": settings.rectification_days, "plan_due_days": settings.plan_due_days},
+                 "rectification_days": template_days(settings.rule("report")),
+                 "plan_due_days": template_days(settings.rule("plan"))},
     ), now)
     ctx.insp.feedback_date = now.date()
     ctx.move(Stage.CLUE_TRANSFER, now)
     ctx.alert("feedback", Role.UNIT_SECRETARY, "【巡察反馈】请抓好整改",
-              f"{ctx.label}：巡察反馈意见已印发，共{len(findings)}个问题，请{settings.rectification_days}日内报送整改情况。", link, now)
+              f"{ctx.label}：巡察反馈意见已印发，共{len(findings)}个问题，请{span_text(settings.rule('report'))}内报送整改情况。", link, now)
     return ctx.stage
 
 
@@ -241,7 +243,8 @@ def start_rectification(*, session: Session, settings: Settings, inspection_id: 
     if ctx.stage is not Stage.RECTIFICATION:
         return 0
     feedback = ctx.insp.feedback_date or now.date()
-    deadline = feedback + timedelta(days=settings.rectification_days)
+    cal = work_calendar(settings)
+    deadline = cal.deadline(feedback, settings.rule("rectification"))
     liaison = session.get(Person, ctx.unit.liaison_leader_id) if ctx.unit.liaison_leader_id else None  # type: ignore[union-attr]
     liaison_name = liaison.name if liaison else ""
     have = set(session.exec(select(RectificationItem.finding_id).where(RectificationItem.inspection_id == inspection_id)).all())
@@ -261,7 +264,7 @@ def start_rectification(*, session: Session, settings: Settings, inspection_id: 
         created += 1
     session.flush()
     total = len(have) + created
-    _rectification_documents(ctx, deadline=deadline, plan_due=feedback + timedelta(days=settings.plan_due_days),
+    _rectification_documents(ctx, deadline=deadline, plan_due=cal.deadline(feedback, settings.rule("plan")),
                               liaison=liaison, individual=individual, now=now)
     ctx.alert("rectify", Role.UNIT_SECRETARY, "【整改通知】",
               f"{ctx.label}：共{total}项整改任务，整改期限至{deadline:%Y年%m月%d日}，请按时报送整改进展。", link, now)

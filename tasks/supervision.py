@@ -35,11 +35,12 @@ from models.tables import (
 from tasks.alerts import enqueue_alert
 from tasks.archived import ensure_not_archived
 from tasks.audit import record_event
+from tasks.workdays import WorkCalendar, span_text, work_calendar
 
 # Who hears of each rung: 0 is the reminder before the deadline, 1.. the escalation ladder.
 LADDER: list[tuple[Role, str]] = [
     (Role.UNIT_SECRETARY, "整改到期提醒"),
-    (Role.UNIT_SECRETARY, "整改任务已到期"),
+    (Role.UNIT_SECRETARY, "整改任务今日到期"),
     (Role.LIAISON_LEADER, "整改逾期督办"),
     (Role.OFFICE, "整改逾期（巡察办）"),
     (Role.LEADING_GROUP, "整改严重逾期（领导小组）"),
@@ -140,6 +141,12 @@ class SweepResult:
     alerts: int = 0
     look_backs: list[int] = field(default_factory=list)
     clue_reminders: int = 0
+    held_until: date | None = None  # a rest day: the day's reminders go out on this working day
+    calendar_warnings: list[str] = field(default_factory=list)
+
+
+def last_notice_id(session: Session) -> int:
+    return int(session.execute(select(func.max(SupervisionNotice.id))).scalar() or 0)
 
 
 def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[int, int]:
@@ -153,6 +160,8 @@ def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[
         else_=None,
     )
     counts: dict[int, int] = {}
+    # Only this call's notices are reported: a repeated sweep of the same day writes none.
+    before = last_notice_id(session)
     # A sweep that missed days catches up one rung per pass; a daily sweep needs one pass.
     for _ in range(len(LADDER)):
         inserted = session.execute(
@@ -176,7 +185,8 @@ def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[
     # The set-based UPDATE bypassed the ORM: loaded items must not keep their old rung.
     session.expire_all()
     for rung, n in session.execute(
-        select(SupervisionNotice.rung, func.count()).where(SupervisionNotice.as_of == as_of).group_by(col(SupervisionNotice.rung))
+        select(SupervisionNotice.rung, func.count()).where(col(SupervisionNotice.id) > before)
+        .group_by(col(SupervisionNotice.rung))
     ).all():
         counts[int(rung)] = int(n)
     return counts
@@ -190,34 +200,55 @@ def _label(session: Session, inspection_id: int) -> tuple[Inspection, str]:
     return insp, f"{rnd.name}·{unit.name}"
 
 
-def notify_notices(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str) -> int:
-    """One alert per unit and rung for the day's notices (not one per item: no spamming)."""
+def _notice_text(label: str, rung: int, n: int, due_on: date, as_of: date, held: bool) -> tuple[str, str]:
+    """Title and body of one unit's alert for one rung; title and body always say the same thing."""
+    role_title = LADDER[min(rung, len(LADDER) - 1)][1]
+    if rung == 0:
+        return role_title, f"{label}：{n}项整改任务将于{due_on}到期，请抓紧整改并报送进展。"
+    if rung == 1 and due_on >= as_of and not held:  # the due-day rung, sent on the day itself
+        return role_title, f"{label}：{n}项整改任务今日到期（到期日{due_on}），请督促按期完成。"
+    if rung == 1:  # the due-day rung caught up later (a missed sweep, a holiday): already overdue
+        return "整改任务已逾期", f"{label}：{n}项整改任务已逾期（最早到期日{due_on}），请督促整改。"
+    return role_title, f"{label}：{n}项整改任务已逾期（最早到期日{due_on}），请督促整改。"
+
+
+def notify_notices(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str,
+                   after_id: int = 0, calendar: WorkCalendar | None = None) -> int:
+    """One alert per unit and rung for the day's new notices (not one per item: no spamming);
+    returns how many alerts were newly queued, so a repeated sweep reports none. On a rest day
+    they are held to the next working day unless the rectification rule says otherwise."""
+    hold = (calendar or work_calendar(settings)).hold_until(as_of, settings.rule("rectification"))
     groups = session.execute(
         select(SupervisionNotice.inspection_id, SupervisionNotice.rung, func.count(), func.min(RectificationItem.deadline))
         .join(RectificationItem, col(RectificationItem.id) == SupervisionNotice.item_id)
-        .where(SupervisionNotice.as_of == as_of)
+        .where(SupervisionNotice.as_of == as_of, col(SupervisionNotice.id) > after_id)
         .group_by(col(SupervisionNotice.inspection_id), col(SupervisionNotice.rung))
     ).all()
     sent = 0
     for inspection_id, rung, n, due_on in groups:  # due_on: the earliest deadline among them
         insp, label = _label(session, inspection_id)
-        role, title = LADDER[min(int(rung), len(LADDER) - 1)]
-        text = (f"{label}：{n}项整改任务将于{due_on}到期，请抓紧整改并报送进展。" if rung == 0
-                else f"{label}：{n}项整改任务已逾期（最早到期日{due_on}），请督促整改。")
-        enqueue_alert(session=session, settings=settings, key=f"sweep:{inspection_id}:{rung}:{as_of}", role=role,
-                      title=f"【{title}】", body=text, link=link, now=now, inspection=insp)
-        sent += 1
+        role = LADDER[min(int(rung), len(LADDER) - 1)][0]
+        title, text = _notice_text(label, int(rung), int(n), due_on, as_of, held=hold is not None)
+        rows = enqueue_alert(session=session, settings=settings, key=f"sweep:{inspection_id}:{rung}:{as_of}", role=role,
+                             title=f"【{title}】", body=text, link=link, now=now, inspection=insp, not_before=hold)
+        sent += int(any(r.created_at == now for r in rows))
     return sent
 
 
-def mark_missing_reports(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str) -> int:
-    """The formal rectification report is due `rectification_days` after feedback."""
-    cutoff = as_of - timedelta(days=settings.rectification_days)
-    late = session.exec(select(Inspection).where(
-        col(Inspection.feedback_date).is_not(None), col(Inspection.feedback_date) <= cutoff,
-        col(Inspection.formal_report_at).is_(None),
+def _fed_back_by(as_of: date, days: int) -> ColumnElement[bool]:
+    """A cheap SQL pre-filter: a period of `days` working days is never shorter than `days` calendar days."""
+    return and_(col(Inspection.feedback_date).is_not(None), col(Inspection.feedback_date) <= as_of - timedelta(days=days))
+
+
+def mark_missing_reports(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str,
+                         calendar: WorkCalendar | None = None) -> int:
+    """The formal rectification report is due by the report rule (`rectification_days`) after feedback."""
+    cal, rule = calendar or work_calendar(settings), settings.rule("report")
+    late = [i for i in session.exec(select(Inspection).where(
+        _fed_back_by(as_of, rule.days), col(Inspection.formal_report_at).is_(None),
         col(Inspection.stage).in_([Stage.RECTIFICATION, Stage.ARCHIVING, Stage.ARCHIVED]),
-    )).all()
+    )).all() if i.feedback_date is not None and cal.deadline(i.feedback_date, rule) <= as_of]
+    hold = cal.hold_until(as_of, rule)
     marked = 0
     for insp in late:
         exists = session.exec(select(InspectionNotice).where(
@@ -228,7 +259,8 @@ def mark_missing_reports(*, session: Session, settings: Settings, as_of: date, n
         session.add(InspectionNotice(inspection_id=insp.id, kind=MISSING_REPORT, as_of=as_of))
         _, label = _label(session, insp.id)
         enqueue_alert(session=session, settings=settings, key=f"missing-report:{insp.id}", role=Role.OFFICE,
-                      title="【未按期报送整改报告】", body=f"{label}：整改报告已到期未报送。", link=link, now=now, inspection=insp)
+                      title="【未按期报送整改报告】", body=f"{label}：整改报告已到期未报送。", link=link, now=now, inspection=insp,
+                      not_before=hold)
         marked += 1
     session.flush()
     return marked
@@ -244,16 +276,17 @@ def unit_rates(*, session: Session, inspection_ids: list[int] | None = None) -> 
     return {int(i): (int(done or 0), int(total)) for i, total, done in session.execute(q).all()}
 
 
-def detect_look_backs(*, session: Session, settings: Settings, as_of: date, now: datetime) -> list[int]:
+def detect_look_backs(*, session: Session, settings: Settings, as_of: date, now: datetime,
+                      calendar: WorkCalendar | None = None) -> list[int]:
     """Create a look-back for every unit whose trigger holds and that has none yet."""
+    cal, rule = calendar or work_calendar(settings), settings.rule("report")
     causes: dict[int, list[str]] = {}
     overdue_before = as_of - timedelta(days=settings.lookback_overdue_days)
     for (iid,) in session.execute(select(RectificationItem.inspection_id).where(
             col(RectificationItem.status) != ItemStatus.CLOSED, col(RectificationItem.deadline) < overdue_before).distinct()):
         causes.setdefault(int(iid), []).append(LookBackCause.OVERDUE.value)
-    report_deadline = as_of - timedelta(days=settings.rectification_days)
-    due = [i for (i,) in session.execute(select(Inspection.id).where(
-        col(Inspection.feedback_date).is_not(None), col(Inspection.feedback_date) <= report_deadline))]
+    due = [i for i, fed_back in session.execute(select(col(Inspection.id), col(Inspection.feedback_date)).where(_fed_back_by(as_of, rule.days)))
+           if cal.deadline(fed_back, rule) <= as_of]
     for iid, (done, total) in unit_rates(session=session, inspection_ids=due).items():
         if total and Decimal(done) * 100 / Decimal(total) < Decimal(str(settings.lookback_rate_below)):
             causes.setdefault(iid, []).append(LookBackCause.LOW_RATE.value)
@@ -286,15 +319,21 @@ def detect_look_backs(*, session: Session, settings: Settings, as_of: date, now:
 def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str) -> SweepResult:
     """The daily supervision sweep: ladder notices, their alerts, missing reports, look-back triggers."""
     result = SweepResult()
+    cal = work_calendar(settings)
+    kw: dict[str, Any] = {"session": session, "settings": settings, "as_of": as_of, "now": now, "calendar": cal}
+    before = last_notice_id(session)
     result.by_rung = sweep_notices(session=session, settings=settings, as_of=as_of)
     result.notices = sum(result.by_rung.values())
-    result.alerts = notify_notices(session=session, settings=settings, as_of=as_of, now=now, link=link)
-    result.missing_reports = mark_missing_reports(session=session, settings=settings, as_of=as_of, now=now, link=link)
-    result.missing_plans = mark_missing_plans(session=session, settings=settings, as_of=as_of, now=now, link=link)
-    result.look_backs = detect_look_backs(session=session, settings=settings, as_of=as_of, now=now)
+    result.alerts = notify_notices(link=link, after_id=before, **kw)
+    result.missing_reports = mark_missing_reports(link=link, **kw)
+    result.missing_plans = mark_missing_plans(link=link, **kw)
+    result.look_backs = detect_look_backs(**kw)
     from tasks.clues import sweep_clue_deadlines  # clues imports documents; keep this module light
 
-    result.clue_reminders = sweep_clue_deadlines(session=session, settings=settings, as_of=as_of, now=now, link=link)
+    result.clue_reminders = sweep_clue_deadlines(link=link, **kw)
+    if not cal.is_working_day(as_of):
+        result.held_until = cal.next_working_day(as_of)
+    result.calendar_warnings = list(cal.warnings)
     session.flush()
     return result
 
@@ -385,12 +424,16 @@ def review_plan(*, session: Session, settings: Settings, inspection_id: int, app
     return approved
 
 
-def mark_missing_plans(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str) -> int:
-    cutoff = as_of - timedelta(days=settings.plan_due_days)
-    late = session.exec(select(Inspection).where(
-        col(Inspection.feedback_date).is_not(None), col(Inspection.feedback_date) <= cutoff,
+def mark_missing_plans(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str,
+                       calendar: WorkCalendar | None = None) -> int:
+    """The plan is due by the plan rule (`plan_due_days`) after feedback."""
+    cal, rule = calendar or work_calendar(settings), settings.rule("plan")
+    late = [i for i in session.exec(select(Inspection).where(
+        _fed_back_by(as_of, rule.days),
         col(Inspection.plan_submitted_at).is_(None), col(Inspection.plan_approved_at).is_(None),
         Inspection.stage == Stage.RECTIFICATION)).all()
+        if i.feedback_date is not None and cal.deadline(i.feedback_date, rule) <= as_of]
+    hold = cal.hold_until(as_of, rule)
     marked = 0
     for insp in late:
         assert insp.id is not None
@@ -401,8 +444,8 @@ def mark_missing_plans(*, session: Session, settings: Settings, as_of: date, now
         _, label = _label(session, insp.id)
         for role in (Role.UNIT_SECRETARY, Role.OFFICE):
             enqueue_alert(session=session, settings=settings, key=f"missing-plan:{insp.id}:{role.value}", role=role,
-                          title="【未按期报送整改方案】", body=f"{label}：反馈后{settings.plan_due_days}日内应报送整改方案，至今未报送。",
-                          link=link, now=now, inspection=insp)
+                          title="【未按期报送整改方案】", body=f"{label}：反馈后{span_text(rule)}内应报送整改方案，至今未报送。",
+                          link=link, now=now, inspection=insp, not_before=hold)
         marked += 1
     session.flush()
     return marked

@@ -50,6 +50,7 @@ def test_petition_to_closed_clue_from_the_command_line(cli_home: Path, tmp_path:
     assert code == 2 and "“巡察组组员”无权查阅举报人身份" in out
     code, out = run("show-petition", "1", "--informant", "--as", "李建国")
     assert code == 0 and "举报人：赵某" in out and "联系方式：13700000000" in out
+    assert "匿名：否" in out and "False" not in out
 
     code, out = run("petition-to-clue", "1", "--kind", "违纪违法线索", "--as", "李建国", stdin="某站所长涉嫌违规安排亲属\n")
     assert code == 0 and "已转为线索，编号 1" in out, out

@@ -304,6 +304,9 @@ def test_informant_is_encrypted_at_rest_and_readable_by_allowed_roles(stationing
     anon = clues.add_petition(session=s, settings=settings, by="林静", inspection_id=iid, channel="意见箱", content="匿名反映",
                               now=NOW)
     assert anon.anonymous and anon.informant_enc == ""
+    assert plain["匿名"] == "否"
+    assert clues.read_petition(session=s, settings=settings, by="林静", petition_id=anon.id or 0, informant=False,
+                               now=NOW)["匿名"] == "是"
 
 
 def test_key_rotation_reencrypts_every_informant(stationing: tuple[Session, int], settings: Settings) -> None:

@@ -130,3 +130,39 @@ def test_a_five_year_term_covers_every_unit_once_with_the_mix_rule() -> None:
 def test_too_little_capacity_is_said_with_the_shortfall() -> None:
     with pytest.raises(DomainError, match="还差19个"):
         schedule_term(county(), covered=set(), first_year=2025, last_year=2026, rounds_per_year=3, units_per_round=10)
+
+
+def test_four_teams_each_cover_their_specialties_where_greedy_left_the_last_without() -> None:
+    """Four department teams (财务, 法律): two people bring both, the others one each and are next in
+    the rotation. The old greedy pass gave both pairs' holders to the first teams and left the last
+    without 法律 and 财务; the assignment model covers every team."""
+    from bench.greedy_compose import compose_teams_greedy
+
+    units = [UnitRec(i, f"部门{i}", "部门", "城区") for i in range(4)]
+    people = [PersonRec(100 + t, f"组长{t}", None, leader=True) for t in range(4)]
+    people += [PersonRec(200 + k, f"双专长{k}", None, talent=True, specialties=frozenset({"财务", "法律"}), rounds_served=1)
+               for k in range(2)]
+    people += [PersonRec(300 + k, f"财务{k}", None, talent=True, specialties=frozenset({"财务"})) for k in range(2)]
+    people += [PersonRec(400 + k, f"法律{k}", None, talent=True, specialties=frozenset({"法律"})) for k in range(2)]
+    people += [PersonRec(500 + k, f"组员{k}", None, talent=True, rounds_served=3) for k in range(3)]
+    kw = {"n_teams": 4, "members_per_team": 2, "year": 2026}
+    greedy = compose_teams_greedy(units, people, [], **kw)  # type: ignore[arg-type]
+    assert greedy.teams[-1].missing == {"财务", "法律"}
+    result = compose_teams(units, people, [], **kw)  # type: ignore[arg-type]
+    assert [t.missing for t in result.teams] == [set()] * 4
+    assert all(t.covered == {"财务", "法律"} for t in result.teams)
+    # Rotation among equals: the three who served most (组员) are left out but for the seats the
+    # pairs leave free, so exactly two of them serve.
+    placed = {m.name for t in result.teams for m in t.members}
+    assert {"财务0", "财务1", "法律0", "法律1", "双专长0", "双专长1"} <= placed
+    assert len(placed & {"组员0", "组员1", "组员2"}) == 2 and "组员2" not in placed
+
+
+def test_rotation_decides_among_equals() -> None:
+    units = [UnitRec(1, "城东街道", "乡镇街道", "城区")]
+    people = [PersonRec(10, "老组长", None, leader=True, rounds_served=3),
+              PersonRec(11, "新组长", None, leader=True, rounds_served=1, last_served_year=2025),
+              PersonRec(12, "久未参加", None, leader=True, rounds_served=1, last_served_year=2021),
+              PersonRec(20, "甲", None, talent=True, rounds_served=2), PersonRec(21, "乙", None, talent=True, rounds_served=0)]
+    (team,) = compose_teams(units, people, [], n_teams=1, members_per_team=1, year=2026).teams
+    assert (team.leader.name, [m.name for m in team.members]) == ("久未参加", ["乙"])

@@ -330,3 +330,30 @@ def test_new_deadline_starts_a_new_ladder_cycle(demo_org: Session, settings: Set
     sweep(session=s, settings=settings, as_of=later, now=at(later), link=LINK)
     sweep(session=s, settings=settings, as_of=later, now=at(later), link=LINK)
     assert sorted((n.ladder_cycle, n.rung) for n in s.exec(select(SupervisionNotice).where(SupervisionNotice.item_id == item.id))) == [(0, 0), (0, 1), (1, 0)]
+
+
+def test_repeated_sweep_reports_only_what_is_new(demo_org: Session, settings: Settings) -> None:
+    """A second sweep of the same day sends nothing, and says so: no notices, no alerts."""
+    s = demo_org
+    to_rectification(s, settings, {"城东街道": 2, "区教育局": 1, "区交通投资集团": 1, "马岙村": 1})
+    day = FEEDBACK + timedelta(days=60)
+    first = sweep(session=s, settings=settings, as_of=day, now=at(day), link=LINK)
+    s.commit()
+    assert (first.notices, first.by_rung, first.alerts) == (10, {0: 5, 1: 5}, 8)  # 4 units × 2 rungs
+    again = sweep(session=s, settings=settings, as_of=day, now=at(day), link=LINK)
+    s.commit()
+    assert (again.notices, again.by_rung, again.alerts, again.missing_reports) == (0, {}, 0, 0)
+
+
+def test_due_day_alert_title_and_body_agree(demo_org: Session, settings: Settings) -> None:
+    s = demo_org
+    ids = to_rectification(s, settings, {"城东街道": 1, "区教育局": 1, "区交通投资集团": 1, "马岙村": 1})
+    deadline = FEEDBACK + timedelta(days=60)
+    sweep(session=s, settings=settings, as_of=deadline, now=at(deadline), link=LINK)
+    due = [a for a in s.exec(select(Alert)) if a.dedupe_key == f"sweep:{ids['城东街道']}:1:{deadline}"]
+    assert due and {a.title for a in due} == {"【整改任务今日到期】"}
+    assert all(f"今日到期（到期日{deadline}）" in a.body and "逾期" not in a.body for a in due)
+    later = deadline + timedelta(days=7)  # the next rung is overdue, and says so in both places
+    sweep(session=s, settings=settings, as_of=later, now=at(later), link=LINK)
+    overdue = [a for a in s.exec(select(Alert)) if a.dedupe_key == f"sweep:{ids['城东街道']}:2:{later}"]
+    assert overdue and all("逾期" in a.title and "已逾期" in a.body for a in overdue)
