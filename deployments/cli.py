@@ -218,7 +218,7 @@ def up_cmd(
     inbox_port: int = typer.Option(8765, help="演示收件箱端口"),
     demo: bool = typer.Option(True, help="导入演示区县并发起演示轮次"),
 ) -> None:
-    """启动 Prefect 服务（SQLite）、注册部署、启动执行器，导入演示区县并发起演示轮次。"""
+    """启动 Prefect 服务（其数据库为数据目录下的专用 PostgreSQL）、注册部署、启动执行器和投递进程，导入演示区县并发起演示轮次。"""
     from deployments.stack import Stack, port_open, stop_recorded
 
     settings = get_settings()
@@ -227,7 +227,7 @@ def up_cmd(
     if port_open(port):
         fail(f"端口 {port} 已被占用，请先停止占用它的程序，或用 --port 指定其他端口。")
     stack = Stack(home=home, port=port, extra_env={"XUNCHA_UI_URL": f"http://127.0.0.1:{port}"})
-    typer.echo("正在启动 Prefect 服务……")
+    typer.echo("正在启动 Prefect 的数据库和服务……")
     stack.start_server()
     typer.echo("正在注册部署……")
     stack.deploy()
@@ -368,7 +368,7 @@ def look_backs_cmd() -> None:
 
 @app.command("down")
 def down_cmd() -> None:
-    """停止 up 启动的服务、执行器和收件箱。"""
+    """停止 up 启动的 Prefect 服务及其数据库、执行器、投递进程和收件箱。"""
     from deployments.stack import stop_recorded
 
     stopped = stop_recorded(get_settings().home.resolve())

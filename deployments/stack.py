@@ -1,4 +1,5 @@
-"""Start and stop the local stack: Prefect server, deployments, process worker, alert inbox.
+"""Start and stop the local stack: Prefect's database (a private PostgreSQL unless one is given),
+Prefect server, deployments, process worker, relay, alert inbox.
 
 Used by the one-command `up` and by the end-to-end tests, so both run the same set-up.
 """
@@ -15,8 +16,12 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from deployments.private_pg import PrivatePostgres
 
 POOL = "xuncha-process"
 
@@ -40,6 +45,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     pool_limit: int = 20
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    private_pg: PrivatePostgres | None = None
 
     @property
     def api_url(self) -> str:
@@ -91,6 +97,13 @@ class Stack:
         return proc
 
     def start_server(self, timeout: float = 90) -> None:
+        if not self.env().get("PREFECT_API_DATABASE_CONNECTION_URL"):
+            # The embedded default: Prefect's data on a private PostgreSQL under the data folder
+            # (deployments/private_pg.py); the application's stay on SQLite.
+            from deployments.private_pg import PrivatePostgres
+
+            self.private_pg = PrivatePostgres(home=self.home, port=free_port())
+            self.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.private_pg.start()
         self._spawn("server", self._prefect() + ["server", "start", "--host", "127.0.0.1", "--port", str(self.port)])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -145,6 +158,8 @@ class Stack:
     def stop(self) -> None:
         for name in list(self.procs):
             self.kill(name, signal.SIGTERM)
+        if self.private_pg is not None:
+            self.private_pg.stop()
 
 
 def stop_recorded(home: Path) -> list[str]:
@@ -157,6 +172,10 @@ def stop_recorded(home: Path) -> list[str]:
         except (ProcessLookupError, ValueError, PermissionError):
             pass
         pidfile.unlink()
+    from deployments.private_pg import stop_private
+
+    if stop_private(home):
+        stopped.append("prefect-pg")
     return stopped
 
 

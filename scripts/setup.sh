@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine: a virtualenv with the pinned
-# requirements and, for the browser tests, Debian's Chromium with CJK fonts.
+# requirements, Debian's PostgreSQL server binaries (Prefect's private database) and, for the
+# browser tests, Debian's Chromium with CJK fonts.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,14 @@ fi
 # The console command `.venv/bin/xuncha` (pyproject [project.scripts]), editable: it runs this checkout.
 if [ ! -x .venv/bin/xuncha ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+fi
+
+# Prefect's own database on the embedded default is a private PostgreSQL that `up` starts under
+# the data folder (deployments/private_pg.py): the server binaries come from Debian's package.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 
 # The tests also render each Word document once to PDF (LibreOffice) and its first page to PNG.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One command: install, start the Prefect server (SQLite), register the deployments, start a
-# worker, load the demo county and start a demo round that stops at its first approval.
+# One command: install, start Prefect's private PostgreSQL and the Prefect server, register the
+# deployments, start a worker and the relay, load the demo county and start a demo round that stops at its first approval.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -13,7 +13,7 @@ from prefect.context import refresh_global_settings_context
 from sqlmodel import Session, SQLModel
 
 from deployments.inbox import Inbox
-from deployments.stack import Stack, drop_postgres, free_port, postgres_env
+from deployments.stack import Stack, free_port
 from models.clock import CHINA
 from models.db import get_engine, make_engine
 from models.settings import PROJECT_ROOT, Settings, get_settings
@@ -131,14 +131,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
         "discipline_commission", "organisation_department", "responsible_department", "functional_department")}
     import json
 
-    # The Prefect server keeps its own data on the machine's PostgreSQL (the scale-out set-up,
-    # README “扩展部署”): under the concurrent load of these tests its SQLite database answers
-    # 503 (“database is locked”) now and then. The application's data stays on SQLite, the
-    # embedded default.
-    pg_name = f"xuncha_stack_{os.getpid()}"
-    prefect_db = postgres_env(pg_name)["PREFECT_API_DATABASE_CONNECTION_URL"]
+    # Exactly what `up` runs: Prefect's data on the private PostgreSQL the stack starts under its
+    # data folder (deployments/private_pg.py), the application's on SQLite, one worker, the relay.
     st = Stack(home=home, port=free_port(), extra_env={
-        "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db,
         "XUNCHA_RECIPIENTS": json.dumps(recipients),
         # tests/test_restart.py kills the worker while 集中巡察 of 马岙村 is in the middle of its work.
         "XUNCHA_FAULT_HOLD": "集中巡察:马岙村:600",
@@ -165,7 +160,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
         yield st
     finally:
         st.stop()
-        drop_postgres(pg_name)
         os.environ.clear()
         os.environ.update(saved)
         refresh_global_settings_context()

@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from prefect.deployments import run_deployment
@@ -85,6 +86,11 @@ def approve_plan(run_id: str) -> None:
     code = live_code(approval.id)
     answer(run_id, decision="批准", approver="陶文华", code=code, comment="同意")  # 巡察办, not 领导小组
     refused_and_waiting(run_id, "plan-0-1-1")
+    # The form asked again says first why the last answer was not taken (Prefect's toast said "resumed").
+    from prefect.input.actions import read_flow_run_input
+
+    text = read_flow_run_input(key="suspended-plan-0-1-1-description", flow_run_id=UUID(run_id))
+    assert str(text).startswith("> **上次提交未被接受：“陶文华”（巡察办）无权办理"), text
     answer(run_id, decision="批准", approver="张明", code=f"{(int(code) + 1) % 10**6:06d}", comment="同意")
     refused_and_waiting(run_id, "plan-0-1-2")
     with session_scope() as s:  # the code's time runs out before 张明 answers
@@ -104,6 +110,17 @@ def approve_plan(run_id: str) -> None:
                            "验证码已过期，新的验证码已发送给审批人"]
         decided = s.get(Approval, approval.id)
         assert decided is not None and (decided.approver, decided.code_hash, decided.codes_issued) == ("张明", "", 2)
+        # Each refusal was told to the gate's role, with its reason.
+        told = s.exec(select(Alert).where(col(Alert.dedupe_key).startswith(f"gate:{approval.id}:refused:"))).all()
+        assert {a.title for a in told} == {"【审批未被接受】方案及组成人员审批"} and {a.role for a in told} == {"leading_group"}
+        assert len({a.dedupe_key for a in told}) == 3 and any("验证码不正确" in a.body for a in told)
+    # and written in Chinese in the run's log.
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        lines = [r.message for r in client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(run_id)])))]
+    assert sum("提交未被接受" in line for line in lines) == 3, lines
 
 
 def inspections_of(round_name: str) -> dict[str, tuple[int, str]]:

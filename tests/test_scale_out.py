@@ -40,7 +40,8 @@ def _use(env: dict[str, str]) -> None:
 @pytest.fixture(scope="module")
 def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     name = f"xuncha_scale_{os.getpid()}"
-    st = Stack(home=tmp_path_factory.mktemp("scale"), port=free_port(), extra_env=postgres_env(name))
+    st = Stack(home=tmp_path_factory.mktemp("scale"), port=free_port(),
+               extra_env=postgres_env(name) | {"XUNCHA_HOUSEKEEPING_SECONDS": "5"})
     saved = dict(os.environ)
     _use(saved | {k: v for k, v in st.env().items() if k.startswith(("PREFECT_", "XUNCHA_"))})
     try:
@@ -48,6 +49,8 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         st.deploy()
         st.start_worker("worker-a")
         st.start_worker("worker-b")
+        st.start_relay("relay-a")  # two relays share the outbox through its leases
+        st.start_relay("relay-b")
         from tasks.org import load_org, read_org_file, without_contacts
         from tests.conftest import DEMO_ORG
 
