@@ -3,6 +3,7 @@ SQLite and PostgreSQL, and the application refuses a database at another revisio
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,8 @@ def test_an_older_revision_is_refused_then_upgraded_keeping_the_data(empty: Engi
     upgrade(empty, "0001")  # a database of the previous release, with data in it
     with empty.begin() as conn:
         conn.execute(text("INSERT INTO account (name, role, active, created_at) VALUES ('陶文华', '巡察办', true, '2026-11-01')"))
-    with pytest.raises(SchemaMismatch, match=f"结构版本为 0001，本程序需要 {head_revision()}。请先备份数据库，再运行：python -m deployments.cli db-upgrade"):
+    # The instruction works as typed in a fresh shell (the console command set-up installs).
+    with pytest.raises(SchemaMismatch, match=re.escape(f"结构版本为 0001，本程序需要 {head_revision()}。请先备份数据库，再运行：.venv/bin/xuncha db-upgrade")):
         ensure_schema(empty)
     upgrade(empty)
     ensure_schema(empty)
