@@ -39,24 +39,24 @@ def test_petition_to_closed_clue_from_the_command_line(cli_home: Path, tmp_path:
 
     form = tmp_path / "来信.yaml"
     form.write_text("渠道: 来信\n内容: 反映某站所长优亲厚友\n举报人: 赵某\n联系方式: 13700000000\n", encoding="utf-8")
-    code, out = run("add-petition", *where, str(form), "--as", "林静")
+    code, out = run("add-petition", *where, str(form), "--as", "刘洋")
     assert code == 0 and "已受理信访举报，编号 1（举报人身份已加密保存）" in out, out
     bad = tmp_path / "bad.yaml"
     bad.write_text("渠道: 来信\n内容: x\n密级: 绝密\n", encoding="utf-8")
-    assert run("add-petition", *where, str(bad), "--as", "林静") == (2, "登记表中有无法识别的项：密级\n")
+    assert run("add-petition", *where, str(bad), "--as", "刘洋") == (2, "登记表中有无法识别的项：密级\n")
     assert run("add-petition", *where, str(form), "--as", "钱正平")[0] == 2  # the unit's contact may not
 
-    code, out = run("show-petition", "1", "--informant", "--as", "林静")
+    code, out = run("show-petition", "1", "--informant", "--as", "刘洋")
     assert code == 2 and "“巡察组组员”无权查阅举报人身份" in out
     code, out = run("show-petition", "1", "--informant", "--as", "李建国")
     assert code == 0 and "举报人：赵某" in out and "联系方式：13700000000" in out
 
     code, out = run("petition-to-clue", "1", "--kind", "违纪违法线索", "--as", "李建国", stdin="某站所长涉嫌违规安排亲属\n")
     assert code == 0 and "已转为线索，编号 1" in out, out
-    code, out = run("add-clue", *where, "--kind", "行业领域问题", "--as", "林静", stdin="某工程转包\n")
+    code, out = run("add-clue", *where, "--kind", "行业领域问题", "--as", "刘洋", stdin="某工程转包\n")
     assert code == 0 and "编号 2" in out
 
-    code, out = run("transfer-now", "1", "--as", "林静")
+    code, out = run("transfer-now", "1", "--as", "刘洋")
     assert code == 2 and "无权边巡边移" in out
     code, out = run("transfer-now", "1", "--as", "陶文华")
     assert code == 0 and "已移交" in out, out
@@ -84,15 +84,26 @@ def test_petition_to_closed_clue_from_the_command_line(cli_home: Path, tmp_path:
 
     with Session(get_engine()) as s:
         before = s.exec(select(Petition.informant_enc)).one()
-    code, out = run("rotate-key", "--as", "林静")
+    code, out = run("rotate-key", "--as", "刘洋")
     assert code == 2 and "无权轮换加密密钥" in out
     code, out = run("rotate-key", "--as", "陶文华")
     assert code == 0 and "重新加密1条" in out
     with Session(get_engine()) as s:
         assert s.exec(select(Petition.informant_enc)).one() != before
         refused = [e.actor for e in s.exec(select(AuditEvent)) if e.action.endswith("（被拒绝）")]
-    assert refused == ["钱正平", "林静", "林静", "吴志刚", "郑文斌", "郑文斌", "郑文斌", "林静"]  # a malformed form is not an attempt
+    assert refused == ["钱正平", "刘洋", "刘洋", "吴志刚", "郑文斌", "郑文斌", "郑文斌", "刘洋"]  # a malformed form is not an attempt
     assert run("show-petition", "1", "--informant", "--as", "陶文华")[1].count("赵某") == 1  # still readable
+    # A 组员 and a 组长 with no team in this round: refused, audited, nothing written.
+    code, out = run("add-petition", *where, str(form), "--as", "林静")
+    assert code == 2 and "“巡察组组员”无权对该单位登记信访举报：该单位不由您所在的巡察组巡察" in out, out
+    code, out = run("show-petition", "1", "--informant", "--as", "周卫东")
+    assert code == 2 and "该单位不由您所在的巡察组巡察" in out and "赵某" not in out
+    code, out = run("show-clue", "2", "--as", "周卫东")
+    assert code == 2 and "转包" not in out
+    with Session(get_engine()) as s:
+        assert len(s.exec(select(Petition)).all()) == 1
+        refused = [e.actor for e in s.exec(select(AuditEvent)) if e.action.endswith("（被拒绝）")]
+    assert refused[-3:] == ["林静", "周卫东", "周卫东"]
     assert run("verify-audit", "--as", "陶文华")[0] == 0
 
 
