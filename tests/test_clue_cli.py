@@ -114,3 +114,39 @@ def test_inbox_shows_the_code_sent_to_a_role(cli_home: Path) -> None:
         '{"path": "/leading-group", "title": "【待审批】方案及组成人员审批", "message": "验证码：123456"}\n', encoding="utf-8")
     code, out = run("inbox", "--to", "leading-group")
     assert code == 0 and "验证码：123456" in out and "给巡察办" not in out
+
+
+def test_findings_imported_twice_then_corrected_and_withdrawn_from_the_command_line(cli_home: Path, tmp_path: Path) -> None:
+    from models.tables import Finding
+    from tests.factories import sheet_rows, write_sheet
+
+    assert run("load-org")[0] == 0
+    with Session(get_engine()) as s:
+        rnd, insps = make_round(s)
+        stages.start_stationing(session=s, settings=get_settings(), inspection_id=insps[0].id or 0, now=NOW, link=LINK)
+        s.commit()
+        round_name = rnd.name
+    where = ["--round", round_name, "--unit", "城东街道"]
+    sheet = str(write_sheet(tmp_path / "问题清单.xlsx", sheet_rows(3)))
+    assert run("import-findings", sheet, *where) == (0, "已导入3个问题（编号 1–3）。\n")
+    assert run("import-findings", sheet, *where) == (
+        0, "已导入0个问题；另有3个此前已登记，未重复导入（如需修改请用 correct-finding）。\n")
+    code, out = run("findings", *where)
+    assert code == 0 and out.splitlines()[0].startswith("编号\t问题类别") and len(out.splitlines()) == 4
+
+    code, out = run("correct-finding", "2", "--field", "问题描述=公务用车管理不规范，存在私车公养", "--field", "立行立改=否",
+                    "--as", "刘洋")
+    assert (code, out) == (0, "已更正问题2：问题描述、立行立改。\n"), out
+    assert run("correct-finding", "2", "--field", "问题描述", "--as", "刘洋") == (2, "--field 应写成 字段=新内容，实为“问题描述”\n")
+    code, out = run("correct-finding", "2", "--field", "问题描述=x", "--as", "林静")  # 组员 of no team in this round
+    assert code == 2 and "该单位不由您所在的巡察组巡察" in out
+    code, out = run("withdraw-finding", "3", "--reason", "误登", "--as", "刘洋")
+    assert code == 2 and "“巡察组组员”无权撤回巡察发现的问题" in out
+    assert run("withdraw-finding", "3", "--reason", "误登", "--as", "李建国") == (0, "已撤回问题3。\n")
+    with Session(get_engine()) as s:
+        rows = {f.id: f for f in s.exec(select(Finding))}
+        assert sorted(rows) == [1, 2] and rows[2].description == "公务用车管理不规范，存在私车公养" and not rows[2].fixed_on_site
+        actions = [e.action for e in s.exec(select(AuditEvent))]
+    assert actions.count("更正问题") == 1 and actions.count("撤回问题") == 1
+    assert actions.count("更正问题（被拒绝）") == 1 and actions.count("撤回问题（被拒绝）") == 1
+    assert run("verify-audit", "--as", "陶文华")[0] == 0
