@@ -82,17 +82,19 @@ RECEIVER_NAMES: dict[Role, str] = {
     Role.FUNCTIONAL_DEPARTMENT: "行业主管部门",
 }
 
-# Who may answer each approval gate (the form's approver must hold one of these roles).
-GATE_ROLES: dict[Gate, frozenset[AccessRole]] = {
-    Gate.PLAN: frozenset({R.LEADING_GROUP}),
-    Gate.STATIONING_DONE: frozenset({R.TEAM_LEADER}),
-    Gate.REPORT: frozenset({R.LEADING_GROUP}),
-    Gate.CLUE_TRANSFER: frozenset({R.LEADING_GROUP}),
-    Gate.RECT_PLAN: frozenset({R.OFFICE}),
-    Gate.CLOSE_OUT: frozenset({R.OFFICE}),
-    Gate.LOOK_BACK: frozenset({R.OFFICE, R.TEAM_LEADER}),
-    Gate.COMMON: frozenset({R.OFFICE}),
-    Gate.TERM_PLAN: frozenset({R.OFFICE}),
+# Who may answer each approval gate (the form's approver must hold one of these roles), and how
+# far: the stationing gate of a unit only by a 组长 of the team inspecting it. The look-back gate's
+# team is composed outside the rounds (tasks/look_back.py), so its reach is not narrowed here.
+GATE_ROLES: dict[Gate, dict[AccessRole, Scope]] = {
+    Gate.PLAN: {R.LEADING_GROUP: ALL},
+    Gate.STATIONING_DONE: {R.TEAM_LEADER: TEAM},
+    Gate.REPORT: {R.LEADING_GROUP: ALL},
+    Gate.CLUE_TRANSFER: {R.LEADING_GROUP: ALL},
+    Gate.RECT_PLAN: {R.OFFICE: ALL},
+    Gate.CLOSE_OUT: {R.OFFICE: ALL},
+    Gate.LOOK_BACK: {R.OFFICE: ALL, R.TEAM_LEADER: ALL},
+    Gate.COMMON: {R.OFFICE: ALL},
+    Gate.TERM_PLAN: {R.OFFICE: ALL},
 }
 
 
