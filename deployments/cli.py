@@ -18,6 +18,7 @@ from sqlmodel import func, select
 from deployments.clue_cli import register as register_clue_commands
 from deployments.common import cli_command, fail
 from deployments.dossier_cli import register as register_dossier_commands
+from deployments.findings_cli import register as register_findings_commands
 from deployments.plan_cli import register as register_plan_commands
 from deployments.stats_cli import register as register_stats_commands
 from models.clock import now
@@ -50,6 +51,11 @@ def load_org_cmd(path: Path = typer.Argument(DEMO_ORG, help="组织数据文件�
     typer.echo(f"已导入：单位{counts['units']}个，人员{counts['people']}人，回避申报{counts['conflicts']}条，用户{counts['accounts']}个。")
 
 
+def _id_span(ids: list[Any]) -> str:
+    contiguous = ids == list(range(ids[0], ids[0] + len(ids)))
+    return f"{ids[0]}–{ids[-1]}" if contiguous and len(ids) > 1 else "、".join(map(str, ids))
+
+
 @app.command("import-findings")
 def import_findings_cmd(
     sheet: Path = typer.Argument(..., help="问题清单（.xlsx 或 .csv）"),
@@ -62,9 +68,12 @@ def import_findings_cmd(
         with session_scope() as s:
             insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
             rows = record_findings(session=s, inspection=insp, findings=findings, by="巡察组", now=now())
+            ids = [r.id for r in rows]
     except DomainError as exc:
         fail(str(exc))
-    typer.echo(f"已导入{len(rows)}个问题。")
+    known = len(findings) - len(rows)
+    typer.echo(f"已导入{len(rows)}个问题" + (f"（编号 {_id_span(ids)}）" if ids else "") +
+               (f"；另有{known}个此前已登记，未重复导入（如需修改请用 correct-finding）" if known else "") + "。")
 
 
 class _TextDates(yaml.SafeLoader):
@@ -271,8 +280,18 @@ def _start_demo_round(ui_url: str) -> None:
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
 
+    from tasks.rounds import busy_people, busy_units
+
     name = f"演示巡察-{date.today():%Y%m%d}-{int(time.time()) % 10000:04d}"
     deployment_params = _deployment_default_params()
+    with session_scope() as s:  # `up` again on the same data: the demo round is still running
+        teams = deployment_params.get("teams") or []
+        taken = busy_units(s) | busy_people(s)
+        wanted = [n for t in teams for n in [*t.get("units", []), t.get("leader"), t.get("deputy"), *t.get("members", [])]]
+        running = sorted({taken[n] for n in wanted if n in taken})
+    if running:
+        typer.echo(f"演示单位和人员正在“{'、'.join(running)}”中，不再发起新的演示轮次（同一单位、同一人员不能同时在两轮巡察中）。")
+        return
     deployment_params["name"] = name
     run = run_deployment(ROUND_DEPLOYMENT, parameters={"params": deployment_params}, timeout=0)
     typer.echo(f"已发起演示轮次“{name}”，等待其到达第一个审批……")
@@ -376,6 +395,7 @@ def down_cmd() -> None:
 
 
 register_clue_commands(app)
+register_findings_commands(app)
 register_dossier_commands(app)
 register_stats_commands(app)
 register_plan_commands(app)

@@ -165,6 +165,10 @@ class Inspection(SQLModel, table=True):
 
 
 class Finding(SQLModel, table=True):
+    # One finding per problem per unit: the same sheet imported twice, or two imports at once,
+    # cannot store a problem twice (tasks/findings.py finding_hash). Empty for rows kept from
+    # before the hash existed that duplicated an earlier row.
+    __table_args__ = (UniqueConstraint("inspection_id", "content_hash"),)
     id: int | None = Field(default=None, primary_key=True)
     inspection_id: int = Field(foreign_key="inspection.id", index=True)
     category: str = Field(max_length=50)
@@ -174,6 +178,8 @@ class Finding(SQLModel, table=True):
     fixed_on_site: bool = False
     search_count: int = 1
     created_at: datetime = Field(sa_type=TZ)
+    content_hash: str | None = Field(default=None, max_length=64)
+    corrected_at: datetime | None = Field(default=None, sa_type=TZ)
 
 
 class Account(SQLModel, table=True):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from models.access import GATE_ROLES
+from models.access import GATE_ROLES, Scope
 from models.clock import aware
 from models.enums import ApprovalStatus, Gate, Role
 from models.errors import DomainError
@@ -15,6 +15,7 @@ from models.tables import Account, Approval, Inspection, InspectionRound, TermPl
 from tasks import codes
 from tasks.alerts import enqueue_alert
 from tasks.audit import record_event
+from tasks.scope import serves_on
 
 GATE_APPROVER: dict[Gate, Role] = {
     Gate.PLAN: Role.LEADING_GROUP,
@@ -93,6 +94,11 @@ def check_approver(*, session: Session, settings: Settings, approval_id: int, ap
     if acc.role not in GATE_ROLES[gate]:
         allowed = "、".join(r.value for r in GATE_ROLES[gate])
         return f"“{acc.name}”（{acc.role.value}）无权办理“{gate.value}”，应由{allowed}办理"
+    if GATE_ROLES[gate][acc.role] is Scope.OWN_TEAM:
+        insp = session.get(Inspection, approval.inspection_id) if approval.inspection_id else None
+        if insp is None or not serves_on(session=session, name=acc.name, inspection=insp):
+            where = subject_name(session, approval.round_id, approval.inspection_id, approval.term_id)
+            return f"“{acc.name}”不在负责{where}的巡察组中，无权办理“{gate.value}”"
     if not code.strip():
         return "请填写审批提醒中的验证码"
     if approval.code_expires_at is None or aware(approval.code_expires_at) <= now:

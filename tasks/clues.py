@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 from sqlmodel import Session, col, select
 
 from models.access import (
-    RECEIVER_ACCESS,
+    CLUE_READERS,
     RECEIVER_NAMES,
     Action,
     Forbidden,
+    Scope,
     can_read_clue,
     require,
 )
@@ -28,7 +29,6 @@ from models.clock import CHINA, aware
 from models.crypto import vault
 from models.enums import (
     FINAL_CLUE_RESULTS,
-    AccessRole,
     ClueKind,
     ClueResult,
     ClueStatus,
@@ -46,6 +46,7 @@ from tasks.archived import ensure_not_archived
 from tasks.audit import record_event
 from tasks.documents import DocSpec, cn_date, write_document
 from tasks.workdays import WorkCalendar, template_days, work_calendar
+from tasks.scope import authorise, serves_on
 
 T = TypeVar("T")
 RECEIVING_STAGES = (Stage.STATIONING, Stage.REPORTING)
@@ -98,8 +99,11 @@ def add_petition(
     informant_name: str = "", informant_contact: str = "", now: datetime,
 ) -> Petition:
     def work() -> Petition:
-        require(account(session, by).role, Action.ADD_PETITION)
-        insp = ensure_not_archived(session=session, inspection=_inspection(session, inspection_id), action="受理信访举报")
+        acc = account(session, by)
+        require(acc.role, Action.ADD_PETITION)
+        insp = _inspection(session, inspection_id)
+        authorise(session=session, account=acc, action=Action.ADD_PETITION, inspection=insp)
+        ensure_not_archived(session=session, inspection=insp, action="受理信访举报")
         try:
             ch = PetitionChannel(channel)
         except ValueError:
@@ -129,13 +133,17 @@ def read_petition(*, session: Session, settings: Settings, by: str, petition_id:
                   now: datetime) -> dict[str, Any]:
     """The petition for someone allowed to read it; the informant only for roles allowed that too."""
     def work() -> dict[str, Any]:
-        role = account(session, by).role
-        require(role, Action.READ_PETITION)
+        acc = account(session, by)
+        require(acc.role, Action.READ_PETITION)
         if informant:
-            require(role, Action.READ_INFORMANT)
+            require(acc.role, Action.READ_INFORMANT)
         p = session.get(Petition, petition_id)
         if p is None:
             raise NotFound(f"信访举报不存在：{petition_id}")
+        insp = _inspection(session, p.inspection_id)
+        authorise(session=session, account=acc, action=Action.READ_PETITION, inspection=insp)
+        if informant:
+            authorise(session=session, account=acc, action=Action.READ_INFORMANT, inspection=insp)
         out: dict[str, Any] = {"编号": p.id, "渠道": PetitionChannel(p.channel).value, "内容": p.content,
                                "受理时间": f"{aware(p.received_at).astimezone(CHINA):%Y-%m-%d %H:%M}",
                                "匿名": "是" if p.anonymous else "否", "转为线索": p.clue_id}
@@ -154,10 +162,12 @@ def petition_to_clue(*, session: Session, settings: Settings, by: str, petition_
                      summary: str, urgent: bool = False, now: datetime) -> Clue:
     """A petition that holds a problem becomes a clue (its own summary, not the informant)."""
     def work() -> Clue:
-        require(account(session, by).role, Action.ADD_CLUE)
+        acc = account(session, by)
+        require(acc.role, Action.ADD_CLUE)
         p = session.get(Petition, petition_id)
         if p is None:
             raise NotFound(f"信访举报不存在：{petition_id}")
+        authorise(session=session, account=acc, action=Action.ADD_CLUE, inspection=_inspection(session, p.inspection_id))
         if p.clue_id is not None:
             raise DomainError(f"该信访举报已转为线索（编号{p.clue_id}）")
         clue = _new_clue(session, by=by, inspection_id=p.inspection_id, kind=kind, summary=summary, urgent=urgent, now=now)
@@ -195,7 +205,9 @@ def _new_clue(session: Session, *, by: str, inspection_id: int, kind: str, summa
 def register_clue(*, session: Session, by: str, inspection_id: int, kind: str, summary: str, urgent: bool = False,
                   now: datetime) -> Clue:
     def work() -> Clue:
-        require(account(session, by).role, Action.ADD_CLUE)
+        acc = account(session, by)
+        require(acc.role, Action.ADD_CLUE)
+        authorise(session=session, account=acc, action=Action.ADD_CLUE, inspection=_inspection(session, inspection_id))
         clue = _new_clue(session, by=by, inspection_id=inspection_id, kind=kind, summary=summary, urgent=urgent, now=now)
         session.commit()
         return clue
@@ -205,12 +217,14 @@ def register_clue(*, session: Session, by: str, inspection_id: int, kind: str, s
 
 def read_clue(*, session: Session, by: str, clue_id: int, now: datetime) -> dict[str, Any]:
     def work() -> dict[str, Any]:
-        role = account(session, by).role
+        acc = account(session, by)
         clue = session.get(Clue, clue_id)
         if clue is None:
             raise NotFound(f"线索不存在：{clue_id}")
-        if not can_read_clue(role, ClueKind(clue.kind), clue.receiver):
-            raise Forbidden(f"“{role.value}”无权查阅该线索")
+        on_team = serves_on(session=session, name=acc.name, inspection=_inspection(session, clue.inspection_id))
+        if not can_read_clue(acc.role, ClueKind(clue.kind), clue.receiver, on_team=on_team):
+            out_of_reach = CLUE_READERS[ClueKind(clue.kind)].get(acc.role) is Scope.OWN_TEAM and not on_team
+            raise Forbidden(f"“{acc.role.value}”无权查阅该线索" + ("（只能查阅本人所在巡察组负责单位的线索）" if out_of_reach else ""))
         record_event(session=session, actor=by.strip(), action="查阅线索", entity="clue", entity_id=clue_id, now=now)
         session.commit()
         return _clue_row(session, clue) | {"内容": clue.summary, "办理情况": clue.result_note}
@@ -315,12 +329,6 @@ def transfer_urgent(*, session: Session, settings: Settings, by: str, clue_id: i
     return guarded(session, by=by, action="边巡边移", entity="clue", entity_id=clue_id, now=now, work=work)
 
 
-def _receiver_check(role: AccessRole, receiver: str, action: Action) -> None:
-    require(role, action)
-    if RECEIVER_ACCESS.get(Role(receiver)) is not role:
-        raise Forbidden(f"该线索移交给{RECEIVER_NAMES.get(Role(receiver), receiver)}，“{role.value}”无权{action.value}")
-
-
 def _issue_letter_code(settings: Settings, letter: ClueLetter) -> str:
     assert letter.id is not None
     code = codes.new_code()
@@ -340,11 +348,11 @@ def acknowledge(*, session: Session, settings: Settings, by: str, letter_id: int
     """The receiver signs for a transfer letter with the code it was sent; its clues' result
     deadline starts. Too many wrong codes void the code and send a new one to the receiver."""
     def work() -> ClueLetter:
-        role = account(session, by).role
+        acc = account(session, by)
         letter = session.get(ClueLetter, letter_id)
         if letter is None:
             raise NotFound(f"线索移交函不存在：{letter_id}")
-        _receiver_check(role, letter.receiver, Action.ACKNOWLEDGE)
+        authorise(session=session, account=acc, action=Action.ACKNOWLEDGE, receiver=letter.receiver)
         if letter.acknowledged_at is not None:
             raise DomainError(f"该移交函已于{aware(letter.acknowledged_at).astimezone(CHINA):%Y-%m-%d %H:%M}"
                               f"由{letter.acknowledged_by}签收")
@@ -376,13 +384,13 @@ def report_result(*, session: Session, settings: Settings, by: str, clue_id: int
                   now: datetime) -> Clue:
     """The receiver reports what it did; a final result closes the clue, an initial check does not."""
     def work() -> Clue:
-        role = account(session, by).role
+        acc = account(session, by)
         clue = session.get(Clue, clue_id)
         if clue is None:
             raise NotFound(f"线索不存在：{clue_id}")
         if not clue.receiver:
             raise DomainError(f"线索{clue_id}尚未移交")
-        _receiver_check(role, clue.receiver, Action.REPORT_RESULT)
+        authorise(session=session, account=acc, action=Action.REPORT_RESULT, receiver=clue.receiver)
         try:
             outcome = ClueResult(result)
         except ValueError:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -11,14 +13,17 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from models.access import Action, require
 from models.enums import ClueKind, FindingScope, Stage
-from models.errors import DomainError, reason
+from models.errors import DomainError, NotFound, reason
 from models.forms import FindingIn
 from models.tables import Clue, Finding, Inspection, InspectionRound, Unit
 from tasks.archived import ensure_not_archived
 from tasks.audit import record_event
+from tasks.scope import authorise
 
 # Sheet columns, in order (documented in the README).
 COLUMNS = {"问题类别": "category", "问题描述": "description", "证据材料": "evidence", "问题性质": "scope", "立行立改": "fixed_on_site"}
@@ -45,21 +50,49 @@ def find_inspection(*, session: Session, round_name: str, unit_name: str) -> Ins
     return insp
 
 
+def finding_hash(category: str, description: str, *, salt: str = "") -> str:
+    """What makes a finding the same problem for one unit: its category and description, with
+    spacing normalised. Evidence, scope and 立行立改 may change (correct-finding) without making
+    it another problem. models/migrations/versions/0005 holds a frozen copy."""
+    def norm(text: str) -> str:
+        return " ".join(text.split())
+    return hashlib.sha256(json.dumps([salt, norm(category), norm(description)], ensure_ascii=False).encode()).hexdigest()
+
+
+CONCURRENT_IMPORT = "同一单位的问题清单正在被同时导入，本次未写入任何内容；请稍后重新导入（已登记的问题不会重复登记）"
+
+
+def add_unique(session: Session, rows: list[Finding]) -> None:
+    """Insert rows whose hashes the caller checked; a parallel import that got there first makes
+    the unique constraint refuse the whole batch, in Chinese, rather than store a copy."""
+    try:
+        with session.begin_nested():
+            session.add_all(rows)
+            session.flush()
+    except IntegrityError:
+        raise DomainError(CONCURRENT_IMPORT) from None
+
+
 def record_findings(*, session: Session, inspection: Inspection, findings: list[FindingIn], by: str, now: datetime) -> list[Finding]:
-    """Record findings; only while the team is on site (集中巡察)."""
+    """Record findings; only while the team is on site (集中巡察). Idempotent: a finding already
+    recorded for this unit (the same category and description) is not stored again, so the same
+    sheet imported twice adds nothing. Returns the rows newly stored."""
     ensure_not_archived(session=session, inspection=inspection, action="登记问题")
     if inspection.stage != Stage.STATIONING:
         raise DomainError(f"当前阶段为“{Stage(inspection.stage).value}”，只有集中巡察阶段可以登记问题")
-    rows = [
-        Finding(inspection_id=_id(inspection), category=f.category.strip(), description=f.description.strip(),
-                evidence=f.evidence.strip(), scope=FindingScope(f.scope), fixed_on_site=f.fixed_on_site,
-                search_count=inspection.search_count, created_at=now)
-        for f in findings
-    ]
-    session.add_all(rows)
-    session.flush()
+    known = set(session.exec(select(Finding.content_hash).where(Finding.inspection_id == _id(inspection))))
+    rows: list[Finding] = []
+    for f in findings:
+        digest = finding_hash(f.category, f.description)
+        if digest in known:
+            continue
+        known.add(digest)
+        rows.append(Finding(inspection_id=_id(inspection), category=f.category.strip(), description=f.description.strip(),
+                            evidence=f.evidence.strip(), scope=FindingScope(f.scope), fixed_on_site=f.fixed_on_site,
+                            search_count=inspection.search_count, created_at=now, content_hash=digest))
+    add_unique(session, rows)
     record_event(session=session, actor=by, action="登记问题", entity="inspection", entity_id=inspection.id,
-                 now=now, detail={"count": len(rows)})
+                 now=now, detail={"count": len(rows), "already_recorded": len(findings) - len(rows)})
     return rows
 
 
@@ -148,3 +181,87 @@ def add_clue(*, session: Session, inspection: Inspection, kind: str, summary: st
     record_event(session=session, actor=by, action="登记线索", entity="clue", entity_id=clue.id, now=now,
                  detail={"kind": clue_kind.value})
     return clue
+
+
+# --- corrections during stationing (更正、撤回) ---------------------------------------------
+
+FIELD_NAMES = {field: col for col, field in COLUMNS.items()}
+
+
+def _finding_in_reach(session: Session, *, by: str, finding_id: int, action: Action, verb: str) -> tuple[Finding, Inspection]:
+    from tasks.clues import account  # the same register of people the clue commands use
+
+    acc = account(session, by)
+    require(acc.role, action)
+    row = session.get(Finding, finding_id)
+    if row is None:
+        raise NotFound(f"问题不存在：{finding_id}")
+    insp = ensure_not_archived(session=session, inspection=row.inspection_id, action=verb)
+    authorise(session=session, account=acc, action=action, inspection=insp)
+    if insp.stage != Stage.STATIONING:
+        raise DomainError(f"当前阶段为“{Stage(insp.stage).value}”，只有集中巡察阶段可以{verb}")
+    return row, insp
+
+
+def correct_finding(*, session: Session, by: str, finding_id: int, changes: dict[str, str], now: datetime) -> Finding:
+    """Change fields of a finding (sheet column name -> new text) during stationing, audited with
+    the old and new values; the whole change is refused if any value is bad."""
+    from tasks.clues import guarded
+
+    def work() -> Finding:
+        row, insp = _finding_in_reach(session, by=by, finding_id=finding_id, action=Action.CORRECT_FINDING, verb="更正问题")
+        unknown = [c for c in changes if c not in COLUMNS]
+        if unknown:
+            raise DomainError(f"无法更正的字段：{'、'.join(unknown)}（可更正：{'、'.join(COLUMNS)}）")
+        if not changes:
+            raise DomainError(f"请用 --field 字段=新内容 指明要更正的内容（可更正：{'、'.join(COLUMNS)}）")
+        data: dict[str, Any] = {"category": row.category, "description": row.description, "evidence": row.evidence,
+                                "scope": FindingScope(row.scope).value, "fixed_on_site": row.fixed_on_site}
+        for column, value in changes.items():
+            if column == "立行立改":
+                if value.strip().lower() not in YES | NO:
+                    raise DomainError(f"“立行立改”应填“是”或“否”，实为“{value}”")
+                data["fixed_on_site"] = value.strip().lower() in YES
+            else:
+                data[COLUMNS[column]] = value.strip()
+        try:
+            new = FindingIn.model_validate(data)
+        except ValidationError as exc:
+            raise DomainError("问题未更正", [f"“{FIELD_NAMES.get(str(e['loc'][0]), e['loc'][0])}”：{_msg(e)}"
+                                             for e in exc.errors()]) from None
+        digest = finding_hash(new.category, new.description)
+        twin = session.exec(select(Finding.id).where(Finding.inspection_id == insp.id, Finding.content_hash == digest,
+                                                     Finding.id != finding_id)).first()
+        if twin is not None:
+            raise DomainError(f"更正后与本单位已登记的第{twin}号问题相同；如为重复登记，请撤回其中一个")
+        before = {c: str(getattr(row, f)) for c, f in COLUMNS.items() if c in changes}
+        row.category, row.description, row.evidence = new.category.strip(), new.description.strip(), new.evidence.strip()
+        row.scope, row.fixed_on_site, row.content_hash, row.corrected_at = (
+            FindingScope(new.scope), new.fixed_on_site, digest, now)
+        session.add(row)
+        session.flush()
+        record_event(session=session, actor=by.strip(), action="更正问题", entity="finding", entity_id=finding_id, now=now,
+                     detail={"before": before, "after": {c: str(getattr(row, f)) for c, f in COLUMNS.items() if c in changes}})
+        session.commit()
+        return row
+
+    return guarded(session, by=by, action="更正问题", entity="finding", entity_id=finding_id, now=now, work=work)
+
+
+def withdraw_finding(*, session: Session, by: str, finding_id: int, reason: str, now: datetime) -> None:
+    """Take back a finding recorded in error, during stationing; the audit trail keeps what it said and why."""
+    from tasks.clues import guarded
+
+    def work() -> None:
+        row, _ = _finding_in_reach(session, by=by, finding_id=finding_id, action=Action.WITHDRAW_FINDING, verb="撤回问题")
+        if not reason.strip():
+            raise DomainError("请用 --reason 说明撤回原因")
+        if len(reason) > 500:
+            raise DomainError("撤回原因超过500字")
+        record_event(session=session, actor=by.strip(), action="撤回问题", entity="finding", entity_id=finding_id, now=now,
+                     detail={"category": row.category, "description": row.description, "evidence": row.evidence,
+                             "reason": reason.strip()})
+        session.delete(row)
+        session.commit()
+
+    guarded(session, by=by, action="撤回问题", entity="finding", entity_id=finding_id, now=now, work=work)

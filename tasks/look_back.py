@@ -29,6 +29,7 @@ from tasks.alerts import enqueue_alert
 from tasks.archived import ensure_not_archived
 from tasks.audit import record_event
 from tasks.launch import run_name
+from tasks.findings import finding_hash
 from tasks.rounds import recusal_problems
 from tasks.supervision import first_action_on, restart_ladder
 from tasks.workdays import work_calendar
@@ -159,10 +160,16 @@ def record_results(
             item.status, item.closed_at = ItemStatus.IN_PROGRESS, None
             restart_ladder(item, deadline, settings)
         session.add(item)
+    known = set(session.exec(select(Finding.content_hash).where(Finding.inspection_id == source.id)))
     for f in new_findings:
+        # Salted with the look-back: a problem found again on re-inspection is its own finding.
+        digest = finding_hash(f.category, f.description, salt=f"look-back-{look_back_id}")
+        if digest in known:
+            continue
+        known.add(digest)
         finding = Finding(inspection_id=source.id, category=f.category, description=f.description, evidence=f.evidence,
                           scope=FindingScope(f.scope), fixed_on_site=f.fixed_on_site, search_count=source.search_count,
-                          created_at=now)
+                          created_at=now, content_hash=digest)
         session.add(finding)
         session.flush()
         assert finding.id is not None

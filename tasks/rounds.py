@@ -33,6 +33,34 @@ def recusal_problems(*, session: Session, person: Person, unit: Unit, year: int 
     return reasons
 
 
+# A round is running from its plan's submission until every unit is archived; a returned plan
+# (方案退回) never started and a finished round (已完成) is over.
+RUNNING = (RoundStatus.PLANNING, RoundStatus.ACTIVE)
+
+
+def busy_units(session: Session, *, exclude_round: int | None = None) -> dict[str, str]:
+    """Unit name -> the running round it is being inspected in (not yet archived there). Look-back
+    rounds (回头看) are the documented exception: they return to a unit inspected before, so they
+    neither block nor are blocked by another round on the same unit."""
+    rows = session.exec(
+        select(Unit.name, InspectionRound.name).join(Inspection, col(Inspection.unit_id) == Unit.id)
+        .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
+        .where(col(InspectionRound.status).in_(RUNNING), InspectionRound.kind != RoundKind.LOOK_BACK,
+               Inspection.stage != Stage.ARCHIVED, InspectionRound.id != (exclude_round or 0))
+    ).all()
+    return dict(rows)
+
+
+def busy_people(session: Session, *, exclude_round: int | None = None) -> dict[str, str]:
+    """Person name -> the running round whose team they serve on (a person is on one round at a time)."""
+    rows = session.exec(
+        select(Person.name, InspectionRound.name).join(TeamMember, col(TeamMember.person_id) == Person.id)
+        .join(Team, col(Team.id) == TeamMember.team_id).join(InspectionRound, col(InspectionRound.id) == Team.round_id)
+        .where(col(InspectionRound.status).in_(RUNNING), InspectionRound.id != (exclude_round or 0))
+    ).all()
+    return dict(rows)
+
+
 def validate_round(*, session: Session, params: RoundParams, flow_run_id: str | None = None,
                    former_years: int = 3) -> list[str]:
     """Every problem with the form, in Chinese; empty when the round can be created."""
@@ -47,6 +75,10 @@ def validate_round(*, session: Session, params: RoundParams, flow_run_id: str | 
     for name in sorted({n for n in team_names if team_names.count(n) > 1}):
         problems.append(f"巡察组名称重复：{name}")
     placed: dict[str, str] = {}
+    look_back = params.kind == RoundKind.LOOK_BACK.value
+    same = existing.id if existing and flow_run_id and existing.flow_run_id == flow_run_id else None
+    taken_units = {} if look_back else busy_units(session, exclude_round=same)
+    taken_people = busy_people(session, exclude_round=same)
     for team in params.teams:
         people_names = [team.leader] + ([team.deputy] if team.deputy else []) + team.members
         units: list[Unit] = []
@@ -58,11 +90,15 @@ def validate_round(*, session: Session, params: RoundParams, flow_run_id: str | 
             if uname in seen_units:
                 problems.append(f"单位“{uname}”同时分配给了 {seen_units[uname]} 和 {team.name}")
             seen_units[uname] = team.name
+            if uname in taken_units:
+                problems.append(f"单位“{uname}”正在“{taken_units[uname]}”中接受巡察，不能同时编入两轮巡察（回头看除外）")
             units.append(unit)
         for pname in people_names:
             if pname in placed:
                 problems.append(f"{pname} 同时在 {placed[pname]} 和 {team.name} 中")
             placed[pname] = team.name
+            if pname in taken_people:
+                problems.append(f"{pname} 正在参加“{taken_people[pname]}”，不能同时参加两轮巡察")
             person = session.exec(select(Person).where(Person.name == pname)).first()
             if person is None:
                 problems.append(f"未知的人员：{pname}")
@@ -88,7 +124,7 @@ def compose_params(*, session: Session, params: RoundParams, former_years: int =
     auto = params.auto_teams
     composition = compose_for_round(session=session, unit_names=auto.units, team_count=auto.team_count,
                                     members_per_team=auto.members_per_team, year=params.start_date.year,
-                                    kind=params.kind, former_years=former_years)
+                                    kind=params.kind, former_years=former_years, busy=busy_people(session))
     teams = [TeamSpec.model_validate(t) for t in composition_teams(composition)]
     return params.model_copy(update={"teams": teams, "auto_teams": None}), composition.excluded
 

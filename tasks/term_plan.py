@@ -126,8 +126,9 @@ def team_name(i: int) -> str:
 
 
 def compose_for_round(*, session: Session, unit_names: list[str], team_count: int, members_per_team: int,
-                      year: int, kind: str, former_years: int) -> Composition:
-    """Teams for these units from the pools, with recusal applied and every exclusion explained."""
+                      year: int, kind: str, former_years: int, busy: dict[str, str] | None = None) -> Composition:
+    """Teams for these units from the pools, with recusal applied and every exclusion explained;
+    people in `busy` (name -> the running round they serve on) are kept off."""
     units = {u.name: u for u in unit_records(session)}
     unknown = [n for n in unit_names if n not in units]
     if unknown:
@@ -135,9 +136,14 @@ def compose_for_round(*, session: Session, unit_names: list[str], team_count: in
     dupes = sorted({n for n in unit_names if unit_names.count(n) > 1})
     if dupes:
         raise DomainError("无法组建巡察组", [f"被巡察单位重复：{n}" for n in dupes])
-    return compose_teams([units[n] for n in unit_names], person_records(session), conflict_records(session),
-                         n_teams=team_count, members_per_team=members_per_team, year=year,
-                         former_years=former_years, cross=kind == RoundKind.CROSS.value)
+    busy = busy or {}
+    people = [p for p in person_records(session) if p.name not in busy]
+    composition = compose_teams([units[n] for n in unit_names], people, conflict_records(session),
+                                n_teams=team_count, members_per_team=members_per_team, year=year,
+                                former_years=former_years, cross=kind == RoundKind.CROSS.value)
+    for name, round_name in sorted(busy.items()):
+        composition.excluded.setdefault(name, []).append(f"正在参加“{round_name}”")
+    return composition
 
 
 def composition_teams(composition: Composition) -> list[dict[str, Any]]:

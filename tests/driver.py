@@ -13,10 +13,10 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.flow_runs import resume_flow_run
 from sqlmodel import col, select
 
-from models.access import GATE_ROLES
+from models.access import GATE_ROLES, Scope
 from models.db import session_scope
-from models.enums import AccessRole, ApprovalStatus, Gate
-from models.tables import Alert, Approval
+from models.enums import AccessRole, ApprovalStatus, Gate, TeamRole
+from models.tables import Alert, Approval, Inspection, Person, TeamMember
 
 
 def read(run_id: UUID | str) -> FlowRun:
@@ -90,12 +90,26 @@ def wait_for_gate(run_id: UUID | str, timeout: float = 420) -> set[str]:
     raise TimeoutError(f"flow run {run_id} not waiting at a gate after {timeout}s (seen {sorted(seen)})")
 
 
+def approver_for(approval: Approval) -> str:
+    """Someone of the gate's role; for a unit's stationing gate, the 组长 of the team inspecting it
+    (a team role reaches only its own team's units)."""
+    gate = Gate(approval.gate)
+    role = min(GATE_ROLES[gate])
+    if GATE_ROLES[gate][role] is Scope.OWN_TEAM and approval.inspection_id:
+        with session_scope() as s:
+            insp = s.get(Inspection, approval.inspection_id)
+            assert insp is not None
+            return s.exec(select(Person.name).join(TeamMember, col(TeamMember.person_id) == Person.id).where(
+                TeamMember.team_id == insp.team_id, TeamMember.role == TeamRole.LEADER)).one()
+    return APPROVER_BY_ROLE[role]
+
+
 def answer(run_id: UUID | str, **run_input: Any) -> None:
     """Resume the run with this form input; the approver (by the gate's role) and the one-time
     code sent to them are filled in unless given."""
     if "code" not in run_input or "approver" not in run_input:
         approval = waiting_approval(run_id)
-        run_input.setdefault("approver", APPROVER_BY_ROLE[min(GATE_ROLES[Gate(approval.gate)])])
+        run_input.setdefault("approver", approver_for(approval))
         run_input.setdefault("code", live_code(approval.id))
     # The run turns Paused a moment before it stores its form's schema; retry briefly.
     # Under load (SQLite "database is locked" on the server) this can take a while.

@@ -19,7 +19,7 @@ from models.tables import Alert, AuditEvent, Clue, ClueLetter, Document, Inspect
 from tasks import clues, stages
 from tasks.keys import rotate_informant_key
 from tests.conftest import NOW
-from tests.factories import letter_code, make_round, row_counts
+from tests.factories import letter_code, make_round, round_params, row_counts, team_data
 
 pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
 
@@ -27,33 +27,39 @@ DAY = timedelta(days=1)
 LINK = "http://127.0.0.1:4200/runs"
 R = AccessRole
 
-# One demo-county account per role (deployments/demo/county.yaml).
+# One demo-county account per role (deployments/demo/county.yaml). The team roles are on the
+# round's team (tests/factories.py); OTHER_* hold the same roles but serve on no team of it.
 ACTOR = {
-    R.OFFICE: "陶文华", R.TEAM_LEADER: "李建国", R.TEAM_MEMBER: "林静", R.LEADING_GROUP: "张明",
+    R.OFFICE: "陶文华", R.TEAM_LEADER: "李建国", R.TEAM_MEMBER: "刘洋", R.LEADING_GROUP: "张明",
     R.DISCIPLINE_COMMISSION: "郑文斌", R.ORGANISATION_DEPARTMENT: "吴志刚", R.DEPARTMENT: "许丽",
     R.UNIT_CONTACT: "钱正平",
 }
+OTHER_LEADER, OTHER_MEMBER = "周卫东", "林静"
 
 # Who can read a clue of each kind once transferred (default routes). Written out here, not
 # derived from models/access.py, so that a change of policy shows up as a failing row.
-#                      office leading leader member jiwei  zuzhi  dept   unit
+# The last two columns are a 组长 and a 组员 with no team in the round (out of scope).
+#                      office leading leader member jiwei  zuzhi  dept   unit   leader' member'
 CAN_READ = {
-    "违纪违法线索":   (True,  True,   True,  False, True,  False, False, False),
-    "选人用人问题":   (True,  True,   True,  False, False, True,  False, False),
-    "信访事项":       (True,  False,  True,  True,  False, False, True,  False),
-    "行业领域问题":   (True,  False,  True,  True,  False, False, True,  False),
+    "违纪违法线索":   (True,  True,   True,  False, True,  False, False, False, False, False),
+    "选人用人问题":   (True,  True,   True,  False, False, True,  False, False, False, False),
+    "信访事项":       (True,  False,  True,  True,  False, False, True,  False, False, False),
+    "行业领域问题":   (True,  False,  True,  True,  False, False, True,  False, False, False),
 }
-ROLE_ORDER = [R.OFFICE, R.LEADING_GROUP, R.TEAM_LEADER, R.TEAM_MEMBER, R.DISCIPLINE_COMMISSION,
-              R.ORGANISATION_DEPARTMENT, R.DEPARTMENT, R.UNIT_CONTACT]
+ACTORS = [ACTOR[r] for r in (R.OFFICE, R.LEADING_GROUP, R.TEAM_LEADER, R.TEAM_MEMBER, R.DISCIPLINE_COMMISSION,
+                             R.ORGANISATION_DEPARTMENT, R.DEPARTMENT, R.UNIT_CONTACT)] + [OTHER_LEADER, OTHER_MEMBER]
 
-# Which role may do each action.            office leading leader member jiwei  zuzhi  dept   unit
+# Which role may do each action.            office leading leader member jiwei  zuzhi  dept   unit   leader' member'
 CAN_DO = {
-    "add_petition":                         (True,  False,  True,  True,  False, False, False, False),
-    "read_informant":                       (True,  False,  True,  False, False, False, False, False),
-    "add_clue":                             (True,  False,  True,  True,  False, False, False, False),
-    "transfer_urgent":                      (True,  True,   False, False, False, False, False, False),
-    "list_clues":                           (True,  True,   False, False, False, False, False, False),
-    "acknowledge_jiwei_letter":             (False, False,  False, False, True,  False, False, False),
+    "add_petition":                         (True,  False,  True,  True,  False, False, False, False, False, False),
+    "read_petition":                        (True,  False,  True,  True,  False, False, False, False, False, False),
+    "read_informant":                       (True,  False,  True,  False, False, False, False, False, False, False),
+    "petition_to_clue":                     (True,  False,  True,  True,  False, False, False, False, False, False),
+    "add_clue":                             (True,  False,  True,  True,  False, False, False, False, False, False),
+    "transfer_urgent":                      (True,  True,   False, False, False, False, False, False, False, False),
+    "list_clues":                           (True,  True,   False, False, False, False, False, False, False, False),
+    "acknowledge_jiwei_letter":             (False, False,  False, False, True,  False, False, False, False, False),
+    "report_jiwei_result":                  (False, False,  False, False, True,  False, False, False, False, False),
 }
 
 
@@ -107,21 +113,21 @@ def test_each_role_reads_exactly_the_clues_its_kind_allows(stationing: tuple[Ses
     to_clue_transfer(s, settings, iid)
     stages.transfer_clues(session=s, settings=settings, inspection_id=iid, approved=True, now=NOW, link=LINK)
     s.commit()
-    for role, allowed in zip(ROLE_ORDER, CAN_READ[kind], strict=True):
+    for actor, allowed in zip(ACTORS, CAN_READ[kind], strict=True):
         reads = audit_actions(s).count("查阅线索")
         if allowed:
-            row = clues.read_clue(session=s, by=ACTOR[role], clue_id=ids[kind], now=NOW)
-            assert row["内容"] == f"{kind}的具体内容", role
+            row = clues.read_clue(session=s, by=actor, clue_id=ids[kind], now=NOW)
+            assert row["内容"] == f"{kind}的具体内容", actor
             assert audit_actions(s).count("查阅线索") == reads + 1  # every read is logged
         else:
-            refused_without_writing(s, lambda r=role: clues.read_clue(session=s, by=ACTOR[r], clue_id=ids[kind], now=NOW),
+            refused_without_writing(s, lambda a=actor: clues.read_clue(session=s, by=a, clue_id=ids[kind], now=NOW),
                                     "无权查阅该线索")
 
 
 def test_a_receiver_reads_only_what_was_routed_to_it(stationing: tuple[Session, int], settings: Settings) -> None:
     """The department may read petition clues, but not one still pending (not routed to it)."""
     s, iid = stationing
-    cid = clues.register_clue(session=s, by="林静", inspection_id=iid, kind="信访事项", summary="某事项", now=NOW).id or 0
+    cid = clues.register_clue(session=s, by="刘洋", inspection_id=iid, kind="信访事项", summary="某事项", now=NOW).id or 0
     refused_without_writing(s, lambda: clues.read_clue(session=s, by="许丽", clue_id=cid, now=NOW), "无权查阅该线索")
 
 
@@ -130,10 +136,14 @@ def attempt(s: Session, settings: Settings, iid: int, action: str, by: str) -> A
     if action == "add_petition":
         return lambda: clues.add_petition(session=s, settings=settings, by=by, inspection_id=iid, channel="来电",
                                           content="反映问题", now=NOW)
-    if action == "read_informant":
+    if action in ("read_petition", "read_informant", "petition_to_clue"):
         pid = clues.add_petition(session=s, settings=settings, by="陶文华", inspection_id=iid, channel="来访",
-                                 content="反映问题", informant_name="王某", informant_contact="13800000000", now=NOW).id
-        return lambda: clues.read_petition(session=s, settings=settings, by=by, petition_id=pid or 0, informant=True, now=NOW)
+                                 content="反映问题", informant_name="王某", informant_contact="13800000000", now=NOW).id or 0
+        if action == "petition_to_clue":
+            return lambda: clues.petition_to_clue(session=s, settings=settings, by=by, petition_id=pid, kind="信访事项",
+                                                  summary="转办", now=NOW)
+        return lambda: clues.read_petition(session=s, settings=settings, by=by, petition_id=pid,
+                                           informant=action == "read_informant", now=NOW)
     if action == "add_clue":
         return lambda: clues.register_clue(session=s, by=by, inspection_id=iid, kind="违纪违法线索", summary="线索", now=NOW)
     if action == "list_clues":
@@ -141,20 +151,59 @@ def attempt(s: Session, settings: Settings, iid: int, action: str, by: str) -> A
     cid = clues.register_clue(session=s, by="李建国", inspection_id=iid, kind="违纪违法线索", summary="急", now=NOW).id or 0
     if action == "transfer_urgent":
         return lambda: clues.transfer_urgent(session=s, settings=settings, by=by, clue_id=cid, now=NOW, link=LINK)
-    assert action == "acknowledge_jiwei_letter"
     letter = clues.transfer_urgent(session=s, settings=settings, by="陶文华", clue_id=cid, now=NOW, link=LINK)
+    if action == "report_jiwei_result":
+        clues.acknowledge(session=s, settings=settings, by="郑文斌", letter_id=letter.id or 0,
+                          code=letter_code(s, letter.id or 0), now=NOW)
+        return lambda: clues.report_result(session=s, settings=settings, by=by, clue_id=cid, result="初步核实", note="",
+                                           now=NOW)
+    assert action == "acknowledge_jiwei_letter"
     return lambda: clues.acknowledge(session=s, settings=settings, by=by, letter_id=letter.id or 0, code=letter_code(s, letter.id or 0), now=NOW)
 
 
 @pytest.mark.parametrize("action", list(CAN_DO))
 def test_each_role_may_do_exactly_what_the_table_says(stationing: tuple[Session, int], settings: Settings, action: str) -> None:
     s, iid = stationing
-    for role, allowed in zip(ROLE_ORDER, CAN_DO[action], strict=True):
-        call = attempt(s, settings, iid, action, ACTOR[role])
+    for actor, allowed in zip(ACTORS, CAN_DO[action], strict=True):
+        call = attempt(s, settings, iid, action, actor)
         if allowed:
             call()
         else:
             refused_without_writing(s, call, "无权")
+
+
+def test_team_roles_reach_only_their_own_teams_units(demo_org: Session, settings: Settings) -> None:
+    """Two teams in one round: each 组长/组员 acts for the units of their own team only."""
+    s = demo_org
+    other = team_data(name="第二巡察组", leader=OTHER_LEADER, deputy=None, members=[OTHER_MEMBER], units=["区交通投资集团"])
+    _, insps = make_round(s, round_params(teams=[team_data(units=["城东街道", "区教育局"]), other]))
+    for insp in insps:
+        stages.prepare(session=s, settings=settings, inspection_id=insp.id or 0, now=NOW, link=LINK)
+        stages.start_stationing(session=s, settings=settings, inspection_id=insp.id or 0, now=NOW, link=LINK)
+    s.commit()
+    ours, theirs = insps[0].id or 0, insps[2].id or 0
+    pid = clues.add_petition(session=s, settings=settings, by="陈晓梅", inspection_id=ours, channel="来访", content="反映问题",
+                             informant_name="王某", now=NOW).id or 0  # the deputy holds the leader role, on our team
+    cid = clues.register_clue(session=s, by="刘洋", inspection_id=ours, kind="信访事项", summary="本组线索", now=NOW).id or 0
+    outside = "该单位不由您所在的巡察组巡察"
+    refused_without_writing(s, lambda: clues.read_petition(session=s, settings=settings, by=OTHER_LEADER, petition_id=pid,
+                                                           informant=True, now=NOW), outside)
+    refused_without_writing(s, lambda: clues.read_clue(session=s, by=OTHER_LEADER, clue_id=cid, now=NOW),
+                            "无权查阅该线索（只能查阅本人所在巡察组负责单位的线索）")
+    refused_without_writing(s, lambda: clues.add_petition(session=s, settings=settings, by=OTHER_MEMBER, inspection_id=ours,
+                                                          channel="来电", content="反映", now=NOW), outside)
+    refused_without_writing(s, lambda: clues.register_clue(session=s, by=OTHER_MEMBER, inspection_id=ours, kind="信访事项",
+                                                           summary="x", now=NOW), outside)
+    refused_without_writing(s, lambda: clues.petition_to_clue(session=s, settings=settings, by=OTHER_LEADER, petition_id=pid,
+                                                              kind="信访事项", summary="x", now=NOW), outside)
+    # On their own unit the same people may.
+    own = clues.add_petition(session=s, settings=settings, by=OTHER_MEMBER, inspection_id=theirs, channel="来电",
+                             content="反映", informant_name="李某", now=NOW).id or 0
+    assert clues.read_petition(session=s, settings=settings, by=OTHER_LEADER, petition_id=own, informant=True,
+                               now=NOW)["举报人"] == "李某"
+    refused_without_writing(s, lambda: clues.read_petition(session=s, settings=settings, by="李建国", petition_id=own,
+                                                           informant=True, now=NOW), outside)
+    assert clues.read_clue(session=s, by="陶文华", clue_id=cid, now=NOW)["内容"] == "本组线索"  # the office: every unit
 
 
 def test_someone_not_on_the_books_is_refused(stationing: tuple[Session, int], settings: Settings) -> None:
@@ -190,7 +239,7 @@ def test_stage_transfer_writes_one_letter_per_receiver_once(stationing: tuple[Se
 def test_routes_come_from_settings(stationing: tuple[Session, int], settings: Settings) -> None:
     s, iid = stationing
     routed = settings.model_copy(update={"clue_routes": {**settings.clue_routes, "信访事项": "discipline_commission"}})
-    cid = clues.register_clue(session=s, by="林静", inspection_id=iid, kind="信访事项", summary="x", now=NOW).id
+    cid = clues.register_clue(session=s, by="刘洋", inspection_id=iid, kind="信访事项", summary="x", now=NOW).id
     clues.transfer_urgent(session=s, settings=routed, by="陶文华", clue_id=cid or 0, now=NOW, link=LINK)
     clue = s.get(Clue, cid)
     assert clue is not None and (clue.receiver, clue.urgent, clue.status) == ("discipline_commission", True, ClueStatus.TRANSFERRED)
@@ -288,7 +337,7 @@ def test_deadlines_remind_and_escalate_once_per_rung(stationing: tuple[Session, 
 
 def test_informant_is_encrypted_at_rest_and_readable_by_allowed_roles(stationing: tuple[Session, int], settings: Settings) -> None:
     s, iid = stationing
-    p = clues.add_petition(session=s, settings=settings, by="林静", inspection_id=iid, channel="网络举报",
+    p = clues.add_petition(session=s, settings=settings, by="刘洋", inspection_id=iid, channel="网络举报",
                            content="反映某工程质量问题", informant_name="举报人乙", informant_contact="13900001111", now=NOW)
     stored = " ".join(str(v) for row in s.execute(text("SELECT * FROM petition")) for v in row)
     assert "反映某工程质量问题" in stored and "举报人乙" not in stored and "13900001111" not in stored
@@ -298,10 +347,10 @@ def test_informant_is_encrypted_at_rest_and_readable_by_allowed_roles(stationing
     assert s.get(Petition, p.id).informant_enc.startswith("gAAAAA")  # type: ignore[union-attr]
     shown = clues.read_petition(session=s, settings=settings, by="李建国", petition_id=p.id or 0, informant=True, now=NOW)
     assert (shown["举报人"], shown["联系方式"]) == ("举报人乙", "13900001111")
-    plain = clues.read_petition(session=s, settings=settings, by="林静", petition_id=p.id or 0, informant=False, now=NOW)
+    plain = clues.read_petition(session=s, settings=settings, by="刘洋", petition_id=p.id or 0, informant=False, now=NOW)
     assert "举报人" not in plain and plain["内容"] == "反映某工程质量问题"
     assert audit_actions(s)[-2:] == ["查阅举报人身份", "查阅信访举报"]
-    anon = clues.add_petition(session=s, settings=settings, by="林静", inspection_id=iid, channel="意见箱", content="匿名反映",
+    anon = clues.add_petition(session=s, settings=settings, by="刘洋", inspection_id=iid, channel="意见箱", content="匿名反映",
                               now=NOW)
     assert anon.anonymous and anon.informant_enc == ""
     assert plain["匿名"] == "否"
@@ -311,7 +360,7 @@ def test_informant_is_encrypted_at_rest_and_readable_by_allowed_roles(stationing
 
 def test_key_rotation_reencrypts_every_informant(stationing: tuple[Session, int], settings: Settings) -> None:
     s, iid = stationing
-    ids = [clues.add_petition(session=s, settings=settings, by="林静", inspection_id=iid, channel="来信", content=f"反映{i}",
+    ids = [clues.add_petition(session=s, settings=settings, by="刘洋", inspection_id=iid, channel="来信", content=f"反映{i}",
                               informant_name=f"举报人{i}", now=NOW).id for i in range(3)]
     old_keys = key_file(settings).read_text().split()
     before = {p.id: p.informant_enc for p in s.exec(select(Petition))}
@@ -342,7 +391,7 @@ def test_bad_petition_writes_nothing(stationing: tuple[Session, int], settings: 
                                      message: str) -> None:
     s, iid = stationing
     args: dict[str, Any] = {"channel": "来信", "content": "反映问题", "inspection_id": iid} | {field: value}
-    refused_without_writing(s, lambda: clues.add_petition(session=s, settings=settings, by="林静", now=NOW, **args), message)
+    refused_without_writing(s, lambda: clues.add_petition(session=s, settings=settings, by="刘洋", now=NOW, **args), message)
 
 
 def test_signing_needs_the_letters_code(stationing: tuple[Session, int], settings: Settings) -> None:

@@ -282,7 +282,8 @@ def test_unit_reaching_rectification_later_is_linked_on_reconfirm(demo_org: Sess
 
 
 def _other_round_finding(s: Session, settings: Settings) -> int:
-    rnd, (insp,) = make_round(s, round_params(name="2026年第二轮巡察", teams=[team_data(units=["城西街道"])]))
+    rnd, (insp,) = make_round(s, round_params(name="2026年第二轮巡察", teams=[team_data(  # people free of the first round
+        leader="马成功", deputy=None, members=["王海燕"], units=["城西街道"])]))
     assert insp.id is not None
     stages.start_stationing(session=s, **_kw(settings, insp.id))
     (f,) = record_findings(session=s, inspection=insp, by="组长", now=NOW,

@@ -19,7 +19,7 @@ from models.enums import Stage
 from models.errors import DomainError
 from models.forms import CommonGroupIn, ItemCheckIn, ProgressIn
 from models.settings import Settings, get_settings
-from models.tables import Account, Inspection, LookBack, RectificationItem
+from models.tables import Inspection, LookBack, RectificationItem
 from tasks import clues, stages
 from tasks.common_problems import confirm_groups
 from tasks.dossier import find_dossier, verify_dossier
@@ -150,7 +150,6 @@ def test_archived_records_are_read_only(demo_org: Session, settings: Settings) -
     assert insp is not None and insp.stage == Stage.ARCHIVED
     item = s.exec(select(RectificationItem).where(RectificationItem.inspection_id == iid)).first()
     assert item is not None and item.id is not None
-    s.add(Account(name="巡察组王", role="巡察组组长", created_at=NOW))
     lb = LookBack(source_inspection_id=iid, unit_id=insp.unit_id, cause="逾期未整改", triggered_on=NOW.date())
     s.add(lb)
     s.commit()
@@ -172,7 +171,7 @@ def test_archived_records_are_read_only(demo_org: Session, settings: Settings) -
     assert row_counts(s) == before
     # Through the audited entry point a refusal writes its own audit entry and nothing else.
     with pytest.raises(DomainError, match="已归档，不能修改（登记线索）"):
-        clues.register_clue(session=s, by="巡察组王", inspection_id=iid, kind="违纪违法线索", summary="又一条", now=NOW)
+        clues.register_clue(session=s, by="李建国", inspection_id=iid, kind="违纪违法线索", summary="又一条", now=NOW)
     assert row_counts(s) == before | {"audit_event": before["audit_event"] + 1}
 
 

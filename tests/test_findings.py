@@ -145,8 +145,12 @@ def test_bad_sheet_is_refused_and_nothing_written(
     assert phrase in str(exc.value), str(exc.value)
     demo_org.commit()
     assert row_counts(demo_org) == before
-    # The corrected sheet then imports.
-    imported = _import(demo_org, stationed, write_sheet(tmp_path / f"改正后{ext}", sheet_rows(3)))
+    # The corrected sheet then imports (its problems new to the unit this module's tests share:
+    # the same problem is recorded once per unit).
+    fixed = sheet_rows(3)
+    for row in fixed[1:]:
+        row[1] = f"{row[1]}（{tmp_path.name}）"
+    imported = _import(demo_org, stationed, write_sheet(tmp_path / f"改正后{ext}", fixed))
     assert len(imported) == 3
     assert row_counts(demo_org)["finding"] == before["finding"] + 3
 
@@ -240,3 +244,189 @@ def test_add_clue(stationed: Inspection, demo_org: Session) -> None:
     assert (event.actor, event.action, event.detail) == ("李建国", "登记线索", {"kind": "违纪违法线索"})
     assert len(demo_org.exec(select(Clue)).all()) == 1
     assert demo_org.get(Inspection, stationed.id).stage == Stage.STATIONING  # type: ignore[union-attr]
+
+
+# --- idempotent import, corrections during stationing ---------------------------------------
+
+def test_the_same_sheet_twice_stores_nothing_new(stationed: Inspection, demo_org: Session, tmp_path: Path) -> None:
+    s = demo_org
+    sheet = write_sheet(tmp_path / "问题清单.xlsx", sheet_rows(3))
+    assert len(_import(s, stationed, sheet)) == 3
+    before = row_counts(s)
+    assert _import(s, stationed, sheet) == []
+    assert row_counts(s) == before | {"audit_event": before["audit_event"] + 1}  # the attempt is logged, with what it skipped
+    last = s.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()  # type: ignore[union-attr]
+    assert last is not None and last.detail == {"count": 0, "already_recorded": 3}
+    # Spacing and a changed evidence column do not make it another problem; a new row is added alone.
+    rows = sheet_rows(3)
+    rows[1][1], rows[1][2] = f"  {rows[1][1]} ", "补充的证据"
+    rows.append(["党的建设", "党费收缴不及时", "", "", ""])
+    added = _import(s, stationed, write_sheet(tmp_path / "问题清单-第二版.csv", rows))
+    assert [f.description for f in added] == ["党费收缴不及时"]
+    assert len(s.exec(select(Finding).where(Finding.inspection_id == stationed.id)).all()) == 4
+
+
+def test_a_sheet_repeating_a_row_stores_it_once(stationed: Inspection, demo_org: Session, tmp_path: Path) -> None:
+    rows = sheet_rows(2) + [sheet_rows(1)[1]]
+    assert len(_import(demo_org, stationed, write_sheet(tmp_path / "重复.csv", rows))) == 2
+
+
+def test_the_same_problem_in_another_unit_is_its_own_finding(demo_org: Session, settings: Settings, tmp_path: Path) -> None:
+    _, insps = make_round(demo_org)
+    for insp in insps[:2]:
+        start_stationing(session=demo_org, settings=settings, inspection_id=insp.id or 0, now=NOW, link="")
+    demo_org.commit()
+    sheet = write_sheet(tmp_path / "问题清单.csv", sheet_rows(2))
+    assert [len(_import(demo_org, insp, sheet)) for insp in insps[:2]] == [2, 2]
+
+
+def test_parallel_imports_cannot_duplicate(tmp_path: Path) -> None:
+    """Four imports of one sheet at once, each in its own connection to one SQLite file: the
+    problems are stored once, every import ends cleanly (stored, or nothing new)."""
+    import threading
+
+    from models.db import make_engine
+
+    home = tmp_path / "parallel"
+    with database(home) as s:
+        _, (insp, *_) = make_round(s)
+        start_stationing(session=s, settings=Settings(home=home), inspection_id=insp.id or 0, now=NOW, link="")
+        s.commit()
+        iid = insp.id
+    parsed = parse_sheet(write_sheet(tmp_path / "问题清单.xlsx", sheet_rows(3)))
+    engine = make_engine(f"sqlite:///{home / 'xuncha.db'}")
+    start, stored, errors = threading.Barrier(4), [], []
+
+    def one() -> None:
+        try:
+            with Session(engine) as s:
+                start.wait()
+                target = s.get(Inspection, iid)
+                assert target is not None
+                stored.append(len(record_findings(session=s, inspection=target, findings=parsed, by="巡察组", now=NOW)))
+                s.commit()
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    with Session(engine) as s:
+        found = s.exec(select(Finding.description).where(Finding.inspection_id == iid)).all()
+    engine.dispose()
+    assert errors == []
+    assert sorted(stored) == [0, 0, 0, 3]
+    assert sorted(found) == sorted(f.description for f in parsed)
+
+
+def test_the_unique_constraint_holds_without_the_check(stationed: Inspection, demo_org: Session) -> None:
+    """A parallel import that slipped past the read (PostgreSQL, read committed) meets the
+    constraint: a Chinese refusal, nothing stored."""
+    from tasks.findings import CONCURRENT_IMPORT, add_unique, finding_hash
+
+    s = demo_org
+    record_findings(session=s, inspection=stationed, findings=sample_findings()[:1], by="巡察组", now=NOW)
+    s.commit()
+    before = row_counts(s)
+    f = sample_findings()[0]
+    twin = Finding(inspection_id=stationed.id or 0, category=f.category, description=f.description, created_at=NOW,
+                   content_hash=finding_hash(f.category, f.description))
+    with pytest.raises(DomainError, match=CONCURRENT_IMPORT.split("，")[0]):
+        add_unique(s, [twin])
+    s.rollback()
+    assert row_counts(s) == before
+
+
+def _stationed_finding(s: Session, insp: Inspection) -> int:
+    (row,) = record_findings(session=s, inspection=insp, findings=sample_findings()[:1], by="巡察组", now=NOW)
+    s.commit()
+    return row.id or 0
+
+
+def _refused(s: Session, call: Any, message: str) -> None:
+    before = row_counts(s)
+    with pytest.raises(DomainError, match=message):
+        call()
+    s.expire_all()
+    after = row_counts(s)
+    assert after.pop("audit_event") == before.pop("audit_event") + 1 and after == before
+    last = s.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()  # type: ignore[union-attr]
+    assert last is not None and last.action.endswith("（被拒绝）")
+
+
+def test_correct_a_finding_during_stationing(stationed: Inspection, demo_org: Session) -> None:
+    from tasks.findings import correct_finding
+
+    s = demo_org
+    fid = _stationed_finding(s, stationed)
+    row = correct_finding(session=s, by="刘洋", finding_id=fid, now=NOW,
+                          changes={"问题描述": "公务接待超标准", "立行立改": "是", "问题性质": "共性问题"})
+    s.refresh(row)
+    assert (row.description, row.fixed_on_site, row.scope, row.corrected_at is not None) == (
+        "公务接待超标准", True, FindingScope.COMMON, True)
+    event = s.exec(select(AuditEvent).where(AuditEvent.action == "更正问题")).one()
+    assert event.actor == "刘洋" and event.entity_id == fid
+    assert event.detail["before"]["问题描述"] == "公务接待超标准，存在违规报销招待费问题"
+    assert event.detail["after"]["问题描述"] == "公务接待超标准"
+    # The corrected text now counts as recorded: importing it again adds nothing.
+    again = sample_findings()[0].model_copy(update={"description": "公务接待超标准"})
+    assert record_findings(session=s, inspection=stationed, findings=[again], by="巡察组", now=NOW) == []
+
+
+@pytest.mark.parametrize(("by", "changes", "message"), [
+    ("刘洋", {"问题描述": "  "}, "“问题描述”：不能为空或过短"),
+    ("刘洋", {"问题性质": "大问题"}, "“问题性质”：应为“个性问题”或“共性问题”"),
+    ("刘洋", {"立行立改": "也许"}, "“立行立改”应填“是”或“否”，实为“也许”"),
+    ("刘洋", {"密级": "绝密"}, "无法更正的字段：密级"),
+    ("刘洋", {}, "请用 --field"),
+    ("刘洋", {"问题类别": "党的建设", "问题描述": "党务公开栏内容长期未更新"}, "更正后与本单位已登记的第"),
+    ("林静", {"问题描述": "新描述"}, "该单位不由您所在的巡察组巡察"),  # a 组员 of no team in this round
+    ("钱正平", {"问题描述": "新描述"}, "“被巡察单位联络员”无权更正巡察发现的问题"),
+    ("冒名者", {"问题描述": "新描述"}, "“冒名者”不是本系统的在册用户"),
+])
+def test_a_bad_correction_changes_nothing(stationed: Inspection, demo_org: Session, by: str, changes: dict[str, str],
+                                          message: str) -> None:
+    from tasks.findings import correct_finding
+
+    s = demo_org
+    fid = _stationed_finding(s, stationed)
+    record_findings(session=s, inspection=stationed, findings=[sample_findings()[2]], by="巡察组", now=NOW)
+    s.commit()
+    _refused(s, lambda: correct_finding(session=s, by=by, finding_id=fid, changes=changes, now=NOW), message)
+
+
+def test_withdraw_a_finding_during_stationing(stationed: Inspection, demo_org: Session) -> None:
+    from tasks.findings import withdraw_finding
+
+    s = demo_org
+    fid = _stationed_finding(s, stationed)
+    _refused(s, lambda: withdraw_finding(session=s, by="刘洋", finding_id=fid, reason="误登", now=NOW),
+             "“巡察组组员”无权撤回巡察发现的问题")  # the 组长 or the office withdraws
+    _refused(s, lambda: withdraw_finding(session=s, by="周卫东", finding_id=fid, reason="误登", now=NOW),
+             "该单位不由您所在的巡察组巡察")
+    _refused(s, lambda: withdraw_finding(session=s, by="李建国", finding_id=fid, reason=" ", now=NOW), "请用 --reason 说明撤回原因")
+    _refused(s, lambda: withdraw_finding(session=s, by="李建国", finding_id=999, reason="误登", now=NOW), "问题不存在：999")
+    withdraw_finding(session=s, by="李建国", finding_id=fid, reason="与第2号重复登记", now=NOW)
+    assert s.get(Finding, fid) is None
+    event = s.exec(select(AuditEvent).where(AuditEvent.action == "撤回问题")).one()
+    assert (event.actor, event.entity_id, event.detail["reason"]) == ("李建国", fid, "与第2号重复登记")
+    assert event.detail["description"] == "公务接待超标准，存在违规报销招待费问题"
+
+
+def test_corrections_only_during_stationing_and_never_once_archived(stationed: Inspection, demo_org: Session) -> None:
+    from tasks.findings import correct_finding, withdraw_finding
+
+    s = demo_org
+    fid = _stationed_finding(s, stationed)
+    stationed.stage = Stage.REPORTING
+    s.add(stationed)
+    s.commit()
+    _refused(s, lambda: correct_finding(session=s, by="陶文华", finding_id=fid, changes={"证据材料": "补充"}, now=NOW),
+             "当前阶段为“报告巡察”，只有集中巡察阶段可以更正问题")
+    stationed.stage = Stage.ARCHIVED
+    s.add(stationed)
+    s.commit()
+    _refused(s, lambda: withdraw_finding(session=s, by="陶文华", finding_id=fid, reason="误登", now=NOW),
+             "2026年第一轮巡察·城东街道已归档，不能修改（撤回问题）")

@@ -71,6 +71,21 @@ def test_only_the_gates_role_with_the_live_code(demo_org: Session, settings: Set
     assert a.code_hash and code not in a.code_hash  # only a keyed hash is kept
 
 
+def test_a_units_stationing_gate_is_for_a_leader_of_its_own_team(demo_org: Session, settings: Settings) -> None:
+    s = demo_org
+    a = opened(s, settings, Gate.STATIONING_DONE)
+    (code,) = codes(s, a.id or 0)
+
+    def check(who: str) -> str:
+        return check_approver(session=s, settings=settings, approval_id=a.id or 0, approver=who, code=code, now=NOW + HOUR)
+
+    # 周卫东 and 马成功 are 组长 too, but of no team in this round.
+    for outsider in ("周卫东", "马成功"):
+        assert check(outsider) == f"“{outsider}”不在负责2026年第一轮巡察·城东街道的巡察组中，无权办理“{Gate.STATIONING_DONE.value}”"
+    assert check("陈晓梅") == ""  # the team's deputy holds the leader role
+    assert check("李建国") == ""
+
+
 def test_an_expired_code_is_replaced_and_the_new_one_works(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     a = opened(s, settings, Gate.REPORT)

@@ -75,3 +75,33 @@ def test_db_commands(cli_home: Path) -> None:
     assert up.exit_code == 0 and f"→ {head_revision()}" in up.output
     assert runner.invoke(app, ["db-status"]).exit_code == 0
     get_engine()  # the application starts on it
+
+
+def test_0005_hashes_existing_findings_keeping_old_duplicates(empty: Engine) -> None:
+    """Findings stored twice by the old importer stay (nothing is deleted), the repeat without a
+    hash; after the upgrade the same finding cannot be stored again."""
+    from sqlalchemy.exc import IntegrityError
+
+    from tasks.findings import finding_hash
+
+    upgrade(empty, "0004")
+    with empty.begin() as conn:
+        conn.execute(text("INSERT INTO unit (id, name, kind, area, secretary_name, secretary_contact, priority) "
+                          "VALUES (1, '城东街道', '乡镇街道', '', '', '', 0)"))
+        conn.execute(text("INSERT INTO inspection_round (id, name, kind, start_date, end_date, status, created_at) "
+                          "VALUES (1, '2026年第一轮巡察', '常规巡察', '2026-12-01', '2026-12-31', '进行中', '2026-11-01')"))
+        conn.execute(text("INSERT INTO team (id, round_id, name) VALUES (1, 1, '第一巡察组')"))
+        conn.execute(text("INSERT INTO inspection (id, round_id, unit_id, team_id, stage, search_count) "
+                          "VALUES (1, 1, 1, 1, '集中巡察', 1)"))
+        for fid, description in ((1, "公务接待超标准"), (2, " 公务接待超标准 "), (3, "党费收缴不及时")):
+            conn.execute(text("INSERT INTO finding (id, inspection_id, category, description, evidence, scope, fixed_on_site, "
+                              "search_count, created_at) VALUES (:id, 1, '全面从严治党', :d, '', '个性问题', false, 1, "
+                              "'2026-12-02')"), {"id": fid, "d": description})
+    upgrade(empty)
+    with empty.connect() as conn:
+        hashes = dict(conn.execute(text("SELECT id, content_hash FROM finding ORDER BY id")).all())
+    assert hashes == {1: finding_hash("全面从严治党", "公务接待超标准"), 2: None, 3: finding_hash("全面从严治党", "党费收缴不及时")}
+    with pytest.raises(IntegrityError), empty.begin() as conn:
+        conn.execute(text("INSERT INTO finding (inspection_id, category, description, evidence, scope, fixed_on_site, "
+                          "search_count, created_at, content_hash) VALUES (1, '全面从严治党', '公务接待超标准', '', '个性问题', "
+                          "false, 1, '2026-12-03', :h)"), {"h": hashes[1]})

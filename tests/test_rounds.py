@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from models.enums import RoundStatus, Stage, TeamRole
 from models.errors import DomainError
+from models.forms import RoundParams
 from models.tables import Inspection, InspectionRound, Person, Team, TeamMember, Unit
 from tasks.rounds import create_round, recusal_problems, validate_round
 from tests.conftest import NOW
@@ -54,7 +55,8 @@ def test_create_round_is_reentrant_for_the_same_flow_run(demo_org: Session) -> N
     assert again.id == rnd.id
     assert row_counts(demo_org) == before
     # The same name from another run is a duplicate.
-    assert validate_round(session=demo_org, params=round_params(), flow_run_id="run-2") == ["巡察轮次名称已存在：2026年第一轮巡察"]
+    elsewhere = round_params(leader="马成功", deputy=None, members=["王海燕"], units=["区卫生健康局"])  # not double booked
+    assert validate_round(session=demo_org, params=elsewhere, flow_run_id="run-2") == ["巡察轮次名称已存在：2026年第一轮巡察"]
 
 
 def test_two_teams(demo_org: Session) -> None:
@@ -139,7 +141,8 @@ def test_end_before_start(demo_org: Session) -> None:
 def test_duplicate_round_name(demo_org: Session) -> None:
     make_round(demo_org, flow_run_id="run-1")
     before = row_counts(demo_org)
-    other = round_params(name=" 2026年第一轮巡察 ", units=["区卫生健康局"])  # the form strips the name
+    other = round_params(name=" 2026年第一轮巡察 ", units=["区卫生健康局"],  # the form strips the name
+                         leader="马成功", deputy=None, members=["王海燕"])  # people free of the first round
     assert validate_round(session=demo_org, params=other) == ["巡察轮次名称已存在：2026年第一轮巡察"]
     with pytest.raises(DomainError, match="巡察轮次名称已存在：2026年第一轮巡察"):
         create_round(session=demo_org, params=other, now=NOW, flow_run_id="run-2")
@@ -159,3 +162,83 @@ def test_form_validation(form: dict[str, Any], phrase: str) -> None:
     with pytest.raises(ValidationError) as exc:
         round_params(**form)
     assert phrase in str(exc.value)
+
+
+# --- no double booking: a unit or a person is in one running round at a time -------------------
+
+def _second(**team: Any) -> Any:
+    return round_params(name="2027年第一轮巡察", teams=[team_data(**team)])
+
+
+@pytest.mark.parametrize(("team", "expected"), [
+    ({"leader": "马成功", "deputy": None, "members": ["王海燕"], "units": ["城东街道"]},
+     ["单位“城东街道”正在“2026年第一轮巡察”中接受巡察，不能同时编入两轮巡察（回头看除外）"]),
+    ({"leader": "李建国", "deputy": None, "members": ["王海燕"], "units": ["区卫生健康局"]},
+     ["李建国 正在参加“2026年第一轮巡察”，不能同时参加两轮巡察"]),
+    ({"leader": "马成功", "deputy": "陈晓梅", "members": ["刘洋"], "units": ["区卫生健康局"]},
+     ["陈晓梅 正在参加“2026年第一轮巡察”，不能同时参加两轮巡察", "刘洋 正在参加“2026年第一轮巡察”，不能同时参加两轮巡察"]),
+], ids=["unit", "leader", "deputy-and-member"])
+@pytest.mark.parametrize("status", [RoundStatus.PLANNING, RoundStatus.ACTIVE])
+def test_a_unit_or_person_is_in_one_running_round(demo_org: Session, team: dict[str, Any], expected: list[str],
+                                                  status: RoundStatus) -> None:
+    s = demo_org
+    first, _ = make_round(s)
+    first.status = status
+    s.add(first)
+    s.commit()
+    params = _second(**team)
+    assert validate_round(session=s, params=params) == expected
+    before = row_counts(s)
+    with pytest.raises(DomainError, match="巡察轮次未创建") as refused:
+        create_round(session=s, params=params, now=NOW, flow_run_id="run-2")
+    s.rollback()
+    assert refused.value.problems == expected  # type: ignore[attr-defined]
+    assert row_counts(s) == before
+
+
+@pytest.mark.parametrize("status", [RoundStatus.RETURNED, RoundStatus.DONE])
+def test_a_returned_or_finished_round_books_nobody(demo_org: Session, status: RoundStatus) -> None:
+    s = demo_org
+    first, _ = make_round(s)
+    first.status = status
+    s.add(first)
+    s.commit()
+    second, insps = make_round(s, round_params(name="2027年第一轮巡察"))  # the same units and people
+    assert second.id != first.id and len(insps) == 3
+
+
+def test_an_archived_unit_is_free_though_its_round_runs_on(demo_org: Session) -> None:
+    s = demo_org
+    _, insps = make_round(s)
+    insps[0].stage = Stage.ARCHIVED
+    s.add(insps[0])
+    s.commit()
+    params = _second(leader="马成功", deputy=None, members=["王海燕"], units=["城东街道"])
+    assert validate_round(session=s, params=params) == []
+
+
+def test_a_look_back_round_may_return_to_a_unit_but_not_take_its_people(demo_org: Session) -> None:
+    s = demo_org
+    make_round(s)
+    look_back = round_params(name="2027年回头看", kind="回头看", leader="马成功", deputy=None, members=["王海燕"],
+                             units=["城东街道"])
+    assert validate_round(session=s, params=look_back) == []
+    make_round(s, look_back)
+    # and, in turn, does not block that unit for a regular round
+    assert validate_round(session=s, params=_second(leader="孙丽娟", deputy=None, members=["黄磊"], units=["区卫生健康局"])) == []
+    again = round_params(name="2027年回头看二", kind="回头看", leader="李建国", deputy=None, members=["黄磊"], units=["马岙村"])
+    assert validate_round(session=s, params=again) == ["李建国 正在参加“2026年第一轮巡察”，不能同时参加两轮巡察"]
+
+
+def test_a_composed_round_leaves_out_people_on_a_running_round(demo_org: Session) -> None:
+    from tasks.rounds import compose_params
+
+    s = demo_org
+    make_round(s)
+    auto = RoundParams.model_validate({"name": "2027年第一轮巡察", "start_date": START, "end_date": END,
+                                       "auto_teams": {"units": ["区卫生健康局"], "team_count": 1, "members_per_team": 1}})
+    composed, excluded = compose_params(session=s, params=auto)
+    people = {composed.teams[0].leader, *composed.teams[0].members}
+    assert not people & {"李建国", "陈晓梅", "刘洋"}
+    assert excluded["李建国"] == ["正在参加“2026年第一轮巡察”"]
+    assert validate_round(session=s, params=composed) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -47,6 +48,11 @@ def make_term(s: Session, *, first: int = 2026, last: int = 2030, per_year: int 
     s.commit()
     assert term.id is not None
     return term.id
+
+
+# People free of the default round's team (a person is on one running round at a time).
+OTHER_TEAM: dict[str, Any] = {"leader": "马成功", "deputy": None, "members": ["王海燕"]}
+THIRD_TEAM: dict[str, Any] = {"leader": "孙丽娟", "deputy": None, "members": ["黄磊"]}
 
 
 def approved_round(s: Session, params: RoundParams | None = None) -> InspectionRound:
@@ -97,10 +103,12 @@ def test_a_round_outside_the_term_or_a_look_back_does_not_cover(demo_org: Sessio
     tid = make_term(s, first=2027)
     approved_round(s)  # 2026: before the term
     approved_round(s, RoundParams.model_validate(
-        round_data(name="回头看一轮", kind="回头看", start=date(2027, 3, 1), end=date(2027, 3, 20), units=["城西街道"])))
+        round_data(name="回头看一轮", kind="回头看", start=date(2027, 3, 1), end=date(2027, 3, 20), units=["城西街道"],
+                   **OTHER_TEAM)))
     assert term_plan.coverage(session=s, term_id=tid, as_of=date(2027, 6, 1)).covered == 0
     approved_round(s, RoundParams.model_validate(
-        round_data(name="2027年第一轮巡察", start=date(2027, 3, 1), end=date(2027, 3, 20), units=["城西街道"])))
+        round_data(name="2027年第一轮巡察", start=date(2027, 3, 1), end=date(2027, 3, 20), units=["城西街道"],
+                   **THIRD_TEAM)))
     assert term_plan.coverage(session=s, term_id=tid, as_of=date(2027, 6, 1)).covered == 1
 
 
@@ -392,7 +400,7 @@ def test_rounds_already_held_this_year_are_not_planned_again(demo_org: Session) 
     # Both rounds of the term's last year held: nothing left to plan into.
     last = make_term_named(s, "短任期", 2026, 2026)
     approved_round(s, RoundParams.model_validate(round_data(name="2026年第二轮巡察", start=date(2026, 12, 10),
-                                                            end=date(2026, 12, 30), units=["城西街道"])))
+                                                            end=date(2026, 12, 30), units=["城西街道"], **OTHER_TEAM)))
     with pytest.raises(DomainError, match="2026年的2轮均已安排，任期内没有剩余轮次"):
         term_plan.propose(session=s, term_id=last, as_of=date(2026, 12, 15))
 
