@@ -28,7 +28,7 @@ from models.settings import get_settings
 from models.tables import Finding, Inspection, InspectionRound, Unit
 from tasks import approvals, faults, stages
 from tasks.alerts import AppriseSender, deliver_due
-from tasks.audit import record_event
+from tasks.audit import record_event, record_refusal
 from tasks.rounds import create_round, teams_markdown
 
 
@@ -192,8 +192,8 @@ def check_approver_task(approval_id: int, try_no: int, approver: str, code: str)
 @task(name="记录无效审批", **STAGE)
 def reject_answer_task(approval_id: int, try_no: int, approver: str, reason: str) -> None:
     with session_scope() as s:
-        record_event(session=s, actor=approver.strip()[:50] or "（未署名）", action="审批被拒收", entity="approval",
-                     entity_id=approval_id, now=now(), detail={"try": try_no, "reason": reason})
+        record_refusal(session=s, actor=approver, action="审批被拒收", entity="approval",
+                       entity_id=approval_id, now=now(), detail={"try": try_no, "reason": reason})
 
 
 @task(name="投递提醒", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
