@@ -52,6 +52,7 @@ from models.tables import (
     RectificationItem,
 )
 from tasks.documents import OFFICE, DocSpec, cn_date, sha256_of, write_document, written
+from tasks.xlsx import append_row
 
 MANIFEST = "manifest.sha256"
 CATALOGUE = "卷内目录"
@@ -99,9 +100,9 @@ def _size(n: int) -> str:
 
 def _sheet(wb: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     ws = wb.create_sheet(title)
-    ws.append(list(header))
+    append_row(ws, header)
     for row in rows:
-        ws.append(["" if v is None else v for v in row])
+        append_row(ws, ["" if v is None else v for v in row])
     for i, name in enumerate(header, 1):
         ws.column_dimensions[get_column_letter(i)].width = max(10, min(60, len(name) * 2 + 4))
     ws.freeze_panes = "A2"
@@ -195,9 +196,9 @@ def _catalogue(folder: Path, entries: list[Entry]) -> None:
     ws = wb.active
     assert ws is not None
     ws.title = CATALOGUE
-    ws.append(header)
+    append_row(ws, header)
     for r in rows:
-        ws.append([int(r[0]), *r[1:]])
+        append_row(ws, [int(r[0]), *r[1:]])
     for letter, width in zip("ABCDE", (6, 56, 12, 10, 48), strict=True):
         ws.column_dimensions[letter].width = width
     wb.save(str(folder / f"{CATALOGUE}.xlsx"))

@@ -26,7 +26,7 @@ from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitK
 from models.errors import DomainError, reason
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
 from tasks.org import AccountIn, ConflictIn, OrgData, PersonIn, SecretaryIn, UnitIn
-from tasks.xlsx import save_workbook
+from tasks.xlsx import append_row, save_workbook
 
 
 @dataclass(frozen=True)
@@ -343,14 +343,9 @@ def _role_name(value: str) -> str:
 
 
 def _fill(ws: Worksheet, spec: SheetSpec, rows: list[list[str]]) -> None:
-    ws.append(list(spec.columns))
+    append_row(ws, spec.columns)
     for row in rows:
-        ws.append(row)
-    for cells in ws.iter_rows(min_row=2):
-        for cell in cells:
-            # Text such as "=…" must stay text, not become a formula that reads back empty.
-            if cell.data_type == "f":
-                cell.data_type = "s"
+        append_row(ws, row)  # text such as "=…" stays text, so it reads back as typed
     ws.freeze_panes = "A2"
     for i, name in enumerate(spec.columns, start=1):
         longest = max([len(name), *(len(str(r[i - 1])) for r in rows)])

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from deployments.cli import app
 from models.enums import Stage
 from models.errors import DomainError
-from models.forms import CommonGroupIn, ItemCheckIn, ProgressIn
+from models.forms import CommonGroupIn, FindingIn, ItemCheckIn, ProgressIn
 from models.settings import Settings, get_settings
 from models.tables import Account, Inspection, LookBack, RectificationItem
 from tasks import clues, stages
@@ -36,7 +36,8 @@ def _kw(settings: Settings, iid: int) -> dict[str, Any]:
     return {"settings": settings, "inspection_id": iid, "now": NOW, "link": LINK}
 
 
-def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城东街道",)) -> list[int]:
+def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城东街道",),
+                  findings: list[FindingIn] | None = None) -> list[int]:
     """Units through every stage to 已归档, with a confidential clue; returns the inspection ids."""
     _, inspections = make_round(s, round_params(units=units))
     ids = [i.id for i in inspections if i.id]
@@ -44,7 +45,7 @@ def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城
         kw = _kw(settings, iid)
         stages.prepare(session=s, **kw)
         stages.start_stationing(session=s, **kw)
-        record_findings(session=s, inspection=s.get(Inspection, iid), findings=sample_findings(), by="组长", now=NOW)  # type: ignore[arg-type]
+        record_findings(session=s, inspection=s.get(Inspection, iid), findings=findings or sample_findings(), by="组长", now=NOW)  # type: ignore[arg-type]
         add_clue(session=s, inspection=s.get(Inspection, iid), kind="违纪违法线索", summary=f"{SENTINEL}：收受购物卡",  # type: ignore[arg-type]
                  by="组长", now=NOW)
         stages.conclude_stationing(session=s, search_count=1, by="李建国", summary="", **kw)
@@ -201,3 +202,16 @@ def test_no_look_back_is_started_for_an_archived_unit(demo_org: Session, setting
     s.add(insp)
     s.commit()
     assert len(detect_look_backs(session=s, settings=settings, as_of=later, now=NOW)) == 1
+
+
+def test_formula_text_in_the_dossier_workbooks_stays_text(demo_org: Session, settings: Settings) -> None:
+    """Findings typed as formulas are text cells in 巡察记录.xlsx (and no workbook of the
+    dossier holds a formula)."""
+    from tests.test_exports import HOSTILE, assert_text_cells
+
+    archived_unit(demo_org, settings, findings=[finding(HOSTILE[0], evidence=HOSTILE[1]),
+                                                finding(HOSTILE[2], evidence=HOSTILE[3]), finding(HOSTILE[4])])
+    folder = settings.archive_dir / "2026年第一轮巡察" / "城东街道"
+    assert verify_dossier(folder) == []
+    assert_text_cells(folder / "巡察记录.xlsx", HOSTILE)
+    assert_text_cells(folder / "卷内目录.xlsx", ())
