@@ -87,7 +87,7 @@ def _tail(session: Session) -> tuple[int, str, int]:
     return (int(row[0]), str(row[1]), int(count)) if row else (0, "", int(count))
 
 
-def shrink(*, session: Session, path: Path) -> str | None:
+def shrink(*, session: Session, path: Path, tail: tuple[int, str, int] | None = None) -> str | None:
     """In Chinese, how the database holds less than the head file says (rows deleted or the newest
     replaced); None when it holds at least that. A missing head file is not judged here."""
     head = _read(path)
@@ -95,7 +95,7 @@ def shrink(*, session: Session, path: Path) -> str | None:
         return None
     if head == _UNREADABLE:
         return f"审计链头文件 {path} 内容无法识别"
-    last_id, last_hash, count = _tail(session)
+    last_id, last_hash, count = tail or _tail(session)
     if last_id < head.id:
         return f"审计日志第{last_id + 1}条至第{head.id}条已被删除（链头文件记录到第{head.id}条，数据库只到第{last_id}条）"
     at_head = last_hash if last_id == head.id else session.execute(
@@ -116,10 +116,11 @@ def record_event(
         # Writers append one at a time, or two transactions would chain to the same predecessor.
         session.execute(text("SELECT pg_advisory_xact_lock(7262001)"))
     path = head_file(session)
-    problem = shrink(session=session, path=path)
+    tail = _tail(session)
+    problem = shrink(session=session, path=path, tail=tail)
     if problem:
         raise DomainError(f"审计日志不完整，已停止记录新的操作：{problem}。请巡察办核查（verify-audit）后处理")
-    last_id, prev, count = _tail(session)
+    last_id, prev, count = tail
     event_id = last_id + 1
     detail = detail or {}
     # Stored as China wall time (SQLite drops the offset), so hash the same instant in China time.
