@@ -30,9 +30,10 @@ from models.settings import PROJECT_ROOT, get_settings
 from models.tables import AuditEvent, Inspection, InspectionRound, Unit
 from tasks.alerts import AppriseSender, deliver_due, outbox_counts
 from tasks.audit import verify_trail
-from tasks.findings import find_inspection, parse_sheet, record_findings
-from tasks.org import load_org, read_org_file
+from tasks.findings import find_inspection, parse_sheet_file, record_findings
+from tasks.org import load_org, read_org_file, read_org_file_encoded
 from tasks.rounds import compose_params, validate_round
+from tasks.textio import read_text
 
 app = typer.Typer(help="巡察工作全流程编排：命令行工具", no_args_is_help=True, add_completion=False)
 DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
@@ -43,12 +44,12 @@ ROUND_DEPLOYMENT = "巡察轮次/发起巡察"
 def load_org_cmd(path: Path = typer.Argument(DEMO_ORG, help="组织数据文件（YAML 或 Excel）")) -> None:
     """导入单位、人员、人才库、回避申报和提醒接收人。"""
     try:
-        data = read_org_file(path)
+        data, encoding = read_org_file_encoded(path)
         with session_scope() as s:
             counts = load_org(session=s, data=data)
     except DomainError as exc:
         fail(str(exc))
-    typer.echo(f"已导入：单位{counts['units']}个，人员{counts['people']}人，回避申报{counts['conflicts']}条，用户{counts['accounts']}个。")
+    typer.echo(_encoding_note(encoding) + f"已导入：单位{counts['units']}个，人员{counts['people']}人，回避申报{counts['conflicts']}条，用户{counts['accounts']}个。")
 
 
 def _id_span(ids: list[Any]) -> str:
@@ -64,7 +65,7 @@ def import_findings_cmd(
 ) -> None:
     """导入问题清单；有任何一行出错则整表不导入，并逐行列出错误。"""
     try:
-        findings = parse_sheet(sheet)
+        findings, encoding = parse_sheet_file(sheet)
         with session_scope() as s:
             insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
             rows = record_findings(session=s, inspection=insp, findings=findings, by="巡察组", now=now())
@@ -72,8 +73,12 @@ def import_findings_cmd(
     except DomainError as exc:
         fail(str(exc))
     known = len(findings) - len(rows)
-    typer.echo(f"已导入{len(rows)}个问题" + (f"（编号 {_id_span(ids)}）" if ids else "") +
+    typer.echo(_encoding_note(encoding) + f"已导入{len(rows)}个问题" + (f"（编号 {_id_span(ids)}）" if ids else "") +
                (f"；另有{known}个此前已登记，未重复导入（如需修改请用 correct-finding）" if known else "") + "。")
+
+
+def _encoding_note(encoding: str | None) -> str:
+    return f"（按 {encoding} 编码读取）" if encoding else ""
 
 
 class _TextDates(yaml.SafeLoader):
@@ -88,11 +93,10 @@ _TextDates.yaml_implicit_resolvers = {
 
 
 def load_round_params(path: Path) -> RoundParams:
+    text, _ = read_text(path, what="文件")
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDates)  # noqa: S506 - a SafeLoader
+        raw = yaml.load(text, Loader=_TextDates)  # noqa: S506 - a SafeLoader
         return RoundParams.model_validate(raw)
-    except FileNotFoundError:
-        raise DomainError(f"找不到文件：{path}") from None
     except yaml.YAMLError as exc:
         raise DomainError(f"参数文件不是有效的 YAML：{path}（第{getattr(getattr(exc, 'problem_mark', None), 'line', -1) + 1}行附近）") from None
     except ValidationError as exc:

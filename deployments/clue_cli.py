@@ -16,15 +16,14 @@ from models.clock import now
 from models.db import session_scope
 from models.errors import DomainError
 from models.settings import get_settings
+from tasks.textio import read_stream, read_text
 
 
 def _text(path: Path | None) -> str:
+    """The text of a file or standard input, in any encoding tasks/textio accepts."""
     if path is None or str(path) == "-":
-        return sys.stdin.read()
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DomainError(f"找不到文件：{path}") from None
+        return read_stream(sys.stdin.buffer)[0]
+    return read_text(path)[0]
 
 
 

@@ -14,7 +14,7 @@ from models.settings import Settings
 from models.tables import Account, Approval, Inspection, InspectionRound, TermPlan, Unit
 from tasks import codes
 from tasks.alerts import enqueue_alert
-from tasks.audit import record_event
+from tasks.audit import record_event, record_refusal
 from tasks.scope import serves_on
 
 GATE_APPROVER: dict[Gate, Role] = {
@@ -202,9 +202,11 @@ def refuse_answer(*, session: Session, settings: Settings, approval_id: int, try
     assert approval is not None
     gate = Gate(approval.gate)
     who = approver.strip()[:50] or "（未署名）"
-    record_event(session=session, actor=who, action="审批被拒收", entity="approval", entity_id=approval_id, now=now,
-                 detail={"try": try_no, "reason": reason})
+    recorded = record_refusal(session=session, actor=approver, action="审批被拒收", entity="approval",
+                              entity_id=approval_id, now=now, detail={"try": try_no, "reason": reason})
     name = subject_name(session, approval.round_id, approval.inspection_id, approval.term_id)
+    if recorded is None:  # an unregistered name past its hourly audit row: no alert either
+        return f"{name}：{gate.value}"
     insp = session.get(Inspection, approval.inspection_id) if approval.inspection_id else None
     enqueue_alert(session=session, settings=settings, key=f"gate:{approval_id}:refused:{try_no}", role=GATE_APPROVER[gate],
                   title=f"【审批未被接受】{gate.value}",

@@ -43,10 +43,10 @@ from models.tables import Account, Clue, ClueLetter, Inspection, InspectionRound
 from tasks import codes
 from tasks.alerts import enqueue_alert
 from tasks.archived import ensure_not_archived
-from tasks.audit import record_event
+from tasks.audit import record_event, record_refusal
 from tasks.documents import DocSpec, cn_date, write_document
-from tasks.workdays import WorkCalendar, template_days, work_calendar
 from tasks.scope import authorise, serves_on
+from tasks.workdays import WorkCalendar, template_days, work_calendar
 
 T = TypeVar("T")
 RECEIVING_STAGES = (Stage.STATIONING, Stage.REPORTING)
@@ -70,9 +70,13 @@ def guarded(session: Session, *, by: str, action: str, entity: str, entity_id: i
         return work()
     except DomainError as exc:
         session.rollback()
-        record_event(session=session, actor=by.strip() or "（未署名）", action=f"{action}（被拒绝）", entity=entity,
-                     entity_id=entity_id, now=now, detail={"reason": str(exc)[:500]})
-        session.commit()
+        try:
+            record_refusal(session=session, actor=by, action=f"{action}（被拒绝）", entity=entity,
+                           entity_id=entity_id, now=now, detail={"reason": str(exc)[:500]})
+            session.commit()
+        except DomainError as audit:  # the trail has lost rows: say so as well as the refusal
+            session.rollback()
+            raise DomainError(f"{exc}\n{audit}") from exc
         raise
 
 

@@ -4,7 +4,9 @@ its verification.
 A dossier folder holds copies of the documents, a workbook of the records (巡察记录.xlsx), the
 catalogue 卷内目录 (.tsv and .xlsx) and `manifest.sha256` with the SHA-256 of every other file in
 the folder (the format of `sha256sum`); a zip of the folder sits next to it. `verify_dossier`
-names every file missing, changed or extra.
+names every file missing, changed or extra, checks each document against the SHA-256 registered
+for it in the database (so a file edited together with its manifest line is still found) and
+the zip against the folder (same names, same contents).
 
 What the records hold, and what they leave out: findings, rectification items and progress
 reports, approvals with their decisions, transfer letters, the clue ledger (number, kind,
@@ -16,9 +18,11 @@ the dossier on disk may be copied and handed on, those may not.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,7 +35,7 @@ from sqlmodel import Session, col, or_, select
 
 from models.access import RECEIVER_NAMES
 from models.clock import CHINA, aware
-from models.enums import Role
+from models.enums import Role, Stage
 from models.errors import DomainError, NotFound
 from models.paths import (
     display_part,
@@ -62,14 +66,17 @@ from models.tables import (
     Unit,
 )
 from models.text import printable
+from tasks.audit import record_event
 from tasks.documents import OFFICE, DocSpec, cn_date, sha256_of, write_document, written
 from tasks.workdays import template_days
+from tasks.xlsx import append_row
 
 MANIFEST = "manifest.sha256"
 CATALOGUE = "卷内目录"
 RECORDS = "巡察记录.xlsx"
 SUMMARY_KIND = "巡察工作总结报告"
 COMMON_TASK_KIND = "关于落实巡察整改工作任务的函"
+ARCHIVED_ACTION = "立卷归档"
 
 
 @dataclass
@@ -126,9 +133,9 @@ def _size(n: int) -> str:
 
 def _sheet(wb: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     ws = wb.create_sheet(title)
-    ws.append(list(header))
+    append_row(ws, header)
     for row in rows:
-        ws.append(["" if v is None else printable(v) for v in row])
+        append_row(ws, ["" if v is None else v for v in row])
     for i, name in enumerate(header, 1):
         ws.column_dimensions[get_column_letter(i)].width = max(10, min(60, len(name) * 2 + 4))
     ws.freeze_panes = "A2"
@@ -222,9 +229,9 @@ def _catalogue(folder: Path, entries: list[Entry]) -> None:
     ws = wb.active
     assert ws is not None
     ws.title = CATALOGUE
-    ws.append(header)
+    append_row(ws, header)
     for r in rows:
-        ws.append([int(r[0]), *r[1:]])
+        append_row(ws, [int(r[0]), *r[1:]])
     for letter, width in zip("ABCDE", (6, 56, 12, 10, 48), strict=True):
         ws.column_dimensions[letter].width = width
     wb.save(str(folder / f"{CATALOGUE}.xlsx"))
@@ -296,20 +303,79 @@ def _common_task_docs(session: Session, inspection_id: int | None, round_id: int
     return [d for d in docs if d.kind in mine]
 
 
+def _unit_docs(session: Session, insp: Inspection) -> list[Document]:
+    """The registered documents of a unit's dossier, in catalogue order."""
+    docs = list(session.exec(select(Document).where(Document.inspection_id == insp.id).order_by(col(Document.id))))
+    return docs + _common_task_docs(session, insp.id, insp.round_id)
+
+
+def _round_docs(session: Session, round_id: int) -> list[Document]:
+    """The registered documents of a round's 综合卷, in catalogue order (none before its summary)."""
+    report = written(session=session, round_id=round_id, inspection_id=None, kind=SUMMARY_KIND)
+    return [] if report is None else [report, *_common_task_docs(session, None, round_id)]
+
+
+def _register_manifest(*, session: Session, folder: Path, entity: str, entity_id: int, now: datetime) -> None:
+    """The manifest's own SHA-256 on the (hash-chained) audit trail, so the files the database
+    holds no hash for (records, catalogue, charts) cannot be changed together with the manifest."""
+    record_event(session=session, actor="系统", action=ARCHIVED_ACTION, entity=entity, entity_id=entity_id, now=now,
+                 detail={"manifest_sha256": sha256_of(folder / MANIFEST)})
+
+
+def registered_hashes(*, session: Session, round_id: int, inspection_id: int | None) -> dict[str, str]:
+    """{file name in the dossier: SHA-256 registered in the database} for a unit's dossier (or,
+    without a unit, the round's 综合卷): each document's from the Document table, under the names
+    `archive_inspection`/`archive_round` give them, and the manifest's from the archiving's audit event."""
+    if inspection_id is None:
+        docs = _round_docs(session, round_id)
+    else:
+        insp = session.get(Inspection, inspection_id)
+        docs = [] if insp is None else _unit_docs(session, insp)
+    out = {e.name: e.sha256 for e in _doc_entries(docs) if e.sha256}
+    entity, entity_id = ("round", round_id) if inspection_id is None else ("inspection", inspection_id)
+    try:
+        detail = session.exec(select(AuditEvent.detail).where(
+            AuditEvent.action == ARCHIVED_ACTION, AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
+            .order_by(col(AuditEvent.id).desc()).limit(1)).first()
+    except ValueError as exc:  # a mangled audit row: verify-audit names it
+        raise DomainError("无法读取立卷归档的审计记录（审计日志可能被改动，请运行 verify-audit）") from exc
+    if isinstance(detail, dict) and isinstance(detail.get("manifest_sha256"), str):
+        out[MANIFEST] = detail["manifest_sha256"]
+    return out
+
+
+def dossier_owner(*, session: Session, settings: Settings, folder: Path) -> tuple[int, int | None] | None:
+    """(round id, inspection id or None for the 综合卷) of the dossier archived at `folder`, found by
+    asking where each archived unit and round goes (paths from ids); None when it is no known dossier."""
+    target = Path(folder).resolve()
+    rows = session.exec(select(InspectionRound.id, InspectionRound.name, Inspection.id, Unit)
+                        .join(Inspection, col(Inspection.round_id) == InspectionRound.id)
+                        .join(Unit, col(Unit.id) == Inspection.unit_id)
+                        .where(Inspection.stage == Stage.ARCHIVED))
+    for round_id, round_name, inspection_id, unit in rows:
+        if round_id is None or unit.id is None:
+            continue
+        if dossier_path(settings, round_id, round_name, unit.id, unit.name).resolve() == target:
+            return round_id, inspection_id
+        if dossier_path(settings, round_id, round_name, None, "").resolve() == target:
+            return round_id, None
+    return None
+
+
 def archive_inspection(*, session: Session, settings: Settings, inspection_id: int, folder: Path, now: datetime) -> int:
     """The unit's dossier folder; returns how many files the catalogue lists."""
     insp = session.get(Inspection, inspection_id)
     if insp is None:
         raise NotFound(f"巡察任务不存在：{inspection_id}")
-    docs = list(session.exec(select(Document).where(Document.inspection_id == inspection_id).order_by(col(Document.id))))
-    docs += _common_task_docs(session, inspection_id, insp.round_id)
-    entries = _doc_entries(docs)
+    entries = _doc_entries(_unit_docs(session, insp))
     entries.append(Entry(name=RECORDS, title="巡察工作记录（问题、整改、审批、线索移交、审计事件）", made=now))
 
     def write(building: Path) -> None:
         write_records(session=session, inspection=insp, path=building / RECORDS)
 
-    return assemble(base=settings.archive_dir, folder=folder, entries=entries, write=write)
+    count = assemble(base=settings.archive_dir, folder=folder, entries=entries, write=write)
+    _register_manifest(session=session, folder=folder, entity="inspection", entity_id=inspection_id, now=now)
+    return count
 
 
 # The round ----------------------------------------------------------------------------------
@@ -356,9 +422,8 @@ def archive_round(*, session: Session, settings: Settings, round_id: int, now: d
     if rnd is None:
         raise NotFound(f"巡察轮次不存在：{round_id}")
     summary = round_summary(session=session, round_id=round_id)
-    report = write_summary_report(session=session, settings=settings, round_id=round_id, now=now, summary=summary)
-    docs = [report, *_common_task_docs(session, None, round_id)]
-    entries = _doc_entries(docs)
+    write_summary_report(session=session, settings=settings, round_id=round_id, now=now, summary=summary)
+    entries = _doc_entries(_round_docs(session, round_id))
     charts = sorted(document_dir(settings, round_id, part="charts").glob(f"round-{round_id}-*.png"))
     n = len(entries)
     entries += [Entry(name=f"{n + i:02d}-统计图-{p.stem.removeprefix(f'round-{round_id}-')}.png", title=f"统计图表（{p.stem}）",
@@ -366,41 +431,101 @@ def archive_round(*, session: Session, settings: Settings, round_id: int, now: d
     entries.append(Entry(name="统计数据.xlsx", title="本轮巡察统计数据（主要数据、各巡察组、各单位）", made=now))
     folder = dossier_folder(settings, rnd)
     assemble(base=settings.archive_dir, folder=folder, entries=entries, write=lambda b: _figures_workbook(summary, b / "统计数据.xlsx"))
+    _register_manifest(session=session, folder=folder, entity="round", entity_id=round_id, now=now)
     return folder
 
 
 # Verification -------------------------------------------------------------------------------
 
 
-def verify_dossier(folder: Path) -> list[str]:
-    """Every file missing, changed (its SHA-256 differs) or extra, by name; empty when intact."""
+def _manifest_lines(manifest: Path) -> tuple[dict[str, str], list[str]]:
+    """{name: SHA-256} of a manifest, and a Chinese line for each line that is not `hash  name`."""
+    try:
+        text = manifest.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return {}, [f"{MANIFEST} 已损坏（不是 UTF-8 文本），无法按清单核验"]
+    except OSError as exc:
+        return {}, [f"无法读取 {MANIFEST}（{exc.strerror or exc}）"]
+    expected: dict[str, str] = {}
+    problems: list[str] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        digest, sep, name = line.partition("  ")
+        if (not sep or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest) or not name
+                or name.startswith("/") or ".." in Path(name).parts or any(ord(c) < 32 for c in name)
+                or len(name.encode()) > 255 * 8):
+            shown = "".join(c if c.isprintable() else "?" for c in line[:80])
+            problems.append(f"{MANIFEST} 第{n}行格式有误：{shown}")
+            continue
+        expected[name] = digest.lower()
+    return expected, problems
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _zip_problems(folder: Path, files: dict[str, Path], *, required: bool) -> list[str]:
+    """The zip beside `folder` against the folder: the same names and the same contents."""
+    target = folder.with_name(folder.name + ".zip")
+    if not target.is_file():
+        return [f"缺少压缩包：{target.name}"] if required else []
+    problems: list[str] = []
+    try:
+        with zipfile.ZipFile(target) as zf:
+            members = {i.filename.removeprefix(f"{folder.name}/"): i for i in zf.infolist() if not i.is_dir()}
+            for name in sorted(set(files) - set(members)):
+                problems.append(f"压缩包{target.name}缺少文件：{name}")
+            for name in sorted(set(members) - set(files)):
+                problems.append(f"压缩包{target.name}多出文件：{name}")
+            for name in sorted(set(files) & set(members)):
+                digest = hashlib.sha256()
+                with zf.open(members[name]) as fh:
+                    for chunk in iter(lambda: fh.read(1 << 16), b""):  # noqa: B023 - used at once
+                        digest.update(chunk)
+                if digest.hexdigest() != sha256_of(files[name]):
+                    problems.append(f"压缩包{target.name}中的文件与目录中的不同：{name}")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as exc:
+        return [f"压缩包已损坏：{target.name}（{exc}）"]
+    return problems
+
+
+def verify_dossier(folder: Path, *, registered: dict[str, str] | None = None, zip_required: bool = False) -> list[str]:
+    """Every file missing, changed (its SHA-256 differs from the manifest, or from `registered`, the
+    hashes the database holds for the documents) or extra, by name, and every difference between
+    the folder and the zip beside it (a missing zip only when `zip_required`); empty when intact."""
     folder = Path(folder)
     if not folder.is_dir():
         return [f"案卷目录不存在：{folder}"]
     manifest = folder / MANIFEST
     if not manifest.is_file():
         return [f"缺少文件：{MANIFEST}（无法核验）"]
-    expected: dict[str, str] = {}
-    problems: list[str] = []
-    for n, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        digest, sep, name = line.partition("  ")
-        if not sep or len(digest) != 64 or not name or name.startswith("/") or ".." in Path(name).parts:
-            problems.append(f"{MANIFEST} 第{n}行格式有误：{line[:80]}")
-            continue
-        expected[name] = digest.lower()
+    expected, problems = _manifest_lines(manifest)
+    missing: set[str] = set()
     for name, digest in expected.items():
         path = folder / name
-        if not path.is_file():
+        if not _is_file(path):
             problems.append(f"缺少文件：{name}")
+            missing.add(name)
         elif sha256_of(path) != digest:
             problems.append(f"文件已被改动（SHA-256 不一致）：{name}")
-    for path in sorted(folder.rglob("*")):
-        name = path.relative_to(folder).as_posix()
-        if path.is_file() and name != MANIFEST and name not in expected:
+    for name, digest in (registered or {}).items():
+        path = folder / name
+        if not _is_file(path):
+            if name not in missing:
+                problems.append(f"缺少文件：{name}（数据库登记的公文）")
+        elif sha256_of(path) != digest:
+            problems.append(f"{MANIFEST} 与归档时登记的 SHA-256 不一致（清单在归档后被改动）" if name == MANIFEST
+                            else f"文件与数据库登记的 SHA-256 不一致：{name}")
+    files = {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+    for name in files:
+        if name != MANIFEST and name not in expected:
             problems.append(f"多出文件：{name}")
-    return problems
+    return problems + _zip_problems(folder, files, required=zip_required)
 
 
 def dossier_folders(settings: Settings, round_name: str, unit_name: str | None = None) -> list[Path]:

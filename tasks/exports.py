@@ -39,7 +39,7 @@ from models.tables import (
 from models.text import printable
 from tasks.findings import find_inspection
 from tasks.statistics import MEASURES, find_round, unit_figures
-from tasks.xlsx import save_workbook
+from tasks.xlsx import append_row, save_workbook
 
 YES, NO = "是", "否"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -132,13 +132,13 @@ def item_sheets(session: Session, rnd: InspectionRound, unit: Unit | None, as_of
 
 
 def _fill(ws: Worksheet, columns: tuple[Column, ...], rows: list[list[Any]]) -> None:
-    ws.append([c.title for c in columns])
+    append_row(ws, [c.title for c in columns])
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     for cell in ws[1]:
         cell.font, cell.fill = bold, fill
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for row in rows:
-        ws.append([printable(v) for v in row])  # control characters stored before the entry rules
+        append_row(ws, row)
     for j, c in enumerate(columns, 1):
         letter = get_column_letter(j)
         ws.column_dimensions[letter].width = c.width

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
-import zipfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -24,6 +22,8 @@ from models.tables import Clue, Finding, Inspection, InspectionRound, Unit
 from tasks.archived import ensure_not_archived
 from tasks.audit import record_event
 from tasks.scope import authorise
+from tasks.textio import read_text
+from tasks.xlsx import MAX_ROWS, read_workbook
 
 # Sheet columns, in order (documented in the README).
 COLUMNS = {"问题类别": "category", "问题描述": "description", "证据材料": "evidence", "问题性质": "scope", "立行立改": "fixed_on_site"}
@@ -96,23 +96,25 @@ def record_findings(*, session: Session, inspection: Inspection, findings: list[
     return rows
 
 
-def _read_rows(path: Path) -> list[dict[str, str]]:
+def _read_rows(path: Path) -> tuple[list[dict[str, str]], str | None]:
+    """The data rows by header, and the text encoding (None for a workbook)."""
     if not path.exists():
         raise DomainError(f"找不到文件：{path}")
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            with path.open(encoding="utf-8-sig", newline="") as fh:
-                table = [row for row in csv.reader(fh)]
-        elif suffix == ".xlsx":
-            wb = load_workbook(path, read_only=True, data_only=True)
-            table = [["" if v is None else str(v) for v in row] for row in wb.active.iter_rows(values_only=True)]  # type: ignore[union-attr]
-        else:
-            raise DomainError(f"不支持的文件类型：{suffix or '无扩展名'}（请使用 .xlsx 或 .csv）")
-    except (UnicodeDecodeError, csv.Error, OSError, KeyError, ValueError, zipfile.BadZipFile, InvalidFileException) as exc:
-        if isinstance(exc, DomainError):
-            raise
-        raise DomainError(f"无法读取问题清单：{exc}") from exc
+    encoding: str | None = None
+    if suffix == ".csv":
+        text, encoding = read_text(path, what="问题清单")
+        try:
+            table = [row for row in csv.reader(io.StringIO(text, newline=""))]
+        except csv.Error as exc:
+            raise DomainError(f"无法读取问题清单：{path.name} 不是有效的 CSV（{exc}）") from exc
+        if len(table) > MAX_ROWS:
+            raise DomainError(f"问题清单超过{MAX_ROWS}行，请拆分后再导入")
+    elif suffix == ".xlsx":
+        sheet = next(iter(read_workbook(path, what="问题清单", active_only=True).values()), [])
+        table = [["" if v is None else str(v) for v in row] for row in sheet]
+    else:
+        raise DomainError(f"不支持的文件类型：{suffix or '无扩展名'}（请使用 .xlsx 或 .csv）")
     if not table or not any(c.strip() for c in table[0]):
         raise DomainError("问题清单为空或缺少表头")
     header = [c.strip() for c in table[0]]
@@ -126,12 +128,17 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
         out.append({h: (row[i].strip() if i < len(row) else "") for i, h in enumerate(header)})
     if not out:
         raise DomainError("问题清单没有数据行")
-    return out
+    return out, encoding
 
 
 def parse_sheet(path: Path) -> list[FindingIn]:
     """Parse every row; any bad row fails the whole sheet, listing each row's problem."""
-    rows = _read_rows(path)
+    return parse_sheet_file(path)[0]
+
+
+def parse_sheet_file(path: Path) -> tuple[list[FindingIn], str | None]:
+    """`parse_sheet`, and the text encoding of a .csv (None for a workbook)."""
+    rows, encoding = _read_rows(path)
     problems: list[str] = []
     parsed: list[FindingIn] = []
     for n, row in enumerate(rows, start=2):
@@ -150,7 +157,7 @@ def parse_sheet(path: Path) -> list[FindingIn]:
                 problems.append(f"第{n}行“{col}”：{_msg(e)}")
     if problems:
         raise DomainError("问题清单未导入（整表未写入）", problems)
-    return parsed
+    return parsed, encoding
 
 
 def _msg(error: Any) -> str:

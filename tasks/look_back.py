@@ -28,8 +28,8 @@ from models.tables import (
 from tasks.alerts import enqueue_alert
 from tasks.archived import ensure_not_archived
 from tasks.audit import record_event
-from tasks.launch import run_name
 from tasks.findings import finding_hash
+from tasks.launch import run_name
 from tasks.rounds import recusal_problems
 from tasks.supervision import first_action_on, restart_ladder
 from tasks.workdays import work_calendar

@@ -20,6 +20,7 @@ from models.text import LONG_MAX, NAME_MAX, SHORT_MAX, LineText, LongText, Name,
 
 # Names and texts follow models/text.py: no control characters, no path separators in names,
 # lengths within NAME_MAX / SHORT_MAX / LONG_MAX.
+from tasks.textio import read_text
 
 
 class SecretaryIn(BaseModel):
@@ -81,22 +82,28 @@ def parse_org(raw: dict[str, Any]) -> OrgData:
 
 def read_org_file(path: Path) -> OrgData:
     """Read org data from YAML (.yaml/.yml) or an Excel workbook (.xlsx, see tasks/org_excel.py)."""
+    return read_org_file_encoded(path)[0]
+
+
+def read_org_file_encoded(path: Path) -> tuple[OrgData, str | None]:
+    """`read_org_file`, and the text encoding of a YAML file (None for a workbook)."""
     if not path.exists():
         raise DomainError(f"找不到组织数据文件：{path}")
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         from tasks.org_excel import read_org_excel  # imports this module
 
-        return read_org_excel(path)
+        return read_org_excel(path), None
     if suffix not in (".yaml", ".yml"):
         raise DomainError(f"不支持的组织数据文件类型：{suffix or '无扩展名'}（请使用 .yaml、.yml 或 .xlsx）")
+    text, encoding = read_text(path, what="组织数据文件")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise DomainError(f"组织数据文件不是有效的 YAML：{exc}") from exc
     if not isinstance(raw, dict):
         raise DomainError("组织数据文件顶层应包含 units、people、conflicts、recipients")
-    return parse_org(raw)
+    return parse_org(raw), encoding
 
 
 def load_org(*, session: Session, data: OrgData) -> dict[str, int]:

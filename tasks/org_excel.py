@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import ValidationError
@@ -25,9 +25,8 @@ from sqlmodel import Session, col, select
 from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitKind
 from models.errors import DomainError, _titles, reason
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
-from models.text import printable
 from tasks.org import AccountIn, ConflictIn, OrgData, PersonIn, UnitIn
-from tasks.xlsx import save_workbook
+from tasks.xlsx import append_row, read_workbook, save_workbook
 
 
 @dataclass(frozen=True)
@@ -79,27 +78,10 @@ def _split(cell: str) -> list[str]:
 
 
 def _read_workbook(path: Path) -> dict[str, list[list[str]]]:
-    """Every sheet of the workbook as rows of text, keyed by sheet name (trimmed)."""
-    # openpyxl fails on a damaged file in many ways (BadZipFile, KeyError, lxml and ElementTree
-    # parse errors, TypeError…); whatever it raises, the file is unreadable for the office.
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (IsADirectoryError, PermissionError) as exc:
-        raise DomainError(f"无法打开组织数据文件：{path}（{exc.strerror}）") from exc
-    except Exception as exc:
-        raise DomainError(
-            f"无法读取组织数据 Excel 文件：{path.name}（文件已损坏，或不是 .xlsx 格式；"
-            "旧版 .xls 请在 Excel 中另存为 .xlsx）"
-        ) from exc
-    try:
-        return {
-            str(ws.title).strip(): [[_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-            for ws in wb.worksheets
-        }
-    except Exception as exc:
-        raise DomainError(f"无法读取组织数据 Excel 文件：{path.name}（文件内容已损坏）") from exc
-    finally:
-        wb.close()
+    """Every sheet of the workbook as rows of text, keyed by sheet name (trimmed), within the
+    limits of tasks/xlsx.read_workbook."""
+    sheets = read_workbook(path, what="组织数据 Excel 文件")
+    return {title: [[_text(v) for v in row] for row in rows] for title, rows in sheets.items()}
 
 
 def _sheet_rows(spec: SheetSpec, table: list[list[str]], problems: list[str]) -> list[tuple[int, Row]]:
@@ -347,14 +329,9 @@ def _role_name(value: str) -> str:
 
 
 def _fill(ws: Worksheet, spec: SheetSpec, rows: list[list[str]]) -> None:
-    ws.append(list(spec.columns))
+    append_row(ws, spec.columns)
     for row in rows:
-        ws.append([printable(v) for v in row])  # control characters stored before the entry rules
-    for cells in ws.iter_rows(min_row=2):
-        for cell in cells:
-            # Text such as "=…" must stay text, not become a formula that reads back empty.
-            if cell.data_type == "f":
-                cell.data_type = "s"
+        append_row(ws, row)  # text such as "=…" stays text, so it reads back as typed
     ws.freeze_panes = "A2"
     for i, name in enumerate(spec.columns, start=1):
         longest = max([len(name), *(len(str(r[i - 1])) for r in rows)])

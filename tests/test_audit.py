@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models.clock import aware
 from models.enums import ApprovalStatus, Gate, Role
@@ -17,7 +17,17 @@ from models.errors import DomainError
 from models.settings import Settings
 from models.tables import Alert, Approval, AuditEvent
 from tasks.approvals import open_gate, record_decision, remind_waiting
-from tasks.audit import first_broken_link, head_file, read_head, record_event, verify_trail
+from tasks.audit import (
+    UNREGISTERED,
+    UNREGISTERED_FLOOD,
+    UNREGISTERED_PER_HOUR,
+    first_broken_link,
+    head_file,
+    read_head,
+    record_event,
+    record_refusal,
+    verify_trail,
+)
 from tests.conftest import NOW
 from tests.factories import make_round, row_counts
 
@@ -301,3 +311,136 @@ def test_verify_audit_command(cli_home: Path) -> None:
         s.commit()
     broken = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
     assert broken.exit_code == 2 and f"审计日志第{gone}条至第{gone}条已被删除" in broken.output
+
+
+# --- the tail cannot be lost: the head's count, checks on every write, bounded refusals -----
+
+def test_head_file_records_the_count(session: Session) -> None:
+    events = chain(session, 3)
+    fields = head_file(session).read_text(encoding="ascii").split()
+    assert fields == [str(events[-1].id), events[-1].hash, "3"]
+
+
+def test_no_append_on_top_of_a_shrunk_trail(session: Session) -> None:
+    """After the newest row is deleted, the next append is refused instead of becoming the new tail."""
+    chain(session, 3)
+    session.execute(text("DELETE FROM audit_event WHERE id = 3"))
+    session.commit()
+    with pytest.raises(DomainError, match="审计日志不完整，已停止记录新的操作：审计日志第3条至第3条已被删除"):
+        record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=NOW)
+    session.rollback()
+    assert session.exec(select(func.count()).select_from(AuditEvent)).one() == 2
+    assert verify_trail(session=session) == ["审计日志第3条至第3条已被删除（链头文件记录到第3条，数据库只到第2条）"]
+
+
+def test_a_lower_count_than_the_head_is_reported(session: Session) -> None:
+    """A head that says 5 rows where the database holds 4 with the same newest row: rows went missing."""
+    events = chain(session, 4)
+    path = head_file(session)
+    path.write_text(f"{events[-1].id} {events[-1].hash} 5\n", encoding="ascii")
+    assert verify_trail(session=session) == ["审计日志少了1条（链头文件记录共5条，数据库只有4条）"]
+    with pytest.raises(DomainError, match="审计日志少了1条"):
+        record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=NOW)
+
+
+def test_an_old_head_without_a_count_still_reads(session: Session) -> None:
+    events = chain(session, 2)
+    head_file(session).write_text(f"{events[-1].id} {events[-1].hash}\n", encoding="ascii")
+    assert read_head(head_file(session)) == (events[-1].id, events[-1].hash)
+    assert verify_trail(session=session) == []
+    record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=NOW)
+    session.commit()
+    assert head_file(session).read_text(encoding="ascii").split()[2] == "3"
+
+
+def test_a_mangled_timestamp_names_its_row(session: Session) -> None:
+    """One character of a stored timestamp changed so it no longer parses (SQLite keeps any text):
+    the check names the row instead of failing to read it."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL refuses a timestamp that does not parse")
+    events = chain(session, 4)
+    victim, after = events[2].id, events[3].id  # (read now: the rows will no longer load)
+    stored = session.execute(text("SELECT at FROM audit_event WHERE id = :id"), {"id": victim}).scalar()
+    mangled = stored[:11] + "x" + stored[12:]
+    session.execute(text("UPDATE audit_event SET at = :v WHERE id = :id"), {"v": mangled, "id": victim})
+    session.execute(text("UPDATE audit_event SET detail = '{broken' WHERE id = :id"), {"id": after})
+    session.commit()
+    session.expire_all()
+    broken = first_broken_link(session=session)
+    assert broken is not None and broken.id == victim
+    (problem,) = verify_trail(session=session)
+    assert problem.startswith(f"审计日志第{victim}条被篡改") and f"时间“{mangled}”无法识别" in problem
+    session.execute(text("UPDATE audit_event SET at = :v WHERE id = :id"), {"v": stored, "id": victim})
+    session.commit()
+    (problem,) = verify_trail(session=session)  # the broken JSON of the next row is named too
+    assert problem.startswith(f"审计日志第{after}条被篡改")
+
+
+def test_unregistered_refusals_are_bounded(demo_org: Session) -> None:
+    """Refusals by names that are no account: one row per name and hour, at most
+    UNREGISTERED_PER_HOUR names an hour plus one row saying the rest went unrecorded."""
+    s = demo_org
+
+    def refuse(name: str, at: datetime) -> None:
+        record_refusal(session=s, actor=name, action="查阅线索（被拒绝）", entity="clue", entity_id=1, now=at,
+                       detail={"reason": "不是在册用户"})
+        s.commit()
+
+    for i in range(500):
+        refuse(f"冒名{i % 60}" + "长" * (i % 3) * 40, NOW + timedelta(seconds=i))
+    hour = s.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
+    assert len(hour) == UNREGISTERED_PER_HOUR + 1
+    assert {e.action for e in hour[:-1]} == {UNREGISTERED} and hour[-1].action == UNREGISTERED_FLOOD
+    assert all(len(e.actor) <= 50 for e in hour)
+    for _ in range(50):
+        refuse("冒名0", NOW + HOUR)  # next hour: the same name once more
+    assert s.exec(select(func.count()).select_from(AuditEvent)).one() == UNREGISTERED_PER_HOUR + 2
+    for _ in range(3):  # a registered name is recorded every time
+        refuse("林静", NOW + HOUR)
+    assert s.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.actor == "林静")).one() == 3
+    assert verify_trail(session=s) == []
+
+
+def test_deleted_tail_then_refused_commands_is_still_reported(cli_home: Path) -> None:
+    """The reported attack: delete the newest row, run two refused commands (one by an unknown
+    name), and verify-audit must still report the loss."""
+    from typer.testing import CliRunner
+
+    from deployments.cli import app
+    from models.db import get_engine
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["load-org"]).exit_code == 0
+    for name in ("林静", "林静"):
+        assert runner.invoke(app, ["verify-audit", "--as", name]).exit_code == 2
+    with Session(get_engine()) as s:
+        s.execute(text("DELETE FROM audit_event WHERE id = 2"))
+        s.commit()
+    for name in ("林静", "无名氏"):
+        refused = runner.invoke(app, ["verify-audit", "--as", name])
+        assert refused.exit_code == 2
+        assert "无权校验审计日志" in refused.output or "不是本系统的在册用户" in refused.output
+        assert "审计日志不完整" in refused.output and "第2条至第2条已被删除" in refused.output
+    with Session(get_engine()) as s:
+        assert s.exec(select(func.count()).select_from(AuditEvent)).one() == 1  # nothing appended on top
+    broken = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    assert broken.exit_code == 2 and "审计日志第2条至第2条已被删除" in broken.output
+
+
+def test_verify_audit_command_names_a_mangled_timestamp(cli_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from deployments.cli import app
+    from models.db import get_engine
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["load-org"]).exit_code == 0
+    for _ in range(2):
+        runner.invoke(app, ["verify-audit", "--as", "林静"])
+    with Session(get_engine()) as s:
+        stored = s.execute(text("SELECT at FROM audit_event WHERE id = 1")).scalar()
+        s.execute(text("UPDATE audit_event SET at = :v WHERE id = 1"), {"v": stored[:-1] + "?"})
+        s.commit()
+    result = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception  # no traceback
+    assert "审计日志第1条被篡改" in result.output, result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from deployments.cli import app
 from models.enums import Stage
 from models.errors import DomainError
-from models.forms import CommonGroupIn, ItemCheckIn, ProgressIn
+from models.forms import CommonGroupIn, FindingIn, ItemCheckIn, ProgressIn
 from models.settings import Settings, get_settings
 from models.tables import Inspection, LookBack, RectificationItem
 from tasks import clues, stages
@@ -39,11 +39,14 @@ def _kw(settings: Settings, iid: int) -> dict[str, Any]:
 
 def dossier_of(s: Session, settings: Settings, unit: str | None = None) -> Path:
     """The dossier folder of the default round's unit (its 综合卷 without one), by names (models/paths.py builds it)."""
-    return find_dossier(session=s, settings=settings, round_name="2026年第一轮巡察", unit_name=unit)
+    folder = find_dossier(session=s, settings=settings, round_name="2026年第一轮巡察", unit_name=unit)
+    s.commit()  # lets go of the database (SQLite: BEGIN IMMEDIATE), which the CLI may open next
+    return folder
 
 
 def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城东街道",),
-                  before: Callable[[Session, list[int]], None] | None = None) -> list[int]:
+                  before: Callable[[Session, list[int]], None] | None = None,
+                  findings: list[FindingIn] | None = None) -> list[int]:
     """Units through every stage to 已归档, with a confidential clue; returns the inspection ids.
     `before(session, ids)` runs once the round is created (to change its data behind the forms)."""
     _, inspections = make_round(s, round_params(units=units))
@@ -54,7 +57,7 @@ def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城
         kw = _kw(settings, iid)
         stages.prepare(session=s, **kw)
         stages.start_stationing(session=s, **kw)
-        record_findings(session=s, inspection=s.get(Inspection, iid), findings=sample_findings(), by="组长", now=NOW)  # type: ignore[arg-type]
+        record_findings(session=s, inspection=s.get(Inspection, iid), findings=findings or sample_findings(), by="组长", now=NOW)  # type: ignore[arg-type]
         add_clue(session=s, inspection=s.get(Inspection, iid), kind="违纪违法线索", summary=f"{SENTINEL}：收受购物卡",  # type: ignore[arg-type]
                  by="组长", now=NOW)
         stages.conclude_stationing(session=s, search_count=1, by="李建国", summary="", **kw)
@@ -125,10 +128,40 @@ def test_changes_are_reported_by_name(demo_org: Session, settings: Settings, tmp
     assert verify_dossier(tmp_path / "没有这个目录") == [f"案卷目录不存在：{tmp_path / '没有这个目录'}"]
 
 
-def test_verify_dossier_command(demo_org: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    archived_unit(demo_org, settings, units=("城东街道", "区教育局"))
+def stamp(s: Session) -> None:
+    """Mark the test database (made by create_all) as at the head revision, as the CLI requires."""
+    from sqlalchemy import text
+
+    from models.schema import head_revision
+
+    s.execute(text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+    s.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": head_revision()})
+    s.commit()
+
+
+@pytest.fixture
+def cli_on_test_db(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI on this test's database (not an engine cached by an earlier test)."""
+    from models.db import get_engine
+
     monkeypatch.setenv("XUNCHA_HOME", str(settings.home))
     get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+    get_settings.cache_clear()
+
+
+def test_verify_dossier_command(demo_org: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    archived_unit(demo_org, settings, units=("城东街道", "区教育局"))
+    stamp(demo_org)  # verify-dossier compares with the documents registered in the database
+    monkeypatch.setenv("XUNCHA_HOME", str(settings.home))
+    get_settings.cache_clear()
+    from models.db import get_engine
+
+    get_engine.cache_clear()
     runner = CliRunner()
     folder = dossier_of(demo_org, settings, "城东街道")
     ok = runner.invoke(app, ["verify-dossier", str(folder)])
@@ -210,3 +243,120 @@ def test_no_look_back_is_started_for_an_archived_unit(demo_org: Session, setting
     s.add(insp)
     s.commit()
     assert len(detect_look_backs(session=s, settings=settings, as_of=later, now=NOW)) == 1
+
+
+def test_formula_text_in_the_dossier_workbooks_stays_text(demo_org: Session, settings: Settings) -> None:
+    """Findings typed as formulas are text cells in 巡察记录.xlsx (and no workbook of the
+    dossier holds a formula)."""
+    from tests.test_exports import HOSTILE, assert_text_cells
+
+    archived_unit(demo_org, settings, findings=[finding(HOSTILE[0], evidence=HOSTILE[1]),
+                                                finding(HOSTILE[2], evidence=HOSTILE[3]), finding(HOSTILE[4])])
+    folder = dossier_of(demo_org, settings, "城东街道")
+    assert verify_dossier(folder) == []
+    assert_text_cells(folder / "巡察记录.xlsx", HOSTILE)
+    assert_text_cells(folder / "卷内目录.xlsx", ())
+
+
+# --- end to end: the database's hashes, the zip, a junk manifest --------------------------------
+
+def _rewrite_manifest_line(folder: Path, name: str) -> None:
+    """Edit `name` and put its new SHA-256 into the manifest, as a careful forger would."""
+    from tasks.documents import sha256_of
+
+    manifest = folder / "manifest.sha256"
+    lines = manifest.read_text(encoding="utf-8").splitlines()
+    fixed = [f"{sha256_of(folder / name)}  {name}" if line.endswith(f"  {name}") else line for line in lines]
+    manifest.write_text("\n".join(fixed) + "\n", encoding="utf-8")
+
+
+def test_a_file_edited_with_its_manifest_line_is_found(demo_org: Session, settings: Settings) -> None:
+    from tasks.dossier import dossier_owner, registered_hashes
+
+    (iid,) = archived_unit(demo_org, settings)
+    folder = dossier_of(demo_org, settings, "城东街道")
+    owner = dossier_owner(session=demo_org, settings=settings, folder=folder)
+    assert owner is not None and owner[1] == iid
+    registered = registered_hashes(session=demo_org, round_id=owner[0], inspection_id=iid)
+    assert set(registered) == {n for n in (p.name for p in folder.iterdir()) if n[0].isdigit()} | {"manifest.sha256"}
+    assert verify_dossier(folder, registered=registered, zip_required=True) == []
+    report = folder / "02-巡察报告.docx"
+    report.write_bytes(report.read_bytes() + b"\0")
+    _rewrite_manifest_line(folder, "02-巡察报告.docx")
+    assert verify_dossier(folder, registered={k: v for k, v in registered.items() if k != "manifest.sha256"}) == [
+        "文件与数据库登记的 SHA-256 不一致：02-巡察报告.docx",
+        f"压缩包{folder.name}.zip中的文件与目录中的不同：02-巡察报告.docx",
+        f"压缩包{folder.name}.zip中的文件与目录中的不同：manifest.sha256"]
+    problems = verify_dossier(folder, registered=registered)
+    assert "manifest.sha256 与归档时登记的 SHA-256 不一致（清单在归档后被改动）" in problems
+    # A file the database holds no hash for (the records workbook) is caught by the manifest's registered hash.
+    combined = dossier_of(demo_org, settings)
+    owner = dossier_owner(session=demo_org, settings=settings, folder=combined)
+    assert owner is not None and owner[1] is None
+    registered = registered_hashes(session=demo_org, round_id=owner[0], inspection_id=None)
+    assert verify_dossier(combined, registered=registered, zip_required=True) == []
+    (combined / "统计数据.xlsx").write_bytes(b"forged")
+    _rewrite_manifest_line(combined, "统计数据.xlsx")
+    problems = verify_dossier(combined, registered=registered)
+    assert problems[0] == "manifest.sha256 与归档时登记的 SHA-256 不一致（清单在归档后被改动）", problems
+
+
+def test_the_zip_is_checked_against_the_folder(demo_org: Session, settings: Settings) -> None:
+    archived_unit(demo_org, settings)
+    folder = dossier_of(demo_org, settings, "城东街道")
+    target = folder.with_name(f"{folder.name}.zip")
+    original = target.read_bytes()
+    with zipfile.ZipFile(target) as src:
+        members = {i.filename: src.read(i.filename) for i in src.infolist()}
+    forged = dict(members)
+    forged[f"{folder.name}/03-巡察反馈意见.docx"] = b"changed"
+    del forged[f"{folder.name}/卷内目录.tsv"]
+    forged[f"{folder.name}/附件.txt"] = b"extra"
+    with zipfile.ZipFile(target, "w") as dst:
+        for name, data in forged.items():
+            dst.writestr(name, data)
+    assert verify_dossier(folder) == [f"压缩包{folder.name}.zip缺少文件：卷内目录.tsv", f"压缩包{folder.name}.zip多出文件：附件.txt",
+                                      f"压缩包{folder.name}.zip中的文件与目录中的不同：03-巡察反馈意见.docx"]
+    target.write_bytes(original[: len(original) // 2])
+    (problem,) = verify_dossier(folder)
+    assert problem.startswith(f"压缩包已损坏：{folder.name}.zip")
+    target.unlink()
+    assert verify_dossier(folder) == []
+    assert verify_dossier(folder, zip_required=True) == [f"缺少压缩包：{folder.name}.zip"]
+
+
+@pytest.mark.parametrize(("junk", "phrase"), [
+    (b"\x89PNG\r\n\x1a\n\xff\xfe\x00binary", "manifest.sha256 已损坏（不是 UTF-8 文本）"),
+    (("0" * 64 + "  a\x00b\n").encode(), "manifest.sha256 第1行格式有误：" + "0" * 64 + "  a?b"),
+    (("z" * 64 + "  02-巡察报告.docx\n").encode(), "manifest.sha256 第1行格式有误"),
+    (("0" * 64 + "  " + "长" * 5000 + "\n").encode(), "manifest.sha256 第1行格式有误"),
+], ids=["binary", "nul-name", "not-hex", "long-name"])
+def test_a_junk_manifest_gets_a_chinese_message(demo_org: Session, settings: Settings, tmp_path: Path,
+                                                junk: bytes, phrase: str, cli_on_test_db: None) -> None:
+    archived_unit(demo_org, settings)
+    stamp(demo_org)
+    folder = tmp_path / "城东街道"
+    shutil.copytree(dossier_of(demo_org, settings, "城东街道"), folder)
+    (folder / "manifest.sha256").write_bytes(junk)
+    problems = verify_dossier(folder)
+    assert problems and problems[0].startswith(phrase), problems
+    runner = CliRunner()
+    result = runner.invoke(app, ["verify-dossier", str(folder)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert phrase.split("：")[0] in result.output
+
+
+def test_verify_dossier_command_uses_the_database(demo_org: Session, settings: Settings, cli_on_test_db: None) -> None:
+    archived_unit(demo_org, settings)
+    stamp(demo_org)
+    runner = CliRunner()
+    folder = dossier_of(demo_org, settings, "城东街道")
+    ok = runner.invoke(app, ["verify-dossier", "--round", "2026年第一轮巡察", "--unit", "城东街道"])
+    assert ok.exit_code == 0 and "公文与数据库登记的 SHA-256 一致，压缩包与目录一致" in ok.output, ok.output
+    notice = folder / "01-巡察公告.docx"
+    notice.write_bytes(notice.read_bytes()[:-1])
+    _rewrite_manifest_line(folder, "01-巡察公告.docx")
+    bad = runner.invoke(app, ["verify-dossier", str(folder)])
+    assert bad.exit_code == 1, bad.output
+    assert "文件与数据库登记的 SHA-256 不一致：01-巡察公告.docx" in bad.output
+    assert "manifest.sha256 与归档时登记的 SHA-256 不一致" in bad.output

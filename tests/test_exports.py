@@ -23,7 +23,7 @@ from tasks.exports import PROBLEMS, PROGRESS, RESPONSIBILITIES, SHEET_NAMES, TAS
 from tasks.findings import record_findings
 from tests.bulk import insert_year
 from tests.conftest import NOW
-from tests.factories import make_round, sample_findings
+from tests.factories import finding, make_round, sample_findings
 
 LINK = "http://127.0.0.1:4200/runs"
 ROUND = "2026年第一轮巡察"
@@ -176,3 +176,41 @@ def test_command_bad_input(cli_home: Path, tmp_path: Path) -> None:
         result = CliRunner().invoke(app, [a.replace("{tmp}", str(out)) for a in argv])
         assert result.exit_code == 2 and message in result.output, (argv, result.output)
         assert list(out.iterdir()) == [], argv
+
+
+HOSTILE = ("=cmd|' /C calc'!A0", '=HYPERLINK("http://127.0.0.1/x","点此")', "+1+1", "-2+3", "@SUM(A1:A2)")
+
+
+def assert_text_cells(path: Path, expected: tuple[str, ...]) -> None:
+    """No cell of the workbook is a formula; each hostile text is a text cell marked quote-prefixed."""
+    wb = load_workbook(path)
+    seen: set[str] = set()
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str) and cell.value in expected:
+                    assert cell.data_type == "s" and cell.quotePrefix, (ws.title, cell.coordinate)
+                    seen.add(cell.value)
+    assert seen == set(expected)
+
+
+def test_formula_text_in_findings_is_exported_as_text(demo_org: Session, settings: Settings, tmp_path: Path) -> None:
+    """Findings typed as formulas (from a hostile findings sheet) come out as text, and a control
+    character stored earlier is replaced instead of breaking the export."""
+    s = demo_org
+    _, inspections = make_round(s)
+    insp = inspections[0]
+    kw: dict[str, Any] = {"settings": settings, "inspection_id": insp.id, "now": NOW, "link": LINK}
+    stages.prepare(session=s, **kw)
+    stages.start_stationing(session=s, **kw)
+    rows = record_findings(session=s, inspection=insp, by="组长", now=NOW, findings=[
+        *(finding(h) for h in HOSTILE), finding("含控制字符的问题")])
+    s.commit()
+    s.execute(text("UPDATE finding SET description = :d WHERE id = :id"), {"d": "含\x00控制\x07字符", "id": rows[-1].id})
+    s.commit()
+    path = tmp_path / "清单.xlsx"
+    export_lists(session=s, round_name=ROUND, unit_name=None, path=path, as_of=AS_OF)
+    assert_text_cells(path, HOSTILE)
+    problems = sheet(path, "问题清单")
+    assert "含\ufffd控制\ufffd字符" in {v for r in problems[1:] for v in r}

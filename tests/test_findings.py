@@ -179,9 +179,11 @@ def test_one_bad_row_refuses_the_whole_sheet_listing_every_problem(site: tuple[S
         ("问题清单.csv", b"", "问题清单为空或缺少表头"),
         ("问题清单.xlsx", b"", "无法读取问题清单"),
         ("问题清单.xlsx", b"this is not a workbook", "无法读取问题清单"),
-        ("问题清单.csv", "问题类别,问题描述\n党的建设,问题描述".encode("gbk"), "无法读取问题清单"),
+        # GBK is read now (tests/test_files_in.py); bytes valid in no accepted encoding are not.
+        ("问题清单.csv", "问题类别,问题描述\n党的建设,".encode("gbk") + b"\x80\x80", "无法读取问题清单"),
+        ("问题清单.csv", b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "无法读取问题清单："),
     ],
-    ids=["txt", "xls", "no-extension", "empty-csv", "empty-xlsx", "corrupt-xlsx", "gbk-csv"],
+    ids=["txt", "xls", "no-extension", "empty-csv", "empty-xlsx", "corrupt-xlsx", "undecodable-csv", "binary-csv"],
 )
 def test_unreadable_file(site: tuple[Session, Inspection], tmp_path: Path, name: str, content: str | bytes, phrase: str) -> None:
     demo_org, stationed = site
