@@ -28,7 +28,7 @@ from models.db import session_scope
 from models.enums import ApprovalStatus, Gate, RoundStatus
 from models.settings import PROJECT_ROOT
 from models.tables import Approval, InspectionRound
-from tests.driver import live_code, waiting_approval
+from tests.driver import live_code, retire_round, waiting_approval
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -350,16 +350,6 @@ def test_start_round_and_approve_plan_in_browser(stack: Any, browser: Any) -> No
         _walk_both(stack, browser)
 
 
-def _retire(round_name: str) -> None:
-    """The walk's round stays in 集中巡察, its unit runs at their first gate. Mark it finished so
-    the next walk and the session's later tests can use the same units and people (the rule
-    against double booking counts only rounds awaiting approval or under way)."""
-    with session_scope() as s:
-        rnd = s.exec(select(InspectionRound).where(InspectionRound.name == round_name)).one()
-        rnd.status = RoundStatus.DONE
-        s.add(rnd)
-
-
 def _walk_both(stack: Any, browser: Any) -> None:
     from prefect.settings import PREFECT_API_URL
 
@@ -394,7 +384,7 @@ def _walk_both(stack: Any, browser: Any) -> None:
             phase(f"{w.ui.name}: run completed")
             w.check_records()
             phase(f"{w.ui.name}: records checked")
-            _retire(w.round_name)
+            retire_round(w.round_name)  # the next tests may use the same units and people
     except BaseException:
         for w in walks:  # what each page showed when it went wrong
             try:

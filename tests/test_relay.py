@@ -30,6 +30,7 @@ from models.enums import AlertStatus, ApprovalStatus, Gate, LookBackStatus, Role
 from models.settings import PROJECT_ROOT, get_settings
 from models.tables import Alert, Approval, LookBack, RunRecovery
 from tasks.alerts import DELIVERY_WORKERS, RecordingSender, enqueue_alert
+from tests.driver import retire_round
 
 ALERTS = 60
 
@@ -122,6 +123,15 @@ def test_gate_reminder_and_clue_letter_go_out_through_the_relay(cli_home: Path) 
 def test_every_registered_look_back_starts_exactly_once(stack: Any) -> None:
     """Two paths register without starting: the CLI's `sweep --as-of` and a scheduled sweep that
     crashed after its registering step. The running relay starts both, once each."""
+    names = [f"回头看登记-命令行-{uuid.uuid4().hex[:6]}", f"回头看登记-中断-{uuid.uuid4().hex[:6]}"]
+    try:
+        _look_backs_start_once(names)
+    finally:
+        for name in names:
+            retire_round(name)
+
+
+def _look_backs_start_once(names: list[str]) -> None:
     from typer.testing import CliRunner
 
     from deployments.cli import app
@@ -129,11 +139,11 @@ def test_every_registered_look_back_starts_exactly_once(stack: Any) -> None:
     from tests.driver import read, wait_for
     from tests.test_look_back import lagging_unit
 
-    by_cli = lagging_unit(f"回头看登记-命令行-{uuid.uuid4().hex[:6]}", unit="城西街道", leader="陈晓梅", member="罗敏")
+    by_cli = lagging_unit(names[0], unit="盐仓街道", leader="陈晓梅", member="高峰")
     out = CliRunner().invoke(app, ["sweep", "--as-of", str(now().date())])
     assert out.exit_code == 0, out.output
     assert "新登记回头看" in out.output and "look-backs" in out.output
-    crashed = lagging_unit(f"回头看登记-中断-{uuid.uuid4().hex[:6]}", unit="区水务集团", leader="孙丽娟", member="黄磊")
+    crashed = lagging_unit(names[1], unit="区水务集团", leader="孙丽娟", member="黄磊")
     with session_scope() as s:  # the sweep's registering step committed, then its process died
         assert detect_look_backs(session=s, settings=get_settings(), as_of=now().date(), now=now())
     ids = {}
@@ -149,7 +159,7 @@ def test_every_registered_look_back_starts_exactly_once(stack: Any) -> None:
     assert len(ids) == 2 and all(run for _, _, run in ids.values()), ids
     for _, _, run_id in ids.values():
         fr = wait_for(run_id, paused=True, timeout=240)
-        assert fr.name.startswith("回头看·回头看登记-") and fr.name.endswith(("·城西街道", "·区水务集团")), fr.name
+        assert fr.name.startswith("回头看·回头看登记-") and fr.name.endswith(("·盐仓街道", "·区水务集团")), fr.name
     # Exactly once: a further relay pass starts nothing, and Prefect holds one run per look-back.
     assert Relay().tick(housekeeping=True).started == []
     from prefect.client.orchestration import get_client
@@ -165,15 +175,22 @@ def test_every_registered_look_back_starts_exactly_once(stack: Any) -> None:
 def test_waiting_run_is_never_taken_for_a_lost_one(stack: Any) -> None:
     """A run suspended at a gate for longer than the silence window keeps its state and its key
     through relay passes that do take silent Running runs for dead."""
+    name = f"等待测试轮次-{uuid.uuid4().hex[:6]}"
+    try:
+        _waiting_run_kept(name)
+    finally:
+        retire_round(name)
+
+
+def _waiting_run_kept(name: str) -> None:
     from tests.driver import pause_key, read, wait_for
     from tests.test_lifecycle import approve_plan, inspections_of, start_round
 
-    name = f"等待测试轮次-{uuid.uuid4().hex[:6]}"
-    approve_plan(start_round(name, [{"name": "第五巡察组", "leader": "马成功", "members": ["王海燕"], "units": ["东港社区"]}]))
+    approve_plan(start_round(name, [{"name": "第五巡察组", "leader": "李建国", "members": ["王海燕"], "units": ["东港社区"]}]))
     (iid, run_id), = inspections_of(name).values()
     wait_for(run_id, paused=True, timeout=240)
     key = pause_key(run_id)
-    window = 40  # longer than two heartbeats (30 s apart), so no live Running run is taken for dead
+    window = 60  # the shortest the settings allow: two heartbeats (30 s apart) fit in it
     relay = Relay(settings=get_settings().model_copy(update={"zombie_seconds": window}))
     time.sleep(window + 5)
     for _ in range(3):
