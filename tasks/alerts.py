@@ -48,10 +48,7 @@ from apprise.plugins.dingtalk import NotifyDingTalk
 from apprise.plugins.feishu import NotifyFeishu
 from apprise.plugins.lark import NotifyLark
 from apprise.plugins.wecombot import NotifyWeComBot
-from sqlalchemy import bindparam, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, text, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, col, select
 
@@ -401,12 +398,15 @@ def _scheme(url: str) -> str:
 _ROLE_URLS = select(RoleRecipient.url).where(col(RoleRecipient.role) == bindparam("role"))
 _QUEUED = select(Alert.id).where(col(Alert.dedupe_key) == bindparam("key")).limit(1)
 _ALERTS = SQLModel.metadata.tables["alert"]
-_INSERT_IF_NEW = {
-    # One row per (dedupe_key, recipient): a row a racing run inserted first is skipped, no error.
-    name: dialect_insert(_ALERTS).on_conflict_do_nothing(index_elements=["dedupe_key", "recipient"])
-    .returning(_ALERTS.c.id, _ALERTS.c.recipient)
-    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
-}
+_ALERT_COLUMNS = [c for c in _ALERTS.c if c.name != "id"]
+# One row per (dedupe_key, recipient): a row a racing run inserted first is skipped, no error.
+# Plain SQL that SQLite (3.35+) and PostgreSQL both speak, as text so that SQLAlchemy caches its
+# compiled form (the dialects' insert().on_conflict_do_nothing() is compiled on every call).
+_INSERT_IF_NEW = text(
+    f"INSERT INTO {_ALERTS.name} ({', '.join(c.name for c in _ALERT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c.name for c in _ALERT_COLUMNS)}) "
+    "ON CONFLICT (dedupe_key, recipient) DO NOTHING RETURNING id, recipient"
+).bindparams(*(bindparam(c.name, type_=c.type) for c in _ALERT_COLUMNS))
 
 
 def resolve_recipients(*, session: Session, settings: Settings, role: Role, inspection: Inspection | None) -> list[str]:
@@ -456,16 +456,8 @@ def enqueue_alert(
         {**common, "channel": "", "recipient": "", "status": AlertStatus.NO_RECIPIENT,
          "last_error": f"未配置“{ROLE_NAMES[role]}”的接收人"}
     ]
-    insert_if_new = _INSERT_IF_NEW.get(session.get_bind().dialect.name)
-    if insert_if_new is None:  # no ON CONFLICT here: a savepoint catches the racing insert
-        rows = [Alert(**v) for v in values]
-        try:
-            with session.begin_nested():
-                session.add_all(rows)
-        except IntegrityError:
-            return _queued(session, key)
-        return rows
-    ids = dict((recipient, id_) for id_, recipient in session.execute(insert_if_new, values))
+    # One statement per row: executemany would not return the RETURNING rows.
+    ids = {row.recipient: row.id for row in (session.execute(_INSERT_IF_NEW, v).first() for v in values) if row}
     if len(ids) < len(values):  # a racing run queued the same key first
         return _queued(session, key)
     rows = []
@@ -573,9 +565,9 @@ def deliver_due(
     transaction is open. Results are committed as they come: the sending threads hand them to
     this thread, which records everything that has arrived so far and commits (a group commit
     that never waits for more sends); a thread is given its next send once its result is
-    committed, so at most `workers` sends are ever unrecorded. The next batch is claimed when
-    the current one is all handed out. A result is recorded only while the row is still under
-    our claim (a deliverer whose lease ran out records nothing).
+    committed, so at most `workers` sends are ever unrecorded. The next batch is claimed once
+    every result of the current one is recorded. A result is recorded only while the row is
+    still under our claim (a deliverer whose lease ran out records nothing).
     """
     result = DeliveryResult()
     started = time.monotonic()
@@ -617,7 +609,7 @@ def deliver_due(
         start, outstanding = 0, 0
         while True:
             while outstanding < workers:
-                if not claimed and start < len(due):
+                if not claimed and not outstanding and start < len(due):  # one batch at a time
                     stamp, batch = claim(start)
                     start += CLAIM_BATCH
                     claimed.extend((alert, stamp) for alert in batch)
