@@ -13,11 +13,11 @@ goes through Apprise's own notify.
 `deliver_due` claims due rows in batches (one short transaction), sends a batch from a thread
 pool with no transaction open, and records each result as soon as its send returns (one commit
 for all the results that have arrived meanwhile; a thread sends again only once its result is
-committed). Only the
-deliverer that claimed a row sends it; a deliverer that died leaves SENDING rows that are
-claimed again once their lease (`Settings.alert_lease_seconds`) has run out. Delivery is
-therefore at least once; a message is repeated only when the receiver took it but its answer
-was lost, or the process died while that very send was in flight (at most `workers` sends).
+committed). Only the deliverer that claimed a row sends it; a deliverer that died leaves
+SENDING rows that are claimed again once their lease (`Settings.alert_lease_seconds`) has run
+out. Delivery is therefore at least once; a message is repeated only when the receiver took it
+but its answer was lost, or the process died while that very send was in flight (at most
+`workers` sends).
 """
 
 from __future__ import annotations
@@ -446,8 +446,8 @@ def enqueue_alert(
     if session.execute(_QUEUED, {"key": key}).first() is not None:
         return _queued(session, key)
     urls = resolve_recipients(session=session, settings=settings, role=role, inspection=inspection)
-    text = f"{body}\n\n查看与办理：{link}" if link else body
-    common: dict[str, Any] = {"dedupe_key": key, "role": role.value, "title": title, "body": text, "link": link,
+    message = f"{body}\n\n查看与办理：{link}" if link else body
+    common: dict[str, Any] = {"dedupe_key": key, "role": role.value, "title": title, "body": message, "link": link,
                               "next_attempt_at": now, "created_at": now, "attempts": 0, "sent_at": None}
     values = [
         {**common, "channel": _scheme(u), "recipient": u, "status": AlertStatus.PENDING, "last_error": ""}
