@@ -1,7 +1,10 @@
 #!/usr/bin/env python
 """Benchmark of the alert outbox: N alerts (default 1,000) queued with `enqueue_alert` and
 delivered by `deliver_due` through `AppriseSender` to a loopback JSON webhook (an HTTP server
-in this process on 127.0.0.1), on a fresh temporary SQLite database.
+in this process on 127.0.0.1), on a fresh temporary SQLite database. In the same run, the
+baseline: plain Apprise (`apprise.Apprise()` with the same json:// URL, `notify(title=..., body=...)`
+for each of the same messages, from as many threads as deliver_due uses) to the same kind of
+receiver, with no outbox at all.
 
     .venv/bin/python bench/bench_alerts.py                 # 1,000 alerts
     .venv/bin/python bench/bench_alerts.py --alerts 200    # a smaller run
@@ -10,7 +13,8 @@ in this process on 127.0.0.1), on a fresh temporary SQLite database.
     .venv/bin/python bench/bench_alerts.py --latency 20    # the receiver answers after 20 ms
 
 SENT is counted at the receiver (every request it accepted), LOST = queued - distinct alerts
-the receiver got. The last line printed is `SECONDS <s> SENT <n> LOST <n>`.
+the receiver got. The last line printed is
+`RATIO <ours/plain Apprise> SECONDS <ours> BASELINE <plain Apprise> SENT <n> LOST <n>` (medians).
 Exit code: 0 fine; 1 an alert was lost or delivered twice; 2 with --strict and over the bar.
 """
 
@@ -26,6 +30,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import apprise  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
 from models.clock import now  # noqa: E402
@@ -115,6 +122,44 @@ class Run:
     counts: dict[str, int]
 
 
+def message(i: int) -> tuple[str, str, str]:
+    """Key, title and body of the i-th alert (the same for ours and for the baseline)."""
+    key = f"bench-{i:06d}"
+    return key, f"【待审批】方案审批 {i}", f"2026年第一轮巡察：等待您办理（编号 {key}）。"
+
+
+@dataclass
+class Baseline:
+    seconds: float
+    cpu: float
+    ok: int  # notify() returned True
+    sent: int
+    lost: int
+
+
+def plain_apprise(n: int, workers: int = DELIVERY_WORKERS, latency: float = 0.0) -> Baseline:
+    """The same n messages sent by plain Apprise from `workers` threads: no database, no outbox."""
+    with Receiver(latency) as receiver:
+        ap = apprise.Apprise()
+        if not ap.add(f"json://127.0.0.1:{receiver.port}/hook"):
+            raise SystemExit("Apprise 无法解析 json:// 地址")
+
+        def notify(i: int) -> bool:
+            _, title, body = message(i)
+            return bool(ap.notify(title=title, body=body))
+
+        send: Callable[[int], bool] = notify
+        t0, c0 = time.perf_counter(), time.process_time()
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plain") as pool:
+                ok = sum(pool.map(send, range(n)))
+        else:
+            ok = sum(map(send, range(n)))
+        t1, c1 = time.perf_counter(), time.process_time()
+        accepted = dict(receiver.accepted)
+    return Baseline(seconds=t1 - t0, cpu=c1 - c0, ok=ok, sent=sum(accepted.values()), lost=n - len(accepted))
+
+
 def one_run(n: int, workdir: Path, workers: int = DELIVERY_WORKERS, latency: float = 0.0) -> Run:
     home = Path(tempfile.mkdtemp(prefix="bench_alerts_", dir=workdir))
     try:
@@ -128,9 +173,8 @@ def one_run(n: int, workdir: Path, workers: int = DELIVERY_WORKERS, latency: flo
             t0, c0 = time.perf_counter(), time.process_time()
             at = now()
             for i in range(n):
-                key = f"bench-{i:06d}"
-                enqueue_alert(session=session, settings=cfg, key=key, role=Role.OFFICE,
-                              title=f"【待审批】方案审批 {i}", body=f"2026年第一轮巡察：等待您办理（编号 {key}）。",
+                key, title, body = message(i)
+                enqueue_alert(session=session, settings=cfg, key=key, role=Role.OFFICE, title=title, body=body,
                               link="", now=at)
             session.commit()
             t1 = time.perf_counter()
@@ -177,18 +221,32 @@ def main(argv: list[str] | None = None) -> int:
     print(f"== 提醒发件箱基准：{args.alerts:,} 条提醒 → 本机 JSON 网络钩子（127.0.0.1），新的临时 SQLite 数据库，"
           f"发送线程 {args.workers} 个，接收端延迟 {args.latency:g} ms ==")
     runs: list[Run] = []
+    bases: list[Baseline] = []
     for r in range(args.runs):
+        # Alternate which goes first, so neither always meets a warmer (or busier) machine.
+        if r % 2:
+            base = plain_apprise(args.alerts, args.workers, args.latency / 1000)
         run = one_run(args.alerts, workdir, args.workers, args.latency / 1000)
+        if not r % 2:
+            base = plain_apprise(args.alerts, args.workers, args.latency / 1000)
         runs.append(run)
+        bases.append(base)
         print(f"第 {r + 1} 次：共 {run.seconds:.3f} s（CPU {run.cpu:.3f} s；入队 {run.enqueue_seconds:.3f} s，投递 {run.deliver_seconds:.3f} s，"
               f"调用 deliver_due {run.calls} 次）；接收端收到 {run.sent} 条，不同提醒 {run.distinct} 条，"
               f"重复 {run.duplicates} 条，丢失 {run.lost} 条；发件箱 {run.counts}", flush=True)
+        print(f"      纯 Apprise：{base.seconds:.3f} s（CPU {base.cpu:.3f} s）；notify 成功 {base.ok} 次，"
+              f"接收端收到 {base.sent} 条，丢失 {base.lost} 条", flush=True)
     seconds = statistics.median(r.seconds for r in runs)
+    baseline = statistics.median(b.seconds for b in bases)
+    if any(b.lost or b.ok < args.alerts for b in bases):
+        print("注意：纯 Apprise 对照有消息未送达，对照时间不可比")
     worst = max(runs, key=lambda r: (r.lost, r.duplicates))
     ok = worst.lost == 0 and worst.duplicates == 0
     fast = seconds <= TARGET_SECONDS
     print(f"目标：≤ {TARGET_SECONDS:g} s {'达标' if fast else '未达标'}；不丢失、不重复 {'达标' if ok else '未达标'}")
-    print(f"SECONDS {seconds:.3f} SENT {worst.sent} LOST {worst.lost}", flush=True)
+    print(f"对照：纯 Apprise 中位数 {baseline:.3f} s；本系统 / 纯 Apprise = {seconds / baseline:.3f}")
+    print(f"RATIO {seconds / baseline:.3f} SECONDS {seconds:.3f} BASELINE {baseline:.3f} "
+          f"SENT {worst.sent} LOST {worst.lost}", flush=True)
     if not ok:
         return 1
     return 2 if args.strict and not fast else 0

@@ -11,11 +11,13 @@ robots and to `json://` webhooks itself and reads the answer; every other channe
 goes through Apprise's own notify.
 
 `deliver_due` claims due rows in batches (one short transaction), sends a batch from a thread
-pool with no transaction open, and records each result as soon as its send returns. Only the
-deliverer that claimed a row sends it; a deliverer that died leaves SENDING rows that are
-claimed again once their lease (`Settings.alert_lease_seconds`) has run out. Delivery is
-therefore at least once; a message is repeated only when the receiver took it but its answer
-was lost, or the process died while that very send was in flight (at most `workers` sends).
+pool with no transaction open, and records each result as soon as its send returns (one commit
+for all the results that have arrived meanwhile; a thread sends again only once its result is
+committed). Only the deliverer that claimed a row sends it; a deliverer that died leaves
+SENDING rows that are claimed again once their lease (`Settings.alert_lease_seconds`) has run
+out. Delivery is therefore at least once; a message is repeated only when the receiver took it
+but its answer was lost, or the process died while that very send was in flight (at most
+`workers` sends).
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ import hashlib
 import hmac
 import json
 import logging
+import queue
 import re
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -44,9 +48,9 @@ from apprise.plugins.dingtalk import NotifyDingTalk
 from apprise.plugins.feishu import NotifyFeishu
 from apprise.plugins.lark import NotifyLark
 from apprise.plugins.wecombot import NotifyWeComBot
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, text, update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import Session, SQLModel, col, select
 
 from models.enums import ROLE_NAMES, AlertStatus, Role, TeamRole
 from models.settings import Settings
@@ -390,6 +394,21 @@ def _scheme(url: str) -> str:
     return url.split("://", 1)[0] if "://" in url else ""
 
 
+# Role-level recipients and the existence check, built once (their compiled form is cached).
+_ROLE_URLS = select(RoleRecipient.url).where(col(RoleRecipient.role) == bindparam("role"))
+_QUEUED = select(Alert.id).where(col(Alert.dedupe_key) == bindparam("key")).limit(1)
+_ALERTS = SQLModel.metadata.tables["alert"]
+_ALERT_COLUMNS = [c for c in _ALERTS.c if c.name != "id"]
+# One row per (dedupe_key, recipient): a row a racing run inserted first is skipped, no error.
+# Plain SQL that SQLite (3.35+) and PostgreSQL both speak, as text so that SQLAlchemy caches its
+# compiled form (the dialects' insert().on_conflict_do_nothing() is compiled on every call).
+_INSERT_IF_NEW = text(
+    f"INSERT INTO {_ALERTS.name} ({', '.join(c.name for c in _ALERT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c.name for c in _ALERT_COLUMNS)}) "
+    "ON CONFLICT (dedupe_key, recipient) DO NOTHING RETURNING id, recipient"
+).bindparams(*(bindparam(c.name, type_=c.type) for c in _ALERT_COLUMNS))
+
+
 def resolve_recipients(*, session: Session, settings: Settings, role: Role, inspection: Inspection | None) -> list[str]:
     """Apprise URLs for a role, person-level first, then role-level from org data and settings."""
     urls: list[str] = []
@@ -409,7 +428,7 @@ def resolve_recipients(*, session: Session, settings: Settings, role: Role, insp
             if liaison and liaison.contact:
                 urls.append(liaison.contact)
     if not urls:
-        urls.extend(r.url for r in session.exec(select(RoleRecipient).where(RoleRecipient.role == role.value)))
+        urls.extend(session.execute(_ROLE_URLS, {"role": role.value}).scalars())
         urls.extend(settings.recipients.get(role.value, []))
     return list(dict.fromkeys(urls))
 
@@ -419,28 +438,41 @@ def enqueue_alert(
     link: str, now: datetime, inspection: Inspection | None = None, not_before: datetime | None = None,
 ) -> list[Alert]:
     """Queue one alert for every recipient of `role`; a key already queued is not queued again.
-    `not_before` holds it (a reminder raised on a rest day goes out on the next working day)."""
-    existing = session.exec(select(Alert).where(Alert.dedupe_key == key)).all()
-    if existing:
-        return list(existing)
+    `not_before` holds it (a reminder raised on a rest day goes out on the next working day).
+
+    Returns the rows queued (attached to `session`), or the rows already queued under `key`.
+    Race-safe: the rows go in with `INSERT … ON CONFLICT DO NOTHING` on (dedupe_key,
+    recipient), so a racing run that queued the key first leaves its rows, which are returned.
+    """
+    if session.execute(_QUEUED, {"key": key}).first() is not None:
+        return _queued(session, key)
     urls = resolve_recipients(session=session, settings=settings, role=role, inspection=inspection)
-    text = f"{body}\n\n查看与办理：{link}" if link else body
+    message = f"{body}\n\n查看与办理：{link}" if link else body
     due = max(now, not_before) if not_before is not None else now
-    rows = [
-        Alert(dedupe_key=key, role=role.value, channel=_scheme(u), recipient=u, title=title, body=text,
-              link=link, next_attempt_at=due, created_at=now)
+    common: dict[str, Any] = {"dedupe_key": key, "role": role.value, "title": title, "body": message, "link": link,
+                              "next_attempt_at": due, "created_at": now, "attempts": 0, "sent_at": None}
+    values = [
+        {**common, "channel": _scheme(u), "recipient": u, "status": AlertStatus.PENDING, "last_error": ""}
         for u in urls
     ] or [
-        Alert(dedupe_key=key, role=role.value, title=title, body=text, link=link, next_attempt_at=due,
-              created_at=now, status=AlertStatus.NO_RECIPIENT,
-              last_error=f"未配置“{ROLE_NAMES[role]}”的接收人")
+        {**common, "channel": "", "recipient": "", "status": AlertStatus.NO_RECIPIENT,
+         "last_error": f"未配置“{ROLE_NAMES[role]}”的接收人"}
     ]
-    try:
-        with session.begin_nested():
-            session.add_all(rows)
-    except IntegrityError:  # a racing run queued the same key first
-        return list(session.exec(select(Alert).where(Alert.dedupe_key == key)).all())
+    # One statement per row: executemany would not return the RETURNING rows.
+    ids = {row.recipient: row.id for row in (session.execute(_INSERT_IF_NEW, v).first() for v in values) if row}
+    if len(ids) < len(values):  # a racing run queued the same key first
+        return _queued(session, key)
+    rows = []
+    for v in values:
+        row = Alert(id=ids[v["recipient"]], **v)
+        make_transient_to_detached(row)  # as if loaded: persistent in the session, no SQL
+        session.add(row)
+        rows.append(row)
     return rows
+
+
+def _queued(session: Session, key: str) -> list[Alert]:
+    return list(session.exec(select(Alert).where(Alert.dedupe_key == key).order_by(col(Alert.id))).all())
 
 
 # Delivery ---------------------------------------------------------------------------------
@@ -493,20 +525,29 @@ class DeliveryResult:
     errors: list[str] = field(default_factory=list)
 
 
+# The outcome of a send, written only while the row is still under our claim (built once).
+_MINE = (
+    (_ALERTS.c.id == bindparam("b_id"))
+    & (_ALERTS.c.status == AlertStatus.SENDING)
+    & (_ALERTS.c.next_attempt_at == bindparam("b_stamp"))
+)
+_RECORD_SENT = update(_ALERTS).where(_MINE).values(
+    status=AlertStatus.SENT, sent_at=bindparam("b_now"), last_error="", attempts=bindparam("b_attempts"))
+_RECORD_FAILED = update(_ALERTS).where(_MINE).values(
+    status=AlertStatus.PENDING, last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"),
+    attempts=bindparam("b_attempts"))
+
+
 def _record(session: Session, alert: _Claimed, error: str | None, stamp: datetime, now: datetime,
             backoff: list[int], result: DeliveryResult) -> None:
     """The send's outcome, written only while the row is still under our claim."""
-    mine = (update(Alert).where(col(Alert.id) == alert.id)
-            .where(col(Alert.status) == AlertStatus.SENDING)
-            .where(col(Alert.next_attempt_at) == stamp)
-            .execution_options(synchronize_session=False))
+    params: dict[str, Any] = {"b_id": alert.id, "b_stamp": stamp, "b_attempts": alert.attempts + 1}
     if error is None:
-        values: dict[str, Any] = {"status": AlertStatus.SENT, "sent_at": now, "last_error": ""}
+        done = session.execute(_RECORD_SENT, {**params, "b_now": now}).rowcount  # type: ignore[attr-defined]
     else:
         wait = backoff[min(alert.attempts, len(backoff) - 1)]
-        values = {"status": AlertStatus.PENDING, "last_error": error[:1000],
-                  "next_attempt_at": now + timedelta(seconds=wait)}
-    done = session.execute(mine.values(attempts=alert.attempts + 1, **values)).rowcount  # type: ignore[attr-defined]
+        done = session.execute(_RECORD_FAILED, {**params, "b_error": error[:1000],  # type: ignore[attr-defined]
+                                                "b_next": now + timedelta(seconds=wait)}).rowcount
     if not done:
         log.warning("提醒 %s 的租约已过期，本次结果不记录（由其他投递进程处理）", alert.id)
     elif error is None:
@@ -522,9 +563,13 @@ def deliver_due(
 ) -> DeliveryResult:
     """Send every alert that is due; a failure is recorded and retried later with backoff.
 
-    Rows are claimed `CLAIM_BATCH` at a time; each batch is sent by up to `workers` threads
-    while no transaction is open, each result committed as it comes. A result is recorded only
-    while the row is still under our claim (a deliverer whose lease ran out records nothing).
+    Rows are claimed `CLAIM_BATCH` at a time and sent by up to `workers` threads while no
+    transaction is open. Results are committed as they come: the sending threads hand them to
+    this thread, which records everything that has arrived so far and commits (a group commit
+    that never waits for more sends); a thread is given its next send once its result is
+    committed, so at most `workers` sends are ever unrecorded. The next batch is claimed once
+    every result of the current one is recorded. A result is recorded only while the row is
+    still under our claim (a deliverer whose lease ran out records nothing).
     """
     result = DeliveryResult()
     started = time.monotonic()
@@ -533,33 +578,62 @@ def deliver_due(
     due = [i for i in session.exec(
         select(Alert.id).where(_claimable(now, lease)).order_by(col(Alert.id)).limit(limit)
     ).all() if i is not None]
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alert") if workers > 1 else None
-    lock = threading.Lock()  # one writer at a time: SQLite takes one, and `result` is shared
-    try:
-        for start in range(0, len(due), CLAIM_BATCH):
-            # The lease runs from the real moment of the claim, not from `now`: one call can
-            # take minutes when receivers time out.
-            stamp = now + timedelta(seconds=time.monotonic() - started)
-            batch = _claim(session, due[start:start + CLAIM_BATCH], now, stamp, lease)
-            if not batch:
-                continue
-            # Each result is committed by the thread that sent it as soon as its send returns, so
-            # a relay that dies mid-batch repeats at most the sends in flight then (≤ workers).
-            def send_and_record(alert: _Claimed, stamp: datetime = stamp, engine: Any = session.get_bind()) -> None:
-                error = _send_one(sender, alert)
-                with Session(engine) as own, lock:
-                    _record(own, alert, error, stamp, now, backoff, result)
-                    own.commit()
+    session.commit()  # no transaction open while sending
 
-            if pool is None:
-                for a in batch:
-                    send_and_record(a)
-            else:
-                for f in [pool.submit(send_and_record, a) for a in batch]:
-                    f.result()
+    def claim(start: int) -> tuple[datetime, list[_Claimed]]:
+        # The lease runs from the real moment of the claim, not from `now`: one call can take
+        # minutes when receivers time out.
+        stamp = now + timedelta(seconds=time.monotonic() - started)
+        return stamp, _claim(session, due[start:start + CLAIM_BATCH], now, stamp, lease)
+
+    if workers <= 1:
+        for start in range(0, len(due), CLAIM_BATCH):
+            stamp, batch = claim(start)
+            for alert in batch:
+                _record(session, alert, _send_one(sender, alert), stamp, now, backoff, result)
+                session.commit()
+        return result
+
+    # Sent or being sent, result not yet committed: never more than `workers` (a relay killed
+    # mid-delivery repeats at most that many). A send is started only when a result is committed.
+    done: queue.SimpleQueue[tuple[_Claimed, datetime, str | None]] = queue.SimpleQueue()
+    claimed: deque[tuple[_Claimed, datetime]] = deque()
+
+    def send(alert: _Claimed, stamp: datetime) -> None:
+        error: str | None = "发送线程异常退出"  # only if even _send_one did not return
+        try:
+            error = _send_one(sender, alert)
+        finally:  # always handed back, or the recorder would wait for it forever
+            done.put((alert, stamp, error))
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alert")
+    try:
+        start, outstanding = 0, 0
+        while True:
+            while outstanding < workers:
+                if not claimed and not outstanding and start < len(due):  # one batch at a time
+                    stamp, batch = claim(start)
+                    start += CLAIM_BATCH
+                    claimed.extend((alert, stamp) for alert in batch)
+                    continue
+                if not claimed:
+                    break
+                pool.submit(send, *claimed.popleft())
+                outstanding += 1
+            if not outstanding:
+                break
+            arrived = [done.get()]
+            while True:  # everything that has arrived by now, without waiting for more
+                try:
+                    arrived.append(done.get_nowait())
+                except queue.Empty:
+                    break
+            for alert, stamp, error in arrived:
+                _record(session, alert, error, stamp, now, backoff, result)
+            session.commit()
+            outstanding -= len(arrived)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=True)
     return result
 
 

@@ -309,3 +309,20 @@ def test_mail_server_down_then_up_delivers_once(session: Session, settings: Sett
     assert [subject(e) for e in handler.messages] == [TITLE]
     row = reload(session, row.id)
     assert (row.status, row.attempts) == (AlertStatus.SENT, 2)
+
+
+def test_enqueue_insert_is_race_safe_by_itself(session: Session, settings: Settings,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A racing run that queued the key between our existence check and our insert: the insert
+    skips its rows (no IntegrityError, the transaction goes on) and its rows are returned."""
+    import tasks.alerts as alerts
+
+    urls = ["json://127.0.0.1:9/a", "json://127.0.0.1:9/b"]
+    cfg = settings.model_copy(update={"recipients": {"office": urls}})
+    first = enqueue(session, cfg, key="race:1")
+    # The existence check misses it, as if the other run committed just after our check.
+    monkeypatch.setattr(alerts, "_QUEUED", select(Alert.id).where(Alert.dedupe_key == "never"))
+    again = enqueue(session, cfg, key="race:1", now=NOW + timedelta(hours=1))
+    assert sorted(a.id or 0 for a in again) == sorted(a.id or 0 for a in first)
+    assert len(session.exec(select(Alert)).all()) == 2
+    assert [a.recipient for a in enqueue(session, cfg, key="race:2")] == urls  # the session still works

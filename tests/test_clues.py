@@ -354,7 +354,7 @@ def test_informant_is_encrypted_at_rest_and_readable_by_allowed_roles(stationing
                               now=NOW)
     assert anon.anonymous and anon.informant_enc == ""
     assert plain["匿名"] == "否"
-    assert clues.read_petition(session=s, settings=settings, by="林静", petition_id=anon.id or 0, informant=False,
+    assert clues.read_petition(session=s, settings=settings, by="刘洋", petition_id=anon.id or 0, informant=False,
                                now=NOW)["匿名"] == "是"
 
 
