@@ -51,6 +51,7 @@ CODE = re.compile(r"验证码：(\d{6})")
 class WaitingGate:
     id: int
     gate: Gate
+    inspection_id: int | None = None
 
 
 def waiting_approval(run_id: UUID | str) -> WaitingGate:
@@ -60,7 +61,7 @@ def waiting_approval(run_id: UUID | str) -> WaitingGate:
                                                  Approval.status == ApprovalStatus.PENDING)
                           .order_by(col(Approval.id).desc())).first()
         assert approval is not None and approval.id is not None, f"flow run {run_id} has no gate waiting"
-        return WaitingGate(approval.id, Gate(approval.gate))
+        return WaitingGate(approval.id, Gate(approval.gate), approval.inspection_id)
 
 
 def live_code(approval_id: int) -> str:
@@ -90,7 +91,7 @@ def wait_for_gate(run_id: UUID | str, timeout: float = 420) -> set[str]:
     raise TimeoutError(f"flow run {run_id} not waiting at a gate after {timeout}s (seen {sorted(seen)})")
 
 
-def approver_for(approval: Approval) -> str:
+def approver_for(approval: Approval | WaitingGate) -> str:
     """Someone of the gate's role; for a unit's stationing gate, the 组长 of the team inspecting it
     (a team role reaches only its own team's units)."""
     gate = Gate(approval.gate)
