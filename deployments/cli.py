@@ -404,5 +404,14 @@ register_dossier_commands(app)
 register_stats_commands(app)
 register_plan_commands(app)
 
+def main() -> None:
+    """The console command `xuncha`: every failure ends in one Chinese line and exit code 2."""
+    from typer.main import get_command
+
+    from deployments.failures import run
+
+    sys.exit(run(get_command(app)))
+
+
 if __name__ == "__main__":
-    app()
+    main()

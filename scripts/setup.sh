@@ -18,8 +18,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 # The console command `.venv/bin/xuncha` (pyproject [project.scripts]), editable: it runs this checkout.
-if [ ! -x .venv/bin/xuncha ]; then
+project=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -x .venv/bin/xuncha ] || [ "$(cat .venv/.project.sha256 2>/dev/null)" != "$project" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+  echo "$project" > .venv/.project.sha256
 fi
 
 # Prefect's own database on the embedded default is a private PostgreSQL that `up` starts under
