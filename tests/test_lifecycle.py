@@ -123,6 +123,24 @@ def approve_plan(run_id: str) -> None:
     assert sum("提交未被接受" in line for line in lines) == 3, lines
 
 
+def units_artifact(round_name: str) -> list[dict[str, str]]:
+    """The newest version of the round run's table of its units."""
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with session_scope() as s:
+        rid = s.exec(select(InspectionRound.id).where(InspectionRound.name == round_name)).one()
+    with get_client(sync_client=True) as client:
+        latest = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"round-{rid}-units"])),
+                                       sort=ArtifactSort.CREATED_DESC, limit=1)
+    assert latest, f"no table of units for {round_name}"
+    data = latest[0].data
+    return list(json.loads(data) if isinstance(data, str) else data)  # type: ignore[arg-type]
+
+
 def inspections_of(round_name: str) -> dict[str, tuple[int, str]]:
     with session_scope() as s:
         rnd = s.exec(select(InspectionRound).where(InspectionRound.name == round_name)).one()
@@ -199,7 +217,14 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
     runs = {unit: run_id for unit, (_, run_id) in insp.items()}
     for unit, (_iid, run_id) in insp.items():
         assert run_id, f"no flow run started for {unit}"
-        wait_for(run_id, paused=True)
+        fr = wait_for(run_id, paused=True)
+        assert fr.name == f"单位巡察·{name}·{unit}"  # findable in the Runs list
+    # The round's run ended, and points to its units: a table kept up to date as they move.
+    round_state = read(round_run).state
+    assert round_state is not None and round_state.is_completed() and "3个单位的巡察流程已启动" in str(round_state.message)
+    table = units_artifact(name)
+    assert {r["被巡察单位"] for r in table} == set(insp) and {r["等待审批"] for r in table} == {"巡察组提交报告"}
+    assert all(r["单位巡察流程"].endswith(f"/runs/flow-run/{runs[r['被巡察单位']]}") for r in table)
 
     # The team records findings while on site: one unit through the 登记问题 deployment form,
     # the others directly (as the sheet import does), and a confidential clue for one unit.
@@ -267,6 +292,9 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
         assert rnd.status == RoundStatus.DONE
         rows = {u.name: i for i, u in s.exec(select(Inspection, Unit).join(Unit).where(Inspection.round_id == rnd.id))}
         assert {u: Stage(i.stage) for u, i in rows.items()} == dict.fromkeys(rows, Stage.ARCHIVED)
+        # The round's table of units followed them to the end.
+        assert {r["被巡察单位"]: (r["所处阶段"], r["等待审批"]) for r in units_artifact(name)} == dict.fromkeys(
+            rows, ("已归档", "—"))
         assert rows["城东街道"].search_count == 2 and rows["区财政局"].search_count == 1
         gates = Counter((a.inspection_id, Gate(a.gate)) for a in s.exec(select(Approval).where(Approval.round_id == rnd.id)))
         assert gates[(None, Gate.PLAN)] == 1
