@@ -1,5 +1,5 @@
-"""A round of 10 units through all seven stages on a real Prefect server (SQLite, one process
-worker), every gate answered through the API as soon as it opens, against bare Prefect flows of
+"""A round of 10 units through all seven stages on a real Prefect server (by default what `up`
+starts: Prefect on its private PostgreSQL, one process worker, the relay), every gate answered through the API as soon as it opens, against bare Prefect flows of
 the same shape in the same run: the same number of flow runs, task runs and gates, but empty
 tasks. The ratio is the cost of this application's work (database, documents, alerts, audit)
 over what Prefect itself costs for that shape.
@@ -43,15 +43,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description="一轮巡察（10个单位、七个阶段、审批经 API 作答）与同形空流程的耗时比")
     ap.add_argument("--units", type=int, default=10)
     ap.add_argument("--timeout", type=float, default=1800)
-    ap.add_argument("--prefect-db", choices=["postgres", "sqlite"], default="postgres",
-                    help="Prefect 服务的数据库（默认 PostgreSQL；SQLite 上十个单位并发时服务端频繁“database is locked”）")
+    ap.add_argument("--prefect-db", choices=["private", "postgres", "sqlite"], default="private",
+                    help="Prefect 服务的数据库：private 为 up 启动的专用 PostgreSQL（默认）；postgres 为本机的 PostgreSQL 服务；"
+                         "sqlite 为 Prefect 自带的 SQLite（十个单位并发时服务端频繁“database is locked”，仅供对比）")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-round-"))
     pg = f"xuncha_bench_round_{uuid.uuid4().hex[:6]}"
-    env = {"PREFECT_API_DATABASE_CONNECTION_URL": postgres_env(pg)["PREFECT_API_DATABASE_CONNECTION_URL"]} \
-        if args.prefect_db == "postgres" else {}
+    env: dict[str, str] = {}
+    if args.prefect_db == "postgres":
+        env = {"PREFECT_API_DATABASE_CONNECTION_URL": postgres_env(pg)["PREFECT_API_DATABASE_CONNECTION_URL"]}
+    elif args.prefect_db == "sqlite":
+        env = {"PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect' / 'prefect.db'}"}
     stack = start_stack(home, env=env)
-    print(f"Prefect 服务数据库：{args.prefect_db}；应用数据：SQLite；一个执行器")
+    print(f"Prefect 服务数据库：{args.prefect_db}；应用数据：SQLite；一个执行器、一个投递进程")
     try:
         deploy_bare(stack)
         load_demo_org()

@@ -287,13 +287,14 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
         fr = wait_for(run_id, final=True)
         assert fr.state is not None and fr.state.is_completed(), f"{unit}: {fr.state}"
 
+    final_table = units_artifact(name)  # read before the session below takes the database
     with session_scope() as s:
         rnd = s.exec(select(InspectionRound).where(InspectionRound.name == name)).one()
         assert rnd.status == RoundStatus.DONE
         rows = {u.name: i for i, u in s.exec(select(Inspection, Unit).join(Unit).where(Inspection.round_id == rnd.id))}
         assert {u: Stage(i.stage) for u, i in rows.items()} == dict.fromkeys(rows, Stage.ARCHIVED)
         # The round's table of units followed them to the end.
-        assert {r["被巡察单位"]: (r["所处阶段"], r["等待审批"]) for r in units_artifact(name)} == dict.fromkeys(
+        assert {r["被巡察单位"]: (r["所处阶段"], r["等待审批"]) for r in final_table} == dict.fromkeys(
             rows, ("已归档", "—"))
         assert rows["城东街道"].search_count == 2 and rows["区财政局"].search_count == 1
         gates = Counter((a.inspection_id, Gate(a.gate)) for a in s.exec(select(Approval).where(Approval.round_id == rnd.id)))
