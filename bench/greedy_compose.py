@@ -14,19 +14,14 @@ from tasks.planning import (
     TeamProposal,
     UnitRec,
     _groups,
+    checked_conflicts,
     conflict_reasons,
 )
 
 
 def compose_teams_greedy(units: list[UnitRec], people: list[PersonRec], conflicts: list[ConflictRec], *, n_teams: int,
                   members_per_team: int, year: int, former_years: int = 3, cross: bool = False) -> Composition:
-    if not units:
-        raise DomainError("没有被巡察单位，无法组建巡察组")
-    if n_teams < 1 or members_per_team < 0:
-        raise DomainError("巡察组数应至少为1，组员人数不能为负数")
-    by_pair: dict[tuple[int, int], list[ConflictRec]] = defaultdict(list)
-    for c in conflicts:
-        by_pair[(c.person_id, c.unit_id)].append(c)
+    by_pair = checked_conflicts(units, conflicts, n_teams=n_teams, members_per_team=members_per_team)
     excluded: dict[str, list[str]] = defaultdict(list)
     used: set[int] = set()
     teams: list[TeamProposal] = []

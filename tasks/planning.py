@@ -126,6 +126,20 @@ def _shortlist(candidates: list[PersonRec], needed: set[str], keep: int) -> list
     return [p for ps in by_kind.values() for p in ps]
 
 
+def checked_conflicts(units: list[UnitRec], conflicts: list[ConflictRec], *, n_teams: int,
+                      members_per_team: int) -> dict[tuple[int, int], list[ConflictRec]]:
+    """The request checked (units to inspect, at least one team, no negative size); the conflicts
+    by (person, unit)."""
+    if not units:
+        raise DomainError("没有被巡察单位，无法组建巡察组")
+    if n_teams < 1 or members_per_team < 0:
+        raise DomainError("巡察组数应至少为1，组员人数不能为负数")
+    by_pair: dict[tuple[int, int], list[ConflictRec]] = defaultdict(list)
+    for c in conflicts:
+        by_pair[(c.person_id, c.unit_id)].append(c)
+    return by_pair
+
+
 def compose_teams(units: list[UnitRec], people: list[PersonRec], conflicts: list[ConflictRec], *, n_teams: int,
                   members_per_team: int, year: int, former_years: int = 3, cross: bool = False) -> Composition:
     """Teams as one assignment problem (OR-Tools CP-SAT), in strict order of importance: every seat
@@ -134,13 +148,7 @@ def compose_teams(units: list[UnitRec], people: list[PersonRec], conflicts: list
     order of the people chosen). Recusal is a hard constraint: a conflicted person is no candidate."""
     from ortools.sat.python import cp_model  # a heavy import, needed only here
 
-    if not units:
-        raise DomainError("没有被巡察单位，无法组建巡察组")
-    if n_teams < 1 or members_per_team < 0:
-        raise DomainError("巡察组数应至少为1，组员人数不能为负数")
-    by_pair: dict[tuple[int, int], list[ConflictRec]] = defaultdict(list)
-    for c in conflicts:
-        by_pair[(c.person_id, c.unit_id)].append(c)
+    by_pair = checked_conflicts(units, conflicts, n_teams=n_teams, members_per_team=members_per_team)
     excluded: dict[str, list[str]] = defaultdict(list)
     for p in people:
         if not p.available:

@@ -125,15 +125,29 @@ def write_csv(path: Path, rows: Iterable[Sequence[Any]]) -> Path:
     return path
 
 
-def write_xlsx(path: Path, rows: Iterable[Sequence[Any]]) -> Path:
+def write_xlsx(path: Path, rows: Iterable[Sequence[Any]], sheet: str = "问题清单") -> Path:
+    """A workbook with one sheet of these rows."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "问题清单"
+    ws.title = sheet
     for row in rows:
         ws.append(list(row))
     wb.save(path)
     return path
+
+
+def in_stationing(s: Session, settings: Any, *, now: datetime = NOW, link: str = "") -> int:
+    """The default round created and its first unit (城东街道) in 集中巡察; returns its inspection id."""
+    from tasks import stages
+
+    _, insps = make_round(s)
+    iid = insps[0].id
+    assert iid is not None
+    stages.prepare(session=s, settings=settings, inspection_id=iid, now=now, link=link)
+    stages.start_stationing(session=s, settings=settings, inspection_id=iid, now=now, link=link)
+    s.commit()
+    return iid
 
 
 def write_sheet(path: Path, rows: Iterable[Sequence[Any]]) -> Path:

@@ -18,7 +18,7 @@ from models.settings import get_settings
 from models.tables import AuditEvent, ClueLetter
 from tasks import clues, stages
 from tests.conftest import NOW
-from tests.factories import letter_code, make_round, row_counts
+from tests.factories import letter_code, make_round, row_counts, write_xlsx
 
 LINK = "http://127.0.0.1:4200/runs"
 ROUND = "2026年第一轮巡察"  # the default of tests/factories.round_params
@@ -142,17 +142,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
 
 def org_xlsx(tmp: Path, sheet: str, rows: list[list[str]]) -> str:
     """An org workbook with one sheet (the other sheets absent)."""
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = sheet
-    for row in rows:
-        ws.append(row)
-    path = tmp / "org.xlsx"
-    wb.save(path)
-    return str(path)
+    return str(write_xlsx(tmp / "org.xlsx", rows, sheet=sheet))
 
 
 @pytest.fixture

@@ -19,7 +19,14 @@ from models.tables import Alert, AuditEvent, Clue, ClueLetter, Document, Inspect
 from tasks import clues, stages
 from tasks.keys import rotate_informant_key
 from tests.conftest import NOW
-from tests.factories import letter_code, make_round, round_params, row_counts, team_data
+from tests.factories import (
+    in_stationing,
+    letter_code,
+    make_round,
+    round_params,
+    row_counts,
+    team_data,
+)
 
 pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
 
@@ -66,14 +73,7 @@ CAN_DO = {
 @pytest.fixture
 def stationing(demo_org: Session, settings: Settings) -> tuple[Session, int]:
     """A round whose first unit (城东街道) is in 集中巡察."""
-    s = demo_org
-    _, insps = make_round(s)
-    iid = insps[0].id
-    assert iid is not None
-    stages.prepare(session=s, settings=settings, inspection_id=iid, now=NOW, link=LINK)
-    stages.start_stationing(session=s, settings=settings, inspection_id=iid, now=NOW, link=LINK)
-    s.commit()
-    return s, iid
+    return demo_org, in_stationing(demo_org, settings, now=NOW, link=LINK)
 
 
 def one_clue_of_each_kind(s: Session, iid: int) -> dict[str, int]:

@@ -21,7 +21,7 @@ from tasks.findings import parse_sheet_file
 from tasks.org import read_org_file, read_org_file_encoded
 from tasks.textio import GB18030, UTF8, UTF8_BOM, read_stream, read_text
 from tasks.xlsx import MAX_COLUMNS, MAX_ROWS, read_workbook
-from tests.factories import SHEET_HEADER, row_counts
+from tests.factories import SHEET_HEADER, row_counts, write_xlsx
 
 CSV = "问题类别,问题描述,证据材料,问题性质,立行立改\n党的建设,“三会一课”制度落实不到位,会议记录本,个性问题,否\n"
 YAML = "units:\n  - {name: 新设单位, kind: 部门}\n"
@@ -87,14 +87,7 @@ def test_cli_says_the_encoding_and_refuses_in_chinese(cli_home: Path, tmp_path: 
 
 def _huge_dimension(path: Path, rows: list[list[str]], sheet: str) -> Path:
     """A real, small workbook whose sheet declares A1:XFD1048576 (the whole grid)."""
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = sheet
-    for row in rows:
-        ws.append(row)
-    plain = path.with_name("plain.xlsx")
-    wb.save(plain)
+    plain = write_xlsx(path.with_name("plain.xlsx"), rows, sheet=sheet)
     with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             data = src.read(info.filename)

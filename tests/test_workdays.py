@@ -16,10 +16,10 @@ from models.enums import DayCount
 from models.errors import DomainError
 from models.settings import Settings
 from models.tables import Alert, ClueLetter
-from tasks import clues, stages
+from tasks import clues
 from tasks.supervision import sweep
 from tasks.workdays import WorkCalendar, parse_office_file, span_text, work_calendar
-from tests.factories import make_round
+from tests.factories import in_stationing
 
 W, N = DayCount.WORKING, DayCount.NATURAL
 LINK = "http://127.0.0.1:4200/runs"
@@ -96,15 +96,7 @@ def test_each_rule_says_how_it_counts() -> None:
 
 @pytest.fixture
 def stationing(demo_org: Session, settings: Settings) -> tuple[Session, int]:
-    s = demo_org
-    _, insps = make_round(s)
-    iid = insps[0].id
-    assert iid is not None
-    now = at(date(2026, 2, 9))
-    stages.prepare(session=s, settings=settings, inspection_id=iid, now=now, link=LINK)
-    stages.start_stationing(session=s, settings=settings, inspection_id=iid, now=now, link=LINK)
-    s.commit()
-    return s, iid
+    return demo_org, in_stationing(demo_org, settings, now=at(date(2026, 2, 9)), link=LINK)
 
 
 def urgent_letter(s: Session, settings: Settings, iid: int, day: date) -> ClueLetter:
