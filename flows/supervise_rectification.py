@@ -12,7 +12,7 @@ from prefect.artifacts import (
 
 from models.clock import today
 from models.forms import SweepParams
-from tasks.flow_tasks import start_look_back_task, sweep_task
+from tasks.flow_tasks import look_backs_table_task, start_look_back_task, sweep_task
 from tasks.statistics_tasks import round_statistics_task
 
 
@@ -35,6 +35,10 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
     for r in stats["rounds"]:
         create_progress_artifact(progress=r["progress"], key=f"rectification-rate-round-{r['id']}",
                                  description=f"{r['name']} 整改到位率 {r['rate']}")
+    look_backs = look_backs_table_task()
+    if look_backs:
+        create_table_artifact(key="look-backs", table=look_backs,
+                              description=f"{as_of} 回头看一览（单位、原因、状态、流程链接；已登记的由投递进程自动启动）")
     if result["clue_ledger"]:  # counts only: no clue text and no clue identities leave the database
         create_table_artifact(key="clue-ledger", table=result["clue_ledger"],
                               description=f"{as_of} 线索办理台账（各接收单位件数；线索内容仅在巡察办系统内查阅）")

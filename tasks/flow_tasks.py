@@ -271,6 +271,17 @@ def start_look_back_task(look_back_id: int) -> str:
     return start_look_back(look_back_id)
 
 
+@task(name="回头看一览", **READ)
+def look_backs_table_task() -> list[dict[str, str]]:
+    """Every look-back with unit, reason, state and run link (names only: nothing confidential)."""
+    from tasks.look_back import list_look_backs
+
+    with session_scope() as s:
+        return [{"编号": str(r.id), "轮次": r.round, "单位": r.unit, "原因": r.cause, "状态": r.status,
+                 "登记日期": str(r.triggered_on), "流程": r.link or "（尚未启动）"}
+                for r in list_look_backs(session=s, settings=get_settings())]
+
+
 @task(name="组建回头看组", **STAGE)
 def compose_look_back_team_task(look_back_id: int) -> dict[str, Any]:
     from models.tables import LookBack

@@ -155,3 +155,18 @@ def retire_round(round_name: str) -> None:
         rnd = s.exec(select(InspectionRound).where(InspectionRound.name == round_name)).one()
         rnd.status = RoundStatus.DONE
         s.add(rnd)
+
+
+def latest_table(key: str) -> list[dict[str, str]]:
+    """The rows of the newest version of a table artifact."""
+    import json
+
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        latest = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                                       sort=ArtifactSort.CREATED_DESC, limit=1)
+    assert latest, f"no table artifact {key}"
+    data = latest[0].data
+    return list(json.loads(data) if isinstance(data, str) else data)  # type: ignore[arg-type]

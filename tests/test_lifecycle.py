@@ -42,6 +42,7 @@ from tasks.stages import open_items
 from tasks.supervision import report_progress, submit_plan
 from tests.driver import (
     answer,
+    latest_table,
     live_code,
     pause_key,
     read,
@@ -125,20 +126,9 @@ def approve_plan(run_id: str) -> None:
 
 def units_artifact(round_name: str) -> list[dict[str, str]]:
     """The newest version of the round run's table of its units."""
-    import json
-
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.client.schemas.sorting import ArtifactSort
-
     with session_scope() as s:
         rid = s.exec(select(InspectionRound.id).where(InspectionRound.name == round_name)).one()
-    with get_client(sync_client=True) as client:
-        latest = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"round-{rid}-units"])),
-                                       sort=ArtifactSort.CREATED_DESC, limit=1)
-    assert latest, f"no table of units for {round_name}"
-    data = latest[0].data
-    return list(json.loads(data) if isinstance(data, str) else data)  # type: ignore[arg-type]
+    return latest_table(f"round-{rid}-units")
 
 
 def inspections_of(round_name: str) -> dict[str, tuple[int, str]]:

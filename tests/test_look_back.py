@@ -28,7 +28,7 @@ from models.tables import (
 from tasks import stages
 from tasks.findings import record_findings
 from tasks.rounds import create_round
-from tests.driver import answer, pause_key, wait_for
+from tests.driver import answer, latest_table, pause_key, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -73,6 +73,9 @@ def test_lagging_unit_gets_one_look_back_that_runs_to_completion(stack: Any) -> 
         assert lb.cause == "整改率偏低" and lb.flow_run_id
         lb_id, run_id = lb.id, lb.flow_run_id
         assert s.exec(select(Inspection).where(Inspection.id == iid)).one().formal_report_at is not None
+    # The sweep lists every look-back with unit, reason, state and link.
+    listed = {r["单位"]: r for r in latest_table("look-backs")}
+    assert "整改率偏低" in listed["区住房和城乡建设局"]["原因"] and listed["区住房和城乡建设局"]["流程"].endswith(run_id)
 
     wait_for(run_id, paused=True, timeout=240)
     assert pause_key(run_id) == f"look-back-{iid}-1-0"
