@@ -165,6 +165,7 @@ class Relay:
     def _reschedule_crashed(self, client: Any) -> list[str]:
         from prefect.client.schemas.filters import FlowRunFilterExpectedStartTime
         from prefect.client.schemas.objects import StateType
+        from prefect.exceptions import ObjectNotFound
         from prefect.states import Scheduled
 
         runs = self._runs_in(client, StateType.CRASHED, expected_start_time=FlowRunFilterExpectedStartTime(
@@ -177,7 +178,12 @@ class Relay:
             if current is None or current.type != StateType.CRASHED:
                 continue
             if run.deployment_id not in names:
-                names[run.deployment_id] = client.read_deployment(run.deployment_id).name
+                try:
+                    names[run.deployment_id] = client.read_deployment(run.deployment_id).name
+                except ObjectNotFound:  # a deployment since retired (deployments/retired.py)
+                    names[run.deployment_id] = ""
+            if not names[run.deployment_id]:
+                continue
             crashed.append(CrashedRun(id=str(run.id), name=run.name, deployment=names[run.deployment_id]))
         if not crashed:
             return []
