@@ -133,10 +133,8 @@ class Stack:
             raise RuntimeError("清理旧版本的部署与自动化失败：\n" + result.stderr[-3000:])
 
     def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
-        # No `--limit`: in Prefect 3.8.8 a worker with a limit dies ("this borrower is already
-        # holding one of this CapacityLimiter's tokens") when a suspended run is resumed before
-        # its previous process has released the token. The pool's limit (set in deploy) is
-        # enforced by the server instead.
+        # No `--limit`: the pool's limit (set in deploy) is enforced by the server. (Prefect 3.8.8's
+        # worker died with a limit when a suspended run was resumed quickly; 3.9.1 no longer does.)
         return self._spawn(name, self._prefect() + ["worker", "start", "--pool", POOL,
                                                       "--name", f"{name}-{os.getpid()}"])
 
