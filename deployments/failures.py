@@ -100,7 +100,9 @@ def _log(exc: BaseException) -> Path | None:
 
         folder = get_settings().home / "logs"
     except Exception:  # noqa: BLE001 - the settings themselves may be what failed
-        folder = Path("var") / "logs"
+        import os
+
+        folder = Path(os.environ.get("XUNCHA_HOME") or "var") / "logs"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "cli.log"

@@ -76,6 +76,7 @@ def test_bad_settings_say_which_variable(cli_home: Path, capsys: pytest.CaptureF
     code, text = cli(["status"], capsys)
     line = one_line(text)
     assert code == 2 and line.startswith("配置有误") and "XUNCHA_CLUE_ROUTES" in line and "未知的接收单位：nobody" in line
+    assert (cli_home / "logs" / "cli.log").exists()  # under the data folder even when the settings fail
 
 
 def test_start_round_without_a_prefect_server(cli_home: Path, capsys: pytest.CaptureFixture[str],
