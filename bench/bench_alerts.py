@@ -48,7 +48,13 @@ from models.clock import now  # noqa: E402
 from models.db import make_engine  # noqa: E402
 from models.enums import Role  # noqa: E402
 from models.settings import Settings  # noqa: E402
-from tasks.alerts import DELIVERY_WORKERS, AppriseSender, deliver_due, enqueue_alert, outbox_counts  # noqa: E402
+from tasks.infra.alerts import (  # noqa: E402
+    DELIVERY_WORKERS,
+    AppriseSender,
+    deliver_due,
+    enqueue_alert,
+    outbox_counts,
+)
 
 TARGET_SECONDS = 5.0
 MARK = re.compile(r"编号 (bench-\d+)")

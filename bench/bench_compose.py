@@ -2,7 +2,7 @@
 scheduling a 5-year plan for 1,000 units: each must take under 2 s.
 
 Quality: the specialties missing across all teams (a team lacking 财务 counts one), for the
-solver (tasks/planning.py) and the old greedy pass (bench/greedy_compose.py) on the same cases:
+solver (tasks/planning/compose.py) and the old greedy pass (bench/greedy_compose.py) on the same cases:
 the timed case, tight random pools, and built cases where a perfect cover is known to exist.
 The solver must miss no more than greedy on every case and nothing where a perfect cover exists;
 otherwise the exit code is 1.
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.greedy_compose import compose_teams_greedy  # noqa: E402
 from models.errors import DomainError  # noqa: E402
-from tasks.planning import ConflictRec, PersonRec, UnitRec, compose_teams, schedule_term  # noqa: E402
+from tasks.planning.compose import ConflictRec, PersonRec, UnitRec, compose_teams, schedule_term  # noqa: E402
 
 KINDS = ["乡镇街道", "部门", "国有企业", "社区村"]
 AREAS = ["城区", "北片", "南片", "东片", "西片"]

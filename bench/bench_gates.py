@@ -75,7 +75,7 @@ def measure(first_runs: list[str], more_runs: Any, *, ours: bool, expected: int,
     from prefect.exceptions import NotPausedError, PrefectHTTPStatusError
     from prefect.flow_runs import resume_flow_run
 
-    from tests.driver import answer
+    from tests.support.driver import answer
 
     runs, answered_state, answered_at, lat = set(first_runs), {}, {}, []
     deadline = time.monotonic() + timeout

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.drive import drive, load_demo_org, start_round, start_stack  # noqa: E402
-from deployments.stack import drop_postgres, postgres_env  # noqa: E402
+from deployments.ops.stack import drop_postgres, postgres_env  # noqa: E402
 
 UNITS = ["城东街道", "城西街道", "盐仓街道", "临城街道", "区财政局", "区教育局", "区卫生健康局", "区住房和城乡建设局",
          "区农业农村局", "区民政局", "区审计局", "区交通投资集团", "区城市建设投资公司", "区水务集团", "东港社区", "马岙村"]

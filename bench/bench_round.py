@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.drive import drive, load_demo_org, start_round, start_stack, task_run_count, unit_runs  # noqa: E402
-from deployments.stack import drop_postgres, postgres_env  # noqa: E402
+from deployments.ops.stack import drop_postgres, postgres_env  # noqa: E402
 
 UNITS = ["城东街道", "城西街道", "盐仓街道", "临城街道", "区财政局", "区卫生健康局", "区农业农村局", "区教育局", "东港社区", "马岙村"]
 

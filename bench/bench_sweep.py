@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark of the daily supervision sweep (`tasks.supervision.sweep_notices`) over a large
+"""Benchmark of the daily supervision sweep (`tasks.supervision.rectification.sweep_notices`) over a large
 table of rectification items, against hand-written SQL doing the same work in the same run.
 
     .venv/bin/python bench/bench_sweep.py                  # SQLite, 1,000,000 items
@@ -358,7 +358,7 @@ class StatementLog:
 
 def time_sweep(url: str, settings: Settings, as_of: date) -> tuple[Run, list[tuple[str, Any]]]:
     """The application's sweep in its own Session, committed; the clock covers both."""
-    from tasks.supervision import sweep_notices
+    from tasks.supervision.rectification import sweep_notices
 
     engine = make_engine(url)
     try:
@@ -530,7 +530,7 @@ def bench_sqlite(args: argparse.Namespace, settings: Settings) -> tuple[list[Run
             stdout=subprocess.PIPE, text=True,
         )
         try:
-            import tasks.supervision  # noqa: F401
+            import tasks.supervision.rectification  # noqa: F401
 
             out, _ = child.communicate()
         finally:
@@ -658,7 +658,7 @@ def pg_prepare_run(base: str) -> None:
 
 
 def bench_postgres(args: argparse.Namespace, settings: Settings) -> tuple[list[Run], list[Run], Context]:
-    import tasks.supervision  # noqa: F401
+    import tasks.supervision.rectification  # noqa: F401
 
     base = args.postgres
     ladder = ladder_of(settings)

@@ -25,7 +25,7 @@ DECISIONS = {
 def start_stack(home: Path, *, workers: int = 1, env: dict[str, str] | None = None, pool_limit: int = 20) -> Any:
     from prefect.context import refresh_global_settings_context
 
-    from deployments.stack import Stack, free_port
+    from deployments.ops.stack import Stack, free_port
     from models.db import get_engine
     from models.settings import get_settings
 
@@ -44,7 +44,7 @@ def start_stack(home: Path, *, workers: int = 1, env: dict[str, str] | None = No
 
 def load_demo_org() -> None:
     from models.db import session_scope
-    from tasks.org import load_org, read_org_file, without_contacts
+    from tasks.planning.org import load_org, read_org_file, without_contacts
 
     data = without_contacts(read_org_file(ROOT / "deployments" / "demo" / "county.yaml"))
     with session_scope() as s:
@@ -90,7 +90,7 @@ def drive(round_runs: list[str], round_names: list[str], *, units: int, timeout:
     from prefect.exceptions import NotPausedError, PrefectHTTPStatusError
     from prefect.flow_runs import resume_flow_run
 
-    from tests.driver import answer
+    from tests.support.driver import answer
 
     answered: dict[str, str] = {}
     runs = set(round_runs)

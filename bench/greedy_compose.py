@@ -1,4 +1,4 @@
-"""The greedy team composition the project used before the assignment model (tasks/planning.py):
+"""The greedy team composition the project used before the assignment model (tasks/planning/compose.py):
 kept only as the baseline that bench_compose.py compares the solver's quality with."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from models.errors import DomainError
-from tasks.planning import (
+from tasks.planning.compose import (
     NEEDS,
     Composition,
     ConflictRec,

@@ -35,7 +35,7 @@ def main() -> int:
     stack = start_stack(home, env={"XUNCHA_FAULT_HOLD": "集中巡察:区城市建设投资公司:60"})
     from prefect.deployments import run_deployment
 
-    from tests.driver import answer, pause_key, read
+    from tests.support.driver import answer, pause_key, read
 
     try:
         load_demo_org()

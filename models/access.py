@@ -84,7 +84,7 @@ RECEIVER_NAMES: dict[Role, str] = {
 
 # Who may answer each approval gate (the form's approver must hold one of these roles), and how
 # far: the stationing gate of a unit only by a 组长 of the team inspecting it. The look-back gate's
-# team is composed outside the rounds (tasks/look_back.py), so its reach is not narrowed here.
+# team is composed outside the rounds (tasks/supervision/look_back.py), so its reach is not narrowed here.
 GATE_ROLES: dict[Gate, dict[AccessRole, Scope]] = {
     Gate.PLAN: {R.LEADING_GROUP: ALL},
     Gate.STATIONING_DONE: {R.TEAM_LEADER: TEAM},

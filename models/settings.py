@@ -13,7 +13,7 @@ from models.enums import DayCount
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 # Deadline rules: name -> (days field, count field, what it is). Every deadline the system computes
-# goes through one of these (tasks/workdays.py), so each says whether it counts 工作日 or 自然日.
+# goes through one of these (tasks/infra/workdays.py), so each says whether it counts 工作日 or 自然日.
 DEADLINE_RULES: dict[str, tuple[str, str, str]] = {
     "clue_ack": ("clue_ack_days", "clue_ack_count", "线索移交函签收"),
     "clue_result": ("clue_result_days", "clue_result_count", "线索办理结果反馈"),
@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     alert_lease_seconds: int = Field(default=300, gt=0, description="提醒投递租约（秒）")
     work_pool: str = "xuncha-process"
     max_recoveries: int = Field(default=3, ge=0, description="中断（Crashed）的运行最多自动恢复几次")
-    # The relay (deployments/relay.py): how often it delivers the outbox, how often it reminds,
+    # The relay (deployments/ops/relay.py): how often it delivers the outbox, how often it reminds,
     # starts registered look-backs and recovers runs, and how long a Running run may be silent
     # (no heartbeat, no state change) before it is taken for dead. Heartbeats come every 30 s.
     relay_seconds: float = Field(default=2, gt=0, description="投递进程投递提醒的间隔（秒）")

@@ -166,7 +166,7 @@ class Inspection(SQLModel, table=True):
 
 class Finding(SQLModel, table=True):
     # One finding per problem per unit: the same sheet imported twice, or two imports at once,
-    # cannot store a problem twice (tasks/findings.py finding_hash). Empty for rows kept from
+    # cannot store a problem twice (tasks/lifecycle/findings.py finding_hash). Empty for rows kept from
     # before the hash existed that duplicated an earlier row.
     __table_args__ = (UniqueConstraint("inspection_id", "content_hash"),)
     id: int | None = Field(default=None, primary_key=True)

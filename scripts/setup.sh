@@ -25,7 +25,7 @@ if [ ! -x .venv/bin/xuncha ] || [ "$(cat .venv/.project.sha256 2>/dev/null)" != 
 fi
 
 # Prefect's own database on the embedded default is a private PostgreSQL that `up` starts under
-# the data folder (deployments/private_pg.py): the server binaries come from Debian's package.
+# the data folder (deployments/ops/private_pg.py): the server binaries come from Debian's package.
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

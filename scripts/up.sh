@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
-exec .venv/bin/python -m deployments.cli up "$@"
+exec .venv/bin/python -m deployments.cli.main up "$@"

@@ -12,12 +12,12 @@ import pytest
 from prefect.context import refresh_global_settings_context
 from sqlmodel import Session, SQLModel
 
-from deployments.inbox import Inbox
-from deployments.stack import Stack, free_port
+from deployments.ops.inbox import Inbox
+from deployments.ops.stack import Stack, free_port
 from models.clock import CHINA
 from models.db import get_engine, make_engine
 from models.settings import PROJECT_ROOT, Settings, get_settings
-from tasks.org import load_org, read_org_file, without_contacts
+from tasks.planning.org import load_org, read_org_file, without_contacts
 
 DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=CHINA)
@@ -50,7 +50,7 @@ def pg_database() -> Iterator[str]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - say what is missing, not a driver trace
         pytest.fail(f"PostgreSQL at {PG_SERVER} is needed for these tests: {exc}")
-    admin.dispose()  # tests/test_scale_out.py restarts PostgreSQL: connect afresh to clean up
+    admin.dispose()  # tests/e2e/test_scale_out.py restarts PostgreSQL: connect afresh to clean up
     yield f"{PG_SERVER}/{name}"
     admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
@@ -132,10 +132,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
     import json
 
     # Exactly what `up` runs: Prefect's data on the private PostgreSQL the stack starts under its
-    # data folder (deployments/private_pg.py), the application's on SQLite, one worker, the relay.
+    # data folder (deployments/ops/private_pg.py), the application's on SQLite, one worker, the relay.
     st = Stack(home=home, port=free_port(), extra_env={
         "XUNCHA_RECIPIENTS": json.dumps(recipients),
-        # tests/test_restart.py kills the worker while 集中巡察 of 马岙村 is in the middle of its work.
+        # tests/e2e/test_restart.py kills the worker while 集中巡察 of 马岙村 is in the middle of its work.
         "XUNCHA_FAULT_HOLD": "集中巡察:马岙村:600",
         "XUNCHA_ZOMBIE_SECONDS": "90",  # a silent run is taken for dead sooner than the 5-minute default
         "XUNCHA_HOUSEKEEPING_SECONDS": "5",  # the relay reminds, starts and recovers every 5 s

@@ -1,0 +1,213 @@
+"""Start and stop the local stack: Prefect's database (a private PostgreSQL unless one is given),
+Prefect server, deployments, process worker, relay, alert inbox.
+
+Used by the one-command `up` and by the end-to-end tests, so both run the same set-up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from models.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from deployments.ops.private_pg import PrivatePostgres
+
+POOL = "xuncha-process"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Stack:
+    home: Path
+    port: int
+    extra_env: dict[str, str] = field(default_factory=dict)
+    pool_limit: int = 20
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    private_pg: PrivatePostgres | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "PREFECT_HOME": str(self.home / "prefect"),
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_UI_API_URL": self.api_url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+            "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
+            "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+            "PREFECT_LOGGING_LEVEL": "INFO",
+            # The classic UI, which the README and the alert links describe (Resume is a button
+            # on the run's page there; the V2 UI hides it in a menu).
+            "PREFECT_SERVER_UI_V2_ENABLED": "false",
+            # Runs send heartbeats; the relay (deployments/ops/relay.py) takes a Running run whose
+            # heartbeats stopped (its process or machine died) for dead and recovers it.
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+            "XUNCHA_HOME": str(self.home),
+            "XUNCHA_PROJECT_DIR": str(PROJECT_ROOT),
+            "XUNCHA_UI_URL": self.ui_url,
+            "PYTHONPATH": str(PROJECT_ROOT),
+        })
+        env.update(self.extra_env)
+        return env
+
+    def _prefect(self) -> list[str]:
+        exe = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
+        return [exe]
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        logs = self.home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        out = (logs / f"{name}.log").open("ab")
+        proc = subprocess.Popen(args, env=self.env(), cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        self.procs[name] = proc
+        (self.home / "pids").mkdir(exist_ok=True)
+        (self.home / "pids" / f"{name}.pid").write_text(str(proc.pid))
+        return proc
+
+    def start_server(self, timeout: float = 90) -> None:
+        if not self.env().get("PREFECT_API_DATABASE_CONNECTION_URL"):
+            # The embedded default: Prefect's data on a private PostgreSQL under the data folder
+            # (deployments/ops/private_pg.py); the application's stay on SQLite.
+            from deployments.ops.private_pg import PrivatePostgres
+
+            self.private_pg = PrivatePostgres(home=self.home, port=free_port())
+            self.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.private_pg.start()
+        self._spawn("server", self._prefect() + ["server", "start", "--host", "127.0.0.1", "--port", str(self.port)])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.procs["server"].poll() is not None:
+                break
+            time.sleep(0.5)
+        raise RuntimeError(f"Prefect 服务未能启动，请查看日志：{self.home / 'logs' / 'server.log'}")
+
+    def run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(args, env=self.env(), cwd=PROJECT_ROOT, capture_output=True, text=True, check=check,
+                              stdin=subprocess.DEVNULL)
+
+    def deploy(self) -> None:
+        self.run(self._prefect() + ["work-pool", "create", POOL, "--type", "process", "--overwrite"])
+        self.run(self._prefect() + ["work-pool", "set-concurrency-limit", POOL, str(self.pool_limit)])
+        result = self.run(self._prefect() + ["--no-prompt", "deploy", "--all"], check=False)
+        if result.returncode != 0:
+            raise RuntimeError("部署注册失败：\n" + result.stdout[-3000:] + result.stderr[-3000:])
+        result = self.run([sys.executable, "-m", "deployments.ops.retired"], check=False)
+        if result.returncode != 0:
+            raise RuntimeError("清理旧版本的部署与自动化失败：\n" + result.stderr[-3000:])
+
+    def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
+        # No `--limit`: the pool's limit (set in deploy) is enforced by the server. (Prefect 3.8.8's
+        # worker died with a limit when a suspended run was resumed quickly; 3.9.1 no longer does.)
+        return self._spawn(name, self._prefect() + ["worker", "start", "--pool", POOL,
+                                                      "--name", f"{name}-{os.getpid()}"])
+
+    def start_relay(self, name: str = "relay") -> subprocess.Popen[bytes]:
+        """The relay delivers alerts, reminds gates, starts registered look-backs and recovers
+        crashed runs (deployments/ops/relay.py); several may run together."""
+        return self._spawn(name, [sys.executable, "-m", "deployments.ops.relay"])
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(name, None)
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, sig)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # a worker still draining its runs: stop it hard
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=20)
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self.kill(name, signal.SIGTERM)
+        if self.private_pg is not None:
+            self.private_pg.stop()
+
+
+def stop_recorded(home: Path) -> list[str]:
+    """Stop processes a previous `up` left running (their PIDs are under home/pids)."""
+    stopped = []
+    for pidfile in sorted((home / "pids").glob("*.pid")) if (home / "pids").exists() else []:
+        try:
+            os.killpg(int(pidfile.read_text()), signal.SIGTERM)
+            stopped.append(pidfile.stem)
+        except (ProcessLookupError, ValueError, PermissionError):
+            pass
+        pidfile.unlink()
+    from deployments.ops.private_pg import stop_private
+
+    if stop_private(home):
+        stopped.append("prefect-pg")
+    return stopped
+
+
+PG_SERVER = os.environ.get("XUNCHA_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+
+
+def postgres_env(name: str, server: str = PG_SERVER, fresh: bool = True) -> dict[str, str]:
+    """Environment for a stack whose Prefect server and application data are both on PostgreSQL:
+    databases `<name>_prefect` and `<name>_app` on `server` (created, or emptied when `fresh`)."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1) + "/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for db in (f"{name}_prefect", f"{name}_app"):
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": db}).first()
+            if exists and fresh:
+                conn.execute(text(f'DROP DATABASE "{db}" WITH (FORCE)'))
+            if not exists or fresh:
+                conn.execute(text(f'CREATE DATABASE "{db}"'))
+    admin.dispose()
+    base = server.split("://", 1)[1]
+    return {
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{base}/{name}_prefect",
+        "XUNCHA_DATABASE_URL": f"postgresql+psycopg://{base}/{name}_app",
+    }
+
+
+def drop_postgres(name: str, server: str = PG_SERVER) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1) + "/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for db in (f"{name}_prefect", f"{name}_app"):
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,0 +1,73 @@
+"""Waiting for people. A gate suspends the flow run (the process exits) until its form is
+answered in the Prefect UI or by API; the application records who answered and what.
+
+Prefect's open-source UI has one shared login and its resume form does not say who answered,
+so each gate proves its approver: the alert to the designated approver carries a one-time code,
+the form asks for it with the approver's name, and an answer from someone outside the gate's
+roles, or with a wrong or expired code, is refused and audited while the run keeps waiting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from prefect.flow_runs import suspend_flow_run
+from pydantic import ValidationError
+
+from models.enums import ApprovalStatus, Gate
+from models.forms import NEEDS_COMMENT, GateForm
+from tasks.lifecycle.prefect import (
+    check_approver_task,
+    open_gate_task,
+    publish_round_units_task,
+    record_decision_task,
+    reject_answer_task,
+)
+
+F = TypeVar("F", bound=GateForm)
+
+
+def check_answer(answer: GateForm) -> str:
+    """Our own rules, which the server's JSON-schema check cannot express; empty when fine."""
+    if not answer.approver.strip():
+        return "请填写审批人姓名"
+    if answer.decision in NEEDS_COMMENT and not answer.comment.strip():
+        return f"选择“{answer.decision}”时必须填写意见"
+    return ""
+
+
+def await_gate(
+    form: type[F], *, gate: Gate, round_id: int | None, inspection_id: int | None, attempt: int, description: str,
+    validate: Callable[[F], str] | None = None, initial: dict[str, Any] | None = None, term_id: int | None = None,
+) -> F:
+    """Ask once per (gate, attempt); an invalid answer is refused, audited and asked again."""
+    approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id)
+    if round_id is not None:
+        publish_round_units_task(round_id)
+    if approval["status"] == ApprovalStatus.DECIDED:
+        # Decided in an earlier run of this flow (e.g. a crashed run that was started again).
+        if validate is None:
+            return form(decision=approval["decision"], approver=approval["approver"], comment=approval["comment"], code="")
+    error, try_no = "", 0
+    while True:
+        # A refusal is said first, where the person filling the form looks.
+        text = description if not error else f"> **上次提交未被接受：{error}。请改正后重新提交。**\n\n{description}"
+        try:
+            answer = suspend_flow_run(
+                wait_for_input=form.with_initial_data(description=text, **(initial or {})),
+                key=f"{gate.name.lower().replace('_', '-')}-{inspection_id or term_id or 0}-{attempt}-{try_no}",  # keys: [a-z0-9-] only
+            )
+        except ValidationError:
+            # Started again without an answer while it waited (a run wrongly taken for crashed and
+            # scheduled again): nothing was decided, so ask again under a new key.
+            error, try_no = "", try_no + 1
+            continue
+        assert answer is not None
+        error = (check_answer(answer) or check_approver_task(approval["id"], try_no, answer.approver, answer.code)
+                 or (validate(answer) if validate else ""))
+        if not error:
+            break
+        reject_answer_task(approval["id"], try_no, answer.approver, error)
+        try_no += 1
+    record_decision_task(approval["id"], answer.decision, answer.approver, answer.comment)
+    return answer

@@ -1,0 +1,113 @@
+"""One inspected unit through stationing, reporting, feedback, clue transfer, rectification
+and archiving. Re-entrant: run again from the top, it skips what the database says is done."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+
+from flows.lifecycle.gates import await_gate
+from models.enums import Gate, Stage
+from models.forms import (
+    CloseOutApproval,
+    ClueTransferApproval,
+    RectPlanReview,
+    ReportReview,
+    StationingDone,
+)
+from tasks.lifecycle.prefect import (
+    archiving_task,
+    close_out_task,
+    clue_transfer_task,
+    feedback_task,
+    publish_round_units_task,
+    read_inspection,
+    rectification_task,
+    reporting_task,
+    review_plan_task,
+    review_task,
+    stationing_task,
+)
+from tasks.records.prefect import unit_figures_task
+
+
+@flow(name="单位巡察", persist_result=True)  # named 单位巡察·<轮次>·<单位> by start_unit_task
+def inspect_unit(inspection_id: int) -> str:
+    """被巡察单位的巡察全过程（由巡察轮次自动启动）。"""
+    log = get_run_logger()
+    state = read_inspection(inspection_id)
+    if state["stage"] == Stage.PREPARATION:
+        stationing_task(inspection_id)
+        state = read_inspection(inspection_id)
+
+    while state["stage"] in (Stage.STATIONING, Stage.REPORTING):
+        n = state["search_count"]
+        if state["stage"] == Stage.STATIONING:
+            done = await_gate(
+                StationingDone, gate=Gate.STATIONING_DONE, round_id=state["round_id"], inspection_id=inspection_id,
+                attempt=n, description=(
+                    f"## {state['label']}：集中巡察（第{n}次查找问题）\n\n已登记问题 **{state['findings']}** 个。"
+                    "问题清单登记完毕后，由组长确认进驻结束并提交巡察报告。"),
+            )
+            reporting_task(inspection_id, n, done.approver, done.comment)
+            state = read_inspection(inspection_id)
+        review = await_gate(
+            ReportReview, gate=Gate.REPORT, round_id=state["round_id"], inspection_id=inspection_id, attempt=n,
+            description=(f"## {state['label']}：巡察报告审议\n\n本次报告共 **{state['findings']}** 个问题。"
+                         "通过后进入反馈阶段；退回则巡察组重新查找问题（须填写意见）。"),
+        )
+        review_task(inspection_id, n, review.decision == "通过", review.comment)
+        state = read_inspection(inspection_id)
+
+    if state["stage"] == Stage.FEEDBACK:
+        feedback_task(inspection_id)
+        state = read_inspection(inspection_id)
+
+    if state["stage"] == Stage.CLUE_TRANSFER:
+        approved = True
+        if state["pending_clues"]:
+            answer = await_gate(
+                ClueTransferApproval, gate=Gate.CLUE_TRANSFER, round_id=state["round_id"], inspection_id=inspection_id,
+                attempt=1, description=(f"## {state['label']}：线索移交审批\n\n待移交问题线索 **{state['pending_clues']}** 件"
+                                        "（线索内容仅在巡察办系统内查阅）。"),
+            )
+            approved = answer.decision == "同意移交"
+        clue_transfer_task(inspection_id, approved)
+        state = read_inspection(inspection_id)
+
+    if state["stage"] == Stage.RECTIFICATION:
+        rectification_task(inspection_id)
+        state = read_inspection(inspection_id)
+    plan_attempt = 1
+    while state["stage"] == Stage.RECTIFICATION and not state["plan_approved"] and state["open_items"]:
+        plan = await_gate(
+            RectPlanReview, gate=Gate.RECT_PLAN, round_id=state["round_id"], inspection_id=inspection_id,
+            attempt=plan_attempt, description=(
+                f"## {state['label']}：整改方案审核\n\n整改事项 **{state['open_items']}** 项；单位"
+                f"{'**已报送**' if state['plan_submitted'] else '**尚未报送**'}整改方案（部署“报送整改方案”）。"
+                "方案报送后审核：通过，或退回修改（须填写意见）。"),
+        )
+        review_plan_task(inspection_id, plan_attempt, plan.decision == "通过", plan.comment)
+        plan_attempt += 1
+        state = read_inspection(inspection_id)
+
+    attempt = 1
+    while state["stage"] == Stage.RECTIFICATION:
+        close = await_gate(
+            CloseOutApproval, gate=Gate.CLOSE_OUT, round_id=state["round_id"], inspection_id=inspection_id,
+            attempt=attempt, description=(f"## {state['label']}：整改销号\n\n未销号整改事项 **{state['open_items']}** 项。"
+                                          "核实整改到位后同意销号；否则选择暂不销号并写明理由。"),
+        )
+        close_out_task(inspection_id, attempt, close.decision == "同意销号", close.comment)
+        attempt += 1
+        state = read_inspection(inspection_id)
+
+    if state["stage"] == Stage.ARCHIVING:
+        archiving_task(inspection_id)
+        state = read_inspection(inspection_id)
+        # The unit's figures at archiving, counts only (tasks/records/statistics.py has the definitions).
+        create_table_artifact(key=f"unit-figures-{inspection_id}", table=unit_figures_task(inspection_id),
+                              description=f"{state['label']}：巡察工作统计（归档时）")
+    publish_round_units_task(state["round_id"])
+    log.info("%s：%s", state["label"], state["stage"])
+    return str(state["stage"])

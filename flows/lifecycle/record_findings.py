@@ -1,0 +1,25 @@
+"""The team records findings during stationing through this deployment's form."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+
+from models.clock import now
+from models.db import session_scope
+from models.forms import FindingsParams
+from tasks.lifecycle.findings import find_inspection, record_findings
+
+
+@task(name="登记问题", retries=2, retry_delay_seconds=[2, 5], persist_result=True)
+def record_task(params: FindingsParams) -> int:
+    with session_scope() as s:
+        insp = find_inspection(session=s, round_name=params.round_name, unit_name=params.unit_name)
+        return len(record_findings(session=s, inspection=insp, findings=params.findings, by="巡察组", now=now()))
+
+
+@flow(name="登记问题", persist_result=True)
+def record_findings_flow(params: FindingsParams) -> int:
+    """巡察组在集中巡察期间登记发现的问题。"""
+    count = record_task(params)
+    get_run_logger().info("%s·%s：已登记%d个问题", params.round_name, params.unit_name, count)
+    return count

@@ -1,0 +1,16 @@
+"""The inspected unit reports rectification progress through this deployment's form."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+
+from models.forms import ProgressParams
+from tasks.lifecycle.prefect import report_progress_task
+
+
+@flow(name="报送整改进展", persist_result=True)
+def report_progress(params: ProgressParams) -> int:
+    """被巡察单位逐项报送整改进展；勾选“正式整改情况报告”即视为按期报送整改报告。"""
+    count = report_progress_task(params)
+    get_run_logger().info("%s·%s：报送%d项整改进展", params.round_name, params.unit_name, count)
+    return count

@@ -1,0 +1,38 @@
+"""Starting independent flow runs of this project's deployments, once per cause.
+
+Used by the flows (a round starts its units, a sweep its look-backs) and by the relay, which
+starts whatever was registered to start later and has not been (deployments/ops/relay.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+UNIT_DEPLOYMENT = "单位巡察/单位巡察"
+LOOK_BACK_DEPLOYMENT = "回头看/回头看"
+
+
+def run_name(kind: str, round_name: str, unit_name: str) -> str:
+    """What a person looks for in the Runs list: `单位巡察·<轮次>·<单位>` (names are not confidential)."""
+    return f"{kind}·{round_name}·{unit_name}"[:200]
+
+
+def start_once(deployment: str, parameters: dict[str, Any], key: str, name: str | None = None) -> str:
+    """Start an independent flow run of `deployment`; the same key returns the same run."""
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.deployments import run_deployment
+
+    run: FlowRun = run_deployment(  # type: ignore[assignment]
+        deployment, parameters=parameters, timeout=0, as_subflow=False, idempotency_key=key, flow_run_name=name)
+    return str(run.id)
+
+
+def start_look_back(look_back_id: int) -> str:
+    """Start a registered look-back's run once: the row is unique per unit, the key per row."""
+    from models.db import session_scope
+    from tasks.supervision import look_back
+    with session_scope() as s:
+        name = look_back.run_label(session=s, look_back_id=look_back_id)
+    run_id = start_once(LOOK_BACK_DEPLOYMENT, {"look_back_id": look_back_id}, f"look-back-{look_back_id}", name)
+    with session_scope() as s:
+        look_back.mark_started(session=s, look_back_id=look_back_id, flow_run_id=run_id)
+    return run_id

@@ -1,0 +1,62 @@
+"""Crashed runs are started again. Prefect never retries a crashed flow run (its process or
+machine died); the relay (deployments/ops/relay.py) marks a silent Running run Crashed and this
+decides, run by run, whether to schedule it again. The flows are re-entrant: started again from
+the top, they skip what the database says is done."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from models.enums import Role
+from models.settings import Settings
+from models.tables import RunRecovery
+from tasks.infra.alerts import enqueue_alert
+from tasks.infra.audit import record_event
+
+
+@dataclass(frozen=True)
+class CrashedRun:
+    id: str
+    name: str
+    deployment: str
+
+
+def is_silent(*, state_since: datetime, last_heartbeat: datetime | None, now: datetime, window: timedelta) -> bool:
+    """A Running run shows no sign of life: neither its state nor a heartbeat is newer than
+    `window`. Only Running runs are asked: a waiting (Paused, Suspended) or Scheduled run has no
+    process to beat, and is never taken for a lost one."""
+    latest = max(state_since, last_heartbeat) if last_heartbeat else state_since
+    return now - latest > window
+
+
+def plan_recoveries(*, session: Session, settings: Settings, crashed: list[CrashedRun],
+                    now: datetime) -> list[tuple[CrashedRun, int]]:
+    """Which crashed runs to schedule again, with the attempt number (each run at most
+    settings.max_recoveries times); the office is told once about a run that keeps crashing,
+    which is then left for a person."""
+    again: list[tuple[CrashedRun, int]] = []
+    for run in crashed:
+        rec = session.exec(select(RunRecovery).where(RunRecovery.flow_run_id == run.id)).first()
+        rec = rec or RunRecovery(flow_run_id=run.id, flow_run_name=run.name[:200], last_at=now)
+        if rec.gave_up:
+            continue
+        if rec.attempts >= settings.max_recoveries:
+            rec.gave_up = True
+            enqueue_alert(session=session, settings=settings, key=f"recovery:{run.id}:gave-up", role=Role.OFFICE,
+                          title="【运行中断】需人工处理",
+                          body=f"流程运行“{run.name}”（{run.deployment}）已中断{rec.attempts + 1}次，自动恢复已停止，请检查执行器日志后手工重新运行。",
+                          link=settings.run_link(run.id), now=now)
+            record_event(session=session, actor="系统", action="停止自动恢复", entity="flow_run", entity_id=None, now=now,
+                         detail={"flow_run": run.id, "attempts": rec.attempts})
+        else:
+            rec.attempts += 1
+            rec.last_at = now
+            again.append((run, rec.attempts))
+            record_event(session=session, actor="系统", action="恢复中断运行", entity="flow_run", entity_id=None, now=now,
+                         detail={"flow_run": run.id, "attempt": rec.attempts})
+        session.add(rec)
+    session.flush()
+    return again

@@ -1,0 +1,187 @@
+"""Org data: units, people, pools, conflicts and recipients, loaded from YAML, Excel or a dict.
+
+Everything is validated before anything is written; a file with any bad entry writes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+from sqlmodel import Session, select
+
+from models.clock import now as clock_now
+from models.enums import AccessRole, ConflictKind, Pool, Role, UnitKind
+from models.errors import DomainError, explain
+from models.tables import Account, Conflict, Person, RoleRecipient, Unit
+from models.text import LONG_MAX, NAME_MAX, SHORT_MAX, LineText, LongText, Name, NameText
+
+# Names and texts follow models/text.py: no control characters, no path separators in names,
+# lengths within NAME_MAX / SHORT_MAX / LONG_MAX.
+from tasks.infra.textio import read_text
+
+
+class SecretaryIn(BaseModel):
+    name: NameText = Field(default="", title="党组织书记", max_length=NAME_MAX)
+    contact: LineText = Field(default="", title="书记联系方式", max_length=SHORT_MAX)
+
+
+class UnitIn(BaseModel):
+    name: NameText = Field(title="单位名称", min_length=1, max_length=NAME_MAX)
+    kind: UnitKind
+    area: LineText = Field(default="", title="片区", max_length=NAME_MAX)
+    secretary: SecretaryIn = Field(default_factory=SecretaryIn)
+    liaison_leader: NameText | None = Field(default=None, title="联系领导", max_length=NAME_MAX)
+    priority: int = Field(default=0, ge=0, le=100, title="重点关注程度")
+
+
+class PersonIn(BaseModel):
+    name: NameText = Field(title="姓名", min_length=1, max_length=NAME_MAX)
+    unit: NameText | None = Field(default=None, title="所在单位", max_length=NAME_MAX)
+    title: LineText = Field(default="", title="职务", max_length=SHORT_MAX)
+    specialties: list[Name] = Field(default_factory=list, title="专长")
+    pools: list[Pool] = Field(default_factory=list)
+    contact: LineText = Field(default="", title="联系方式", max_length=SHORT_MAX)
+    available: bool = True
+
+
+class ConflictIn(BaseModel):
+    person: NameText = Field(title="人员", min_length=1, max_length=NAME_MAX)
+    unit: NameText = Field(title="单位", min_length=1, max_length=NAME_MAX)
+    kind: ConflictKind
+    note: LongText = Field(default="", title="说明", max_length=LONG_MAX)
+    ended_year: int | None = Field(default=None, ge=1949, le=2100, title="离开年份")
+
+
+class AccountIn(BaseModel):
+    name: NameText = Field(title="姓名", min_length=1, max_length=NAME_MAX)
+    role: AccessRole
+    active: bool = True
+
+
+class OrgData(BaseModel):
+    units: list[UnitIn] = Field(default_factory=list)
+    accounts: list[AccountIn] = Field(default_factory=list)
+    people: list[PersonIn] = Field(default_factory=list)
+    conflicts: list[ConflictIn] = Field(default_factory=list)
+    recipients: dict[Role, list[str]] = Field(default_factory=dict)
+
+
+def _pydantic_problems(exc: ValidationError) -> list[str]:
+    return explain(exc, OrgData)
+
+
+def parse_org(raw: dict[str, Any]) -> OrgData:
+    try:
+        return OrgData.model_validate(raw)
+    except ValidationError as exc:
+        raise DomainError("组织数据格式有误", _pydantic_problems(exc)) from exc
+
+
+def read_org_file(path: Path) -> OrgData:
+    """Read org data from YAML (.yaml/.yml) or an Excel workbook (.xlsx, see tasks/planning/org_excel.py)."""
+    return read_org_file_encoded(path)[0]
+
+
+def read_org_file_encoded(path: Path) -> tuple[OrgData, str | None]:
+    """`read_org_file`, and the text encoding of a YAML file (None for a workbook)."""
+    if not path.exists():
+        raise DomainError(f"找不到组织数据文件：{path}")
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        from tasks.planning.org_excel import read_org_excel  # imports this module
+
+        return read_org_excel(path), None
+    if suffix not in (".yaml", ".yml"):
+        raise DomainError(f"不支持的组织数据文件类型：{suffix or '无扩展名'}（请使用 .yaml、.yml 或 .xlsx）")
+    text, encoding = read_text(path, what="组织数据文件")
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise DomainError(f"组织数据文件不是有效的 YAML：{exc}") from exc
+    if not isinstance(raw, dict):
+        raise DomainError("组织数据文件顶层应包含 units、people、conflicts、recipients")
+    return parse_org(raw), encoding
+
+
+def load_org(*, session: Session, data: OrgData) -> dict[str, int]:
+    """Upsert by name. Returns counts. Raises DomainError listing every problem, writing nothing."""
+    problems: list[str] = []
+    unit_names = [u.name for u in data.units]
+    person_names = [p.name for p in data.people]
+    account_names = [a.name for a in data.accounts]
+    for label, names in (("单位", unit_names), ("人员", person_names), ("用户", account_names)):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        problems += [f"{label}重复：{n}" for n in dupes]
+    known_units = set(unit_names) | set(session.exec(select(Unit.name)).all())
+    known_people = set(person_names) | set(session.exec(select(Person.name)).all())
+    for p in data.people:
+        if p.unit and p.unit not in known_units:
+            problems.append(f"人员“{p.name}”的所在单位不存在：{p.unit}")
+    for u in data.units:
+        if u.liaison_leader and u.liaison_leader not in known_people:
+            problems.append(f"单位“{u.name}”的联系领导不存在：{u.liaison_leader}")
+    for c in data.conflicts:
+        if c.person not in known_people:
+            problems.append(f"回避申报中的人员不存在：{c.person}")
+        if c.unit not in known_units:
+            problems.append(f"回避申报中的单位不存在：{c.unit}")
+    if problems:
+        raise DomainError("组织数据未导入", problems)
+
+    units: dict[str, Unit] = {u.name: u for u in session.exec(select(Unit))}
+    for u in data.units:
+        row = units.get(u.name) or Unit(name=u.name, kind=u.kind)
+        row.kind, row.area, row.priority = u.kind, u.area, u.priority
+        row.secretary_name, row.secretary_contact = u.secretary.name, u.secretary.contact
+        session.add(row)
+        units[u.name] = row
+    session.flush()
+    people: dict[str, Person] = {p.name: p for p in session.exec(select(Person))}
+    for p in data.people:
+        person = people.get(p.name) or Person(name=p.name)
+        person.unit_id = units[p.unit].id if p.unit else None
+        person.title, person.contact, person.available = p.title, p.contact, p.available
+        person.specialties = list(p.specialties)
+        person.pools = [pool.value for pool in p.pools]
+        session.add(person)
+        people[p.name] = person
+    session.flush()
+    for u in data.units:
+        units[u.name].liaison_leader_id = people[u.liaison_leader].id if u.liaison_leader else None
+    for c in data.conflicts:
+        pid, uid = people[c.person].id, units[c.unit].id
+        exists = session.exec(
+            select(Conflict).where(Conflict.person_id == pid, Conflict.unit_id == uid, Conflict.kind == c.kind)
+        ).first()
+        if exists:
+            exists.note, exists.ended_year = c.note, c.ended_year
+            session.add(exists)
+        else:
+            assert pid is not None and uid is not None
+            session.add(Conflict(person_id=pid, unit_id=uid, kind=c.kind, note=c.note, ended_year=c.ended_year))
+    for role, urls in data.recipients.items():
+        for url in urls:
+            if not session.exec(select(RoleRecipient).where(RoleRecipient.role == role.value, RoleRecipient.url == url)).first():
+                session.add(RoleRecipient(role=role.value, url=url))
+    accounts = {a.name: a for a in session.exec(select(Account))}
+    for a in data.accounts:
+        acc = accounts.get(a.name) or Account(name=a.name, role=a.role, created_at=clock_now())
+        acc.role, acc.active = a.role, a.active
+        session.add(acc)
+    session.flush()
+    return {"units": len(data.units), "people": len(data.people), "conflicts": len(data.conflicts),
+            "accounts": len(data.accounts)}
+
+
+def without_contacts(data: OrgData) -> OrgData:
+    """The same org with every contact and role recipient removed, so alerts go only to the
+    recipients the environment configures (the test stacks' local inbox, the benchmarks' none)."""
+    for unit in data.units:
+        unit.secretary.contact = ""
+    for person in data.people:
+        person.contact = ""
+    data.recipients = {}
+    return data

@@ -1,0 +1,453 @@
+"""Rectification supervision (督促整改): progress reports, the daily sweep with its reminder and
+escalation ladder, and the triggers that start a look-back (回头看).
+
+The sweep is set-based: each item carries the next rung of its ladder and the day that rung
+falls due (`next_action_on`, indexed), so a day's work is one INSERT … SELECT and one UPDATE
+over the items that need action, not a pass over every item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, literal, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from models.enums import ItemStatus, LookBackCause, Role, Stage
+from models.errors import DomainError
+from models.forms import PlanItemIn, ProgressIn
+from models.settings import Settings
+from models.tables import (
+    Inspection,
+    InspectionNotice,
+    InspectionRound,
+    LookBack,
+    ProgressReport,
+    RectificationItem,
+    SupervisionNotice,
+    Unit,
+)
+from tasks.infra.alerts import enqueue_alert
+from tasks.infra.audit import record_event
+from tasks.infra.workdays import WorkCalendar, span_text, work_calendar
+from tasks.lifecycle.archived import ensure_not_archived
+
+# Who hears of each rung: 0 is the reminder before the deadline, 1.. the escalation ladder.
+LADDER: list[tuple[Role, str]] = [
+    (Role.UNIT_SECRETARY, "整改到期提醒"),
+    (Role.UNIT_SECRETARY, "整改任务今日到期"),
+    (Role.LIAISON_LEADER, "整改逾期督办"),
+    (Role.OFFICE, "整改逾期（巡察办）"),
+    (Role.LEADING_GROUP, "整改严重逾期（领导小组）"),
+]
+MISSING_REPORT = "未报送整改报告"
+
+
+def rate_text(done: int, total: int) -> str:
+    """Exact percentage with two decimals, rounded half up: 590 of 1,172 → '50.34%'."""
+    if total == 0:
+        return "—"
+    pct = (Decimal(done) * 100 / Decimal(total)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{pct}%"
+
+
+def first_action_on(deadline: date, settings: Settings) -> date:
+    return deadline - timedelta(days=settings.reminder_days_before)
+
+
+def restart_ladder(item: RectificationItem, deadline: date, settings: Settings) -> None:
+    """A new deadline: the reminder and escalation ladder starts again, as a new cycle."""
+    if item.next_rung == 0 and item.deadline == deadline and item.next_action_on is not None:
+        return
+    item.deadline = deadline
+    item.ladder_cycle += 1
+    item.next_rung, item.next_action_on = 0, first_action_on(deadline, settings)
+
+
+def _plus_days(column: Any, days: int, dialect: str) -> ColumnElement[Any]:
+    if dialect == "sqlite":
+        return func.date(column, f"{days:+d} days")
+    return column + days  # PostgreSQL: date + integer is a date
+
+
+# Progress reports ------------------------------------------------------------------------
+
+
+def _items_of(session: Session, inspection: Inspection) -> dict[int, RectificationItem]:
+    return {i.id: i for i in session.exec(select(RectificationItem).where(RectificationItem.inspection_id == inspection.id))
+            if i.id is not None}
+
+
+def _unknown_or_closed(items: dict[int, RectificationItem], ids: list[int], closed_suffix: str) -> list[str]:
+    problems = []
+    for item_id in ids:
+        item = items.get(item_id)
+        if item is None:
+            problems.append(f"整改事项{item_id}不存在或不属于该单位")
+        elif item.status == ItemStatus.CLOSED:
+            problems.append(f"整改事项{item_id}已销号{closed_suffix}")
+    return problems
+
+
+def report_progress(
+    *, session: Session, settings: Settings, inspection: Inspection, reports: list[ProgressIn], formal: bool,
+    by: str, now: datetime,
+) -> list[ProgressReport]:
+    """Record a progress report; any bad line refuses the whole report."""
+    ensure_not_archived(session=session, inspection=inspection, action="报送整改进展")
+    if not reports:
+        raise DomainError("整改进展为空")
+    items = _items_of(session, inspection)
+    problems = _unknown_or_closed(items, [r.item_id for r in reports], "，不能再报送进展")
+    if len({r.item_id for r in reports}) != len(reports):
+        problems.append("同一整改事项在本次报送中出现多次")
+    if problems:
+        raise DomainError("整改进展未保存", problems)
+    rows = []
+    for r in reports:
+        item = items[r.item_id]
+        item.status = ItemStatus(r.status)
+        item.measure = r.measure_taken or item.measure
+        item.evidence = r.evidence or item.evidence
+        item.rules_made += r.rules_made
+        item.last_report_at = now
+        session.add(item)
+        rows.append(ProgressReport(item_id=r.item_id, reported_at=now, status=ItemStatus(r.status),
+                                   measure_taken=r.measure_taken, evidence=r.evidence, rules_made=r.rules_made))
+    if formal:
+        inspection.formal_report_at = now
+        session.add(inspection)
+    session.add_all(rows)
+    record_event(session=session, actor=by, action="报送整改进展", entity="inspection", entity_id=inspection.id,
+                 now=now, detail={"items": len(rows), "formal": formal})
+    session.flush()
+    return rows
+
+
+# The sweep ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    notices: int = 0
+    by_rung: dict[int, int] = field(default_factory=dict)
+    missing_reports: int = 0
+    missing_plans: int = 0
+    alerts: int = 0
+    look_backs: list[int] = field(default_factory=list)
+    clue_reminders: int = 0
+    held_until: date | None = None  # a rest day: the day's reminders go out on this working day
+    calendar_warnings: list[str] = field(default_factory=list)
+
+
+def last_notice_id(session: Session) -> int:
+    return int(session.execute(select(func.max(SupervisionNotice.id))).scalar() or 0)
+
+
+def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[int, int]:
+    """Write one notice per item and rung that falls due on or before `as_of`; each rung once."""
+    dialect = session.get_bind().dialect.name
+    item = RectificationItem.__table__  # type: ignore[attr-defined]
+    offsets = settings.escalation_offsets_days
+    due = and_(item.c.next_action_on.is_not(None), item.c.next_action_on <= as_of)
+    next_date = case(
+        *[(item.c.next_rung == k, _plus_days(item.c.deadline, offsets[k], dialect)) for k in range(len(offsets))],
+        else_=None,
+    )
+    counts: dict[int, int] = {}
+    # Only this call's notices are reported: a repeated sweep of the same day writes none.
+    before = last_notice_id(session)
+    # A sweep that missed days catches up one rung per pass; a daily sweep needs one pass.
+    for _ in range(len(LADDER)):
+        inserted = session.execute(
+            insert(SupervisionNotice.__table__).from_select(  # type: ignore[attr-defined]
+                ["item_id", "inspection_id", "ladder_cycle", "rung", "due_on", "as_of"],
+                # `id + 0` keeps the index on next_action_on for the filter while feeding the
+                # notice index in item order (measured: about 40% less work on SQLite).
+                sa_select(item.c.id, item.c.inspection_id, item.c.ladder_cycle, item.c.next_rung, item.c.next_action_on,
+                          literal(as_of)).where(due).order_by(item.c.id + 0),
+            ).execution_options(preserve_rowcount=True)  # psycopg reports -1 otherwise
+        ).rowcount  # type: ignore[attr-defined]
+        if not inserted:
+            break
+        # Advance only items that got this rung's notice: an item made due by a transaction that
+        # committed between the two statements waits for the next pass instead of skipping a rung.
+        notice = SupervisionNotice.__table__  # type: ignore[attr-defined]
+        noticed = sa_select(literal(1)).where(
+            notice.c.item_id == item.c.id, notice.c.ladder_cycle == item.c.ladder_cycle, notice.c.rung == item.c.next_rung,
+        ).exists()
+        session.execute(update(item).where(due, noticed).values(next_rung=item.c.next_rung + 1, next_action_on=next_date))
+    # The set-based UPDATE bypassed the ORM: loaded items must not keep their old rung.
+    session.expire_all()
+    for rung, n in session.execute(
+        select(SupervisionNotice.rung, func.count()).where(col(SupervisionNotice.id) > before)
+        .group_by(col(SupervisionNotice.rung))
+    ).all():
+        counts[int(rung)] = int(n)
+    return counts
+
+
+def _label(session: Session, inspection_id: int) -> tuple[Inspection, str]:
+    insp = session.get(Inspection, inspection_id)
+    assert insp is not None
+    unit, rnd = session.get(Unit, insp.unit_id), session.get(InspectionRound, insp.round_id)
+    assert unit and rnd
+    return insp, f"{rnd.name}·{unit.name}"
+
+
+def _notice_text(label: str, rung: int, n: int, due_on: date, as_of: date, held: bool) -> tuple[str, str]:
+    """Title and body of one unit's alert for one rung; title and body always say the same thing."""
+    role_title = LADDER[min(rung, len(LADDER) - 1)][1]
+    if rung == 0:
+        return role_title, f"{label}：{n}项整改任务将于{due_on}到期，请抓紧整改并报送进展。"
+    if rung == 1 and due_on >= as_of and not held:  # the due-day rung, sent on the day itself
+        return role_title, f"{label}：{n}项整改任务今日到期（到期日{due_on}），请督促按期完成。"
+    if rung == 1:  # the due-day rung caught up later (a missed sweep, a holiday): already overdue
+        return "整改任务已逾期", f"{label}：{n}项整改任务已逾期（最早到期日{due_on}），请督促整改。"
+    return role_title, f"{label}：{n}项整改任务已逾期（最早到期日{due_on}），请督促整改。"
+
+
+def notify_notices(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str,
+                   after_id: int = 0, calendar: WorkCalendar | None = None) -> int:
+    """One alert per unit and rung for the day's new notices (not one per item: no spamming);
+    returns how many alerts were newly queued, so a repeated sweep reports none. On a rest day
+    they are held to the next working day unless the rectification rule says otherwise."""
+    hold = (calendar or work_calendar(settings)).hold_until(as_of, settings.rule("rectification"))
+    groups = session.execute(
+        select(SupervisionNotice.inspection_id, SupervisionNotice.rung, func.count(), func.min(RectificationItem.deadline))
+        .join(RectificationItem, col(RectificationItem.id) == SupervisionNotice.item_id)
+        .where(SupervisionNotice.as_of == as_of, col(SupervisionNotice.id) > after_id)
+        .group_by(col(SupervisionNotice.inspection_id), col(SupervisionNotice.rung))
+    ).all()
+    sent = 0
+    for inspection_id, rung, n, due_on in groups:  # due_on: the earliest deadline among them
+        insp, label = _label(session, inspection_id)
+        role = LADDER[min(int(rung), len(LADDER) - 1)][0]
+        title, text = _notice_text(label, int(rung), int(n), due_on, as_of, held=hold is not None)
+        rows = enqueue_alert(session=session, settings=settings, key=f"sweep:{inspection_id}:{rung}:{as_of}", role=role,
+                             title=f"【{title}】", body=text, link=link, now=now, inspection=insp, not_before=hold)
+        sent += int(any(r.created_at == now for r in rows))
+    return sent
+
+
+def _fed_back_by(as_of: date, days: int) -> ColumnElement[bool]:
+    """A cheap SQL pre-filter: a period of `days` working days is never shorter than `days` calendar days."""
+    return and_(col(Inspection.feedback_date).is_not(None), col(Inspection.feedback_date) <= as_of - timedelta(days=days))
+
+
+def mark_missing_reports(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str,
+                         calendar: WorkCalendar | None = None) -> int:
+    """The formal rectification report is due by the report rule (`rectification_days`) after feedback."""
+    cal, rule = calendar or work_calendar(settings), settings.rule("report")
+    late = [i for i in session.exec(select(Inspection).where(
+        _fed_back_by(as_of, rule.days), col(Inspection.formal_report_at).is_(None),
+        col(Inspection.stage).in_([Stage.RECTIFICATION, Stage.ARCHIVING, Stage.ARCHIVED]),
+    )).all() if i.feedback_date is not None and cal.deadline(i.feedback_date, rule) <= as_of]
+    hold = cal.hold_until(as_of, rule)
+    marked = 0
+    for insp in late:
+        exists = session.exec(select(InspectionNotice).where(
+            InspectionNotice.inspection_id == insp.id, InspectionNotice.kind == MISSING_REPORT)).first()
+        if exists:
+            continue
+        assert insp.id is not None
+        session.add(InspectionNotice(inspection_id=insp.id, kind=MISSING_REPORT, as_of=as_of))
+        _, label = _label(session, insp.id)
+        enqueue_alert(session=session, settings=settings, key=f"missing-report:{insp.id}", role=Role.OFFICE,
+                      title="【未按期报送整改报告】", body=f"{label}：整改报告已到期未报送。", link=link, now=now, inspection=insp,
+                      not_before=hold)
+        marked += 1
+    session.flush()
+    return marked
+
+
+def unit_rates(*, session: Session, inspection_ids: list[int] | None = None) -> dict[int, tuple[int, int]]:
+    """inspection id → (closed items, all items)."""
+    q = select(RectificationItem.inspection_id, func.count(),
+               func.sum(case((col(RectificationItem.status) == ItemStatus.CLOSED, 1), else_=0))).group_by(
+        col(RectificationItem.inspection_id))
+    if inspection_ids is not None:
+        q = q.where(col(RectificationItem.inspection_id).in_(inspection_ids))
+    return {int(i): (int(done or 0), int(total)) for i, total, done in session.execute(q).all()}
+
+
+def detect_look_backs(*, session: Session, settings: Settings, as_of: date, now: datetime,
+                      calendar: WorkCalendar | None = None) -> list[int]:
+    """Create a look-back for every unit whose trigger holds and that has none yet."""
+    cal, rule = calendar or work_calendar(settings), settings.rule("report")
+    causes: dict[int, list[str]] = {}
+    overdue_before = as_of - timedelta(days=settings.lookback_overdue_days)
+    for (iid,) in session.execute(select(RectificationItem.inspection_id).where(
+            col(RectificationItem.status) != ItemStatus.CLOSED, col(RectificationItem.deadline) < overdue_before).distinct()):
+        causes.setdefault(int(iid), []).append(LookBackCause.OVERDUE.value)
+    due = [i for i, fed_back in session.execute(select(col(Inspection.id), col(Inspection.feedback_date)).where(_fed_back_by(as_of, rule.days)))
+           if cal.deadline(fed_back, rule) <= as_of]
+    for iid, (done, total) in unit_rates(session=session, inspection_ids=due).items():
+        if total and Decimal(done) * 100 / Decimal(total) < Decimal(str(settings.lookback_rate_below)):
+            causes.setdefault(iid, []).append(LookBackCause.LOW_RATE.value)
+    for (iid,) in session.execute(select(InspectionNotice.inspection_id).where(InspectionNotice.kind == MISSING_REPORT)):
+        causes.setdefault(int(iid), []).append(LookBackCause.NO_REPORT.value)
+    if not causes:
+        return []
+    have = set(session.exec(select(LookBack.source_inspection_id).where(
+        col(LookBack.source_inspection_id).in_(list(causes)))).all())
+    # An archived unit closed every item and its records are read-only (tasks/lifecycle/archived.py): a
+    # look-back there could not record its results, so none is started.
+    have |= {i for i in session.exec(select(Inspection.id).where(
+        col(Inspection.id).in_(list(causes)), Inspection.stage == Stage.ARCHIVED)) if i is not None}
+    created = []
+    for iid, why in sorted(causes.items()):
+        if iid in have:
+            continue
+        insp = session.get(Inspection, iid)
+        assert insp is not None
+        lb = LookBack(source_inspection_id=iid, unit_id=insp.unit_id, cause=why[0], detail="、".join(why), triggered_on=as_of)
+        session.add(lb)
+        session.flush()
+        assert lb.id is not None
+        record_event(session=session, actor="系统", action="触发回头看", entity="look_back", entity_id=lb.id, now=now,
+                     detail={"inspection": iid, "causes": why})
+        created.append(lb.id)
+    return created
+
+
+def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str) -> SweepResult:
+    """The daily supervision sweep: ladder notices, their alerts, missing reports, look-back triggers."""
+    result = SweepResult()
+    cal = work_calendar(settings)
+    kw: dict[str, Any] = {"session": session, "settings": settings, "as_of": as_of, "now": now, "calendar": cal}
+    before = last_notice_id(session)
+    result.by_rung = sweep_notices(session=session, settings=settings, as_of=as_of)
+    result.notices = sum(result.by_rung.values())
+    result.alerts = notify_notices(link=link, after_id=before, **kw)
+    result.missing_reports = mark_missing_reports(link=link, **kw)
+    result.missing_plans = mark_missing_plans(link=link, **kw)
+    result.look_backs = detect_look_backs(**kw)
+    from tasks.clues.ledger import (
+        sweep_clue_deadlines,  # clues imports documents; keep this module light
+    )
+
+    result.clue_reminders = sweep_clue_deadlines(link=link, **kw)
+    if not cal.is_working_day(as_of):
+        result.held_until = cal.next_working_day(as_of)
+    result.calendar_warnings = list(cal.warnings)
+    session.flush()
+    return result
+
+
+def round_progress(*, session: Session, as_of: date) -> list[dict[str, Any]]:
+    """Per round: items, closed, overdue and the rectification rate, for the progress artifact."""
+    rows = session.execute(
+        select(InspectionRound.name, func.count(col(RectificationItem.id)),
+               func.sum(case((col(RectificationItem.status) == ItemStatus.CLOSED, 1), else_=0)),
+               func.sum(case((and_(col(RectificationItem.status) != ItemStatus.CLOSED,
+                                   col(RectificationItem.deadline) < as_of), 1), else_=0)))
+        .join(Inspection, col(Inspection.round_id) == InspectionRound.id)
+        .join(RectificationItem, col(RectificationItem.inspection_id) == Inspection.id)
+        .group_by(col(InspectionRound.name)).order_by(col(InspectionRound.name))
+    ).all()
+    return [{"轮次": n, "整改事项": int(t), "已销号": int(d or 0), "已逾期": int(o or 0), "整改到位率": rate_text(int(d or 0), int(t))}
+            for n, t, d, o in rows]
+
+
+
+# The rectification plan (整改方案) ----------------------------------------------------------
+
+MISSING_PLAN = "未按期报送整改方案"
+
+
+def submit_plan(
+    *, session: Session, settings: Settings, inspection: Inspection, items: list[PlanItemIn], by: str, now: datetime,
+    link: str,
+) -> int:
+    """The unit's plan: measure, owner and deadline per item. Any bad line refuses the whole plan."""
+    ensure_not_archived(session=session, inspection=inspection, action="报送整改方案")
+    if inspection.stage != Stage.RECTIFICATION:
+        raise DomainError(f"当前阶段为“{Stage(inspection.stage).value}”，只有督促整改阶段可以报送整改方案")
+    if inspection.plan_approved_at is not None:
+        raise DomainError("整改方案已审核通过，不能再修改")
+    rows = _items_of(session, inspection)
+    problems = _unknown_or_closed(rows, [p.item_id for p in items], "")
+    for p in items:
+        if p.deadline < now.date():
+            problems.append(f"整改事项{p.item_id}的完成时限{p.deadline}早于今天")
+    missing = sorted(set(rows) - {p.item_id for p in items} - {i for i, r in rows.items() if r.status == ItemStatus.CLOSED})
+    if missing:
+        problems.append("整改方案未覆盖的整改事项：" + "、".join(map(str, missing)))
+    if problems:
+        raise DomainError("整改方案未保存", problems)
+    for p in items:
+        row = rows[p.item_id]
+        row.measure, row.owner, row.supervise_every_days = p.measure.strip(), p.owner.strip(), p.supervise_every_days
+        if row.deadline != p.deadline:
+            restart_ladder(row, p.deadline, settings)
+        session.add(row)
+    inspection.plan_submitted_at = now
+    session.add(inspection)
+    assert inspection.id is not None
+    _, label = _label(session, inspection.id)
+    record_event(session=session, actor=by, action="报送整改方案", entity="inspection", entity_id=inspection.id, now=now,
+                 detail={"items": len(items)})
+    enqueue_alert(session=session, settings=settings, key=f"plan:{inspection.id}:{now.isoformat()}", role=Role.OFFICE,
+                  title="【整改方案待审核】", body=f"{label}：已报送整改方案（{len(items)}项任务），请审核。",
+                  link=link, now=now, inspection=inspection)
+    session.flush()
+    return len(items)
+
+
+def review_plan(*, session: Session, settings: Settings, inspection_id: int, approved: bool, attempt: int, comment: str,
+                now: datetime, link: str) -> bool:
+    """The office approves the plan, or sends it back so the unit submits it again."""
+    insp, label = _label(session, inspection_id)
+    if insp.plan_approved_at is not None:
+        return True
+    ensure_not_archived(session=session, inspection=insp, action="审核整改方案")
+    if approved and insp.plan_submitted_at is None:
+        enqueue_alert(session=session, settings=settings, key=f"plan-not-submitted:{inspection_id}:{attempt}",
+                      role=Role.OFFICE, title="【整改方案尚未报送】", link=link, now=now, inspection=insp,
+                      body=f"{label}：单位尚未报送整改方案，审核“通过”未生效，请待报送后再审核。")
+        return False
+    if approved:
+        insp.plan_approved_at = now
+    else:
+        insp.plan_submitted_at = None
+        enqueue_alert(session=session, settings=settings, key=f"plan-returned:{inspection_id}:{attempt}",
+                      role=Role.UNIT_SECRETARY, title="【整改方案退回】", link=link, now=now, inspection=insp,
+                      body=f"{label}：整改方案被退回，请修改后重新报送。意见：{comment}")
+    session.add(insp)
+    record_event(session=session, actor="巡察办", action="审核整改方案", entity="inspection", entity_id=inspection_id,
+                 now=now, detail={"approved": approved})
+    session.flush()
+    return approved
+
+
+def mark_missing_plans(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str,
+                       calendar: WorkCalendar | None = None) -> int:
+    """The plan is due by the plan rule (`plan_due_days`) after feedback."""
+    cal, rule = calendar or work_calendar(settings), settings.rule("plan")
+    late = [i for i in session.exec(select(Inspection).where(
+        _fed_back_by(as_of, rule.days),
+        col(Inspection.plan_submitted_at).is_(None), col(Inspection.plan_approved_at).is_(None),
+        Inspection.stage == Stage.RECTIFICATION)).all()
+        if i.feedback_date is not None and cal.deadline(i.feedback_date, rule) <= as_of]
+    hold = cal.hold_until(as_of, rule)
+    marked = 0
+    for insp in late:
+        assert insp.id is not None
+        if session.exec(select(InspectionNotice).where(InspectionNotice.inspection_id == insp.id,
+                                                       InspectionNotice.kind == MISSING_PLAN)).first():
+            continue
+        session.add(InspectionNotice(inspection_id=insp.id, kind=MISSING_PLAN, as_of=as_of))
+        _, label = _label(session, insp.id)
+        for role in (Role.UNIT_SECRETARY, Role.OFFICE):
+            enqueue_alert(session=session, settings=settings, key=f"missing-plan:{insp.id}:{role.value}", role=role,
+                          title="【未按期报送整改方案】", body=f"{label}：反馈后{span_text(rule)}内应报送整改方案，至今未报送。",
+                          link=link, now=now, inspection=insp, not_before=hold)
+        marked += 1
+    session.flush()
+    return marked

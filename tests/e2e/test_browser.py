@@ -1,0 +1,399 @@
+"""Office staff in a real browser: start a round from the Prefect UI's “Custom run” form of the
+deployment 发起巡察, then approve the plan gate through the flow run's “Resume” form.
+
+Prefect 3.8.8 serves two UIs; the stack pins the classic (Vue) one at the server root
+(PREFECT_SERVER_UI_V2_ENABLED=false), which is the one the README and the alert links
+describe, and the walk-through is done there. Only finding
+the new run and waiting for its state use the API; every submission is made in headless
+Chromium (the Debian package, never a Playwright download). Screenshots of each step go to
+test-artifacts/browser/<ui>-NN-<step>.png.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+import yaml
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from sqlmodel import select
+
+from models.db import session_scope
+from models.enums import ApprovalStatus, Gate, RoundStatus
+from models.settings import PROJECT_ROOT
+from models.tables import Approval, InspectionRound
+from tests.support.driver import live_code, retire_round, waiting_approval
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack]
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
+UI_TIMEOUT_MS = 60_000
+VIEWPORT = {"width": 1400, "height": 1000}
+
+# Titles of models/forms.py:RoundParams and TeamSpec in `position` order; the UI appends
+# " (Optional)" to fields that have a default.
+ROUND_TITLES = ["巡察轮次名称", "巡察类型 (Optional)", "进驻开始日期", "进驻结束日期", "巡察组及被巡察单位 (Optional)",
+                "由系统组建巡察组 (Optional)"]
+TEAM_TITLES = ["巡察组名称", "组长", "副组长 (Optional)", "组员 (Optional)", "被巡察单位"]
+PLAN_TITLES = ["审批决定", "审批人（姓名）", "验证码", "意见 (Optional)"]
+RUN_URL = re.compile(r"/runs/flow-run/([0-9a-f-]{36})")
+
+
+def _defaults() -> dict[str, Any]:
+    """The parameters prefect.yaml gives the deployment 发起巡察 (what the form is prefilled with)."""
+    spec = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    (dep,) = [d for d in spec["deployments"] if d["name"] == "发起巡察"]
+    return dep["parameters"]["params"]
+
+
+def _glimpse_toast(page: Any, text: str) -> None:
+    """Wait a while for a confirmation toast, for the screenshot; it lasts a few seconds and
+    is missed on a loaded machine, so its absence proves nothing: the API checks that follow
+    decide whether the submission took effect."""
+    try:
+        page.get_by_text(text).first.wait_for(timeout=15_000)
+    except PlaywrightTimeoutError:
+        pass
+
+
+def _in_order(seen: list[str], expected: list[str]) -> bool:
+    """`expected` occur in `seen` in this order (other labels may come between)."""
+    it = iter(seen)
+    return all(any(s == e for s in it) for e in expected)
+
+
+def _labels(scope: Any) -> list[str]:
+    return [t.strip() for t in scope.locator("label").all_inner_texts() if t.strip()]
+
+
+class V1:
+    """The classic UI (Vue, unprefixed routes). Its `<label for=…>` has no matching input id,
+    so get_by_label finds nothing: go from the label text to its schema-form property."""
+
+    name = "v1"
+    root = "/deployments"
+
+    kind_field = "巡察类型 (Optional)"  # the label text
+
+    @staticmethod
+    def nav(page: Any, item: str) -> None:
+        page.get_by_role("button", name=item, exact=True).click()  # sidebar links have role=button
+
+    @staticmethod
+    def open_custom_run(page: Any) -> None:
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.get_by_text("Custom run", exact=True).click()
+
+    @staticmethod
+    def _property(scope: Any, title: str) -> Any:
+        return scope.get_by_text(title, exact=True).locator(
+            "xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' schema-form-property ')][1]")
+
+    @classmethod
+    def textbox(cls, scope: Any, title: str) -> Any:
+        return cls._property(scope, title).locator("textarea")
+
+    @classmethod
+    def select_value(cls, scope: Any, title: str) -> str:
+        return str(cls._property(scope, title).locator(".p-select-button__control").inner_text()).strip()
+
+    @classmethod
+    def choose(cls, page: Any, scope: Any, title: str, value: str) -> None:
+        # A mouse click opens this combobox and it shuts again at once in headless Chromium
+        # (its search box loses focus); opening it from the keyboard keeps it open.
+        control = cls._property(scope, title).locator(".p-select-button__control")
+        option = page.get_by_role("option", name=value, exact=True)
+        control.click()
+        try:
+            option.wait_for(state="visible", timeout=1500)
+        except sync_api.TimeoutError:
+            control.focus()
+            control.press("ArrowDown")
+        option.click()
+
+    @staticmethod
+    def open_resume(page: Any) -> Any:
+        page.get_by_role("button", name="Resume", exact=True).click()
+        return page.get_by_role("dialog")
+
+    submit_resume = "Submit"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _read(run_id: UUID) -> Any:
+    from tests.support.driver import read  # imported late: see _api_settings
+
+    return read(run_id)
+
+
+def _wait_for(run_id: UUID, **kwargs: Any) -> Any:
+    from tests.support.driver import wait_for
+
+    return wait_for(run_id, **kwargs)
+
+
+def _api_settings(stack: Any) -> Any:
+    """Point this process's Prefect client at the stack's server.
+
+    Prefect builds its global settings when it is first imported. If that happens at test
+    collection, before the `stack` fixture exports PREFECT_API_URL, get_client() finds no API
+    URL and quietly starts an ephemeral server of its own (slow, and it times out on a busy
+    machine). So this module imports Prefect only inside the test, and pins the URL here.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    return temporary_settings(updates={PREFECT_API_URL: stack.api_url})
+
+
+def _await_form(run_id: UUID, timeout: float = 120) -> None:
+    """A run turns Paused a moment before it stores its form (schema, then description);
+    the UI shows the form only if it is there when the Resume dialog opens."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.input.run_input import keyset_from_paused_state
+
+    state = _read(run_id).state
+    keyset = state.state_details.run_input_keyset or keyset_from_paused_state(state)
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        for key in (keyset["schema"], keyset["description"]):
+            while True:
+                try:
+                    client.read_flow_run_input(run_id, key)
+                    break
+                except ObjectNotFound:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.25)
+
+
+def _find_run(round_name: str, timeout: float = 120) -> UUID:
+    """The run of 发起巡察 whose params.name is `round_name` (exactly one)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with get_client(sync_client=True) as client:
+            dep = client.read_deployment_by_name("巡察轮次/发起巡察")
+            runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep.id])))
+        mine = [r for r in runs if isinstance(r.parameters.get("params"), dict)
+                and r.parameters["params"].get("name") == round_name]
+        if mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(mine) == 1, f"expected one run with params.name={round_name}, found {len(mine)}"
+    return mine[0].id
+
+
+class Walk:
+    """One member of the office in one UI, in its own browser context."""
+
+    def __init__(self, ui: Any, browser: Any, stack: Any, defaults: dict[str, Any]) -> None:
+        self.ui, self.stack, self.defaults = ui, stack, defaults
+        self.round_name = f"界面测试轮次-{ui.name}-{secrets.token_hex(3)}"
+        self.approver = "张明"  # the leading group's account in the demo county
+        self.context = browser.new_context(viewport=VIEWPORT)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(UI_TIMEOUT_MS)
+        self.page.set_default_navigation_timeout(60_000)
+        self.run_id: UUID | None = None
+        self.problems: list[str] = []  # failed requests and console errors, written out on failure
+        self.page.on("response", self._on_response)
+        self.page.on("console", self._on_console)
+
+    def _on_response(self, response: Any) -> None:
+        if response.status >= 400:
+            req = response.request
+            self.problems.append(f"{response.status} {req.method} {response.url} {req.post_data or ''}"[:2000])
+
+    def _on_console(self, message: Any) -> None:
+        if message.type == "error":
+            self.problems.append(f"console: {message.text}"[:2000])
+
+    def shot(self, step: str, tall: bool = False) -> None:
+        page = self.page
+        if tall:  # the long form scrolls inside the layout; a tall viewport shows all of it
+            page.set_viewport_size({"width": VIEWPORT["width"], "height": 3000})
+        page.screenshot(path=str(ARTIFACTS / f"{self.ui.name}-{step}.png"), full_page=True)
+        if tall:
+            page.set_viewport_size(VIEWPORT)
+
+    def start_round(self) -> None:
+        """Deployments → 发起巡察 → Run → Custom run; change the name, keep the defaults, submit."""
+        ui, page = self.ui, self.page
+        page.goto(self.stack.ui_url + ui.root)
+        ui.nav(page, "Deployments")
+        page.get_by_role("link", name="发起巡察", exact=True).first.click()
+        page.get_by_role("button", name="Run", exact=True).wait_for()
+        self.shot("01-deployment")
+        ui.open_custom_run(page)
+
+        name_box = ui.textbox(page, "巡察轮次名称")
+        assert name_box.input_value() == self.defaults["name"]  # waits for the form
+        page.get_by_text("被巡察单位", exact=True).last.wait_for()
+        labels = _labels(page)
+        assert _in_order(labels, ROUND_TITLES), labels
+        assert _in_order(labels, TEAM_TITLES), labels
+        assert ui.select_value(page, ui.kind_field) == self.defaults["kind"]
+        self.shot("02-run-form-defaults", tall=True)
+
+        name_box.fill(self.round_name)
+        assert name_box.input_value() == self.round_name
+        self.shot("03-run-form-filled", tall=True)
+        self.submit_run()
+        self.shot("04-run-submitted")
+
+    def submit_run(self) -> None:
+        """Submit, as a person would: if the server answers “Oops” (Prefect's SQLite server says 503
+        when its database is busy; nothing was created), submit again, at most three times."""
+        page = self.page
+        for _ in range(3):
+            refused = sum("create_flow_run" in p for p in self.problems)
+            with page.expect_response(lambda r: "create_flow_run" in r.url, timeout=60_000) as answer:
+                page.get_by_role("button", name="Submit", exact=True).click()
+            if answer.value.ok:
+                _glimpse_toast(page, "scheduled to start")  # await_plan_gate finds the run through the API
+                return
+            assert answer.value.status == 503, f"create_flow_run answered {answer.value.status}"
+            assert sum("create_flow_run" in p for p in self.problems) == refused + 1
+            time.sleep(2)
+        raise AssertionError("the server refused the run three times")
+
+    def await_plan_gate(self) -> None:
+        """The run the browser created (found by its parameter) stops at the plan gate."""
+        self.run_id = _find_run(self.round_name)
+        submitted = _read(self.run_id).parameters["params"]
+        # The form sends the optional “由系统组建巡察组” left empty as an explicit null.
+        assert submitted == {**self.defaults, "name": self.round_name, "auto_teams": None}, submitted
+        fr = _wait_for(self.run_id, paused=True, timeout=300)
+        assert fr.state is not None and fr.state.is_paused(), fr.state
+        assert str(fr.state.state_details.pause_key) == "plan-0-1-0"  # type: ignore[union-attr]
+        _await_form(self.run_id)
+
+    def approve_plan(self) -> None:
+        """Runs → the run → Resume: 批准, the approver's name, submit."""
+        ui, page = self.ui, self.page
+        ui.nav(page, "Runs")
+        page.get_by_placeholder("Search by flow run name").filter(visible=True).first.fill(self.round_name)
+        page.get_by_role("link", name=self.round_name, exact=True).first.click()
+        page.wait_for_url(RUN_URL)
+        assert RUN_URL.search(page.url).group(1) == str(self.run_id)  # type: ignore[union-attr]
+        page.get_by_text("Suspended", exact=True).first.wait_for()
+        dialog = ui.open_resume(page)
+        dialog.get_by_text(f"{self.round_name}（{self.defaults['kind']}）").wait_for()  # the gate's description
+        ui.textbox(dialog, "审批人（姓名）").wait_for()
+        assert _in_order(_labels(dialog), PLAN_TITLES), _labels(dialog)
+        self.shot("05-resume-form-empty")
+        ui.choose(page, dialog, "审批决定", "批准")
+        assert ui.select_value(dialog, "审批决定") == "批准"
+        ui.textbox(dialog, "审批人（姓名）").fill(self.approver)
+        ui.textbox(dialog, "验证码").fill(live_code(waiting_approval(self.run_id).id or 0))  # as the alert told 张明
+        self.shot("06-resume-form-filled")
+        for _ in range(3):  # as in submit_run: a busy SQLite server may say 503; then submit again
+            with page.expect_response(lambda r: r.url.endswith("/resume"), timeout=60_000) as answer:
+                dialog.get_by_role("button", name=ui.submit_resume, exact=True).click()
+            if answer.value.status != 503:
+                break
+            time.sleep(2)
+        assert answer.value.ok, f"resume answered {answer.value.status}"
+        _glimpse_toast(page, "Flow run resumed")  # left_gate() asks the API whether it did
+        self.shot("07-resumed")
+
+    def left_gate(self) -> bool:
+        return not _read(self.run_id).state.is_paused()  # type: ignore[arg-type]
+
+    def await_completed(self) -> None:
+        fr = _wait_for(self.run_id, final=True, timeout=300)  # type: ignore[arg-type]
+        assert fr.state is not None and fr.state.is_completed(), fr.state
+        self.page.reload()
+        self.page.get_by_text("Completed", exact=True).first.wait_for()
+        self.shot("08-completed")
+
+    def check_records(self) -> None:
+        """The application recorded the round as started and who approved the plan."""
+        with session_scope() as s:
+            rnd = s.exec(select(InspectionRound).where(InspectionRound.name == self.round_name)).one()
+            assert rnd.status == RoundStatus.ACTIVE
+            assert rnd.flow_run_id == str(self.run_id)
+            plan = s.exec(select(Approval).where(Approval.round_id == rnd.id, Approval.gate == Gate.PLAN)).one()
+            assert plan.status == ApprovalStatus.DECIDED
+            assert (plan.decision, plan.approver, plan.comment) == ("批准", self.approver, "")
+            assert plan.decided_at is not None
+
+
+def test_start_round_and_approve_plan_in_browser(stack: Any, browser: Any) -> None:
+    """The classic UI, step by step: start a round from its deployment, approve the plan gate."""
+    with _api_settings(stack):
+        _walk_both(stack, browser)
+
+
+def _walk_both(stack: Any, browser: Any) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    assert PREFECT_API_URL.value() == stack.api_url
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    defaults = _defaults()
+    walks = [Walk(V1, browser, stack, defaults)]
+    # The address people open is the classic UI the README and the alert links describe
+    # (the stack sets PREFECT_SERVER_UI_V2_ENABLED=false).
+    page = walks[0].page
+    page.goto(stack.ui_url)
+    page.get_by_role("button", name="Deployments", exact=True).wait_for()
+    assert "/v2" not in page.url, page.url
+
+    def phase(name: str) -> None:
+        print(f"[browser] {name} at {time.monotonic() - started:.1f}s")
+
+    try:
+        for w in walks:
+            w.start_round()
+            phase(f"{w.ui.name}: round submitted")
+            w.await_plan_gate()
+            phase(f"{w.ui.name}: run paused at the plan gate")
+            w.approve_plan()
+            phase(f"{w.ui.name}: plan approved")
+            deadline = time.monotonic() + 30
+            while not w.left_gate() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert w.left_gate(), f"{w.ui.name}: still paused 30 s after resuming in the UI"
+            w.await_completed()
+            phase(f"{w.ui.name}: run completed")
+            w.check_records()
+            phase(f"{w.ui.name}: records checked")
+            retire_round(w.round_name)  # the next tests may use the same units and people
+    except BaseException:
+        for w in walks:  # what each page showed when it went wrong
+            try:
+                w.shot("99-failure")
+                (ARTIFACTS / f"{w.ui.name}-99-failure.html").write_text(w.page.content(), encoding="utf-8")
+                (ARTIFACTS / f"{w.ui.name}-99-failure.log").write_text("\n".join(w.problems), encoding="utf-8")
+            except Exception:  # noqa: BLE001 - keep the original error
+                pass
+        raise
+    finally:
+        for w in walks:
+            w.context.close()

@@ -1,0 +1,375 @@
+"""End to end on a real Prefect server: a round of three units through all seven stages,
+every gate answered through the API, one report returned for a second search."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from prefect.deployments import run_deployment
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from models.clock import now, today
+from models.db import session_scope
+from models.enums import ClueStatus, Gate, ItemStatus, RoundStatus, Stage
+from models.forms import FindingIn, PlanItemIn, ProgressIn
+from models.settings import get_settings
+from models.tables import (
+    Alert,
+    Approval,
+    AuditEvent,
+    Clue,
+    ClueLetter,
+    Document,
+    Finding,
+    Inspection,
+    InspectionRound,
+    RectificationItem,
+    Unit,
+)
+from tasks.clues.ledger import (
+    acknowledge,
+    add_petition,
+    petition_to_clue,
+    read_petition,
+    report_result,
+)
+from tasks.infra.audit import first_broken_link
+from tasks.lifecycle.findings import add_clue, find_inspection, record_findings
+from tasks.lifecycle.stages import open_items
+from tasks.records.dossier import find_dossier
+from tasks.supervision.rectification import report_progress, submit_plan
+from tests.support.driver import (
+    answer,
+    latest_table,
+    live_code,
+    pause_key,
+    read,
+    wait_for,
+    wait_for_key,
+    waiting_approval,
+)
+from tests.support.factories import letter_code
+from tests.support.leaks import prefect_leaks, scan_sqlite
+
+pytestmark = pytest.mark.stack
+
+SENTINEL = "哨兵-保密-7F3A"
+INFORMANT = "举报人-甲乙-5C2E"  # an informant's name: encrypted at rest, so not even in our own database
+
+
+def round_params(name: str, teams: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"params": {"name": name, "kind": "常规巡察", "start_date": "2026-12-01", "end_date": "2026-12-31", "teams": teams}}
+
+
+TEAMS = [
+    {"name": "第一巡察组", "leader": "李建国", "deputy": "陈晓梅", "members": ["林静", "郭涛"], "units": ["城东街道", "区财政局"]},
+    {"name": "第二巡察组", "leader": "周卫东", "deputy": "孙丽娟", "members": ["刘洋"], "units": ["区交通投资集团"]},
+]
+
+
+def start_round(name: str, teams: list[dict[str, Any]]) -> str:
+    run = run_deployment("巡察轮次/发起巡察", parameters=round_params(name, teams), timeout=0)
+    return str(run.id)
+
+
+def refused_and_waiting(run_id: str, key: str) -> None:
+    wait_for_key(run_id, key)
+
+
+def approve_plan(run_id: str) -> None:
+    """The plan gate proves its approver: the wrong role, a wrong code and an expired code are each
+    refused (audited, the run asks again); the leading group's member with the live code decides."""
+    wait_for(run_id, paused=True)
+    assert pause_key(run_id) == "plan-0-1-0"
+    approval = waiting_approval(run_id)
+    code = live_code(approval.id)
+    answer(run_id, decision="批准", approver="陶文华", code=code, comment="同意")  # 巡察办, not 领导小组
+    refused_and_waiting(run_id, "plan-0-1-1")
+    # The form asked again says first why the last answer was not taken (Prefect's toast said "resumed").
+    from prefect.input.actions import read_flow_run_input
+
+    text = read_flow_run_input(key="suspended-plan-0-1-1-description", flow_run_id=UUID(run_id))
+    assert str(text).startswith("> **上次提交未被接受：“陶文华”（巡察办）无权办理"), text
+    answer(run_id, decision="批准", approver="张明", code=f"{(int(code) + 1) % 10**6:06d}", comment="同意")
+    refused_and_waiting(run_id, "plan-0-1-2")
+    with session_scope() as s:  # the code's time runs out before 张明 answers
+        row = s.get(Approval, approval.id)
+        assert row is not None and row.code_expires_at is not None
+        row.code_expires_at = now() - timedelta(minutes=1)
+        s.add(row)
+    answer(run_id, decision="批准", approver="张明", code=code, comment="同意")
+    refused_and_waiting(run_id, "plan-0-1-3")
+    fresh = live_code(approval.id)  # sent to 张明 with the refusal
+    answer(run_id, decision="批准", approver="张明", code=fresh, comment="同意")
+    assert wait_for(run_id, final=True).state.is_completed()  # type: ignore[union-attr]
+    with session_scope() as s:
+        reasons = [e.detail["reason"] for e in s.exec(select(AuditEvent).where(
+            AuditEvent.action == "审批被拒收", AuditEvent.entity_id == approval.id).order_by(col(AuditEvent.id)))]
+        assert reasons == ["“陶文华”（巡察办）无权办理“方案及组成人员审批”，应由巡察工作领导小组办理", "验证码不正确",
+                           "验证码已过期，新的验证码已发送给审批人"]
+        decided = s.get(Approval, approval.id)
+        assert decided is not None and (decided.approver, decided.code_hash, decided.codes_issued) == ("张明", "", 2)
+        # Each refusal was told to the gate's role, with its reason.
+        told = s.exec(select(Alert).where(col(Alert.dedupe_key).startswith(f"gate:{approval.id}:refused:"))).all()
+        assert {a.title for a in told} == {"【审批未被接受】方案及组成人员审批"} and {a.role for a in told} == {"leading_group"}
+        assert len({a.dedupe_key for a in told}) == 3 and any("验证码不正确" in a.body for a in told)
+    # and written in Chinese in the run's log.
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        lines = [r.message for r in client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(run_id)])))]
+    assert sum("提交未被接受" in line for line in lines) == 3, lines
+
+
+def units_artifact(round_name: str) -> list[dict[str, str]]:
+    """The newest version of the round run's table of its units."""
+    with session_scope() as s:
+        rid = s.exec(select(InspectionRound.id).where(InspectionRound.name == round_name)).one()
+    return latest_table(f"round-{rid}-units")
+
+
+def inspections_of(round_name: str) -> dict[str, tuple[int, str]]:
+    with session_scope() as s:
+        rnd = s.exec(select(InspectionRound).where(InspectionRound.name == round_name)).one()
+        rows = s.exec(select(Inspection, Unit).join(Unit).where(Inspection.round_id == rnd.id)).all()
+        return {u.name: (i.id, i.flow_run_id) for i, u in rows}  # type: ignore[misc]
+
+
+def drive(runs: dict[str, str], policy: dict[str, list[tuple[Any, ...]]], timeout: float = 420) -> dict[str, list[str]]:
+    """Answer each run's gates in the order `policy` gives, checking the pause key of each.
+
+    A policy step is (pause key, form input) or (pause key, form input, what to do first)."""
+    seen: dict[str, list[str]] = {u: [] for u in runs}
+    pending = {u: list(steps) for u, steps in policy.items()}
+    deadline = time.monotonic() + timeout
+    while any(pending.values()) and time.monotonic() < deadline:
+        for unit, run_id in runs.items():
+            if not pending[unit]:
+                continue
+            fr = read(run_id)
+            assert fr.state is not None
+            assert not (fr.state.is_failed() or fr.state.is_crashed()), f"{unit}: {fr.state.name} {fr.state.message}"
+            if not fr.state.is_paused():
+                continue
+            key = pause_key(run_id)
+            if seen[unit] and seen[unit][-1] == key:
+                continue  # already answered; the run has not picked it up yet
+            expected_key, run_input, *before = pending[unit].pop(0)
+            assert key == expected_key, f"{unit}: waiting at {key}, expected {expected_key}"
+            seen[unit].append(key)
+            for step in before:
+                step()
+            answer(run_id, **run_input)
+        time.sleep(0.5)
+    assert not any(pending.values()), f"gates left unanswered: {pending}"
+    return seen
+
+
+def all_done(inspection_id: int) -> Any:
+    """The unit reports every open item done (已完成待核), as the progress form does."""
+    def report() -> None:
+        with session_scope() as s:
+            insp = s.get(Inspection, inspection_id)
+            assert insp is not None
+            items = [i.id for i in open_items(session=s, inspection_id=inspection_id)]
+            if not items:
+                return
+            report_progress(session=s, settings=get_settings(), inspection=insp, formal=True, by="单位书记", now=now(),
+                            reports=[ProgressIn(item_id=i, status="已完成待核", measure_taken="已整改到位") for i in items])
+    return report
+
+
+def submit_plan_for(inspection_id: int) -> Any:
+    """The unit submits its rectification plan, as the 报送整改方案 form does."""
+    def submit() -> None:
+        with session_scope() as s:
+            insp = s.get(Inspection, inspection_id)
+            assert insp is not None
+            items = [PlanItemIn(item_id=i.id, measure="建立台账，逐项整改", owner="单位书记", deadline=today() + timedelta(days=30))
+                     for i in open_items(session=s, inspection_id=inspection_id) if i.id is not None]
+            submit_plan(session=s, settings=get_settings(), inspection=insp, items=items, by="单位书记", now=now(), link="")
+    return submit
+
+
+def ok(decision: str, comment: str = "") -> dict[str, Any]:
+    return {"decision": decision, "comment": comment}  # the driver signs as the gate's role, with its code
+
+
+def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -> None:
+    name = f"端到端轮次-{uuid.uuid4().hex[:6]}"
+    round_run = start_round(name, TEAMS)
+    approve_plan(round_run)
+    insp = inspections_of(name)
+    assert set(insp) == {"城东街道", "区财政局", "区交通投资集团"}
+    runs = {unit: run_id for unit, (_, run_id) in insp.items()}
+    for unit, (_iid, run_id) in insp.items():
+        assert run_id, f"no flow run started for {unit}"
+        fr = wait_for(run_id, paused=True)
+        assert fr.name == f"单位巡察·{name}·{unit}"  # findable in the Runs list
+    # The round's run ended, and points to its units: a table kept up to date as they move.
+    round_state = read(round_run).state
+    assert round_state is not None and round_state.is_completed() and "3个单位的巡察流程已启动" in str(round_state.message)
+    table = units_artifact(name)
+    assert {r["被巡察单位"] for r in table} == set(insp) and {r["等待审批"] for r in table} == {"巡察组提交报告"}
+    assert all(r["单位巡察流程"].endswith(f"/runs/flow-run/{runs[r['被巡察单位']]}") for r in table)
+
+    # The team records findings while on site: one unit through the 登记问题 deployment form,
+    # the others directly (as the sheet import does), and a confidential clue for one unit.
+    form_run = run_deployment("登记问题/登记问题", timeout=240, parameters={"params": {
+        "round_name": name, "unit_name": "城东街道",
+        "findings": [{"category": "党的建设", "description": "“三会一课”制度落实不到位", "evidence": "会议记录缺失"},
+                     {"category": "全面从严治党", "description": "公务接待超标准", "fixed_on_site": True}]}})
+    assert form_run.state is not None and form_run.state.is_completed(), form_run.state
+    with session_scope() as s:
+        for unit in ("区财政局", "区交通投资集团"):
+            target = find_inspection(session=s, round_name=name, unit_name=unit)
+            record_findings(session=s, inspection=target, by="巡察组", now=now(), findings=[
+                FindingIn(category="党的领导", description=f"{unit}贯彻落实上级决策部署不够有力"),
+                FindingIn(category="选人用人", description="干部档案管理不规范", scope="共性问题"),
+            ])
+        add_clue(session=s, inspection=find_inspection(session=s, round_name=name, unit_name="区财政局"),
+                 kind="违纪违法线索", summary=f"反映某科长收受礼金 {SENTINEL}", by="巡察组", now=now())
+        # A petition by letter with a named informant: content and identity are confidential too.
+        petition = add_petition(session=s, settings=get_settings(), by="林静",
+                                inspection_id=find_inspection(session=s, round_name=name, unit_name="区财政局").id or 0,
+                                channel="来信", content=f"举报某项目围标串标 {SENTINEL}",
+                                informant_name=INFORMANT, informant_contact="139-0000-0000", now=now())
+        petition_id = petition.id or 0
+        petition_to_clue(session=s, settings=get_settings(), by="林静", petition_id=petition_id, kind="行业领域问题",
+                         summary=f"某项目涉嫌围标串标 {SENTINEL}", now=now())
+
+    cd, cz, jt = (insp[u][0] for u in ("城东街道", "区财政局", "区交通投资集团"))
+    seen = drive(runs, {
+        # Returned once for a second search, then approved.
+        "城东街道": [
+            (f"stationing-done-{cd}-1-0", ok("进驻结束，提交巡察报告", "报告已完成")),
+            (f"report-{cd}-1-0", ok("退回重新查找", "未发现实质性线索，请二次查找")),
+            (f"stationing-done-{cd}-2-0", ok("进驻结束，提交巡察报告", "已补充查找")),
+            (f"report-{cd}-2-0", ok("通过")),
+            # 通过 before the unit submitted its plan does not take: asked again.
+            (f"rect-plan-{cd}-1-0", ok("通过")),
+            (f"rect-plan-{cd}-2-0", ok("通过"), submit_plan_for(cd)),
+            (f"close-out-{cd}-1-0", ok("同意销号"), all_done(cd)),
+        ],
+        # A return without a reason is refused and asked again; a clue gate; close-out refused once.
+        "区财政局": [
+            (f"stationing-done-{cz}-1-0", ok("进驻结束，提交巡察报告")),
+            (f"report-{cz}-1-0", ok("退回重新查找")),
+            (f"report-{cz}-1-1", ok("通过")),
+            (f"clue-transfer-{cz}-1-0", ok("同意移交")),
+            (f"rect-plan-{cz}-1-0", ok("通过"), submit_plan_for(cz)),
+            (f"close-out-{cz}-1-0", ok("暂不销号", "整改材料不全")),
+            (f"close-out-{cz}-2-0", ok("同意销号"), all_done(cz)),
+        ],
+        "区交通投资集团": [
+            (f"stationing-done-{jt}-1-0", ok("进驻结束，提交巡察报告")),
+            (f"report-{jt}-1-0", ok("通过")),
+            (f"rect-plan-{jt}-1-0", ok("退回修改", "措施不具体"), submit_plan_for(jt)),
+            (f"rect-plan-{jt}-2-0", ok("通过"), submit_plan_for(jt)),
+            (f"close-out-{jt}-1-0", ok("同意销号"), all_done(jt)),
+        ],
+    })
+    assert all(seen.values())
+    for unit, run_id in runs.items():
+        fr = wait_for(run_id, final=True)
+        assert fr.state is not None and fr.state.is_completed(), f"{unit}: {fr.state}"
+
+    final_table = units_artifact(name)  # read before the session below takes the database
+    with session_scope() as s:
+        rnd = s.exec(select(InspectionRound).where(InspectionRound.name == name)).one()
+        assert rnd.status == RoundStatus.DONE
+        rows = {u.name: i for i, u in s.exec(select(Inspection, Unit).join(Unit).where(Inspection.round_id == rnd.id))}
+        assert {u: Stage(i.stage) for u, i in rows.items()} == dict.fromkeys(rows, Stage.ARCHIVED)
+        # The round's table of units followed them to the end.
+        assert {r["被巡察单位"]: (r["所处阶段"], r["等待审批"]) for r in final_table} == dict.fromkeys(
+            rows, ("已归档", "—"))
+        assert rows["城东街道"].search_count == 2 and rows["区财政局"].search_count == 1
+        gates = Counter((a.inspection_id, Gate(a.gate)) for a in s.exec(select(Approval).where(Approval.round_id == rnd.id)))
+        assert gates[(None, Gate.PLAN)] == 1
+        assert gates[(cd, Gate.REPORT)] == 2 and gates[(cd, Gate.STATIONING_DONE)] == 2
+        assert gates[(cz, Gate.CLOSE_OUT)] == 2 and gates[(cz, Gate.CLUE_TRANSFER)] == 1
+        assert (jt, Gate.CLUE_TRANSFER) not in gates  # no clue, no gate
+        assert gates[(cd, Gate.RECT_PLAN)] == 2 and gates[(jt, Gate.RECT_PLAN)] == 2 and gates[(cz, Gate.RECT_PLAN)] == 1
+        assert all(i.plan_approved_at is not None for i in rows.values())
+        refused = s.exec(select(AuditEvent).where(AuditEvent.action == "审批被拒收")).all()
+        assert any(e.detail.get("reason", "").startswith("选择“退回重新查找”时必须填写意见") for e in refused)
+        plan = s.exec(select(Approval).where(Approval.round_id == rnd.id, Approval.gate == Gate.PLAN)).one()
+        assert (plan.decision, plan.approver) == ("批准", "张明")
+        clues = {c.kind: c for c in s.exec(select(Clue).where(Clue.inspection_id == cz))}
+        assert {(k, c.status, c.receiver) for k, c in clues.items()} == {
+            ("违纪违法线索", ClueStatus.TRANSFERRED, "discipline_commission"),
+            ("行业领域问题", ClueStatus.TRANSFERRED, "functional_department")}
+        letters = s.exec(select(ClueLetter).where(ClueLetter.inspection_id == cz)).all()
+        assert sorted(letter.receiver for letter in letters) == ["discipline_commission", "functional_department"]
+        items = s.exec(select(RectificationItem).where(RectificationItem.inspection_id.in_([cd, cz, jt]))).all()  # type: ignore[attr-defined]
+        # 城东街道: one finding fixed on site, so one item; the others two each.
+        assert Counter(i.inspection_id for i in items) == {cd: 1, cz: 2, jt: 2}
+        assert {ItemStatus(i.status) for i in items} == {ItemStatus.CLOSED}
+        findings = Counter(f.inspection_id for f in s.exec(select(Finding).where(Finding.inspection_id.in_([cd, cz, jt]))))  # type: ignore[attr-defined]
+        assert findings == {cd: 2, cz: 2, jt: 2}
+        # Two versions of 城东街道's report, one per search.
+        reports = s.exec(select(Document).where(Document.inspection_id == cd, Document.kind == "巡察报告")).all()
+        assert sorted(d.version for d in reports) == [1, 2]
+        assert first_broken_link(session=s) is None
+        alerts = s.exec(select(Alert)).all()
+        assert all(SENTINEL not in a.body and SENTINEL not in a.title for a in alerts)
+        dupes = s.exec(select(Alert.dedupe_key, Alert.recipient, func.count()).group_by(Alert.dedupe_key, Alert.recipient)
+                       .having(func.count() > 1)).all()
+        assert dupes == []
+    with session_scope() as s:
+        folders = {unit: find_dossier(session=s, settings=get_settings(), round_name=name, unit_name=unit) for unit in rows}
+    for unit in rows:
+        folder = folders[unit]
+        assert (folder / "卷内目录.tsv").exists() and (folder / "manifest.sha256").exists()
+        names = [line.split("  ", 1)[1] for line in (folder / "manifest.sha256").read_text(encoding="utf-8").splitlines()]
+        assert all((folder / n).exists() for n in names)
+    assert any("巡察反馈意见" in n for n in (p.name for p in Path(folders["城东街道"]).iterdir()))
+
+    # The alerts went over HTTP to the real receiver, the clue text never did.
+    bodies = [m.get("message", "") + m.get("title", "") for m in inbox.messages]
+    assert sum("您有1件新移交线索" in b for b in bodies) == 2  # 纪委监委 and the functional department
+    assert any("退回巡察报告" in b for b in bodies)
+    assert all(SENTINEL not in b for b in bodies)
+
+    # The receivers sign for their letters and report results; each clue closes with its result.
+    with session_scope() as s:
+        by_receiver = {letter.receiver: letter.id for letter in s.exec(select(ClueLetter).where(ClueLetter.inspection_id == cz))}
+        ids = {c.kind: c.id for c in s.exec(select(Clue).where(Clue.inspection_id == cz))}
+    with session_scope() as s:
+        jiwei = by_receiver["discipline_commission"] or 0
+        jiwei_code = letter_code(s, jiwei)
+    # 纪委监委 signs in the Prefect UI's form (deployment 签收线索移交函); the department by command.
+    signed = run_deployment("签收线索移交函/签收线索移交函", timeout=240, parameters={"params": {
+        "letter_id": jiwei, "signer": "郑文斌", "code": jiwei_code}})
+    assert signed.state is not None and signed.state.is_completed(), signed.state
+    with session_scope() as s:
+        dept = by_receiver["functional_department"] or 0
+        acknowledge(session=s, settings=get_settings(), by="许丽", letter_id=dept, code=letter_code(s, dept), now=now())
+        report_result(session=s, settings=get_settings(), by="郑文斌", clue_id=ids["违纪违法线索"] or 0, result="初步核实",
+                      note="已初核", now=now())
+        report_result(session=s, settings=get_settings(), by="郑文斌", clue_id=ids["违纪违法线索"] or 0,
+                      result="立案审查调查", note="已立案", now=now())
+        report_result(session=s, settings=get_settings(), by="许丽", clue_id=ids["行业领域问题"] or 0, result="经核查无问题",
+                      note="", now=now())
+    with session_scope() as s:
+        assert {c.status for c in s.exec(select(Clue).where(Clue.inspection_id == cz))} == {ClueStatus.CLOSED}
+
+    # Nothing confidential reached Prefect: not its database (every table), its result files
+    # or any process log. The same scan finds the sentinel in the application's own database.
+    for secret in (SENTINEL, INFORMANT):
+        assert prefect_leaks(stack.home, secret, stack.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"]) == {
+            "database": [], "files": [], "logs": []}
+    assert {"xuncha.db:clue", "xuncha.db:petition"} <= set(scan_sqlite(stack.home / "xuncha.db", SENTINEL))
+    assert scan_sqlite(stack.home / "xuncha.db", INFORMANT) == []
+    with session_scope() as s:
+        shown = read_petition(session=s, settings=get_settings(), by="陶文华", petition_id=petition_id, informant=True, now=now())
+        assert shown["举报人"] == INFORMANT

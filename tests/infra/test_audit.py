@@ -1,0 +1,446 @@
+"""The audit trail's hash chain and the approval gates' record, reminders included."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, col, func, select
+
+from models.clock import aware
+from models.enums import ApprovalStatus, Gate, Role
+from models.errors import DomainError
+from models.settings import Settings
+from models.tables import Alert, Approval, AuditEvent
+from tasks.infra.audit import (
+    UNREGISTERED,
+    UNREGISTERED_FLOOD,
+    UNREGISTERED_PER_HOUR,
+    first_broken_link,
+    head_file,
+    read_head,
+    record_event,
+    record_refusal,
+    verify_trail,
+)
+from tasks.lifecycle.approvals import open_gate, record_decision, remind_waiting
+from tests.conftest import NOW
+from tests.support.factories import make_round, row_counts
+
+pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
+
+HOUR = timedelta(hours=1)
+
+
+def chain(session: Session, n: int = 5) -> list[AuditEvent]:
+    events = [
+        record_event(session=session, actor=f"用户{i}", action="审批决定", entity="approval", entity_id=i,
+                     now=NOW + i * HOUR, detail={"gate": "报告审议", "decision": "通过", "n": i})
+        for i in range(1, n + 1)
+    ]
+    session.commit()
+    return events
+
+
+def test_chain_verifies(session: Session) -> None:
+    assert first_broken_link(session=session) is None  # an empty trail holds
+    events = chain(session)
+    assert events[0].prev_hash == ""
+    for prev, ev in zip(events, events[1:], strict=False):
+        assert ev.prev_hash == prev.hash and len(ev.hash) == 64
+    session.expire_all()
+    assert first_broken_link(session=session) is None
+
+
+# Each column, and a raw SQL value that changes it.
+TAMPERING: list[tuple[str, str]] = [
+    ("at", "'2026-12-01 12:00:01.000000'"),
+    ("actor", "'他人'"),
+    ("action", "'审批被拒收'"),
+    ("entity", "'clue'"),
+    ("entity_id", "99"),
+    ("entity_id", "NULL"),
+    ("detail", "'{\"gate\": \"报告审议\", \"decision\": \"退回重新查找\", \"n\": 3}'"),
+    ("prev_hash", "'" + "0" * 64 + "'"),
+    ("hash", "'" + "f" * 64 + "'"),
+]
+
+
+def test_tampering_with_any_column_is_detected_at_that_row(session: Session) -> None:
+    """Every column of the first, a middle and the last row, changed by raw SQL one at a time
+    (and put back after): the chain check names exactly that row."""
+    events = chain(session)
+    for victim in (events[0], events[2], events[4]):
+        for column, value in TAMPERING:
+            original = session.execute(text(f"SELECT {column} FROM audit_event WHERE id = :id"), {"id": victim.id}).scalar()
+            session.execute(text(f"UPDATE audit_event SET {column} = {value} WHERE id = :id"), {"id": victim.id})
+            session.commit()
+            session.expire_all()
+            broken = first_broken_link(session=session)
+            assert broken is not None, f"changing {column} of row {victim.id} went unnoticed"
+            assert broken.id == victim.id, f"changing {column} of row {victim.id} reported row {broken.id}"
+            if isinstance(original, dict):  # a JSON column reads back as a dict on PostgreSQL
+                original = json.dumps(original, ensure_ascii=False)
+            put_back = "CAST(:v AS json)" if column == "detail" and session.get_bind().dialect.name == "postgresql" else ":v"
+            session.execute(text(f"UPDATE audit_event SET {column} = {put_back} WHERE id = :id"), {"v": original, "id": victim.id})
+            session.commit()
+            session.expire_all()
+            assert first_broken_link(session=session) is None
+
+
+def test_deleted_row_is_detected_at_the_next(session: Session) -> None:
+    events = chain(session)
+    session.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": events[1].id})
+    session.commit()
+    session.expire_all()
+    broken = first_broken_link(session=session)
+    assert broken is not None and broken.id == events[2].id
+
+
+@pytest.mark.parametrize(
+    "when",
+    [NOW, NOW.astimezone(UTC), NOW.replace(tzinfo=None), NOW.replace(microsecond=654321)],
+    ids=["china", "utc", "naive-china", "microseconds"],
+)
+def test_chain_holds_whatever_the_timestamp_form(session: Session, when: datetime) -> None:
+    """The same instant given in UTC must not look like tampering once read back from SQLite."""
+    record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=when)
+    record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=when + HOUR)
+    session.commit()
+    session.expire_all()
+    assert first_broken_link(session=session) is None
+    first = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).first()
+    assert first is not None and aware(first.at) == NOW.replace(microsecond=0)  # naive on SQLite, UTC on PostgreSQL
+
+
+def test_chain_across_a_domain_run(demo_org: Session, settings: Settings) -> None:
+    """Events written by the domain functions (round, gate, decision) chain up too."""
+    s = demo_org
+    rnd, inspections = make_round(s)
+    assert rnd.id is not None
+    a = open_gate(session=s, settings=settings, round_id=rnd.id, inspection_id=None, gate=Gate.PLAN, attempt=1,
+                  flow_run_id=None, now=NOW)
+    record_decision(session=s, approval_id=a.id or 0, decision="批准", approver="张书记", comment="", now=NOW + HOUR)
+    s.commit()
+    actions = [e.action for e in s.exec(select(AuditEvent).order_by(col(AuditEvent.id)))]
+    assert actions == ["审批发起", "审批决定"]
+    assert first_broken_link(session=s) is None
+
+
+# Approval gates -----------------------------------------------------------------------------
+
+
+def _open(s: Session, settings: Settings, **kw: Any) -> Approval:
+    rnd, inspections = make_round(s)
+    assert rnd.id is not None
+    args: dict[str, Any] = {"round_id": rnd.id, "inspection_id": None, "gate": Gate.PLAN, "attempt": 1,
+                            "flow_run_id": "abc", "now": NOW, **kw}
+    approval = open_gate(session=s, settings=settings, **args)
+    s.commit()
+    return approval
+
+
+def _keys(s: Session, approval: Approval) -> list[str]:
+    return sorted(s.exec(select(Alert.dedupe_key).where(col(Alert.dedupe_key).startswith(f"gate:{approval.id}:"))))
+
+
+def test_open_gate_once(demo_org: Session, settings: Settings) -> None:
+    s = demo_org
+    approval = _open(s, settings)
+    assert (approval.status, approval.attempt, approval.reminders_sent) == (ApprovalStatus.PENDING, 1, 0)
+    (ask,) = s.exec(select(Alert).where(Alert.dedupe_key == f"gate:{approval.id}:ask")).all()
+    assert ask.role == Role.LEADING_GROUP.value and ask.recipient == "json://127.0.0.1:8765/leading-group"
+    assert ask.title == "【待审批】方案及组成人员审批"
+    assert "2026年第一轮巡察" in ask.body and "/runs/flow-run/abc" in ask.body
+    before = row_counts(s)
+    again = open_gate(session=s, settings=settings, round_id=approval.round_id, inspection_id=None, gate=Gate.PLAN,
+                      attempt=1, flow_run_id="abc", now=NOW + HOUR)
+    s.commit()
+    assert again.id == approval.id
+    assert row_counts(s) == before
+
+
+def test_decision_is_recorded_once(demo_org: Session, settings: Settings) -> None:
+    s = demo_org
+    approval = _open(s, settings)
+    assert approval.id is not None
+    record_decision(session=s, approval_id=approval.id, decision="退回修改", approver=" 张书记 ", comment=" 组成人员需调整 ",
+                    now=NOW + HOUR)
+    s.commit()
+    before = row_counts(s)
+    second = record_decision(session=s, approval_id=approval.id, decision="批准", approver="李副书记", comment="",
+                             now=NOW + 2 * HOUR)
+    s.commit()
+    assert (second.decision, second.approver, second.comment) == ("退回修改", "张书记", "组成人员需调整")
+    assert row_counts(s) == before
+    with pytest.raises(DomainError, match="审批记录不存在：424242"):
+        record_decision(session=s, approval_id=424242, decision="批准", approver="x", comment="", now=NOW)
+
+
+def test_reminders_one_per_elapsed_period(demo_org: Session, settings: Settings) -> None:
+    s = demo_org
+    period = timedelta(hours=settings.gate_reminder_hours)
+    approval = _open(s, settings, gate=Gate.STATIONING_DONE,
+                     inspection_id=None)
+
+    def remind(at: datetime) -> int:
+        n = remind_waiting(session=s, settings=settings, now=at)
+        s.commit()
+        return n
+
+    assert remind(NOW + period - timedelta(minutes=1)) == 0
+    assert _keys(s, approval) == [f"gate:{approval.id}:ask"]
+    assert remind(NOW + period) == 1
+    assert remind(NOW + period) == 0  # the same time again: nothing extra
+    assert remind(NOW + period + HOUR) == 0
+    before = row_counts(s)
+    assert remind(NOW + period + 2 * HOUR) == 0
+    assert row_counts(s) == before
+    assert remind(NOW + 2 * period) == 1
+    assert remind(NOW + 2 * period) == 0
+    assert _keys(s, approval) == sorted(
+        [f"gate:{approval.id}:ask", f"gate:{approval.id}:remind:1", f"gate:{approval.id}:remind:2"])
+    reminder = s.exec(select(Alert).where(Alert.dedupe_key == f"gate:{approval.id}:remind:2")).one()
+    assert reminder.title == "【催办】巡察组提交报告"
+    assert f"已等待{int(2 * settings.gate_reminder_hours)}小时" in reminder.body
+    s.expire_all()
+    assert s.get(Approval, approval.id).reminders_sent == 2  # type: ignore[union-attr]
+
+    # Once decided, no more reminders.
+    record_decision(session=s, approval_id=approval.id or 0, decision="进驻结束，提交巡察报告", approver="李建国",
+                    comment="", now=NOW + 2 * period + HOUR)
+    s.commit()
+    assert remind(NOW + 10 * period) == 0
+    assert len(_keys(s, approval)) == 3
+
+
+def test_reminder_goes_to_the_gate_approver(demo_org: Session, settings: Settings) -> None:
+    """The stationing gate is the team leader's: the reminder goes to 李建国 himself."""
+    s = demo_org
+    rnd, inspections = make_round(s)
+    assert rnd.id is not None and inspections[0].id is not None
+    approval = open_gate(session=s, settings=settings, round_id=rnd.id, inspection_id=inspections[0].id,
+                         gate=Gate.STATIONING_DONE, attempt=1, flow_run_id=None, now=NOW)
+    s.commit()
+    assert remind_waiting(session=s, settings=settings, now=NOW + timedelta(hours=settings.gate_reminder_hours)) == 1
+    s.commit()
+    reminder = s.exec(select(Alert).where(Alert.dedupe_key == f"gate:{approval.id}:remind:1")).one()
+    assert reminder.recipient == "json://127.0.0.1:8765/team/li"
+    assert "2026年第一轮巡察·城东街道" in reminder.body
+
+
+# --- the chain head outside the database ---------------------------------------------------
+
+def test_head_file_follows_every_commit_and_not_a_rollback(session: Session) -> None:
+    events = chain(session, 3)
+    path = head_file(session)
+    if session.get_bind().dialect.name == "sqlite":
+        assert path.parent == Path(session.get_bind().engine.url.database or "").parent  # beside the database file
+    assert read_head(path) == (events[-1].id, events[-1].hash)
+    record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=NOW)
+    session.rollback()
+    assert read_head(path) == (events[-1].id, events[-1].hash)
+    assert verify_trail(session=session) == []
+
+
+@pytest.mark.parametrize("deleted", [1, 2, 5])
+def test_deleting_the_newest_rows_is_caught_by_the_head(session: Session, deleted: int) -> None:
+    events = chain(session, 5)
+    first_gone = events[-deleted].id
+    session.execute(text("DELETE FROM audit_event WHERE id >= :id"), {"id": first_gone})
+    session.commit()
+    session.expire_all()
+    assert first_broken_link(session=session) is None  # what is left is a valid, shorter chain
+    assert verify_trail(session=session) == [
+        f"审计日志第{first_gone}条至第5条已被删除（链头文件记录到第5条，数据库只到第{(first_gone or 1) - 1}条）"]
+
+
+@pytest.mark.parametrize(("column", "value"), TAMPERING)
+def test_verify_names_the_changed_entry(session: Session, column: str, value: str) -> None:
+    events = chain(session, 4)
+    victim = events[1]
+    session.execute(text(f"UPDATE audit_event SET {column} = {value} WHERE id = :id"), {"id": victim.id})
+    session.commit()
+    session.expire_all()
+    (problem,) = verify_trail(session=session)
+    assert problem.startswith(f"审计日志第{victim.id}条被篡改")
+
+
+def test_a_rewritten_newest_entry_with_a_valid_hash_is_caught(session: Session) -> None:
+    """Whoever can write the database can recompute the last hash; the head file still differs."""
+    from tasks.infra.audit import _digest
+
+    events = chain(session, 3)
+    last = events[-1]
+    forged = _digest(last.id, last.prev_hash, last.at, "他人", last.action, last.entity, last.entity_id, last.detail)
+    session.execute(text("UPDATE audit_event SET actor = '他人', hash = :h WHERE id = :id"), {"h": forged, "id": last.id})
+    session.commit()
+    session.expire_all()
+    assert first_broken_link(session=session) is None
+    assert verify_trail(session=session) == [f"审计日志第{last.id}条与链头文件不符（记录被替换）"]
+
+
+def test_a_missing_head_file_is_reported(session: Session) -> None:
+    chain(session, 2)
+    head_file(session).unlink()
+    (problem,) = verify_trail(session=session)
+    assert problem.startswith("找不到审计链头文件")
+
+
+def test_verify_audit_command(cli_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from deployments.cli.main import app
+    from models.db import get_engine
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["load-org"]).exit_code == 0
+    ok = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    assert ok.exit_code == 0 and "审计日志完整" in ok.output, ok.output
+    refused = runner.invoke(app, ["verify-audit", "--as", "林静"])
+    assert refused.exit_code == 2 and "“巡察组组员”无权校验审计日志" in refused.output
+    with Session(get_engine()) as s:  # the refused attempt is on the trail; now delete it
+        last = s.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()
+        assert last is not None and last.action == "校验审计日志（被拒绝）" and last.actor == "林静"
+        gone = last.id
+        s.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": gone})
+        s.commit()
+    broken = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    assert broken.exit_code == 2 and f"审计日志第{gone}条至第{gone}条已被删除" in broken.output
+
+
+# --- the tail cannot be lost: the head's count, checks on every write, bounded refusals -----
+
+def test_head_file_records_the_count(session: Session) -> None:
+    events = chain(session, 3)
+    fields = head_file(session).read_text(encoding="ascii").split()
+    assert fields == [str(events[-1].id), events[-1].hash, "3"]
+
+
+def test_no_append_on_top_of_a_shrunk_trail(session: Session) -> None:
+    """After the newest row is deleted, the next append is refused instead of becoming the new tail."""
+    chain(session, 3)
+    session.execute(text("DELETE FROM audit_event WHERE id = 3"))
+    session.commit()
+    with pytest.raises(DomainError, match="审计日志不完整，已停止记录新的操作：审计日志第3条至第3条已被删除"):
+        record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=NOW)
+    session.rollback()
+    assert session.exec(select(func.count()).select_from(AuditEvent)).one() == 2
+    assert verify_trail(session=session) == ["审计日志第3条至第3条已被删除（链头文件记录到第3条，数据库只到第2条）"]
+
+
+def test_a_lower_count_than_the_head_is_reported(session: Session) -> None:
+    """A head that says 5 rows where the database holds 4 with the same newest row: rows went missing."""
+    events = chain(session, 4)
+    path = head_file(session)
+    path.write_text(f"{events[-1].id} {events[-1].hash} 5\n", encoding="ascii")
+    assert verify_trail(session=session) == ["审计日志少了1条（链头文件记录共5条，数据库只有4条）"]
+    with pytest.raises(DomainError, match="审计日志少了1条"):
+        record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=NOW)
+
+
+def test_an_old_head_without_a_count_still_reads(session: Session) -> None:
+    events = chain(session, 2)
+    head_file(session).write_text(f"{events[-1].id} {events[-1].hash}\n", encoding="ascii")
+    assert read_head(head_file(session)) == (events[-1].id, events[-1].hash)
+    assert verify_trail(session=session) == []
+    record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=NOW)
+    session.commit()
+    assert head_file(session).read_text(encoding="ascii").split()[2] == "3"
+
+
+def test_a_mangled_timestamp_names_its_row(session: Session) -> None:
+    """One character of a stored timestamp changed so it no longer parses (SQLite keeps any text):
+    the check names the row instead of failing to read it."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL refuses a timestamp that does not parse")
+    events = chain(session, 4)
+    victim, after = events[2].id, events[3].id  # (read now: the rows will no longer load)
+    stored = session.execute(text("SELECT at FROM audit_event WHERE id = :id"), {"id": victim}).scalar()
+    mangled = stored[:11] + "x" + stored[12:]
+    session.execute(text("UPDATE audit_event SET at = :v WHERE id = :id"), {"v": mangled, "id": victim})
+    session.execute(text("UPDATE audit_event SET detail = '{broken' WHERE id = :id"), {"id": after})
+    session.commit()
+    session.expire_all()
+    broken = first_broken_link(session=session)
+    assert broken is not None and broken.id == victim
+    (problem,) = verify_trail(session=session)
+    assert problem.startswith(f"审计日志第{victim}条被篡改") and f"时间“{mangled}”无法识别" in problem
+    session.execute(text("UPDATE audit_event SET at = :v WHERE id = :id"), {"v": stored, "id": victim})
+    session.commit()
+    (problem,) = verify_trail(session=session)  # the broken JSON of the next row is named too
+    assert problem.startswith(f"审计日志第{after}条被篡改")
+
+
+def test_unregistered_refusals_are_bounded(demo_org: Session) -> None:
+    """Refusals by names that are no account: one row per name and hour, at most
+    UNREGISTERED_PER_HOUR names an hour plus one row saying the rest went unrecorded."""
+    s = demo_org
+
+    def refuse(name: str, at: datetime) -> None:
+        record_refusal(session=s, actor=name, action="查阅线索（被拒绝）", entity="clue", entity_id=1, now=at,
+                       detail={"reason": "不是在册用户"})
+        s.commit()
+
+    for i in range(500):
+        refuse(f"冒名{i % 60}" + "长" * (i % 3) * 40, NOW + timedelta(seconds=i))
+    hour = s.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
+    assert len(hour) == UNREGISTERED_PER_HOUR + 1
+    assert {e.action for e in hour[:-1]} == {UNREGISTERED} and hour[-1].action == UNREGISTERED_FLOOD
+    assert all(len(e.actor) <= 50 for e in hour)
+    for _ in range(50):
+        refuse("冒名0", NOW + HOUR)  # next hour: the same name once more
+    assert s.exec(select(func.count()).select_from(AuditEvent)).one() == UNREGISTERED_PER_HOUR + 2
+    for _ in range(3):  # a registered name is recorded every time
+        refuse("林静", NOW + HOUR)
+    assert s.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.actor == "林静")).one() == 3
+    assert verify_trail(session=s) == []
+
+
+def test_deleted_tail_then_refused_commands_is_still_reported(cli_home: Path) -> None:
+    """The reported attack: delete the newest row, run two refused commands (one by an unknown
+    name), and verify-audit must still report the loss."""
+    from typer.testing import CliRunner
+
+    from deployments.cli.main import app
+    from models.db import get_engine
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["load-org"]).exit_code == 0
+    for name in ("林静", "林静"):
+        assert runner.invoke(app, ["verify-audit", "--as", name]).exit_code == 2
+    with Session(get_engine()) as s:
+        s.execute(text("DELETE FROM audit_event WHERE id = 2"))
+        s.commit()
+    for name in ("林静", "无名氏"):
+        refused = runner.invoke(app, ["verify-audit", "--as", name])
+        assert refused.exit_code == 2
+        assert "无权校验审计日志" in refused.output or "不是本系统的在册用户" in refused.output
+        assert "审计日志不完整" in refused.output and "第2条至第2条已被删除" in refused.output
+    with Session(get_engine()) as s:
+        assert s.exec(select(func.count()).select_from(AuditEvent)).one() == 1  # nothing appended on top
+    broken = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    assert broken.exit_code == 2 and "审计日志第2条至第2条已被删除" in broken.output
+
+
+def test_verify_audit_command_names_a_mangled_timestamp(cli_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from deployments.cli.main import app
+    from models.db import get_engine
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["load-org"]).exit_code == 0
+    for _ in range(2):
+        runner.invoke(app, ["verify-audit", "--as", "林静"])
+    with Session(get_engine()) as s:
+        stored = s.execute(text("SELECT at FROM audit_event WHERE id = 1")).scalar()
+        s.execute(text("UPDATE audit_event SET at = :v WHERE id = 1"), {"v": stored[:-1] + "?"})
+        s.commit()
+    result = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception  # no traceback
+    assert "审计日志第1条被篡改" in result.output, result.output

@@ -1,0 +1,180 @@
+"""Builders for test data taken from the demo county (deployments/demo/county.yaml).
+
+The default round has one team (组长 李建国, 副组长 陈晓梅, 组员 刘洋) inspecting three units
+none of them has to recuse from: 城东街道, 区教育局 and 区交通投资集团.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from sqlalchemy import func
+from sqlmodel import Session, SQLModel, col, select
+
+from models.db import make_engine
+from models.forms import FindingIn, RoundParams
+from models.tables import Inspection, InspectionRound, Unit
+from tasks.lifecycle.rounds import create_round
+from tasks.planning.org import load_org, read_org_file
+from tests.conftest import DEMO_ORG, NOW
+
+DEMO_UNITS: tuple[str, ...] = ("城东街道", "区教育局", "区交通投资集团")
+START = date(2026, 12, 1)
+END = date(2026, 12, 31)
+SHEET_HEADER = ["问题类别", "问题描述", "证据材料", "问题性质", "立行立改"]
+
+
+@contextmanager
+def database(home: Path, *, demo: bool = True) -> Iterator[Session]:
+    """A database like the `session`/`demo_org` fixtures, for module-scoped fixtures shared by
+    tests that only read, or that each assert they wrote nothing."""
+    home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(f"sqlite:///{home / 'xuncha.db'}")
+    SQLModel.metadata.create_all(engine)
+    try:
+        with Session(engine) as session:
+            if demo:
+                load_org(session=session, data=read_org_file(DEMO_ORG))
+                session.commit()
+            yield session
+    finally:
+        engine.dispose()
+
+
+def team_data(
+    *, name: str = "第一巡察组", leader: str = "李建国", deputy: str | None = "陈晓梅",
+    members: Sequence[str] = ("刘洋",), units: Sequence[str] = DEMO_UNITS,
+) -> dict[str, Any]:
+    return {"name": name, "leader": leader, "deputy": deputy, "members": list(members), "units": list(units)}
+
+
+def round_data(
+    *, name: str = "2026年第一轮巡察", kind: str = "常规巡察", start: date = START, end: date = END,
+    teams: list[dict[str, Any]] | None = None, **team: Any,
+) -> dict[str, Any]:
+    """The raw form as the office fills it in (before validation)."""
+    return {"name": name, "kind": kind, "start_date": start, "end_date": end,
+            "teams": teams if teams is not None else [team_data(**team)]}
+
+
+def round_params(**kwargs: Any) -> RoundParams:
+    return RoundParams.model_validate(round_data(**kwargs))
+
+
+def unvalidated_params(**kwargs: Any) -> RoundParams:
+    """Params that skip the form's own validation, to test validate_round on its own."""
+    from models.forms import TeamSpec
+
+    data = round_data(**kwargs)
+    teams = [TeamSpec.model_validate(t) for t in data.pop("teams")]
+    return RoundParams.model_construct(**data, teams=teams)
+
+
+def make_round(
+    session: Session, params: RoundParams | None = None, *, now: datetime = NOW, flow_run_id: str | None = None,
+) -> tuple[InspectionRound, list[Inspection]]:
+    """Create a round with create_round and commit; returns the round and its inspections by unit order."""
+    params = params or round_params()
+    rnd = create_round(session=session, params=params, now=now, flow_run_id=flow_run_id)
+    session.commit()
+    order = [u for t in params.teams for u in t.units]
+    rows = session.exec(
+        select(Inspection, Unit.name).join(Unit, col(Unit.id) == Inspection.unit_id).where(Inspection.round_id == rnd.id)
+    ).all()
+    by_unit = {name: insp for insp, name in rows}
+    return rnd, [by_unit[u] for u in order]
+
+
+def finding(
+    description: str = "“三会一课”制度落实不到位，支部会议记录缺失", *, category: str = "党的建设",
+    evidence: str = "", scope: str = "个性问题", fixed_on_site: bool = False,
+) -> FindingIn:
+    return FindingIn(category=category, description=description, evidence=evidence, scope=scope,
+                     fixed_on_site=fixed_on_site)
+
+
+def sample_findings() -> list[FindingIn]:
+    return [
+        finding("公务接待超标准，存在违规报销招待费问题", category="全面从严治党", evidence="财务凭证2026-031"),
+        finding("干部选拔任用程序不规范，个别岗位未经民主推荐", category="选人用人", scope="共性问题"),
+        finding("党务公开栏内容长期未更新", category="党的建设", fixed_on_site=True),
+    ]
+
+
+def sheet_rows(n: int = 2) -> list[list[Any]]:
+    """A good findings sheet: header plus `n` data rows."""
+    rows: list[list[Any]] = [list(SHEET_HEADER)]
+    samples = [
+        ["党的建设", "“三会一课”制度落实不到位", "会议记录本", "个性问题", "否"],
+        ["全面从严治党", "公务用车管理不规范", "", "共性问题", "是"],
+        ["选人用人", "干部档案材料不完整", "档案抽查记录", "", ""],
+    ]
+    rows += [samples[i % len(samples)] for i in range(n)]
+    return rows
+
+
+def write_csv(path: Path, rows: Iterable[Sequence[Any]]) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def write_xlsx(path: Path, rows: Iterable[Sequence[Any]], sheet: str = "问题清单") -> Path:
+    """A workbook with one sheet of these rows."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = sheet
+    for row in rows:
+        ws.append(list(row))
+    wb.save(path)
+    return path
+
+
+def in_stationing(s: Session, settings: Any, *, now: datetime = NOW, link: str = "") -> int:
+    """The default round created and its first unit (城东街道) in 集中巡察; returns its inspection id."""
+    from tasks.lifecycle import stages
+    _, insps = make_round(s)
+    iid = insps[0].id
+    assert iid is not None
+    stages.prepare(session=s, settings=settings, inspection_id=iid, now=now, link=link)
+    stages.start_stationing(session=s, settings=settings, inspection_id=iid, now=now, link=link)
+    s.commit()
+    return iid
+
+
+def write_sheet(path: Path, rows: Iterable[Sequence[Any]]) -> Path:
+    """Write rows as .csv or .xlsx according to the path's extension."""
+    return write_xlsx(path, rows) if path.suffix == ".xlsx" else write_csv(path, rows)
+
+
+def row_counts(session: Session) -> dict[str, int]:
+    """Rows in every application table, to show that a refused action wrote nothing."""
+    session.flush()
+    return {
+        name: session.exec(select(func.count()).select_from(table)).one()
+        for name, table in sorted(SQLModel.metadata.tables.items())
+    }
+
+
+def sent_code(session: Session, key_prefix: str, label: str = "签收码") -> str:
+    """The newest one-time code an alert under `key_prefix` carried (what its receiver read)."""
+    import re
+
+    from models.tables import Alert
+
+    bodies = session.exec(select(Alert.body).where(col(Alert.dedupe_key).startswith(key_prefix)).order_by(col(Alert.id).desc()))
+    for body in bodies:
+        if m := re.search(label + r"：(\d{6})", body):
+            return m.group(1)
+    raise AssertionError(f"no {label} was sent under {key_prefix}")
+
+
+def letter_code(session: Session, letter_id: int) -> str:
+    return sent_code(session, f"clue-letter:{letter_id}")
