@@ -148,6 +148,13 @@ class LookBackCause(StrEnum):
     NO_REPORT = "未报送整改报告"
 
 
+class LetterStatus(StrEnum):
+    """线索移交函: derived from its acknowledgement (no column of its own)."""
+
+    SENT = "待签收"
+    ACKNOWLEDGED = "已签收"
+
+
 class ApprovalStatus(StrEnum):
     PENDING = "待审批"
     DECIDED = "已决定"

@@ -32,6 +32,7 @@ from models.enums import (
     ClueKind,
     ClueResult,
     ClueStatus,
+    LetterStatus,
     PetitionChannel,
     Role,
     Stage,
@@ -40,6 +41,7 @@ from models.errors import DomainError, NotFound
 from models.paths import document_dir
 from models.settings import Settings
 from models.tables import Account, Clue, ClueLetter, Inspection, InspectionRound, Petition, Unit
+from models.transitions import CLUES, LETTERS, letter_status
 from tasks.infra import codes
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event, record_refusal
@@ -304,8 +306,8 @@ def transfer(*, session: Session, settings: Settings, insp: Inspection, clues: l
                          now=now, detail={"receiver": receiver.value, "clues": sorted(c.id for c in group if c.id), "batch": batch})
         for clue in group:
             if clue.status == ClueStatus.PENDING:
-                clue.receiver, clue.status, clue.transferred_at, clue.letter_id = (
-                    receiver.value, ClueStatus.TRANSFERRED, now, letter.id)
+                CLUES.move(clue, ClueStatus.TRANSFERRED)
+                clue.receiver, clue.transferred_at, clue.letter_id = receiver.value, now, letter.id
                 session.add(clue)
         letters.append(letter)
     session.flush()
@@ -370,10 +372,12 @@ def acknowledge(*, session: Session, settings: Settings, by: str, letter_id: int
             raise DomainError(f"签收码连续{codes.MAX_FAILURES}次错误，原签收码已作废，新的签收码已发给接收单位" if voided
                               else "签收码不正确")
         letter.code_hash = ""  # spent
+        LETTERS.check(letter_status(letter.acknowledged_at is not None), LetterStatus.ACKNOWLEDGED)
         letter.acknowledged_at, letter.acknowledged_by = now, by.strip()
         due = work_calendar(settings).deadline(now.astimezone(CHINA).date(), settings.rule("clue_result"))
         for clue in session.exec(select(Clue).where(Clue.letter_id == letter_id)):
-            clue.status, clue.result_due_on = ClueStatus.RECEIVED, due
+            CLUES.move(clue, ClueStatus.RECEIVED)
+            clue.result_due_on = due
             session.add(clue)
         session.add(letter)
         record_event(session=session, actor=by.strip(), action="签收线索移交函", entity="clue_letter", entity_id=letter_id,
@@ -405,7 +409,8 @@ def report_result(*, session: Session, settings: Settings, by: str, clue_id: int
             raise DomainError(f"线索{clue_id}的移交函尚未签收，请先签收")
         clue.result, clue.result_note, clue.result_at = outcome, note.strip(), now
         if outcome in FINAL_CLUE_RESULTS:
-            clue.status, clue.closed_at = ClueStatus.CLOSED, now
+            CLUES.move(clue, ClueStatus.CLOSED)
+            clue.closed_at = now
         session.add(clue)
         record_event(session=session, actor=by.strip(), action="反馈线索办理结果", entity="clue", entity_id=clue_id,
                      now=now, detail={"result": outcome.value, "closed": clue.status == ClueStatus.CLOSED})

@@ -12,6 +12,7 @@ from models.enums import ApprovalStatus, Gate, Role
 from models.errors import DomainError
 from models.settings import Settings
 from models.tables import Account, Approval, Inspection, InspectionRound, TermPlan, Unit
+from models.transitions import APPROVALS
 from tasks.infra import codes
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event, record_refusal
@@ -154,7 +155,7 @@ def record_decision(*, session: Session, approval_id: int, decision: str, approv
         raise DomainError(f"审批记录不存在：{approval_id}")
     if approval.status == ApprovalStatus.DECIDED:
         return approval
-    approval.status = ApprovalStatus.DECIDED
+    APPROVALS.move(approval, ApprovalStatus.DECIDED)
     approval.decision, approval.approver, approval.comment = decision, approver.strip(), comment.strip()
     approval.decided_at = now
     approval.code_hash, approval.code_expires_at = "", None  # the code is spent

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from models.clock import now
 from models.db import session_scope
-from models.enums import Gate, RoundStatus, Stage
+from models.enums import Gate, Stage
 from models.errors import DomainError
 from models.forms import (
     AckParams,
@@ -27,9 +27,8 @@ from models.forms import (
 from models.settings import get_settings
 from models.tables import Finding, Inspection, InspectionRound, Unit
 from tasks.infra import faults
-from tasks.infra.audit import record_event
 from tasks.lifecycle import approvals, stages
-from tasks.lifecycle.rounds import create_round, teams_markdown
+from tasks.lifecycle.rounds import create_round, settle_plan, teams_markdown
 from tasks.ops.launch import UNIT_DEPLOYMENT, run_name, start_look_back, start_once
 
 
@@ -84,14 +83,7 @@ def preparation_task(inspection_id: int) -> int:
 @task(name="方案审批结果", **STAGE)
 def settle_plan_task(round_id: int, approved: bool) -> str:
     with session_scope() as s:
-        rnd = s.get(InspectionRound, round_id)
-        assert rnd is not None
-        if rnd.status == RoundStatus.PLANNING:
-            rnd.status = RoundStatus.ACTIVE if approved else RoundStatus.RETURNED
-            s.add(rnd)
-            record_event(session=s, actor="领导小组", action="方案审批", entity="round", entity_id=round_id,
-                         now=now(), detail={"status": RoundStatus(rnd.status).value})
-        return RoundStatus(rnd.status).value
+        return settle_plan(session=s, round_id=round_id, approved=approved, now=now()).value
 
 
 @task(name="集中巡察", **STAGE)

@@ -7,10 +7,12 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from models.enums import ConflictKind, Pool, RoundKind, RoundStatus, Stage, TeamRole
-from models.errors import DomainError
+from models.errors import DomainError, NotFound
 from models.forms import RoundParams, TeamSpec
 from models.settings import Settings
 from models.tables import Conflict, Inspection, InspectionRound, Person, Team, TeamMember, Unit
+from models.transitions import ROUNDS
+from tasks.infra.audit import record_event
 
 
 def recusal_problems(*, session: Session, person: Person, unit: Unit, year: int | None = None,
@@ -209,3 +211,16 @@ def units_table(*, session: Session, settings: Settings, round_id: int) -> list[
     return [{"被巡察单位": unit.name, "所处阶段": Stage(insp.stage).value, "等待审批": waiting.get(insp.id, "—"),
              "单位巡察流程": settings.run_link(insp.flow_run_id) if insp.flow_run_id else "（尚未启动）"}
             for insp, unit in rows]
+
+
+def settle_plan(*, session: Session, round_id: int, approved: bool, now: datetime) -> RoundStatus:
+    """The leading group's answer to the plan: the round goes ahead or is returned (once)."""
+    rnd = session.get(InspectionRound, round_id)
+    if rnd is None:
+        raise NotFound(f"巡察轮次不存在：{round_id}")
+    if rnd.status == RoundStatus.PLANNING:
+        ROUNDS.move(rnd, RoundStatus.ACTIVE if approved else RoundStatus.RETURNED)
+        session.add(rnd)
+        record_event(session=session, actor="领导小组", action="方案审批", entity="round", entity_id=round_id,
+                     now=now, detail={"status": RoundStatus(rnd.status).value})
+    return RoundStatus(rnd.status)

@@ -39,7 +39,7 @@ from models.tables import (
     TeamMember,
     Unit,
 )
-from models.transitions import check_transition
+from models.transitions import CLUES, ITEMS, ROUNDS, check_transition
 from tasks.clues.ledger import transfer
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
@@ -229,7 +229,7 @@ def transfer_clues(
                  now=now, link=link)
     else:
         for clue in clues:
-            clue.status = ClueStatus.HELD
+            CLUES.move(clue, ClueStatus.HELD)
             session.add(clue)
             record_event(session=session, actor="领导小组", action="线索暂缓移交", entity="clue", entity_id=clue.id,
                          now=now, detail={"kind": ClueKind(clue.kind).value})
@@ -323,7 +323,8 @@ def close_out(
         return ctx.stage
     for item in open_items(session=session, inspection_id=inspection_id):
         if item.status == ItemStatus.PENDING_CHECK:
-            item.status, item.closed_at, item.next_action_on = ItemStatus.CLOSED, now, None
+            ITEMS.move(item, ItemStatus.CLOSED)
+            item.closed_at, item.next_action_on = now, None
             session.add(item)
             record_event(session=session, actor="巡察办", action="整改销号", entity="rectification_item",
                          entity_id=item.id, now=now)
@@ -349,7 +350,7 @@ def archive(*, session: Session, settings: Settings, inspection_id: int, now: da
     remaining = session.exec(select(Inspection.id).where(
         Inspection.round_id == ctx.round_id, Inspection.stage != Stage.ARCHIVED, Inspection.id != inspection_id)).all()
     if not remaining:
-        ctx.round.status = RoundStatus.DONE  # type: ignore[union-attr]
+        ROUNDS.move(ctx.round, RoundStatus.DONE)
         session.add(ctx.round)
         session.flush()
         archive_round(session=session, settings=settings, round_id=ctx.round_id, now=now)

@@ -25,6 +25,7 @@ from models.tables import (
     TeamMember,
     Unit,
 )
+from models.transitions import ITEMS, LOOK_BACKS
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
 from tasks.infra.workdays import work_calendar
@@ -61,7 +62,7 @@ def mark_started(*, session: Session, look_back_id: int, flow_run_id: str) -> No
     lb = get_look_back(session, look_back_id)
     lb.flow_run_id = flow_run_id
     if lb.status == LookBackStatus.REGISTERED:
-        lb.status = LookBackStatus.STARTED
+        LOOK_BACKS.move(lb, LookBackStatus.STARTED)
     session.add(lb)
     session.flush()
 
@@ -108,7 +109,8 @@ def compose_team(*, session: Session, look_back_id: int, size: int = 3) -> list[
     leader = leaders[0]
     members = [p for p in eligible if p.id != leader.id and Pool.TALENT.value in p.pools][: size - 1]
     lb.team = [f"{TeamRole.LEADER.value}：{leader.name}"] + [f"{TeamRole.MEMBER.value}：{m.name}" for m in members]
-    lb.status = LookBackStatus.IN_PROGRESS
+    if lb.status != LookBackStatus.IN_PROGRESS:  # composed again after a crash: same team, same status
+        LOOK_BACKS.move(lb, LookBackStatus.IN_PROGRESS)
     session.add(lb)
     session.flush()
     return list(lb.team)
@@ -155,9 +157,12 @@ def record_results(
         assert item is not None
         if c.result == CheckResult.RECTIFIED:
             if item.status != ItemStatus.CLOSED:
-                item.status, item.closed_at, item.next_action_on = ItemStatus.CLOSED, now, None
+                ITEMS.move(item, ItemStatus.CLOSED)
+                item.closed_at, item.next_action_on = now, None
         else:  # back into the unit's lists with a new deadline and a fresh ladder
-            item.status, item.closed_at = ItemStatus.IN_PROGRESS, None
+            if item.status != ItemStatus.IN_PROGRESS:
+                ITEMS.move(item, ItemStatus.IN_PROGRESS)
+            item.closed_at = None
             restart_ladder(item, deadline, settings)
         session.add(item)
     known = set(session.exec(select(Finding.content_hash).where(Finding.inspection_id == source.id)))
@@ -185,7 +190,8 @@ def record_results(
         for kind in ("通报", "处理建议"):
             session.add(Accountability(look_back_id=look_back_id, unit_id=unit.id or 0, kind=kind, target=secretary,
                                        reason=f"虚假整改{counts[CheckResult.FALSE_REPORT]}项", created_at=now))
-    lb.status, lb.finished_at = LookBackStatus.DONE, now
+    LOOK_BACKS.move(lb, LookBackStatus.DONE)
+    lb.finished_at = now
     session.add(lb)
     record_event(session=session, actor=by, action="回头看核查", entity="look_back", entity_id=look_back_id, now=now,
                  detail=counts | {"new_findings": len(new_findings)})

@@ -32,6 +32,7 @@ from models.tables import (
     SupervisionNotice,
     Unit,
 )
+from models.transitions import ITEMS
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
 from tasks.infra.workdays import WorkCalendar, span_text, work_calendar
@@ -111,7 +112,7 @@ def report_progress(
     rows = []
     for r in reports:
         item = items[r.item_id]
-        item.status = ItemStatus(r.status)
+        ITEMS.move(item, ItemStatus(r.status))
         item.measure = r.measure_taken or item.measure
         item.evidence = r.evidence or item.evidence
         item.rules_made += r.rules_made

@@ -37,6 +37,7 @@ from models.tables import (
 )
 from tasks.lifecycle import stages
 from tasks.lifecycle.findings import add_clue, record_findings
+from tasks.lifecycle.rounds import settle_plan
 from tasks.records.dossier import find_dossier
 from tests.conftest import NOW
 from tests.support.factories import finding, make_round, row_counts, sample_findings
@@ -282,13 +283,14 @@ def run_through(s: Session, settings: Settings, iid: int, *, transfer: bool = Tr
 def test_round_done_when_every_unit_is_archived(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     rnd, inspections = make_round(s)
+    settle_plan(session=s, round_id=rnd.id or 0, approved=True, now=NOW)  # as the round flow does first
     ids = [i.id for i in inspections]
     for n, iid in enumerate(ids):
         assert iid is not None
         run_through(s, settings, iid, transfer=(n != 1))
         s.expire_all()
         status = s.get(InspectionRound, rnd.id).status  # type: ignore[union-attr]
-        assert status == (RoundStatus.DONE if n == len(ids) - 1 else RoundStatus.PLANNING)
+        assert status == (RoundStatus.DONE if n == len(ids) - 1 else RoundStatus.ACTIVE)
     assert all(stage_of(s, iid) is Stage.ARCHIVED for iid in ids if iid)
     # The held clue (second unit) went nowhere: no letter, no alert to the organisation department.
     held = s.exec(select(Clue).where(Clue.inspection_id == ids[1])).one()

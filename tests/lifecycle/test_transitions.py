@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlmodel import Session, col, select
 
-from models.enums import STAGE_ORDER, Stage
+from models.enums import STAGE_ORDER, ClueKind, ClueStatus, LookBackStatus, Stage
 from models.errors import DomainError, IllegalTransition
 from models.settings import Settings
-from models.tables import AuditEvent, Inspection
-from models.transitions import ALLOWED, check_transition, reached
+from models.tables import AuditEvent, Clue, Inspection
+from models.transitions import (
+    ALLOWED,
+    CLUES,
+    LOOK_BACKS,
+    MACHINES,
+    STAGES,
+    Machine,
+    check_transition,
+    reached,
+)
 from tasks.lifecycle.stages import Ctx
 from tests.conftest import NOW
 from tests.support.factories import database, make_round
@@ -104,3 +114,32 @@ def test_illegal_move_on_an_inspection_changes_nothing(shared: tuple[Session, Se
     s.expire_all()
     assert s.get(Inspection, iid).stage == current  # type: ignore[union-attr]
     assert _audit_count(s) == before
+
+
+# Every other status with rules has its own table, checked the same way -------------------------
+
+MACHINE_PAIRS = [(m, a, b) for m in MACHINES for a in m.allowed for b in m.allowed]
+
+
+@pytest.mark.parametrize(("machine", "current", "target"), MACHINE_PAIRS,
+                         ids=lambda v: v.noun if isinstance(v, Machine) else v.value)
+def test_every_status_table_allows_its_moves_and_refuses_the_rest(machine: Machine[Any], current: Any, target: Any) -> None:
+    assert set(machine.allowed) == set(type(current)), f"{machine.noun}的变更表须覆盖每个状态"
+    if target in machine.allowed[current]:
+        machine.check(current, target)
+        return
+    with pytest.raises(IllegalTransition) as exc:
+        machine.check(current, target)
+    assert f"不允许的{machine.noun}变更：{current.value} → {target.value}" in str(exc.value)
+
+
+def test_move_changes_the_record_only_when_allowed() -> None:
+    clue = Clue(inspection_id=1, kind=ClueKind.DISCIPLINE, summary="", status=ClueStatus.CLOSED)
+    with pytest.raises(IllegalTransition):
+        CLUES.move(clue, ClueStatus.RECEIVED)
+    assert clue.status == ClueStatus.CLOSED
+    clue.status = ClueStatus.PENDING
+    CLUES.move(clue, ClueStatus.TRANSFERRED)
+    assert clue.status == ClueStatus.TRANSFERRED
+    assert {m.noun for m in MACHINES} == {"阶段", "轮次状态", "线索状态", "移交函状态", "整改事项状态", "审批状态", "回头看状态"}
+    assert STAGES.allowed is ALLOWED and LOOK_BACKS.allowed[LookBackStatus.DONE] == frozenset()

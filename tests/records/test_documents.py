@@ -26,6 +26,7 @@ from models.settings import Settings, get_settings
 from models.tables import Clue, Document, Finding, Inspection, RectificationItem
 from tasks.lifecycle import stages
 from tasks.lifecycle.findings import add_clue, record_findings
+from tasks.lifecycle.rounds import settle_plan
 from tasks.records.dossier import write_summary_report
 from tasks.supervision.common_problems import confirm_groups
 from tasks.supervision.rectification import report_progress
@@ -84,6 +85,7 @@ def _kw(settings: Settings, iid: int | None) -> dict[str, Any]:
 def drive_round(s: Session, settings: Settings) -> int:
     """Two units through every stage, with clues and a common problem; returns the round id."""
     rnd, inspections = make_round(s, round_params(units=UNITS))
+    settle_plan(session=s, round_id=rnd.id or 0, approved=True, now=NOW)  # as the round flow does first
     ids = {u: i.id for u, i in zip(UNITS, inspections, strict=True)}
     fids: dict[str, list[int]] = {}
     for unit, iid in ids.items():

@@ -23,6 +23,7 @@ from models.tables import Inspection, LookBack, RectificationItem
 from tasks.clues import ledger as clues
 from tasks.lifecycle import stages
 from tasks.lifecycle.findings import add_clue, record_findings
+from tasks.lifecycle.rounds import settle_plan
 from tasks.records.dossier import find_dossier, verify_dossier
 from tasks.supervision.common_problems import confirm_groups
 from tasks.supervision.look_back import record_results
@@ -50,7 +51,8 @@ def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城
                   findings: list[FindingIn] | None = None) -> list[int]:
     """Units through every stage to 已归档, with a confidential clue; returns the inspection ids.
     `before(session, ids)` runs once the round is created (to change its data behind the forms)."""
-    _, inspections = make_round(s, round_params(units=units))
+    rnd, inspections = make_round(s, round_params(units=units))
+    settle_plan(session=s, round_id=rnd.id or 0, approved=True, now=NOW)  # as the round flow does first
     ids = [i.id for i in inspections if i.id]
     if before is not None:
         before(s, ids)
