@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from prefect.input import RunInput
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -181,17 +181,26 @@ CODE_FIELD: Any = Field(title="验证码", description="审批提醒中发给您
 
 
 class GateForm(RunInput):
+    # The decisions that let the work go ahead; flows ask `approved`, never compare the words.
+    APPROVE: ClassVar[frozenset[str]] = frozenset()
+
     decision: str = Field(title="审批决定", json_schema_extra=_pos(0))
     approver: str = Field(title="审批人（姓名）", description="请填写本人姓名，系统将核对其角色", min_length=1, json_schema_extra=_pos(1))
     code: str = CODE_FIELD
     comment: str = Field(default="", title="意见", json_schema_extra=_pos(3))
 
+    @property
+    def approved(self) -> bool:
+        return self.decision in self.APPROVE
+
 
 class PlanApproval(GateForm):
+    APPROVE = frozenset({"批准"})
     decision: Literal["批准", "退回修改"] = Field(title="审批决定", json_schema_extra=_pos(0))
 
 
 class StationingDone(GateForm):
+    APPROVE = frozenset({"进驻结束，提交巡察报告"})
     decision: Literal["进驻结束，提交巡察报告"] = Field(
         default="进驻结束，提交巡察报告", title="巡察组确认", json_schema_extra=_pos(0)
     )
@@ -200,22 +209,27 @@ class StationingDone(GateForm):
 
 
 class ReportReview(GateForm):
+    APPROVE = frozenset({"通过"})
     decision: Literal["通过", "退回重新查找"] = Field(title="审议结论", json_schema_extra=_pos(0))
 
 
 class ClueTransferApproval(GateForm):
+    APPROVE = frozenset({"同意移交"})
     decision: Literal["同意移交", "暂缓移交"] = Field(title="审批决定", json_schema_extra=_pos(0))
 
 
 class RectPlanReview(GateForm):
+    APPROVE = frozenset({"通过"})
     decision: Literal["通过", "退回修改"] = Field(title="审核结论", json_schema_extra=_pos(0))
 
 
 class CloseOutApproval(GateForm):
+    APPROVE = frozenset({"同意销号"})
     decision: Literal["同意销号", "暂不销号"] = Field(title="审批决定", json_schema_extra=_pos(0))
 
 
 class TermPlanApproval(GateForm):
+    APPROVE = frozenset({"批准", "按调整批准"})
     decision: Literal["批准", "按调整批准", "退回"] = Field(title="审批决定", json_schema_extra=_pos(0))
     edits: str = Field(
         default="", title="排程调整", max_length=4000, json_schema_extra={"position": 3, "format": "textarea"},
@@ -223,6 +237,11 @@ class TermPlanApproval(GateForm):
                     "写到的单位从原轮次移出；原轮次中没写到的单位须另行安排。",
     )
     comment: str = Field(default="", title="意见", json_schema_extra=_pos(4))
+
+    @property
+    def adjusted(self) -> bool:
+        """Approved with the office's changes to the proposed schedule (排程调整)."""
+        return self.decision == "按调整批准"
 
 
 class TermPlanParams(BaseModel):
@@ -261,6 +280,8 @@ class SweepParams(BaseModel):
 class LookBackReport(GateForm):
     """The look-back team's verification of every earlier item, plus new findings."""
 
+    APPROVE = frozenset({"提交核查结果"})
+
     decision: Literal["提交核查结果"] = Field(default="提交核查结果", title="回头看核查", json_schema_extra=_pos(0))
     approver: str = Field(title="回头看组组长（姓名）", min_length=1, json_schema_extra=_pos(1))
     checks: list[ItemCheckIn] = Field(title="逐项核查结论", json_schema_extra=_pos(3))
@@ -270,6 +291,8 @@ class LookBackReport(GateForm):
 
 class CommonProblemsConfirm(GateForm):
     """The office confirms the proposed common problems (共性问题), editing them as needed."""
+
+    APPROVE = frozenset({"确认归类"})
 
     decision: Literal["确认归类"] = Field(default="确认归类", title="共性问题归类", json_schema_extra=_pos(0))
     approver: str = Field(title="确认人（姓名）", min_length=1, json_schema_extra=_pos(1))

@@ -38,7 +38,6 @@ class Settings(BaseSettings):
     home: Path = Field(default=PROJECT_ROOT / "var", description="运行数据目录")
     database_url: str = Field(default="", description="应用数据库地址；为空时用 home 下的 SQLite 文件")
     ui_url: str = Field(default="http://127.0.0.1:4200", description="Prefect 界面地址，用于提醒中的链接")
-    timezone: str = "Asia/Shanghai"
     # role -> Apprise URLs; person-level roles (组长, 单位书记, 联系领导) fall back to these.
     recipients: dict[str, list[str]] = Field(default_factory=dict)
     gate_reminder_hours: float = Field(default=48, gt=0, description="审批等待多久后提醒")

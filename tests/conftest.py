@@ -19,6 +19,8 @@ from models.db import get_engine, make_engine
 from models.settings import PROJECT_ROOT, Settings, get_settings
 from tasks.planning.org import load_org, read_org_file, without_contacts
 
+ROOT = Path(__file__).resolve().parents[1]
+
 DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=CHINA)
 
@@ -137,6 +139,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
         "XUNCHA_RECIPIENTS": json.dumps(recipients),
         # tests/e2e/test_restart.py kills the worker while 集中巡察 of 马岙村 is in the middle of its work.
         "XUNCHA_FAULT_HOLD": "集中巡察:马岙村:600",
+        # ... through the test plumbing's fault hook (tests/support/faults.py), loaded at start-up.
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "tests" / "support" / "inject"), str(ROOT),
+                                                  os.environ.get("PYTHONPATH", "")) if p),
         "XUNCHA_ZOMBIE_SECONDS": "90",  # a silent run is taken for dead sooner than the 5-minute default
         "XUNCHA_HOUSEKEEPING_SECONDS": "5",  # the relay reminds, starts and recovers every 5 s
     })

@@ -36,8 +36,8 @@ def run_inspection_round(params: RoundParams) -> Any:
             + teams +
             "\n\n组成人员已按回避制度核查。请领导小组审批工作方案及组成人员。"),
     )
-    status = settle_plan_task(round_id, answer.decision == "批准")
-    if answer.decision != "批准":
+    status = settle_plan_task(round_id, answer.approved)
+    if not answer.approved:
         log.info("%s：方案退回（%s）", params.name, answer.comment)
         return status
     for inspection_id in inspection_ids:

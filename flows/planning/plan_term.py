@@ -63,12 +63,12 @@ def plan_term(params: TermPlanParams) -> str:
         attempt=next_attempt_task(term_id),
         description=(f"## {cov['term']}：全覆盖排程审批\n\n{cov['markdown']}\n\n### 排程建议（{len(plan)}轮）\n\n"
                      f"{proposal['markdown']}\n\n批准；或在“排程调整”中逐行写明要改的轮次后选择“按调整批准”；或退回（须填写意见）。"),
-        validate=lambda a: check_edits_task(term_id, plan, a.edits) if a.decision == "按调整批准" else "",
+        validate=lambda a: check_edits_task(term_id, plan, a.edits) if a.adjusted else "",
     )
-    if answer.decision == "退回":
+    if not answer.approved:
         log.info("%s：排程退回（%s）", cov["term"], answer.comment)
         return "退回"
-    saved = save_plan_task(term_id, plan, answer.edits if answer.decision == "按调整批准" else "", answer.approver)
+    saved = save_plan_task(term_id, plan, answer.edits if answer.adjusted else "", answer.approver)
     create_markdown_artifact(key=f"term-{term_id}-plan", markdown=f"# {cov['term']} 已批准的排程\n\n{saved['markdown']}",
                              description=f"{answer.approver}批准")
     return f"已批准：{saved['rounds']}轮、{saved['units']}个单位"

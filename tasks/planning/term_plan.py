@@ -397,16 +397,6 @@ def save_plan(*, session: Session, term_id: int, plan: list[PlannedRound], actor
     return n
 
 
-def planned_rounds(session: Session, term_id: int) -> list[PlannedRound]:
-    """The approved plan as stored."""
-    units = {u.id: u for u in unit_records(session)}
-    rounds: dict[tuple[int, int], list[UnitRec]] = defaultdict(list)
-    for p in session.exec(select(PlannedUnit).where(PlannedUnit.term_id == term_id)
-                          .order_by(col(PlannedUnit.year), col(PlannedUnit.number), col(PlannedUnit.id))):
-        rounds[(p.year, p.number)].append(units[p.unit_id])
-    return [PlannedRound(year=y, number=n, units=us) for (y, n), us in sorted(rounds.items())]
-
-
 def plan_to_records(plan: list[PlannedRound]) -> list[dict[str, Any]]:
     """A plan as plain data (unit ids only) so a flow can carry it between tasks."""
     return [{"year": r.year, "number": r.number, "unit_ids": [u.id for u in r.units]} for r in plan]

@@ -1,4 +1,8 @@
-"""Fault injection for the crash tests, inert unless XUNCHA_FAULT_HOLD is set.
+"""Fault injection for the crash tests (test plumbing, never imported by the product).
+
+The stack of the end-to-end tests puts tests/support/inject on PYTHONPATH; its sitecustomize
+calls `install()` in every process of that stack when XUNCHA_FAULT_HOLD is set, which wraps the
+stationing stage of tasks/lifecycle/stages.py.
 
 XUNCHA_FAULT_HOLD="<stage>:<unit name>:<seconds>" makes that stage, for that unit, write a
 marker file under home/faults and then wait, the first time only, with its database writes made
@@ -7,13 +11,34 @@ stage's work."""
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from typing import Any
 
 from sqlmodel import Session
 
 from models.settings import get_settings
 from models.tables import Inspection, Unit
+
+
+def install() -> None:
+    """Wrap 集中巡察 so that, after its writes are flushed and before the task commits, it holds."""
+    from tasks.lifecycle import stages
+
+    original = stages.start_stationing
+    if getattr(original, "fault_hold", False):
+        return
+
+    @functools.wraps(original)
+    def start_stationing(*, session: Session, inspection_id: int, **kw: Any) -> Any:
+        stage = original(session=session, inspection_id=inspection_id, **kw)
+        session.flush()
+        hold("集中巡察", session, inspection_id)
+        return stage
+
+    start_stationing.fault_hold = True  # type: ignore[attr-defined]
+    stages.start_stationing = start_stationing  # type: ignore[assignment]
 
 
 def hold(stage: str, session: Session, inspection_id: int) -> None:
