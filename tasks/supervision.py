@@ -387,10 +387,11 @@ def inspection_forecasts(*, session: Session, settings: Settings, as_of: date, i
         if ItemStatus(status) not in DONE_STATUSES:
             open_.append(deadline)
     reports: dict[int, list[tuple[int, date, str]]] = {}
+    unfinished = [i for i, open_ in deadlines.items() if open_]  # a finished unit's history is not needed
     for iid, item_id, at, status in session.execute(
             select(RectificationItem.inspection_id, ProgressReport.item_id, ProgressReport.reported_at, ProgressReport.status)
             .join(RectificationItem, col(RectificationItem.id) == ProgressReport.item_id)
-            .where(col(RectificationItem.inspection_id).in_(inspection_ids))
+            .where(col(RectificationItem.inspection_id).in_(unfinished))
             .order_by(col(ProgressReport.reported_at), col(ProgressReport.id))):
         reports.setdefault(int(iid), []).append((int(item_id), aware(at).astimezone(CHINA).date(), status))
     starts: dict[int, date | None] = {int(i): d for i, d in session.execute(
