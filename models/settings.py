@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     lookback_overdue_days: int = Field(default=30, ge=0, description="逾期超过几天启动回头看")
     lookback_rate_below: float = Field(default=80.0, ge=0, le=100, description="报告期限届满时整改率低于此值（%）启动回头看")
     look_back_days: int = Field(default=30, gt=0, description="回头看后重新整改的期限（天）")
+    # 整改进度预警 (tasks/supervision/forecast.py): the pace over the last few progress reports, observed for
+    # at least two weeks before it is trusted.
+    pace_reports: int = Field(default=3, ge=1, description="整改进度预警：按最近几次进展报送以来的完成速度估算")
+    pace_min_days: int = Field(default=14, ge=1, description="整改进度预警：进展至少观察几天才估算完成日期")
     # Whether each rule counts 工作日 or 自然日. Calendar days where an existing, tested rule is
     # "N days" on the calendar (two months of rectification, 15 days for the plan, 90 for a result).
     clue_ack_count: DayCount = Field(default=DayCount.WORKING, description="线索移交函签收期限按工作日或自然日计算")

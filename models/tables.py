@@ -303,7 +303,8 @@ class SupervisionNotice(SQLModel, table=True):
 
 
 class InspectionNotice(SQLModel, table=True):
-    """An inspection-level mark, e.g. the formal rectification report is missing."""
+    """An inspection-level mark, e.g. the formal rectification report is missing, or a pace warning
+    (整改进度预警) in force: that one is removed when it no longer holds, so a later slip warns again."""
 
     __tablename__ = "inspection_notice"
     __table_args__ = (UniqueConstraint("inspection_id", "kind"),)

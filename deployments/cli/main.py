@@ -21,7 +21,7 @@ from deployments.cli.dossier import register as register_dossier_commands
 from deployments.cli.findings import register as register_findings_commands
 from deployments.cli.plan import register as register_plan_commands
 from deployments.cli.stats import register as register_stats_commands
-from models.clock import now
+from models.clock import now, today
 from models.db import get_engine, session_scope
 from models.enums import Stage
 from models.errors import DomainError, explain
@@ -164,7 +164,8 @@ def sweep_cmd(
     day = params.as_of or now().date()
     with session_scope() as s:
         result = sweep(session=s, settings=settings, as_of=day, now=now(), link=settings.run_link(None))
-    typer.echo(f"{day}：提醒与升级{result.notices}项，提醒{result.alerts}条，未报送整改报告{result.missing_reports}个，"
+    typer.echo(f"{day}：提醒与升级{result.notices}项，提醒{result.alerts}条，整改进度预警{result.pace_warnings}个单位，"
+               f"未报送整改报告{result.missing_reports}个，"
                f"新登记回头看{len(result.look_backs)}个（由投递进程自动启动，查看：{cli_command()} look-backs）。")
     if result.held_until:
         typer.echo(f"{day}为休息日：提醒顺延至{result.held_until}（下一个工作日）发送。")
@@ -178,18 +179,21 @@ def stats_cmd(
     round_name: str = typer.Option("", "--round", help="只统计某一巡察轮次（名称）"),
     year: str = typer.Option("", "--year", help="只统计某一年度开始的轮次，如 2026"),
 ) -> None:
-    """发现问题、反馈问题、立行立改、整改到位率（已销号/整改事项）、移交线索、立案、处分处理人数、建章立制。"""
+    """发现问题、反馈问题、立行立改、整改到位率（已销号/整改事项）、移交线索、立案、处分处理人数、建章立制；按单位统计时另列预计完成（按近期整改进度估算）。"""
     from deployments.cli.stats import parse_year, print_table
-    from tasks.records.statistics import MEASURES, find_round, labelled, statistics
+    from tasks.records.statistics import MEASURES, find_round, labelled, statistics, with_forecasts
 
     try:
         y = parse_year(year)
         with session_scope() as s:
             rid = find_round(session=s, name=round_name).id if round_name else None
             rows = statistics(session=s, by=by, round_id=rid, year=y)
+            labels = MEASURES
+            if by == "单位":
+                rows, labels = with_forecasts(session=s, settings=get_settings(), rows=rows, as_of=today(), round_id=rid, year=y)
     except DomainError as exc:
         fail(str(exc))
-    print_table(labelled(rows, MEASURES, first={"name": by}))
+    print_table(labelled(rows, labels, first={"name": by}))
 
 
 @app.command("export-org")

@@ -1,5 +1,6 @@
 """Daily supervision sweep (督促整改): reminders before deadlines, the escalation ladder after,
-missing formal reports, the progress artifact, and look-backs started for lagging units."""
+early warnings for units whose pace will miss a deadline, missing formal reports, the progress
+artifact, and look-backs started for lagging units."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
         start_look_back_task(look_back_id)
     if result["progress"]:
         create_table_artifact(key="rectification-progress", table=result["progress"],
-                              description=f"{as_of} 各轮次整改进度（整改事项、已销号、已逾期、整改到位率）")
+                              description=f"{as_of} 各单位整改进度（整改事项、已销号、已逾期、整改到位率、预计完成）")
     stats = round_statistics_task()  # counts only, like every artifact here
     if stats["table"]:
         create_table_artifact(key="round-statistics", table=stats["table"],
@@ -45,6 +46,7 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
     ladder = "、".join(f"第{r}级{n}项" for r, n in sorted(result["by_rung"].items())) or "无"
     create_markdown_artifact(key="supervision-sweep", description=f"{as_of} 督办结果", markdown=(
         f"# {as_of} 督办结果\n\n- 提醒与升级：{result['notices']}项（{ladder}），发出提醒{result['alerts']}条\n"
+        f"- 整改进度预警（按近期进度将晚于完成时限）：{result['pace_warnings']}个单位\n"
         f"- 新标记未按期报送整改报告：{result['missing_reports']}个单位\n- 新启动回头看：{len(result['look_backs'])}个单位\n"
         f"- 线索签收与办理结果催办：{result['clue_reminders']}条\n"
         + (f"- 今日为休息日：提醒顺延至{result['held_until']}（下一个工作日）发送\n" if result.get("held_until") else "")

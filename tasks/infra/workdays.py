@@ -86,6 +86,12 @@ class WorkCalendar:
             left -= self.is_working_day(day)
         return day
 
+    def between(self, start: date, end: date, count: DayCount) -> int:
+        """Days after `start` up to and including `end` (the inverse of `add`); 0 if `end` is not later."""
+        if count == DayCount.NATURAL:
+            return max((end - start).days, 0)
+        return sum(self.is_working_day(start + timedelta(days=k)) for k in range(1, (end - start).days + 1))
+
     def deadline(self, start: date, rule: DeadlineRule) -> date:
         return self.add(start, rule.days, rule.count)
 

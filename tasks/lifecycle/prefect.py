@@ -233,7 +233,7 @@ def start_unit_task(inspection_id: int) -> str:
 
 @task(name="督办扫描", **STAGE)
 def sweep_task(as_of: date, rate_below: float | None, overdue_days: int | None) -> dict[str, Any]:
-    from tasks.supervision.rectification import round_progress, sweep
+    from tasks.supervision.rectification import sweep, unit_progress
 
     settings = get_settings()
     overrides: dict[str, Any] = {}
@@ -246,9 +246,9 @@ def sweep_task(as_of: date, rate_below: float | None, overdue_days: int | None) 
 
     with session_scope() as s:
         result = sweep(session=s, settings=settings, as_of=as_of, now=now(), link=_link())
-        progress = round_progress(session=s, as_of=as_of)
+        progress = unit_progress(session=s, settings=settings, as_of=as_of)
         ledger = clue_ledger(session=s, as_of=as_of)
-    return {"notices": result.notices, "by_rung": result.by_rung, "alerts": result.alerts,
+    return {"notices": result.notices, "by_rung": result.by_rung, "alerts": result.alerts, "pace_warnings": result.pace_warnings,
             "missing_reports": result.missing_reports, "look_backs": result.look_backs, "progress": progress,
             "clue_ledger": ledger, "clue_reminders": result.clue_reminders,
             "held_until": str(result.held_until or ""), "calendar_warnings": result.calendar_warnings}

@@ -27,6 +27,7 @@ this module: no clue text, no names of informants or of people handled.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import case, func
@@ -38,6 +39,7 @@ from sqlmodel import Session, col, select
 
 from models.enums import ClueResult, ItemStatus, Stage, TeamRole
 from models.errors import DomainError, NotFound
+from models.settings import Settings
 from models.tables import (
     Clue,
     Finding,
@@ -49,7 +51,8 @@ from models.tables import (
     TeamMember,
     Unit,
 )
-from tasks.supervision.rectification import rate_text
+from tasks.supervision.forecast import Forecast, slowest
+from tasks.supervision.rectification import inspection_forecasts, rate_text
 
 CASE_RESULTS = (ClueResult.CASE_FILED, ClueResult.DETENTION, ClueResult.JUDICIARY, ClueResult.SANCTION)
 SANCTION_RESULTS = (ClueResult.ADMONISHING_TALK, ClueResult.DETENTION, ClueResult.JUDICIARY, ClueResult.SANCTION)
@@ -69,6 +72,7 @@ MEASURES: dict[str, str] = {
     "rules_made": "建章立制",
 }
 COUNTS = [k for k in MEASURES if k != "rate"]
+FORECAST = "预计完成"  # the per-unit column of `stats --by 单位` (tasks/supervision/forecast.py)
 LEVELS = {"轮次": "round", "单位": "unit", "巡察组": "team", "年度": "year"}
 TEAM_LABELS: dict[str, str] = {
     "round": "轮次", "team": "巡察组", "leader": "组长", "units": "被巡察单位数", "problems_found": "发现问题",
@@ -270,6 +274,28 @@ def labelled(rows: list[dict[str, Any]], labels: dict[str, str], first: dict[str
     """Rows with Chinese column names, in the labels' order (for tables and artifacts)."""
     names = {**(first or {}), **labels}
     return [{title: row[key] for key, title in names.items() if key in row} for row in rows]
+
+
+def with_forecasts(
+    *, session: Session, settings: Settings, rows: list[dict[str, Any]], as_of: date, round_id: int | None = None,
+    year: int | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Per-unit rows (statistics by 单位) with 预计完成 (tasks/supervision/forecast.py) in the same scope, and their
+    labels; a unit rectifying in more than one round shows the round that finishes last, one with
+    no rectification items "—"."""
+    scope = session.execute(sa_select(col(Inspection.id), col(Inspection.unit_id))
+                            .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
+                            .where(*_scope(round_id, year))).all()
+    estimates = inspection_forecasts(session=session, settings=settings, as_of=as_of, inspection_ids=[int(i) for i, _ in scope])
+    by_unit: dict[int, list[Forecast]] = {}
+    for iid, unit_id in scope:
+        if int(iid) in estimates:
+            by_unit.setdefault(int(unit_id), []).append(estimates[int(iid)])
+    out = []
+    for row in rows:
+        f = slowest(forecasts=by_unit.get(row["id"], []))
+        out.append({**row, "forecast": f.text if f else "—"})
+    return out, {**MEASURES, "forecast": FORECAST}
 
 
 def rate_value(done: int, total: int) -> float:

@@ -18,6 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from models.clock import CHINA, aware
 from models.enums import ItemStatus, LookBackCause, Role, Stage
 from models.errors import DomainError
 from models.forms import PlanItemIn, ProgressIn
@@ -37,6 +38,7 @@ from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
 from tasks.infra.workdays import WorkCalendar, span_text, work_calendar
 from tasks.lifecycle.archived import ensure_not_archived
+from tasks.supervision.forecast import DONE_STATUSES, Forecast, PaceKind, done_counts, forecast
 
 # Who hears of each rung: 0 is the reminder before the deadline, 1.. the escalation ladder.
 LADDER: list[tuple[Role, str]] = [
@@ -140,6 +142,7 @@ class SweepResult:
     missing_reports: int = 0
     missing_plans: int = 0
     alerts: int = 0
+    pace_warnings: int = 0  # units newly warned that their pace will miss a deadline
     look_backs: list[int] = field(default_factory=list)
     clue_reminders: int = 0
     held_until: date | None = None  # a rest day: the day's reminders go out on this working day
@@ -326,6 +329,7 @@ def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, l
     result.by_rung = sweep_notices(session=session, settings=settings, as_of=as_of)
     result.notices = sum(result.by_rung.values())
     result.alerts = notify_notices(link=link, after_id=before, **kw)
+    result.pace_warnings = warn_slow_pace(link=link, **kw)
     result.missing_reports = mark_missing_reports(link=link, **kw)
     result.missing_plans = mark_missing_plans(link=link, **kw)
     result.look_backs = detect_look_backs(**kw)
@@ -341,20 +345,114 @@ def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, l
     return result
 
 
-def round_progress(*, session: Session, as_of: date) -> list[dict[str, Any]]:
-    """Per round: items, closed, overdue and the rectification rate, for the progress artifact."""
+def unit_progress(*, session: Session, settings: Settings, as_of: date,
+                  calendar: WorkCalendar | None = None) -> list[dict[str, Any]]:
+    """Per unit and round: items, closed, overdue, the rectification rate and the estimated finish
+    (预计完成, tasks/supervision/forecast.py), for the daily progress artifact."""
     rows = session.execute(
-        select(InspectionRound.name, func.count(col(RectificationItem.id)),
+        sa_select(col(Inspection.id), col(InspectionRound.name), col(Unit.name), func.count(col(RectificationItem.id)),
                func.sum(case((col(RectificationItem.status) == ItemStatus.CLOSED, 1), else_=0)),
                func.sum(case((and_(col(RectificationItem.status) != ItemStatus.CLOSED,
                                    col(RectificationItem.deadline) < as_of), 1), else_=0)))
-        .join(Inspection, col(Inspection.round_id) == InspectionRound.id)
+        .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
+        .join(Unit, col(Unit.id) == Inspection.unit_id)
         .join(RectificationItem, col(RectificationItem.inspection_id) == Inspection.id)
-        .group_by(col(InspectionRound.name)).order_by(col(InspectionRound.name))
+        .group_by(col(Inspection.id), col(InspectionRound.name), col(Unit.name))
+        .order_by(col(InspectionRound.name), col(Unit.name))
     ).all()
-    return [{"轮次": n, "整改事项": int(t), "已销号": int(d or 0), "已逾期": int(o or 0), "整改到位率": rate_text(int(d or 0), int(t))}
-            for n, t, d, o in rows]
+    estimates = inspection_forecasts(session=session, settings=settings, as_of=as_of,
+                                     inspection_ids=[int(r[0]) for r in rows], calendar=calendar)
+    return [{"轮次": rn, "单位": un, "整改事项": int(t), "已销号": int(d or 0), "已逾期": int(o or 0),
+             "整改到位率": rate_text(int(d or 0), int(t)), "预计完成": estimates[int(iid)].text}
+            for iid, rn, un, t, d, o in rows]
 
+
+# Early warning from velocity (整改进度预警) -----------------------------------------------
+
+PACE_WARNING = "整改进度预警"  # the InspectionNotice kind, followed by the deadline version
+
+
+def inspection_forecasts(*, session: Session, settings: Settings, as_of: date, inspection_ids: list[int],
+                         calendar: WorkCalendar | None = None) -> dict[int, Forecast]:
+    """inspection id → its forecast from its items and progress reports, for those that have items."""
+    if not inspection_ids:
+        return {}
+    # A projection may run into a year the holiday schedule does not know yet: that is the
+    # estimate's business, not a warning for the sweep's artifact.
+    base = calendar or work_calendar(settings)
+    quiet = WorkCalendar(office=base.office, source=base.source)
+    rule = settings.rule("rectification")
+    deadlines: dict[int, list[date]] = {}
+    for iid, status, deadline in session.execute(
+            sa_select(col(RectificationItem.inspection_id), col(RectificationItem.status), col(RectificationItem.deadline))
+            .where(col(RectificationItem.inspection_id).in_(inspection_ids))):
+        open_ = deadlines.setdefault(int(iid), [])
+        if ItemStatus(status) not in DONE_STATUSES:
+            open_.append(deadline)
+    reports: dict[int, list[tuple[int, date, str]]] = {}
+    unfinished = [i for i, open_ in deadlines.items() if open_]  # a finished unit's history is not needed
+    for iid, item_id, at, status in session.execute(
+            select(RectificationItem.inspection_id, ProgressReport.item_id, ProgressReport.reported_at, ProgressReport.status)
+            .join(RectificationItem, col(RectificationItem.id) == ProgressReport.item_id)
+            .where(col(RectificationItem.inspection_id).in_(unfinished))
+            .order_by(col(ProgressReport.reported_at), col(ProgressReport.id))):
+        reports.setdefault(int(iid), []).append((int(item_id), aware(at).astimezone(CHINA).date(), status))
+    starts: dict[int, date | None] = {int(i): d for i, d in session.execute(
+        sa_select(col(Inspection.id), col(Inspection.feedback_date)).where(col(Inspection.id).in_(list(deadlines))))}
+    return {iid: forecast(deadlines=open_, history=done_counts(reports=reports.get(iid, [])), start=starts.get(iid),
+                          as_of=as_of, calendar=quiet, count=rule.count, reports=settings.pace_reports,
+                          min_days=settings.pace_min_days)
+            for iid, open_ in deadlines.items()}
+
+
+def _pace_text(label: str, f: Forecast) -> str:
+    first = f.late[0]
+    if f.kind is PaceKind.STALLED:
+        pace = f"自{f.since}以来没有新完成的整改任务，按此进度尚余{f.open_items}项无法完成"
+    else:
+        pace = f"自{f.since}以来每周约完成{f.per_week_text}项整改任务，按此进度尚余{f.open_items}项预计{f.finish}才能全部完成"
+    return f"{label}：{pace}，其中{len(f.late)}项将晚于完成时限（最早{first}到期）。请加快整改进度，并按时报送整改进展。"
+
+
+def warn_slow_pace(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str,
+                   calendar: WorkCalendar | None = None) -> int:
+    """Warn the unit's secretary and liaison leader when its pace will miss a deadline not yet due:
+    one alert each per unit, once until the situation changes — the unit is back on pace (the mark
+    is lifted, a later slip warns again) or a deadline of its items changes (a new ladder cycle).
+    Held over rest days like the ladder's reminders. Returns how many units were newly warned."""
+    cal = calendar or work_calendar(settings)
+    live = col(Inspection.stage) != Stage.ARCHIVED
+    versions = {int(i): int(v) for i, v in session.execute(
+        select(RectificationItem.inspection_id, func.sum(col(RectificationItem.ladder_cycle)))
+        .join(Inspection, col(Inspection.id) == RectificationItem.inspection_id)
+        .where(live, col(RectificationItem.inspection_id).in_(
+            select(RectificationItem.inspection_id).where(col(RectificationItem.status).not_in(list(DONE_STATUSES)))))
+        .group_by(col(RectificationItem.inspection_id)))}
+    marks = {m.inspection_id: m for m in session.exec(
+        select(InspectionNotice).join(Inspection, col(Inspection.id) == InspectionNotice.inspection_id)
+        .where(live, col(InspectionNotice.kind).startswith(PACE_WARNING)))}
+    estimates = inspection_forecasts(session=session, settings=settings, as_of=as_of, inspection_ids=sorted(versions),
+                                     calendar=cal)
+    hold = cal.hold_until(as_of, settings.rule("rectification"))
+    warned = 0
+    for iid in sorted(set(versions) | set(marks)):
+        f, mark = estimates.get(iid), marks.get(iid)
+        kind = f"{PACE_WARNING}:{versions.get(iid, 0)}"
+        if mark is not None and (f is None or not f.late or mark.kind != kind):
+            session.delete(mark)  # back on pace, done, or a deadline changed: the old warning is lifted
+            session.flush()
+            mark = None
+        if f is None or not f.late or mark is not None:
+            continue
+        session.add(InspectionNotice(inspection_id=iid, kind=kind, as_of=as_of))
+        insp, label = _label(session, iid)
+        for role in (Role.UNIT_SECRETARY, Role.LIAISON_LEADER):
+            enqueue_alert(session=session, settings=settings, key=f"pace:{iid}:{versions[iid]}:{as_of}:{role.value}",
+                          role=role, title=f"【{PACE_WARNING}】", body=_pace_text(label, f), link=link, now=now,
+                          inspection=insp, not_before=hold)
+        warned += 1
+    session.flush()
+    return warned
 
 
 # The rectification plan (整改方案) ----------------------------------------------------------

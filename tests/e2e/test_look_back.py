@@ -19,6 +19,7 @@ from models.forms import FindingIn, RoundParams
 from models.settings import get_settings
 from models.tables import (
     Accountability,
+    Alert,
     Finding,
     Inspection,
     LookBack,
@@ -76,6 +77,12 @@ def test_lagging_unit_gets_one_look_back_that_runs_to_completion(stack: Any) -> 
     # The sweep lists every look-back with unit, reason, state and link.
     listed = {r["单位"]: r for r in latest_table("look-backs")}
     assert "整改率偏低" in listed["区住房和城乡建设局"]["原因"] and listed["区住房和城乡建设局"]["流程"].endswith(run_id)
+    # The progress table is per unit, with the estimate: nothing finished in 61 days, no pace to project;
+    # every item is overdue, so the overdue ladder has the unit and no early warning goes out.
+    row = next(r for r in latest_table("rectification-progress") if r["轮次"] == name)
+    assert (row["单位"], row["已逾期"], row["预计完成"]) == ("区住房和城乡建设局", 3, "近期无新完成，无法估计")
+    with session_scope() as s:
+        assert not s.exec(select(Alert).where(col(Alert.dedupe_key).startswith(f"pace:{iid}:"))).all()
 
     wait_for(run_id, paused=True, timeout=240)
     assert pause_key(run_id) == f"look-back-{iid}-1-0"

@@ -149,8 +149,8 @@ def test_commands(office: Path, tmp_path: Path) -> None:
     assert stats.exit_code == 0, stats.output
     lines = [line.split("\t") for line in stats.output.splitlines()]
     assert lines[0] == ["单位", "发现问题", "反馈问题", "立行立改", "整改事项", "整改到位", "整改到位率", "移交线索",
-                        "立案", "处分处理人数", "建章立制"]
-    assert ["区教育局", "3", "3", "1", "2", "0", "0.00%", "0", "0", "0", "0"] in lines
+                        "立案", "处分处理人数", "建章立制", "预计完成"]
+    assert ["区教育局", "3", "3", "1", "2", "0", "0.00%", "0", "0", "0", "0", "尚未报送进展"] in lines
     for by in ("轮次", "巡察组", "年度"):
         assert run(app, ["stats", "--by", by, "--year", "2026"]).exit_code == 0
     teams = run(app, ["evaluate-teams", "--round", ROUND, "--people"])

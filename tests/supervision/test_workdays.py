@@ -50,6 +50,18 @@ def test_national_day_2026_and_its_adjusted_working_days() -> None:
     assert cal.add(date(2026, 9, 25), 5, W) == date(2026, 10, 9)  # 28, 29, 30, 8, 9
 
 
+def test_days_between_is_the_inverse_of_add() -> None:
+    """The pace estimate (tasks/supervision/forecast.py) measures spans with it, as deadlines are counted."""
+    cal = WorkCalendar()
+    assert cal.between(date(2026, 9, 25), date(2026, 10, 9), W) == 5
+    assert cal.between(date(2026, 9, 18), date(2026, 10, 9), W) == 10  # 20 (调休), 21–24, 28–30, 8, 9
+    assert cal.between(date(2026, 9, 18), date(2026, 10, 9), N) == 21
+    assert cal.between(date(2026, 10, 9), date(2026, 10, 9), W) == cal.between(date(2026, 10, 9), date(2026, 9, 1), N) == 0
+    for start in (date(2026, 2, 10), date(2026, 9, 18)):
+        for n in range(1, 30):
+            assert cal.between(start, cal.add(start, n, W), W) == n
+
+
 def test_a_year_the_package_does_not_know_warns_and_counts_weekends() -> None:
     cal = WorkCalendar(source=Path("/var/xuncha/holidays.yaml"))
     assert cal.add(date(2026, 12, 30), 3, W) == date(2027, 1, 4)  # 31 Dec, Fri 1 Jan (unknown), Mon 4 Jan
