@@ -13,7 +13,7 @@ from models.errors import DomainError
 from models.settings import Settings
 from models.tables import Account, Approval, Inspection, InspectionRound, TermPlan, Unit
 from tasks import codes
-from tasks.alerts import enqueue_alert
+from tasks.alerts import CODE_SLOT, enqueue_alert
 from tasks.audit import record_event, record_refusal
 from tasks.scope import serves_on
 
@@ -61,8 +61,9 @@ def issue_code(*, session: Session, settings: Settings, approval: Approval, now:
     return code
 
 
-def _code_line(code: str, settings: Settings) -> str:
-    return f"\n验证码：{code}（{settings.approval_code_hours:g}小时内有效，仅限本人办理本次审批时填写）"
+def _code_line(settings: Settings) -> str:
+    """The code's line; the code itself travels apart (encrypted) and fills the slot when sent."""
+    return f"\n验证码：{CODE_SLOT}（{settings.approval_code_hours:g}小时内有效，仅限本人办理本次审批时填写）"
 
 
 def _send_new_code(session: Session, settings: Settings, approval: Approval, now: datetime, why: str) -> None:
@@ -73,7 +74,7 @@ def _send_new_code(session: Session, settings: Settings, approval: Approval, now
     enqueue_alert(
         session=session, settings=settings, key=f"gate:{approval.id}:code:{approval.codes_issued}",
         role=GATE_APPROVER[gate], title=f"【审批验证码】{gate.value}",
-        body=f"{name}：“{gate.value}”{why}，原验证码已作废。" + _code_line(code, settings),
+        body=f"{name}：“{gate.value}”{why}，原验证码已作废。" + _code_line(settings), secret=code,
         link=settings.run_link(approval.flow_run_id), now=now, inspection=insp,
     )
 
@@ -139,7 +140,7 @@ def open_gate(
     enqueue_alert(
         session=session, settings=settings, key=f"gate:{approval.id}:ask", role=GATE_APPROVER[gate],
         title=f"【待审批】{gate.value}",
-        body=f"{name}：“{gate.value}”等待您办理（第{attempt}次）。" + _code_line(code, settings),
+        body=f"{name}：“{gate.value}”等待您办理（第{attempt}次）。" + _code_line(settings), secret=code,
         link=settings.run_link(flow_run_id), now=now, inspection=insp,
     )
     record_event(session=session, actor="系统", action="审批发起", entity="approval", entity_id=approval.id,
@@ -185,8 +186,8 @@ def remind_waiting(*, session: Session, settings: Settings, now: datetime) -> in
         enqueue_alert(
             session=session, settings=settings, key=f"gate:{approval.id}:remind:{due_n}",
             role=GATE_APPROVER[Gate(approval.gate)], title=f"【催办】{Gate(approval.gate).value}",
-            body=f"{name}：“{Gate(approval.gate).value}”已等待{hours}小时，请尽快办理。" + _code_line(code, settings),
-            link=settings.run_link(approval.flow_run_id), now=now, inspection=insp,
+            body=f"{name}：“{Gate(approval.gate).value}”已等待{hours}小时，请尽快办理。" + _code_line(settings),
+            secret=code, link=settings.run_link(approval.flow_run_id), now=now, inspection=insp,
         )
         session.add(approval)
         count += 1

@@ -63,6 +63,9 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_backend: str, r
     # Unit tests must not see the environment the session's Prefect stack exported.
     for name in [n for n in os.environ if n.startswith("XUNCHA_")]:
         monkeypatch.delenv(name)
+    # Code that reads the global settings (the audit chain's key and head) keeps to this home too.
+    monkeypatch.setenv("XUNCHA_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
     url = ""
     if db_backend == "postgresql":
         url = request.getfixturevalue("pg_database")
