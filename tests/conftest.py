@@ -129,6 +129,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
     flows send travel over HTTP to a real receiver on 127.0.0.1.
     """
     home = tmp_path_factory.mktemp("stack")
+    # As `up` does: the inbox keeps home/inbox.jsonl, where `xuncha inbox` and the tests read the
+    # codes the receivers got (a sent alert keeps none: tests/factories.py sent_code).
+    inbox.path = home / "inbox.jsonl"
     recipients = {role: [f"json://127.0.0.1:{inbox.port}/{role}"] for role in (
         "office", "leading_group", "team_leader", "unit_secretary", "liaison_leader",
         "discipline_commission", "organisation_department", "responsible_department", "functional_department")}
