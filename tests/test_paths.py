@@ -220,7 +220,9 @@ def test_hostile_names_in_the_database_archive_inside(demo_org: Session, setting
         s.commit()
 
     archived_unit(demo_org, settings, before=rename)
-    assert keys.read_bytes() == kept and sorted(p.name for p in keys.parent.iterdir()) == ["informant.keys"]
+    # The key folder holds the keys and the audit head beside them (tasks/audit.py), nothing archived.
+    assert keys.read_bytes() == kept and sorted(p.name for p in keys.parent.iterdir()) == [
+        "informant.keys", "master.key", "xuncha.audit-head", "xuncha.audit-head.lock"]
     assert sorted(p.name for p in tmp_path.iterdir()) == outside  # nothing beside the home
     folder = find_dossier(session=demo_org, settings=settings, round_name="../../x", unit_name="../../keys")
     rnd = demo_org.exec(select(InspectionRound).where(InspectionRound.name == "../../x")).one()
