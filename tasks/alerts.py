@@ -552,11 +552,21 @@ def _claim(session: Session, settings: Settings, ids: Sequence[int], now: dateti
     return sorted(claimed, key=lambda c: c.id)
 
 
+_ADDRESS = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://[^\s'\"<>）)]+")
+
+
+def hide_addresses(text: str) -> str:
+    """An error text without the addresses in it (a robot's token, a webhook's path): it is
+    stored with the row and logged by the relay."""
+    return _ADDRESS.sub(lambda m: f"{m.group(1)}://…", text)
+
+
 def _send_one(sender: Sender, alert: _Claimed) -> str | None:
     try:
-        return sender.send(alert.recipient, alert.title, alert.body)
+        error = sender.send(alert.recipient, alert.title, alert.body)
     except Exception as exc:  # a sender bug must not leave the row to the lease
-        return f"发送时出错：{type(exc).__name__}：{_snippet(str(exc))}"
+        error = f"发送时出错：{type(exc).__name__}：{_snippet(str(exc))}"
+    return None if error is None else hide_addresses(error)
 
 
 @dataclass

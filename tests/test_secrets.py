@@ -267,3 +267,28 @@ def test_the_demo_inbox_shows_the_code_after_real_delivery(cli_home: Path, monke
                                   code=m.group(1), now=NOW + HOUR) == ""
     finally:
         box.stop()
+
+
+# Alert addresses are shown nowhere ----------------------------------------------------------
+
+
+class _Refusing:
+    """A receiver whose error text repeats the address it was given, as some libraries do."""
+
+    def send(self, url: str, title: str, body: str) -> str | None:
+        return f"发送失败：{url}（via https://oapi.dingtalk.com/robot/send?access_token=TOKEN2）"
+
+
+def test_an_error_text_keeps_no_address(demo_org: Session, settings: Settings) -> None:
+    from models.enums import Role
+    from tasks.alerts import enqueue_alert
+
+    s = demo_org
+    enqueue_alert(session=s, settings=settings.model_copy(update={"recipients": {"office": ["dingtalk://TOKEN1/"]}}),
+                  key="k", role=Role.OFFICE, title="t", body="b", link="", now=NOW)
+    s.commit()
+    result = deliver_due(session=s, sender=_Refusing(), settings=settings, now=NOW)
+    rows = s.exec(select(Alert).where(Alert.dedupe_key == "k")).all()
+    assert result.failed == len(rows) >= 2
+    errors = " ".join(a.last_error for a in rows) + " ".join(result.errors)
+    assert "TOKEN" not in errors and "127.0.0.1:8765/office" not in errors and "dingtalk://…" in errors
