@@ -49,6 +49,12 @@ def subject_name(session: Session, round_id: int | None, inspection_id: int | No
 MAX_CODE_FAILURES = codes.MAX_FAILURES
 
 
+def _locked(session: Session, approval_id: int) -> Approval | None:
+    """The approval, row-locked until the transaction ends (SQLite: its writers are serial) and
+    read afresh, so a decision is taken on the row as it is, not as it was read earlier."""
+    return session.get(Approval, approval_id, with_for_update=True, populate_existing=True)
+
+
 def issue_code(*, session: Session, settings: Settings, approval: Approval, now: datetime) -> str:
     """A fresh one-time code for this asking; only its keyed hash is stored, the old code dies."""
     assert approval.id is not None
@@ -82,8 +88,11 @@ def _send_new_code(session: Session, settings: Settings, approval: Approval, now
 def check_approver(*, session: Session, settings: Settings, approval_id: int, approver: str, code: str,
                    now: datetime) -> str:
     """Why this answer may not decide the gate, in Chinese; empty when it may. A wrong code counts
-    towards a limit after which a new code is sent; an expired one is replaced at once."""
-    approval = session.get(Approval, approval_id)
+    towards a limit after which a new code is sent; an expired one is replaced at once.
+
+    The row is locked (PostgreSQL) and read as it is then: answers submitted at once, and the
+    relay's reminder, count and replace the code one after another."""
+    approval = _locked(session, approval_id)
     if approval is None:
         return f"审批记录不存在：{approval_id}"
     if approval.status == ApprovalStatus.DECIDED:
@@ -150,7 +159,7 @@ def open_gate(
 
 def record_decision(*, session: Session, approval_id: int, decision: str, approver: str, comment: str, now: datetime) -> Approval:
     """Store the answer once; a second call for a decided gate returns the first answer."""
-    approval = session.get(Approval, approval_id)
+    approval = _locked(session, approval_id)
     if approval is None:
         raise DomainError(f"审批记录不存在：{approval_id}")
     if approval.status == ApprovalStatus.DECIDED:

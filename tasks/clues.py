@@ -354,7 +354,9 @@ def acknowledge(*, session: Session, settings: Settings, by: str, letter_id: int
     deadline starts. Too many wrong codes void the code and send a new one to the receiver."""
     def work() -> ClueLetter:
         acc = account(session, by)
-        letter = session.get(ClueLetter, letter_id)
+        # Locked and read afresh: two signings at once sign once, wrong codes entered at once all
+        # count and replace the code once.
+        letter = session.get(ClueLetter, letter_id, with_for_update=True, populate_existing=True)
         if letter is None:
             raise NotFound(f"线索移交函不存在：{letter_id}")
         authorise(session=session, account=acc, action=Action.ACKNOWLEDGE, receiver=letter.receiver)
