@@ -7,7 +7,9 @@ the Runs list holds business runs only and Prefect's database is spared a run a 
 - reminds approvers of gates waiting past their time (row-locked, one code per gate);
 - starts what was registered to start later and was not: look-backs of any sweep;
 - recovers runs whose process died, deciding from each run's state as read at that moment —
-  a run that is Suspended, Paused, Scheduled or finished is never touched.
+  a run that is Suspended, Paused, Scheduled or finished is never touched; with several relays,
+  each run's recovery row is locked while its state is read again and the run rescheduled, so
+  one crash is recovered once.
 
 Run: `xuncha relay` (PREFECT_API_URL set), or `python -m deployments.relay`."""
 
