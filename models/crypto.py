@@ -1,22 +1,92 @@
-"""Encryption at rest for informants' identities (Fernet: AES-128-CBC with HMAC-SHA256).
+"""Keys, one per purpose, and encryption at rest for informants' identities.
 
-Keys come from settings (XUNCHA_SECRET_KEYS, a JSON list, newest first) or, on the embedded
-default, from a key file under the data home that is created on first use (mode 0600). Several
-keys may be live at once: the first encrypts, all decrypt, which is how rotation works."""
+Informants' identities are encrypted with Fernet (AES-128-CBC with HMAC-SHA256). Their keys come
+from settings (XUNCHA_SECRET_KEYS, a JSON list, newest first) or, on the embedded default, from
+a key file under the data home that is created on first use (mode 0600). Several keys may be
+live at once: the first encrypts, all decrypt, which is how rotation works (tasks/clues/keys.py).
+
+Every other secret is derived from one master key (XUNCHA_MASTER_KEY, or home/keys/master.key
+made on first use) with HKDF-SHA256, one key per purpose (`PURPOSES`): the HMAC of one-time codes,
+the encryption of a code waiting in the outbox, the audit chain's HMAC and the fingerprints of
+addresses hidden in exports. Rotating the informants' key touches none of them, and a key of one
+purpose reveals nothing of the master or of another purpose. None of them is in the database."""
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from models.errors import DomainError
 from models.settings import Settings
 
+MASTER_MIN = 32  # characters of a configured master key
+# purpose -> the HKDF info label. A label never changes: a key derived under it protects stored data.
+PURPOSES = {
+    "code": b"xuncha/one-time-code-hmac/v1",
+    "outbox": b"xuncha/outbox-secret/v1",
+    "audit": b"xuncha/audit-chain-hmac/v1",
+    "address": b"xuncha/address-fingerprint/v1",
+}
+
 
 def key_file(settings: Settings) -> Path:
-    return settings.home / "keys" / "informant.keys"
+    return settings.keys_dir / "informant.keys"
+
+
+def master_key_file(settings: Settings) -> Path:
+    return settings.keys_dir / "master.key"
+
+
+def _create_once(path: Path, text: str) -> None:
+    """Write `path` (mode 0600) unless it exists; when several processes start at once, the first
+    one's file stands and every process reads that one."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(text + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # atomic, and refuses to replace a file another process made first
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def master_key(settings: Settings) -> bytes:
+    """The master secret: from settings, else the key file (created on first use)."""
+    if settings.master_key is not None:
+        value = settings.master_key.get_secret_value().strip()
+        if len(value) < MASTER_MIN:
+            raise DomainError(f"主密钥 XUNCHA_MASTER_KEY 太短：至少{MASTER_MIN}个字符"
+                              "（可用 python3 -c 'import secrets; print(secrets.token_urlsafe(32))' 生成）")
+        return value.encode()
+    path = master_key_file(settings)
+    if not path.exists():
+        _create_once(path, secrets.token_urlsafe(32))
+    value = path.read_text(encoding="ascii").strip()
+    if len(value) < MASTER_MIN:
+        raise DomainError(f"主密钥文件 {path} 内容无效（至少{MASTER_MIN}个字符）")
+    return value.encode()
+
+
+def derived_key(settings: Settings, purpose: str) -> bytes:
+    """32 bytes for one purpose (see PURPOSES), derived from the master key with HKDF-SHA256."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=PURPOSES[purpose]).derive(master_key(settings))
+
+
+def outbox_cipher(settings: Settings) -> Fernet:
+    """Encrypts a one-time code while it waits in the outbox (tasks/infra/alerts.py)."""
+    return Fernet(base64.urlsafe_b64encode(derived_key(settings, "outbox")))
 
 
 def _read_keys(path: Path) -> list[str]:
@@ -41,7 +111,7 @@ def configured_keys(settings: Settings) -> list[str]:
         return [k.get_secret_value() for k in settings.secret_keys]
     path = key_file(settings)
     if not path.exists():
-        write_key_file(path, [Fernet.generate_key().decode()])
+        _create_once(path, Fernet.generate_key().decode())
     return _read_keys(path)
 
 

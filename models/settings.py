@@ -98,7 +98,10 @@ class Settings(BaseSettings):
     approval_code_hours: float = Field(default=72, gt=0, description="审批验证码有效期（小时）")
     # Fernet keys for informants' identities, newest first; empty: a key file under home.
     secret_keys: list[SecretStr] = Field(default_factory=list)
-    audit_head_file: Path | None = Field(default=None, description="审计链头文件；为空时放在数据库文件旁")
+    # The master secret the other keys are derived from (HKDF, one per purpose: code HMAC, outbox,
+    # audit chain, address fingerprints); empty: home/keys/master.key, made on first use.
+    master_key: SecretStr | None = Field(default=None, description="主密钥（至少32个字符）；为空时用 home/keys/master.key")
+    audit_head_file: Path | None = Field(default=None, description="审计链头文件；为空时放在密钥目录 home/keys/ 中")
     templates_dir: Path = Field(default=PROJECT_ROOT / "templates", description="公文模板目录（每类公文一个 .docx，docxtpl 标签）")
 
     @field_validator("alert_backoff_seconds")
@@ -143,6 +146,10 @@ class Settings(BaseSettings):
     @property
     def holidays_path(self) -> Path:
         return self.holidays_file or self.home / "holidays.yaml"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
 
     @property
     def documents_dir(self) -> Path:

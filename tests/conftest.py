@@ -65,6 +65,9 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_backend: str, r
     # Unit tests must not see the environment the session's Prefect stack exported.
     for name in [n for n in os.environ if n.startswith("XUNCHA_")]:
         monkeypatch.delenv(name)
+    # Code that reads the global settings (the audit chain's key and head) keeps to this home too.
+    monkeypatch.setenv("XUNCHA_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
     url = ""
     if db_backend == "postgresql":
         url = request.getfixturevalue("pg_database")
@@ -128,6 +131,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
     flows send travel over HTTP to a real receiver on 127.0.0.1.
     """
     home = tmp_path_factory.mktemp("stack")
+    # As `up` does: the inbox keeps home/inbox.jsonl, where `xuncha inbox` and the tests read the
+    # codes the receivers got (a sent alert keeps none: tests/support/factories.py sent_code).
+    inbox.path = home / "inbox.jsonl"
     recipients = {role: [f"json://127.0.0.1:{inbox.port}/{role}"] for role in (
         "office", "leading_group", "team_leader", "unit_secretary", "liaison_leader",
         "discipline_commission", "organisation_department", "responsible_department", "functional_department")}

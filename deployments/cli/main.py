@@ -197,17 +197,24 @@ def stats_cmd(
 
 
 @app.command("export-org")
-def export_org_cmd(path: Path = typer.Argument(..., help="导出的 Excel 文件（.xlsx），已存在则覆盖")) -> None:
-    """导出单位、人员、人才库、回避申报和提醒接收人到 Excel，修改后可用 load-org 导入。"""
+def export_org_cmd(
+    path: Path = typer.Argument(..., help="导出的 Excel 文件（.xlsx），已存在则覆盖"),
+    addresses: bool = typer.Option(False, "--with-addresses",
+                                   help="写出完整的提醒地址（含机器人令牌、webhook 地址，请妥善保管文件）；默认隐藏"),
+) -> None:
+    """导出单位、人员、人才库、回避申报和提醒接收人到 Excel，修改后可用 load-org 导入。提醒地址默认隐藏，
+    导入时保留数据库中的原地址。"""
     from tasks.planning.org_excel import write_org_excel
 
     try:
         with session_scope() as s:
-            counts = write_org_excel(s, path)
+            counts = write_org_excel(s, path, settings=get_settings(), addresses=addresses)
     except DomainError as exc:
         fail(str(exc))
     typer.echo(f"已导出到 {path}：单位{counts['units']}个，人员{counts['people']}人，"
                f"回避申报{counts['conflicts']}条，接收人{counts['recipients']}个，用户{counts['accounts']}个。")
+    if not addresses:
+        typer.echo("提醒地址已隐藏（如“dingtalk://（已隐藏·1a2b3c4d）”），重新导入时保留原地址；需要完整地址请加 --with-addresses。")
 
 
 @app.command("verify-audit")

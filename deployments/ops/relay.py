@@ -7,7 +7,9 @@ the Runs list holds business runs only and Prefect's database is spared a run a 
 - reminds approvers of gates waiting past their time (row-locked, one code per gate);
 - starts what was registered to start later and was not: look-backs of any sweep;
 - recovers runs whose process died, deciding from each run's state as read at that moment —
-  a run that is Suspended, Paused, Scheduled or finished is never touched.
+  a run that is Suspended, Paused, Scheduled or finished is never touched; with several relays,
+  each run's recovery row is locked while its state is read again and the run rescheduled, so
+  one crash is recovered once.
 
 Run: `xuncha relay` (PREFECT_API_URL set), or `python -m deployments.ops.relay`."""
 
@@ -186,14 +188,21 @@ class Relay:
             if not names[run.deployment_id]:
                 continue
             crashed.append(CrashedRun(id=str(run.id), name=run.name, deployment=names[run.deployment_id]))
-        if not crashed:
-            return []
-        with session_scope() as s:
-            again = plan_recoveries(session=s, settings=self.settings, crashed=crashed, now=clock_now())
-        for run, attempt in again:
-            client.set_flow_run_state(run.id, Scheduled(message=f"运行中断后自动恢复（第{attempt}次）"), force=True)
+        def still_crashed(run: CrashedRun) -> bool:
+            state = client.read_flow_run(UUID(run.id)).state
+            return state is not None and state.type == StateType.CRASHED
+
+        def reschedule(run: CrashedRun, attempt: int) -> None:
+            client.set_flow_run_state(UUID(run.id), Scheduled(message=f"运行中断后自动恢复（第{attempt}次）"), force=True)
             log.info("运行“%s”中断，已重新安排（第%d次）", run.name, attempt)
-        return [r.id for r, _ in again]
+
+        rescheduled: list[str] = []
+        for run in crashed:  # one transaction per run: its row stays locked from the check to the act
+            with session_scope() as s:
+                again = plan_recoveries(session=s, settings=self.settings, crashed=[run], now=clock_now(),
+                                        still_crashed=still_crashed, reschedule=reschedule)
+            rescheduled += [r.id for r, _ in again]
+        return rescheduled
 
     # The loop ------------------------------------------------------------------------------
 

@@ -43,7 +43,7 @@ from models.settings import Settings
 from models.tables import Account, Clue, ClueLetter, Inspection, InspectionRound, Petition, Unit
 from models.transitions import CLUES, LETTERS, letter_status
 from tasks.infra import codes
-from tasks.infra.alerts import enqueue_alert
+from tasks.infra.alerts import CODE_SLOT, enqueue_alert
 from tasks.infra.audit import record_event, record_refusal
 from tasks.infra.scope import authorise, serves_on
 from tasks.infra.workdays import WorkCalendar, template_days, work_calendar
@@ -300,8 +300,8 @@ def transfer(*, session: Session, settings: Settings, insp: Inspection, clues: l
             )
             enqueue_alert(session=session, settings=settings, key=f"clue-letter:{letter.id}", role=receiver,
                           title="【线索移交】请签收", body=f"您有{len(group)}件新移交线索（{letter.doc_no}，移交函编号{letter.id}），"
-                          f"请于{letter.ack_due_on:%m月%d日}前签收办理。\n签收码：{code}（签收时填写，仅限本单位使用）",
-                          link=link, now=now, inspection=insp)
+                          f"请于{letter.ack_due_on:%m月%d日}前签收办理。\n签收码：{CODE_SLOT}（签收时填写，仅限本单位使用）",
+                          secret=code, link=link, now=now, inspection=insp)
             record_event(session=session, actor=actor, action="线索移交", entity="clue_letter", entity_id=letter.id,
                          now=now, detail={"receiver": receiver.value, "clues": sorted(c.id for c in group if c.id), "batch": batch})
         for clue in group:
@@ -347,7 +347,8 @@ def _send_new_letter_code(session: Session, settings: Settings, letter: ClueLett
     session.add(letter)
     enqueue_alert(session=session, settings=settings, key=f"clue-letter:{letter.id}:code:{now.isoformat()}",
                   role=Role(letter.receiver), title="【线索移交】新的签收码",
-                  body=f"移交函{letter.doc_no}（编号{letter.id}）{why}，原签收码已作废。\n签收码：{code}", link="", now=now)
+                  body=f"移交函{letter.doc_no}（编号{letter.id}）{why}，原签收码已作废。\n签收码：{CODE_SLOT}", secret=code,
+                  link="", now=now)
 
 
 def acknowledge(*, session: Session, settings: Settings, by: str, letter_id: int, code: str, now: datetime) -> ClueLetter:
@@ -355,7 +356,9 @@ def acknowledge(*, session: Session, settings: Settings, by: str, letter_id: int
     deadline starts. Too many wrong codes void the code and send a new one to the receiver."""
     def work() -> ClueLetter:
         acc = account(session, by)
-        letter = session.get(ClueLetter, letter_id)
+        # Locked and read afresh: two signings at once sign once, wrong codes entered at once all
+        # count and replace the code once.
+        letter = session.get(ClueLetter, letter_id, with_for_update=True, populate_existing=True)
         if letter is None:
             raise NotFound(f"线索移交函不存在：{letter_id}")
         authorise(session=session, account=acc, action=Action.ACKNOWLEDGE, receiver=letter.receiver)

@@ -18,6 +18,11 @@ SENDING rows that are claimed again once their lease (`Settings.alert_lease_seco
 out. Delivery is therefore at least once; a message is repeated only when the receiver took it
 but its answer was lost, or the process died while that very send was in flight (at most
 `workers` sends).
+
+A one-time code is never stored in clear: the body holds `CODE_SLOT` where the code goes, the
+code waits in `Alert.secret` encrypted under the outbox key (derived from the master key, which
+is not in the database), is put in its slot only in memory when the row is claimed for sending,
+and is erased from the row when the send is recorded.
 """
 
 from __future__ import annotations
@@ -48,10 +53,12 @@ from apprise.plugins.dingtalk import NotifyDingTalk
 from apprise.plugins.feishu import NotifyFeishu
 from apprise.plugins.lark import NotifyLark
 from apprise.plugins.wecombot import NotifyWeComBot
+from cryptography.fernet import InvalidToken
 from sqlalchemy import bindparam, text, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, col, select
 
+from models.crypto import outbox_cipher
 from models.enums import ROLE_NAMES, AlertStatus, Role, TeamRole
 from models.settings import Settings
 from models.tables import Alert, Inspection, Person, RoleRecipient, TeamMember, Unit
@@ -409,6 +416,29 @@ _INSERT_IF_NEW = text(
 ).bindparams(*(bindparam(c.name, type_=c.type) for c in _ALERT_COLUMNS))
 
 
+# Where a one-time code goes in a stored body (see the module docstring). Not a character a name
+# can hold on entry (models/text.py); the last occurrence is the code's.
+CODE_SLOT = "⟦code⟧"
+UNREADABLE_CODE = "（无法还原，主密钥已更换；请等待新的验证码）"
+
+
+def render(settings: Settings, body: str, secret: str) -> str:
+    """The message as its receiver reads it: the code decrypted into its slot (in memory only)."""
+    if not secret or CODE_SLOT not in body:
+        return body
+    try:
+        code = outbox_cipher(settings).decrypt(secret.encode()).decode()
+    except InvalidToken:
+        code = UNREADABLE_CODE
+    before, _, after = body.rpartition(CODE_SLOT)
+    return before + code + after
+
+
+def message_text(settings: Settings, alert: Alert) -> str:
+    """What this row's receiver will read: its body with the code, while the row holds it."""
+    return render(settings, alert.body, alert.secret)
+
+
 def resolve_recipients(*, session: Session, settings: Settings, role: Role, inspection: Inspection | None) -> list[str]:
     """Apprise URLs for a role, person-level first, then role-level from org data and settings."""
     urls: list[str] = []
@@ -436,9 +466,11 @@ def resolve_recipients(*, session: Session, settings: Settings, role: Role, insp
 def enqueue_alert(
     *, session: Session, settings: Settings, key: str, role: Role, title: str, body: str,
     link: str, now: datetime, inspection: Inspection | None = None, not_before: datetime | None = None,
+    secret: str = "",
 ) -> list[Alert]:
     """Queue one alert for every recipient of `role`; a key already queued is not queued again.
     `not_before` holds it (a reminder raised on a rest day goes out on the next working day).
+    `secret` is a one-time code for the body's CODE_SLOT; it is stored encrypted only.
 
     Returns the rows queued (attached to `session`), or the rows already queued under `key`.
     Race-safe: the rows go in with `INSERT … ON CONFLICT DO NOTHING` on (dedupe_key,
@@ -446,6 +478,8 @@ def enqueue_alert(
     """
     if session.execute(_QUEUED, {"key": key}).first() is not None:
         return _queued(session, key)
+    if secret and CODE_SLOT not in body:
+        raise ValueError("a one-time code goes in the body's CODE_SLOT")
     urls = resolve_recipients(session=session, settings=settings, role=role, inspection=inspection)
     message = f"{body}\n\n查看与办理：{link}" if link else body
     due = max(now, not_before) if not_before is not None else now
@@ -458,6 +492,9 @@ def enqueue_alert(
         {**common, "channel": "", "recipient": "", "status": AlertStatus.NO_RECIPIENT,
          "last_error": f"未配置“{ROLE_NAMES[role]}”的接收人"}
     ]
+    cipher = outbox_cipher(settings) if secret else None
+    for v in values:  # each row its own token (Fernet: a fresh IV each time)
+        v["secret"] = cipher.encrypt(secret.encode()).decode() if cipher else ""
     # One statement per row: executemany would not return the RETURNING rows.
     ids = {row.recipient: row.id for row in (session.execute(_INSERT_IF_NEW, v).first() for v in values) if row}
     if len(ids) < len(values):  # a racing run queued the same key first
@@ -496,26 +533,40 @@ def _claimable(now: datetime, lease: timedelta) -> Any:
     )
 
 
-def _claim(session: Session, ids: Sequence[int], now: datetime, stamp: datetime, lease: timedelta) -> list[_Claimed]:
-    """Mark the still claimable rows among `ids` as ours (SENDING, stamped) and commit."""
+def _claim(session: Session, settings: Settings, ids: Sequence[int], now: datetime, stamp: datetime,
+           lease: timedelta) -> list[_Claimed]:
+    """Mark the still claimable rows among `ids` as ours (SENDING, stamped) and commit; their
+    messages as sent, codes in place (in memory only)."""
     rows = session.execute(
         update(Alert)
         .where(col(Alert.id).in_(ids))
         .where(_claimable(now, lease))
         .values(status=AlertStatus.SENDING, next_attempt_at=stamp)
         .returning(col(Alert.id), col(Alert.channel), col(Alert.recipient), col(Alert.title), col(Alert.body),
-                   col(Alert.attempts))
+                   col(Alert.attempts), col(Alert.secret))
         .execution_options(synchronize_session=False)
     ).all()
     session.commit()
-    return sorted((_Claimed(*row) for row in rows), key=lambda c: c.id)
+    claimed = [_Claimed(i, channel, recipient, title, render(settings, body, secret), attempts)
+               for i, channel, recipient, title, body, attempts, secret in rows]
+    return sorted(claimed, key=lambda c: c.id)
+
+
+_ADDRESS = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://[^\s'\"<>）)]+")
+
+
+def hide_addresses(text: str) -> str:
+    """An error text without the addresses in it (a robot's token, a webhook's path): it is
+    stored with the row and logged by the relay."""
+    return _ADDRESS.sub(lambda m: f"{m.group(1)}://…", text)
 
 
 def _send_one(sender: Sender, alert: _Claimed) -> str | None:
     try:
-        return sender.send(alert.recipient, alert.title, alert.body)
+        error = sender.send(alert.recipient, alert.title, alert.body)
     except Exception as exc:  # a sender bug must not leave the row to the lease
-        return f"发送时出错：{type(exc).__name__}：{_snippet(str(exc))}"
+        error = f"发送时出错：{type(exc).__name__}：{_snippet(str(exc))}"
+    return None if error is None else hide_addresses(error)
 
 
 @dataclass
@@ -531,8 +582,9 @@ _MINE = (
     & (_ALERTS.c.status == AlertStatus.SENDING)
     & (_ALERTS.c.next_attempt_at == bindparam("b_stamp"))
 )
+# A sent row keeps no code, not even encrypted.
 _RECORD_SENT = update(_ALERTS).where(_MINE).values(
-    status=AlertStatus.SENT, sent_at=bindparam("b_now"), last_error="", attempts=bindparam("b_attempts"))
+    status=AlertStatus.SENT, sent_at=bindparam("b_now"), last_error="", attempts=bindparam("b_attempts"), secret="")
 _RECORD_FAILED = update(_ALERTS).where(_MINE).values(
     status=AlertStatus.PENDING, last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"),
     attempts=bindparam("b_attempts"))
@@ -584,7 +636,7 @@ def deliver_due(
         # The lease runs from the real moment of the claim, not from `now`: one call can take
         # minutes when receivers time out.
         stamp = now + timedelta(seconds=time.monotonic() - started)
-        return stamp, _claim(session, due[start:start + CLAIM_BATCH], now, stamp, lease)
+        return stamp, _claim(session, settings, due[start:start + CLAIM_BATCH], now, stamp, lease)
 
     if workers <= 1:
         for start in range(0, len(due), CLAIM_BATCH):

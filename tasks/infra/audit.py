@@ -1,11 +1,20 @@
-"""Append-only audit trail, each event chained to the previous one by hash.
+"""Append-only audit trail, each event chained to the previous one by a keyed hash.
 
-Each event's hash covers its id, time, actor, action, subject, detail and the previous hash, so
-changing any byte of any row breaks the chain at that row. Deleting the newest rows leaves a
-valid shorter chain; to catch that, the chain head (id, hash and row count of the newest event)
-is also written after every commit to a file outside the database (`head_file`). Every append
-and `verify_trail` compare the two: a database that holds less than the head says is reported,
-and no append is made on top of it (it would otherwise become the new, valid-looking tail).
+Each event's hash is an HMAC-SHA256, under the audit key (derived from the master key, kept
+outside the database: models/crypto.py), of its id, time, actor, action, subject, detail and the
+previous hash. Changing any byte of any row breaks the chain at that row, and whoever can write
+the database but does not hold the key cannot compute a valid hash again, keyed or plain.
+
+Trails begun before the chain was keyed hold plain SHA-256 hashes: they are verified as before
+up to a switch record (`SWITCH`), the first keyed row; from there on every row must be keyed. The
+id of the first keyed row is kept in the head file too, so a trail re-chained with plain hashes
+from any row on is reported at that row.
+
+Deleting the newest rows leaves a valid shorter chain; to catch that, the chain head (id, hash
+and row count of the newest event, and the first keyed id) is also written after every commit to
+a file outside the database (`head_file`, by default in the key folder). Every append and
+`verify_trail` compare the two: a database that holds less than the head says is reported, and
+no append is made on top of it (it would otherwise become the new, valid-looking tail).
 
 Refusals by names that are not registered accounts are rate-limited (`record_refusal`), so
 whoever can type a command cannot fill the trail."""
@@ -14,6 +23,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 from datetime import datetime, timedelta
@@ -34,12 +44,15 @@ _PENDING_HEAD = "audit_head"
 UNREGISTERED = "未登记用户操作（被拒绝）"
 UNREGISTERED_FLOOD = "未登记用户被拒绝过多（本小时不再逐条记录）"
 UNREGISTERED_PER_HOUR = 20
+# The first keyed row of a trail begun with plain hashes.
+SWITCH = "审计日志改用带密钥的哈希链"
 
 
 class Head(NamedTuple):
     id: int
     hash: str
     rows: int | None  # None in a head file written before counts were kept
+    keyed_from: int | None = None  # the first keyed row; None in a head file written before keying
 
 
 class Broken(NamedTuple):
@@ -49,35 +62,65 @@ class Broken(NamedTuple):
     at: str
     actor: str
     action: str
+    plain: bool = False  # its hash is a valid plain SHA-256 where a keyed one belongs
 
 
 _UNREADABLE = Head(-1, "", None)
 
 
-def _digest(event_id: int | None, prev_hash: str, at: datetime, actor: str, action: str, entity: str,
-            entity_id: int | None, detail: dict[str, Any]) -> str:
-    payload = json.dumps(
+def _payload(event_id: int | None, prev_hash: str, at: datetime, actor: str, action: str, entity: str,
+             entity_id: int | None, detail: dict[str, Any]) -> bytes:
+    return json.dumps(
         # The instant in China time: SQLite hands back naive China wall time, PostgreSQL an aware UTC time.
         [event_id, prev_hash, aware(at).astimezone(CHINA).isoformat(timespec="seconds"), actor, action, entity,
          entity_id, detail],
         ensure_ascii=False,
         sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    ).encode()
+
+
+def _digest(event_id: int | None, prev_hash: str, at: datetime, actor: str, action: str, entity: str,
+            entity_id: int | None, detail: dict[str, Any]) -> str:
+    """The plain SHA-256 of a row, as trails begun before keying hold up to their switch record."""
+    return hashlib.sha256(_payload(event_id, prev_hash, at, actor, action, entity, entity_id, detail)).hexdigest()
+
+
+def _mac(key: bytes, event_id: int | None, prev_hash: str, at: datetime, actor: str, action: str, entity: str,
+         entity_id: int | None, detail: dict[str, Any]) -> str:
+    """The keyed hash of a row (HMAC-SHA256 under the audit key), 64 hex digits like the plain one."""
+    payload = _payload(event_id, prev_hash, at, actor, action, entity, entity_id, detail)
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def audit_key() -> bytes:
+    from models.crypto import derived_key
+    from models.settings import get_settings
+
+    return derived_key(get_settings(), "audit")
 
 
 def head_file(session: Session) -> Path:
-    """Where the chain head is kept: settings.audit_head_file, else beside the SQLite file, else
-    under the data home (one file per database name)."""
+    """Where the chain head is kept: settings.audit_head_file, else in the key folder beside the
+    SQLite file (home/keys/ in the default set-up), else in home/keys/ (one file per database)."""
     from models.settings import get_settings
 
-    configured = get_settings().audit_head_file
-    if configured:
-        return Path(configured)
+    settings = get_settings()
+    if settings.audit_head_file:
+        return Path(settings.audit_head_file)
     url = session.get_bind().engine.url
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).with_suffix(".audit-head")
-    return get_settings().home / f"audit-head-{url.database or 'default'}"
+        db = Path(url.database)
+        path, earlier = db.parent / "keys" / f"{db.stem}.audit-head", db.with_suffix(".audit-head")
+    else:
+        name = f"audit-head-{url.database or 'default'}"
+        path, earlier = settings.keys_dir / name, settings.home / name
+    if earlier.exists() and not path.exists():  # where releases before keying kept it
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            os.replace(earlier, path)
+        except FileNotFoundError:  # another process moved it first
+            pass
+    return path
 
 
 def _tail(session: Session) -> tuple[int, str, int]:
@@ -121,18 +164,41 @@ def record_event(
     if problem:
         raise DomainError(f"审计日志不完整，已停止记录新的操作：{problem}。请巡察办核查（verify-audit）后处理")
     last_id, prev, count = tail
-    event_id = last_id + 1
-    detail = detail or {}
+    key = audit_key()
+    keyed_from = _keyed_from(session, path, tail, key)
     # Stored as China wall time (SQLite drops the offset), so hash the same instant in China time.
     at = aware(now).astimezone(CHINA).replace(microsecond=0)
-    ev = AuditEvent(
-        id=event_id, at=at, actor=actor, action=action, entity=entity, entity_id=entity_id, detail=detail,
-        prev_hash=prev, hash=_digest(event_id, prev, at, actor, action, entity, entity_id, detail),
-    )
+    if last_id and keyed_from is None:  # a trail begun with plain hashes: keyed from here on
+        switch = _append(session, key, last_id + 1, prev, at, "系统", SWITCH, "audit_event", None,
+                         {"plain_until": last_id})
+        last_id, prev, count, keyed_from = last_id + 1, switch.hash, count + 1, last_id + 1
+    ev = _append(session, key, last_id + 1, prev, at, actor, action, entity, entity_id, detail or {})
+    session.info[_PENDING_HEAD] = (Head(ev.id or 0, ev.hash, count + 1, keyed_from or ev.id), path)
+    return ev
+
+
+def _append(session: Session, key: bytes, event_id: int, prev: str, at: datetime, actor: str, action: str,
+            entity: str, entity_id: int | None, detail: dict[str, Any]) -> AuditEvent:
+    ev = AuditEvent(id=event_id, at=at, actor=actor, action=action, entity=entity, entity_id=entity_id, detail=detail,
+                    prev_hash=prev, hash=_mac(key, event_id, prev, at, actor, action, entity, entity_id, detail))
     session.add(ev)
     session.flush()
-    session.info[_PENDING_HEAD] = (Head(event_id, ev.hash, count + 1), path)
     return ev
+
+
+def _keyed_from(session: Session, path: Path, tail: tuple[int, str, int], key: bytes) -> int | None:
+    """The trail's first keyed row, None when it has none (empty, or plain hashes only): from this
+    transaction's pending head, else the head file, else (a head file written before keying, or
+    none) from the rows themselves."""
+    pending = session.info.get(_PENDING_HEAD)
+    if pending:
+        return pending[0].keyed_from
+    head = _read(path)
+    if head is not None and head.keyed_from:
+        return head.keyed_from
+    if not tail[2]:
+        return None
+    return _walk(session, key, None)[1]
 
 
 def record_refusal(
@@ -168,7 +234,7 @@ def _write_head(session: OrmSession) -> None:
     pending = session.info.pop(_PENDING_HEAD, None)
     if pending:
         head, path = pending
-        write_head(head.id, head.hash, path, count=head.rows)
+        write_head(head.id, head.hash, path, count=head.rows, keyed_from=head.keyed_from)
 
 
 @event.listens_for(OrmSession, "after_rollback")
@@ -188,6 +254,8 @@ def _read(path: Path) -> Head | None:
             return Head(int(parts[0]), parts[1], None)
         if len(parts) == 3:
             return Head(int(parts[0]), parts[1], int(parts[2]))
+        if len(parts) == 4:
+            return Head(int(parts[0]), parts[1], int(parts[2]), int(parts[3]))
     except ValueError:
         pass
     return _UNREADABLE
@@ -199,17 +267,22 @@ def read_head(path: Path) -> tuple[int, str] | None:
     return None if head is None else (head.id, head.hash)
 
 
-def write_head(event_id: int, digest: str, path: Path, *, count: int | None = None) -> None:
-    """Move the head forward (never back: commits from several processes may finish out of order)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_head(event_id: int, digest: str, path: Path, *, count: int | None = None,
+               keyed_from: int | None = None) -> None:
+    """Move the head forward (never back: commits from several processes may finish out of order).
+    The file is the owner's alone (0600), like the keys it sits beside by default."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(path.with_suffix(path.suffix + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         current = _read(path)
         if current and current[0] >= event_id:
             return
         tmp = path.with_suffix(path.suffix + ".tmp")
-        with open(tmp, "w", encoding="ascii") as fh:
-            fh.write(f"{event_id} {digest}" + ("" if count is None else f" {count}") + "\n")
+        fields = [str(event_id), digest] + ([] if count is None else [str(count)])
+        fields += [] if count is None or keyed_from is None else [str(keyed_from)]
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(" ".join(fields) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -236,27 +309,41 @@ def _parsed_detail(value: Any) -> Any:
         return None
 
 
-def first_broken_link(*, session: Session) -> Broken | None:
-    """The first event whose hash or back-link does not match, or None if the chain holds. Rows
-    are read as stored, so a value that no longer parses (a mangled timestamp, broken JSON) is
-    reported at its row rather than failing the check."""
-    prev = ""
+def _walk(session: Session, key: bytes, keyed_from: int | None) -> tuple[Broken | None, int | None]:
+    """The first row whose hash or back-link does not match (None if the chain holds), and the
+    first keyed row. A plain hash is accepted only before the first keyed row and before
+    `keyed_from` (the head file's); rows are read as stored, so a value that no longer parses (a
+    mangled timestamp, broken JSON) is reported at its row rather than failing the check."""
+    prev, first_keyed = "", None
     for row in session.execute(text(f"SELECT {_COLUMNS} FROM audit_event ORDER BY id")):
         ev_id, raw_at, actor, action, entity, entity_id, raw_detail, prev_hash, digest = row
         at, detail = _parsed_at(raw_at), _parsed_detail(raw_detail)
-        expected = None if at is None else _digest(ev_id, prev, at, actor, action, entity, entity_id, detail)
-        if prev_hash != prev or digest != expected:
+        fields = (ev_id, prev, at, actor, action, entity, entity_id, detail)
+        keyed = at is not None and hmac.compare_digest(_mac(key, *fields).encode(), str(digest).encode())  # type: ignore[arg-type]
+        plain = at is not None and digest == _digest(*fields)  # type: ignore[arg-type]
+        plain_allowed = first_keyed is None and (keyed_from is None or ev_id < keyed_from)
+        if prev_hash != prev or not (keyed or (plain and plain_allowed)):
             shown = f"{aware(at).astimezone(CHINA):%Y-%m-%d %H:%M}" if at else f"时间“{str(raw_at)[:40]}”无法识别"
-            return Broken(int(ev_id), shown, str(actor), str(action))
+            return Broken(int(ev_id), shown, str(actor), str(action), plain=prev_hash == prev and plain), first_keyed
+        if keyed and first_keyed is None:
+            first_keyed = int(ev_id)
         prev = str(digest)
-    return None
+    return None, first_keyed
+
+
+def first_broken_link(*, session: Session) -> Broken | None:
+    """The first event whose hash or back-link does not match, or None if the chain holds."""
+    head = _read(head_file(session))
+    return _walk(session, audit_key(), head.keyed_from if head else None)[0]
 
 
 def verify_trail(*, session: Session) -> list[str]:
     """Problems found, in Chinese, naming the entry; empty when the trail is intact."""
     broken = first_broken_link(session=session)
     if broken is not None:
-        return [f"审计日志第{broken.id}条被篡改，或其前一条被删改（{broken.action}，{broken.actor}，{broken.at}）"]
+        why = ("；该条的哈希是不带密钥的 SHA-256，而此处应为带密钥的哈希：记录被改动后有人重新计算了哈希"
+               if broken.plain else "")
+        return [f"审计日志第{broken.id}条被篡改，或其前一条被删改（{broken.action}，{broken.actor}，{broken.at}{why}）"]
     path = head_file(session)
     if _read(path) is None:
         return [] if _tail(session)[2] == 0 else [f"找不到审计链头文件 {path}，无法确认最新记录未被删除"]

@@ -14,7 +14,7 @@ from models.settings import Settings
 from models.tables import Account, Approval, Inspection, InspectionRound, TermPlan, Unit
 from models.transitions import APPROVALS
 from tasks.infra import codes
-from tasks.infra.alerts import enqueue_alert
+from tasks.infra.alerts import CODE_SLOT, enqueue_alert
 from tasks.infra.audit import record_event, record_refusal
 from tasks.infra.scope import serves_on
 
@@ -50,6 +50,12 @@ def subject_name(session: Session, round_id: int | None, inspection_id: int | No
 MAX_CODE_FAILURES = codes.MAX_FAILURES
 
 
+def _locked(session: Session, approval_id: int) -> Approval | None:
+    """The approval, row-locked until the transaction ends (SQLite: its writers are serial) and
+    read afresh, so a decision is taken on the row as it is, not as it was read earlier."""
+    return session.get(Approval, approval_id, with_for_update=True, populate_existing=True)
+
+
 def issue_code(*, session: Session, settings: Settings, approval: Approval, now: datetime) -> str:
     """A fresh one-time code for this asking; only its keyed hash is stored, the old code dies."""
     assert approval.id is not None
@@ -62,8 +68,9 @@ def issue_code(*, session: Session, settings: Settings, approval: Approval, now:
     return code
 
 
-def _code_line(code: str, settings: Settings) -> str:
-    return f"\n验证码：{code}（{settings.approval_code_hours:g}小时内有效，仅限本人办理本次审批时填写）"
+def _code_line(settings: Settings) -> str:
+    """The code's line; the code itself travels apart (encrypted) and fills the slot when sent."""
+    return f"\n验证码：{CODE_SLOT}（{settings.approval_code_hours:g}小时内有效，仅限本人办理本次审批时填写）"
 
 
 def _send_new_code(session: Session, settings: Settings, approval: Approval, now: datetime, why: str) -> None:
@@ -74,7 +81,7 @@ def _send_new_code(session: Session, settings: Settings, approval: Approval, now
     enqueue_alert(
         session=session, settings=settings, key=f"gate:{approval.id}:code:{approval.codes_issued}",
         role=GATE_APPROVER[gate], title=f"【审批验证码】{gate.value}",
-        body=f"{name}：“{gate.value}”{why}，原验证码已作废。" + _code_line(code, settings),
+        body=f"{name}：“{gate.value}”{why}，原验证码已作废。" + _code_line(settings), secret=code,
         link=settings.run_link(approval.flow_run_id), now=now, inspection=insp,
     )
 
@@ -82,8 +89,11 @@ def _send_new_code(session: Session, settings: Settings, approval: Approval, now
 def check_approver(*, session: Session, settings: Settings, approval_id: int, approver: str, code: str,
                    now: datetime) -> str:
     """Why this answer may not decide the gate, in Chinese; empty when it may. A wrong code counts
-    towards a limit after which a new code is sent; an expired one is replaced at once."""
-    approval = session.get(Approval, approval_id)
+    towards a limit after which a new code is sent; an expired one is replaced at once.
+
+    The row is locked (PostgreSQL) and read as it is then: answers submitted at once, and the
+    relay's reminder, count and replace the code one after another."""
+    approval = _locked(session, approval_id)
     if approval is None:
         return f"审批记录不存在：{approval_id}"
     if approval.status == ApprovalStatus.DECIDED:
@@ -140,7 +150,7 @@ def open_gate(
     enqueue_alert(
         session=session, settings=settings, key=f"gate:{approval.id}:ask", role=GATE_APPROVER[gate],
         title=f"【待审批】{gate.value}",
-        body=f"{name}：“{gate.value}”等待您办理（第{attempt}次）。" + _code_line(code, settings),
+        body=f"{name}：“{gate.value}”等待您办理（第{attempt}次）。" + _code_line(settings), secret=code,
         link=settings.run_link(flow_run_id), now=now, inspection=insp,
     )
     record_event(session=session, actor="系统", action="审批发起", entity="approval", entity_id=approval.id,
@@ -150,7 +160,7 @@ def open_gate(
 
 def record_decision(*, session: Session, approval_id: int, decision: str, approver: str, comment: str, now: datetime) -> Approval:
     """Store the answer once; a second call for a decided gate returns the first answer."""
-    approval = session.get(Approval, approval_id)
+    approval = _locked(session, approval_id)
     if approval is None:
         raise DomainError(f"审批记录不存在：{approval_id}")
     if approval.status == ApprovalStatus.DECIDED:
@@ -186,8 +196,8 @@ def remind_waiting(*, session: Session, settings: Settings, now: datetime) -> in
         enqueue_alert(
             session=session, settings=settings, key=f"gate:{approval.id}:remind:{due_n}",
             role=GATE_APPROVER[Gate(approval.gate)], title=f"【催办】{Gate(approval.gate).value}",
-            body=f"{name}：“{Gate(approval.gate).value}”已等待{hours}小时，请尽快办理。" + _code_line(code, settings),
-            link=settings.run_link(approval.flow_run_id), now=now, inspection=insp,
+            body=f"{name}：“{Gate(approval.gate).value}”已等待{hours}小时，请尽快办理。" + _code_line(settings),
+            secret=code, link=settings.run_link(approval.flow_run_id), now=now, inspection=insp,
         )
         session.add(approval)
         count += 1

@@ -5,9 +5,11 @@ the top, they skip what the database says is done."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, text
 from sqlmodel import Session, select
 
 from models.enums import Role
@@ -32,16 +34,38 @@ def is_silent(*, state_since: datetime, last_heartbeat: datetime | None, now: da
     return now - latest > window
 
 
-def plan_recoveries(*, session: Session, settings: Settings, crashed: list[CrashedRun],
-                    now: datetime) -> list[tuple[CrashedRun, int]]:
+# The run's row, made if absent without failing when another relay makes it at the same moment.
+_ENSURE = text("INSERT INTO run_recovery (flow_run_id, flow_run_name, attempts, last_at, gave_up) "
+               "VALUES (:id, :name, 0, :now, :no) ON CONFLICT (flow_run_id) DO NOTHING").bindparams(
+    bindparam("now", type_=RunRecovery.__table__.c.last_at.type),  # type: ignore[attr-defined]
+    bindparam("no", type_=RunRecovery.__table__.c.gave_up.type))  # type: ignore[attr-defined]
+
+
+def _claim(session: Session, run: CrashedRun, now: datetime) -> RunRecovery | None:
+    """The run's recovery row, locked for this transaction; None while another relay holds it
+    (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite's writers are serial)."""
+    session.execute(_ENSURE, {"id": run.id, "name": run.name[:200], "now": now, "no": False})
+    return session.exec(select(RunRecovery).where(RunRecovery.flow_run_id == run.id)
+                        .with_for_update(skip_locked=True).execution_options(populate_existing=True)).first()
+
+
+def plan_recoveries(*, session: Session, settings: Settings, crashed: list[CrashedRun], now: datetime,
+                    still_crashed: Callable[[CrashedRun], bool] | None = None,
+                    reschedule: Callable[[CrashedRun, int], None] | None = None) -> list[tuple[CrashedRun, int]]:
     """Which crashed runs to schedule again, with the attempt number (each run at most
     settings.max_recoveries times); the office is told once about a run that keeps crashing,
-    which is then left for a person."""
+    which is then left for a person.
+
+    Several relays may see the same crash. Each run's row is locked first; `still_crashed` then
+    reads the run's state again under the lock and `reschedule` acts before the lock is released
+    (the caller commits), so a run is recovered once per crash: a relay that gets the row after
+    another finds the run no longer crashed, and one that finds it locked skips it."""
     again: list[tuple[CrashedRun, int]] = []
     for run in crashed:
-        rec = session.exec(select(RunRecovery).where(RunRecovery.flow_run_id == run.id)).first()
-        rec = rec or RunRecovery(flow_run_id=run.id, flow_run_name=run.name[:200], last_at=now)
-        if rec.gave_up:
+        rec = _claim(session, run, now)
+        if rec is None or rec.gave_up:
+            continue
+        if still_crashed is not None and not still_crashed(run):
             continue
         if rec.attempts >= settings.max_recoveries:
             rec.gave_up = True
@@ -54,6 +78,8 @@ def plan_recoveries(*, session: Session, settings: Settings, crashed: list[Crash
         else:
             rec.attempts += 1
             rec.last_at = now
+            if reschedule is not None:
+                reschedule(run, rec.attempts)
             again.append((run, rec.attempts))
             record_event(session=session, actor="系统", action="恢复中断运行", entity="flow_run", entity_id=None, now=now,
                          detail={"flow_run": run.id, "attempt": rec.attempts})

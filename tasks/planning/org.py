@@ -1,10 +1,19 @@
 """Org data: units, people, pools, conflicts and recipients, loaded from YAML, Excel or a dict.
 
 Everything is validated before anything is written; a file with any bad entry writes nothing.
+
+Alert addresses (role recipients, contacts that are Apprise URLs: robot tokens, webhook paths)
+are shown nowhere in full: an export writes `mask_address` in their place, a scheme and a short
+keyed fingerprint. Loading a masked address keeps the address the database holds for that unit,
+person or role, so an export can be edited and loaded again; a masked address with nothing
+behind it is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +22,10 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, select
 
 from models.clock import now as clock_now
-from models.enums import AccessRole, ConflictKind, Pool, Role, UnitKind
+from models.crypto import derived_key
+from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitKind
 from models.errors import DomainError, explain
+from models.settings import Settings, get_settings
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
 from models.text import LONG_MAX, NAME_MAX, SHORT_MAX, LineText, LongText, Name, NameText
 
@@ -69,6 +80,51 @@ class OrgData(BaseModel):
     recipients: dict[Role, list[str]] = Field(default_factory=dict)
 
 
+MASKED = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://（已隐藏·[0-9a-f]{8}）")
+
+
+def mask_address(settings: Settings, value: str) -> str:
+    """An alert address as exports show it: its scheme and a keyed fingerprint, so it can be told
+    apart and matched on loading, not read. Text that is no URL (a telephone number) is kept."""
+    if "://" not in value or MASKED.fullmatch(value):
+        return value
+    scheme = value.split("://", 1)[0]
+    mark = hmac.new(derived_key(settings, "address"), value.encode(), hashlib.sha256).hexdigest()[:8]
+    return f"{scheme}://（已隐藏·{mark}）"
+
+
+def _unmasked(settings: Settings, value: str, stored: list[str], what: str, problems: list[str]) -> str:
+    """`value`, or for a masked address the stored address behind it."""
+    if not MASKED.fullmatch(value):
+        return value
+    for url in stored:
+        if url and mask_address(settings, url) == value:
+            return url
+    problems.append(f"{what}“{value}”是导出时隐藏的地址，数据库中没有与之对应的原地址：请填写完整地址"
+                    "（或改用 export-org --with-addresses 导出的文件）")
+    return value
+
+
+def unmask(*, session: Session, settings: Settings, data: OrgData) -> tuple[OrgData, list[str]]:
+    """The data with every masked address replaced by the address the database holds for the same
+    unit, person or role; and the masked addresses that have none."""
+    problems: list[str] = []
+    data = data.model_copy(deep=True)
+    units = {u.name: u for u in session.exec(select(Unit))}
+    people = {p.name: p for p in session.exec(select(Person))}
+    for u in data.units:
+        row = units.get(u.name)
+        u.secretary.contact = _unmasked(settings, u.secretary.contact, [row.secretary_contact] if row else [],
+                                        f"单位“{u.name}”的书记联系方式", problems)
+    for p in data.people:
+        person = people.get(p.name)
+        p.contact = _unmasked(settings, p.contact, [person.contact] if person else [], f"人员“{p.name}”的联系方式", problems)
+    for role, urls in data.recipients.items():
+        stored = list(session.exec(select(RoleRecipient.url).where(RoleRecipient.role == role.value)))
+        data.recipients[role] = [_unmasked(settings, url, stored, f"“{ROLE_NAMES[role]}”的接收地址", problems) for url in urls]
+    return data, problems
+
+
 def _pydantic_problems(exc: ValidationError) -> list[str]:
     return explain(exc, OrgData)
 
@@ -106,9 +162,10 @@ def read_org_file_encoded(path: Path) -> tuple[OrgData, str | None]:
     return parse_org(raw), encoding
 
 
-def load_org(*, session: Session, data: OrgData) -> dict[str, int]:
-    """Upsert by name. Returns counts. Raises DomainError listing every problem, writing nothing."""
-    problems: list[str] = []
+def load_org(*, session: Session, data: OrgData, settings: Settings | None = None) -> dict[str, int]:
+    """Upsert by name. Returns counts. Raises DomainError listing every problem, writing nothing.
+    A masked address (an export's, see `mask_address`) keeps the address already stored."""
+    data, problems = unmask(session=session, settings=settings or get_settings(), data=data)
     unit_names = [u.name for u in data.units]
     person_names = [p.name for p in data.people]
     account_names = [a.name for a in data.accounts]

@@ -4,7 +4,8 @@
 ("工作表“人员”第5行：…"), and nothing is returned (so nothing can be written) while any remains.
 References between sheets (a person's unit, a liaison leader, a conflict's person and unit) are
 checked by `load_org`, as for YAML. `write_org_excel` exports the database in the same layout,
-so an export can be edited and loaded again.
+so an export can be edited and loaded again; alert addresses are masked unless asked for in full
+(tasks/planning/org.py `mask_address`), and loading a masked one keeps the stored address.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from sqlmodel import Session, col, select
 
 from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitKind
 from models.errors import DomainError, _titles, reason
+from models.settings import Settings, get_settings
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
 from tasks.infra.xlsx import append_row, read_workbook, save_workbook
-from tasks.planning.org import AccountIn, ConflictIn, OrgData, PersonIn, UnitIn
+from tasks.planning.org import AccountIn, ConflictIn, OrgData, PersonIn, UnitIn, mask_address
 
 
 @dataclass(frozen=True)
@@ -292,7 +294,7 @@ def read_org_excel(path: Path) -> OrgData:
 # ---------------------------------------------------------------- writing
 
 
-def _org_rows(session: Session) -> dict[str, list[list[str]]]:
+def _org_rows(session: Session, address: Callable[[str], str]) -> dict[str, list[list[str]]]:
     units = list(session.exec(select(Unit).order_by(col(Unit.id))))
     people = list(session.exec(select(Person).order_by(col(Person.id))))
     unit_names = {u.id: u.name for u in units}
@@ -302,13 +304,13 @@ def _org_rows(session: Session) -> dict[str, list[list[str]]]:
     accounts = session.exec(select(Account).order_by(col(Account.id))).all()
     return {
         UNITS.name: [
-            [u.name, UnitKind(u.kind).value, u.area, u.secretary_name, u.secretary_contact,
+            [u.name, UnitKind(u.kind).value, u.area, u.secretary_name, address(u.secretary_contact),
              person_names.get(u.liaison_leader_id, ""), str(u.priority) if u.priority else ""]
             for u in units
         ],
         PEOPLE.name: [
             [p.name, unit_names.get(p.unit_id, ""), p.title, "、".join(p.specialties), "、".join(p.pools),
-             p.contact, YES if p.available else NO]
+             address(p.contact), YES if p.available else NO]
             for p in people
         ],
         CONFLICTS.name: [
@@ -317,7 +319,7 @@ def _org_rows(session: Session) -> dict[str, list[list[str]]]:
             for c in conflicts
         ],
         RECIPIENTS.name: [
-            [_role_name(r.role), r.url] for r in recipients
+            [_role_name(r.role), address(r.url)] for r in recipients
         ],
         ACCOUNTS.name: [[a.name, AccessRole(a.role).value, YES if a.active else NO] for a in accounts],
     }
@@ -338,14 +340,17 @@ def _fill(ws: Worksheet, spec: SheetSpec, rows: list[list[str]]) -> None:
         ws.column_dimensions[get_column_letter(i)].width = min(60, 4 + 2 * longest)
 
 
-def write_org_excel(session: Session, path: Path) -> dict[str, int]:
+def write_org_excel(session: Session, path: Path, *, settings: Settings | None = None,
+                    addresses: bool = False) -> dict[str, int]:
     """Export units, people, conflicts and role recipients as a workbook `read_org_excel` reads back.
+    Alert addresses are masked unless `addresses` (they hold robot tokens and webhook paths).
 
     The file is written in full or not at all (a temporary file is renamed into place).
     """
     if path.suffix.lower() != ".xlsx":
         raise DomainError(f"导出文件名应以 .xlsx 结尾：{path.name}")
-    rows = _org_rows(session)
+    conf = settings or get_settings()
+    rows = _org_rows(session, (lambda v: v) if addresses else (lambda v: mask_address(conf, v)))
     wb = Workbook()
     default = wb.active
     if default is not None:

@@ -128,7 +128,8 @@ def render(*, settings: Settings, spec: DocSpec, when: datetime, path: Path) -> 
     except TemplateError as exc:
         raise DomainError(f"公文模板“{name}”无法生成公文{_near(exc)}：{exc}") from exc
     props = tpl.docx.core_properties
-    props.title, props.author, props.comments = context["title"], context["signature"], context["doc_no"]
+    # Word's core properties hold at most 255 characters (a name stored before the entry rules can be longer).
+    props.title, props.author, props.comments = (str(context[k])[:255] for k in ("title", "signature", "doc_no"))
     props.created = props.modified = when.replace(tzinfo=None)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

@@ -59,7 +59,12 @@ def run_label(*, session: Session, look_back_id: int) -> str:
 
 
 def mark_started(*, session: Session, look_back_id: int, flow_run_id: str) -> None:
-    lb = get_look_back(session, look_back_id)
+    """Record the started run. Several relays may start the same look-back (the idempotency key
+    gives them one run): the row is locked and read afresh, so a late one never sets a look-back
+    its run has already moved on back to 已启动."""
+    lb = session.get(LookBack, look_back_id, with_for_update=True, populate_existing=True)
+    if lb is None:
+        raise NotFound(f"回头看任务不存在：{look_back_id}")
     lb.flow_run_id = flow_run_id
     if lb.status == LookBackStatus.REGISTERED:
         LOOK_BACKS.move(lb, LookBackStatus.STARTED)

@@ -238,8 +238,9 @@ def test_reminder_goes_to_the_gate_approver(demo_org: Session, settings: Setting
 def test_head_file_follows_every_commit_and_not_a_rollback(session: Session) -> None:
     events = chain(session, 3)
     path = head_file(session)
-    if session.get_bind().dialect.name == "sqlite":
-        assert path.parent == Path(session.get_bind().engine.url.database or "").parent  # beside the database file
+    if session.get_bind().dialect.name == "sqlite":  # in the key folder beside the database file
+        assert path.parent == Path(session.get_bind().engine.url.database or "").parent / "keys"
+        assert path.stat().st_mode & 0o077 == 0 and path.parent.stat().st_mode & 0o077 == 0
     assert read_head(path) == (events[-1].id, events[-1].hash)
     record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=NOW)
     session.rollback()
@@ -271,12 +272,13 @@ def test_verify_names_the_changed_entry(session: Session, column: str, value: st
 
 
 def test_a_rewritten_newest_entry_with_a_valid_hash_is_caught(session: Session) -> None:
-    """Whoever can write the database can recompute the last hash; the head file still differs."""
-    from tasks.infra.audit import _digest
+    """Even whoever holds the audit key and recomputes the last keyed hash is caught: the head file differs."""
+    from tasks.infra.audit import _mac, audit_key
 
     events = chain(session, 3)
     last = events[-1]
-    forged = _digest(last.id, last.prev_hash, last.at, "他人", last.action, last.entity, last.entity_id, last.detail)
+    forged = _mac(audit_key(), last.id, last.prev_hash, last.at, "他人", last.action, last.entity, last.entity_id,
+                  last.detail)
     session.execute(text("UPDATE audit_event SET actor = '他人', hash = :h WHERE id = :id"), {"h": forged, "id": last.id})
     session.commit()
     session.expire_all()
@@ -318,7 +320,7 @@ def test_verify_audit_command(cli_home: Path) -> None:
 def test_head_file_records_the_count(session: Session) -> None:
     events = chain(session, 3)
     fields = head_file(session).read_text(encoding="ascii").split()
-    assert fields == [str(events[-1].id), events[-1].hash, "3"]
+    assert fields == [str(events[-1].id), events[-1].hash, "3", "1"]  # keyed from the first row
 
 
 def test_no_append_on_top_of_a_shrunk_trail(session: Session) -> None:
@@ -444,3 +446,139 @@ def test_verify_audit_command_names_a_mangled_timestamp(cli_home: Path) -> None:
     result = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception  # no traceback
     assert "审计日志第1条被篡改" in result.output, result.output
+
+
+# --- the keyed chain: a plain re-chain, a wrong key, trails begun with plain hashes ---------
+
+def rechain(session: Session, start: int, digest: Any, change: dict[str, Any] | None = None, end: int | None = None) -> None:
+    """What someone who can write the database does: change row `start` and recompute every hash
+    from there on (to `end`) with `digest` (the plain SHA-256, or an HMAC under a key of their own)."""
+    if change:
+        session.execute(text(f"UPDATE audit_event SET {', '.join(f'{k} = :{k}' for k in change)} WHERE id = :id"),
+                        {**change, "id": start})
+        session.commit()
+    session.expire_all()
+    rows = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
+    prev = next((r.hash for r in rows if r.id == start - 1), "")
+    for r in rows:
+        if (r.id or 0) < start or (end is not None and (r.id or 0) > end):
+            continue
+        h = digest(r.id, prev, r.at, r.actor, r.action, r.entity, r.entity_id, r.detail)
+        session.execute(text("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE id = :id"), {"p": prev, "h": h, "id": r.id})
+        prev = h
+    session.commit()
+    session.expire_all()
+
+
+@pytest.mark.parametrize("start", [1, 3, 5])
+def test_a_trail_rechained_with_plain_sha256_is_caught_at_the_changed_row(session: Session, start: int) -> None:
+    """The attack the unkeyed chain could not see: edit a row and recompute plain SHA-256 hashes
+    from there to the end. Without the head's newest hash to compare it would pass; it is named."""
+    from tasks.infra.audit import _digest
+
+    chain(session, 5)
+    rechain(session, start, _digest, {"actor": "他人"})
+    broken = first_broken_link(session=session)
+    assert broken is not None and broken.id == start and broken.plain
+    (problem,) = verify_trail(session=session)
+    assert problem.startswith(f"审计日志第{start}条被篡改") and "不带密钥的 SHA-256" in problem
+
+
+def test_a_trail_rechained_under_another_key_is_caught(session: Session) -> None:
+    import hashlib
+    import hmac
+
+    from tasks.infra.audit import _payload
+
+    chain(session, 4)
+
+    def other(*fields: Any) -> str:
+        return hmac.new(b"a key of one's own" * 2, _payload(*fields), hashlib.sha256).hexdigest()
+
+    rechain(session, 2, other, {"detail": json.dumps({"gate": "报告审议", "decision": "退回重新查找", "n": 2})})
+    broken = first_broken_link(session=session)
+    assert broken is not None and broken.id == 2 and not broken.plain
+
+
+def test_the_audit_key_is_not_in_the_database_and_differs_by_purpose(session: Session, settings: Settings) -> None:
+    from models.crypto import PURPOSES, derived_key, master_key
+    from tasks.infra.audit import audit_key
+
+    chain(session, 2)
+    keys = {p: derived_key(settings, p) for p in PURPOSES}
+    assert audit_key() == keys["audit"] and len(set(keys.values())) == len(PURPOSES)
+    dump = " ".join(str(v) for row in session.execute(text("SELECT * FROM audit_event")) for v in row)
+    assert master_key(settings).decode() not in dump and keys["audit"].hex() not in dump
+
+
+def _plain_trail(session: Session, n: int) -> list[AuditEvent]:
+    """A trail as releases before keying wrote it: plain SHA-256 hashes, the head in three fields."""
+    from tasks.infra.audit import _digest
+
+    events = chain(session, n)
+    rechain(session, 1, _digest)
+    path = head_file(session)
+    last = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()
+    assert last is not None
+    path.write_text(f"{last.id} {last.hash} {n}\n", encoding="ascii")
+    return events
+
+
+def test_a_trail_begun_with_plain_hashes_switches_once_and_verifies(session: Session) -> None:
+    from tasks.infra.audit import SWITCH
+
+    _plain_trail(session, 3)
+    assert verify_trail(session=session) == []  # verified as before
+    for i in range(2):
+        record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=i, now=NOW)
+        session.commit()
+    actions = [e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.id)))]
+    assert actions == ["审批决定"] * 3 + [SWITCH, "阶段变更", "阶段变更"]  # one switch record
+    switch = session.exec(select(AuditEvent).where(AuditEvent.action == SWITCH)).one()
+    assert switch.id == 4 and switch.detail == {"plain_until": 3} and switch.actor == "系统"
+    assert head_file(session).read_text(encoding="ascii").split()[2:] == ["6", "4"]  # rows, first keyed
+    assert verify_trail(session=session) == []
+
+
+def test_after_the_switch_plain_hashes_are_refused_and_the_plain_part_is_sealed(session: Session) -> None:
+    from tasks.infra.audit import _digest
+
+    _plain_trail(session, 3)
+    record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=NOW)
+    session.commit()  # rows 1-3 plain, 4 the switch, 5 keyed
+    # A plain row changed and the plain part re-chained: the switch record's keyed hash covers the link.
+    rechain(session, 2, _digest, {"actor": "他人"}, end=3)
+    broken = first_broken_link(session=session)
+    assert broken is not None and broken.id == 4 and not broken.plain
+    # Everything re-chained with plain hashes, the switch included: caught where keying began.
+    rechain(session, 1, _digest)
+    broken = first_broken_link(session=session)
+    assert broken is not None and broken.id == 4 and broken.plain
+
+
+def test_the_head_beside_the_database_moves_to_the_key_folder(session: Session) -> None:
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the earlier default beside the database file is SQLite's")
+    events = chain(session, 2)
+    path = head_file(session)
+    earlier = Path(session.get_bind().engine.url.database or "").with_suffix(".audit-head")
+    path.replace(earlier)
+    assert head_file(session) == path and path.is_file() and not earlier.exists()
+    assert read_head(path) == (events[-1].id, events[-1].hash) and verify_trail(session=session) == []
+
+
+def test_verify_audit_command_finds_a_plain_rechain(cli_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from deployments.cli.main import app
+    from models.db import get_engine
+    from tasks.infra.audit import _digest
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["load-org"]).exit_code == 0
+    for _ in range(3):
+        runner.invoke(app, ["verify-audit", "--as", "林静"])
+    with Session(get_engine()) as s:
+        rechain(s, 2, _digest, {"actor": "陶文华"})
+    result = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    assert result.exit_code == 2 and "审计日志第2条被篡改" in result.output and "不带密钥" in result.output, result.output

@@ -105,3 +105,22 @@ def test_0005_hashes_existing_findings_keeping_old_duplicates(empty: Engine) -> 
         conn.execute(text("INSERT INTO finding (inspection_id, category, description, evidence, scope, fixed_on_site, "
                           "search_count, created_at, content_hash) VALUES (1, '全面从严治党', '公务接待超标准', '', '个性问题', "
                           "false, 1, '2026-12-03', :h)"), {"h": hashes[1]})
+
+
+def test_0008_erases_the_codes_earlier_releases_kept_in_the_outbox(empty: Engine) -> None:
+    upgrade(empty, "0005")
+    bodies = {1: "城东街道：“报告审议”等待您办理（第1次）。\n验证码：123456（72小时内有效）\n\n查看与办理：http://x",
+              2: "您有1件新移交线索（移交函编号3），请签收。\n签收码：654321（签收时填写）",
+              3: "整改事项到期提醒：共3项，编号123456"}
+    with empty.begin() as conn:
+        for aid, body in bodies.items():
+            conn.execute(text("INSERT INTO alert (id, dedupe_key, role, channel, recipient, title, body, link, status, "
+                              "attempts, last_error, next_attempt_at, created_at) VALUES (:id, :k, 'office', '', '', 't', "
+                              ":b, '', 'sent', 1, '', '2026-12-01', '2026-12-01')"), {"id": aid, "k": f"k{aid}", "b": body})
+    upgrade(empty)
+    with empty.connect() as conn:
+        after = dict(conn.execute(text("SELECT id, body FROM alert ORDER BY id")).all())
+        assert set(conn.execute(text("SELECT secret FROM alert")).scalars()) == {""}
+    assert "123456" not in after[1] and "验证码：（已删除）（72小时内有效）" in after[1]
+    assert "654321" not in after[2] and "签收码：（已删除）" in after[2]
+    assert after[3] == bodies[3]  # a number that is no code stays

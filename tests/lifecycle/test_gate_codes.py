@@ -10,8 +10,9 @@ import pytest
 from sqlmodel import Session, col, select
 
 from models.enums import Gate
-from models.settings import Settings
+from models.settings import Settings, get_settings
 from models.tables import Alert, Approval
+from tasks.infra.alerts import message_text
 from tasks.lifecycle.approvals import (
     MAX_CODE_FAILURES,
     check_approver,
@@ -40,8 +41,9 @@ WHO = {
 
 
 def codes(s: Session, approval_id: int) -> list[str]:
-    bodies = s.exec(select(Alert.body).where(col(Alert.dedupe_key).startswith(f"gate:{approval_id}:")).order_by(col(Alert.id)))
-    return [m.group(1) for b in bodies if (m := re.search(r"验证码：(\d{6})", b))]
+    """The codes sent for this gate, as the approver will read them (the rows hold them encrypted)."""
+    rows = s.exec(select(Alert).where(col(Alert.dedupe_key).startswith(f"gate:{approval_id}:")).order_by(col(Alert.id)))
+    return [m.group(1) for a in rows if (m := re.search(r"验证码：(\d{6})", message_text(get_settings(), a)))]
 
 
 def opened(s: Session, settings: Settings, gate: Gate) -> Approval:

@@ -220,7 +220,9 @@ def test_hostile_names_in_the_database_archive_inside(demo_org: Session, setting
         s.commit()
 
     archived_unit(demo_org, settings, before=rename)
-    assert keys.read_bytes() == kept and sorted(p.name for p in keys.parent.iterdir()) == ["informant.keys"]
+    # The key folder holds the keys and the audit head beside them (tasks/infra/audit.py), nothing archived.
+    assert keys.read_bytes() == kept and sorted(p.name for p in keys.parent.iterdir()) == [
+        "informant.keys", "master.key", "xuncha.audit-head", "xuncha.audit-head.lock"]
     assert sorted(p.name for p in tmp_path.iterdir()) == outside  # nothing beside the home
     folder = find_dossier(session=demo_org, settings=settings, round_name="../../x", unit_name="../../keys")
     rnd = demo_org.exec(select(InspectionRound).where(InspectionRound.name == "../../x")).one()
@@ -308,3 +310,62 @@ def test_control_characters_stored_earlier_are_replaced_on_export(demo_org: Sess
     folder = find_dossier(session=demo_org, settings=settings, round_name="2026年第一轮巡察", unit_name="城东\x00街道")
     assert folder.name.endswith("-城东街道") and verify_dossier(folder) == []
 
+
+
+# 4. The round form and the archive under the names an attacker would type --------------------
+
+HOSTILE = {
+    "parent": "../../x",
+    "absolute": "/etc/passwd",
+    "nul": "第一\x00轮/../..",
+    "very long": "轮" * 10_000,
+    "separators and dots": "a/../../b\\..\\..",
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE.values()), ids=list(HOSTILE))
+def test_the_round_form_refuses_hostile_names_before_any_code_runs(demo_org: Session, name: str) -> None:
+    """The UI's “发起巡察” form is the flow's parameters: Prefect validates them against
+    RoundParams before the flow's first line, and the same check answers the CLI's file."""
+    from prefect.exceptions import ParameterTypeError
+
+    from flows.lifecycle.run_inspection_round import run_inspection_round
+
+    before = row_counts(demo_org)
+    for data in (_round(name=name), _team(name=name[:60]), _team(units=[name])):
+        with pytest.raises(ParameterTypeError):
+            run_inspection_round.validate_parameters({"params": data})
+        with pytest.raises(DomainError) as err:
+            form(RoundParams, data)(demo_org, Path())
+        assert "不能" in str(err.value) and "Value error" not in str(err.value)
+    assert row_counts(demo_org) == before
+
+
+@pytest.mark.parametrize(("round_name", "unit_name"), [
+    ("/etc/passwd", "/etc"), ("..\x00/..", "\x00"), ("轮" * 10_000, "局/" * 5_000)], ids=["absolute", "nul", "very long"])
+def test_names_stored_behind_the_forms_archive_inside_by_ids(demo_org: Session, settings: Settings, tmp_path: Path,
+                                                             round_name: str, unit_name: str) -> None:
+    """Names as data of an earlier release could hold them (no form in the way): the dossier is
+    `archive/round-<id>-…/unit-<id>-…/`, its name parts made safe and short, nothing outside."""
+    outside = sorted(p.name for p in tmp_path.iterdir())
+
+    def rename(s: Session, ids: list[int]) -> None:
+        insp = s.get(Inspection, ids[0])
+        assert insp is not None
+        unit, rnd = s.get(Unit, insp.unit_id), s.get(InspectionRound, insp.round_id)
+        assert unit is not None and rnd is not None
+        unit.name, rnd.name = unit_name, round_name
+        s.add_all([unit, rnd])
+        s.commit()
+
+    (iid,) = archived_unit(demo_org, settings, before=rename)
+    insp = demo_org.get(Inspection, iid)
+    assert insp is not None
+    folder = dossier_path(settings, insp.round_id, round_name, insp.unit_id, unit_name)
+    assert folder.parent.parent == settings.archive_dir and folder.is_dir() and verify_dossier(folder) == []
+    assert folder.parent.name.startswith(f"round-{insp.round_id}") and folder.name.startswith(f"unit-{insp.unit_id}")
+    assert all(len(part) <= len("round-") + 12 + 1 + DISPLAY_MAX for part in (folder.name, folder.parent.name))
+    assert not any(is_control(ch) for ch in str(folder))
+    assert sorted(p.name for p in tmp_path.iterdir()) == outside  # nothing beside the home
+    for path in settings.home.rglob("*"):
+        assert settings.home.resolve() in path.resolve().parents

@@ -3,6 +3,7 @@ sheet and row number and nothing is written; the CLI loads and exports workbooks
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,8 +17,9 @@ from typer.testing import CliRunner
 from deployments.cli.main import app
 from models.db import get_engine
 from models.errors import DomainError
+from models.settings import Settings
 from models.tables import Conflict, Person, RoleRecipient, Unit
-from tasks.planning.org import load_org, read_org_file
+from tasks.planning.org import load_org, mask_address, read_org_file
 from tasks.planning.org_excel import read_org_excel, write_org_excel
 from tests.conftest import DEMO_ORG
 from tests.support.factories import database, row_counts
@@ -66,9 +68,9 @@ def write_workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
 
 @pytest.fixture
 def demo_xlsx(demo_org: Session, tmp_path: Path) -> Path:
-    """The demo county exported from the database."""
+    """The demo county exported from the database, addresses in full (they load anywhere)."""
     path = tmp_path / "county.xlsx"
-    write_org_excel(demo_org, path)
+    write_org_excel(demo_org, path, addresses=True)
     return path
 
 
@@ -87,7 +89,7 @@ def test_export_then_import_round_trips_the_demo_county(demo_org: Session, demo_
         assert org_snapshot(fresh) == org_snapshot(demo_org)
         assert len(org_snapshot(fresh)["recipients"]) == 6
         again = tmp_path / "again.xlsx"
-        write_org_excel(fresh, again)
+        write_org_excel(fresh, again, addresses=True)
     assert sheet_values(again) == sheet_values(demo_xlsx)
 
 
@@ -384,10 +386,13 @@ def test_cli_loads_and_exports_excel(cli_home: Path, demo_org: Session, demo_xls
         assert org_snapshot(s) == org_snapshot(demo_org)
 
     out = tmp_path / "exports" / "导出.xlsx"
-    result = runner.invoke(app, ["export-org", str(out)])
+    result = runner.invoke(app, ["export-org", str(out), "--with-addresses"])
     assert result.exit_code == 0, result.output
     assert "单位16个，人员15人，回避申报4条，接收人6个，用户20个" in result.output
     assert sheet_values(out) == sheet_values(demo_xlsx)
+    masked = runner.invoke(app, ["export-org", str(tmp_path / "exports" / "隐藏.xlsx")])
+    assert masked.exit_code == 0 and "提醒地址已隐藏" in masked.output and "://127.0.0.1" not in masked.output
+    assert "://127.0.0.1" not in str(sheet_values(tmp_path / "exports" / "隐藏.xlsx"))
 
     spoil_file(demo_xlsx, _unknown_unit_kind, _bad_pool)
     with Session(get_engine()) as s:
@@ -404,3 +409,54 @@ def test_cli_loads_and_exports_excel(cli_home: Path, demo_org: Session, demo_xls
     assert result.exit_code == 2
     assert "导出文件名应以 .xlsx 结尾" in result.output
     assert not (tmp_path / "导出.txt").exists()
+
+
+# ---------------------------------------------------------------- alert addresses stay hidden
+
+
+def _addresses(session: Session) -> list[str]:
+    session.expire_all()
+    return ([u.secretary_contact for u in session.exec(select(Unit)) if "://" in u.secretary_contact]
+            + [p.contact for p in session.exec(select(Person)) if "://" in p.contact]
+            + [r.url for r in session.exec(select(RoleRecipient))])
+
+
+def test_an_export_hides_every_alert_address(demo_org: Session, settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "county.xlsx"
+    write_org_excel(demo_org, path)
+    cells = [str(v) for rows in sheet_values(path).values() for row in rows for v in row if v is not None]
+    stored = _addresses(demo_org)
+    assert len(stored) >= 10 and not [a for a in stored if any(a in c or a.split("://", 1)[1] in c for c in cells)]
+    sheets = sheet_values(path)
+    assert re.fullmatch(r"json://（已隐藏·[0-9a-f]{8}）", sheets["接收人"][1][1]), sheets["接收人"][1]
+    assert sheets["单位"][5][4].startswith("json://（已隐藏·")
+    assert mask_address(settings, "13800000000") == "13800000000"  # a telephone number is no address
+    assert mask_address(settings, "dingtalk://tok1") != mask_address(settings, "dingtalk://tok2")
+
+
+def test_a_masked_export_loads_back_keeping_the_stored_addresses(demo_org: Session, tmp_path: Path) -> None:
+    path = tmp_path / "county.xlsx"
+    write_org_excel(demo_org, path)
+    before, counts = org_snapshot(demo_org), row_counts(demo_org)
+    load_org(session=demo_org, data=read_org_file(path))
+    demo_org.commit()
+    assert org_snapshot(demo_org) == before and row_counts(demo_org) == counts
+    assert "（已隐藏" not in str(_addresses(demo_org))
+
+
+def test_a_masked_address_with_nothing_behind_it_is_refused(demo_org: Session, tmp_path: Path) -> None:
+    path = tmp_path / "county.xlsx"
+    write_org_excel(demo_org, path)
+    with database(tmp_path / "fresh", demo=False) as fresh:  # another database: nothing to keep
+        before = row_counts(fresh)
+        with pytest.raises(DomainError) as err:
+            load_org(session=fresh, data=read_org_file(path))
+        fresh.rollback()
+        assert row_counts(fresh) == before
+    assert "“巡察办”的接收地址“json://（已隐藏·" in str(err.value) and "是导出时隐藏的地址" in str(err.value)
+    assert "单位“区财政局”的书记联系方式" in str(err.value)
+    # A masked address moved to another role matches nothing there either.
+    office = sheet_values(path)["接收人"][1][1]
+    moved = write_workbook(tmp_path / "moved.xlsx", {"接收人": [["角色", "地址"], ["组织部", office]]})
+    with pytest.raises(DomainError, match="“组织部”的接收地址"):
+        load_org(session=demo_org, data=read_org_file(moved))

@@ -29,6 +29,7 @@ from models.tables import (
     TeamMember,
     Unit,
 )
+from tasks.infra.alerts import message_text
 from tasks.lifecycle.approvals import check_approver, open_gate
 from tasks.lifecycle.rounds import create_round, teams_markdown, validate_round
 from tasks.planning import term_plan
@@ -203,7 +204,8 @@ def test_the_schedule_gate_belongs_to_the_term_and_asks_the_office(demo_org: Ses
     s.commit()
     assert open_gate(session=s, settings=settings, round_id=None, inspection_id=None, term_id=tid, gate=Gate.TERM_PLAN,
                      attempt=1, flow_run_id="abc", now=NOW).id == a.id
-    (body,) = s.exec(select(Alert.body).where(col(Alert.dedupe_key) == f"gate:{a.id}:ask", Alert.role == "office")).all() or [""]
+    asked = s.exec(select(Alert).where(col(Alert.dedupe_key) == f"gate:{a.id}:ask", Alert.role == "office")).all()
+    (body,) = [message_text(settings, r) for r in asked] or [""]  # as the office reads it
     m = re.search(r"验证码：(\d{6})", body)
     assert body.startswith("十五届区委任期：“全覆盖排程审批”等待您办理") and m, body
     assert "无权办理“全覆盖排程审批”" in check_approver(session=s, settings=settings, approval_id=a.id or 0,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,8 @@ from sqlmodel import col, select
 from models.access import GATE_ROLES, Scope
 from models.db import session_scope
 from models.enums import AccessRole, ApprovalStatus, Gate, TeamRole
-from models.tables import Alert, Approval, Inspection, Person, TeamMember
+from models.tables import Approval, Inspection, Person, TeamMember
+from tests.support.factories import sent_code
 
 
 def read(run_id: UUID | str) -> FlowRun:
@@ -44,7 +44,6 @@ def wait_for(run_id: UUID | str, *, paused: bool = False, final: bool = False, t
 
 # Accounts of the demo county (deployments/demo/county.yaml) who answer each kind of gate.
 APPROVER_BY_ROLE = {AccessRole.LEADING_GROUP: "张明", AccessRole.TEAM_LEADER: "李建国", AccessRole.OFFICE: "陶文华"}
-CODE = re.compile(r"验证码：(\d{6})")
 
 
 @dataclass(frozen=True)
@@ -65,14 +64,9 @@ def waiting_approval(run_id: UUID | str) -> WaitingGate:
 
 
 def live_code(approval_id: int) -> str:
-    """The newest one-time code sent for this gate, read from the alert the approver received."""
+    """The newest one-time code sent for this gate, as the approver received it."""
     with session_scope() as s:
-        bodies = s.exec(select(Alert.body).where(col(Alert.dedupe_key).startswith(f"gate:{approval_id}:"))
-                        .order_by(col(Alert.id).desc())).all()
-    for body in bodies:
-        if m := CODE.search(body):
-            return m.group(1)
-    raise AssertionError(f"no code was sent for approval {approval_id}")
+        return sent_code(s, f"gate:{approval_id}:", "验证码")
 
 
 def wait_for_gate(run_id: UUID | str, timeout: float = 420) -> set[str]:

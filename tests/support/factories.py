@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from models.db import make_engine
 from models.forms import FindingIn, RoundParams
+from models.settings import Settings, get_settings
 from models.tables import Inspection, InspectionRound, Unit
 from tasks.lifecycle.rounds import create_round
 from tasks.planning.org import load_org, read_org_file
@@ -163,15 +164,31 @@ def row_counts(session: Session) -> dict[str, int]:
     }
 
 
-def sent_code(session: Session, key_prefix: str, label: str = "签收码") -> str:
-    """The newest one-time code an alert under `key_prefix` carried (what its receiver read)."""
+def sent_code(session: Session, key_prefix: str, label: str = "签收码", *, settings: Settings | None = None) -> str:
+    """The newest one-time code an alert under `key_prefix` carries, as its receiver reads it: the
+    row's message with its code while it waits to be sent (the code is kept encrypted until then),
+    else the message the receiver got — the stack's inbox file (home/inbox.jsonl), the one
+    `xuncha inbox` reads — since a sent row keeps no code."""
+    import json
     import re
 
     from models.tables import Alert
+    from tasks.infra.alerts import CODE_SLOT, message_text
 
-    bodies = session.exec(select(Alert.body).where(col(Alert.dedupe_key).startswith(key_prefix)).order_by(col(Alert.id).desc()))
-    for body in bodies:
-        if m := re.search(label + r"：(\d{6})", body):
+    settings = settings or get_settings()
+    inbox = settings.home / "inbox.jsonl"
+    received = [json.loads(line).get("message", "") for line in inbox.read_text(encoding="utf-8").splitlines()
+                if line.strip()] if inbox.exists() else []
+    rows = session.exec(select(Alert).where(col(Alert.dedupe_key).startswith(key_prefix)).order_by(col(Alert.id).desc()))
+    for row in rows:
+        if CODE_SLOT not in row.body:
+            continue
+        if row.secret:
+            text = message_text(settings, row)
+        else:
+            shape = re.compile(re.escape(row.body).replace(re.escape(CODE_SLOT), r"\d{6}"))
+            text = next((m for m in reversed(received) if shape.fullmatch(m)), "")
+        if m := re.search(label + r"：(\d{6})", text):
             return m.group(1)
     raise AssertionError(f"no {label} was sent under {key_prefix}")
 
