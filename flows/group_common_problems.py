@@ -17,7 +17,18 @@ from tasks.flow_tasks import (
 )
 
 
-@flow(name="共性问题归类", flow_run_name="共性问题-{round_name}", persist_result=True)
+def _run_name() -> str:
+    """共性问题归类·<轮次>·第N次, as the product names the runs it starts (手动 when started by hand)."""
+    from prefect.runtime import flow_run
+
+    from tasks.launch import run_name
+
+    params = flow_run.parameters
+    n = params.get("attempt")
+    return run_name("共性问题归类", str(params.get("round_name", "")), f"第{n}次" if n else "手动发起")
+
+
+@flow(name="共性问题归类", flow_run_name=_run_name, persist_result=True)
 def group_common_problems(round_name: str, attempt: int | None = None) -> int:
     """本轮各单位巡察报告审议通过后自动发起：问题清单中标为共性问题的问题按问题类别归组，由巡察办确认分管领导和责任部门后发出领办函。"""
     log = get_run_logger()

@@ -63,7 +63,9 @@ def inspect_unit(inspection_id: int) -> str:
 
     # Past 报告审议: the unit that saw the round's last report approved starts its common-problem
     # grouping (once; checked on every pass, as late common findings register another).
-    start_common_grouping_task(state["round_id"])
+    grouping = start_common_grouping_task(state["round_id"], return_state=True)
+    if not grouping.is_completed():  # the relay starts a registered grouping anyway
+        log.warning("%s：共性问题归类暂未启动（投递进程将补启动）：%s", state["label"], grouping.message)
 
     if state["stage"] == Stage.FEEDBACK:
         feedback_task(inspection_id)

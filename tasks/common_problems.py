@@ -69,7 +69,7 @@ SIMILARITY = 0.8
 LETTER = "【关于落实巡察整改工作任务的函】"
 SINGLE_UNIT_NOTE = "仅在一个单位发现：请补充其他单位的同类问题，或改为个性问题"
 JOIN_NOTE = "并入已确认的共性问题，由分管领导{leader}领办"
-GROUPING_KIND = "共性问题归类"
+GROUPING_KIND = "共性问题归类"  # the run's name: 共性问题归类·<轮次>·第N次 (flows/group_common_problems.py too)
 
 
 # Wording ------------------------------------------------------------------------------------

@@ -398,12 +398,30 @@ def propose_common_task(round_name: str, attempt: int | None = None) -> dict[str
         if g.status == GroupingStatus.CONFIRMED:
             return info
         if g.flow_run_id and g.flow_run_id != me:
-            return info | {"busy": get_settings().run_link(g.flow_run_id)}
+            if not _run_over(g.flow_run_id):
+                return info | {"busy": get_settings().run_link(g.flow_run_id)}
+            g.flow_run_id = me  # its run ended without a confirmation (cancelled, failed): this one takes over
+            s.add(g)
         proposals = propose_groups(session=s, round_id=rnd.id, finding_ids=g.finding_ids)
         if not proposals:
             settle_empty(session=s, grouping_id=g.id, now=now())
         return info | {"proposals": [p.to_input().model_dump() for p in proposals],
                        "notes": [proposal_line(p) for p in proposals]}
+
+
+def _run_over(flow_run_id: str) -> bool:
+    """The run ended (or is gone): a grouping it held may be taken over by a run started by hand."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+        except ObjectNotFound:
+            return True
+    return state is not None and state.is_final()
 
 
 def _confirm(s: Any, round_id: int, attempt: int | None, groups: list[CommonGroupIn], by: str) -> list[Any]:

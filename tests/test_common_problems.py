@@ -235,6 +235,18 @@ def test_form_titles_are_chinese() -> None:
     titles = {name: f["title"] for name, f in CommonGroupIn.model_json_schema()["properties"].items()}
     assert titles == {"category": "问题类别", "title": "共性问题名称", "leader_in_charge": "分管领导",
                       "departments": "责任部门", "finding_ids": "问题编号"}
+    # The confirmation form prefilled with the proposals keeps its Chinese titles (Prefect's
+    # with_initial_data alone would show the groups as "Groups").
+    from flows.gates import prefilled
+    from models.forms import CommonProblemsConfirm
+
+    form = prefilled(CommonProblemsConfirm, "说明", {"groups": [{"category": "选人用人", "title": "干部档案管理不规范",
+                                                                "finding_ids": [1, 2]}]})
+    schema = form.model_json_schema()["properties"]
+    assert schema["groups"]["title"] == "共性问题（每组填写分管领导和责任部门）" and schema["groups"]["position"] == 3
+    assert schema["groups"]["default"][0]["title"] == "干部档案管理不规范"
+    assert {k: v["title"] for k, v in schema.items()} == {
+        k: v["title"] for k, v in CommonProblemsConfirm.model_json_schema()["properties"].items()}
     g = CommonGroupIn(category=" 选人用人 ", title=" 干部档案管理不规范 ", leader_in_charge=" 吴志刚 ",
                       departments=[" 区委组织部 ", "", "区委组织部"], finding_ids=[1, 2])
     assert (g.category, g.title, g.leader_in_charge, g.departments) == ("选人用人", "干部档案管理不规范", "吴志刚", ["区委组织部"])
