@@ -27,6 +27,7 @@ class Action(StrEnum):
     VIEW_COVERAGE = "查看全覆盖情况"
     CORRECT_FINDING = "更正巡察发现的问题"
     WITHDRAW_FINDING = "撤回巡察发现的问题"
+    CLOSE_COMMON_PROBLEM = "共性问题销号"
 
 
 class Scope(StrEnum):
@@ -57,6 +58,7 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     Action.VIEW_COVERAGE: {R.OFFICE: ALL, R.LEADING_GROUP: ALL},
     Action.CORRECT_FINDING: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
     Action.WITHDRAW_FINDING: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM},
+    Action.CLOSE_COMMON_PROBLEM: {R.OFFICE: ALL},
 }
 
 # Who may read a clue's text, by the clue's kind, and how far: receivers only clues routed to

@@ -64,6 +64,23 @@ class FindingScope(StrEnum):
     COMMON = "共性问题"
 
 
+class CommonProblemStatus(StrEnum):
+    """A common problem is supervised (督办中) until the office closes it out on its own (已销号),
+    whatever stage its units are at: a unit may archive while its common problem stays open."""
+
+    SUPERVISING = "督办中"
+    CLOSED = "已销号"
+
+
+class GroupingStatus(StrEnum):
+    """One proposal of the round's common problems (共性问题归类): registered when the round's
+    reports are approved (or late common findings arrive), its run started, its form confirmed."""
+
+    REGISTERED = "待启动"
+    STARTED = "已启动"
+    CONFIRMED = "已确认"
+
+
 class ClueKind(StrEnum):
     DISCIPLINE = "违纪违法线索"
     APPOINTMENT = "选人用人问题"
@@ -179,6 +196,7 @@ class Role(StrEnum):
     ORGANISATION_DEPARTMENT = "organisation_department"
     RESPONSIBLE_DEPARTMENT = "responsible_department"
     FUNCTIONAL_DEPARTMENT = "functional_department"
+    LEADER_IN_CHARGE = "leader_in_charge"  # 分管领导 of a common problem (the person first, then these)
 
 
 ROLE_NAMES = {
@@ -191,6 +209,7 @@ ROLE_NAMES = {
     Role.ORGANISATION_DEPARTMENT: "组织部",
     Role.RESPONSIBLE_DEPARTMENT: "责任部门",
     Role.FUNCTIONAL_DEPARTMENT: "行业主管部门",
+    Role.LEADER_IN_CHARGE: "分管领导",
 }
 
 

@@ -16,9 +16,11 @@ from models.enums import (
     ClueKind,
     ClueResult,
     ClueStatus,
+    CommonProblemStatus,
     ConflictKind,
     FindingScope,
     Gate,
+    GroupingStatus,
     ItemStatus,
     LookBackStatus,
     PetitionChannel,
@@ -180,6 +182,9 @@ class Finding(SQLModel, table=True):
     created_at: datetime = Field(sa_type=TZ)
     content_hash: str | None = Field(default=None, max_length=64)
     corrected_at: datetime | None = Field(default=None, sa_type=TZ)
+    # The confirmed common problem it belongs to, set at confirmation even before the unit has
+    # rectification items (they are linked when they are created).
+    common_problem_id: int | None = Field(default=None, foreign_key="common_problem.id")
 
 
 class Account(SQLModel, table=True):
@@ -286,6 +291,29 @@ class CommonProblem(SQLModel, table=True):
     departments: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     confirmed_by: str = Field(default="", max_length=50)
     created_at: datetime = Field(sa_type=TZ)
+    # Supervised until its own close-out by the office, whether or not its units have archived.
+    status: CommonProblemStatus = Field(default=CommonProblemStatus.SUPERVISING, sa_type=enum_type(CommonProblemStatus))
+    closed_at: datetime | None = Field(default=None, sa_type=TZ)
+    closed_by: str = Field(default="", max_length=50)
+    # 领办函: written at confirmation; a new version when findings of a later unit join.
+    letter_version: int = 1
+
+
+class CommonGrouping(SQLModel, table=True):
+    """共性问题归类: one proposal of a round's common problems and its flow run. The first is
+    registered when every unit's report is approved; another when common findings arrive after
+    a confirmation (only those, which may join a confirmed common problem)."""
+
+    __tablename__ = "common_grouping"
+    __table_args__ = (UniqueConstraint("round_id", "attempt"),)
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="inspection_round.id", index=True)
+    attempt: int = 1
+    finding_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON))
+    status: GroupingStatus = Field(default=GroupingStatus.REGISTERED, sa_type=enum_type(GroupingStatus))
+    flow_run_id: str | None = Field(default=None, max_length=40)
+    registered_at: datetime = Field(sa_type=TZ)
+    confirmed_at: datetime | None = Field(default=None, sa_type=TZ)
 
 
 class SupervisionNotice(SQLModel, table=True):

@@ -136,7 +136,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
     inbox.path = home / "inbox.jsonl"
     recipients = {role: [f"json://127.0.0.1:{inbox.port}/{role}"] for role in (
         "office", "leading_group", "team_leader", "unit_secretary", "liaison_leader",
-        "discipline_commission", "organisation_department", "responsible_department", "functional_department")}
+        "discipline_commission", "organisation_department", "responsible_department", "functional_department",
+        "leader_in_charge")}
     import json
 
     # Exactly what `up` runs: Prefect's data on the private PostgreSQL the stack starts under its

@@ -17,6 +17,7 @@ from sqlmodel import func, select
 
 from deployments.cli.clues import register as register_clue_commands
 from deployments.cli.common import cli_command, fail
+from deployments.cli.common_problems import register as register_common_problem_commands
 from deployments.cli.dossier import register as register_dossier_commands
 from deployments.cli.findings import register as register_findings_commands
 from deployments.cli.plan import register as register_plan_commands
@@ -167,6 +168,8 @@ def sweep_cmd(
     typer.echo(f"{day}：提醒与升级{result.notices}项，提醒{result.alerts}条，整改进度预警{result.pace_warnings}个单位，"
                f"未报送整改报告{result.missing_reports}个，"
                f"新登记回头看{len(result.look_backs)}个（由投递进程自动启动，查看：{cli_command()} look-backs）。")
+    if result.common_reminders:
+        typer.echo(f"共性问题督办：提醒分管领导{result.common_reminders}条（查看：{cli_command()} common-problems）。")
     if result.held_until:
         typer.echo(f"{day}为休息日：提醒顺延至{result.held_until}（下一个工作日）发送。")
     for warning in result.calendar_warnings:
@@ -413,6 +416,7 @@ register_findings_commands(app)
 register_dossier_commands(app)
 register_stats_commands(app)
 register_plan_commands(app)
+register_common_problem_commands(app)
 
 def main() -> None:
     """The console command `xuncha`: every failure ends in one Chinese line and exit code 2."""

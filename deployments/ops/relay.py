@@ -5,7 +5,9 @@ the Runs list holds business runs only and Prefect's database is spared a run a 
 - delivers the outbox (every few seconds; several relays share it through the row leases of
   tasks/infra/alerts.py);
 - reminds approvers of gates waiting past their time (row-locked, one code per gate);
-- starts what was registered to start later and was not: look-backs of any sweep;
+- starts what was registered to start later and was not: look-backs of any sweep, and each
+  round's common-problem grouping (共性问题归类) once its reports are all approved — registered
+  here too, so a grouping is proposed even if the unit flow that should have started it died;
 - recovers runs whose process died, deciding from each run's state as read at that moment —
   a run that is Suspended, Paused, Scheduled or finished is never touched; with several relays,
   each run's recovery row is locked while its state is read again and the run rescheduled, so
@@ -29,9 +31,9 @@ from models.db import session_scope
 from models.settings import Settings, get_settings
 from tasks.infra.alerts import AppriseSender, Sender, deliver_due
 from tasks.lifecycle import approvals
-from tasks.ops.launch import start_look_back
+from tasks.ops.launch import start_common_grouping, start_look_back
 from tasks.ops.recovery import CrashedRun, is_silent, plan_recoveries
-from tasks.supervision import look_back
+from tasks.supervision import common_problems, look_back
 
 log = logging.getLogger("xuncha.relay")
 
@@ -44,6 +46,7 @@ class TickResult:
     failed: int = 0
     reminded: int = 0
     started: list[int] = field(default_factory=list)
+    groupings: list[int] = field(default_factory=list)
     marked_crashed: list[str] = field(default_factory=list)
     rescheduled: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -71,6 +74,7 @@ class Relay:
         self._guard(result, "投递提醒", lambda: self.deliver(result))
         if housekeeping:
             self._guard(result, "启动回头看", lambda: self.start_registered(result))
+            self._guard(result, "启动共性问题归类", lambda: self.start_groupings(result))
             self._guard(result, "恢复中断运行", lambda: self.recover(result))
         return result
 
@@ -101,6 +105,16 @@ class Relay:
             start_look_back(look_back_id)
             result.started.append(look_back_id)
             log.info("已启动回头看%d（登记后尚未启动）", look_back_id)
+
+    def start_groupings(self, result: TickResult) -> None:
+        with session_scope() as s:
+            common_problems.register_due(session=s, now=clock_now())
+        with session_scope() as s:
+            pending = common_problems.to_start(session=s)
+        for grouping_id in pending:
+            start_common_grouping(grouping_id)
+            result.groupings.append(grouping_id)
+            log.info("已启动共性问题归类%d（本轮报告均已审议通过）", grouping_id)
 
     # Runs whose process died ---------------------------------------------------------------
 
@@ -207,7 +221,7 @@ class Relay:
     # The loop ------------------------------------------------------------------------------
 
     def run_forever(self) -> None:
-        log.info("投递进程已启动：每%.0f秒投递提醒，每%.0f秒催办、启动回头看、恢复中断运行",
+        log.info("投递进程已启动：每%.0f秒投递提醒，每%.0f秒催办、启动回头看和共性问题归类、恢复中断运行",
                  self.settings.relay_seconds, self.settings.housekeeping_seconds)
         while not self.stopping.is_set():
             self.tick()

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from prefect.flow_runs import suspend_flow_run
-from pydantic import ValidationError
+from pydantic import ValidationError, create_model
+from pydantic.fields import FieldInfo
 
 from models.enums import ApprovalStatus, Gate
 from models.forms import NEEDS_COMMENT, GateForm
@@ -36,6 +37,20 @@ def check_answer(answer: GateForm) -> str:
     return ""
 
 
+def prefilled(form: type[F], description: str, initial: dict[str, Any] | None) -> type[F]:
+    """The form with its description and prefilled values. Prefect's `with_initial_data` keeps only
+    a prefilled field's type, so the form would show it as "Groups" instead of its Chinese title;
+    here the field keeps its title, description and position, with the value as its default."""
+    if not initial:
+        return form.with_initial_data(description=description)
+    fields: dict[str, Any] = {
+        name: (form.model_fields[name].annotation, FieldInfo.merge_field_infos(form.model_fields[name], default=value))
+        for name, value in initial.items()}
+    model = create_model(form.__name__, __base__=form, **fields)
+    model._description = description  # what with_initial_data sets: shown above the form
+    return model
+
+
 def await_gate(
     form: type[F], *, gate: Gate, round_id: int | None, inspection_id: int | None, attempt: int, description: str,
     validate: Callable[[F], str] | None = None, initial: dict[str, Any] | None = None, term_id: int | None = None,
@@ -54,7 +69,7 @@ def await_gate(
         text = description if not error else f"> **上次提交未被接受：{error}。请改正后重新提交。**\n\n{description}"
         try:
             answer = suspend_flow_run(
-                wait_for_input=form.with_initial_data(description=text, **(initial or {})),
+                wait_for_input=prefilled(form, text, initial),
                 key=f"{gate.name.lower().replace('_', '-')}-{inspection_id or term_id or 0}-{attempt}-{try_no}",  # keys: [a-z0-9-] only
             )
         except ValidationError:

@@ -17,6 +17,7 @@ from models.forms import (
 )
 from tasks.lifecycle.prefect import (
     archiving_task,
+    close_out_check_task,
     close_out_task,
     clue_transfer_task,
     feedback_task,
@@ -26,6 +27,7 @@ from tasks.lifecycle.prefect import (
     reporting_task,
     review_plan_task,
     review_task,
+    start_common_grouping_task,
     stationing_task,
 )
 from tasks.records.prefect import unit_figures_task
@@ -58,6 +60,12 @@ def inspect_unit(inspection_id: int) -> str:
         )
         review_task(inspection_id, n, review.decision == "通过", review.comment)
         state = read_inspection(inspection_id)
+
+    # Past 报告审议: the unit that saw the round's last report approved starts its common-problem
+    # grouping (once; checked on every pass, as late common findings register another).
+    grouping = start_common_grouping_task(state["round_id"], return_state=True)
+    if not grouping.is_completed():  # the relay starts a registered grouping anyway
+        log.warning("%s：共性问题归类暂未启动（投递进程将补启动）：%s", state["label"], grouping.message)
 
     if state["stage"] == Stage.FEEDBACK:
         feedback_task(inspection_id)
@@ -96,7 +104,10 @@ def inspect_unit(inspection_id: int) -> str:
         close = await_gate(
             CloseOutApproval, gate=Gate.CLOSE_OUT, round_id=state["round_id"], inspection_id=inspection_id,
             attempt=attempt, description=(f"## {state['label']}：整改销号\n\n未销号整改事项 **{state['open_items']}** 项。"
-                                          "核实整改到位后同意销号；否则选择暂不销号并写明理由。"),
+                                          "核实整改到位后同意销号；否则选择暂不销号并写明理由。"
+                                          "标为共性问题的问题须先经“共性问题归类”确认，单位才能销号归档。"),
+            # Leaving rectification archives the unit: its common findings must be led first.
+            validate=lambda a: close_out_check_task(inspection_id, a.decision == "同意销号"),
         )
         close_out_task(inspection_id, attempt, close.decision == "同意销号", close.comment)
         attempt += 1

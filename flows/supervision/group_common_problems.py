@@ -1,5 +1,7 @@
-"""共性问题归类: propose groups of the same problem across a round's units, and let the office
-confirm them (with the leader in charge and departments) in a form."""
+"""共性问题归类: the office confirms the round's common problems (with the leader in charge and
+the departments) in a form. Started by itself once every unit's report is approved (and again
+for common findings that arrive after a confirmation): by the unit flow that saw the last
+report approved, or by the relay's housekeeping; it may also be started by hand."""
 
 from __future__ import annotations
 
@@ -15,20 +17,40 @@ from tasks.lifecycle.prefect import (
 )
 
 
-@flow(name="共性问题归类", flow_run_name="共性问题-{round_name}", persist_result=True)
-def group_common_problems(round_name: str) -> int:
-    """按问题类别和表述归并各单位的共性问题，由巡察办确认分管领导和责任部门后发出领办函。"""
-    info = propose_common_task(round_name)
-    if not info["proposals"]:
-        get_run_logger().info("%s：未发现共性问题", round_name)
+def _run_name() -> str:
+    """共性问题归类·<轮次>·第N次, as the product names the runs it starts (手动 when started by hand)."""
+    from prefect.runtime import flow_run
+
+    from tasks.ops.launch import run_name
+
+    params = flow_run.parameters
+    n = params.get("attempt")
+    return run_name("共性问题归类", str(params.get("round_name", "")), f"第{n}次" if n else "手动发起")
+
+
+@flow(name="共性问题归类", flow_run_name=_run_name, persist_result=True)
+def group_common_problems(round_name: str, attempt: int | None = None) -> int:
+    """本轮各单位巡察报告审议通过后自动发起：问题清单中标为共性问题的问题按问题类别归组，由巡察办确认分管领导和责任部门后发出领办函。"""
+    log = get_run_logger()
+    info = propose_common_task(round_name, attempt)
+    if info["busy"]:
+        log.info("%s：共性问题归类已在另一运行中等待确认：%s", round_name, info["busy"])
         return 0
-    listing = "\n".join(f"- {n}" for n in info["notes"])
+    if not info["proposals"]:
+        log.info("%s：%s", round_name, info["waiting"] or "没有待归类的共性问题")
+        return 0
+    n = info["attempt"]
+    listing = "\n".join(f"- {line}" for line in info["notes"])
+    later = "" if n == 1 else "（此前确认后新出现的共性问题；同类问题可并入已确认的共性问题）"
     answer = await_gate(
-        CommonProblemsConfirm, gate=Gate.COMMON, round_id=info["round_id"], inspection_id=None, attempt=1,
-        description=(f"## {round_name}：共性问题归类\n\n系统按问题类别和表述提出以下归类建议，请核对、调整，"
-                     f"并为每组填写分管领导和责任部门：\n\n{listing}"),
+        CommonProblemsConfirm, gate=Gate.COMMON, round_id=info["round_id"], inspection_id=None, attempt=n,
+        description=(f"## {round_name}：共性问题归类（第{n}次）{later}\n\n"
+                     "本轮各单位巡察报告均已审议通过。问题清单中标为“共性问题”的问题按问题类别归为以下各组"
+                     "（括号内为问题编号），请核对、调整，并为每组填写分管领导和责任部门（须为组织数据中的部门）：\n\n"
+                     f"{listing}\n\n确认后向分管领导发出《关于落实巡察整改工作任务的函》，各组问题的整改事项由分管领导督办，"
+                     "直至该共性问题销号。未列入任何一组的问题改为个性问题，由所在单位的联系领导督办。"
+                     "确认之前，有共性问题的单位不能整改销号归档。"),
         initial={"groups": info["proposals"]},
-        validate=lambda a: common_problems_check_task(info["round_id"], a.groups, a.approver),
+        validate=lambda a: common_problems_check_task(info["round_id"], n, a.groups, a.approver),
     )
-    count = confirm_common_task(info["round_id"], answer.groups, answer.approver)
-    return count
+    return confirm_common_task(info["round_id"], n, answer.groups, answer.approver)

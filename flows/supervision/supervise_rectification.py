@@ -1,6 +1,7 @@
 """Daily supervision sweep (督促整改): reminders before deadlines, the escalation ladder after,
 early warnings for units whose pace will miss a deadline, missing formal reports, the progress
-artifact, and look-backs started for lagging units."""
+artifact, look-backs started for lagging units, and the
+weekly word to the leaders in charge of common problems still under supervision."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
         f"- 整改进度预警（按近期进度将晚于完成时限）：{result['pace_warnings']}个单位\n"
         f"- 新标记未按期报送整改报告：{result['missing_reports']}个单位\n- 新启动回头看：{len(result['look_backs'])}个单位\n"
         f"- 线索签收与办理结果催办：{result['clue_reminders']}条\n"
+        f"- 共性问题督办（分管领导）：{result.get('common_reminders', 0)}条\n"
         + (f"- 今日为休息日：提醒顺延至{result['held_until']}（下一个工作日）发送\n" if result.get("held_until") else "")
         + "".join(f"- 注意：{w}\n" for w in result.get("calendar_warnings", []))))
     logger = get_run_logger()

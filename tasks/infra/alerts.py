@@ -439,10 +439,14 @@ def message_text(settings: Settings, alert: Alert) -> str:
     return render(settings, alert.body, alert.secret)
 
 
-def resolve_recipients(*, session: Session, settings: Settings, role: Role, inspection: Inspection | None) -> list[str]:
-    """Apprise URLs for a role, person-level first, then role-level from org data and settings."""
+def resolve_recipients(*, session: Session, settings: Settings, role: Role, inspection: Inspection | None,
+                       person: Person | None = None) -> list[str]:
+    """Apprise URLs for a role, person-level first (the `person` named, e.g. a common problem's
+    leader in charge, or the inspection's), then role-level from org data and settings."""
     urls: list[str] = []
-    if inspection is not None:
+    if person is not None and person.contact:
+        urls.append(person.contact)
+    elif inspection is not None:
         unit = session.get(Unit, inspection.unit_id)
         if role is Role.TEAM_LEADER:
             leader = session.exec(
@@ -467,6 +471,7 @@ def enqueue_alert(
     *, session: Session, settings: Settings, key: str, role: Role, title: str, body: str,
     link: str, now: datetime, inspection: Inspection | None = None, not_before: datetime | None = None,
     secret: str = "",
+    person: Person | None = None,
 ) -> list[Alert]:
     """Queue one alert for every recipient of `role`; a key already queued is not queued again.
     `not_before` holds it (a reminder raised on a rest day goes out on the next working day).
@@ -480,7 +485,7 @@ def enqueue_alert(
         return _queued(session, key)
     if secret and CODE_SLOT not in body:
         raise ValueError("a one-time code goes in the body's CODE_SLOT")
-    urls = resolve_recipients(session=session, settings=settings, role=role, inspection=inspection)
+    urls = resolve_recipients(session=session, settings=settings, role=role, inspection=inspection, person=person)
     message = f"{body}\n\n查看与办理：{link}" if link else body
     due = max(now, not_before) if not_before is not None else now
     common: dict[str, Any] = {"dedupe_key": key, "role": role.value, "title": title, "body": message, "link": link,

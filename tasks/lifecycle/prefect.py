@@ -250,7 +250,7 @@ def sweep_task(as_of: date, rate_below: float | None, overdue_days: int | None) 
         ledger = clue_ledger(session=s, as_of=as_of)
     return {"notices": result.notices, "by_rung": result.by_rung, "alerts": result.alerts, "pace_warnings": result.pace_warnings,
             "missing_reports": result.missing_reports, "look_backs": result.look_backs, "progress": progress,
-            "clue_ledger": ledger, "clue_reminders": result.clue_reminders,
+            "clue_ledger": ledger, "clue_reminders": result.clue_reminders, "common_reminders": result.common_reminders,
             "held_until": str(result.held_until or ""), "calendar_warnings": result.calendar_warnings}
 
 
@@ -347,29 +347,81 @@ def review_plan_task(inspection_id: int, attempt: int, approved: bool, comment: 
                            attempt=attempt, comment=comment, now=now(), link=_link())
 
 
-@task(name="共性问题建议", **READ)
-def propose_common_task(round_name: str) -> dict[str, Any]:
-    from tasks.supervision.common_problems import propose_groups
+@task(name="启动共性问题归类", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15],
+      retry_condition_fn=_retry_unless_domain_error)
+def start_common_grouping_task(round_id: int) -> list[str]:
+    """Register the round's grouping once its reports are all approved, and start its run (once:
+    the relay starts any left registered). Checked again on every pass, so never cached."""
+    from models.tables import CommonGrouping
+    from tasks.ops.launch import start_common_grouping
+    from tasks.supervision.common_problems import register_due, to_start
 
     with session_scope() as s:
-        rnd = s.exec(select(InspectionRound).where(InspectionRound.name == round_name)).first()
-        if rnd is None:
-            raise DomainError(f"未知的巡察轮次：{round_name}")
+        register_due(session=s, now=now(), round_id=round_id)
+        pending = [g for g in to_start(session=s) if getattr(s.get(CommonGrouping, g), "round_id", None) == round_id]
+    return [start_common_grouping(g) for g in pending]
+
+
+@task(name="共性问题建议", retry_condition_fn=_retry_unless_domain_error, **READ)
+def propose_common_task(round_name: str, attempt: int | None = None) -> dict[str, Any]:
+    """The grouping this run works on and its proposals (ids, titles and unit names only)."""
+    from models.enums import GroupingStatus
+    from tasks.supervision.common_problems import (
+        grouping_for_run,
+        proposal_line,
+        propose_groups,
+        settle_empty,
+        waiting_reason,
+    )
+
+    me = flow_run.get_id() or ""
+    with session_scope() as s:
+        g = grouping_for_run(session=s, round_name=round_name, attempt=attempt, flow_run_id=me, now=now())
+        rnd = s.exec(select(InspectionRound).where(InspectionRound.name == round_name)).one()
         assert rnd.id is not None
-        proposals = propose_groups(session=s, round_id=rnd.id)
-        return {"round_id": rnd.id, "proposals": [p.to_input().model_dump() for p in proposals],
-                "notes": [f"{p.title}：{'、'.join(p.unit_names)}{'（' + p.note + '）' if p.note else ''}" for p in proposals]}
+        info: dict[str, Any] = {"round_id": rnd.id, "attempt": 0, "busy": "", "waiting": "", "proposals": [], "notes": []}
+        if g is None:
+            return info | {"waiting": waiting_reason(session=s, round_id=rnd.id)}
+        assert g.id is not None
+        info["attempt"] = g.attempt
+        if g.status == GroupingStatus.CONFIRMED:
+            return info
+        if g.flow_run_id and g.flow_run_id != me:
+            if not _run_over(g.flow_run_id):
+                return info | {"busy": get_settings().run_link(g.flow_run_id)}
+            g.flow_run_id = me  # its run ended without a confirmation (cancelled, failed): this one takes over
+            s.add(g)
+        proposals = propose_groups(session=s, round_id=rnd.id, finding_ids=g.finding_ids)
+        if not proposals:
+            settle_empty(session=s, grouping_id=g.id, now=now())
+        return info | {"proposals": [p.to_input().model_dump() for p in proposals],
+                       "notes": [proposal_line(p) for p in proposals]}
 
 
-def _confirm(s: Any, round_id: int, groups: list[CommonGroupIn], by: str) -> list[Any]:
+def _run_over(flow_run_id: str) -> bool:
+    """The run ended (or is gone): a grouping it held may be taken over by a run started by hand."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+        except ObjectNotFound:
+            return True
+    return state is not None and state.is_final()
+
+
+def _confirm(s: Any, round_id: int, attempt: int | None, groups: list[CommonGroupIn], by: str) -> list[Any]:
     from tasks.supervision.common_problems import confirm_groups
 
     return confirm_groups(session=s, settings=get_settings(), round_id=round_id, groups=groups, confirmed_by=by,
-                          now=now(), link=_link())
+                          now=now(), link=_link(), attempt=attempt)
 
 
 @task(name="校验共性问题", **READ)
-def common_problems_check_task(round_id: int, groups: list[CommonGroupIn], by: str) -> str:
+def common_problems_check_task(round_id: int, attempt: int | None, groups: list[CommonGroupIn], by: str) -> str:
     """A dry run of the confirmation, rolled back: the problems, or empty when it would succeed."""
     from sqlmodel import Session
 
@@ -377,7 +429,7 @@ def common_problems_check_task(round_id: int, groups: list[CommonGroupIn], by: s
 
     with Session(get_engine()) as s:
         try:
-            _confirm(s, round_id, groups, by)
+            _confirm(s, round_id, attempt, groups, by)
         except DomainError as exc:
             return "；".join(exc.problems)
         finally:
@@ -386,6 +438,15 @@ def common_problems_check_task(round_id: int, groups: list[CommonGroupIn], by: s
 
 
 @task(name="确认共性问题", **STAGE)
-def confirm_common_task(round_id: int, groups: list[CommonGroupIn], by: str) -> int:
+def confirm_common_task(round_id: int, attempt: int | None, groups: list[CommonGroupIn], by: str) -> int:
     with session_scope() as s:
-        return len(_confirm(s, round_id, groups, by))
+        return len(_confirm(s, round_id, attempt, groups, by))
+
+
+@task(name="校验整改销号", **READ)
+def close_out_check_task(inspection_id: int, approved: bool) -> str:
+    """Why this close-out answer may not be taken (common findings not yet led), or empty."""
+    from tasks.supervision.common_problems import close_out_refusal
+
+    with session_scope() as s:
+        return close_out_refusal(session=s, inspection_id=inspection_id, approved=approved)

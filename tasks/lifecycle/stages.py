@@ -29,6 +29,7 @@ from models.paths import document_dir
 from models.settings import Settings
 from models.tables import (
     Clue,
+    CommonProblem,
     Document,
     Finding,
     Inspection,
@@ -255,10 +256,13 @@ def start_rectification(*, session: Session, settings: Settings, inspection_id: 
         if f.fixed_on_site or f.id in have:
             continue
         assert f.id is not None
+        leader_id, supervisor = (ctx.unit.liaison_leader_id, liaison_name) if f.scope == FindingScope.INDIVIDUAL else (None, "")  # type: ignore[union-attr]
+        if f.common_problem_id is not None:  # confirmed before the unit got here: led by its leader in charge
+            leader_id, supervisor = _leader_in_charge(session, f.common_problem_id)
         session.add(RectificationItem(
             inspection_id=inspection_id, finding_id=f.id, owner=ctx.unit.secretary_name,  # type: ignore[union-attr]
-            responsible_leader_id=ctx.unit.liaison_leader_id if f.scope == FindingScope.INDIVIDUAL else None,  # type: ignore[union-attr]
-            deadline=deadline, measure="", supervisor=liaison_name if f.scope == FindingScope.INDIVIDUAL else "",
+            responsible_leader_id=leader_id, common_problem_id=f.common_problem_id,
+            deadline=deadline, measure="", supervisor=supervisor,
             next_rung=0, next_action_on=first_action_on(deadline, settings),
         ))
         created += 1
@@ -272,6 +276,13 @@ def start_rectification(*, session: Session, settings: Settings, inspection_id: 
               f"{ctx.label}：请对{individual}项个性问题整改进行跟踪督办，定期听取整改推进情况。", link, now)
     session.flush()
     return created
+
+
+def _leader_in_charge(session: Session, common_problem_id: int) -> tuple[int | None, str]:
+    """(person id, name) of a confirmed common problem's leader in charge."""
+    cp = session.get(CommonProblem, common_problem_id)
+    leader = session.exec(select(Person).where(Person.name == cp.leader_in_charge)).first() if cp else None
+    return (leader.id, leader.name) if leader else (None, cp.leader_in_charge if cp else "")
 
 
 def _rectification_documents(ctx: Ctx, *, deadline: date, plan_due: date, liaison: Person | None, individual: int,

@@ -1,7 +1,8 @@
 """Starting independent flow runs of this project's deployments, once per cause.
 
-Used by the flows (a round starts its units, a sweep its look-backs) and by the relay, which
-starts whatever was registered to start later and has not been (deployments/ops/relay.py)."""
+Used by the flows (a round starts its units, a sweep its look-backs, a unit past 报告审议 its
+round's common-problem grouping) and by the relay, which starts whatever was registered to
+start later and has not been (deployments/ops/relay.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 UNIT_DEPLOYMENT = "单位巡察/单位巡察"
 LOOK_BACK_DEPLOYMENT = "回头看/回头看"
+COMMON_DEPLOYMENT = "共性问题归类/共性问题归类"
 
 
 def run_name(kind: str, round_name: str, unit_name: str) -> str:
@@ -35,4 +37,18 @@ def start_look_back(look_back_id: int) -> str:
     run_id = start_once(LOOK_BACK_DEPLOYMENT, {"look_back_id": look_back_id}, f"look-back-{look_back_id}", name)
     with session_scope() as s:
         look_back.mark_started(session=s, look_back_id=look_back_id, flow_run_id=run_id)
+    return run_id
+
+
+def start_common_grouping(grouping_id: int) -> str:
+    """Start a registered grouping's run (共性问题归类) once: the row is unique per round and
+    attempt, the key per row, so the unit flow and the relay starting it together get one run."""
+    from models.db import session_scope
+    from tasks.supervision import common_problems
+    with session_scope() as s:
+        round_name, attempt, name = common_problems.grouping_run(session=s, grouping_id=grouping_id)
+    run_id = start_once(COMMON_DEPLOYMENT, {"round_name": round_name, "attempt": attempt},
+                        f"common-grouping-{grouping_id}", name)
+    with session_scope() as s:
+        common_problems.mark_started(session=s, grouping_id=grouping_id, flow_run_id=run_id)
     return run_id

@@ -291,8 +291,10 @@ def _doc_entries(docs: Iterable[Document], start: int = 1) -> list[Entry]:
     return out
 
 
-def _common_task_docs(session: Session, inspection_id: int | None, round_id: int) -> list[Document]:
-    """Round-level letters 《关于落实巡察整改工作任务的函》 for common problems involving this unit (all of them without a unit)."""
+def _common_task_docs(session: Session, inspection_id: int | None, round_id: int,
+                      until: datetime | None = None) -> list[Document]:
+    """Round-level letters 《关于落实巡察整改工作任务的函》 for common problems involving this unit (all of them without a unit);
+    for an archived unit, those written by its archiving (a later version belongs to later units' dossiers)."""
     q = select(Document).where(Document.round_id == round_id, col(Document.inspection_id).is_(None),
                                col(Document.kind).startswith(COMMON_TASK_KIND))
     docs = list(session.exec(q.order_by(col(Document.id))))
@@ -300,13 +302,13 @@ def _common_task_docs(session: Session, inspection_id: int | None, round_id: int
         return docs
     mine = {f"{COMMON_TASK_KIND}-{cp}" for cp in session.exec(select(RectificationItem.common_problem_id).where(
         RectificationItem.inspection_id == inspection_id, col(RectificationItem.common_problem_id).is_not(None)))}
-    return [d for d in docs if d.kind in mine]
+    return [d for d in docs if d.kind in mine and (until is None or aware(d.created_at) <= aware(until))]
 
 
 def _unit_docs(session: Session, insp: Inspection) -> list[Document]:
     """The registered documents of a unit's dossier, in catalogue order."""
     docs = list(session.exec(select(Document).where(Document.inspection_id == insp.id).order_by(col(Document.id))))
-    return docs + _common_task_docs(session, insp.id, insp.round_id)
+    return docs + _common_task_docs(session, insp.id, insp.round_id, until=insp.archived_at)
 
 
 def _round_docs(session: Session, round_id: int) -> list[Document]:
@@ -544,8 +546,9 @@ def dossier_folders(settings: Settings, round_name: str, unit_name: str | None =
 
 
 def common_task_letter(*, session: Session, settings: Settings, problem: CommonProblem, units: list[str],
-                       findings: list[tuple[str, str]], now: datetime) -> Document:
-    """《关于落实巡察整改工作任务的函》 to the leader in charge of a common problem (one per problem)."""
+                       findings: list[tuple[str, str]], now: datetime, version: int = 1) -> Document:
+    """《关于落实巡察整改工作任务的函》 to the leader in charge of a common problem (one per problem;
+    a new version when findings of a later unit join it)."""
     rnd = session.get(InspectionRound, problem.round_id)
     assert rnd is not None and rnd.id is not None and problem.id is not None
     spec = DocSpec(
@@ -559,4 +562,4 @@ def common_task_letter(*, session: Session, settings: Settings, problem: CommonP
                  "plan_due_days": template_days(settings.rule("plan"))},
     )
     return write_document(session=session, settings=settings, directory=document_dir(settings, rnd.id, part="common"),
-                          round_id=rnd.id, inspection_id=None, spec=spec, now=now)
+                          round_id=rnd.id, inspection_id=None, spec=spec, now=now, version=version)

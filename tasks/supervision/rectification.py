@@ -145,6 +145,7 @@ class SweepResult:
     pace_warnings: int = 0  # units newly warned that their pace will miss a deadline
     look_backs: list[int] = field(default_factory=list)
     clue_reminders: int = 0
+    common_reminders: int = 0  # to leaders in charge of common problems still supervised (督办中)
     held_until: date | None = None  # a rest day: the day's reminders go out on this working day
     calendar_warnings: list[str] = field(default_factory=list)
 
@@ -321,7 +322,8 @@ def detect_look_backs(*, session: Session, settings: Settings, as_of: date, now:
 
 
 def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str) -> SweepResult:
-    """The daily supervision sweep: ladder notices, their alerts, missing reports, look-back triggers."""
+    """The daily supervision sweep: ladder notices, their alerts, missing reports, look-back triggers,
+    clue deadlines, and common problems still under supervision."""
     result = SweepResult()
     cal = work_calendar(settings)
     kw: dict[str, Any] = {"session": session, "settings": settings, "as_of": as_of, "now": now, "calendar": cal}
@@ -338,6 +340,11 @@ def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, l
     )
 
     result.clue_reminders = sweep_clue_deadlines(link=link, **kw)
+    # It writes letters (documents): kept out of this module's imports, as clues is.
+    from tasks.supervision.common_problems import supervise_open
+
+    result.common_reminders = supervise_open(session=session, settings=settings, as_of=as_of, now=now, link=link,
+                                             hold=cal.hold_until(as_of, settings.rule("rectification")))
     if not cal.is_working_day(as_of):
         result.held_until = cal.next_working_day(as_of)
     result.calendar_warnings = list(cal.warnings)

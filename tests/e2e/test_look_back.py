@@ -4,6 +4,7 @@ accountability and reopened items are stored."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -124,8 +125,12 @@ def test_lagging_unit_gets_one_look_back_that_runs_to_completion(stack: Any) -> 
         assert len(s.exec(select(LookBack).where(LookBack.source_inspection_id == iid)).all()) == 1
 
 
-def test_common_problems_confirmed_in_a_form(stack: Any) -> None:
-    from models.tables import CommonProblem
+def test_common_problems_grouped_by_themselves_once_the_reports_are_approved(stack: Any) -> None:
+    """Nobody starts 共性问题归类: once both units' reports are approved (here by the domain
+    functions, so no unit flow runs) the relay's housekeeping registers the grouping and starts its
+    run; the form proposes only the findings marked 共性问题, a confirmation without a leader in
+    charge is refused and asked again."""
+    from models.tables import CommonGrouping, CommonProblem
     from tests.support.driver import read
 
     name = f"共性问题测试轮次-{uuid.uuid4().hex[:6]}"
@@ -140,21 +145,31 @@ def test_common_problems_confirmed_in_a_form(stack: Any) -> None:
             stages.prepare(session=s, **kw)
             stages.start_stationing(session=s, **kw)
             record_findings(session=s, inspection=insp, by="组长", now=now(), findings=[
-                FindingIn(category="选人用人", description="干部人事档案管理不规范")])
-    run = run_deployment("共性问题归类/共性问题归类", parameters={"round_name": name}, timeout=0)
-    wait_for(run.id, paused=True, timeout=240)
-    key = pause_key(run.id)
-    assert key.startswith("common-0-1-0")
-    # Without a leader in charge the confirmation is refused and asked again.
+                FindingIn(category="全面从严治党", description="财务报销审核不严", scope="共性问题"),
+                FindingIn(category="党的建设", description="“三会一课”制度落实不到位")])  # 个性问题: not proposed
+            stages.conclude_stationing(session=s, search_count=1, by="组长", summary="", **kw)
+            stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
+    deadline = time.monotonic() + 120
+    run_id = None
+    while run_id is None and time.monotonic() < deadline:
+        with session_scope() as s:
+            run_id = s.exec(select(CommonGrouping.flow_run_id).where(CommonGrouping.round_id == round_id)).first()
+        time.sleep(1)
+    assert run_id, "the relay did not start the grouping"
+    fr = wait_for(run_id, paused=True, timeout=240)
+    assert fr.name == f"共性问题归类·{name}·第1次" and pause_key(run_id) == "common-0-1-0"
     with session_scope() as s:
-        ids = sorted(f.id for f, _ in s.exec(select(Finding, Inspection).join(Inspection).where(Inspection.round_id == round_id)))  # type: ignore[misc]
-    group = {"category": "选人用人", "title": "干部人事档案管理不规范", "finding_ids": ids, "departments": ["区委组织部"]}
-    answer(run.id, approver="陶文华", groups=[group])
-    wait_for(run.id, paused=True, timeout=240)
-    assert pause_key(run.id) == "common-0-1-1"
-    answer(run.id, approver="陶文华", groups=[group | {"leader_in_charge": "吴志刚"}])
-    fr = wait_for(run.id, final=True, timeout=240)
-    assert fr.state is not None and fr.state.is_completed(), read(run.id).state
+        ids = sorted(f.id for f, _ in s.exec(select(Finding, Inspection).join(Inspection).where(  # type: ignore[misc]
+            Inspection.round_id == round_id, Finding.category == "全面从严治党")))
+    group = {"category": "全面从严治党", "title": "财务报销审核不严", "finding_ids": ids, "departments": ["区财政局"]}
+    # Without a leader in charge the confirmation is refused and asked again.
+    answer(run_id, approver="陶文华", groups=[group])
+    wait_for(run_id, paused=True, timeout=240)
+    assert pause_key(run_id) == "common-0-1-1"
+    answer(run_id, approver="陶文华", groups=[group | {"leader_in_charge": "吴志刚"}])
+    fr = wait_for(run_id, final=True, timeout=240)
+    assert fr.state is not None and fr.state.is_completed(), read(run_id).state
     with session_scope() as s:
         (cp,) = s.exec(select(CommonProblem).where(CommonProblem.round_id == round_id)).all()
-        assert (cp.leader_in_charge, cp.departments, cp.confirmed_by) == ("吴志刚", ["区委组织部"], "陶文华")
+        assert (cp.leader_in_charge, cp.departments, cp.confirmed_by) == ("吴志刚", ["区财政局"], "陶文华")
+        assert s.exec(select(CommonGrouping.status).where(CommonGrouping.round_id == round_id)).one() == "已确认"

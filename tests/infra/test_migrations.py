@@ -124,3 +124,31 @@ def test_0008_erases_the_codes_earlier_releases_kept_in_the_outbox(empty: Engine
     assert "123456" not in after[1] and "验证码：（已删除）（72小时内有效）" in after[1]
     assert "654321" not in after[2] and "签收码：（已删除）" in after[2]
     assert after[3] == bodies[3]  # a number that is no code stays
+def test_0006_links_findings_to_their_items_common_problem(empty: Engine) -> None:
+    """A finding takes the common problem of its item; a common problem confirmed before the
+    upgrade stays under supervision (督办中) with its first letter."""
+    upgrade(empty, "0005")
+    with empty.begin() as conn:
+        conn.execute(text("INSERT INTO unit (id, name, kind, area, secretary_name, secretary_contact, priority) "
+                          "VALUES (1, '城东街道', '乡镇街道', '', '', '', 0)"))
+        conn.execute(text("INSERT INTO inspection_round (id, name, kind, start_date, end_date, status, created_at) "
+                          "VALUES (1, '2026年第一轮巡察', '常规巡察', '2026-12-01', '2026-12-31', '进行中', '2026-11-01')"))
+        conn.execute(text("INSERT INTO team (id, round_id, name) VALUES (1, 1, '第一巡察组')"))
+        conn.execute(text("INSERT INTO inspection (id, round_id, unit_id, team_id, stage, search_count) "
+                          "VALUES (1, 1, 1, 1, '督促整改', 1)"))
+        conn.execute(text("INSERT INTO common_problem (id, round_id, category, title, leader_in_charge, departments, "
+                          "confirmed_by, created_at) VALUES (1, 1, '选人用人', '干部档案管理不规范', '吴志刚', '[]', '陶文华', "
+                          "'2026-12-10')"))
+        for fid, scope in ((1, "共性问题"), (2, "个性问题")):
+            conn.execute(text("INSERT INTO finding (id, inspection_id, category, description, evidence, scope, fixed_on_site, "
+                              "search_count, created_at) VALUES (:id, 1, '选人用人', :d, '', :s, false, 1, '2026-12-02')"),
+                         {"id": fid, "d": f"问题{fid}", "s": scope})
+            conn.execute(text("INSERT INTO rectification_item (inspection_id, finding_id, measure, owner, deadline, status, "
+                              "supervisor, supervise_every_days, evidence, rules_made, common_problem_id, next_rung, ladder_cycle) "
+                              "VALUES (1, :id, '', '', '2027-02-01', '未开始', '', 30, '', 0, :cp, 0, 0)"),
+                         {"id": fid, "cp": 1 if fid == 1 else None})
+    upgrade(empty)
+    with empty.connect() as conn:
+        assert dict(conn.execute(text("SELECT id, common_problem_id FROM finding ORDER BY id")).all()) == {1: 1, 2: None}
+        assert conn.execute(text("SELECT status, closed_by, letter_version FROM common_problem")).one() == ("督办中", "", 1)
+        assert conn.execute(text("SELECT count(*) FROM common_grouping")).scalar() == 0

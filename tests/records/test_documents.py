@@ -103,6 +103,10 @@ def drive_round(s: Session, settings: Settings) -> int:
         stages.issue_feedback(session=s, **kw)
         stages.transfer_clues(session=s, approved=True, **kw)
         stages.start_rectification(session=s, **kw)
+    from tasks.planning.org import OrgData, UnitIn, load_org
+
+    # Responsible departments are checked against the org data (#12): the office registers it first.
+    load_org(session=s, data=OrgData(units=[UnitIn(name="区委组织部", kind="部门")]))
     confirm_groups(session=s, settings=settings, round_id=rnd.id, confirmed_by="巡察办张主任", now=NOW, link=LINK,  # type: ignore[arg-type]
                    groups=[CommonGroupIn(category="选人用人", title="干部选拔任用程序不规范", leader_in_charge="郑文斌",
                                          departments=["区委组织部"], finding_ids=[fids["城东街道"][1], fids["区教育局"][0]])])

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from models.clock import CHINA
-from models.enums import FindingScope
+from models.enums import FindingScope, UnitKind
 from models.errors import DomainError, NotFound
 from models.forms import FindingIn
 from models.settings import Settings
@@ -20,6 +20,7 @@ from models.tables import Alert, AuditEvent, CommonProblem, Finding, Person, Rec
 from tasks.infra.audit import first_broken_link
 from tasks.lifecycle import stages
 from tasks.lifecycle.findings import record_findings
+from tasks.planning.org import OrgData, UnitIn, load_org
 from tasks.supervision.common_problems import (
     LETTER,
     SINGLE_UNIT_NOTE,
@@ -37,26 +38,31 @@ LINK = "http://127.0.0.1:4200/runs/flow-run/common"
 DAY = date(2027, 1, 10)
 NOW = datetime.combine(DAY, time(9, 0), tzinfo=CHINA)
 UNITS = ["城东街道", "区教育局", "区交通投资集团", "马岙村"]
+# The sheet's marking is the starting point: only 共性问题 rows are proposed, one group per category.
 FINDINGS: dict[str, list[FindingIn]] = {
     "城东街道": [
-        FindingIn(category="选人用人", description="城东街道干部档案管理不规范"),
+        FindingIn(category="选人用人", description="城东街道干部档案管理不规范", scope="共性问题"),
         FindingIn(category="党的建设", description="城东街道“三会一课”制度落实不到位"),
-        FindingIn(category="全面从严治党", description="公务用车管理不规范", scope="共性问题"),  # nowhere else
+        FindingIn(category="作风建设", description="公务用车管理不规范", scope="共性问题"),  # nowhere else
     ],
     "区教育局": [
-        FindingIn(category="选人用人", description="区教育局干部档案管理不规范。"),
-        FindingIn(category="全面从严治党", description="区教育局财务报销审核不严"),
+        FindingIn(category="选人用人", description="区教育局干部档案管理不规范。", scope="共性问题"),
+        FindingIn(category="全面从严治党", description="区教育局财务报销审核不严", scope="共性问题"),
     ],
     "区交通投资集团": [
         FindingIn(category="选人用人", description="区交通投资集团的干部档案管理不够规范", scope="共性问题"),
-        FindingIn(category="选人用人", description="干部选拔任用程序不规范"),  # same category, other wording
+        FindingIn(category="选人用人", description="干部选拔任用程序不规范"),  # same category, 个性问题
+        FindingIn(category="党的建设", description="贯彻落实上级决策部署不到位（问题1）。", scope="共性问题"),
     ],
     "马岙村": [
-        FindingIn(category="全面从严治党", description="马岙村财务报销审核不严格"),
-        FindingIn(category="党的建设", description="干部档案管理不规范"),  # same wording, other category
+        FindingIn(category="全面从严治党", description="马岙村财务报销审核不严格", scope="共性问题"),
+        FindingIn(category="党的建设", description="干部档案管理不规范"),  # same wording, other category, 个性问题
         FindingIn(category="党的建设", description="村务公开栏长期未更新", fixed_on_site=True),
+        FindingIn(category="党的建设", description="马岙村贯彻落实上级决策部署不到位（问题2）", scope="共性问题"),
     ],
 }
+# Responsible departments must be units of kind 部门 in the org data: the office registers these.
+DEPARTMENTS = ("区委组织部", "区人力社保局")
 
 
 class Round:
@@ -83,9 +89,16 @@ def rectify(s: Session, settings: Settings, iid: int) -> None:
     stages.start_rectification(session=s, **kw)
 
 
+def add_departments(s: Session, *names: str) -> None:
+    """Departments as the office loads them with its org data (units of kind 部门)."""
+    load_org(session=s, data=OrgData(units=[UnitIn(name=n, kind=UnitKind.DEPARTMENT) for n in names or DEPARTMENTS]))
+    s.commit()
+
+
 def build(s: Session, settings: Settings, *, rectifying: tuple[str, ...] = tuple(UNITS)) -> Round:
     """The four units with their findings; those in `rectifying` are brought to 督促整改, the
     others stay on site (their findings have no rectification item yet)."""
+    add_departments(s)
     rnd, inspections = make_round(s, round_params(teams=[team_data(units=UNITS, members=("刘洋",))]))
     assert rnd.id is not None
     ids, findings = {}, {}
@@ -130,7 +143,8 @@ def letters(s: Session) -> list[Alert]:
 def snapshot(s: Session) -> tuple[Any, ...]:
     """Rows per table plus the columns a confirmation updates."""
     return (row_counts(s),
-            [(f.id, f.scope) for f in s.exec(select(Finding).order_by(col(Finding.id)))],
+            [(f.id, f.scope, f.common_problem_id) for f in s.exec(select(Finding).order_by(col(Finding.id)))],
+            [(c.id, c.status, c.letter_version) for c in s.exec(select(CommonProblem).order_by(col(CommonProblem.id)))],
             [(i.id, i.common_problem_id, i.responsible_leader_id, i.supervisor)
              for i in s.exec(select(RectificationItem).order_by(col(RectificationItem.id)))])
 
@@ -155,7 +169,21 @@ def test_normalised_wording() -> None:
 # Proposals ------------------------------------------------------------------------------------
 
 
-def test_proposals_over_a_round(demo_org: Session, settings: Settings) -> None:
+def test_titles_are_whole_with_balanced_brackets() -> None:
+    # The closing bracket that ends a part of the text is not punctuation to trim (#12).
+    assert title_text("贯彻落实上级决策部署不到位（问题1）。", "") == "贯彻落实上级决策部署不到位（问题1）"
+    assert title_text("马岙村贯彻落实上级决策部署不到位（问题1）", "马岙村") == "贯彻落实上级决策部署不到位（问题1）"
+    assert title_text("“三会一课”制度落实不到位", "") == "“三会一课”制度落实不到位"
+    assert title_text("未认真学习《中国共产党章程》", "") == "未认真学习《中国共产党章程》"
+    assert title_text("《党章》学习不深入；", "") == "《党章》学习不深入"
+    assert title_text("落实“第一议题”制度不到位（城东街道）", "城东街道") == "落实“第一议题”制度不到位"
+    # A description cut short by whoever typed it still reads whole; a stray closer goes.
+    assert title_text("贯彻落实上级决策部署不到位（问题1", "") == "贯彻落实上级决策部署不到位（问题1）"
+    assert title_text("问题1）贯彻落实不到位", "") == "问题1贯彻落实不到位"
+    assert title_text("（一）“三会一课”（含主题党日）落实不到位", "") == "（一）“三会一课”（含主题党日）落实不到位"
+
+
+def test_proposals_follow_the_sheet_marking_by_category(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     r = build(s, settings)
     before = row_counts(s)
@@ -166,10 +194,20 @@ def test_proposals_over_a_round(demo_org: Session, settings: Settings) -> None:
                       unit_names=["城东街道", "区教育局", "区交通投资集团"]),
         GroupProposal(category="全面从严治党", title="财务报销审核不严",
                       finding_ids=[r.f("区教育局", 1), r.f("马岙村", 0)], unit_names=["区教育局", "马岙村"]),
-        GroupProposal(category="全面从严治党", title="公务用车管理不规范", finding_ids=[r.f("城东街道", 2)],
+        # Grouped by category although worded differently; the title is whole.
+        GroupProposal(category="党的建设", title="贯彻落实上级决策部署不到位（问题1）",
+                      finding_ids=[r.f("区交通投资集团", 2), r.f("马岙村", 3)], unit_names=["区交通投资集团", "马岙村"]),
+        # A category marked common in one unit only is still proposed, flagged.
+        GroupProposal(category="作风建设", title="公务用车管理不规范", finding_ids=[r.f("城东街道", 2)],
                       unit_names=["城东街道"], flagged=True, note=SINGLE_UNIT_NOTE),
     ]
+    proposed = {i for p in proposals for i in p.finding_ids}
+    individual = {f.id for f in s.exec(select(Finding).where(Finding.scope == FindingScope.INDIVIDUAL))}
+    assert individual and not proposed & individual  # 个性问题 never, even with the same wording or category
     assert propose_groups(session=s, round_id=r.id) == proposals  # deterministic
+    assert propose_groups(session=s, round_id=r.id, finding_ids=[r.f("马岙村", 0), r.f("城东街道", 1)]) == [
+        GroupProposal(category="全面从严治党", title="财务报销审核不严格", finding_ids=[r.f("马岙村", 0)],
+                      unit_names=["马岙村"], flagged=True, note=SINGLE_UNIT_NOTE)]  # a grouping's own findings only
     assert row_counts(s) == before  # proposing writes nothing
     form = proposals[0].to_input()
     assert (form.category, form.title, form.finding_ids, form.leader_in_charge) == (
@@ -178,10 +216,37 @@ def test_proposals_over_a_round(demo_org: Session, settings: Settings) -> None:
         propose_groups(session=s, round_id=999999)
 
 
+def test_title_prefers_the_shared_wording_and_never_cuts(demo_org: Session, settings: Settings) -> None:
+    from tasks.supervision.common_problems import _best_title, _Row
+
+    def row(n: int, unit: str, text: str) -> _Row:
+        return _Row(finding=Finding(id=n, inspection_id=1, category="党的建设", description=text, created_at=NOW),
+                    unit=unit, key=normalise(text, unit))
+
+    shared = [row(1, "甲", "甲支部会议记录不全"), row(2, "乙", "三会一课制度落实不到位"), row(3, "丙", "丙三会一课制度落实不到位"),
+              row(4, "丁", "“三会一课”制度落实不够到位")]
+    assert _best_title(shared, "党的建设") == "三会一课制度落实不到位"
+    long = "长" * 250
+    assert _best_title([row(1, "甲", long), row(2, "乙", "短问题")], "党的建设") == "短问题"
+    assert _best_title([row(1, "甲", long)], "党的建设") == "党的建设方面的共性问题"  # too long for a title: not cut
+
+
 def test_form_titles_are_chinese() -> None:
     titles = {name: f["title"] for name, f in CommonGroupIn.model_json_schema()["properties"].items()}
     assert titles == {"category": "问题类别", "title": "共性问题名称", "leader_in_charge": "分管领导",
                       "departments": "责任部门", "finding_ids": "问题编号"}
+    # The confirmation form prefilled with the proposals keeps its Chinese titles (Prefect's
+    # with_initial_data alone would show the groups as "Groups").
+    from flows.lifecycle.gates import prefilled
+    from models.forms import CommonProblemsConfirm
+
+    form = prefilled(CommonProblemsConfirm, "说明", {"groups": [{"category": "选人用人", "title": "干部档案管理不规范",
+                                                                "finding_ids": [1, 2]}]})
+    schema = form.model_json_schema()["properties"]
+    assert schema["groups"]["title"] == "共性问题（每组填写分管领导和责任部门）" and schema["groups"]["position"] == 3
+    assert schema["groups"]["default"][0]["title"] == "干部档案管理不规范"
+    assert {k: v["title"] for k, v in schema.items()} == {
+        k: v["title"] for k, v in CommonProblemsConfirm.model_json_schema()["properties"].items()}
     g = CommonGroupIn(category=" 选人用人 ", title=" 干部档案管理不规范 ", leader_in_charge=" 吴志刚 ",
                       departments=[" 区委组织部 ", "", "区委组织部"], finding_ids=[1, 2])
     assert (g.category, g.title, g.leader_in_charge, g.departments) == ("选人用人", "干部档案管理不规范", "吴志刚", ["区委组织部"])
@@ -248,34 +313,31 @@ def test_confirming_again_changes_nothing(demo_org: Session, settings: Settings)
     assert len(letters(s)) == 2
 
 
-def test_unit_reaching_rectification_later_is_linked_on_reconfirm(demo_org: Session, settings: Settings) -> None:
-    """A unit still on site has no items: its finding is marked 共性问题 now, and its item is linked
-    when the same group is confirmed again after the unit reaches 督促整改 (no second letter)."""
+def test_unit_reaching_rectification_later_is_led_from_its_first_item(demo_org: Session, settings: Settings) -> None:
+    """A unit not yet in rectification has no items: its finding is linked to the common problem at
+    confirmation, and the item created when the unit reaches 督促整改 is led by the leader in charge
+    from the start (it used to wait for the group to be confirmed again); confirming again changes nothing."""
     s = demo_org
     r = build(s, settings, rectifying=("城东街道", "区教育局", "马岙村"))
     late = r.f("区交通投资集团", 0)
     (cp,) = confirm(s, settings, r, [archives(r)])
     s.commit()
     assert item_of(s, late) is None
-    assert s.get(Finding, late).scope == FindingScope.COMMON  # type: ignore[union-attr]
+    assert (s.get(Finding, late).scope, s.get(Finding, late).common_problem_id) == (FindingScope.COMMON, cp.id)  # type: ignore[union-attr]
     assert "涉及3个单位" in letters(s)[0].body
 
     rectify(s, settings, r.inspections["区交通投资集团"])
     s.commit()
     item = item_of(s, late)
-    assert item is not None and item.common_problem_id is None and item.responsible_leader_id is None
+    wu = s.exec(select(Person).where(Person.name == "吴志刚")).one()
+    assert item is not None and (item.common_problem_id, item.responsible_leader_id, item.supervisor) == (cp.id, wu.id, "吴志刚")
+    other = item_of(s, r.f("区交通投资集团", 1))  # its 个性问题 stays with the liaison leader
+    assert other is not None and other.common_problem_id is None and other.supervisor == "郑文斌"
+    before = snapshot(s)
     (again,) = confirm(s, settings, r, [archives(r)])
     s.commit()
-    assert again.id == cp.id
-    assert s.exec(select(CommonProblem)).all() == [cp]
-    s.refresh(item)
-    assert (item.common_problem_id, item.supervisor) == (cp.id, "吴志刚")
-    assert len(letters(s)) == 1
-    linked = s.exec(select(AuditEvent).where(AuditEvent.action == "共性问题关联整改事项")).one()
-    assert linked.detail["changed"] == [late]
-    before = snapshot(s)
-    confirm(s, settings, r, [archives(r)])
-    assert snapshot(s) == before
+    assert again.id == cp.id and s.exec(select(CommonProblem)).all() == [cp]
+    assert snapshot(s) == before and len(letters(s)) == 1
 
 
 # Bad submissions ------------------------------------------------------------------------------
@@ -314,6 +376,12 @@ BAD: dict[str, tuple[Case, str]] = {
     "same title twice": (lambda r, other: [archives(r), archives(r, finding_ids=finance(r).finding_ids)],
                          "与第1组的问题类别和名称相同"),
     "no groups": (lambda r, other: [], "未填写任何共性问题"),
+    # Departments are checked against the org data, every unknown name listed at once.
+    "unknown departments": (lambda r, other: [archives(r, departments=["区委组织部", "区档案局", "区机要局"])],
+                            "第1组“干部档案管理不规范”：责任部门“区档案局”、“区机要局”不在组织数据中"
+                            "（须为组织数据中类型为“部门”的单位，可先用 load-org 导入）"),
+    "not a department": (lambda r, other: [finance(r, departments=["区财政局", "城东街道"])],
+                         "第1组“财务报销审核不严”：“城东街道”是乡镇街道，不是部门，不能作为责任部门"),
 }
 
 
