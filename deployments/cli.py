@@ -165,6 +165,7 @@ def sweep_cmd(
     with session_scope() as s:
         result = sweep(session=s, settings=settings, as_of=day, now=now(), link=settings.run_link(None))
     typer.echo(f"{day}：提醒与升级{result.notices}项，提醒{result.alerts}条，未报送整改报告{result.missing_reports}个，"
+               f"整改方案催报{sum(result.plan_notices.values())}项，"
                f"新登记回头看{len(result.look_backs)}个（由投递进程自动启动，查看：{cli_command()} look-backs）。")
     if result.held_until:
         typer.echo(f"{day}为休息日：提醒顺延至{result.held_until}（下一个工作日）发送。")

@@ -6,6 +6,8 @@ the Runs list holds business runs only and Prefect's database is spared a run a 
   tasks/alerts.py);
 - reminds approvers of gates waiting past their time (row-locked, one code per gate);
 - starts what was registered to start later and was not: look-backs of any sweep;
+- wakes what should have been woken and was not: a unit run still waiting for its plan after
+  the plan was submitted (the submission's own wake-up came while the run was on its way to wait);
 - recovers runs whose process died, deciding from each run's state as read at that moment —
   a run that is Suspended, Paused, Scheduled or finished is never touched.
 
@@ -25,9 +27,9 @@ from uuid import UUID
 from models.clock import now as clock_now
 from models.db import session_scope
 from models.settings import Settings, get_settings
-from tasks import approvals, look_back
+from tasks import approvals, look_back, supervision
 from tasks.alerts import AppriseSender, Sender, deliver_due
-from tasks.launch import start_look_back
+from tasks.launch import start_look_back, wake_for_plan
 from tasks.recovery import CrashedRun, is_silent, plan_recoveries
 
 log = logging.getLogger("xuncha.relay")
@@ -41,6 +43,7 @@ class TickResult:
     failed: int = 0
     reminded: int = 0
     started: list[int] = field(default_factory=list)
+    woken: list[int] = field(default_factory=list)  # inspections whose run was woken for its plan
     marked_crashed: list[str] = field(default_factory=list)
     rescheduled: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -68,6 +71,7 @@ class Relay:
         self._guard(result, "投递提醒", lambda: self.deliver(result))
         if housekeeping:
             self._guard(result, "启动回头看", lambda: self.start_registered(result))
+            self._guard(result, "唤醒等待整改方案的单位", lambda: self.wake_plans(result))
             self._guard(result, "恢复中断运行", lambda: self.recover(result))
         return result
 
@@ -98,6 +102,14 @@ class Relay:
             start_look_back(look_back_id)
             result.started.append(look_back_id)
             log.info("已启动回头看%d（登记后尚未启动）", look_back_id)
+
+    def wake_plans(self, result: TickResult, client: Any = None) -> None:
+        with session_scope() as s:
+            waiting = supervision.plans_to_review(session=s)
+        for inspection_id, run_id in waiting:
+            if wake_for_plan(inspection_id, run_id, client):
+                result.woken.append(inspection_id)
+                log.info("巡察任务%d：整改方案已报送，单位巡察流程仍在等待，已唤醒", inspection_id)
 
     # Runs whose process died ---------------------------------------------------------------
 
@@ -197,7 +209,7 @@ class Relay:
     # The loop ------------------------------------------------------------------------------
 
     def run_forever(self) -> None:
-        log.info("投递进程已启动：每%.0f秒投递提醒，每%.0f秒催办、启动回头看、恢复中断运行",
+        log.info("投递进程已启动：每%.0f秒投递提醒，每%.0f秒催办、启动回头看、唤醒等待整改方案的单位、恢复中断运行",
                  self.settings.relay_seconds, self.settings.housekeeping_seconds)
         while not self.stopping.is_set():
             self.tick()

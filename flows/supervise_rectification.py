@@ -1,5 +1,5 @@
-"""Daily supervision sweep (督促整改): reminders before deadlines, the escalation ladder after,
-missing formal reports, the progress artifact, and look-backs started for lagging units."""
+"""Daily supervision sweep (督促整改): reminders before deadlines, the escalation ladder after
+(for the items and for a plan not submitted), missing formal reports, the progress artifact, and look-backs started for lagging units."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
     ladder = "、".join(f"第{r}级{n}项" for r, n in sorted(result["by_rung"].items())) or "无"
     create_markdown_artifact(key="supervision-sweep", description=f"{as_of} 督办结果", markdown=(
         f"# {as_of} 督办结果\n\n- 提醒与升级：{result['notices']}项（{ladder}），发出提醒{result['alerts']}条\n"
-        f"- 新标记未按期报送整改报告：{result['missing_reports']}个单位\n- 新启动回头看：{len(result['look_backs'])}个单位\n"
+        f"- 新标记未按期报送整改报告：{result['missing_reports']}个单位\n"
+        f"- 整改方案催报：{result['plan_notices']}项（其中新标记未按期报送整改方案{result['missing_plans']}个单位）\n- 新启动回头看：{len(result['look_backs'])}个单位\n"
         f"- 线索签收与办理结果催办：{result['clue_reminders']}条\n"
         + (f"- 今日为休息日：提醒顺延至{result['held_until']}（下一个工作日）发送\n" if result.get("held_until") else "")
         + "".join(f"- 注意：{w}\n" for w in result.get("calendar_warnings", []))))
