@@ -574,7 +574,7 @@ def plan_step(*, session: Session, settings: Settings, inspection_id: int) -> Pl
     due = plan_due(settings=settings, inspection=insp)
     rows = _items_of(session, insp)
     items = [{"编号": str(c.id), "问题": one_line(c.description), "整改措施": one_line(rows[c.id].measure, 60) or "—",
-              "责任人": rows[c.id].owner or "—", "完成时限": str(rows[c.id].deadline)}
+              "责任人": one_line(rows[c.id].owner) or "—", "完成时限": str(rows[c.id].deadline)}
              for c in unit_items(session=session, inspection_id=inspection_id, open_only=True)]
     last = session.exec(select(Approval).where(
         Approval.inspection_id == inspection_id, Approval.gate == Gate.RECT_PLAN, Approval.status == ApprovalStatus.DECIDED)
