@@ -106,16 +106,34 @@ class ItemCheckIn(BaseModel):
     note: LongText = Field(default="", title="核查说明", max_length=2000)
 
 
-class ProgressIn(BaseModel):
-    item_id: int = Field(title="整改事项编号", ge=1)
+ITEM_HELP = "填写编号（如 12）、问题描述，或整改事项清单中的一行“编号 描述”"
+
+
+class ItemRef(BaseModel):
+    """A row naming one rectification item; resolved against the unit's items by tasks/supervision/items.py."""
+
+    item: LongText = Field(title="整改事项", description=ITEM_HELP, min_length=1, max_length=LONG_MAX,
+                           json_schema_extra=_pos(0))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_number(cls, data: Any) -> Any:
+        """`item_id=12` (callers in code, forms filled before 整改事项 took text) is `item="12"`."""
+        if isinstance(data, dict) and "item" not in data and "item_id" in data:
+            data = {k: v for k, v in data.items() if k != "item_id"} | {"item": data["item_id"]}
+        if isinstance(data, dict) and isinstance(data.get("item"), int) and not isinstance(data["item"], bool):
+            data = data | {"item": str(data["item"])}
+        return data
+
+
+class ProgressIn(ItemRef):
     status: Literal["未开始", "整改中", "已完成待核"] = Field(title="整改状态")
     measure_taken: LongText = Field(default="", title="采取的措施", max_length=2000)
     evidence: LongText = Field(default="", title="佐证材料说明", max_length=2000)
     rules_made: int = Field(default=0, title="新建制度数（建章立制）", ge=0)
 
 
-class PlanItemIn(BaseModel):
-    item_id: int = Field(title="整改事项编号", ge=1)
+class PlanItemIn(ItemRef):
     measure: LongText = Field(title="整改措施", min_length=2, max_length=2000)
     owner: NameText = Field(title="责任人", min_length=1, max_length=NAME_MAX)
     deadline: date = Field(title="完成时限")
@@ -192,6 +210,12 @@ class GateForm(RunInput):
     @property
     def approved(self) -> bool:
         return self.decision in self.APPROVE
+
+
+class WaitNotice(RunInput):
+    """A wait that asks nothing: its description says what people do elsewhere (e.g. submit the
+    plan through 报送整改方案), and doing it resumes the run. Resumed early (the UI's button), the
+    run looks again and waits on."""
 
 
 class PlanApproval(GateForm):

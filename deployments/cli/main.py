@@ -167,6 +167,7 @@ def sweep_cmd(
         result = sweep(session=s, settings=settings, as_of=day, now=now(), link=settings.run_link(None))
     typer.echo(f"{day}：提醒与升级{result.notices}项，提醒{result.alerts}条，整改进度预警{result.pace_warnings}个单位，"
                f"未报送整改报告{result.missing_reports}个，"
+               f"整改方案催报{sum(result.plan_notices.values())}项，"
                f"新登记回头看{len(result.look_backs)}个（由投递进程自动启动，查看：{cli_command()} look-backs）。")
     if result.common_reminders:
         typer.echo(f"共性问题督办：提醒分管领导{result.common_reminders}条（查看：{cli_command()} common-problems）。")

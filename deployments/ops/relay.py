@@ -8,6 +8,8 @@ the Runs list holds business runs only and Prefect's database is spared a run a 
 - starts what was registered to start later and was not: look-backs of any sweep, and each
   round's common-problem grouping (共性问题归类) once its reports are all approved — registered
   here too, so a grouping is proposed even if the unit flow that should have started it died;
+- wakes what should have been woken and was not: a unit run still waiting for its plan after
+  the plan was submitted (the submission's own wake-up came while the run was on its way to wait);
 - recovers runs whose process died, deciding from each run's state as read at that moment —
   a run that is Suspended, Paused, Scheduled or finished is never touched; with several relays,
   each run's recovery row is locked while its state is read again and the run rescheduled, so
@@ -31,9 +33,10 @@ from models.db import session_scope
 from models.settings import Settings, get_settings
 from tasks.infra.alerts import AppriseSender, Sender, deliver_due
 from tasks.lifecycle import approvals
-from tasks.ops.launch import start_common_grouping, start_look_back
+from tasks.ops.launch import start_common_grouping, start_look_back, wake_for_plan
 from tasks.ops.recovery import CrashedRun, is_silent, plan_recoveries
 from tasks.supervision import common_problems, look_back
+from tasks.supervision import rectification as supervision
 
 log = logging.getLogger("xuncha.relay")
 
@@ -47,6 +50,7 @@ class TickResult:
     reminded: int = 0
     started: list[int] = field(default_factory=list)
     groupings: list[int] = field(default_factory=list)
+    woken: list[int] = field(default_factory=list)  # inspections whose run was woken for its plan
     marked_crashed: list[str] = field(default_factory=list)
     rescheduled: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -75,6 +79,7 @@ class Relay:
         if housekeeping:
             self._guard(result, "启动回头看", lambda: self.start_registered(result))
             self._guard(result, "启动共性问题归类", lambda: self.start_groupings(result))
+            self._guard(result, "唤醒等待整改方案的单位", lambda: self.wake_plans(result))
             self._guard(result, "恢复中断运行", lambda: self.recover(result))
         return result
 
@@ -115,6 +120,14 @@ class Relay:
             start_common_grouping(grouping_id)
             result.groupings.append(grouping_id)
             log.info("已启动共性问题归类%d（本轮报告均已审议通过）", grouping_id)
+
+    def wake_plans(self, result: TickResult, client: Any = None) -> None:
+        with session_scope() as s:
+            waiting = supervision.plans_to_review(session=s)
+        for inspection_id, run_id in waiting:
+            if wake_for_plan(inspection_id, run_id, client):
+                result.woken.append(inspection_id)
+                log.info("巡察任务%d：整改方案已报送，单位巡察流程仍在等待，已唤醒", inspection_id)
 
     # Runs whose process died ---------------------------------------------------------------
 
@@ -221,7 +234,7 @@ class Relay:
     # The loop ------------------------------------------------------------------------------
 
     def run_forever(self) -> None:
-        log.info("投递进程已启动：每%.0f秒投递提醒，每%.0f秒催办、启动回头看和共性问题归类、恢复中断运行",
+        log.info("投递进程已启动：每%.0f秒投递提醒，每%.0f秒催办、启动回头看和共性问题归类、唤醒等待整改方案的单位、恢复中断运行",
                  self.settings.relay_seconds, self.settings.housekeeping_seconds)
         while not self.stopping.is_set():
             self.tick()

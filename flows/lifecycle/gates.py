@@ -16,7 +16,7 @@ from pydantic import ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from models.enums import ApprovalStatus, Gate
-from models.forms import NEEDS_COMMENT, GateForm
+from models.forms import NEEDS_COMMENT, GateForm, WaitNotice
 from tasks.lifecycle.prefect import (
     check_approver_task,
     open_gate_task,
@@ -86,3 +86,15 @@ def await_gate(
         try_no += 1
     record_decision_task(approval["id"], answer.decision, answer.approver, answer.comment)
     return answer
+
+
+def await_condition(ready: Callable[[], bool], *, key: str, description: str) -> None:
+    """Wait, holding no process, until `ready()` (read from the database) is true. Whoever makes
+    it true resumes the run (tasks/ops/launch.py `wake`; the relay does it for a wake-up that was
+    lost). The form asks nothing and says what to do. Keys `<key>-0`, `<key>-1`, … : after a
+    resume with `ready()` still false (the UI's Resume button) the run waits under the next key;
+    a key already used returns at once when the run starts again from the top."""
+    n = 0
+    while not ready():
+        suspend_flow_run(wait_for_input=WaitNotice.with_initial_data(description=description), key=f"{key}-{n}")
+        n += 1

@@ -3,10 +3,12 @@ and archiving. Re-entrant: run again from the top, it skips what the database sa
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
-from flows.lifecycle.gates import await_gate
+from flows.lifecycle.gates import await_condition, await_gate
 from models.enums import Gate, Stage
 from models.forms import (
     CloseOutApproval,
@@ -21,6 +23,7 @@ from tasks.lifecycle.prefect import (
     close_out_task,
     clue_transfer_task,
     feedback_task,
+    plan_step_task,
     publish_round_units_task,
     read_inspection,
     rectification_task,
@@ -30,7 +33,29 @@ from tasks.lifecycle.prefect import (
     start_common_grouping_task,
     stationing_task,
 )
+from tasks.ops.launch import plan_wait_key
 from tasks.records.prefect import unit_figures_task
+
+
+def _plan_in(inspection_id: int) -> bool:
+    """The wait for the plan is over: a plan is in, or there is nothing left to plan."""
+    state = read_inspection(inspection_id)
+    return bool(state["plan_submitted"] or state["plan_approved"] or state["stage"] != Stage.RECTIFICATION
+                or not state["open_items"])
+
+
+def _items_table(items: list[dict[str, str]], plan: bool = False) -> str:
+    cols = ["编号", "问题", "整改措施", "责任人", "完成时限"] if plan else ["编号", "问题"]
+    return ("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
+            + "".join("| " + " | ".join(i[c] for c in cols) + " |\n" for i in items))
+
+
+def _awaiting_plan(step: dict[str, Any]) -> str:
+    again = f"整改方案已退回修改（意见：{step['returned']}），请修改后重新报送。\n\n" if step["returned"] else ""
+    due = f"应于 **{step['due']}** 前" if step["due"] else ""
+    return (f"## {step['label']}：等待报送整改方案\n\n{again}单位{due}通过部署“报送整改方案”报送整改方案"
+            "（逐项填写整改措施、责任人和完成时限；整改事项可填编号或问题描述）。报送后本流程自动进入“整改方案审核”，"
+            "此处无需填写。\n\n" + _items_table(step["items"]))
 
 
 @flow(name="单位巡察", persist_result=True)  # named 单位巡察·<轮次>·<单位> by start_unit_task
@@ -88,12 +113,19 @@ def inspect_unit(inspection_id: int) -> str:
         state = read_inspection(inspection_id)
     plan_attempt = 1
     while state["stage"] == Stage.RECTIFICATION and not state["plan_approved"] and state["open_items"]:
+        step = plan_step_task(inspection_id)
+        if not state["plan_submitted"]:
+            # No review before there is a plan: wait for 报送整改方案, which wakes this run.
+            await_condition(lambda: _plan_in(inspection_id), key=plan_wait_key(inspection_id, plan_attempt),
+                            description=_awaiting_plan(step))
+            state = read_inspection(inspection_id)
+            continue
         plan = await_gate(
             RectPlanReview, gate=Gate.RECT_PLAN, round_id=state["round_id"], inspection_id=inspection_id,
             attempt=plan_attempt, description=(
-                f"## {state['label']}：整改方案审核\n\n整改事项 **{state['open_items']}** 项；单位"
-                f"{'**已报送**' if state['plan_submitted'] else '**尚未报送**'}整改方案（部署“报送整改方案”）。"
-                "方案报送后审核：通过，或退回修改（须填写意见）。"),
+                f"## {step['label']}：整改方案审核\n\n单位已报送整改方案，整改事项 **{len(step['items'])}** 项"
+                "（编号、问题和方案中的措施、责任人、完成时限如下）。审核结论：通过，或退回修改（须填写意见，"
+                "单位修改后重新报送，再次审核）。\n\n" + _items_table(step["items"], plan=True)),
         )
         review_plan_task(inspection_id, plan_attempt, plan.decision == "通过", plan.comment)
         plan_attempt += 1

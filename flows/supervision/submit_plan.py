@@ -5,12 +5,15 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from models.forms import PlanParams
-from tasks.lifecycle.prefect import submit_plan_task
+from tasks.lifecycle.prefect import submit_plan_task, wake_for_plan_task
 
 
 @flow(name="报送整改方案", persist_result=True)
 def submit_plan(params: PlanParams) -> int:
-    """被巡察单位报送整改方案：逐项填写整改措施、责任人和完成时限，报巡察办审核。"""
+    """被巡察单位报送整改方案：逐项填写整改措施、责任人和完成时限（整改事项可填编号或问题描述），报巡察办审核。"""
     count = submit_plan_task(params)
-    get_run_logger().info("%s·%s：报送整改方案%d项", params.round_name, params.unit_name, count)
+    log = get_run_logger()
+    log.info("%s·%s：报送整改方案%d项", params.round_name, params.unit_name, count)
+    if wake_for_plan_task(params.round_name, params.unit_name):
+        log.info("%s·%s：已唤醒单位巡察流程，进入整改方案审核", params.round_name, params.unit_name)
     return count

@@ -1,7 +1,7 @@
-"""Daily supervision sweep (督促整改): reminders before deadlines, the escalation ladder after,
-early warnings for units whose pace will miss a deadline, missing formal reports, the progress
-artifact, look-backs started for lagging units, and the
-weekly word to the leaders in charge of common problems still under supervision."""
+"""Daily supervision sweep (督促整改): reminders before deadlines, the escalation ladder after
+(for the items and for a plan not submitted), early warnings for units whose pace will miss a
+deadline, missing formal reports, the progress artifact, look-backs started for lagging units, and
+the weekly word to the leaders in charge of common problems still under supervision."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
     create_markdown_artifact(key="supervision-sweep", description=f"{as_of} 督办结果", markdown=(
         f"# {as_of} 督办结果\n\n- 提醒与升级：{result['notices']}项（{ladder}），发出提醒{result['alerts']}条\n"
         f"- 整改进度预警（按近期进度将晚于完成时限）：{result['pace_warnings']}个单位\n"
-        f"- 新标记未按期报送整改报告：{result['missing_reports']}个单位\n- 新启动回头看：{len(result['look_backs'])}个单位\n"
+        f"- 新标记未按期报送整改报告：{result['missing_reports']}个单位\n"
+        f"- 整改方案催报：{result['plan_notices']}项（其中新标记未按期报送整改方案{result['missing_plans']}个单位）\n- 新启动回头看：{len(result['look_backs'])}个单位\n"
         f"- 线索签收与办理结果催办：{result['clue_reminders']}条\n"
         f"- 共性问题督办（分管领导）：{result.get('common_reminders', 0)}条\n"
         + (f"- 今日为休息日：提醒顺延至{result['held_until']}（下一个工作日）发送\n" if result.get("held_until") else "")

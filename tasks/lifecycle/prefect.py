@@ -249,7 +249,8 @@ def sweep_task(as_of: date, rate_below: float | None, overdue_days: int | None) 
         progress = unit_progress(session=s, settings=settings, as_of=as_of)
         ledger = clue_ledger(session=s, as_of=as_of)
     return {"notices": result.notices, "by_rung": result.by_rung, "alerts": result.alerts, "pace_warnings": result.pace_warnings,
-            "missing_reports": result.missing_reports, "look_backs": result.look_backs, "progress": progress,
+            "missing_reports": result.missing_reports, "plan_notices": sum(result.plan_notices.values()),
+            "missing_plans": result.missing_plans, "look_backs": result.look_backs, "progress": progress,
             "clue_ledger": ledger, "clue_reminders": result.clue_reminders, "common_reminders": result.common_reminders,
             "held_until": str(result.held_until or ""), "calendar_warnings": result.calendar_warnings}
 
@@ -336,6 +337,36 @@ def submit_plan_task(params: PlanParams) -> int:
         insp = find_inspection(session=s, round_name=params.round_name, unit_name=params.unit_name)
         return submit_plan(session=s, settings=get_settings(), inspection=insp, items=params.items, by=params.reporter,
                            now=now(), link=_link())
+
+
+@task(name="唤醒单位巡察（整改方案）", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
+def wake_for_plan_task(round_name: str, unit_name: str) -> bool:
+    """Wake the unit run waiting for this plan. Never fails the submission (the plan is saved):
+    a wake-up that does not happen here is done by the relay's next pass."""
+    from tasks.lifecycle.findings import find_inspection
+    from tasks.ops.launch import wake_for_plan
+
+    with session_scope() as s:
+        insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
+        iid, run_id = insp.id, insp.flow_run_id
+    assert iid is not None
+    if not run_id:
+        return False
+    try:
+        return wake_for_plan(iid, run_id)
+    except Exception as exc:  # noqa: BLE001 - the relay retries; the plan is already recorded
+        get_run_logger().warning("未能唤醒单位巡察流程（%s），投递进程将稍后唤醒", type(exc).__name__)
+        return False
+
+
+@task(name="读取整改方案", **READ)
+def plan_step_task(inspection_id: int) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from tasks.supervision.rectification import plan_step
+
+    with session_scope() as s:
+        return asdict(plan_step(session=s, settings=get_settings(), inspection_id=inspection_id))
 
 
 @task(name="整改方案审核结果", **STAGE)

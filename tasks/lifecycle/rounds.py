@@ -208,6 +208,10 @@ def units_table(*, session: Session, settings: Settings, round_id: int) -> list[
         select(Approval).where(Approval.round_id == round_id, Approval.status == ApprovalStatus.PENDING))}
     rows = session.exec(select(Inspection, Unit).join(Unit, col(Unit.id) == Inspection.unit_id)
                         .where(Inspection.round_id == round_id).order_by(col(Inspection.id))).all()
+    for insp, _ in rows:  # waiting for the unit itself, not for an approver
+        if (insp.id not in waiting and insp.stage == Stage.RECTIFICATION and insp.plan_submitted_at is None
+                and insp.plan_approved_at is None):
+            waiting[insp.id] = "（等待单位报送整改方案）"
     return [{"被巡察单位": unit.name, "所处阶段": Stage(insp.stage).value, "等待审批": waiting.get(insp.id, "—"),
              "单位巡察流程": settings.run_link(insp.flow_run_id) if insp.flow_run_id else "（尚未启动）"}
             for insp, unit in rows]

@@ -47,7 +47,7 @@ from tasks.infra.audit import record_event
 from tasks.infra.workdays import span_text, template_days, work_calendar
 from tasks.records.documents import LEADING_GROUP, DocSpec, cn_date, ordinal, write_document
 from tasks.records.dossier import archive_inspection, archive_round, dossier_folder
-from tasks.supervision.rectification import first_action_on
+from tasks.supervision.rectification import first_action_on, plan_notice
 
 
 class Ctx:
@@ -274,6 +274,10 @@ def start_rectification(*, session: Session, settings: Settings, inspection_id: 
               f"{ctx.label}：共{total}项整改任务，整改期限至{deadline:%Y年%m月%d日}，请按时报送整改进展。", link, now)
     ctx.alert("rectify-liaison", Role.LIAISON_LEADER, "【落实巡察整改工作责任建议书】",
               f"{ctx.label}：请对{individual}项个性问题整改进行跟踪督办，定期听取整改推进情况。", link, now)
+    if open_items(session=session, inspection_id=inspection_id):
+        # The first step of rectification is the unit's plan; the unit run waits for it.
+        ctx.alert("plan-notice", Role.UNIT_SECRETARY, "【请报送整改方案】",
+                  plan_notice(session=session, settings=settings, inspection=ctx.insp), link, now)
     session.flush()
     return created
 

@@ -1,8 +1,10 @@
-"""Starting independent flow runs of this project's deployments, once per cause.
+"""Starting independent flow runs of this project's deployments, once per cause, and waking a
+run that waits for something people do outside it (a unit run waiting for its plan).
 
 Used by the flows (a round starts its units, a sweep its look-backs, a unit past 报告审议 its
-round's common-problem grouping) and by the relay, which starts whatever was registered to
-start later and has not been (deployments/ops/relay.py)."""
+round's common-problem grouping, a submitted plan wakes its unit) and by the relay, which starts
+whatever was registered to start later and has not been, and wakes whatever should have been
+woken and was not (deployments/ops/relay.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 UNIT_DEPLOYMENT = "单位巡察/单位巡察"
 LOOK_BACK_DEPLOYMENT = "回头看/回头看"
 COMMON_DEPLOYMENT = "共性问题归类/共性问题归类"
+PLAN_WAIT = "awaiting-plan"  # pause keys of a unit run waiting for its plan: awaiting-plan-<inspection>-<attempt>-<n>
 
 
 def run_name(kind: str, round_name: str, unit_name: str) -> str:
@@ -52,3 +55,37 @@ def start_common_grouping(grouping_id: int) -> str:
     with session_scope() as s:
         common_problems.mark_started(session=s, grouping_id=grouping_id, flow_run_id=run_id)
     return run_id
+
+
+def plan_wait_key(inspection_id: int, attempt: int) -> str:
+    """The pause key prefix of a unit run waiting for the plan of its `attempt`-th review."""
+    return f"{PLAN_WAIT}-{inspection_id}-{attempt}"
+
+
+def wake(flow_run_id: str, key_prefix: str, client: Any = None) -> bool:
+    """Resume the run if it is suspended under a pause key starting with `key_prefix`, and only
+    then: a run waiting at a gate, running or finished is left alone. False when nothing was
+    woken (not waiting there, gone, or it moved on meanwhile); the cause is in the database, so
+    the relay's next pass tries again. The waiting form has no fields: empty input resumes it."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.responses import SetStateStatus
+    from prefect.exceptions import ObjectNotFound
+
+    if client is None:
+        with get_client(sync_client=True) as own:
+            return wake(flow_run_id, key_prefix, own)
+    try:
+        run = client.read_flow_run(UUID(flow_run_id))
+    except ObjectNotFound:
+        return False
+    state = run.state
+    if state is None or not state.is_paused() or not str(state.state_details.pause_key or "").startswith(key_prefix):
+        return False
+    return bool(client.resume_flow_run(run.id, run_input={}).status == SetStateStatus.ACCEPT)
+
+
+def wake_for_plan(inspection_id: int, flow_run_id: str, client: Any = None) -> bool:
+    """Wake the unit run if it waits for this unit's plan (any attempt)."""
+    return wake(flow_run_id, f"{PLAN_WAIT}-{inspection_id}-", client)

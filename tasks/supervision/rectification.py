@@ -19,11 +19,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from models.clock import CHINA, aware
-from models.enums import ItemStatus, LookBackCause, Role, Stage
+from models.enums import ApprovalStatus, Gate, ItemStatus, LookBackCause, Role, Stage
 from models.errors import DomainError
 from models.forms import PlanItemIn, ProgressIn
-from models.settings import Settings
+from models.settings import DeadlineRule, Settings
 from models.tables import (
+    Approval,
     Inspection,
     InspectionNotice,
     InspectionRound,
@@ -39,6 +40,14 @@ from tasks.infra.audit import record_event
 from tasks.infra.workdays import WorkCalendar, span_text, work_calendar
 from tasks.lifecycle.archived import ensure_not_archived
 from tasks.supervision.forecast import DONE_STATUSES, Forecast, PaceKind, done_counts, forecast
+from tasks.supervision.items import (
+    ItemChoice,
+    list_line,
+    one_line,
+    resolve_item,
+    resolve_items,
+    unit_items,
+)
 
 # Who hears of each rung: 0 is the reminder before the deadline, 1.. the escalation ladder.
 LADDER: list[tuple[Role, str]] = [
@@ -106,21 +115,23 @@ def report_progress(
     if not reports:
         raise DomainError("整改进展为空")
     items = _items_of(session, inspection)
-    problems = _unknown_or_closed(items, [r.item_id for r in reports], "，不能再报送进展")
-    if len({r.item_id for r in reports}) != len(reports):
+    assert inspection.id is not None
+    ids, problems = resolve_items([r.item for r in reports], unit_items(session=session, inspection_id=inspection.id))
+    problems += _unknown_or_closed(items, ids, "，不能再报送进展")
+    if len(set(ids)) != len(ids):
         problems.append("同一整改事项在本次报送中出现多次")
     if problems:
         raise DomainError("整改进展未保存", problems)
     rows = []
-    for r in reports:
-        item = items[r.item_id]
+    for r, item_id in zip(reports, ids, strict=True):
+        item = items[item_id]
         ITEMS.move(item, ItemStatus(r.status))
         item.measure = r.measure_taken or item.measure
         item.evidence = r.evidence or item.evidence
         item.rules_made += r.rules_made
         item.last_report_at = now
         session.add(item)
-        rows.append(ProgressReport(item_id=r.item_id, reported_at=now, status=ItemStatus(r.status),
+        rows.append(ProgressReport(item_id=item_id, reported_at=now, status=ItemStatus(r.status),
                                    measure_taken=r.measure_taken, evidence=r.evidence, rules_made=r.rules_made))
     if formal:
         inspection.formal_report_at = now
@@ -141,6 +152,7 @@ class SweepResult:
     by_rung: dict[int, int] = field(default_factory=dict)
     missing_reports: int = 0
     missing_plans: int = 0
+    plan_notices: dict[int, int] = field(default_factory=dict)  # rung of the plan's ladder -> units
     alerts: int = 0
     pace_warnings: int = 0  # units newly warned that their pace will miss a deadline
     look_backs: list[int] = field(default_factory=list)
@@ -333,7 +345,8 @@ def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, l
     result.alerts = notify_notices(link=link, after_id=before, **kw)
     result.pace_warnings = warn_slow_pace(link=link, **kw)
     result.missing_reports = mark_missing_reports(link=link, **kw)
-    result.missing_plans = mark_missing_plans(link=link, **kw)
+    result.plan_notices = sweep_plans(link=link, **kw)
+    result.missing_plans = result.plan_notices.get(1, 0)
     result.look_backs = detect_look_backs(**kw)
     from tasks.clues.ledger import (
         sweep_clue_deadlines,  # clues imports documents; keep this module light
@@ -478,17 +491,24 @@ def submit_plan(
     if inspection.plan_approved_at is not None:
         raise DomainError("整改方案已审核通过，不能再修改")
     rows = _items_of(session, inspection)
-    problems = _unknown_or_closed(rows, [p.item_id for p in items], "")
-    for p in items:
-        if p.deadline < now.date():
-            problems.append(f"整改事项{p.item_id}的完成时限{p.deadline}早于今天")
-    missing = sorted(set(rows) - {p.item_id for p in items} - {i for i, r in rows.items() if r.status == ItemStatus.CLOSED})
+    assert inspection.id is not None
+    choices = unit_items(session=session, inspection_id=inspection.id)
+    named = [(p, resolve_item(p.item, choices)) for p in items]
+    problems = [why for _, (item_id, why) in named if item_id is None]
+    ids = [item_id for _, (item_id, _) in named if item_id is not None]
+    problems += _unknown_or_closed(rows, ids, "")
+    if len(set(ids)) != len(ids):
+        problems.append("同一整改事项在整改方案中出现多次")
+    for p, (item_id, _) in named:
+        if item_id is not None and p.deadline < now.date():
+            problems.append(f"整改事项{item_id}的完成时限{p.deadline}早于今天")
+    missing = sorted(set(rows) - set(ids) - {i for i, r in rows.items() if r.status == ItemStatus.CLOSED})
     if missing:
         problems.append("整改方案未覆盖的整改事项：" + "、".join(map(str, missing)))
     if problems:
         raise DomainError("整改方案未保存", problems)
-    for p in items:
-        row = rows[p.item_id]
+    for p, item_id in zip(items, ids, strict=True):
+        row = rows[item_id]
         row.measure, row.owner, row.supervise_every_days = p.measure.strip(), p.owner.strip(), p.supervise_every_days
         if row.deadline != p.deadline:
             restart_ladder(row, p.deadline, settings)
@@ -521,6 +541,13 @@ def review_plan(*, session: Session, settings: Settings, inspection_id: int, app
     if approved:
         insp.plan_approved_at = now
     else:
+        asked = session.exec(select(Approval).where(Approval.inspection_id == inspection_id,
+                                                    Approval.gate == Gate.RECT_PLAN, Approval.attempt == attempt)).first()
+        decided = asked.decided_at if asked is not None else None
+        if insp.plan_submitted_at is None or (decided is not None and aware(insp.plan_submitted_at) > aware(decided)):
+            # A replay (the unit run started again from the top): this return was applied, and
+            # the plan since re-submitted waits for the next review; it must not be cleared.
+            return False
         insp.plan_submitted_at = None
         enqueue_alert(session=session, settings=settings, key=f"plan-returned:{inspection_id}:{attempt}",
                       role=Role.UNIT_SECRETARY, title="【整改方案退回】", link=link, now=now, inspection=insp,
@@ -532,28 +559,139 @@ def review_plan(*, session: Session, settings: Settings, inspection_id: int, app
     return approved
 
 
-def mark_missing_plans(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str,
-                       calendar: WorkCalendar | None = None) -> int:
-    """The plan is due by the plan rule (`plan_due_days`) after feedback."""
+def plan_due(*, settings: Settings, inspection: Inspection, calendar: WorkCalendar | None = None) -> date | None:
+    """The day the plan is due: the plan rule (`plan_due_days`, 工作日 or 自然日) after feedback."""
+    if inspection.feedback_date is None:
+        return None
+    return (calendar or work_calendar(settings)).deadline(inspection.feedback_date, settings.rule("plan"))
+
+
+def listed_items(items: list[ItemChoice], budget: int = 3000) -> str:
+    """The unit's items as lines "编号 描述", as long as they fit in `budget` characters (an alert
+    body holds 4,000); the rest are counted and left to the 整改通知书."""
+    lines: list[str] = []
+    for n, item in enumerate(items):
+        line = list_line(item)
+        if sum(len(x) + 1 for x in lines) + len(line) > budget:
+            lines.append(f"……另有{len(items) - n}项，见整改通知书")
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def plan_notice(*, session: Session, settings: Settings, inspection: Inspection) -> str:
+    """What the unit's secretary is told when rectification starts: submit the plan, by when, for
+    which items (numbers and problem descriptions; never clue or petition text)."""
+    assert inspection.id is not None
+    _, label = _label(session, inspection.id)
+    rule, due = settings.rule("plan"), plan_due(settings=settings, inspection=inspection)
+    items = unit_items(session=session, inspection_id=inspection.id, open_only=True)
+    when = f"{due:%Y年%m月%d日}前（反馈后{span_text(rule)}内）" if due else f"反馈后{span_text(rule)}内"
+    return (f"{label}：请于{when}报送整改方案：在部署“报送整改方案”的表单中逐项填写整改措施、责任人和完成时限，"
+            f"报巡察办审核；审核通过后按方案整改并报送整改进展。整改事项共{len(items)}项"
+            f"（表单中填写编号或问题描述均可）：\n" + listed_items(items))
+
+
+# The plan's ladder: one plan per unit, so one notice per unit and rung, each rung once: a reminder
+# before the deadline, then the deadline (the mark 未按期报送整改方案, as before) and the escalation
+# offsets after it, to the same people as the items' ladder.
+PLAN_REMINDER = "整改方案报送提醒"
+PLAN_LADDER: list[tuple[str, tuple[Role, ...], str]] = [
+    (PLAN_REMINDER, (Role.UNIT_SECRETARY,), "【整改方案报送提醒】"),
+    (MISSING_PLAN, (Role.UNIT_SECRETARY, Role.OFFICE), "【未按期报送整改方案】"),
+    ("整改方案逾期督办", (Role.LIAISON_LEADER,), "【整改方案逾期督办】"),
+    ("整改方案逾期（巡察办）", (Role.OFFICE,), "【整改方案逾期（巡察办）】"),
+    ("整改方案严重逾期（领导小组）", (Role.LEADING_GROUP,), "【整改方案严重逾期（领导小组）】"),
+]
+
+
+def _plan_rung_days(due: date, settings: Settings) -> list[date]:
+    """The day each rung of the plan's ladder falls due (rung 0 the reminder, 1.. the offsets)."""
+    return [due - timedelta(days=settings.reminder_days_before)] + [due + timedelta(days=d) for d in settings.escalation_offsets_days]
+
+
+def _plan_rung_text(label: str, rung: int, due: date, as_of: date, n: int, rule: DeadlineRule) -> str:
+    if rung == 0:
+        return (f"{label}：整改方案应于{due:%Y年%m月%d日}前报送，尚未报送。请在部署“报送整改方案”的表单中逐项填写"
+                f"整改措施、责任人和完成时限（整改事项{n}项）。")
+    if rung == 1:
+        return f"{label}：反馈后{span_text(rule)}内应报送整改方案，至今未报送。"
+    return f"{label}：整改方案逾期{(as_of - due).days}天未报送（应于{due:%Y年%m月%d日}前报送），请督促单位报送。"
+
+
+def sweep_plans(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str,
+                calendar: WorkCalendar | None = None) -> dict[int, int]:
+    """The plan's reminders and escalations for units in rectification that have not submitted a
+    plan (or whose plan was sent back): every rung due by `as_of` not yet noticed, once per unit
+    and rung; a reminder whose deadline has come is dropped (the deadline's rung says it). Held
+    on a rest day like the items' ladder. Returns rung -> units newly noticed."""
     cal, rule = calendar or work_calendar(settings), settings.rule("plan")
-    late = [i for i in session.exec(select(Inspection).where(
-        _fed_back_by(as_of, rule.days),
+    has_open = sa_select(literal(1)).where(col(RectificationItem.inspection_id) == col(Inspection.id),
+                                           col(RectificationItem.status) != ItemStatus.CLOSED).exists()
+    waiting = session.exec(select(Inspection).where(
+        _fed_back_by(as_of, max(rule.days - settings.reminder_days_before, 0)),
         col(Inspection.plan_submitted_at).is_(None), col(Inspection.plan_approved_at).is_(None),
-        Inspection.stage == Stage.RECTIFICATION)).all()
-        if i.feedback_date is not None and cal.deadline(i.feedback_date, rule) <= as_of]
+        Inspection.stage == Stage.RECTIFICATION, has_open).order_by(col(Inspection.id))).all()
     hold = cal.hold_until(as_of, rule)
-    marked = 0
-    for insp in late:
+    counts: dict[int, int] = {}
+    for insp in waiting:
         assert insp.id is not None
-        if session.exec(select(InspectionNotice).where(InspectionNotice.inspection_id == insp.id,
-                                                       InspectionNotice.kind == MISSING_PLAN)).first():
-            continue
-        session.add(InspectionNotice(inspection_id=insp.id, kind=MISSING_PLAN, as_of=as_of))
+        due = plan_due(settings=settings, inspection=insp, calendar=cal)
+        assert due is not None
+        days = _plan_rung_days(due, settings)
+        noticed = set(session.exec(select(InspectionNotice.kind).where(InspectionNotice.inspection_id == insp.id)).all())
         _, label = _label(session, insp.id)
-        for role in (Role.UNIT_SECRETARY, Role.OFFICE):
-            enqueue_alert(session=session, settings=settings, key=f"missing-plan:{insp.id}:{role.value}", role=role,
-                          title="【未按期报送整改方案】", body=f"{label}：反馈后{span_text(rule)}内应报送整改方案，至今未报送。",
-                          link=link, now=now, inspection=insp, not_before=hold)
-        marked += 1
+        n = len(unit_items(session=session, inspection_id=insp.id, open_only=True))
+        for rung, day in enumerate(days):
+            kind, roles, title = PLAN_LADDER[min(rung, len(PLAN_LADDER) - 1)]
+            if rung >= len(PLAN_LADDER):
+                kind = f"{kind}（第{rung}级）"
+            if day > as_of or kind in noticed or (rung == 0 and as_of >= due):
+                continue
+            session.add(InspectionNotice(inspection_id=insp.id, kind=kind, as_of=as_of))
+            body = _plan_rung_text(label, rung, due, as_of, n, rule)
+            for role in roles:
+                key = f"missing-plan:{insp.id}:{role.value}" if rung == 1 else f"plan-ladder:{insp.id}:{rung}:{role.value}"
+                enqueue_alert(session=session, settings=settings, key=key, role=role, title=title, body=body, link=link,
+                              now=now, inspection=insp, not_before=hold)
+            counts[rung] = counts.get(rung, 0) + 1
     session.flush()
-    return marked
+    return counts
+
+
+def plans_to_review(*, session: Session) -> list[tuple[int, str]]:
+    """(inspection, its unit run) for each unit whose plan is in but whose 整改方案审核 is not open:
+    its run may still be waiting for the plan (a wake-up lost, e.g. the plan was submitted while
+    the run was on its way to wait). The relay wakes those (deployments/ops/relay.py)."""
+    open_review = select(Approval.inspection_id).where(Approval.gate == Gate.RECT_PLAN,
+                                                       Approval.status == ApprovalStatus.PENDING)
+    rows = session.execute(select(Inspection.id, Inspection.flow_run_id).where(
+        Inspection.stage == Stage.RECTIFICATION, col(Inspection.plan_submitted_at).is_not(None),
+        col(Inspection.plan_approved_at).is_(None), col(Inspection.flow_run_id).is_not(None),
+        col(Inspection.id).not_in(open_review)).order_by(col(Inspection.id))).all()
+    return [(int(i), str(r)) for i, r in rows]
+
+
+@dataclass
+class PlanStep:
+    """What the unit run's plan step shows: the deadline, the items, the plan as submitted and
+    the last reason it was sent back. Finding descriptions only; nothing confidential."""
+
+    label: str
+    due: str
+    items: list[dict[str, str]]
+    returned: str = ""
+
+
+def plan_step(*, session: Session, settings: Settings, inspection_id: int) -> PlanStep:
+    insp, label = _label(session, inspection_id)
+    due = plan_due(settings=settings, inspection=insp)
+    rows = _items_of(session, insp)
+    items = [{"编号": str(c.id), "问题": one_line(c.description), "整改措施": one_line(rows[c.id].measure, 60) or "—",
+              "责任人": one_line(rows[c.id].owner) or "—", "完成时限": str(rows[c.id].deadline)}
+             for c in unit_items(session=session, inspection_id=inspection_id, open_only=True)]
+    last = session.exec(select(Approval).where(
+        Approval.inspection_id == inspection_id, Approval.gate == Gate.RECT_PLAN, Approval.status == ApprovalStatus.DECIDED)
+        .order_by(col(Approval.attempt).desc())).first()
+    returned = (last.comment or "（未写意见）") if last is not None and last.decision == "退回修改" else ""
+    return PlanStep(label=label, due=f"{due:%Y年%m月%d日}" if due else "", items=items, returned=returned)

@@ -65,7 +65,7 @@ def test_lagging_unit_gets_one_look_back_that_runs_to_completion(stack: Any) -> 
     # The unit reports formally through the progress form, but nothing is finished.
     progress = run_deployment("报送整改进展/报送整改进展", timeout=240, parameters={"params": {
         "round_name": name, "unit_name": "区住房和城乡建设局", "reporter": "杨光辉", "formal": True,
-        "items": [{"item_id": items[0], "status": "整改中", "measure_taken": "正在补办招标手续"}]}})
+        "items": [{"item": str(items[0]), "status": "整改中", "measure_taken": "正在补办招标手续"}]}})
     assert progress.state is not None and progress.state.is_completed(), progress.state
 
     sweep_run = run_deployment("督促整改/每日督办", parameters={"params": {"as_of": str(today())}}, timeout=240)
