@@ -19,6 +19,7 @@ from deployments.clue_cli import register as register_clue_commands
 from deployments.common import cli_command, fail
 from deployments.dossier_cli import register as register_dossier_commands
 from deployments.findings_cli import register as register_findings_commands
+from deployments.identity_cli import register as register_identity_commands
 from deployments.plan_cli import register as register_plan_commands
 from deployments.stats_cli import register as register_stats_commands
 from models.clock import now
@@ -227,11 +228,11 @@ def verify_audit_cmd(by: str = typer.Option(..., "--as", envvar="XUNCHA_USER", h
 
 @app.command("up")
 def up_cmd(
-    port: int = typer.Option(4200, help="Prefect 界面端口"),
+    port: int = typer.Option(4200, help="登录网关端口（工作人员打开的地址；Prefect 服务另用本机回环端口）"),
     inbox_port: int = typer.Option(8765, help="演示收件箱端口"),
     demo: bool = typer.Option(True, help="导入演示区县并发起演示轮次"),
 ) -> None:
-    """启动 Prefect 服务（其数据库为数据目录下的专用 PostgreSQL）、注册部署、启动执行器和投递进程，导入演示区县并发起演示轮次。"""
+    """启动 Prefect 服务（其数据库为数据目录下的专用 PostgreSQL，只监听本机回环地址）和登录网关、注册部署、启动执行器和投递进程，导入演示区县并发起演示轮次。"""
     from deployments.stack import Stack, port_open, stop_recorded
 
     settings = get_settings()
@@ -240,7 +241,7 @@ def up_cmd(
     if port_open(port):
         fail(f"端口 {port} 已被占用，请先停止占用它的程序，或用 --port 指定其他端口。")
     stack = Stack(home=home, port=port, extra_env={"XUNCHA_UI_URL": f"http://127.0.0.1:{port}"})
-    typer.echo("正在启动 Prefect 的数据库和服务……")
+    typer.echo("正在启动 Prefect 的数据库、服务和登录网关……")
     stack.start_server()
     typer.echo("正在注册部署……")
     stack.deploy()
@@ -263,7 +264,8 @@ def up_cmd(
             load_org(session=s, data=data)
             _ensure_demo_term(s)
         _start_demo_round(stack.ui_url)
-    typer.echo(f"\nPrefect 界面：{stack.ui_url}\n演示收件箱：{home / 'inbox.jsonl'}\n停止：{cli_command()} down")
+    typer.echo(f"\n登录地址：{stack.ui_url}（须先由巡察办设置初始密码：{cli_command()} set-password 姓名 --as 巡察办用户）"
+               f"\n演示收件箱：{home / 'inbox.jsonl'}\n停止：{cli_command()} down")
 
 
 DEMO_TERM = {"name": "十五届区委任期", "first_year": 2026, "last_year": 2030, "rounds_per_year": 2,
@@ -391,7 +393,7 @@ def look_backs_cmd() -> None:
 
 @app.command("down")
 def down_cmd() -> None:
-    """停止 up 启动的 Prefect 服务及其数据库、执行器、投递进程和收件箱。"""
+    """停止 up 启动的 Prefect 服务及其数据库、登录网关、执行器、投递进程和收件箱。"""
     from deployments.stack import stop_recorded
 
     stopped = stop_recorded(get_settings().home.resolve())
@@ -403,6 +405,7 @@ register_findings_commands(app)
 register_dossier_commands(app)
 register_stats_commands(app)
 register_plan_commands(app)
+register_identity_commands(app)
 
 def main() -> None:
     """The console command `xuncha`: every failure ends in one Chinese line and exit code 2."""
