@@ -79,9 +79,10 @@ def _send_new_code(session: Session, settings: Settings, approval: Approval, now
 
 
 def check_approver(*, session: Session, settings: Settings, approval_id: int, approver: str, code: str,
-                   now: datetime) -> str:
-    """Why this answer may not decide the gate, in Chinese; empty when it may. A wrong code counts
-    towards a limit after which a new code is sent; an expired one is replaced at once."""
+                   now: datetime, logged_in: bool = False) -> str:
+    """Why this answer may not decide the gate, in Chinese; empty when it may. `logged_in`: the
+    gateway's receipt proved the person, so no code is asked. A wrong code counts towards a limit
+    after which a new code is sent; an expired one is replaced at once."""
     approval = session.get(Approval, approval_id)
     if approval is None:
         return f"审批记录不存在：{approval_id}"
@@ -99,6 +100,8 @@ def check_approver(*, session: Session, settings: Settings, approval_id: int, ap
         if insp is None or not serves_on(session=session, name=acc.name, inspection=insp):
             where = subject_name(session, approval.round_id, approval.inspection_id, approval.term_id)
             return f"“{acc.name}”不在负责{where}的巡察组中，无权办理“{gate.value}”"
+    if logged_in:
+        return ""
     if not code.strip():
         return "请填写审批提醒中的验证码"
     if approval.code_expires_at is None or aware(approval.code_expires_at) <= now:
@@ -147,7 +150,8 @@ def open_gate(
     return approval
 
 
-def record_decision(*, session: Session, approval_id: int, decision: str, approver: str, comment: str, now: datetime) -> Approval:
+def record_decision(*, session: Session, approval_id: int, decision: str, approver: str, comment: str, now: datetime,
+                    via: str = "") -> Approval:
     """Store the answer once; a second call for a decided gate returns the first answer."""
     approval = session.get(Approval, approval_id)
     if approval is None:
@@ -160,7 +164,7 @@ def record_decision(*, session: Session, approval_id: int, decision: str, approv
     approval.code_hash, approval.code_expires_at = "", None  # the code is spent
     session.add(approval)
     record_event(session=session, actor=approval.approver, action="审批决定", entity="approval", entity_id=approval.id,
-                 now=now, detail={"gate": Gate(approval.gate).value, "decision": decision})
+                 now=now, detail={"gate": Gate(approval.gate).value, "decision": decision} | ({"via": via} if via else {}))
     session.flush()
     return approval
 

@@ -369,9 +369,10 @@ class Gateway:
         """The request as Prefect sees it: without the gateway's cookie, with the server's
         auth string when one is set, with the (possibly rewritten) body."""
         headers = [(k, v) for k, v in request.scope["headers"] if k not in (b"cookie", b"authorization", b"content-length")]
-        cookies = [c for c in request.headers.get("cookie", "").split(";") if c.strip() and not c.strip().startswith(COOKIE + "=")]
+        cookies = [c.strip() for c in request.headers.get("cookie", "").split(";")
+                   if c.strip() and not c.strip().startswith(("xuncha_session=", "xuncha_next="))]
         if cookies:
-            headers.append((b"cookie", ";".join(cookies).encode("latin-1")))
+            headers.append((b"cookie", "; ".join(cookies).encode("latin-1")))
         if self.auth_header:
             headers.append(self.auth_header)
         if body is not None:
