@@ -240,7 +240,10 @@ def up_cmd(
     stop_recorded(home)
     if port_open(port):
         fail(f"端口 {port} 已被占用，请先停止占用它的程序，或用 --port 指定其他端口。")
-    stack = Stack(home=home, port=port, extra_env={"XUNCHA_UI_URL": f"http://127.0.0.1:{port}"})
+    import os
+
+    # The address staff open: the gateway on this machine, unless set for use over the network.
+    stack = Stack(home=home, port=port, extra_env={"XUNCHA_UI_URL": os.environ.get("XUNCHA_UI_URL") or f"http://127.0.0.1:{port}"})
     typer.echo("正在启动 Prefect 的数据库、服务和登录网关……")
     stack.start_server()
     typer.echo("正在注册部署……")
@@ -252,8 +255,6 @@ def up_cmd(
                                "--file", str(home / "inbox.jsonl")])
     get_engine()
     if demo:
-        import os
-
         os.environ.update(stack.env())
         from prefect.context import refresh_global_settings_context
 
@@ -263,8 +264,8 @@ def up_cmd(
         with session_scope() as s:
             load_org(session=s, data=data)
             _ensure_demo_term(s)
-        _start_demo_round(stack.ui_url)
-    typer.echo(f"\n登录地址：{stack.ui_url}（须先由巡察办设置初始密码：{cli_command()} set-password 姓名 --as 巡察办用户）"
+        _start_demo_round(get_settings().ui_url)
+    typer.echo(f"\n登录地址：{get_settings().ui_url}（须先由巡察办设置初始密码：{cli_command()} set-password 姓名 --as 巡察办用户）"
                f"\n演示收件箱：{home / 'inbox.jsonl'}\n停止：{cli_command()} down")
 
 
@@ -307,7 +308,8 @@ def _start_demo_round(ui_url: str) -> None:
             fr = client.read_flow_run(run.id)
             if fr.state and fr.state.is_paused():
                 typer.echo(f"已到达“方案及组成人员审批”，请在界面中审批：{ui_url}/runs/flow-run/{run.id}\n"
-                           "审批人填写演示领导小组成员“张明”；验证码已随待审批提醒发给领导小组，查看："
+                           "以演示领导小组成员“张明”登录后办理（先由巡察办设置其初始密码："
+                           f"{cli_command()} set-password 张明 --as 陶文华），或用待审批提醒中的手机办理链接和验证码，查看："
                            f"{cli_command()} inbox --to leading-group")
                 return
             if fr.state and fr.state.is_final():

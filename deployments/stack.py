@@ -73,6 +73,7 @@ class Stack:
             # The UI's pages are served through the gateway, which answers the UI's own question
             # where the API is with its own address (deployments/gateway/app.py ui_settings).
             "PREFECT_UI_API_URL": f"{self.ui_url}/api",
+            "PREFECT_UI_URL": self.ui_url,  # the links Prefect itself writes (logs) go to the gateway
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
             "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",

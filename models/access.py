@@ -137,6 +137,11 @@ GATE_ROLES: dict[Gate, dict[AccessRole, Scope]] = {
 }
 
 
+# Gates a 领导小组 member may answer from the link in the alert on a phone, with the one-time
+# code instead of a full login (deployments/gateway, tasks/identity/phone.py): plain decisions only.
+CODE_GATES: frozenset[Gate] = frozenset({Gate.PLAN, Gate.REPORT, Gate.CLUE_TRANSFER})
+
+
 class Forbidden(DomainError):
     """The acting person's role does not allow this."""
 

@@ -164,6 +164,10 @@ class Settings(BaseSettings):
             return self.ui_url.rstrip("/") + "/runs"
         return f"{self.ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"
 
+    def approve_link(self, flow_run_id: str | None) -> str:
+        """The gateway's page for answering a gate from a phone with the one-time code."""
+        return f"{self.ui_url.rstrip('/')}/approve/{flow_run_id}" if flow_run_id else ""
+
 
 @lru_cache
 def get_settings() -> Settings:

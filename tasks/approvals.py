@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from models.access import GATE_ROLES, Scope
+from models.access import CODE_GATES, GATE_ROLES, Scope
 from models.clock import aware
 from models.enums import ApprovalStatus, Gate, Role
 from models.errors import DomainError
@@ -61,8 +61,11 @@ def issue_code(*, session: Session, settings: Settings, approval: Approval, now:
     return code
 
 
-def _code_line(code: str, settings: Settings) -> str:
-    return f"\n验证码：{code}（{settings.approval_code_hours:g}小时内有效，仅限本人办理本次审批时填写）"
+def _code_line(code: str, settings: Settings, approval: Approval | None = None) -> str:
+    line = f"\n验证码：{code}（{settings.approval_code_hours:g}小时内有效，仅限本人办理本次审批时填写）"
+    if approval is not None and Gate(approval.gate) in CODE_GATES and approval.flow_run_id:
+        line += f"\n手机办理（不登录，凭验证码）：{settings.approve_link(approval.flow_run_id)}"
+    return line
 
 
 def _send_new_code(session: Session, settings: Settings, approval: Approval, now: datetime, why: str) -> None:
@@ -73,7 +76,7 @@ def _send_new_code(session: Session, settings: Settings, approval: Approval, now
     enqueue_alert(
         session=session, settings=settings, key=f"gate:{approval.id}:code:{approval.codes_issued}",
         role=GATE_APPROVER[gate], title=f"【审批验证码】{gate.value}",
-        body=f"{name}：“{gate.value}”{why}，原验证码已作废。" + _code_line(code, settings),
+        body=f"{name}：“{gate.value}”{why}，原验证码已作废。" + _code_line(code, settings, approval),
         link=settings.run_link(approval.flow_run_id), now=now, inspection=insp,
     )
 
@@ -142,7 +145,7 @@ def open_gate(
     enqueue_alert(
         session=session, settings=settings, key=f"gate:{approval.id}:ask", role=GATE_APPROVER[gate],
         title=f"【待审批】{gate.value}",
-        body=f"{name}：“{gate.value}”等待您办理（第{attempt}次）。" + _code_line(code, settings),
+        body=f"{name}：“{gate.value}”等待您办理（第{attempt}次）。" + _code_line(code, settings, approval),
         link=settings.run_link(flow_run_id), now=now, inspection=insp,
     )
     record_event(session=session, actor="系统", action="审批发起", entity="approval", entity_id=approval.id,
@@ -189,7 +192,7 @@ def remind_waiting(*, session: Session, settings: Settings, now: datetime) -> in
         enqueue_alert(
             session=session, settings=settings, key=f"gate:{approval.id}:remind:{due_n}",
             role=GATE_APPROVER[Gate(approval.gate)], title=f"【催办】{Gate(approval.gate).value}",
-            body=f"{name}：“{Gate(approval.gate).value}”已等待{hours}小时，请尽快办理。" + _code_line(code, settings),
+            body=f"{name}：“{Gate(approval.gate).value}”已等待{hours}小时，请尽快办理。" + _code_line(code, settings, approval),
             link=settings.run_link(approval.flow_run_id), now=now, inspection=insp,
         )
         session.add(approval)

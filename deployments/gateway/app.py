@@ -10,6 +10,7 @@ receipts.py), so the flow records the logged-in person as the approver.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
+import anyio
 import httpx
 from fastapi_proxy_lib.core.http import ReverseHttpProxy
 from fastapi_proxy_lib.core.websocket import ReverseWebSocketProxy
@@ -40,7 +42,7 @@ from models.errors import DomainError
 from models.settings import Settings, get_settings
 from models.tables import Account, LoginSession
 from tasks.audit import record_event, record_refusal
-from tasks.identity import credentials, door, receipts, sessions
+from tasks.identity import credentials, door, phone, receipts, sessions
 from tasks.identity.sessions import Ended, Stage
 
 log = logging.getLogger("xuncha.gateway")
@@ -234,7 +236,7 @@ class Gateway:
         try:
             stage = await db(work)
         except credentials.LoginRefused as exc:
-            if "锁定" in str(exc):
+            if str(exc).startswith("账户已锁定"):  # back to the start: the login is over
                 return HTMLResponse(pages.login_page(error=str(exc)), status_code=401)
             if Stage(found.login.stage) is Stage.ENROL:  # the secret shown is void: a new one
                 return await self._enrol_page(found, f"{exc}。原密钥已作废，请删除后按下面的新密钥重新添加")
@@ -321,6 +323,47 @@ class Gateway:
         key = {Ended.IDLE: "idle", Ended.EXPIRED: "expired", Ended.LOGGED_OUT: "logout"}.get(ended, "")
         return JSONResponse({"detail": ended.value, "reason": key}, status_code=401)
 
+    # A leader's answer from a phone --------------------------------------------------------
+
+    async def phone_get(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        info = await db(lambda s: phone.describe(session=s, flow_run_id=run_id))
+        return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options,
+                                             notice=info.notice), headers={"Cache-Control": "no-store"})
+
+    async def phone_post(self, request: Request) -> Response:
+        if not _same_origin(request):
+            return refused("跨站提交被拒绝")
+        run_id = request.path_params["run_id"]
+        form = _form((await request.body())[:FORM_LIMIT])
+        t = now()
+        info = await db(lambda s: phone.describe(session=s, flow_run_id=run_id))
+        if not info.options:
+            return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=[], notice=info.notice))
+        try:
+            run_input = await db(lambda s: phone.check(session=s, settings=self.settings, flow_run_id=run_id,
+                                                       form=form, now=t))
+        except Forbidden as exc:
+            return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options,
+                                                 error=str(exc), values=form), status_code=403)
+        status = ""
+        for _ in range(20):  # the form's schema is stored a moment after the run pauses
+            try:
+                r = await self.client.post(f"{self.upstream}/api/flow_runs/{run_id}/resume",
+                                           json={"run_input": run_input}, headers=self._auth())
+            except httpx.HTTPError:
+                log.exception("resume from the phone page failed")
+                break
+            status = str(r.json().get("status", "")) if r.status_code in (200, 201) else str(r.status_code)
+            if status != "REJECT":
+                break
+            await anyio.sleep(0.5)
+        if status != "ACCEPT":
+            return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options,
+                                                 error="流程暂时不能接收办理结果，请稍后再试", values=form), status_code=503)
+        return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options, done=True,
+                                             notice=f"已提交：{run_input['decision']}。流程核对后生效，结果以提醒和流程页面为准。"))
+
     # The door --------------------------------------------------------------------------------
 
     async def forward(self, request: Request) -> Response:
@@ -360,21 +403,26 @@ class Gateway:
             return await self.ui_settings(request)
         elif navigation and not path.startswith("/api"):
             return await self.page_with_script(request)
-        response = await self.http.proxy(request=self._upstream_request(request, body), path=path.lstrip("/"))
+        # The answer to a call the gateway reads afterwards (receipt, audit) comes uncompressed.
+        plain = receipt_id is not None or audit is not None
+        response = await self.http.proxy(request=self._upstream_request(request, body, plain=plain), path=path.lstrip("/"))
         if receipt_id is not None or audit is not None:
             response = await self._after(response, account, receipt_id, audit)
         return response
 
-    def _upstream_request(self, request: Request, body: bytes | None) -> Request:
+    def _upstream_request(self, request: Request, body: bytes | None, *, plain: bool = False) -> Request:
         """The request as Prefect sees it: without the gateway's cookie, with the server's
         auth string when one is set, with the (possibly rewritten) body."""
-        headers = [(k, v) for k, v in request.scope["headers"] if k not in (b"cookie", b"authorization", b"content-length")]
+        dropped = (b"cookie", b"authorization", b"content-length") + ((b"accept-encoding",) if plain else ())
+        headers = [(k, v) for k, v in request.scope["headers"] if k not in dropped]
         cookies = [c.strip() for c in request.headers.get("cookie", "").split(";")
                    if c.strip() and not c.strip().startswith(("xuncha_session=", "xuncha_next="))]
         if cookies:
             headers.append((b"cookie", "; ".join(cookies).encode("latin-1")))
         if self.auth_header:
             headers.append(self.auth_header)
+        if plain:  # httpx would otherwise ask for gzip by itself
+            headers.append((b"accept-encoding", b"identity"))
         if body is not None:
             headers.append((b"content-length", str(len(body)).encode()))
         elif "content-length" in request.headers:
@@ -464,7 +512,12 @@ class Gateway:
         content = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
         accepted = 200 <= response.status_code < 300
         if receipt_id is not None and accepted:
-            accepted = _json(content).get("status", "ACCEPT") == "ACCEPT"
+            text = gzip.decompress(content) if response.headers.get("content-encoding") == "gzip" else content
+            try:
+                accepted = _json(text).get("status", "ACCEPT") == "ACCEPT"
+            except DomainError:
+                log.warning("resume answered %s with a body that is not JSON", response.status_code)
+                accepted = False
         t = now()
 
         def work(s: Session) -> None:
@@ -476,6 +529,7 @@ class Gateway:
 
         await db(work)
         headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "transfer-encoding")}
+        # (content-encoding stays: the bytes are passed on as they came)
         return Response(content, status_code=response.status_code, headers=headers)
 
     async def _audit_refusal(self, account: Account, request: Request, reason: str) -> None:
@@ -555,6 +609,8 @@ def create_app(*, upstream: str, settings: Settings | None = None) -> Starlette:
         Route("/gateway/activity", gw.activity, methods=["POST"]),
         Route("/gateway/health", gw.health, methods=["GET"]),
         Route("/gateway/session.js", gw.script, methods=["GET"]),
+        Route("/approve/{run_id:uuid}", gw.phone_get, methods=["GET"]),
+        Route("/approve/{run_id:uuid}", gw.phone_post, methods=["POST"]),
         WebSocketRoute("/{path:path}", gw.socket),
         Route("/{path:path}", gw.forward, methods=methods),
     ], lifespan=lifespan)

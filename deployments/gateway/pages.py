@@ -65,3 +65,23 @@ def password_page(*, name: str, forced: bool, error: str = "") -> str:
 <label for="new">新密码</label><input id="new" name="new" type="password" autocomplete="new-password" required>
 <label for="repeat">再次输入新密码</label><input id="repeat" name="repeat" type="password" autocomplete="new-password" required>
 <button type="submit">保存新密码</button></form>""")
+
+
+def phone_page(*, gate: str, subject: str, options: list[str], error: str = "", notice: str = "",
+               done: bool = False, values: dict[str, str] | None = None) -> str:
+    """A gate answered from the link in the alert, without a full login: the approver's name and
+    the one-time code the alert carried prove who answers (tasks/approvals.py check_approver)."""
+    head = f'<h1>{escape(gate)}</h1><p class="sub">{escape(subject)}</p>{_messages(error, notice)}'
+    if done or not options:
+        return page(gate, head + '<p><a href="/login">登录后查看</a></p>')
+    v = values or {}
+    choices = "".join(f'<option value="{escape(o)}"{" selected" if v.get("decision") == o else ""}>{escape(o)}</option>'
+                      for o in options)
+    return page(gate, f"""{head}
+<p>用提醒中的验证码办理（验证码只发给本审批的办理人，只能用于这一次审批）。也可<a href="/login">登录</a>后在流程页面办理。</p>
+<form method="post">
+<label for="decision">审批决定</label><select id="decision" name="decision" style="width:100%;padding:9px;font-size:16px">{choices}</select>
+<label for="approver">审批人（本人姓名）</label><input id="approver" name="approver" value="{escape(v.get("approver", ""))}" required>
+<label for="code">验证码</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="12" required>
+<label for="comment">意见</label><input id="comment" name="comment" value="{escape(v.get("comment", ""))}">
+<button type="submit">提交</button></form>""")

@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   var lastPing = 0;
+  var leaving = false; // logging out: the polls' 401s must not send the page elsewhere
   function ping() {
     var now = Date.now();
     if (now - lastPing < 20000) return;
@@ -11,13 +12,15 @@
     fetch("/gateway/activity", { method: "POST", credentials: "same-origin" }).then(check);
   }
   function toLogin(reason) {
+    if (leaving || location.pathname === "/login") return;
+    leaving = true;
     var next = encodeURIComponent(location.pathname + location.search);
-    location.assign("/login?reason=" + encodeURIComponent(reason || "idle") + "&next=" + next);
+    location.assign("/login?" + (reason ? "reason=" + encodeURIComponent(reason) + "&" : "") + "next=" + next);
   }
   function check(r) {
     if (r && r.status === 401) r.json().then(function (b) { toLogin(b.reason); }, function () { toLogin(); });
   }
-  ["click", "keydown", "input", "scroll"].forEach(function (e) {
+  ["click", "keydown", "input"].forEach(function (e) {
     window.addEventListener(e, ping, { capture: true, passive: true });
   });
   setInterval(function () {
@@ -60,7 +63,11 @@
     var xhr = this;
     xhr.addEventListener("load", function () {
       if (xhr.status === 403) refusedHeader(function (h) { return xhr.getResponseHeader(h); });
-      if (xhr.status === 401) toLogin();
+      if (xhr.status === 401) {
+        var reason = "";
+        try { reason = JSON.parse(xhr.responseText).reason || ""; } catch (e) { /* not ours */ }
+        toLogin(reason);
+      }
     });
     return origSend.apply(this, arguments);
   };
@@ -71,18 +78,19 @@
       return r.json().then(function (me) {
         var el = document.createElement("div");
         el.id = "xuncha-user";
-        el.style.cssText = "position:fixed;right:12px;bottom:10px;z-index:99999;background:#fff;border:1px solid #ddd;" +
+        el.style.cssText = "position:fixed;right:12px;bottom:10px;z-index:99999;background:#fff;color:#111;border:1px solid #ddd;" +
           "border-radius:6px;padding:6px 10px;font-size:13px;box-shadow:0 1px 6px #0002";
         var who = document.createElement("span");
         who.textContent = me.name + "（" + me.role + "）";
         var pw = document.createElement("a");
         pw.href = "/password";
         pw.textContent = "修改密码";
-        pw.style.margin = "0 8px";
+        pw.style.cssText = "margin:0 8px;color:#1d4ed8";
         var form = document.createElement("form");
         form.method = "post";
         form.action = "/logout";
         form.style.display = "inline";
+        form.addEventListener("submit", function () { leaving = true; });
         var out = document.createElement("button");
         out.type = "submit";
         out.textContent = "退出";
