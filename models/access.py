@@ -28,6 +28,17 @@ class Action(StrEnum):
     CORRECT_FINDING = "更正巡察发现的问题"
     WITHDRAW_FINDING = "撤回巡察发现的问题"
     CLOSE_COMMON_PROBLEM = "共性问题销号"
+    # What the gateway (deployments/gateway) checks on the calls it forwards to Prefect.
+    START_ROUND = "发起巡察"
+    RECORD_FINDINGS = "登记巡察发现的问题"
+    REPORT_RECTIFICATION = "报送整改方案和整改进展"
+    RUN_SWEEP = "手动运行每日督办"
+    GROUP_COMMON = "归类共性问题"
+    CANCEL_RUN = "取消流程运行"
+    RETRY_RUN = "重新运行流程"
+    SET_RUN_STATE = "更改流程运行状态"
+    DELETE_RUN = "删除流程运行记录"
+    ADMINISTER_PLATFORM = "管理流程平台（部署、工作池、自动化、变量等）"
 
 
 class Scope(StrEnum):
@@ -59,6 +70,34 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     Action.CORRECT_FINDING: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
     Action.WITHDRAW_FINDING: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM},
     Action.CLOSE_COMMON_PROBLEM: {R.OFFICE: ALL},
+    Action.START_ROUND: {R.OFFICE: ALL},
+    Action.RECORD_FINDINGS: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
+    # 被巡察单位联络员 reports for their unit; accounts are not linked to a unit yet, so ALL.
+    Action.REPORT_RECTIFICATION: {R.OFFICE: ALL, R.UNIT_CONTACT: ALL},
+    Action.RUN_SWEEP: {R.OFFICE: ALL},
+    Action.GROUP_COMMON: {R.OFFICE: ALL},
+    Action.CANCEL_RUN: {R.OFFICE: ALL},
+    Action.RETRY_RUN: {R.OFFICE: ALL},
+    Action.SET_RUN_STATE: {R.OFFICE: ALL},
+    Action.DELETE_RUN: {R.OFFICE: ALL},
+    Action.ADMINISTER_PLATFORM: {R.OFFICE: ALL},
+}
+
+# Who may start each deployment of prefect.yaml (by its name) from the UI: the roles of the
+# action it performs. None: only the system starts it (发起巡察 starts 单位巡察, the daily sweep
+# starts 回头看), so no person may. A deployment missing here is refused for everyone.
+DEPLOYMENT_ACTIONS: dict[str, Action | None] = {
+    "发起巡察": Action.START_ROUND,
+    "单位巡察": None,
+    "登记问题": Action.RECORD_FINDINGS,
+    "报送整改进展": Action.REPORT_RECTIFICATION,
+    "报送整改方案": Action.REPORT_RECTIFICATION,
+    "每日督办": Action.RUN_SWEEP,
+    "全覆盖排程": Action.PLAN_TERM,
+    "全覆盖进度": Action.VIEW_COVERAGE,
+    "签收线索移交函": Action.ACKNOWLEDGE,
+    "回头看": None,
+    "共性问题归类": Action.GROUP_COMMON,
 }
 
 # Who may read a clue's text, by the clue's kind, and how far: receivers only clues routed to
@@ -100,8 +139,41 @@ GATE_ROLES: dict[Gate, dict[AccessRole, Scope]] = {
 }
 
 
+# Gates a 领导小组 member may answer from the link in the alert on a phone, with the one-time
+# code instead of a full login (deployments/gateway, tasks/identity/phone.py): plain decisions only.
+CODE_GATES: frozenset[Gate] = frozenset({Gate.PLAN, Gate.REPORT, Gate.CLUE_TRANSFER})
+
+
 class Forbidden(DomainError):
     """The acting person's role does not allow this."""
+
+
+def deployment_roles(deployment: str) -> dict[AccessRole, Scope]:
+    """The roles that may start a deployment from the UI, each with its reach."""
+    action = DEPLOYMENT_ACTIONS.get(deployment)
+    return dict(PERMISSIONS[action]) if action is not None else {}
+
+
+def require_start(role: AccessRole, deployment: str) -> Scope:
+    """The reach of `role` for starting `deployment`; a refusal when it may not."""
+    if deployment not in DEPLOYMENT_ACTIONS:
+        raise Forbidden(f"部署“{deployment}”未在权限表中登记，任何人都不能从界面运行")
+    action = DEPLOYMENT_ACTIONS[deployment]
+    if action is None:
+        raise Forbidden(f"部署“{deployment}”由系统自动启动，不能从界面手工运行")
+    if not allowed(role, action):
+        who = "、".join(r.value for r in AccessRole if r in PERMISSIONS[action])
+        raise Forbidden(f"“{role.value}”无权运行部署“{deployment}”（{action.value}，仅限：{who}）")
+    return PERMISSIONS[action][role]
+
+
+def require_answer(role: AccessRole, gate: Gate, *, on_team: bool) -> None:
+    """`role` may answer `gate` (a team scope: only for a unit its own team inspects)."""
+    if role not in GATE_ROLES[gate]:
+        who = "、".join(r.value for r in AccessRole if r in GATE_ROLES[gate])
+        raise Forbidden(f"“{role.value}”无权办理“{gate.value}”，应由{who}办理")
+    if GATE_ROLES[gate][role] is Scope.OWN_TEAM and not on_team:
+        raise Forbidden(f"“{role.value}”只能办理本人所在巡察组负责单位的“{gate.value}”，该单位不由您所在的巡察组巡察")
 
 
 def allowed(role: AccessRole, action: Action) -> bool:

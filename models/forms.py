@@ -194,8 +194,16 @@ class FindingsParams(BaseModel):
 # Gates -------------------------------------------------------------------------------------
 # Decision values are Chinese because the UI shows an enum's raw value.
 
-CODE_FIELD: Any = Field(title="验证码", description="审批提醒中发给您的六位一次性验证码", max_length=12,
-                        json_schema_extra=_pos(2))
+# Through the gateway the logged-in person is the approver (a receipt the flow verifies): name
+# and code are then not needed. They stay for an answer without a login (tasks/lifecycle/approvals.py).
+BY_LOGIN = "登录后办理可不填，系统记录登录人"
+CODE_FIELD: Any = Field(default="", title="验证码", description=f"{BY_LOGIN}；未登录时填写审批提醒中的六位一次性验证码",
+                        max_length=12, json_schema_extra=_pos(2))
+
+
+def _approver(title: str) -> Any:
+    return Field(default="", title=title, description=f"{BY_LOGIN}；未登录时填写本人姓名，系统将核对其角色", max_length=50,
+                 json_schema_extra=_pos(1))
 
 
 class GateForm(RunInput):
@@ -203,7 +211,7 @@ class GateForm(RunInput):
     APPROVE: ClassVar[frozenset[str]] = frozenset()
 
     decision: str = Field(title="审批决定", json_schema_extra=_pos(0))
-    approver: str = Field(title="审批人（姓名）", description="请填写本人姓名，系统将核对其角色", min_length=1, json_schema_extra=_pos(1))
+    approver: str = _approver("审批人（姓名）")
     code: str = CODE_FIELD
     comment: str = Field(default="", title="意见", json_schema_extra=_pos(3))
 
@@ -228,7 +236,7 @@ class StationingDone(GateForm):
     decision: Literal["进驻结束，提交巡察报告"] = Field(
         default="进驻结束，提交巡察报告", title="巡察组确认", json_schema_extra=_pos(0)
     )
-    approver: str = Field(title="组长（姓名）", min_length=1, json_schema_extra=_pos(1))
+    approver: str = _approver("组长（姓名）")
     comment: str = Field(default="", title="报告要点", json_schema_extra=_pos(3))
 
 
@@ -307,7 +315,7 @@ class LookBackReport(GateForm):
     APPROVE = frozenset({"提交核查结果"})
 
     decision: Literal["提交核查结果"] = Field(default="提交核查结果", title="回头看核查", json_schema_extra=_pos(0))
-    approver: str = Field(title="回头看组组长（姓名）", min_length=1, json_schema_extra=_pos(1))
+    approver: str = _approver("回头看组组长（姓名）")
     checks: list[ItemCheckIn] = Field(title="逐项核查结论", json_schema_extra=_pos(3))
     new_findings: list[FindingIn] = Field(default_factory=list, title="新发现的问题", json_schema_extra=_pos(4))
     comment: str = Field(default="", title="总体意见", json_schema_extra=_pos(5))
@@ -319,6 +327,6 @@ class CommonProblemsConfirm(GateForm):
     APPROVE = frozenset({"确认归类"})
 
     decision: Literal["确认归类"] = Field(default="确认归类", title="共性问题归类", json_schema_extra=_pos(0))
-    approver: str = Field(title="确认人（姓名）", min_length=1, json_schema_extra=_pos(1))
+    approver: str = _approver("确认人（姓名）")
     groups: list[CommonGroupIn] = Field(title="共性问题（每组填写分管领导和责任部门）", json_schema_extra=_pos(3))
     comment: str = Field(default="", title="意见", json_schema_extra=_pos(4))

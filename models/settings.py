@@ -37,7 +37,17 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=PROJECT_ROOT / "var", description="运行数据目录")
     database_url: str = Field(default="", description="应用数据库地址；为空时用 home 下的 SQLite 文件")
-    ui_url: str = Field(default="http://127.0.0.1:4200", description="Prefect 界面地址，用于提醒中的链接")
+    ui_url: str = Field(default="http://127.0.0.1:4200", description="工作人员打开的地址（登录网关），用于提醒中的链接")
+    # The gateway (deployments/gateway) is the address staff open; the Prefect server behind it
+    # listens on loopback only and is reached directly by the gateway, workers and relay.
+    gateway_host: str = Field(default="127.0.0.1", description="登录网关监听的地址（局域网使用时改为本机地址或 0.0.0.0）")
+    session_idle_minutes: float = Field(default=30, gt=0, description="无操作多少分钟后会话失效，须重新登录")
+    session_max_hours: float = Field(default=12, gt=0, description="一次登录最长有效多少小时")
+    login_max_failures: int = Field(default=5, ge=1, description="连续登录失败几次后锁定账户")
+    login_lockout_minutes: float = Field(default=30, ge=0, description="账户锁定多少分钟；0 表示直到巡察办重置密码")
+    # Keys of the front door (TOTP secrets at rest, gate receipts), newest first; empty: a key
+    # file under home. Kept apart from the informant keys so rotating one leaves the other alone.
+    identity_keys: list[SecretStr] = Field(default_factory=list)
     # role -> Apprise URLs; person-level roles (组长, 单位书记, 联系领导) fall back to these.
     recipients: dict[str, list[str]] = Field(default_factory=dict)
     gate_reminder_hours: float = Field(default=48, gt=0, description="审批等待多久后提醒")
@@ -163,6 +173,10 @@ class Settings(BaseSettings):
         if not flow_run_id:
             return self.ui_url.rstrip("/") + "/runs"
         return f"{self.ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"
+
+    def approve_link(self, flow_run_id: str | None) -> str:
+        """The gateway's page for answering a gate from a phone with the one-time code."""
+        return f"{self.ui_url.rstrip('/')}/approve/{flow_run_id}" if flow_run_id else ""
 
 
 @lru_cache

@@ -197,6 +197,51 @@ class Account(SQLModel, table=True):
     created_at: datetime = Field(sa_type=TZ)
 
 
+class Credential(SQLModel, table=True):
+    """How an account proves who it is at the gateway (tasks/identity): an argon2 password hash,
+    the failures since the last good login, and the TOTP secret (encrypted) once enrolled."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", unique=True)
+    password_hash: str = Field(max_length=200)
+    must_change: bool = True  # set by the office's reset: the person picks their own at first login
+    failures: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=TZ)
+    totp_secret_enc: str = Field(default="", max_length=500)
+    totp_enrolled_at: datetime | None = Field(default=None, sa_type=TZ)
+    totp_last_step: int = 0  # the last time step accepted: a code is not taken twice
+    updated_at: datetime = Field(sa_type=TZ)
+
+
+class LoginSession(SQLModel, table=True):
+    """One browser's login. Only the SHA-256 of its token is stored; `stage` says how far the
+    login got (password, second factor, password change) and only "active" passes the door."""
+
+    __tablename__ = "login_session"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    stage: str = Field(max_length=20)
+    pending_secret_enc: str = Field(default="", max_length=500)  # TOTP secret shown at enrolment
+    created_at: datetime = Field(sa_type=TZ)
+    last_active_at: datetime = Field(sa_type=TZ)
+    ended_at: datetime | None = Field(default=None, sa_type=TZ)
+
+
+class GateReceipt(SQLModel, table=True):
+    """Written by the gateway before it forwards a resume: who (logged in) answered which asking
+    of a gate. Keyed MAC under the identity key, so a row written without the key is refused."""
+
+    __tablename__ = "gate_receipt"
+    id: int | None = Field(default=None, primary_key=True)
+    approval_id: int = Field(foreign_key="approval.id", index=True)
+    flow_run_id: str = Field(max_length=40, index=True)
+    pause_key: str = Field(max_length=100)
+    person: str = Field(max_length=50)
+    at: datetime = Field(sa_type=TZ)
+    mac: str = Field(max_length=64)
+
+
 class Petition(SQLModel, table=True):
     """信访举报 received during stationing. Confidential: the content stays in this database and
     the informant's identity is stored only encrypted (models/crypto.py)."""

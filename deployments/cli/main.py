@@ -20,6 +20,7 @@ from deployments.cli.common import cli_command, fail
 from deployments.cli.common_problems import register as register_common_problem_commands
 from deployments.cli.dossier import register as register_dossier_commands
 from deployments.cli.findings import register as register_findings_commands
+from deployments.cli.identity import register as register_identity_commands
 from deployments.cli.plan import register as register_plan_commands
 from deployments.cli.stats import register as register_stats_commands
 from models.clock import now, today
@@ -242,11 +243,11 @@ def verify_audit_cmd(by: str = typer.Option(..., "--as", envvar="XUNCHA_USER", h
 
 @app.command("up")
 def up_cmd(
-    port: int = typer.Option(4200, help="Prefect 界面端口"),
+    port: int = typer.Option(4200, help="登录网关端口（工作人员打开的地址；Prefect 服务另用本机回环端口）"),
     inbox_port: int = typer.Option(8765, help="演示收件箱端口"),
     demo: bool = typer.Option(True, help="导入演示区县并发起演示轮次"),
 ) -> None:
-    """启动 Prefect 服务（其数据库为数据目录下的专用 PostgreSQL）、注册部署、启动执行器和投递进程，导入演示区县并发起演示轮次。"""
+    """启动 Prefect 服务（其数据库为数据目录下的专用 PostgreSQL，只监听本机回环地址）和登录网关、注册部署、启动执行器和投递进程，导入演示区县并发起演示轮次。"""
     from deployments.ops.stack import Stack, port_open, stop_recorded
 
     settings = get_settings()
@@ -254,8 +255,11 @@ def up_cmd(
     stop_recorded(home)
     if port_open(port):
         fail(f"端口 {port} 已被占用，请先停止占用它的程序，或用 --port 指定其他端口。")
-    stack = Stack(home=home, port=port, extra_env={"XUNCHA_UI_URL": f"http://127.0.0.1:{port}"})
-    typer.echo("正在启动 Prefect 的数据库和服务……")
+    import os
+
+    # The address staff open: the gateway on this machine, unless set for use over the network.
+    stack = Stack(home=home, port=port, extra_env={"XUNCHA_UI_URL": os.environ.get("XUNCHA_UI_URL") or f"http://127.0.0.1:{port}"})
+    typer.echo("正在启动 Prefect 的数据库、服务和登录网关……")
     stack.start_server()
     typer.echo("正在注册部署……")
     stack.deploy()
@@ -266,8 +270,6 @@ def up_cmd(
                                "--file", str(home / "inbox.jsonl")])
     get_engine()
     if demo:
-        import os
-
         os.environ.update(stack.env())
         from prefect.context import refresh_global_settings_context
 
@@ -277,8 +279,9 @@ def up_cmd(
         with session_scope() as s:
             load_org(session=s, data=data)
             _ensure_demo_term(s)
-        _start_demo_round(stack.ui_url)
-    typer.echo(f"\nPrefect 界面：{stack.ui_url}\n演示收件箱：{home / 'inbox.jsonl'}\n停止：{cli_command()} down")
+        _start_demo_round(get_settings().ui_url)
+    typer.echo(f"\n登录地址：{get_settings().ui_url}（须先由巡察办设置初始密码：{cli_command()} set-password 姓名 --as 巡察办用户）"
+               f"\n演示收件箱：{home / 'inbox.jsonl'}\n停止：{cli_command()} down")
 
 
 DEMO_TERM = {"name": "十五届区委任期", "first_year": 2026, "last_year": 2030, "rounds_per_year": 2,
@@ -319,7 +322,8 @@ def _start_demo_round(ui_url: str) -> None:
             fr = client.read_flow_run(run.id)
             if fr.state and fr.state.is_paused():
                 typer.echo(f"已到达“方案及组成人员审批”，请在界面中审批：{ui_url}/runs/flow-run/{run.id}\n"
-                           "审批人填写演示领导小组成员“张明”；验证码已随待审批提醒发给领导小组，查看："
+                           "以演示领导小组成员“张明”登录后办理（先由巡察办设置其初始密码："
+                           f"{cli_command()} set-password 张明 --as 陶文华），或用待审批提醒中的手机办理链接和验证码，查看："
                            f"{cli_command()} inbox --to leading-group")
                 return
             if fr.state and fr.state.is_final():
@@ -405,7 +409,7 @@ def look_backs_cmd() -> None:
 
 @app.command("down")
 def down_cmd() -> None:
-    """停止 up 启动的 Prefect 服务及其数据库、执行器、投递进程和收件箱。"""
+    """停止 up 启动的 Prefect 服务及其数据库、登录网关、执行器、投递进程和收件箱。"""
     from deployments.ops.stack import stop_recorded
 
     stopped = stop_recorded(get_settings().home.resolve())
@@ -418,6 +422,7 @@ register_dossier_commands(app)
 register_stats_commands(app)
 register_plan_commands(app)
 register_common_problem_commands(app)
+register_identity_commands(app)
 
 def main() -> None:
     """The console command `xuncha`: every failure ends in one Chinese line and exit code 2."""

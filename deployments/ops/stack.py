@@ -1,5 +1,8 @@
 """Start and stop the local stack: Prefect's database (a private PostgreSQL unless one is given),
-Prefect server, deployments, process worker, relay, alert inbox.
+Prefect server, the login gateway in front of it, deployments, process worker, relay, alert inbox.
+
+`port` is the gateway's: the address staff open (and alert links point at). The Prefect server
+listens on another port on 127.0.0.1 only, which the gateway, workers and relay use.
 
 Used by the one-command `up` and by the end-to-end tests, so both run the same set-up.
 """
@@ -41,18 +44,25 @@ def port_open(port: int) -> bool:
 @dataclass
 class Stack:
     home: Path
-    port: int
+    port: int  # the gateway's
     extra_env: dict[str, str] = field(default_factory=dict)
     pool_limit: int = 20
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     private_pg: PrivatePostgres | None = None
+    server_port: int = field(default_factory=free_port)
+
+    @property
+    def server_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}"
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api"
+        """Prefect's API as workers, the relay and the gateway reach it (loopback only)."""
+        return f"{self.server_url}/api"
 
     @property
     def ui_url(self) -> str:
+        """The gateway: what staff open."""
         return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
@@ -60,7 +70,10 @@ class Stack:
         env.update({
             "PREFECT_HOME": str(self.home / "prefect"),
             "PREFECT_API_URL": self.api_url,
-            "PREFECT_UI_API_URL": self.api_url,
+            # The UI's pages are served through the gateway, which answers the UI's own question
+            # where the API is with its own address (deployments/gateway/app.py ui_settings).
+            "PREFECT_UI_API_URL": f"{self.ui_url}/api",
+            "PREFECT_UI_URL": self.ui_url,  # the links Prefect itself writes (logs) go to the gateway
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
             "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
@@ -104,19 +117,40 @@ class Stack:
 
             self.private_pg = PrivatePostgres(home=self.home, port=free_port())
             self.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.private_pg.start()
-        self._spawn("server", self._prefect() + ["server", "start", "--host", "127.0.0.1", "--port", str(self.port)])
+        # Loopback only, whatever the gateway listens on: nobody reaches Prefect but through it.
+        self._spawn("server", self._prefect() + ["server", "start", "--host", "127.0.0.1", "--port",
+                                                  str(self.server_port)])
+        self._await("server", f"{self.api_url}/health", timeout, "Prefect 服务")
+        self.start_gateway()
+
+    def _await(self, name: str, url: str, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as r:
+                with urllib.request.urlopen(url, timeout=2) as r:
                     if r.status == 200:
                         return
             except OSError:
                 pass
-            if self.procs["server"].poll() is not None:
+            if self.procs[name].poll() is not None:
                 break
             time.sleep(0.5)
-        raise RuntimeError(f"Prefect 服务未能启动，请查看日志：{self.home / 'logs' / 'server.log'}")
+        raise RuntimeError(f"{what}未能启动，请查看日志：{self.home / 'logs' / f'{name}.log'}")
+
+    def start_gateway(self, name: str = "gateway", port: int | None = None, env: dict[str, str] | None = None,
+                      timeout: float = 60) -> str:
+        """The login gateway in front of the Prefect server (deployments/gateway); returns its
+        address. Another one (another name and port, e.g. with other settings) may run beside it."""
+        port = port or self.port
+        saved = dict(self.extra_env)
+        self.extra_env.update(env or {})
+        try:
+            self._spawn(name, [sys.executable, "-m", "deployments.gateway", "--port", str(port),
+                               "--upstream", self.server_url])
+        finally:
+            self.extra_env = saved
+        self._await(name, f"http://127.0.0.1:{port}/gateway/health", timeout, "登录网关")
+        return f"http://127.0.0.1:{port}"
 
     def run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(args, env=self.env(), cwd=PROJECT_ROOT, capture_output=True, text=True, check=check,

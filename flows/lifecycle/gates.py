@@ -1,10 +1,13 @@
 """Waiting for people. A gate suspends the flow run (the process exits) until its form is
 answered in the Prefect UI or by API; the application records who answered and what.
 
-Prefect's open-source UI has one shared login and its resume form does not say who answered,
-so each gate proves its approver: the alert to the designated approver carries a one-time code,
-the form asks for it with the approver's name, and an answer from someone outside the gate's
-roles, or with a wrong or expired code, is refused and audited while the run keeps waiting."""
+Prefect's resume form does not say who answered. Through the login gateway it does not need
+to: the gateway checks the logged-in person's role and writes a receipt (HMAC-keyed) for this
+asking before it forwards the resume, and the approver is the receipt's person, whatever name
+was typed. An answer without a receipt (the one-time-code path, see README) must name an
+approver of the gate's roles and give the live code the alert sent them. Either way an answer
+from outside the gate's roles, a forged receipt or a wrong or expired code is refused and
+audited while the run keeps waiting."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from models.enums import ApprovalStatus, Gate
 from models.forms import NEEDS_COMMENT, GateForm, WaitNotice
 from tasks.lifecycle.prefect import (
     check_approver_task,
+    gate_receipt_task,
     open_gate_task,
     publish_round_units_task,
     record_decision_task,
@@ -31,7 +35,7 @@ F = TypeVar("F", bound=GateForm)
 def check_answer(answer: GateForm) -> str:
     """Our own rules, which the server's JSON-schema check cannot express; empty when fine."""
     if not answer.approver.strip():
-        return "请填写审批人姓名"
+        return "请登录后办理，或填写审批人姓名和验证码"
     if answer.decision in NEEDS_COMMENT and not answer.comment.strip():
         return f"选择“{answer.decision}”时必须填写意见"
     return ""
@@ -67,24 +71,26 @@ def await_gate(
     while True:
         # A refusal is said first, where the person filling the form looks.
         text = description if not error else f"> **上次提交未被接受：{error}。请改正后重新提交。**\n\n{description}"
+        key = f"{gate.name.lower().replace('_', '-')}-{inspection_id or term_id or 0}-{attempt}-{try_no}"  # [a-z0-9-] only
         try:
-            answer = suspend_flow_run(
-                wait_for_input=prefilled(form, text, initial),
-                key=f"{gate.name.lower().replace('_', '-')}-{inspection_id or term_id or 0}-{attempt}-{try_no}",  # keys: [a-z0-9-] only
-            )
+            answer = suspend_flow_run(wait_for_input=prefilled(form, text, initial), key=key)
         except ValidationError:
             # Started again without an answer while it waited (a run wrongly taken for crashed and
             # scheduled again): nothing was decided, so ask again under a new key.
             error, try_no = "", try_no + 1
             continue
         assert answer is not None
-        error = (check_answer(answer) or check_approver_task(approval["id"], try_no, answer.approver, answer.code)
+        person, receipt_problem = gate_receipt_task(approval["id"], key)
+        if person:
+            answer.approver = person  # the logged-in person, not a typed name
+        error = (receipt_problem or check_answer(answer)
+                 or check_approver_task(approval["id"], try_no, answer.approver, answer.code, bool(person))
                  or (validate(answer) if validate else ""))
         if not error:
             break
         reject_answer_task(approval["id"], try_no, answer.approver, error)
         try_no += 1
-    record_decision_task(approval["id"], answer.decision, answer.approver, answer.comment)
+    record_decision_task(approval["id"], answer.decision, answer.approver, answer.comment, "登录" if person else "验证码")
     return answer
 
 

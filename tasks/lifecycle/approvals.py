@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from models.access import GATE_ROLES, Scope
+from models.access import CODE_GATES, GATE_ROLES, Scope
 from models.clock import aware
 from models.enums import ApprovalStatus, Gate, Role
 from models.errors import DomainError
@@ -68,9 +68,13 @@ def issue_code(*, session: Session, settings: Settings, approval: Approval, now:
     return code
 
 
-def _code_line(settings: Settings) -> str:
-    """The code's line; the code itself travels apart (encrypted) and fills the slot when sent."""
-    return f"\n验证码：{CODE_SLOT}（{settings.approval_code_hours:g}小时内有效，仅限本人办理本次审批时填写）"
+def _code_line(settings: Settings, approval: Approval | None = None) -> str:
+    """The code's line; the code itself travels apart (encrypted) and fills the slot when sent.
+    A gate a leader may answer from a phone also carries its link (no login, by the code)."""
+    line = f"\n验证码：{CODE_SLOT}（{settings.approval_code_hours:g}小时内有效，仅限本人办理本次审批时填写）"
+    if approval is not None and Gate(approval.gate) in CODE_GATES and approval.flow_run_id:
+        line += f"\n手机办理（不登录，凭验证码）：{settings.approve_link(approval.flow_run_id)}"
+    return line
 
 
 def _send_new_code(session: Session, settings: Settings, approval: Approval, now: datetime, why: str) -> None:
@@ -81,15 +85,16 @@ def _send_new_code(session: Session, settings: Settings, approval: Approval, now
     enqueue_alert(
         session=session, settings=settings, key=f"gate:{approval.id}:code:{approval.codes_issued}",
         role=GATE_APPROVER[gate], title=f"【审批验证码】{gate.value}",
-        body=f"{name}：“{gate.value}”{why}，原验证码已作废。" + _code_line(settings), secret=code,
+        body=f"{name}：“{gate.value}”{why}，原验证码已作废。" + _code_line(settings, approval), secret=code,
         link=settings.run_link(approval.flow_run_id), now=now, inspection=insp,
     )
 
 
 def check_approver(*, session: Session, settings: Settings, approval_id: int, approver: str, code: str,
-                   now: datetime) -> str:
-    """Why this answer may not decide the gate, in Chinese; empty when it may. A wrong code counts
-    towards a limit after which a new code is sent; an expired one is replaced at once.
+                   now: datetime, logged_in: bool = False) -> str:
+    """Why this answer may not decide the gate, in Chinese; empty when it may. `logged_in`: the
+    gateway's receipt proved the person, so no code is asked. A wrong code counts towards a limit
+    after which a new code is sent; an expired one is replaced at once.
 
     The row is locked (PostgreSQL) and read as it is then: answers submitted at once, and the
     relay's reminder, count and replace the code one after another."""
@@ -110,6 +115,8 @@ def check_approver(*, session: Session, settings: Settings, approval_id: int, ap
         if insp is None or not serves_on(session=session, name=acc.name, inspection=insp):
             where = subject_name(session, approval.round_id, approval.inspection_id, approval.term_id)
             return f"“{acc.name}”不在负责{where}的巡察组中，无权办理“{gate.value}”"
+    if logged_in:
+        return ""
     if not code.strip():
         return "请填写审批提醒中的验证码"
     if approval.code_expires_at is None or aware(approval.code_expires_at) <= now:
@@ -150,7 +157,7 @@ def open_gate(
     enqueue_alert(
         session=session, settings=settings, key=f"gate:{approval.id}:ask", role=GATE_APPROVER[gate],
         title=f"【待审批】{gate.value}",
-        body=f"{name}：“{gate.value}”等待您办理（第{attempt}次）。" + _code_line(settings), secret=code,
+        body=f"{name}：“{gate.value}”等待您办理（第{attempt}次）。" + _code_line(settings, approval), secret=code,
         link=settings.run_link(flow_run_id), now=now, inspection=insp,
     )
     record_event(session=session, actor="系统", action="审批发起", entity="approval", entity_id=approval.id,
@@ -158,7 +165,8 @@ def open_gate(
     return approval
 
 
-def record_decision(*, session: Session, approval_id: int, decision: str, approver: str, comment: str, now: datetime) -> Approval:
+def record_decision(*, session: Session, approval_id: int, decision: str, approver: str, comment: str, now: datetime,
+                    via: str = "") -> Approval:
     """Store the answer once; a second call for a decided gate returns the first answer."""
     approval = _locked(session, approval_id)
     if approval is None:
@@ -171,7 +179,7 @@ def record_decision(*, session: Session, approval_id: int, decision: str, approv
     approval.code_hash, approval.code_expires_at = "", None  # the code is spent
     session.add(approval)
     record_event(session=session, actor=approval.approver, action="审批决定", entity="approval", entity_id=approval.id,
-                 now=now, detail={"gate": Gate(approval.gate).value, "decision": decision})
+                 now=now, detail={"gate": Gate(approval.gate).value, "decision": decision} | ({"via": via} if via else {}))
     session.flush()
     return approval
 
@@ -196,7 +204,7 @@ def remind_waiting(*, session: Session, settings: Settings, now: datetime) -> in
         enqueue_alert(
             session=session, settings=settings, key=f"gate:{approval.id}:remind:{due_n}",
             role=GATE_APPROVER[Gate(approval.gate)], title=f"【催办】{Gate(approval.gate).value}",
-            body=f"{name}：“{Gate(approval.gate).value}”已等待{hours}小时，请尽快办理。" + _code_line(settings),
+            body=f"{name}：“{Gate(approval.gate).value}”已等待{hours}小时，请尽快办理。" + _code_line(settings, approval),
             secret=code, link=settings.run_link(approval.flow_run_id), now=now, inspection=insp,
         )
         session.add(approval)

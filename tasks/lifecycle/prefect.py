@@ -164,18 +164,31 @@ def open_gate_task(round_id: int | None, inspection_id: int | None, gate: Gate, 
 
 
 @task(name="记录审批", **STAGE)
-def record_decision_task(approval_id: int, decision: str, approver: str, comment: str) -> None:
+def record_decision_task(approval_id: int, decision: str, approver: str, comment: str, via: str = "") -> None:
     with session_scope() as s:
         approvals.record_decision(session=s, approval_id=approval_id, decision=decision, approver=approver,
-                                  comment=comment, now=now())
+                                  comment=comment, now=now(), via=via)
 
 
 @task(name="核验审批人", **STAGE)  # cached per (approval, try): a re-run does not count a wrong code twice
-def check_approver_task(approval_id: int, try_no: int, approver: str, code: str) -> str:
-    """Empty when `approver` may answer this gate and `code` is its live one-time code."""
+def check_approver_task(approval_id: int, try_no: int, approver: str, code: str, logged_in: bool = False) -> str:
+    """Empty when `approver` may answer this gate and (unless the gateway's receipt proved the
+    person) `code` is its live one-time code."""
     with session_scope() as s:
         return approvals.check_approver(session=s, settings=get_settings(), approval_id=approval_id,
-                                        approver=approver, code=code, now=now())
+                                        approver=approver, code=code, now=now(), logged_in=logged_in)
+
+
+@task(name="核对审批凭据", **READ)
+def gate_receipt_task(approval_id: int, pause_key: str) -> tuple[str, str]:
+    """The person the gateway's receipt names for this asking (empty without one) and why a
+    receipt that is there is not accepted."""
+    from tasks.identity.receipts import check_receipt
+
+    with session_scope() as s:
+        found = check_receipt(session=s, settings=get_settings(), approval_id=approval_id,
+                              flow_run_id=str(flow_run.get_id()), pause_key=pause_key)
+    return found.person, found.problem
 
 
 @task(name="记录无效审批", **STAGE)

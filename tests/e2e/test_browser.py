@@ -1,5 +1,7 @@
-"""Office staff in a real browser: start a round from the Prefect UI's “Custom run” form of the
-deployment 发起巡察, then approve the plan gate through the flow run's “Resume” form.
+"""Office staff in a real browser: log in at the gateway, start a round from the Prefect UI's
+“Custom run” form of the deployment 发起巡察, then (logged in as the leading group's 张明) approve
+the plan gate through the flow run's “Resume” form. And the door as an attacker tries it: five
+wrong passwords, the second factor, a 组员 answering a 领导小组 gate, an idle session.
 
 Prefect 3.8.8 serves two UIs; the stack pins the classic (Vue) one at the server root
 (PREFECT_SERVER_UI_V2_ENABLED=false), which is the one the README and the alert links
@@ -28,7 +30,12 @@ from models.db import session_scope
 from models.enums import ApprovalStatus, Gate, RoundStatus
 from models.settings import PROJECT_ROOT
 from models.tables import Approval, InspectionRound
-from tests.support.driver import live_code, retire_round, waiting_approval
+from tests.support.driver import (
+    Login,
+    ready_account,
+    retire_round,
+    totp_code,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -46,7 +53,8 @@ VIEWPORT = {"width": 1400, "height": 1000}
 ROUND_TITLES = ["巡察轮次名称", "巡察类型 (Optional)", "进驻开始日期", "进驻结束日期", "巡察组及被巡察单位 (Optional)",
                 "由系统组建巡察组 (Optional)"]
 TEAM_TITLES = ["巡察组名称", "组长", "副组长 (Optional)", "组员 (Optional)", "被巡察单位"]
-PLAN_TITLES = ["审批决定", "审批人（姓名）", "验证码", "意见 (Optional)"]
+# Name and code are optional since the gateway's login names the approver (#14).
+PLAN_TITLES = ["审批决定", "审批人（姓名） (Optional)", "验证码 (Optional)", "意见 (Optional)"]
 RUN_URL = re.compile(r"/runs/flow-run/([0-9a-f-]{36})")
 
 
@@ -233,6 +241,13 @@ class Walk:
         if message.type == "error":
             self.problems.append(f"console: {message.text}"[:2000])
 
+    def login(self, who: Login) -> None:
+        log_in(self.page, self.stack.ui_url, who)
+
+    def logout(self) -> None:
+        self.page.get_by_role("button", name="退出", exact=True).click()
+        self.page.get_by_text("已退出登录").wait_for()
+
     def shot(self, step: str, tall: bool = False) -> None:
         page = self.page
         if tall:  # the long form scrolls inside the layout; a tall viewport shows all of it
@@ -244,6 +259,7 @@ class Walk:
     def start_round(self) -> None:
         """Deployments → 发起巡察 → Run → Custom run; change the name, keep the defaults, submit."""
         ui, page = self.ui, self.page
+        self.login(ready_account("陶文华"))  # 巡察办 starts rounds
         page.goto(self.stack.ui_url + ui.root)
         ui.nav(page, "Deployments")
         page.get_by_role("link", name="发起巡察", exact=True).first.click()
@@ -294,8 +310,12 @@ class Walk:
         _await_form(self.run_id)
 
     def approve_plan(self) -> None:
-        """Runs → the run → Resume: 批准, the approver's name, submit."""
+        """As 张明 (领导小组): Runs → the run → Resume: 批准, submit. Name and code stay empty: the
+        gateway's login says who answers."""
         ui, page = self.ui, self.page
+        self.logout()
+        self.login(ready_account(self.approver))
+        page.goto(self.stack.ui_url + ui.root)
         ui.nav(page, "Runs")
         page.get_by_placeholder("Search by flow run name").filter(visible=True).first.fill(self.round_name)
         page.get_by_role("link", name=self.round_name, exact=True).first.click()
@@ -304,13 +324,11 @@ class Walk:
         page.get_by_text("Suspended", exact=True).first.wait_for()
         dialog = ui.open_resume(page)
         dialog.get_by_text(f"{self.round_name}（{self.defaults['kind']}）").wait_for()  # the gate's description
-        ui.textbox(dialog, "审批人（姓名）").wait_for()
+        ui.textbox(dialog, "审批人（姓名） (Optional)").wait_for()
         assert _in_order(_labels(dialog), PLAN_TITLES), _labels(dialog)
         self.shot("05-resume-form-empty")
         ui.choose(page, dialog, "审批决定", "批准")
         assert ui.select_value(dialog, "审批决定") == "批准"
-        ui.textbox(dialog, "审批人（姓名）").fill(self.approver)
-        ui.textbox(dialog, "验证码").fill(live_code(waiting_approval(self.run_id).id or 0))  # as the alert told 张明
         self.shot("06-resume-form-filled")
         for _ in range(3):  # as in submit_run: a busy SQLite server may say 503; then submit again
             with page.expect_response(lambda r: r.url.endswith("/resume"), timeout=60_000) as answer:
@@ -333,7 +351,8 @@ class Walk:
         self.shot("08-completed")
 
     def check_records(self) -> None:
-        """The application recorded the round as started and who approved the plan."""
+        """The application recorded the round as started and who approved the plan (the person
+        logged in, proven by the gateway's receipt)."""
         with session_scope() as s:
             rnd = s.exec(select(InspectionRound).where(InspectionRound.name == self.round_name)).one()
             assert rnd.status == RoundStatus.ACTIVE
@@ -358,12 +377,12 @@ def _walk_both(stack: Any, browser: Any) -> None:
     started = time.monotonic()
     defaults = _defaults()
     walks = [Walk(V1, browser, stack, defaults)]
-    # The address people open is the classic UI the README and the alert links describe
-    # (the stack sets PREFECT_SERVER_UI_V2_ENABLED=false).
+    # The address people open is the gateway's login page, then the classic UI the README and
+    # the alert links describe (the stack sets PREFECT_SERVER_UI_V2_ENABLED=false).
     page = walks[0].page
     page.goto(stack.ui_url)
-    page.get_by_role("button", name="Deployments", exact=True).wait_for()
-    assert "/v2" not in page.url, page.url
+    page.get_by_text("请使用本人账户登录").wait_for()
+    assert "/login" in page.url, page.url
 
     def phase(name: str) -> None:
         print(f"[browser] {name} at {time.monotonic() - started:.1f}s")
@@ -397,3 +416,153 @@ def _walk_both(stack: Any, browser: Any) -> None:
     finally:
         for w in walks:
             w.context.close()
+
+
+# The door, as a person (or an attacker) meets it ------------------------------------------
+
+def _submit(page: Any, button: str) -> None:
+    """Press a button of a gateway form and wait for the page it answers with."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=button, exact=True).click()
+
+
+def log_in(page: Any, ui_url: str, who: Login) -> None:
+    """The gateway's login page, then the second factor where the role needs one."""
+    page.goto(ui_url + "/login")
+    page.get_by_label("姓名", exact=True).fill(who.name)
+    page.get_by_label("密码", exact=True).fill(who.password)
+    _submit(page, "登录")
+    if who.secret:
+        page.get_by_label("动态口令", exact=True).fill(totp_code(who.name, who.secret))
+        _submit(page, "验证")
+    page.locator("#xuncha-user").get_by_text(f"{who.name}（").wait_for()  # the gateway's bar in the UI
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=VIEWPORT)
+    p = context.new_page()
+    p.set_default_timeout(UI_TIMEOUT_MS)
+    try:
+        yield p
+    finally:
+        context.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"door-{name}.png"), full_page=True)
+
+
+def test_five_wrong_passwords_lock_the_account(stack: Any, page: Any) -> None:
+    who = ready_account("黄磊")
+    page.goto(stack.ui_url + "/runs")  # sent to the login page first
+    page.wait_for_url(re.compile(r"/login\?next="))
+    errors = []
+    for n in range(5):
+        page.get_by_label("姓名", exact=True).fill(who.name)
+        page.get_by_label("密码", exact=True).fill(f"wrong-password-{n}")
+        _submit(page, "登录")
+        errors.append(page.get_by_role("alert").inner_text())
+    assert errors[0] == "姓名或密码不正确（再错4次账户将被锁定）", errors
+    assert errors[4].startswith("账户已锁定（连续5次登录失败）"), errors
+    page.get_by_label("姓名", exact=True).fill(who.name)
+    page.get_by_label("密码", exact=True).fill(who.password)  # the right one, too late
+    _submit(page, "登录")
+    assert page.get_by_role("alert").inner_text().startswith("账户已锁定")
+    _shot(page, "locked")
+    assert page.request.post(stack.ui_url + "/api/flow_runs/filter", data={}).status == 401
+    ready_account("黄磊")  # the office's reset lifts the lock (later tests use the account)
+
+
+def test_second_factor_is_bound_at_first_login_and_asked_after(stack: Any, page: Any) -> None:
+    import pyotp
+
+    who = ready_account("柳青", first_login=True)  # 巡察办: initial password, no second factor yet
+    page.goto(stack.ui_url + "/login")
+    page.get_by_label("姓名", exact=True).fill(who.name)
+    page.get_by_label("密码", exact=True).fill(who.password)
+    _submit(page, "登录")
+    page.get_by_text("密钥只显示这一次").wait_for()
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    assert f"secret={secret}" in page.locator("#totp-uri").inner_text()
+    _shot(page, "totp-enrol")
+    page.get_by_label("动态口令", exact=True).fill(pyotp.TOTP(secret).now())
+    _submit(page, "验证")
+    page.get_by_text("首次登录（或密码被重置）后须设置本人的新密码").wait_for()  # then the initial password goes
+    page.get_by_label("原密码", exact=True).fill(who.password)
+    page.get_by_label("新密码", exact=True).fill("liuqing-2026-own")
+    page.get_by_label("再次输入新密码", exact=True).fill("liuqing-2026-own")
+    _submit(page, "保存新密码")
+    page.locator("#xuncha-user").get_by_text("柳青（巡察办）").wait_for()
+    page.get_by_role("button", name="退出", exact=True).click()
+    page.get_by_text("已退出登录").wait_for()
+    # Next time: the code is asked and the secret is not shown again.
+    page.get_by_label("姓名", exact=True).fill(who.name)
+    page.get_by_label("密码", exact=True).fill("liuqing-2026-own")
+    _submit(page, "登录")
+    page.get_by_label("动态口令", exact=True).fill("000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
+    _submit(page, "验证")
+    assert "动态口令不正确" in page.get_by_role("alert").inner_text()
+    assert secret not in page.content()
+    page.get_by_label("动态口令", exact=True).fill(totp_code(who.name, secret))
+    _submit(page, "验证")
+    page.locator("#xuncha-user").get_by_text("柳青（巡察办）").wait_for()
+    _shot(page, "totp-in")
+
+
+def test_a_member_cannot_answer_the_leading_groups_gate(stack: Any, page: Any) -> None:
+    from prefect.client.orchestration import get_client
+
+    round_name = f"界面越权测试-{secrets.token_hex(3)}"
+    with _api_settings(stack):
+        # The sync client: Playwright's sync API runs an event loop, where run_deployment turns async.
+        with get_client(sync_client=True) as client:
+            dep = client.read_deployment_by_name("巡察轮次/发起巡察")
+            run = client.create_flow_run_from_deployment(dep.id, parameters={"params": {**_defaults(), "name": round_name}})
+        try:
+            _wait_for(run.id, paused=True, timeout=300)
+            _await_form(run.id)
+            log_in(page, stack.ui_url, ready_account("郭涛"))  # 巡察组组员
+            page.goto(f"{stack.ui_url}/runs/flow-run/{run.id}")
+            page.get_by_text("Suspended", exact=True).first.wait_for()
+            dialog = V1.open_resume(page)
+            V1.textbox(dialog, "审批人（姓名） (Optional)").wait_for()
+            V1.choose(page, dialog, "审批决定", "批准")
+            V1.textbox(dialog, "审批人（姓名） (Optional)").fill("张明")  # a name typed is no proof
+            with page.expect_response(lambda r: r.url.endswith("/resume"), timeout=60_000) as answer:
+                dialog.get_by_role("button", name="Submit", exact=True).click()
+            assert answer.value.status == 403
+            banner = page.locator("#xuncha-refused")
+            banner.wait_for()
+            assert "未获准：“巡察组组员”无权办理“方案及组成人员审批”，应由巡察工作领导小组办理" in banner.inner_text()
+            _shot(page, "member-refused")
+            time.sleep(2)
+            assert _read(run.id).state.is_paused()
+            with session_scope() as s:
+                plan = s.exec(select(Approval).where(Approval.flow_run_id == str(run.id))).one()
+                assert plan.status == ApprovalStatus.PENDING and plan.approver == ""
+        finally:
+            retire_round(round_name)
+
+
+def test_an_idle_session_ends(stack: Any, page: Any) -> None:
+    """A gateway with a 15-second idle time-out beside the stack's own (same server, same data):
+    the UI keeps polling, but without the person doing anything the session ends and the page
+    goes back to the login page."""
+    from deployments.ops.stack import free_port
+
+    url = stack.start_gateway(name="gateway-idle", port=free_port(), env={"XUNCHA_SESSION_IDLE_MINUTES": "0.25"})
+    try:
+        log_in(page, url, ready_account("罗敏"))
+        page.goto(url + "/runs")
+        page.locator("#xuncha-user").wait_for()
+        polled = []
+        page.on("request", lambda r: polled.append(r.url) if "/api/" in r.url else None)
+        page.wait_for_url(re.compile(r"/login\?reason=idle"), timeout=90_000)
+        assert page.get_by_role("status").inner_text() == "长时间未操作，会话已超时，请重新登录"
+        assert polled, "the UI did not poll while idle: the test proves nothing"
+        _shot(page, "idle")
+        assert page.request.post(url + "/api/flow_runs/filter", data={}).status == 401
+    finally:
+        stack.kill("gateway-idle")

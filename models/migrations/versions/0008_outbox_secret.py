@@ -1,7 +1,7 @@
 """outbox secret
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02
 
 One-time codes leave the outbox's stored text (#14): a code now waits encrypted in
@@ -19,7 +19,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

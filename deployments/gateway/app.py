@@ -1,0 +1,618 @@
+"""The gateway as an ASGI app (Starlette, which Prefect's FastAPI already brings).
+
+Everything but the login pages needs an active session. Requests are forwarded to the Prefect
+server with fastapi-proxy-lib (HTTP and websockets); before a call that changes something is
+forwarded, the logged-in person's role is checked (policy.py, models/access.py) and a refusal
+answers 403 with the reason in Chinese. A gate answer gets a receipt first (tasks/identity/
+receipts.py), so the flow records the logged-in person as the approver.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import logging
+import os
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, quote, urlsplit
+
+import anyio
+import httpx
+from fastapi_proxy_lib.core.http import ReverseHttpProxy
+from fastapi_proxy_lib.core.websocket import ReverseWebSocketProxy
+from sqlmodel import Session
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from deployments.gateway import pages
+from deployments.gateway.policy import Call, Kind, classify, socket_allowed
+from models.access import Action, Forbidden, require
+from models.clock import now
+from models.db import get_engine
+from models.enums import AccessRole
+from models.errors import DomainError
+from models.settings import Settings, get_settings
+from models.tables import Account, LoginSession
+from tasks.identity import credentials, door, phone, receipts, sessions
+from tasks.identity.sessions import Ended, Stage
+from tasks.infra.audit import record_event, record_refusal
+
+log = logging.getLogger("xuncha.gateway")
+COOKIE = "xuncha_session"
+T = TypeVar("T")
+HERE = Path(__file__).resolve().parent
+FORM_LIMIT = 16_384
+REASONS = {"idle": Ended.IDLE.value, "expired": Ended.EXPIRED.value, "logout": Ended.LOGGED_OUT.value}
+
+
+def _db(work: Callable[[Session], T]) -> T:
+    """Run `work` in one transaction; commit even when it raises a refusal (a failed login is
+    counted and audited), roll back on anything else."""
+    with Session(get_engine(), expire_on_commit=False) as s:
+        try:
+            result = work(s)
+        except (credentials.LoginRefused, Forbidden):
+            s.commit()
+            raise
+        except BaseException:
+            s.rollback()
+            raise
+        s.commit()
+        return result
+
+
+async def db(work: Callable[[Session], T]) -> T:
+    return await run_in_threadpool(_db, work)
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+
+
+def _same_origin(request: Request | WebSocket) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def refused(reason: str, status: int = 403) -> JSONResponse:
+    return JSONResponse({"detail": reason, "exception_message": reason}, status_code=status,
+                        headers={"X-Xuncha-Refused": quote(reason)})
+
+
+def _is_navigation(request: Request) -> bool:
+    return request.method == "GET" and ("text/html" in request.headers.get("accept", "")
+                                         or request.headers.get("sec-fetch-mode") == "navigate")
+
+
+class Gateway:
+    def __init__(self, *, upstream: str, settings: Settings | None = None) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.settings = settings or get_settings()
+        self.client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+        self.http = ReverseHttpProxy(self.client, base_url=self.upstream + "/")
+        ws_base = "ws" + self.upstream.removeprefix("http") + "/"
+        self.ws = ReverseWebSocketProxy(httpx.AsyncClient(timeout=None), base_url=ws_base)
+        # The scale-out set-up protects the Prefect server with its basic-auth string as well.
+        auth = os.environ.get("PREFECT_API_AUTH_STRING")
+        self.auth_header = (b"authorization", b"Basic " + base64.b64encode(auth.encode())) if auth else None
+
+    # Sessions ------------------------------------------------------------------------------
+
+    async def current(self, request: Request | WebSocket, *, activity: bool = False) -> sessions.Found:
+        token = request.cookies.get(COOKIE)
+        t = now()
+
+        def work(s: Session) -> sessions.Found:
+            found = sessions.find(session=s, settings=self.settings, token=token, now=t)
+            if activity and found.login is not None and found.account is not None:
+                sessions.touch(session=s, login=found.login, now=t)
+            if found.account is not None:
+                s.expunge(found.account)
+            if found.login is not None:
+                s.expunge(found.login)
+            return found
+
+        return await db(work)
+
+    def _cookie(self, response: Response, request: Request, token: str) -> None:
+        response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/",
+                            secure=request.url.scheme == "https")
+
+    def _step_page(self, stage: Stage, next_url: str = "/") -> RedirectResponse:
+        target = {Stage.TOTP: "/login/totp", Stage.ENROL: "/login/totp", Stage.CHANGE: "/password"}.get(stage)
+        return RedirectResponse(target or _safe_next(next_url), status_code=303)
+
+    # Pages -----------------------------------------------------------------------------------
+
+    async def login_get(self, request: Request) -> Response:
+        reason = REASONS.get(request.query_params.get("reason", ""), "")
+        return HTMLResponse(pages.login_page(notice=reason, next_url=_safe_next(request.query_params.get("next"))))
+
+    async def login_post(self, request: Request) -> Response:
+        if not _same_origin(request):
+            return refused("跨站提交被拒绝")
+        form = _form((await request.body())[:FORM_LIMIT])
+        name, password, next_url = form.get("name", "").strip(), form.get("password", ""), _safe_next(form.get("next"))
+        t = now()
+
+        def work(s: Session) -> tuple[str, Stage]:
+            account = credentials.check_password(session=s, settings=self.settings, name=name, password=password, now=t)
+            token, row = sessions.start(session=s, account=account, now=t)
+            if Stage(row.stage) is Stage.ACTIVE:
+                record_event(session=s, actor=account.name, action="登录", entity="account", entity_id=account.id, now=t)
+            return token, Stage(row.stage)
+
+        try:
+            token, stage = await db(work)
+        except credentials.LoginRefused as exc:
+            return HTMLResponse(pages.login_page(error=str(exc), next_url=next_url, name=name), status_code=401)
+        response = self._step_page(stage, next_url)
+        self._cookie(response, request, token)
+        response.set_cookie("xuncha_next", quote(next_url), httponly=True, samesite="lax", path="/")
+        return response
+
+    async def _partial(self, request: Request, *stages: Stage) -> sessions.Found | Response:
+        found = await self.current(request)
+        if found.login is None or found.account is None:
+            return RedirectResponse("/login", status_code=303)
+        if Stage(found.login.stage) not in stages:
+            return self._step_page(Stage(found.login.stage), self._next(request))
+        return found
+
+    @staticmethod
+    def _next(request: Request) -> str:
+        from urllib.parse import unquote
+
+        return _safe_next(unquote(request.cookies.get("xuncha_next", "/")))
+
+    async def totp_get(self, request: Request) -> Response:
+        found = await self._partial(request, Stage.TOTP, Stage.ENROL)
+        if isinstance(found, Response):
+            return found
+        assert found.login is not None and found.account is not None
+        if Stage(found.login.stage) is Stage.TOTP:
+            return HTMLResponse(pages.totp_page(name=found.account.name))
+        return await self._enrol_page(found)
+
+    async def _enrol_page(self, found: sessions.Found, error: str = "") -> Response:
+        """A new secret each time the page is shown until one is confirmed: each is shown once."""
+        assert found.login is not None and found.account is not None
+        login_id, account = found.login.id, found.account
+
+        def work(s: Session) -> str:
+            secret = credentials.new_totp_secret()
+            row = s.get(LoginSession, login_id)
+            assert row is not None
+            row.pending_secret_enc = credentials.seal_secret(self.settings, secret)
+            s.add(row)
+            return secret
+
+        secret = await db(work)
+        return HTMLResponse(pages.totp_page(name=account.name, secret=secret, error=error,
+                                            uri=credentials.provisioning_uri(account, secret)),
+                            status_code=401 if error else 200, headers={"Cache-Control": "no-store"})
+
+    async def totp_post(self, request: Request) -> Response:
+        if not _same_origin(request):
+            return refused("跨站提交被拒绝")
+        found = await self._partial(request, Stage.TOTP, Stage.ENROL)
+        if isinstance(found, Response):
+            return found
+        assert found.login is not None and found.account is not None
+        code = _form((await request.body())[:FORM_LIMIT]).get("code", "")
+        login_id, account_id, t = found.login.id, found.account.id, now()
+
+        def work(s: Session) -> Stage:
+            row, account = s.get(LoginSession, login_id), s.get(Account, account_id)
+            assert row is not None and account is not None
+            pending = None
+            if Stage(row.stage) is Stage.ENROL:
+                if not row.pending_secret_enc:
+                    raise credentials.LoginRefused("请重新打开绑定页面")
+                pending = credentials.open_secret(self.settings, row.pending_secret_enc)
+            credentials.check_totp(session=s, settings=self.settings, account=account, code=code, now=t, secret=pending)
+            stage = sessions.advance(session=s, login=row, account=account, now=t)
+            if stage is Stage.ACTIVE:
+                record_event(session=s, actor=account.name, action="登录", entity="account", entity_id=account.id, now=t)
+            return stage
+
+        try:
+            stage = await db(work)
+        except credentials.LoginRefused as exc:
+            if str(exc).startswith("账户已锁定"):  # back to the start: the login is over
+                return HTMLResponse(pages.login_page(error=str(exc)), status_code=401)
+            if Stage(found.login.stage) is Stage.ENROL:  # the secret shown is void: a new one
+                return await self._enrol_page(found, f"{exc}。原密钥已作废，请删除后按下面的新密钥重新添加")
+            return HTMLResponse(pages.totp_page(name=found.account.name, error=str(exc)), status_code=401)
+        return self._step_page(stage, self._next(request))
+
+    async def password_get(self, request: Request) -> Response:
+        found = await self._partial(request, Stage.CHANGE, Stage.ACTIVE)
+        if isinstance(found, Response):
+            return found
+        assert found.login is not None and found.account is not None
+        return HTMLResponse(pages.password_page(name=found.account.name, forced=Stage(found.login.stage) is Stage.CHANGE))
+
+    async def password_post(self, request: Request) -> Response:
+        if not _same_origin(request):
+            return refused("跨站提交被拒绝")
+        found = await self._partial(request, Stage.CHANGE, Stage.ACTIVE)
+        if isinstance(found, Response):
+            return found
+        assert found.login is not None and found.account is not None
+        form = _form((await request.body())[:FORM_LIMIT])
+        login_id, account_id, t = found.login.id, found.account.id, now()
+        forced = Stage(found.login.stage) is Stage.CHANGE
+
+        def work(s: Session) -> Stage:
+            row, account = s.get(LoginSession, login_id), s.get(Account, account_id)
+            assert row is not None and account is not None
+            credentials.change_password(session=s, account=account, old=form.get("old", ""), new=form.get("new", ""),
+                                        repeat=form.get("repeat", ""), now=t)
+            stage = sessions.advance(session=s, login=row, account=account, now=t)
+            if forced and stage is Stage.ACTIVE:
+                record_event(session=s, actor=account.name, action="登录", entity="account", entity_id=account.id, now=t)
+            return stage
+
+        try:
+            stage = await db(work)
+        except credentials.LoginRefused as exc:
+            return HTMLResponse(pages.password_page(name=found.account.name, forced=forced, error=str(exc)), status_code=400)
+        return self._step_page(stage, self._next(request) if forced else "/")
+
+    async def logout(self, request: Request) -> Response:
+        if not _same_origin(request):
+            return refused("跨站提交被拒绝")
+        found = await self.current(request)
+        if found.login is not None and found.login.ended_at is None:
+            login_id, t = found.login.id, now()
+            name = found.account.name if found.account else ""
+
+            def work(s: Session) -> None:
+                row = s.get(LoginSession, login_id)
+                assert row is not None
+                sessions.end(session=s, login=row, now=t)
+                if name:
+                    record_event(session=s, actor=name, action="退出登录", entity="account", entity_id=row.account_id, now=t)
+
+            await db(work)
+        response = RedirectResponse("/login?reason=logout", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    async def me(self, request: Request) -> Response:
+        found = await self.current(request)
+        if found.account is None or found.login is None or Stage(found.login.stage) is not Stage.ACTIVE:
+            return self._unauthenticated(found)
+        return JSONResponse({"name": found.account.name, "role": AccessRole(found.account.role).value})
+
+    async def activity(self, request: Request) -> Response:
+        if not _same_origin(request):
+            return refused("跨站请求被拒绝")
+        found = await self.current(request, activity=True)
+        if found.account is None:
+            return self._unauthenticated(found)
+        return Response(status_code=204)
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def script(self, request: Request) -> Response:
+        return FileResponse(HERE / "session.js", media_type="application/javascript")
+
+    @staticmethod
+    def _unauthenticated(found: sessions.Found) -> JSONResponse:
+        ended = found.ended if found.ended is not Ended.NONE else Ended.UNKNOWN
+        key = {Ended.IDLE: "idle", Ended.EXPIRED: "expired", Ended.LOGGED_OUT: "logout"}.get(ended, "")
+        return JSONResponse({"detail": ended.value, "reason": key}, status_code=401)
+
+    # A leader's answer from a phone --------------------------------------------------------
+
+    async def phone_get(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        info = await db(lambda s: phone.describe(session=s, flow_run_id=run_id))
+        return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options,
+                                             notice=info.notice), headers={"Cache-Control": "no-store"})
+
+    async def phone_post(self, request: Request) -> Response:
+        if not _same_origin(request):
+            return refused("跨站提交被拒绝")
+        run_id = request.path_params["run_id"]
+        form = _form((await request.body())[:FORM_LIMIT])
+        t = now()
+        info = await db(lambda s: phone.describe(session=s, flow_run_id=run_id))
+        if not info.options:
+            return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=[], notice=info.notice))
+        try:
+            run_input = await db(lambda s: phone.check(session=s, settings=self.settings, flow_run_id=run_id,
+                                                       form=form, now=t))
+        except Forbidden as exc:
+            return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options,
+                                                 error=str(exc), values=form), status_code=403)
+        status = ""
+        for _ in range(20):  # the form's schema is stored a moment after the run pauses
+            try:
+                r = await self.client.post(f"{self.upstream}/api/flow_runs/{run_id}/resume",
+                                           json={"run_input": run_input}, headers=self._auth())
+            except httpx.HTTPError:
+                log.exception("resume from the phone page failed")
+                break
+            status = str(r.json().get("status", "")) if r.status_code in (200, 201) else str(r.status_code)
+            if status != "REJECT":
+                break
+            await anyio.sleep(0.5)
+        if status != "ACCEPT":
+            return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options,
+                                                 error="流程暂时不能接收办理结果，请稍后再试", values=form), status_code=503)
+        return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options, done=True,
+                                             notice=f"已提交：{run_input['decision']}。流程核对后生效，结果以提醒和流程页面为准。"))
+
+    # The door --------------------------------------------------------------------------------
+
+    async def forward(self, request: Request) -> Response:
+        path = request.url.path
+        navigation = _is_navigation(request)
+        found = await self.current(request, activity=navigation)
+        if found.account is None or found.login is None or Stage(found.login.stage) is not Stage.ACTIVE:
+            if path.startswith("/api/") or path == "/api" or not navigation:
+                return self._unauthenticated(found)
+            if found.login is not None and found.account is not None:  # a login half done
+                return self._step_page(Stage(found.login.stage), path)
+            key = {Ended.IDLE: "idle", Ended.EXPIRED: "expired"}.get(found.ended, "")
+            target = "/login?" + (f"reason={key}&" if key else "") + "next=" + quote(_safe_next(
+                path + (f"?{request.url.query}" if request.url.query else "")))
+            return RedirectResponse(target, status_code=303)
+        account = found.account
+        body: bytes | None = None
+        receipt_id: int | None = None
+        audit: tuple[str, dict[str, Any]] | None = None
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            if not _same_origin(request):
+                return refused("跨站请求被拒绝")
+            if path.startswith("/api/"):
+                call = classify(request.method, path.removeprefix("/api"))
+                body = await request.body()
+                try:
+                    body, receipt_id, audit = await self.check(request, account, call, body)
+                except Forbidden as exc:
+                    await self._audit_refusal(account, request, str(exc))
+                    return refused(str(exc))
+                except DomainError as exc:
+                    return refused(str(exc), status=400)
+                await self.current(request, activity=True)
+            else:
+                return refused("不支持的请求", status=405)
+        elif path.endswith("/ui-settings"):
+            return await self.ui_settings(request)
+        elif navigation and not path.startswith("/api"):
+            return await self.page_with_script(request)
+        # The answer to a call the gateway reads afterwards (receipt, audit) comes uncompressed.
+        plain = receipt_id is not None or audit is not None
+        response = await self.http.proxy(request=self._upstream_request(request, body, plain=plain), path=path.lstrip("/"))
+        if receipt_id is not None or audit is not None:
+            response = await self._after(response, account, receipt_id, audit)
+        return response
+
+    def _upstream_request(self, request: Request, body: bytes | None, *, plain: bool = False) -> Request:
+        """The request as Prefect sees it: without the gateway's cookie, with the server's
+        auth string when one is set, with the (possibly rewritten) body."""
+        dropped = (b"cookie", b"authorization", b"content-length") + ((b"accept-encoding",) if plain else ())
+        headers = [(k, v) for k, v in request.scope["headers"] if k not in dropped]
+        cookies = [c.strip() for c in request.headers.get("cookie", "").split(";")
+                   if c.strip() and not c.strip().startswith(("xuncha_session=", "xuncha_next="))]
+        if cookies:
+            headers.append((b"cookie", "; ".join(cookies).encode("latin-1")))
+        if self.auth_header:
+            headers.append(self.auth_header)
+        if plain:  # httpx would otherwise ask for gzip by itself
+            headers.append((b"accept-encoding", b"identity"))
+        if body is not None:
+            headers.append((b"content-length", str(len(body)).encode()))
+        elif "content-length" in request.headers:
+            headers.append((b"content-length", request.headers["content-length"].encode()))
+        scope = dict(request.scope)
+        scope["headers"] = headers
+        upstream = Request(scope, request.receive)
+        if body is not None:
+            upstream._body = body  # the proxy streams the cached body
+        return upstream
+
+    async def check(self, request: Request, account: Account, call: Call, body: bytes
+                    ) -> tuple[bytes, int | None, tuple[str, dict[str, Any]] | None]:
+        """Refuse (Forbidden) what this person may not do; returns the body to forward, the
+        receipt written for a gate answer, and what to audit once the server accepted."""
+        role = AccessRole(account.role)
+        if call.kind is Kind.READ:
+            return body, None, None
+        if call.kind is Kind.WORKER:
+            raise Forbidden("该操作只由执行器和投递进程进行，不能通过界面办理")
+        if call.kind is Kind.ADMIN:
+            require(role, Action.ADMINISTER_PLATFORM)
+            return body, None, ("管理流程平台", {"method": request.method, "path": request.url.path[:200]})
+        if call.kind is Kind.DELETE_RUN:
+            require(role, Action.DELETE_RUN)
+            return body, None, ("删除流程运行", {"path": request.url.path[:200]})
+        if call.kind is Kind.RUN_STATE:
+            state = _json(body).get("state") or {}
+            kind = str(state.get("type", "")).upper() if isinstance(state, dict) else ""
+            action = {"CANCELLING": Action.CANCEL_RUN, "CANCELLED": Action.CANCEL_RUN,
+                      "SCHEDULED": Action.RETRY_RUN}.get(kind, Action.SET_RUN_STATE)
+            require(role, action)
+            return body, None, (action.value, {"flow_run_id": call.target, "state": kind})
+        if call.kind is Kind.START:
+            return await self._check_start(account, call, body)
+        return await self._check_answer(account, call, body)
+
+    async def _check_start(self, account: Account, call: Call, body: bytes
+                           ) -> tuple[bytes, int | None, tuple[str, dict[str, Any]]]:
+        r = await self.client.get(f"{self.upstream}/api/deployments/{call.target}", headers=self._auth())
+        if r.status_code != 200:
+            raise Forbidden("找不到该部署")
+        deployment = str(r.json().get("name", ""))
+        data = _json(body)
+        parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
+        await db(lambda s: door.authorise_start(session=s, account=account, deployment=deployment,
+                                                parameters=parameters or {}))
+        # The form's reporter / signer is the person logged in, not a typed name.
+        params = (parameters or {}).get("params")
+        if isinstance(params, dict):
+            for field in ("reporter", "signer"):
+                if field in params:
+                    params[field] = account.name
+            body = json.dumps(data, ensure_ascii=False).encode()
+        return body, None, ("运行部署", {"deployment": deployment})
+
+    async def _check_answer(self, account: Account, call: Call, body: bytes
+                            ) -> tuple[bytes, int | None, tuple[str, dict[str, Any]]]:
+        approval = await db(lambda s: door.authorise_answer(session=s, account=account, flow_run_id=call.target))
+        r = await self.client.get(f"{self.upstream}/api/flow_runs/{call.target}", headers=self._auth())
+        state = (r.json().get("state") or {}) if r.status_code == 200 else {}
+        pause_key = str((state.get("state_details") or {}).get("pause_key") or "")
+        if not pause_key:
+            raise Forbidden("该流程运行当前没有等待审批")
+        assert approval.id is not None
+        approval_id, t = approval.id, now()
+        receipt = await db(lambda s: receipts.write_receipt(
+            session=s, settings=self.settings, approval_id=approval_id, flow_run_id=call.target,
+            pause_key=pause_key, person=account.name, now=t).id)
+        data = _json(body)
+        run_input = data.get("run_input")
+        if isinstance(run_input, dict) and "approver" in run_input:
+            run_input["approver"] = account.name  # what Prefect stores shows who answered
+            body = json.dumps(data, ensure_ascii=False).encode()
+        return body, receipt, ("提交审批", {"approval_id": approval_id, "pause_key": pause_key})
+
+    def _auth(self) -> dict[str, str]:
+        return {"authorization": self.auth_header[1].decode()} if self.auth_header else {}
+
+    async def _after(self, response: Response, account: Account, receipt_id: int | None,
+                     audit: tuple[str, dict[str, Any]] | None) -> Response:
+        """Read the server's answer: a resume it did not accept withdraws the receipt; what it
+        accepted is audited under the person's name."""
+        chunks = [c async for c in response.body_iterator]  # type: ignore[attr-defined]
+        if response.background is not None:
+            await response.background()
+        content = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+        accepted = 200 <= response.status_code < 300
+        if receipt_id is not None and accepted:
+            text = gzip.decompress(content) if response.headers.get("content-encoding") == "gzip" else content
+            try:
+                accepted = _json(text).get("status", "ACCEPT") == "ACCEPT"
+            except DomainError:
+                log.warning("resume answered %s with a body that is not JSON", response.status_code)
+                accepted = False
+        t = now()
+
+        def work(s: Session) -> None:
+            if receipt_id is not None and not accepted:
+                receipts.withdraw_receipt(session=s, receipt_id=receipt_id)
+            if audit is not None and accepted:
+                record_event(session=s, actor=account.name, action=audit[0], entity="prefect", entity_id=None, now=t,
+                             detail=audit[1])
+
+        await db(work)
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "transfer-encoding")}
+        # (content-encoding stays: the bytes are passed on as they came)
+        return Response(content, status_code=response.status_code, headers=headers)
+
+    async def _audit_refusal(self, account: Account, request: Request, reason: str) -> None:
+        t = now()
+        await db(lambda s: record_refusal(session=s, actor=account.name, action="界面操作（被拒绝）", entity="prefect",
+                                          entity_id=None, now=t, detail={"method": request.method,
+                                                                         "path": request.url.path[:200],
+                                                                         "reason": reason[:300]}))
+
+    async def ui_settings(self, request: Request) -> Response:
+        """The UI asks where the API is: here (the gateway), and no login of Prefect's own."""
+        r = await self.client.get(self.upstream + request.url.path, headers=self._auth())
+        data = r.json()
+        data["api_url"] = f"{request.url.scheme}://{request.headers.get('host', '')}/api"
+        data["auth"] = None
+        return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+    async def page_with_script(self, request: Request) -> Response:
+        """A page of the UI, with the gateway's script (user, logout, activity, refusals)."""
+        upstream = self._upstream_request(request, None)
+        headers = {k.decode(): v.decode("latin-1") for k, v in upstream.scope["headers"] if k not in (b"host",)}
+        url = self.upstream + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        r = await self.client.get(url, headers=headers)
+        if "text/html" not in r.headers.get("content-type", ""):
+            return Response(r.content, status_code=r.status_code, media_type=r.headers.get("content-type"))
+        html = r.text.replace("</head>", '<script src="/gateway/session.js"></script></head>', 1)
+        passthrough = {k: v for k, v in r.headers.items()
+                       if k.lower() in ("location", "cache-control", "set-cookie", "etag", "last-modified")}
+        return HTMLResponse(html, status_code=r.status_code, headers=passthrough)
+
+    async def socket(self, websocket: WebSocket) -> None:
+        path = websocket.url.path
+        found = await self.current(websocket)
+        ok = found.account is not None and found.login is not None and Stage(found.login.stage) is Stage.ACTIVE
+        if not ok or not _same_origin(websocket) or not path.startswith("/api/") or \
+                not socket_allowed(path.removeprefix("/api")):
+            await websocket.close(code=4403)  # before accept: the client sees 403
+            return
+        headers = [(k, v) for k, v in websocket.scope["headers"] if k not in (b"cookie", b"authorization", b"origin")]
+        if self.auth_header:
+            headers.append(self.auth_header)
+        scope = dict(websocket.scope)
+        scope["headers"] = headers
+        await self.ws.proxy(websocket=WebSocket(scope, websocket.receive, websocket.send), path=path.lstrip("/"))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        await self.ws.aclose()
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        raise DomainError("请求内容不是有效的 JSON") from None
+    return data if isinstance(data, dict) else {}
+
+
+def create_app(*, upstream: str, settings: Settings | None = None) -> Starlette:
+    gw = Gateway(upstream=upstream, settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> Any:
+        yield
+        await gw.aclose()
+
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    app = Starlette(routes=[
+        Route("/login", gw.login_get, methods=["GET"]),
+        Route("/login", gw.login_post, methods=["POST"]),
+        Route("/login/totp", gw.totp_get, methods=["GET"]),
+        Route("/login/totp", gw.totp_post, methods=["POST"]),
+        Route("/password", gw.password_get, methods=["GET"]),
+        Route("/password", gw.password_post, methods=["POST"]),
+        Route("/logout", gw.logout, methods=["POST"]),
+        Route("/gateway/me", gw.me, methods=["GET"]),
+        Route("/gateway/activity", gw.activity, methods=["POST"]),
+        Route("/gateway/health", gw.health, methods=["GET"]),
+        Route("/gateway/session.js", gw.script, methods=["GET"]),
+        Route("/approve/{run_id:uuid}", gw.phone_get, methods=["GET"]),
+        Route("/approve/{run_id:uuid}", gw.phone_post, methods=["POST"]),
+        WebSocketRoute("/{path:path}", gw.socket),
+        Route("/{path:path}", gw.forward, methods=methods),
+    ], lifespan=lifespan)
+    app.state.gateway = gw
+    return app

@@ -1,0 +1,87 @@
+"""The gateway's own pages, in Chinese: login, second factor (with enrolment), password change."""
+
+from __future__ import annotations
+
+from html import escape
+
+STYLE = """
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;background:#f3f4f6;margin:0}
+main{max-width:420px;margin:8vh auto;background:#fff;padding:32px 36px;border-radius:8px;box-shadow:0 2px 12px #0002}
+h1{font-size:22px;margin:0 0 4px}p.sub{color:#666;margin:0 0 20px}
+label{display:block;margin:14px 0 4px;color:#333}
+input{width:100%;box-sizing:border-box;padding:9px 10px;font-size:16px;border:1px solid #bbb;border-radius:4px}
+button{margin-top:22px;width:100%;padding:10px;font-size:16px;background:#b91c1c;color:#fff;border:0;border-radius:4px;cursor:pointer}
+.error{background:#fee2e2;color:#991b1b;padding:10px 12px;border-radius:4px;margin:12px 0}
+.notice{background:#e0f2fe;color:#075985;padding:10px 12px;border-radius:4px;margin:12px 0}
+code{word-break:break-all;background:#f3f4f6;padding:2px 4px}
+.secret{font-size:20px;letter-spacing:2px;font-family:monospace}
+"""
+
+
+def page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" '
+            f'content="width=device-width, initial-scale=1"><title>{escape(title)} - 巡察工作系统</title>'
+            f'<style>{STYLE}</style></head><body><main>{body}</main></body></html>')
+
+
+def _messages(error: str = "", notice: str = "") -> str:
+    out = f'<div class="error" role="alert">{escape(error)}</div>' if error else ""
+    return out + (f'<div class="notice" role="status">{escape(notice)}</div>' if notice else "")
+
+
+def login_page(*, error: str = "", notice: str = "", next_url: str = "/", name: str = "") -> str:
+    return page("登录", f"""
+<h1>巡察工作系统</h1><p class="sub">请使用本人账户登录</p>{_messages(error, notice)}
+<form method="post" action="/login">
+<input type="hidden" name="next" value="{escape(next_url)}">
+<label for="name">姓名</label><input id="name" name="name" autocomplete="username" value="{escape(name)}" required>
+<label for="password">密码</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">登录</button></form>""")
+
+
+def totp_page(*, name: str, error: str = "", secret: str = "", uri: str = "") -> str:
+    if secret:
+        grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+        intro = f"""<h1>绑定动态口令</h1><p class="sub">{escape(name)}：您的账户须使用动态口令（第二重验证）。</p>
+<p>请在手机的身份验证器应用（如 Microsoft Authenticator、Google 身份验证器、FreeOTP）中添加账户，输入下面的密钥（基于时间），
+或用支持链接的应用打开后面的地址。<b>密钥只显示这一次</b>，绑定后不再显示；如更换手机，请联系巡察办重置。</p>
+<p>密钥：<span class="secret" id="totp-secret">{escape(grouped)}</span></p>
+<p>地址：<code id="totp-uri">{escape(uri)}</code></p>
+<p>添加后，请输入应用中显示的六位数字完成绑定。</p>"""
+    else:
+        intro = f'<h1>动态口令</h1><p class="sub">{escape(name)}：请输入身份验证器应用中显示的六位数字。</p>'
+    return page("动态口令", f"""{intro}{_messages(error)}
+<form method="post" action="/login/totp">
+<label for="code">动态口令</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="8" required>
+<button type="submit">验证</button></form>""")
+
+
+def password_page(*, name: str, forced: bool, error: str = "") -> str:
+    why = "首次登录（或密码被重置）后须设置本人的新密码。" if forced else "修改本人的登录密码。"
+    return page("修改密码", f"""<h1>修改密码</h1><p class="sub">{escape(name)}：{why}</p>{_messages(error)}
+<p>新密码至少10位，须同时包含字母和数字，不能包含本人姓名。</p>
+<form method="post" action="/password">
+<label for="old">原密码</label><input id="old" name="old" type="password" autocomplete="current-password" required>
+<label for="new">新密码</label><input id="new" name="new" type="password" autocomplete="new-password" required>
+<label for="repeat">再次输入新密码</label><input id="repeat" name="repeat" type="password" autocomplete="new-password" required>
+<button type="submit">保存新密码</button></form>""")
+
+
+def phone_page(*, gate: str, subject: str, options: list[str], error: str = "", notice: str = "",
+               done: bool = False, values: dict[str, str] | None = None) -> str:
+    """A gate answered from the link in the alert, without a full login: the approver's name and
+    the one-time code the alert carried prove who answers (tasks/lifecycle/approvals.py check_approver)."""
+    head = f'<h1>{escape(gate)}</h1><p class="sub">{escape(subject)}</p>{_messages(error, notice)}'
+    if done or not options:
+        return page(gate, head + '<p><a href="/login">登录后查看</a></p>')
+    v = values or {}
+    choices = "".join(f'<option value="{escape(o)}"{" selected" if v.get("decision") == o else ""}>{escape(o)}</option>'
+                      for o in options)
+    return page(gate, f"""{head}
+<p>用提醒中的验证码办理（验证码只发给本审批的办理人，只能用于这一次审批）。也可<a href="/login">登录</a>后在流程页面办理。</p>
+<form method="post">
+<label for="decision">审批决定</label><select id="decision" name="decision" style="width:100%;padding:9px;font-size:16px">{choices}</select>
+<label for="approver">审批人（本人姓名）</label><input id="approver" name="approver" value="{escape(v.get("approver", ""))}" required>
+<label for="code">验证码</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="12" required>
+<label for="comment">意见</label><input id="comment" name="comment" value="{escape(v.get("comment", ""))}">
+<button type="submit">提交</button></form>""")

@@ -1,0 +1,67 @@
+"""The one place a one-time code still serves: a leader answering a 领导小组 gate from the link in
+the alert on a phone, without a full login. Only gates with a plain decision form; the others
+are answered after logging in. The code and the approver are checked as the flow checks them
+(tasks/lifecycle/approvals.py check_approver: a wrong code counts, five void it and a new one is sent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, get_args
+
+from sqlmodel import Session
+
+from models.access import CODE_GATES, GATE_ROLES, Forbidden
+from models.enums import AccessRole, Gate
+from models.forms import NEEDS_COMMENT, ClueTransferApproval, GateForm, PlanApproval, ReportReview
+from models.settings import Settings
+from tasks.identity.door import waiting_gate
+from tasks.infra.audit import record_refusal
+from tasks.lifecycle.approvals import check_approver, subject_name
+
+FORMS: dict[Gate, type[GateForm]] = {Gate.PLAN: PlanApproval, Gate.REPORT: ReportReview,
+                                     Gate.CLUE_TRANSFER: ClueTransferApproval}
+PHONE_GATES = {g: FORMS[g] for g in CODE_GATES if AccessRole.LEADING_GROUP in GATE_ROLES[g]}
+
+
+@dataclass(frozen=True)
+class PhoneGate:
+    gate: str
+    subject: str
+    options: list[str]  # empty: not answerable here
+    notice: str = ""
+
+
+def describe(*, session: Session, flow_run_id: str) -> PhoneGate:
+    approval = waiting_gate(session=session, flow_run_id=str(flow_run_id))
+    if approval is None:
+        return PhoneGate("审批", "", [], "该审批已办理或不在等待中")
+    gate = Gate(approval.gate)
+    subject = subject_name(session, approval.round_id, approval.inspection_id, approval.term_id)
+    form = PHONE_GATES.get(gate)
+    if form is None:
+        return PhoneGate(gate.value, subject, [], "该审批请登录后在流程页面办理")
+    return PhoneGate(gate.value, subject, list(get_args(form.model_fields["decision"].annotation)))
+
+
+def check(*, session: Session, settings: Settings, flow_run_id: str, form: dict[str, str], now: datetime
+          ) -> dict[str, Any]:
+    """The run input to resume with, once name and code are right; Forbidden with the reason."""
+    approval = waiting_gate(session=session, flow_run_id=str(flow_run_id))
+    if approval is None or Gate(approval.gate) not in PHONE_GATES:
+        raise Forbidden("该审批不能用验证码办理")
+    options = describe(session=session, flow_run_id=flow_run_id).options
+    decision, approver = form.get("decision", ""), form.get("approver", "").strip()[:50]
+    comment, code = form.get("comment", "").strip()[:2000], form.get("code", "").strip()[:12]
+    if decision not in options:
+        raise Forbidden("请选择审批决定")
+    if decision in NEEDS_COMMENT and not comment:
+        raise Forbidden(f"选择“{decision}”时必须填写意见")
+    assert approval.id is not None
+    problem = check_approver(session=session, settings=settings, approval_id=approval.id, approver=approver,
+                             code=code, now=now)
+    if problem:
+        record_refusal(session=session, actor=approver or "（未署名）", action="手机审批（被拒绝）", entity="approval",
+                       entity_id=approval.id, now=now, detail={"reason": problem})
+        raise Forbidden(problem)
+    return {"decision": decision, "approver": approver, "code": code, "comment": comment}

@@ -1,0 +1,127 @@
+"""Login sessions. The browser holds a random token; the database only its SHA-256. A session
+goes password → (second factor) → (password change) → active, and only an active one is let
+through the door. It ends after `session_idle_minutes` without activity, after
+`session_max_hours` in all, or at logout."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from models.clock import aware
+from models.settings import Settings
+from models.tables import Account, Credential, LoginSession
+from tasks.identity.credentials import credential_of, needs_totp
+
+# A login half done (password given, code not yet) is kept this long.
+STEP_MINUTES = 10
+# Activity is written at most this often, so a busy page does not write on every request.
+TOUCH_SECONDS = 15
+
+
+class Stage(StrEnum):
+    TOTP = "totp"  # password right, waiting for the code
+    ENROL = "enrol"  # password right, second factor to be bound first
+    CHANGE = "change"  # must choose a new password
+    ACTIVE = "active"
+
+
+class Ended(StrEnum):
+    """Why a token no longer opens the door (shown on the login page)."""
+
+    NONE = ""
+    IDLE = "长时间未操作，会话已超时，请重新登录"
+    EXPIRED = "登录已超过最长时限，请重新登录"
+    LOGGED_OUT = "已退出登录"
+    UNKNOWN = "请先登录"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def next_stage(account: Account, cred: Credential, after: Stage | None) -> Stage:
+    """Where a login goes after `after` (None: the password was just accepted)."""
+    if after is None and needs_totp(account):
+        return Stage.TOTP if cred.totp_enrolled_at else Stage.ENROL
+    return Stage.CHANGE if cred.must_change else Stage.ACTIVE
+
+
+def start(*, session: Session, account: Account, now: datetime) -> tuple[str, LoginSession]:
+    """A new session after the password; returns the token for the cookie."""
+    cred = credential_of(session, account)
+    assert cred is not None and account.id is not None
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(token_hash=digest(token), account_id=account.id, stage=next_stage(account, cred, None),
+                       created_at=now, last_active_at=now)
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+@dataclass(frozen=True)
+class Found:
+    login: LoginSession | None
+    account: Account | None
+    ended: Ended
+
+
+def find(*, session: Session, settings: Settings, token: str | None, now: datetime) -> Found:
+    """The session behind a token and whether it is still alive (an idle or old one is ended)."""
+    row = session.exec(select(LoginSession).where(LoginSession.token_hash == digest(token))).first() if token else None
+    if row is None:
+        return Found(None, None, Ended.UNKNOWN)
+    if row.ended_at is not None:
+        return Found(row, None, Ended.LOGGED_OUT)
+    account = session.get(Account, row.account_id)
+    idle = timedelta(minutes=settings.session_idle_minutes if row.stage == Stage.ACTIVE else
+                     min(settings.session_idle_minutes, STEP_MINUTES))
+    ended = Ended.NONE
+    if now - aware(row.created_at) > timedelta(hours=settings.session_max_hours):
+        ended = Ended.EXPIRED
+    elif now - aware(row.last_active_at) > idle:
+        ended = Ended.IDLE
+    if account is None or not account.active:
+        ended = Ended.UNKNOWN
+    if ended is not Ended.NONE:
+        row.ended_at = now
+        session.add(row)
+        return Found(row, None, ended)
+    return Found(row, account, ended)
+
+
+def touch(*, session: Session, login: LoginSession, now: datetime) -> None:
+    """Record activity by the person (not the page's own polling)."""
+    if (now - aware(login.last_active_at)).total_seconds() >= TOUCH_SECONDS:
+        login.last_active_at = now
+        session.add(login)
+
+
+def advance(*, session: Session, login: LoginSession, account: Account, now: datetime) -> Stage:
+    cred = credential_of(session, account)
+    assert cred is not None
+    login.stage = next_stage(account, cred, Stage(login.stage))
+    login.pending_secret_enc = ""
+    login.last_active_at = now
+    session.add(login)
+    return Stage(login.stage)
+
+
+def end(*, session: Session, login: LoginSession, now: datetime) -> None:
+    login.ended_at = now
+    session.add(login)
+
+
+def end_all(*, session: Session, account: Account, now: datetime) -> int:
+    """End every live session of the account (its password was reset)."""
+    rows = session.exec(select(LoginSession).where(LoginSession.account_id == account.id,
+                                                   LoginSession.ended_at == None)).all()  # noqa: E711
+    for row in rows:
+        row.ended_at = now
+        session.add(row)
+    return len(rows)

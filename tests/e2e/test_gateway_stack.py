@@ -1,0 +1,191 @@
+"""The gateway in the real stack, over HTTP as a browser or an attacker would talk to it: the
+Prefect server is reachable on loopback only, nothing of its API answers without a login, and
+after logging in each person can do what the role table allows and no more. The approval
+recorded is the logged-in person, whatever name is typed."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from models.db import session_scope
+from models.enums import ApprovalStatus, Gate
+from models.tables import Approval, AuditEvent, GateReceipt, InspectionRound
+from tests.identity.test_gateway import WS_ROUTES, prefect_routes
+from tests.support.driver import (
+    http_login,
+    read,
+    ready_account,
+    retire_round,
+    wait_for,
+    waiting_approval,
+)
+
+pytestmark = pytest.mark.stack
+
+
+def listening(port: int) -> set[str]:
+    """The local addresses of TCP sockets listening on `port` (from /proc: no traffic sent)."""
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            addr, hexport = local.split(":")
+            if state == "0A" and int(hexport, 16) == port:  # 0A: LISTEN
+                if width == 8:
+                    found.add(".".join(str(int(addr[i:i + 2], 16)) for i in (6, 4, 2, 0)))
+                else:
+                    found.add("v6:" + addr)
+    return found
+
+
+def test_prefect_listens_on_loopback_only(stack: Any) -> None:
+    assert listening(stack.server_port) == {"127.0.0.1"}
+    assert listening(stack.port) == {"127.0.0.1"}  # the gateway too, by default (XUNCHA_GATEWAY_HOST)
+
+
+def test_no_prefect_route_answers_without_a_login(stack: Any) -> None:
+    import httpx
+
+    with httpx.Client(base_url=stack.ui_url, follow_redirects=False, timeout=30) as client:
+        for method, path in prefect_routes():
+            r = client.request(method, "/api" + path, json={} if method in ("POST", "PUT", "PATCH") else None)
+            assert r.status_code == 401, (method, path, r.status_code)
+        r = client.get("/", headers={"accept": "text/html"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        login = client.get(r.headers["location"])
+        assert "请使用本人账户登录" in login.text and 'lang="zh-CN"' in login.text
+        # The server itself answers directly on loopback (the workers' way in).
+        assert httpx.get(f"{stack.api_url}/health").status_code == 200
+    from httpx_ws import WebSocketUpgradeError, connect_ws
+
+    for path in WS_ROUTES:
+        with httpx.Client() as c, pytest.raises((WebSocketUpgradeError, Exception)):
+            with connect_ws(f"{stack.ui_url}/api{path}", c):
+                pass
+
+
+def _deployment_id(client: Any, name: str) -> str:
+    r = client.get(f"/api/deployments/name/{name}")
+    assert r.status_code == 200, r.text
+    return str(r.json()["id"])
+
+
+def _round_params(name: str) -> dict[str, Any]:
+    import yaml
+
+    from models.settings import PROJECT_ROOT
+
+    spec = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    (dep,) = [d for d in spec["deployments"] if d["name"] == "发起巡察"]
+    return {**dep["parameters"]["params"], "name": name}
+
+
+def test_roles_at_the_door_and_the_approver_is_the_person_logged_in(stack: Any) -> None:
+    member = http_login(stack.ui_url, ready_account("刘洋"))  # 巡察组组员
+    office = http_login(stack.ui_url, ready_account("陶文华"))  # 巡察办 (second factor)
+    leader = http_login(stack.ui_url, ready_account("张明"))  # 领导小组 (second factor)
+    round_name = f"网关测试轮次-{secrets.token_hex(3)}"
+    dep = _deployment_id(member, "巡察轮次/发起巡察")  # reading is open to every logged-in person
+    body = {"parameters": {"params": _round_params(round_name)}}
+
+    r = member.post(f"/api/deployments/{dep}/create_flow_run", json=body)
+    assert r.status_code == 403
+    assert r.json()["detail"] == "“巡察组组员”无权运行部署“发起巡察”（发起巡察，仅限：巡察办）"
+    r = member.post("/api/variables/", json={"name": "x", "value": "1"})
+    assert r.status_code == 403 and "仅限：巡察办" in r.json()["detail"]
+    r = office.post("/api/flow_runs/", json={"flow_id": dep, "name": "x"})
+    assert r.status_code == 403 and "执行器" in r.json()["detail"]
+
+    r = office.post(f"/api/deployments/{dep}/create_flow_run", json=body)
+    assert r.status_code == 201, r.text
+    run_id = r.json()["id"]
+    try:
+        wait_for(run_id, paused=True, timeout=300)
+        gate = waiting_approval(run_id)
+        assert gate.gate is Gate.PLAN
+        answer = {"run_input": {"decision": "批准", "approver": "陶文华", "code": "", "comment": ""}}
+        r = member.post(f"/api/flow_runs/{run_id}/resume", json=answer)
+        assert r.status_code == 403
+        assert r.json()["detail"] == "“巡察组组员”无权办理“方案及组成人员审批”，应由巡察工作领导小组办理"
+        r = office.post(f"/api/flow_runs/{run_id}/resume", json=answer)
+        assert r.status_code == 403 and "应由巡察工作领导小组办理" in r.json()["detail"]
+        r = member.post(f"/api/flow_runs/{run_id}/set_state", json={"state": {"type": "CANCELLING"}})
+        assert r.status_code == 403 and "取消流程运行" in r.json()["detail"]
+        assert read(run_id).state.is_paused()  # type: ignore[union-attr]
+
+        # 张明 answers with someone else's name typed and no code: the login decides.
+        for _ in range(120):  # the form's schema is stored a moment after the run pauses
+            r = leader.post(f"/api/flow_runs/{run_id}/resume", json=answer)
+            assert r.status_code in (200, 201), r.text
+            if r.json()["status"] == "ACCEPT":
+                break
+            time.sleep(0.5)
+        assert r.json()["status"] == "ACCEPT", r.text
+        fr = wait_for(run_id, final=True, timeout=300)
+        assert fr.state is not None and fr.state.is_completed(), fr.state
+        with session_scope() as s:
+            rnd = s.exec(select(InspectionRound).where(InspectionRound.name == round_name)).one()
+            plan = s.exec(select(Approval).where(Approval.round_id == rnd.id, Approval.gate == Gate.PLAN)).one()
+            assert (plan.status, plan.decision, plan.approver) == (ApprovalStatus.DECIDED, "批准", "张明")
+            (receipt,) = s.exec(select(GateReceipt).where(GateReceipt.approval_id == plan.id)).all()
+            assert (receipt.person, receipt.flow_run_id) == ("张明", run_id)
+            decided = s.exec(select(AuditEvent).where(AuditEvent.action == "审批决定",
+                                                      AuditEvent.entity_id == plan.id)).one()
+            assert decided.actor == "张明" and decided.detail["via"] == "登录"
+            refusals = s.exec(select(AuditEvent.actor).where(AuditEvent.action == "界面操作（被拒绝）")).all()
+            assert {"刘洋", "陶文华"} <= set(refusals)
+            started = s.exec(select(AuditEvent).where(AuditEvent.action == "运行部署", AuditEvent.actor == "陶文华")).all()
+            assert any(e.detail.get("deployment") == "发起巡察" for e in started)
+    finally:
+        retire_round(round_name)
+        for c in (member, office, leader):
+            c.close()
+
+
+def test_a_leader_answers_from_the_alerts_phone_link_with_the_code(stack: Any) -> None:
+    """The one-time-code path that stays: no login, the link in the alert, name and code."""
+    import httpx
+    from prefect.deployments import run_deployment
+
+    from tests.support.driver import live_code
+
+    round_name = f"手机审批测试-{secrets.token_hex(3)}"
+    run = run_deployment("巡察轮次/发起巡察", parameters={"params": _round_params(round_name)}, timeout=0)
+    try:
+        wait_for(run.id, paused=True, timeout=300)
+        gate = waiting_approval(run.id)
+        code = live_code(gate.id)
+        with session_scope() as s:
+            from models.tables import Alert
+
+            body = s.exec(select(Alert.body).where(Alert.dedupe_key == f"gate:{gate.id}:ask")).first()
+        assert body is not None and f"{stack.ui_url}/approve/{run.id}" in body
+        with httpx.Client(base_url=stack.ui_url, timeout=60) as phone:
+            page = phone.get(f"/approve/{run.id}")
+            assert page.status_code == 200 and "方案及组成人员审批" in page.text and round_name in page.text
+            wrong = phone.post(f"/approve/{run.id}", data={"decision": "批准", "approver": "张明", "code": "000000"
+                                                          if code != "000000" else "111111"})
+            assert wrong.status_code == 403 and "验证码不正确" in wrong.text
+            assert read(run.id).state.is_paused()  # type: ignore[union-attr]
+            done = phone.post(f"/approve/{run.id}", data={"decision": "批准", "approver": "张明", "code": code})
+            assert done.status_code == 200 and "已提交：批准" in done.text, done.text
+            # Nothing of Prefect opens for this client: it never logged in.
+            assert phone.post("/api/flow_runs/filter", json={}).status_code == 401
+        fr = wait_for(run.id, final=True, timeout=300)
+        assert fr.state is not None and fr.state.is_completed(), fr.state
+        with session_scope() as s:
+            plan = s.get(Approval, gate.id)
+            assert plan is not None and (plan.decision, plan.approver) == ("批准", "张明")
+            decided = s.exec(select(AuditEvent).where(AuditEvent.action == "审批决定",
+                                                      AuditEvent.entity_id == gate.id)).one()
+            assert decided.detail["via"] == "验证码"
+    finally:
+        retire_round(round_name)
