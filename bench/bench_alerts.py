@@ -169,7 +169,7 @@ def plain_apprise(n: int, workers: int = DELIVERY_WORKERS, latency: float = 0.0)
 def one_run(n: int, workdir: Path, workers: int = DELIVERY_WORKERS, latency: float = 0.0) -> Run:
     home = Path(tempfile.mkdtemp(prefix="bench_alerts_", dir=workdir))
     try:
-        settings = Settings(home=home, _env_file=None)  # type: ignore[call-arg]
+        settings = Settings(home=home, _env_file=None)
         engine = make_engine(settings.db_url)
         SQLModel.metadata.create_all(engine)
         with Receiver(latency) as receiver, Session(engine) as session:

@@ -79,7 +79,7 @@ def quality() -> tuple[int, int, bool]:
         ok &= good
         total_solver += solver or 0
         total_greedy += greedy or 0
-        show = {None: "无法组建"}
+        show: dict[int | None, str | int | None] = {None: "无法组建"}
         print(f"  {name}：缺少专长 求解 {show.get(solver, solver)}，贪心 {show.get(greedy, greedy)}"
               f"{'' if good else '  ← 不符合要求'}")
     return total_solver, total_greedy, ok

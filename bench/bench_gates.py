@@ -77,7 +77,9 @@ def measure(first_runs: list[str], more_runs: Any, *, ours: bool, expected: int,
 
     from tests.support.driver import answer
 
-    runs, answered_state, answered_at, lat = set(first_runs), {}, {}, []
+    runs, lat = set(first_runs), []
+    answered_state: dict[Any, Any] = {}
+    answered_at: dict[Any, Any] = {}
     deadline = time.monotonic() + timeout
     final: dict[str, Any] = {}
     while time.monotonic() < deadline:

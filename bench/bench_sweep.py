@@ -823,7 +823,7 @@ def main(argv: list[str] | None = None) -> int:
         stats = generate_sqlite(Path(args.generate_sqlite), args.items, args.as_of, ladder, args.state)
         print(json.dumps(stats))
         return 0
-    settings = Settings(_env_file=None, home=Path(tempfile.gettempdir()) / "bench_sweep_home")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, home=Path(tempfile.gettempdir()) / "bench_sweep_home")
     print(f"== 督办扫描基准：{fmt(args.items)} 条整改事项，基准日 {args.as_of}，"
           f"到期前 {settings.reminder_days_before} 天提醒，逾期 {settings.escalation_offsets_days} 天升级 ==")
     if args.postgres:

@@ -100,7 +100,7 @@ def drive(round_runs: list[str], round_names: list[str], *, units: int, timeout:
         if bare:
             for fr in _states(round_runs).values():
                 if fr.state and fr.state.is_completed():
-                    runs.update(fr.state.result(raise_on_failure=False) or [])  # type: ignore[arg-type]
+                    runs.update(fr.state.result(raise_on_failure=False) or [])
         else:
             runs.update(unit_runs(round_names))
         states = _states(runs)

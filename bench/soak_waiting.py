@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -41,7 +42,8 @@ def main() -> int:
         load_demo_org()
         name = f"等待测试-{uuid.uuid4().hex[:6]}"
         round_run = start_round(name, teams(12))  # 区城市建设投资公司 (the one killed) is the 12th unit
-        waited, killed, answered_at = "", "", {}
+        waited, killed = "", ""
+        answered_at: dict[Any, Any] = {}
         start = time.monotonic()
         end = start + args.hours * 3600
         next_sweep = start

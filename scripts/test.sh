@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
-.venv/bin/python -m ruff check flows tasks models deployments tests
-.venv/bin/python -m mypy flows tasks models
+.venv/bin/python -m ruff check flows tasks models deployments tests bench
+.venv/bin/python -m mypy --strict flows tasks models deployments bench
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

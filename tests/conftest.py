@@ -74,7 +74,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_backend: str, r
         # The audit head of a server database lives under the global settings' home.
         monkeypatch.setenv("XUNCHA_AUDIT_HEAD_FILE", str(tmp_path / "home" / "audit-head"))
         get_settings.cache_clear()
-    return Settings(home=tmp_path / "home", ui_url="http://127.0.0.1:4200", database_url=url, _env_file=None)  # type: ignore[call-arg]
+    return Settings(home=tmp_path / "home", ui_url="http://127.0.0.1:4200", database_url=url, _env_file=None)
 
 
 @pytest.fixture

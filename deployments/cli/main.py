@@ -83,7 +83,7 @@ def _encoding_note(encoding: str | None) -> str:
     return f"（按 {encoding} 编码读取）" if encoding else ""
 
 
-class _TextDates(yaml.SafeLoader):
+class _TextDates(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
     """YAML whose dates stay text, so a date that does not exist (2月30日) is reported by the
     form's own check instead of failing inside the YAML reader."""
 
@@ -122,7 +122,7 @@ def start_round_cmd(params_file: Path = typer.Argument(..., help="巡察轮次�
             raise DomainError("巡察轮次未创建", problems)
     except DomainError as exc:
         fail(str(exc))
-    run = run_deployment(ROUND_DEPLOYMENT, parameters={"params": params.model_dump(mode="json")}, timeout=0)
+    run: Any = run_deployment(ROUND_DEPLOYMENT, parameters={"params": params.model_dump(mode="json")}, timeout=0)  # sync here
     typer.echo(f"已发起：{params.name}\n查看与审批：{get_settings().run_link(str(run.id))}")
 
 
@@ -314,7 +314,7 @@ def _start_demo_round(ui_url: str) -> None:
         typer.echo(f"演示单位和人员正在“{'、'.join(running)}”中，不再发起新的演示轮次（同一单位、同一人员不能同时在两轮巡察中）。")
         return
     deployment_params["name"] = name
-    run = run_deployment(ROUND_DEPLOYMENT, parameters={"params": deployment_params}, timeout=0)
+    run: Any = run_deployment(ROUND_DEPLOYMENT, parameters={"params": deployment_params}, timeout=0)  # sync here
     typer.echo(f"已发起演示轮次“{name}”，等待其到达第一个审批……")
     deadline = time.monotonic() + 180
     with get_client(sync_client=True) as client:
@@ -338,7 +338,8 @@ def _deployment_default_params() -> dict:  # type: ignore[type-arg]
     config = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text(encoding="utf-8"))
     for dep in config["deployments"]:
         if dep["entrypoint"].endswith(":run_inspection_round"):
-            return json.loads(json.dumps(dep["parameters"]["params"], default=str))
+            defaults: dict[Any, Any] = json.loads(json.dumps(dep["parameters"]["params"], default=str))
+            return defaults
     raise RuntimeError("prefect.yaml 中缺少“发起巡察”部署")
 
 
@@ -430,7 +431,7 @@ def main() -> None:
 
     from deployments.cli.failures import run
 
-    sys.exit(run(get_command(app)))
+    sys.exit(run(get_command(app)))  # type: ignore[arg-type]  # typer's own click is click
 
 
 if __name__ == "__main__":

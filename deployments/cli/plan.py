@@ -123,7 +123,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         if submit:
             from prefect.deployments import run_deployment
 
-            run = run_deployment(PLAN_DEPLOYMENT, parameters={"params": {"term": name, "as_of": day.isoformat()}}, timeout=0)
+            run: Any = run_deployment(PLAN_DEPLOYMENT, parameters={"params": {"term": name, "as_of": day.isoformat()}}, timeout=0)
             typer.echo(f"已报审批：{get_settings().run_link(str(run.id))}")
 
     @app.command("pools")

@@ -52,7 +52,7 @@ def plan_term(params: TermPlanParams) -> str:
         create_markdown_artifact(key=f"term-{term_id}-proposal", markdown=f"# 无法排程\n\n{proposal['error']}",
                                  description="全覆盖排程")
         log.warning("%s：%s", cov["term"], proposal["error"])
-        return proposal["error"]
+        return str(proposal["error"])
     if not proposal["plan"]:
         return "任期内单位均已巡察，无需排程"
     plan = proposal["plan"]

@@ -411,12 +411,13 @@ def report_result(*, session: Session, settings: Settings, by: str, clue_id: int
         if clue.status != ClueStatus.RECEIVED:
             raise DomainError(f"线索{clue_id}的移交函尚未签收，请先签收")
         clue.result, clue.result_note, clue.result_at = outcome, note.strip(), now
-        if outcome in FINAL_CLUE_RESULTS:
+        closed = outcome in FINAL_CLUE_RESULTS
+        if closed:
             CLUES.move(clue, ClueStatus.CLOSED)
             clue.closed_at = now
         session.add(clue)
         record_event(session=session, actor=by.strip(), action="反馈线索办理结果", entity="clue", entity_id=clue_id,
-                     now=now, detail={"result": outcome.value, "closed": clue.status == ClueStatus.CLOSED})
+                     now=now, detail={"result": outcome.value, "closed": closed})
         session.commit()
         return clue
 

@@ -192,7 +192,8 @@ def _keyed_from(session: Session, path: Path, tail: tuple[int, str, int], key: b
     none) from the rows themselves."""
     pending = session.info.get(_PENDING_HEAD)
     if pending:
-        return pending[0].keyed_from
+        first: int | None = pending[0].keyed_from
+        return first
     head = _read(path)
     if head is not None and head.keyed_from:
         return head.keyed_from

@@ -133,7 +133,7 @@ def _days(year: int, key: str, value: Any) -> set[date]:
     return out
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
     """Dates stay text, so a bad one is refused here with its year and key, not deep in PyYAML."""
 
 

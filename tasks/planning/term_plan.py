@@ -382,7 +382,7 @@ def apply_edits(*, session: Session, term_id: int, plan: list[PlannedRound], edi
 def save_plan(*, session: Session, term_id: int, plan: list[PlannedRound], actor: str, now: datetime) -> int:
     """Replace the term's planned units with the approved plan; units already covered keep no entry."""
     term = get_term(session, term_id)
-    session.exec(delete(PlannedUnit).where(col(PlannedUnit.term_id) == term.id))  # type: ignore[call-overload]
+    session.exec(delete(PlannedUnit).where(col(PlannedUnit.term_id) == term.id))
     n = 0
     for r in plan:
         for u in r.units:

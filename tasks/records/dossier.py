@@ -149,7 +149,7 @@ def write_records(*, session: Session, inspection: Inspection, path: Path) -> No
     """The unit's records as one workbook, a sheet per kind (see the module docstring for what is left out)."""
     iid = inspection.id
     wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb.remove(wb.active)
     findings = list(session.exec(select(Finding).where(Finding.inspection_id == iid).order_by(col(Finding.id))))
     _sheet(wb, "问题清单", ["问题编号", "问题类别", "问题描述", "证据材料", "问题性质", "立行立改", "第几次查找", "登记时间"],
            [(f.id, f.category, f.description, f.evidence, _enum(f.scope), "是" if f.fixed_on_site else "否",
@@ -209,7 +209,7 @@ def _figures_workbook(summary: dict[str, Any], path: Path) -> None:
     from tasks.records.statistics import MEASURES, TEAM_LABELS, labelled
 
     wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb.remove(wb.active)
     _sheet(wb, "主要数据", ["指标", "数值"], [(name, summary[key]) for key, name in MEASURES.items()])
     teams = labelled(summary["teams"], TEAM_LABELS)
     _sheet(wb, "各巡察组", list(teams[0]) if teams else list(TEAM_LABELS.values()), [list(r.values()) for r in teams])

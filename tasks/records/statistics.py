@@ -175,8 +175,7 @@ def statistics(*, session: Session, by: str, round_id: int | None = None, year: 
     rows = session.execute(_base(keys, agg, where).group_by(*keys).order_by(*order_by[by])).all()
     out = []
     for row in rows:
-        name = {"轮次": lambda r: r[1], "单位": lambda r: r[1], "巡察组": lambda r: f"{r[1]}·{r[2]}",
-                "年度": lambda r: str(r[0])}[by](row)
+        name = str(row[0]) if by == "年度" else f"{row[1]}·{row[2]}" if by == "巡察组" else row[1]
         extra: dict[str, Any] = {"id": row[0]} if by != "年度" else {}
         if by == "单位":
             extra["kind"] = str(getattr(row[2], "value", row[2]))

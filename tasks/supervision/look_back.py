@@ -160,7 +160,7 @@ def record_results(
         counts[c.result] += 1
         item = session.get(RectificationItem, c.item_id)
         assert item is not None
-        if c.result == CheckResult.RECTIFIED:
+        if CheckResult(c.result) is CheckResult.RECTIFIED:
             if item.status != ItemStatus.CLOSED:
                 ITEMS.move(item, ItemStatus.CLOSED)
                 item.closed_at, item.next_action_on = now, None

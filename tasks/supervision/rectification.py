@@ -84,7 +84,8 @@ def restart_ladder(item: RectificationItem, deadline: date, settings: Settings) 
 def _plus_days(column: Any, days: int, dialect: str) -> ColumnElement[Any]:
     if dialect == "sqlite":
         return func.date(column, f"{days:+d} days")
-    return column + days  # PostgreSQL: date + integer is a date
+    shifted: ColumnElement[Any] = column + days  # PostgreSQL: date + integer is a date
+    return shifted
 
 
 # Progress reports ------------------------------------------------------------------------
@@ -189,7 +190,7 @@ def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[
                 sa_select(item.c.id, item.c.inspection_id, item.c.ladder_cycle, item.c.next_rung, item.c.next_action_on,
                           literal(as_of)).where(due).order_by(item.c.id + 0),
             ).execution_options(preserve_rowcount=True)  # psycopg reports -1 otherwise
-        ).rowcount  # type: ignore[attr-defined]
+        ).rowcount
         if not inserted:
             break
         # Advance only items that got this rung's notice: an item made due by a transaction that
