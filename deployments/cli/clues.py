@@ -65,12 +65,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         by: str = AS,
     ) -> None:
         """查阅信访举报（查阅留痕）。"""
-        try:
-            with session_scope() as s:
-                row = clues.read_petition(session=s, settings=get_settings(), by=by, petition_id=petition_id,
-                                          informant=informant, now=now())
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            row = clues.read_petition(session=s, settings=get_settings(), by=by, petition_id=petition_id,
+                                      informant=informant, now=now())
         for k, v in row.items():
             typer.echo(f"{k}：{'' if v is None else v}")
 
@@ -83,14 +80,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         by: str = AS,
     ) -> None:
         """把信访举报转为问题线索（线索摘要从文件或标准输入读取）。"""
-        try:
-            summary = _text(file)
-            with session_scope() as s:
-                clue = clues.petition_to_clue(session=s, settings=get_settings(), by=by, petition_id=petition_id,
-                                              kind=kind, summary=summary, urgent=urgent, now=now())
-                cid = clue.id
-        except DomainError as exc:
-            fail(str(exc))
+        summary = _text(file)
+        with session_scope() as s:
+            clue = clues.petition_to_clue(session=s, settings=get_settings(), by=by, petition_id=petition_id,
+                                          kind=kind, summary=summary, urgent=urgent, now=now())
+            cid = clue.id
         typer.echo(f"已转为线索，编号 {cid}。")
 
     @app.command("add-clue")
@@ -103,48 +97,36 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         by: str = AS,
     ) -> None:
         """登记问题线索。线索内容从文件或标准输入读取，不出现在命令行参数和日志中。"""
-        try:
-            summary = _text(file)
-            with session_scope() as s:
-                insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
-                clue = clues.register_clue(session=s, by=by, inspection_id=insp.id or 0, kind=kind, summary=summary,
-                                           urgent=urgent, now=now())
-                cid = clue.id
-        except DomainError as exc:
-            fail(str(exc))
+        summary = _text(file)
+        with session_scope() as s:
+            insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
+            clue = clues.register_clue(session=s, by=by, inspection_id=insp.id or 0, kind=kind, summary=summary,
+                                       urgent=urgent, now=now())
+            cid = clue.id
         typer.echo(f"已登记线索，编号 {cid}。")
 
     @app.command("transfer-now")
     def transfer_now_cmd(clue_id: int = typer.Argument(..., help="线索编号"), by: str = AS) -> None:
         """边巡边移：集中巡察期间立即移交一件紧急线索，生成移交函并通知接收单位。"""
         settings = get_settings()
-        try:
-            with session_scope() as s:
-                letter = clues.transfer_urgent(session=s, settings=settings, by=by, clue_id=clue_id, now=now(),
-                                               link=settings.run_link(None))
-                doc_no, due = letter.doc_no, letter.ack_due_on
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            letter = clues.transfer_urgent(session=s, settings=settings, by=by, clue_id=clue_id, now=now(),
+                                           link=settings.run_link(None))
+            doc_no, due = letter.doc_no, letter.ack_due_on
         typer.echo(f"已移交（{doc_no}），签收期限 {due}。")
 
     @app.command("clues")
     def clues_cmd(by: str = AS) -> None:
         """线索办理台账：未办结的线索及其接收单位、签收和反馈期限（不含线索内容）。"""
-        try:
-            with session_scope() as s:
-                rows = clues.open_clues(session=s, by=by, now=now())
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            rows = clues.open_clues(session=s, by=by, now=now())
         echo_rows(rows)
 
     @app.command("show-clue")
     def show_clue_cmd(clue_id: int = typer.Argument(..., help="线索编号"), by: str = AS) -> None:
         """查阅线索内容（按角色限定，查阅留痕）。"""
-        try:
-            with session_scope() as s:
-                row = clues.read_clue(session=s, by=by, clue_id=clue_id, now=now())
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            row = clues.read_clue(session=s, by=by, clue_id=clue_id, now=now())
         for k, v in row.items():
             typer.echo(f"{k}：{v}")
 
@@ -155,13 +137,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         by: str = AS,
     ) -> None:
         """接收单位签收线索移交函（也可用界面中的“签收线索移交函”部署）。"""
-        try:
-            with session_scope() as s:
-                letter = clues.acknowledge(session=s, settings=get_settings(), by=by, letter_id=letter_id, code=code,
-                                           now=now())
-                count = letter.clue_count
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            letter = clues.acknowledge(session=s, settings=get_settings(), by=by, letter_id=letter_id, code=code,
+                                       now=now())
+            count = letter.clue_count
         typer.echo(f"已签收移交函，线索{count}件；请在{span_text(get_settings().rule('clue_result'))}内反馈办理结果。")
 
     @app.command("clue-result")
@@ -172,14 +151,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         by: str = AS,
     ) -> None:
         """接收单位反馈线索办理结果；除“初步核实”外，反馈即办结。"""
-        try:
-            note = _text(note_file) if note_file else ""
-            with session_scope() as s:
-                clue = clues.report_result(session=s, settings=get_settings(), by=by, clue_id=clue_id, result=result,
-                                           note=note, now=now())
-                closed = clue.closed_at is not None
-        except DomainError as exc:
-            fail(str(exc))
+        note = _text(note_file) if note_file else ""
+        with session_scope() as s:
+            clue = clues.report_result(session=s, settings=get_settings(), by=by, clue_id=clue_id, result=result,
+                                       note=note, now=now())
+            closed = clue.closed_at is not None
         typer.echo("已反馈，线索办结。" if closed else "已反馈初步核实情况，线索仍在办理中。")
 
     @app.command("rotate-key")
@@ -187,13 +163,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         """轮换举报人身份的加密密钥：生成新密钥并用它重新加密全部记录。"""
         from tasks.clues.keys import rotate_informant_key
 
-        try:
-            with session_scope() as s:
-                from tasks.clues.ledger import account, guarded
+        with session_scope() as s:
+            from tasks.clues.ledger import account, guarded
 
-                n = guarded(s, by=by, action="轮换加密密钥", entity="petition", entity_id=None, now=now(),
-                            work=lambda: (require(account(s, by).role, Action.ROTATE_KEY),
-                                          rotate_informant_key(session=s, settings=get_settings(), by=by, now=now()))[1])
-        except DomainError as exc:
-            fail(str(exc))
+            n = guarded(s, by=by, action="轮换加密密钥", entity="petition", entity_id=None, now=now(),
+                        work=lambda: (require(account(s, by).role, Action.ROTATE_KEY),
+                                      rotate_informant_key(session=s, settings=get_settings(), by=by, now=now()))[1])
         typer.echo(f"已轮换密钥，重新加密{n}条举报人记录。")

@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+import functools
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import typer
+
+from models.errors import DomainError
+
+C = TypeVar("C", bound=Callable[..., Any])
+
+
+class App(typer.Typer):
+    """The CLI's Typer: every command it registers ends a refusal (DomainError) in one Chinese
+    line and exit code 2, so no command writes that handling itself. The console entry point
+    (deployments/cli/failures.py) does the same for every other failure."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[C], C]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(fn: C) -> C:
+            @functools.wraps(fn)
+            def refused_in_chinese(*a: Any, **kw: Any) -> Any:
+                try:
+                    return fn(*a, **kw)
+                except DomainError as exc:
+                    fail(str(exc))
+
+            register(refused_in_chinese)
+            return fn
+
+        return decorator
 
 AS: Any = typer.Option(..., "--as", envvar="XUNCHA_USER", help="办理人姓名（须为在册用户，按其角色核验权限）")
 

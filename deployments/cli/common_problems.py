@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import typer
 
-from deployments.cli.common import AS, echo_rows, fail
+from deployments.cli.common import AS, echo_rows
 from models.clock import now
 from models.db import session_scope
-from models.errors import DomainError
 from models.settings import get_settings
 
 
@@ -20,11 +19,8 @@ def register(app: typer.Typer) -> None:
         round_name: str = typer.Option("", "--round", help="只列出某一巡察轮次（名称）"),
     ) -> None:
         """列出共性问题及其编号、分管领导、责任部门、涉及单位、整改事项、已销号、逾期和状态（督办中 / 已销号）。"""
-        try:
-            with session_scope() as s:
-                rows = list_common_problems(session=s, round_name=round_name, as_of=now().date())
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            rows = list_common_problems(session=s, round_name=round_name, as_of=now().date())
         echo_rows(rows, empty="（尚无已确认的共性问题）")
 
     @app.command("close-common")
@@ -35,11 +31,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """共性问题销号：各单位该问题的整改事项全部销号后，由巡察办办理，督办随之结束（记入审计日志）。"""
         settings = get_settings()
-        try:
-            with session_scope() as s:
-                cp = close_common_problem(session=s, settings=settings, by=by, problem_id=problem_id, comment=comment,
-                                          now=now(), link=settings.run_link(None))
-                title = cp.title
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            cp = close_common_problem(session=s, settings=settings, by=by, problem_id=problem_id, comment=comment,
+                                      now=now(), link=settings.run_link(None))
+            title = cp.title
         typer.echo(f"共性问题{problem_id}“{title}”已销号，督办结束。")

@@ -9,7 +9,6 @@ import typer
 
 from deployments.cli.common import fail
 from models.db import session_scope
-from models.errors import DomainError
 from models.settings import get_settings
 from tasks.records.dossier import (
     MANIFEST,
@@ -36,21 +35,15 @@ def verify_dossier_cmd(
     if folder is not None:
         folders = [folder]
     else:
-        try:
-            folders = dossier_folders(settings, round_name, unit_name or None)
-        except DomainError as exc:
-            fail(str(exc))
+        folders = dossier_folders(settings, round_name, unit_name or None)
     bad = 0
-    try:
-        with session_scope() as s:
-            checks = []
-            for f in folders:
-                owner = dossier_owner(session=s, settings=settings, folder=f)
-                registered = None if owner is None else registered_hashes(session=s, round_id=owner[0],
-                                                                          inspection_id=owner[1])
-                checks.append((f, registered, verify_dossier(f, registered=registered, zip_required=owner is not None)))
-    except DomainError as exc:
-        fail(str(exc))
+    with session_scope() as s:
+        checks = []
+        for f in folders:
+            owner = dossier_owner(session=s, settings=settings, folder=f)
+            registered = None if owner is None else registered_hashes(session=s, round_id=owner[0],
+                                                                      inspection_id=owner[1])
+            checks.append((f, registered, verify_dossier(f, registered=registered, zip_required=owner is not None)))
     for f, registered, problems in checks:
         if problems:
             bad += 1

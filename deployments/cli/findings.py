@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from deployments.cli.common import AS, echo_rows, fail
+from deployments.cli.common import AS, echo_rows
 from models.clock import now
 from models.db import session_scope
 from models.enums import FindingScope
@@ -24,14 +24,11 @@ def register(app: typer.Typer) -> None:
         unit_name: str = typer.Option(..., "--unit", help="被巡察单位名称"),
     ) -> None:
         """列出一个单位已登记的问题及其编号（更正、撤回时使用）。"""
-        try:
-            with session_scope() as s:
-                insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
-                rows = [{"编号": f.id, "问题类别": f.category, "问题描述": f.description, "证据材料": f.evidence,
-                         "问题性质": FindingScope(f.scope).value, "立行立改": "是" if f.fixed_on_site else "否"}
-                        for f in s.exec(select(Finding).where(Finding.inspection_id == insp.id).order_by(col(Finding.id)))]
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
+            rows = [{"编号": f.id, "问题类别": f.category, "问题描述": f.description, "证据材料": f.evidence,
+                     "问题性质": FindingScope(f.scope).value, "立行立改": "是" if f.fixed_on_site else "否"}
+                    for f in s.exec(select(Finding).where(Finding.inspection_id == insp.id).order_by(col(Finding.id)))]
         echo_rows(rows)
 
     @app.command("correct-finding")
@@ -41,19 +38,16 @@ def register(app: typer.Typer) -> None:
         by: str = AS,
     ) -> None:
         """集中巡察期间更正一个已登记的问题（留痕）。"""
-        try:
-            changes: dict[str, str] = {}
-            for item in fields:
-                column, sep, value = item.partition("=")
-                if not sep:
-                    raise DomainError(f"--field 应写成 字段=新内容，实为“{item}”")
-                if column.strip() in changes:
-                    raise DomainError(f"字段“{column.strip()}”重复")
-                changes[column.strip()] = value
-            with session_scope() as s:
-                correct_finding(session=s, by=by, finding_id=finding_id, changes=changes, now=now())
-        except DomainError as exc:
-            fail(str(exc))
+        changes: dict[str, str] = {}
+        for item in fields:
+            column, sep, value = item.partition("=")
+            if not sep:
+                raise DomainError(f"--field 应写成 字段=新内容，实为“{item}”")
+            if column.strip() in changes:
+                raise DomainError(f"字段“{column.strip()}”重复")
+            changes[column.strip()] = value
+        with session_scope() as s:
+            correct_finding(session=s, by=by, finding_id=finding_id, changes=changes, now=now())
         typer.echo(f"已更正问题{finding_id}：{'、'.join(changes)}。")
 
     @app.command("withdraw-finding")
@@ -63,9 +57,6 @@ def register(app: typer.Typer) -> None:
         by: str = AS,
     ) -> None:
         """集中巡察期间撤回一个误登或重复登记的问题（原内容和原因记入审计日志）。"""
-        try:
-            with session_scope() as s:
-                withdraw_finding(session=s, by=by, finding_id=finding_id, reason=reason, now=now())
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            withdraw_finding(session=s, by=by, finding_id=finding_id, reason=reason, now=now())
         typer.echo(f"已撤回问题{finding_id}。")

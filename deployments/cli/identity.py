@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import typer
 
-from deployments.cli.common import AS, fail
+from deployments.cli.common import AS
 from models.clock import now
 from models.db import session_scope
-from models.errors import DomainError
 
 
 def register(app: typer.Typer) -> None:
@@ -26,14 +25,11 @@ def register(app: typer.Typer) -> None:
 
         typed = typer.prompt("初始密码", hide_input=True, confirmation_prompt="再次输入") if prompt else None
         t = now()
-        try:
-            with session_scope() as s:
-                done = guarded(s, by=by, action="重置密码", entity="account", entity_id=None, now=t,
-                               work=lambda: reset_password(session=s, by=account(s, by), name=name, now=t,
-                                                           password=typed, reset_totp=reset_totp))
-                who, pw, ended = done.account.name, done.password, done.sessions_ended
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            done = guarded(s, by=by, action="重置密码", entity="account", entity_id=None, now=t,
+                           work=lambda: reset_password(session=s, by=account(s, by), name=name, now=t,
+                                                       password=typed, reset_totp=reset_totp))
+            who, pw, ended = done.account.name, done.password, done.sessions_ended
         lines = [f"已为“{who}”重置登录密码，首次登录时须修改。"]
         if typed is None:
             lines.append(f"初始密码：{pw}\n（仅显示这一次，请当面或通过保密渠道交给本人，勿经提醒群转发。）")

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlmodel import func, select
 
 from deployments.cli.clues import register as register_clue_commands
-from deployments.cli.common import cli_command, fail
+from deployments.cli.common import App, cli_command, fail
 from deployments.cli.common_problems import register as register_common_problem_commands
 from deployments.cli.dossier import register as register_dossier_commands
 from deployments.cli.findings import register as register_findings_commands
@@ -37,7 +37,7 @@ from tasks.lifecycle.findings import find_inspection, parse_sheet_file, record_f
 from tasks.lifecycle.rounds import compose_params, validate_round
 from tasks.planning.org import load_org, read_org_file, read_org_file_encoded
 
-app = typer.Typer(help="巡察工作全流程编排：命令行工具", no_args_is_help=True, add_completion=False)
+app = App(help="巡察工作全流程编排：命令行工具", no_args_is_help=True, add_completion=False)
 DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
 ROUND_DEPLOYMENT = "巡察轮次/发起巡察"
 
@@ -45,12 +45,9 @@ ROUND_DEPLOYMENT = "巡察轮次/发起巡察"
 @app.command("load-org")
 def load_org_cmd(path: Path = typer.Argument(DEMO_ORG, help="组织数据文件（YAML 或 Excel）")) -> None:
     """导入单位、人员、人才库、回避申报和提醒接收人。"""
-    try:
-        data, encoding = read_org_file_encoded(path)
-        with session_scope() as s:
-            counts = load_org(session=s, data=data)
-    except DomainError as exc:
-        fail(str(exc))
+    data, encoding = read_org_file_encoded(path)
+    with session_scope() as s:
+        counts = load_org(session=s, data=data)
     typer.echo(_encoding_note(encoding) + f"已导入：单位{counts['units']}个，人员{counts['people']}人，回避申报{counts['conflicts']}条，用户{counts['accounts']}个。")
 
 
@@ -66,14 +63,11 @@ def import_findings_cmd(
     unit_name: str = typer.Option(..., "--unit", help="被巡察单位名称"),
 ) -> None:
     """导入问题清单；有任何一行出错则整表不导入，并逐行列出错误。"""
-    try:
-        findings, encoding = parse_sheet_file(sheet)
-        with session_scope() as s:
-            insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
-            rows = record_findings(session=s, inspection=insp, findings=findings, by="巡察组", now=now())
-            ids = [r.id for r in rows]
-    except DomainError as exc:
-        fail(str(exc))
+    findings, encoding = parse_sheet_file(sheet)
+    with session_scope() as s:
+        insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
+        rows = record_findings(session=s, inspection=insp, findings=findings, by="巡察组", now=now())
+        ids = [r.id for r in rows]
     known = len(findings) - len(rows)
     typer.echo(_encoding_note(encoding) + f"已导入{len(rows)}个问题" + (f"（编号 {_id_span(ids)}）" if ids else "") +
                (f"；另有{known}个此前已登记，未重复导入（如需修改请用 correct-finding）" if known else "") + "。")
@@ -110,18 +104,15 @@ def start_round_cmd(params_file: Path = typer.Argument(..., help="巡察轮次�
     """校验参数后发起一轮巡察（与界面中“发起巡察”表单相同）。"""
     from prefect.deployments import run_deployment
 
-    try:
-        params = load_round_params(params_file)
-        former = get_settings().recusal_former_years
-        with session_scope() as s:
-            problems = validate_round(session=s, params=params, former_years=former)
-            if not problems and params.auto_teams is not None:  # the composition must be possible too
-                composed, _ = compose_params(session=s, params=params, former_years=former)
-                problems = validate_round(session=s, params=composed, former_years=former)
-        if problems:
-            raise DomainError("巡察轮次未创建", problems)
-    except DomainError as exc:
-        fail(str(exc))
+    params = load_round_params(params_file)
+    former = get_settings().recusal_former_years
+    with session_scope() as s:
+        problems = validate_round(session=s, params=params, former_years=former)
+        if not problems and params.auto_teams is not None:  # the composition must be possible too
+            composed, _ = compose_params(session=s, params=params, former_years=former)
+            problems = validate_round(session=s, params=composed, former_years=former)
+    if problems:
+        raise DomainError("巡察轮次未创建", problems)
     run: Any = run_deployment(ROUND_DEPLOYMENT, parameters={"params": params.model_dump(mode="json")}, timeout=0)  # sync here
     typer.echo(f"已发起：{params.name}\n查看与审批：{get_settings().run_link(str(run.id))}")
 
@@ -188,16 +179,13 @@ def stats_cmd(
     from deployments.cli.stats import parse_year, print_table
     from tasks.records.statistics import MEASURES, find_round, labelled, statistics, with_forecasts
 
-    try:
-        y = parse_year(year)
-        with session_scope() as s:
-            rid = find_round(session=s, name=round_name).id if round_name else None
-            rows = statistics(session=s, by=by, round_id=rid, year=y)
-            labels = MEASURES
-            if by == "单位":
-                rows, labels = with_forecasts(session=s, settings=get_settings(), rows=rows, as_of=today(), round_id=rid, year=y)
-    except DomainError as exc:
-        fail(str(exc))
+    y = parse_year(year)
+    with session_scope() as s:
+        rid = find_round(session=s, name=round_name).id if round_name else None
+        rows = statistics(session=s, by=by, round_id=rid, year=y)
+        labels = MEASURES
+        if by == "单位":
+            rows, labels = with_forecasts(session=s, settings=get_settings(), rows=rows, as_of=today(), round_id=rid, year=y)
     print_table(labelled(rows, labels, first={"name": by}))
 
 
@@ -211,11 +199,8 @@ def export_org_cmd(
     导入时保留数据库中的原地址。"""
     from tasks.planning.org_excel import write_org_excel
 
-    try:
-        with session_scope() as s:
-            counts = write_org_excel(s, path, settings=get_settings(), addresses=addresses)
-    except DomainError as exc:
-        fail(str(exc))
+    with session_scope() as s:
+        counts = write_org_excel(s, path, settings=get_settings(), addresses=addresses)
     typer.echo(f"已导出到 {path}：单位{counts['units']}个，人员{counts['people']}人，"
                f"回避申报{counts['conflicts']}条，接收人{counts['recipients']}个，用户{counts['accounts']}个。")
     if not addresses:
@@ -228,14 +213,11 @@ def verify_audit_cmd(by: str = typer.Option(..., "--as", envvar="XUNCHA_USER", h
     from models.access import Action, require
     from tasks.clues.ledger import account, guarded
 
-    try:
-        with session_scope() as s:
-            guarded(s, by=by, action="校验审计日志", entity="audit_event", entity_id=None, now=now(),
-                    work=lambda: require(account(s, by).role, Action.VERIFY_AUDIT))
-            problems = verify_trail(session=s)
-            total = s.exec(select(func.count()).select_from(AuditEvent)).one()
-    except DomainError as exc:
-        fail(str(exc))
+    with session_scope() as s:
+        guarded(s, by=by, action="校验审计日志", entity="audit_event", entity_id=None, now=now(),
+                work=lambda: require(account(s, by).role, Action.VERIFY_AUDIT))
+        problems = verify_trail(session=s)
+        total = s.exec(select(func.count()).select_from(AuditEvent)).one()
     if problems:
         fail("\n".join(problems))
     typer.echo(f"审计日志完整（共{total}条，与链头文件一致）。")

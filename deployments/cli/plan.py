@@ -58,14 +58,11 @@ def parse_day(text: str) -> date:
 def _on_term(name: str, by: str, action: Action, work: Callable[[Any, int], T]) -> T:
     """`work(session, term id)` for person `by` if their role may do `action`; a refusal ends the command."""
     from tasks.planning import term_plan
-    try:
-        with session_scope() as s:
-            _as(s, by, action)
-            term = term_plan.get_term(s, name)
-            assert term.id is not None
-            return work(s, term.id)
-    except DomainError as exc:
-        fail(str(exc))
+    with session_scope() as s:
+        _as(s, by, action)
+        term = term_plan.get_term(s, name)
+        assert term.id is not None
+        return work(s, term.id)
 
 
 def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per command
@@ -80,16 +77,13 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         by: str = AS,
     ) -> None:
         """建立一届任期的全覆盖计划（任期、每年轮次、每轮容量、组合规则）。"""
-        try:
-            first, last = parse_years(years)
-            with session_scope() as s:
-                _as(s, by, Action.PLAN_TERM)
-                term = term_plan.create_term(session=s, name=name, first_year=first, last_year=last,
-                                             rounds_per_year=rounds_per_year, units_per_round=units_per_round,
-                                             mix=parse_mix(mix), actor=by, now=now())
-                tid = term.id
-        except DomainError as exc:
-            fail(str(exc))
+        first, last = parse_years(years)
+        with session_scope() as s:
+            _as(s, by, Action.PLAN_TERM)
+            term = term_plan.create_term(session=s, name=name, first_year=first, last_year=last,
+                                         rounds_per_year=rounds_per_year, units_per_round=units_per_round,
+                                         mix=parse_mix(mix), actor=by, now=now())
+            tid = term.id
         typer.echo(f"已建立任期计划“{name}”（编号 {tid}）。排程：界面中运行部署“全覆盖排程”，或 schedule {name} --submit。")
 
     @app.command("coverage")
@@ -129,13 +123,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     @app.command("pools")
     def pools_cmd(by: str = AS) -> None:
         """组长库、人才库：专长、是否可用、参加巡察次数和最近一次。"""
-        try:
-            with session_scope() as s:
-                _as(s, by, Action.PLAN_TERM)
-                history = term_plan.service_history(s)
-                people = [p for p in term_plan.person_records(s) if p.leader or p.talent]
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            _as(s, by, Action.PLAN_TERM)
+            history = term_plan.service_history(s)
+            people = [p for p in term_plan.person_records(s) if p.leader or p.talent]
         echo_rows([{"姓名": p.name, "组长库": "是" if p.leader else "", "人才库": "是" if p.talent else "",
                  "专长": "、".join(sorted(p.specialties)), "可用": "是" if p.available else "否",
                  "参加次数": p.rounds_served,
@@ -152,12 +143,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     ) -> None:
         """按专长、轮换和回避制度提出巡察组组成建议，并说明每个未选配人员的原因（不保存）。"""
         names = [n.strip() for n in units.replace("，", ",").replace("、", ",").split(",") if n.strip()]
-        try:
-            with session_scope() as s:
-                _as(s, by, Action.PLAN_TERM)
-                composition = term_plan.compose_for_round(
-                    session=s, unit_names=names, team_count=teams, members_per_team=members,
-                    year=year or now().year, kind=kind, former_years=get_settings().recusal_former_years)
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            _as(s, by, Action.PLAN_TERM)
+            composition = term_plan.compose_for_round(
+                session=s, unit_names=names, team_count=teams, members_per_team=members,
+                year=year or now().year, kind=kind, former_years=get_settings().recusal_former_years)
         typer.echo(term_plan.composition_markdown(composition))

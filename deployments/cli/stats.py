@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from deployments.cli.common import echo_rows, fail
+from deployments.cli.common import echo_rows
 from models.clock import today
 from models.db import session_scope
 from models.errors import DomainError
@@ -48,16 +48,13 @@ def register(app: typer.Typer) -> None:
             per_team_evaluation,
         )
 
-        try:
-            if round_name and year:
-                raise DomainError("--round 与 --year 只能选一个")
-            y = parse_year(year)
-            with session_scope() as s:
-                rid = find_round(session=s, name=round_name).id if round_name else None
-                teams = per_team_evaluation(session=s, round_id=rid, year=y)
-                inspectors = per_inspector_evaluation(session=s, round_id=rid, year=y) if people else []
-        except DomainError as exc:
-            fail(str(exc))
+        if round_name and year:
+            raise DomainError("--round 与 --year 只能选一个")
+        y = parse_year(year)
+        with session_scope() as s:
+            rid = find_round(session=s, name=round_name).id if round_name else None
+            teams = per_team_evaluation(session=s, round_id=rid, year=y)
+            inspectors = per_inspector_evaluation(session=s, round_id=rid, year=y) if people else []
         print_table(labelled(teams, TEAM_LABELS))
         if people:
             typer.echo("\n巡察干部（所在巡察组的合计，问题和线索不按个人登记）：")
@@ -72,13 +69,10 @@ def register(app: typer.Typer) -> None:
         from tasks.records.charts import round_charts
         from tasks.records.statistics import find_round
 
-        try:
-            with session_scope() as s:
-                rnd = find_round(session=s, name=round_name)
-                assert rnd.id is not None
-                paths = round_charts(session=s, round_id=rnd.id, directory=directory)
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            rnd = find_round(session=s, name=round_name)
+            assert rnd.id is not None
+            paths = round_charts(session=s, round_id=rnd.id, directory=directory)
         typer.echo(f"已生成{len(paths)}张图表：\n" + "\n".join(str(p) for p in paths))
 
     @app.command("export-lists")
@@ -90,10 +84,7 @@ def register(app: typer.Typer) -> None:
         """导出整改清单（问题清单、任务清单、责任清单、整改进展台账、汇总）到 Excel。"""
         from tasks.records.exports import export_lists
 
-        try:
-            with session_scope() as s:
-                counts = export_lists(session=s, round_name=round_name, unit_name=unit_name or None, path=path,
-                                      as_of=today())
-        except DomainError as exc:
-            fail(str(exc))
+        with session_scope() as s:
+            counts = export_lists(session=s, round_name=round_name, unit_name=unit_name or None, path=path,
+                                  as_of=today())
         typer.echo(f"已导出到 {path}：问题{counts['problems']}个，整改事项{counts['items']}项。")
