@@ -113,6 +113,27 @@ def reached(current: Stage, stage: Stage) -> bool:
     return order.index(current) >= order.index(stage)
 
 
+@dataclass(frozen=True)
+class InspectionState:
+    """What the unit flow needs to know of one inspection, as read at one moment (the hand-off
+    from tasks/lifecycle/prefect.read_inspection to flows/lifecycle/inspect_unit.py)."""
+
+    round_id: int
+    stage: Stage
+    search_count: int
+    label: str  # 轮次·单位
+    pending_clues: int
+    findings: int
+    open_items: int
+    plan_submitted: bool
+    plan_approved: bool
+
+    @property
+    def waiting_for_plan(self) -> bool:
+        """In rectification with open items and no plan approved yet (the plan step)."""
+        return self.stage is Stage.RECTIFICATION and not self.plan_approved and self.open_items > 0
+
+
 def letter_status(acknowledged: bool) -> LetterStatus:
     return LetterStatus.ACKNOWLEDGED if acknowledged else LetterStatus.SENT
 

@@ -26,6 +26,7 @@ from models.forms import (
 )
 from models.settings import get_settings
 from models.tables import Finding, Inspection, InspectionRound, Unit
+from models.transitions import InspectionState
 from tasks.lifecycle import approvals, stages
 from tasks.lifecycle.rounds import create_round, settle_plan, teams_markdown
 from tasks.ops.launch import UNIT_DEPLOYMENT, run_name, start_look_back, start_once
@@ -137,7 +138,7 @@ def archiving_task(inspection_id: int) -> str:
 
 
 @task(name="读取巡察状态", **READ)
-def read_inspection(inspection_id: int) -> dict[str, Any]:
+def read_inspection(inspection_id: int) -> InspectionState:
     with session_scope() as s:
         insp = s.get(Inspection, inspection_id)
         if insp is None:
@@ -145,13 +146,13 @@ def read_inspection(inspection_id: int) -> dict[str, Any]:
         unit = s.get(Unit, insp.unit_id)
         rnd = s.get(InspectionRound, insp.round_id)
         assert unit and rnd
-        return {
-            "round_id": insp.round_id, "stage": Stage(insp.stage).value, "search_count": insp.search_count,
-            "label": f"{rnd.name}·{unit.name}", "pending_clues": stages.pending_clue_count(session=s, inspection_id=inspection_id),
-            "findings": len(stages.Ctx(s, get_settings(), inspection_id).findings()),
-            "open_items": len(stages.open_items(session=s, inspection_id=inspection_id)),
-            "plan_submitted": insp.plan_submitted_at is not None, "plan_approved": insp.plan_approved_at is not None,
-        }
+        return InspectionState(
+            round_id=insp.round_id, stage=Stage(insp.stage), search_count=insp.search_count,
+            label=f"{rnd.name}·{unit.name}", pending_clues=stages.pending_clue_count(session=s, inspection_id=inspection_id),
+            findings=len(stages.Ctx(s, get_settings(), inspection_id).findings()),
+            open_items=len(stages.open_items(session=s, inspection_id=inspection_id)),
+            plan_submitted=insp.plan_submitted_at is not None, plan_approved=insp.plan_approved_at is not None,
+        )
 
 
 @task(name="发起审批", **READ)
