@@ -43,7 +43,11 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     st = Stack(home=tmp_path_factory.mktemp("scale"), port=free_port(),
                extra_env=postgres_env(name) | {"XUNCHA_HOUSEKEEPING_SECONDS": "5"})
     saved = dict(os.environ)
-    _use(saved | {k: v for k, v in st.env().items() if k.startswith(("PREFECT_", "XUNCHA_"))})
+    # The session's stack (tests/conftest.py) points every recipient at its own inbox; this stack
+    # has no receiver of its own, so its codes stay in its outbox, where the test reads them.
+    os.environ.pop("XUNCHA_RECIPIENTS", None)
+    _use({k: v for k, v in saved.items() if k != "XUNCHA_RECIPIENTS"}
+         | {k: v for k, v in st.env().items() if k.startswith(("PREFECT_", "XUNCHA_"))})
     try:
         st.start_server()
         st.deploy()
