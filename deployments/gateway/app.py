@@ -168,6 +168,16 @@ class Gateway:
         response.set_cookie("xuncha_next", quote(next_url), httponly=True, samesite="lax", path="/")
         return response
 
+    async def _partial_form(self, request: Request, *stages: Stage) -> tuple[sessions.Found, dict[str, str]] | Response:
+        """A form posted in the middle of logging in (second factor, new password): same origin,
+        a login at one of `stages`, and the form's fields; else the response that ends it."""
+        if not _same_origin(request):
+            return refused("跨站提交被拒绝")
+        found = await self._partial(request, *stages)
+        if isinstance(found, Response):
+            return found
+        return found, _form((await request.body())[:FORM_LIMIT])
+
     async def _partial(self, request: Request, *stages: Stage) -> sessions.Found | Response:
         found = await self.current(request)
         if found.login is None or found.account is None:
@@ -210,13 +220,12 @@ class Gateway:
                             status_code=401 if error else 200, headers={"Cache-Control": "no-store"})
 
     async def totp_post(self, request: Request) -> Response:
-        if not _same_origin(request):
-            return refused("跨站提交被拒绝")
-        found = await self._partial(request, Stage.TOTP, Stage.ENROL)
-        if isinstance(found, Response):
-            return found
+        posted = await self._partial_form(request, Stage.TOTP, Stage.ENROL)
+        if isinstance(posted, Response):
+            return posted
+        found, form = posted
         assert found.login is not None and found.account is not None
-        code = _form((await request.body())[:FORM_LIMIT]).get("code", "")
+        code = form.get("code", "")
         login_id, account_id, t = found.login.id, found.account.id, now()
 
         def work(s: Session) -> Stage:
@@ -251,13 +260,11 @@ class Gateway:
         return HTMLResponse(pages.password_page(name=found.account.name, forced=Stage(found.login.stage) is Stage.CHANGE))
 
     async def password_post(self, request: Request) -> Response:
-        if not _same_origin(request):
-            return refused("跨站提交被拒绝")
-        found = await self._partial(request, Stage.CHANGE, Stage.ACTIVE)
-        if isinstance(found, Response):
-            return found
+        posted = await self._partial_form(request, Stage.CHANGE, Stage.ACTIVE)
+        if isinstance(posted, Response):
+            return posted
+        found, form = posted
         assert found.login is not None and found.account is not None
-        form = _form((await request.body())[:FORM_LIMIT])
         login_id, account_id, t = found.login.id, found.account.id, now()
         forced = Stage(found.login.stage) is Stage.CHANGE
 
