@@ -39,6 +39,11 @@ class Action(StrEnum):
     SET_RUN_STATE = "更改流程运行状态"
     DELETE_RUN = "删除流程运行记录"
     ADMINISTER_PLATFORM = "管理流程平台（部署、工作池、自动化、变量等）"
+    # What the CLI's own commands do besides the above (deployments/cli, COMMANDS below).
+    VIEW_PROGRESS = "查看巡察进展（轮次、单位阶段、问题清单、共性问题、回头看）"
+    VIEW_STATISTICS = "查看统计、评估和导出整改清单"
+    VERIFY_DOSSIER = "校验归档卷宗"
+    READ_CLUE = "查阅问题线索"  # who reads which clue: CLUE_READERS, by kind
 
 
 class Scope(StrEnum):
@@ -81,7 +86,60 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     Action.SET_RUN_STATE: {R.OFFICE: ALL},
     Action.DELETE_RUN: {R.OFFICE: ALL},
     Action.ADMINISTER_PLATFORM: {R.OFFICE: ALL},
+    Action.VIEW_PROGRESS: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.TEAM_LEADER: ALL, R.TEAM_MEMBER: ALL},
+    Action.VIEW_STATISTICS: {R.OFFICE: ALL, R.LEADING_GROUP: ALL},
+    Action.VERIFY_DOSSIER: {R.OFFICE: ALL},
 }
+
+# What each CLI command does, so it runs only for a person logged in with `xuncha login` whose
+# role allows it (deployments/cli/common.py checks this before the command runs; a command
+# missing here cannot be registered). None: a command of the machine's operator that starts or
+# stops processes or is the login itself and reads no one's data; the operating-system account
+# that owns the data folder is its check.
+COMMANDS: dict[str, Action | None] = {
+    "login": None, "logout": None, "whoami": None,
+    "up": None, "down": None, "relay": None, "deliver": None, "inbox": None, "db-status": None, "db-upgrade": None,
+    "load-org": Action.MANAGE_ACCOUNTS,
+    "export-org": Action.MANAGE_ACCOUNTS,
+    "set-password": Action.MANAGE_ACCOUNTS,
+    "import-findings": Action.RECORD_FINDINGS,
+    "findings": Action.VIEW_PROGRESS,
+    "correct-finding": Action.CORRECT_FINDING,
+    "withdraw-finding": Action.WITHDRAW_FINDING,
+    "start-round": Action.START_ROUND,
+    "status": Action.VIEW_PROGRESS,
+    "look-backs": Action.VIEW_PROGRESS,
+    "common-problems": Action.VIEW_PROGRESS,
+    "close-common": Action.CLOSE_COMMON_PROBLEM,
+    "sweep": Action.RUN_SWEEP,
+    "stats": Action.VIEW_STATISTICS,
+    "charts": Action.VIEW_STATISTICS,
+    "evaluate-teams": Action.VIEW_STATISTICS,
+    "export-lists": Action.VIEW_STATISTICS,
+    "verify-audit": Action.VERIFY_AUDIT,
+    "verify-dossier": Action.VERIFY_DOSSIER,
+    "rotate-key": Action.ROTATE_KEY,
+    "term-create": Action.PLAN_TERM,
+    "schedule": Action.PLAN_TERM,
+    "compose": Action.PLAN_TERM,
+    "pools": Action.PLAN_TERM,
+    "coverage": Action.VIEW_COVERAGE,
+    "add-petition": Action.ADD_PETITION,
+    "show-petition": Action.READ_PETITION,
+    "petition-to-clue": Action.ADD_CLUE,
+    "add-clue": Action.ADD_CLUE,
+    "transfer-now": Action.TRANSFER_URGENT,
+    "clues": Action.LIST_CLUES,
+    "show-clue": Action.READ_CLUE,
+    "ack-letter": Action.ACKNOWLEDGE,
+    "clue-result": Action.REPORT_RESULT,
+}
+# Commands that may run before anyone can log in, on a new install only: the first import of the
+# org data (no account exists yet) and the first office password (no 巡察办 account has one).
+FIRST_SETUP: frozenset[str] = frozenset({"load-org", "set-password"})
+# Commands that read or write confidential data or configuration and have no audit record of
+# their own: the CLI records who ran them (refusals are recorded for every command).
+AUDITED_COMMANDS: frozenset[str] = frozenset({"load-org", "export-org", "import-findings", "export-lists", "stats"})
 
 # Who may start each deployment of prefect.yaml (by its name) from the UI: the roles of the
 # action it performs. None: only the system starts it (发起巡察 starts 单位巡察, the daily sweep
@@ -108,6 +166,9 @@ CLUE_READERS: dict[ClueKind, dict[AccessRole, Scope]] = {
     ClueKind.PETITION: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM, R.DEPARTMENT: RECEIVER},
     ClueKind.SECTOR: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM, R.DEPARTMENT: RECEIVER},
 }
+
+# Anyone who reads some kind of clue may ask to read one; the kind and scope then decide.
+PERMISSIONS[Action.READ_CLUE] = {role: scope for readers in CLUE_READERS.values() for role, scope in readers.items()}
 
 # The receiving bodies a clue can be routed to (settings.clue_routes), and who acts for each.
 RECEIVER_ACCESS: dict[Role, AccessRole] = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,6 +45,7 @@ class Settings(BaseSettings):
     gateway_host: str = Field(default="127.0.0.1", description="登录网关监听的地址（局域网使用时改为本机地址或 0.0.0.0）")
     session_idle_minutes: float = Field(default=30, gt=0, description="无操作多少分钟后会话失效，须重新登录")
     session_max_hours: float = Field(default=12, gt=0, description="一次登录最长有效多少小时")
+    cli_session_dir: Path | None = Field(default=None, description="命令行登录凭据的存放目录（每个操作系统用户一份）；为空时为 ~/.config/xuncha")
     login_max_failures: int = Field(default=5, ge=1, description="连续登录失败几次后锁定账户")
     login_lockout_minutes: float = Field(default=30, ge=0, description="账户锁定多少分钟；0 表示直到巡察办重置密码")
     # Keys of the front door (TOTP secrets at rest, gate receipts), newest first; empty: a key
@@ -156,6 +159,12 @@ class Settings(BaseSettings):
     @property
     def holidays_path(self) -> Path:
         return self.holidays_file or self.home / "holidays.yaml"
+
+    def cli_session_file(self) -> Path:
+        """Where `xuncha login` keeps this OS user's token for this database (one file per
+        database, so two installs on one machine do not share a login)."""
+        base = self.cli_session_dir or Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "xuncha"
+        return base / f"session-{hashlib.sha256(self.db_url.encode()).hexdigest()[:12]}"
 
     @property
     def keys_dir(self) -> Path:

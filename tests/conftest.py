@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,8 @@ DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=CHINA)
 
 
+# `xuncha login` keeps its token per OS user (~/.config/xuncha): never the real one in a test run.
+os.environ.setdefault("XUNCHA_CLI_SESSION_DIR", tempfile.mkdtemp(prefix="xuncha-cli-session-"))
 PG_SERVER = os.environ.get("XUNCHA_TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 
@@ -67,6 +70,8 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_backend: str, r
         monkeypatch.delenv(name)
     # Code that reads the global settings (the audit chain's key and head) keeps to this home too.
     monkeypatch.setenv("XUNCHA_HOME", str(tmp_path / "home"))
+    # `xuncha login` keeps its token per OS user; a test's login stays in the test's folder.
+    monkeypatch.setenv("XUNCHA_CLI_SESSION_DIR", str(tmp_path / "cli-session"))
     get_settings.cache_clear()
     url = ""
     if db_backend == "postgresql":

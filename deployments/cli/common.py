@@ -1,4 +1,4 @@
-"""What every command module shares: who is acting, how a refusal ends, how a table prints."""
+"""What every command module shares: the door every command passes, how a refusal ends, how a table prints."""
 
 from __future__ import annotations
 
@@ -14,28 +14,37 @@ C = TypeVar("C", bound=Callable[..., Any])
 
 
 class App(typer.Typer):
-    """The CLI's Typer: every command it registers ends a refusal (DomainError) in one Chinese
-    line and exit code 2, so no command writes that handling itself. The console entry point
-    (deployments/cli/failures.py) does the same for every other failure."""
+    """The CLI's Typer. Every command it registers is first checked at the door
+    (deployments/cli/door.py: the person logged in with `xuncha login`, against the role table's
+    COMMANDS), and ends a refusal (DomainError) in one Chinese line and exit code 2, so no command
+    writes that handling itself. The console entry point (deployments/cli/failures.py) does the
+    same for every other failure."""
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[C], C]:
-        register = super().command(*args, **kwargs)
+    def command(self, name: str, *args: Any, **kwargs: Any) -> Callable[[C], C]:  # type: ignore[override]
+        from models.access import COMMANDS
+
+        if name not in COMMANDS:
+            raise KeyError(f"command {name!r} is missing from models.access.COMMANDS")
+        register = super().command(name, *args, **kwargs)
 
         def decorator(fn: C) -> C:
             @functools.wraps(fn)
-            def refused_in_chinese(*a: Any, **kw: Any) -> Any:
+            def checked_at_the_door(*a: Any, **kw: Any) -> Any:
+                from deployments.cli import door
+
                 try:
-                    return fn(*a, **kw)
+                    who = door.admit(name)
+                    result = door.run_as(who, lambda: fn(*a, **kw))
+                    if who is not None:
+                        door.record_run(name, who)
+                    return result
                 except DomainError as exc:
                     fail(str(exc))
 
-            register(refused_in_chinese)
+            register(checked_at_the_door)
             return fn
 
         return decorator
-
-AS: Any = typer.Option(..., "--as", envvar="XUNCHA_USER", help="办理人姓名（须为在册用户，按其角色核验权限）")
-
 
 def cli_command() -> str:
     """How a person types this CLI in a fresh shell (no venv activated): the console script set-up

@@ -18,11 +18,13 @@ from sqlmodel import func, select
 from deployments.cli.clues import register as register_clue_commands
 from deployments.cli.common import App, cli_command, fail
 from deployments.cli.common_problems import register as register_common_problem_commands
+from deployments.cli.door import actor
 from deployments.cli.dossier import register as register_dossier_commands
 from deployments.cli.findings import register as register_findings_commands
 from deployments.cli.identity import register as register_identity_commands
 from deployments.cli.plan import register as register_plan_commands
 from deployments.cli.stats import register as register_stats_commands
+from models.access import Action
 from models.clock import now, today
 from models.db import get_engine, session_scope
 from models.enums import Stage
@@ -30,8 +32,10 @@ from models.errors import DomainError, explain
 from models.forms import RoundParams
 from models.settings import PROJECT_ROOT, get_settings
 from models.tables import AuditEvent, Inspection, InspectionRound, Unit
+from tasks.clues.ledger import account, guarded
 from tasks.infra.alerts import AppriseSender, deliver_due, outbox_counts
 from tasks.infra.audit import verify_trail
+from tasks.infra.scope import authorise
 from tasks.infra.textio import read_text
 from tasks.lifecycle.findings import find_inspection, parse_sheet_file, record_findings
 from tasks.lifecycle.rounds import compose_params, validate_round
@@ -44,7 +48,7 @@ ROUND_DEPLOYMENT = "巡察轮次/发起巡察"
 
 @app.command("load-org")
 def load_org_cmd(path: Path = typer.Argument(DEMO_ORG, help="组织数据文件（YAML 或 Excel）")) -> None:
-    """导入单位、人员、人才库、回避申报和提醒接收人。"""
+    """导入单位、人员、人才库、回避申报、用户和提醒接收人（限巡察办，记入审计；新安装尚无用户时可不登录首次导入）。"""
     data, encoding = read_org_file_encoded(path)
     with session_scope() as s:
         counts = load_org(session=s, data=data)
@@ -66,7 +70,10 @@ def import_findings_cmd(
     findings, encoding = parse_sheet_file(sheet)
     with session_scope() as s:
         insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
-        rows = record_findings(session=s, inspection=insp, findings=findings, by="巡察组", now=now())
+        by = account(s, actor())
+        guarded(s, by=by.name, action=Action.RECORD_FINDINGS.value, entity="inspection", entity_id=insp.id, now=now(),
+                work=lambda: authorise(session=s, account=by, action=Action.RECORD_FINDINGS, inspection=insp))
+        rows = record_findings(session=s, inspection=insp, findings=findings, by=by.name, now=now())
         ids = [r.id for r in rows]
     known = len(findings) - len(rows)
     typer.echo(_encoding_note(encoding) + f"已导入{len(rows)}个问题" + (f"（编号 {_id_span(ids)}）" if ids else "") +
@@ -208,14 +215,9 @@ def export_org_cmd(
 
 
 @app.command("verify-audit")
-def verify_audit_cmd(by: str = typer.Option(..., "--as", envvar="XUNCHA_USER", help="办理人姓名（巡察办在册用户）")) -> None:
-    """校验审计日志：逐条核对哈希链，并与库外的链头文件比对，报告第一处篡改或删除。"""
-    from models.access import Action, require
-    from tasks.clues.ledger import account, guarded
-
+def verify_audit_cmd() -> None:
+    """校验审计日志：逐条核对哈希链，并与库外的链头文件比对，报告第一处篡改或删除（限巡察办）。"""
     with session_scope() as s:
-        guarded(s, by=by, action="校验审计日志", entity="audit_event", entity_id=None, now=now(),
-                work=lambda: require(account(s, by).role, Action.VERIFY_AUDIT))
         problems = verify_trail(session=s)
         total = s.exec(select(func.count()).select_from(AuditEvent)).one()
     if problems:
@@ -261,9 +263,31 @@ def up_cmd(
         with session_scope() as s:
             load_org(session=s, data=data)
             _ensure_demo_term(s)
+            first = _first_office_password(s)
         _start_demo_round(get_settings().ui_url)
-    typer.echo(f"\n登录地址：{get_settings().ui_url}（须先由巡察办设置初始密码：{cli_command()} set-password 姓名 --as 巡察办用户）"
-               f"\n演示收件箱：{home / 'inbox.jsonl'}\n停止：{cli_command()} down")
+    else:
+        first = ""
+    cmd = cli_command()
+    typer.echo(f"\n登录地址：{get_settings().ui_url}" + (first or
+               f"\n为他人设置或重置密码：巡察办用户先登录（{cmd} login 本人姓名），再运行 {cmd} set-password 姓名") +
+               f"\n演示收件箱：{home / 'inbox.jsonl'}\n停止：{cmd} down")
+
+
+DEMO_OFFICE = "陶文华"  # the demo county's 巡察办 account
+
+
+def _first_office_password(s: Any) -> str:
+    """On a new install nobody can log in: give the demo office account its first password (once)."""
+    from deployments.cli.door import FIRST_SETUP_ACTOR, new_install
+    from tasks.identity.accounts import first_office_password
+
+    if not new_install(s, "set-password"):
+        return ""
+    done = first_office_password(session=s, actor=FIRST_SETUP_ACTOR, name=DEMO_OFFICE, now=now())
+    cmd = cli_command()
+    return (f"\n首次使用：巡察办用户“{DEMO_OFFICE}”的初始密码为 {done.password}（仅显示这一次，首次登录时须修改，并绑定手机动态口令）。"
+            f"\n  在浏览器中登录上面的地址，或在命令行登录：{cmd} login {DEMO_OFFICE}"
+            f"\n  登录后为其他用户设置初始密码，如：{cmd} set-password 张明")
 
 
 DEMO_TERM = {"name": "十五届区委任期", "first_year": 2026, "last_year": 2030, "rounds_per_year": 2,
@@ -304,8 +328,8 @@ def _start_demo_round(ui_url: str) -> None:
             fr = client.read_flow_run(run.id)
             if fr.state and fr.state.is_paused():
                 typer.echo(f"已到达“方案及组成人员审批”，请在界面中审批：{ui_url}/runs/flow-run/{run.id}\n"
-                           "以演示领导小组成员“张明”登录后办理（先由巡察办设置其初始密码："
-                           f"{cli_command()} set-password 张明 --as 陶文华），或用待审批提醒中的手机办理链接和验证码，查看："
+                           "以演示领导小组成员“张明”登录后办理（先由巡察办用户登录后设置其初始密码："
+                           f"{cli_command()} set-password 张明），或用待审批提醒中的手机办理链接和验证码，查看："
                            f"{cli_command()} inbox --to leading-group")
                 return
             if fr.state and fr.state.is_final():

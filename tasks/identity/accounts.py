@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from models.access import Action, require
+from models.enums import AccessRole
 from models.errors import DomainError
 from models.tables import Account
 from tasks.identity import sessions
@@ -55,3 +56,19 @@ def reset_password(*, session: Session, by: Account, name: str, now: datetime, p
     record_event(session=session, actor=by.name, action="重置密码", entity="account", entity_id=account.id, now=now,
                  detail={"account": account.name, "totp_reset": reset_totp, "second_factor": needs_totp(account)})
     return Reset(account, pw, reset_totp, ended)
+
+
+def first_office_password(*, session: Session, actor: str, name: str, now: datetime, password: str | None = None) -> Reset:
+    """On a new install, before any 巡察办 account has a password, the operator of the machine gives
+    the first one to a 巡察办 account (who then sets everyone else's); audited as `actor`."""
+    account = find_account(session, name)
+    if account is None or AccessRole(account.role) is not AccessRole.OFFICE:
+        raise DomainError(f"尚无巡察办用户设置过密码：请先为一名巡察办用户设置初始密码（“{name.strip()}”不是巡察办用户），"
+                          "由其登录后再为其他人设置")
+    if password is not None and (problem := password_problem(password, name=account.name)):
+        raise DomainError(f"初始密码不符合要求：{problem}")
+    pw = password if password is not None else new_initial_password()
+    set_password(session=session, account=account, password=pw, must_change=True, now=now)
+    record_event(session=session, actor=actor, action="设置首个巡察办用户的初始密码", entity="account",
+                 entity_id=account.id, now=now, detail={"account": account.name})
+    return Reset(account, pw, False, 0)

@@ -14,13 +14,14 @@ from models.settings import get_settings
 from models.tables import AuditEvent, ClueLetter, Petition
 from tasks.lifecycle import stages
 from tests.conftest import NOW
+from tests.support.cli import as_person
 from tests.support.factories import letter_code, make_round
 
 LINK = "http://127.0.0.1:4200/runs"
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args), input=stdin)
+    result = CliRunner().invoke(app, as_person(args), input=stdin)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.output
@@ -129,8 +130,8 @@ def test_findings_imported_twice_then_corrected_and_withdrawn_from_the_command_l
         round_name = rnd.name
     where = ["--round", round_name, "--unit", "城东街道"]
     sheet = str(write_sheet(tmp_path / "问题清单.xlsx", sheet_rows(3)))
-    assert run("import-findings", sheet, *where) == (0, "已导入3个问题（编号 1–3）。\n")
-    assert run("import-findings", sheet, *where) == (
+    assert run("import-findings", sheet, *where, "--as", "刘洋") == (0, "已导入3个问题（编号 1–3）。\n")
+    assert run("import-findings", sheet, *where, "--as", "刘洋") == (
         0, "已导入0个问题；另有3个此前已登记，未重复导入（如需修改请用 correct-finding）。\n")
     code, out = run("findings", *where)
     assert code == 0 and out.splitlines()[0].startswith("编号\t问题类别") and len(out.splitlines()) == 4

@@ -137,10 +137,11 @@ def _look_backs_start_once(names: list[str]) -> None:
     from deployments.cli.main import app
     from tasks.supervision.rectification import detect_look_backs
     from tests.e2e.test_look_back import lagging_unit
+    from tests.support.cli import as_person
     from tests.support.driver import read, wait_for
 
     by_cli = lagging_unit(names[0], unit="盐仓街道", leader="陈晓梅", member="高峰")
-    out = CliRunner().invoke(app, ["sweep", "--as-of", str(now().date())])
+    out = CliRunner().invoke(app, as_person(["sweep", "--as-of", str(now().date()), "--as", "陶文华"]))
     assert out.exit_code == 0, out.output
     assert "新登记回头看" in out.output and "look-backs" in out.output
     crashed = lagging_unit(names[1], unit="区水务集团", leader="孙丽娟", member="黄磊")

@@ -17,6 +17,7 @@ from tasks.identity.accounts import reset_password
 from tasks.identity.credentials import LoginRefused, check_password, check_totp, find_account
 from tasks.lifecycle.approvals import open_gate
 from tests.conftest import NOW
+from tests.support.cli import as_person
 from tests.support.factories import make_round
 
 pytestmark = pytest.mark.both_databases
@@ -170,9 +171,9 @@ def test_set_password_command_is_for_the_office_and_audited(cli_home: object) ->
     with session_scope() as s:
         load_org(session=s, data=read_org_file(DEMO_ORG))
     runner = CliRunner()
-    refused = runner.invoke(app, ["set-password", "张明", "--as", "林静"])
+    refused = runner.invoke(app, as_person(["set-password", "张明", "--as", "林静"]))
     assert refused.exit_code == 2 and "无权管理用户" in refused.output
-    done = runner.invoke(app, ["set-password", "林静", "--as", "陶文华"])
+    done = runner.invoke(app, as_person(["set-password", "林静", "--as", "陶文华"]))
     assert done.exit_code == 0, done.output
     pw = done.output.split("初始密码：")[1].split()[0]
     with session_scope() as s:

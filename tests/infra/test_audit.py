@@ -29,6 +29,7 @@ from tasks.infra.audit import (
 )
 from tasks.lifecycle.approvals import open_gate, record_decision, remind_waiting
 from tests.conftest import NOW
+from tests.support.cli import as_person
 from tests.support.factories import make_round, row_counts
 
 pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
@@ -301,9 +302,9 @@ def test_verify_audit_command(cli_home: Path) -> None:
 
     runner = CliRunner()
     assert runner.invoke(app, ["load-org"]).exit_code == 0
-    ok = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    ok = runner.invoke(app, as_person(["verify-audit", "--as", "陶文华"]))
     assert ok.exit_code == 0 and "审计日志完整" in ok.output, ok.output
-    refused = runner.invoke(app, ["verify-audit", "--as", "林静"])
+    refused = runner.invoke(app, as_person(["verify-audit", "--as", "林静"]))
     assert refused.exit_code == 2 and "“巡察组组员”无权校验审计日志" in refused.output
     with Session(get_engine()) as s:  # the refused attempt is on the trail; now delete it
         last = s.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()
@@ -311,7 +312,7 @@ def test_verify_audit_command(cli_home: Path) -> None:
         gone = last.id
         s.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": gone})
         s.commit()
-    broken = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    broken = runner.invoke(app, as_person(["verify-audit", "--as", "陶文华"]))
     assert broken.exit_code == 2 and f"审计日志第{gone}条至第{gone}条已被删除" in broken.output
 
 
@@ -414,19 +415,23 @@ def test_deleted_tail_then_refused_commands_is_still_reported(cli_home: Path) ->
     runner = CliRunner()
     assert runner.invoke(app, ["load-org"]).exit_code == 0
     for name in ("林静", "林静"):
-        assert runner.invoke(app, ["verify-audit", "--as", name]).exit_code == 2
+        assert runner.invoke(app, as_person(["verify-audit", "--as", name])).exit_code == 2
     with Session(get_engine()) as s:
-        s.execute(text("DELETE FROM audit_event WHERE id = 2"))
+        tail = s.exec(select(func.max(AuditEvent.id))).one()  # the newest row (logins are on the trail too)
+        s.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": tail})
         s.commit()
-    for name in ("林静", "无名氏"):
-        refused = runner.invoke(app, ["verify-audit", "--as", name])
+        kept = s.exec(select(func.count()).select_from(AuditEvent)).one()
+    # An unknown name cannot act at the command line at all: its refused attempt is the login.
+    attempts = [(as_person(["verify-audit", "--as", "林静"]), None), (["login", "无名氏"], "x\n")]
+    for args, typed in attempts:
+        refused = runner.invoke(app, args, input=typed)
         assert refused.exit_code == 2
-        assert "无权校验审计日志" in refused.output or "不是本系统的在册用户" in refused.output
-        assert "审计日志不完整" in refused.output and "第2条至第2条已被删除" in refused.output
+        assert "无权校验审计日志" in refused.output or "无名氏" in args
+        assert "审计日志不完整" in refused.output and f"第{tail}条至第{tail}条已被删除" in refused.output
     with Session(get_engine()) as s:
-        assert s.exec(select(func.count()).select_from(AuditEvent)).one() == 1  # nothing appended on top
-    broken = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
-    assert broken.exit_code == 2 and "审计日志第2条至第2条已被删除" in broken.output
+        assert s.exec(select(func.count()).select_from(AuditEvent)).one() == kept  # nothing appended on top
+    broken = runner.invoke(app, as_person(["verify-audit", "--as", "陶文华"]))
+    assert broken.exit_code == 2 and f"审计日志第{tail}条至第{tail}条已被删除" in broken.output
 
 
 def test_verify_audit_command_names_a_mangled_timestamp(cli_home: Path) -> None:
@@ -438,12 +443,12 @@ def test_verify_audit_command_names_a_mangled_timestamp(cli_home: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["load-org"]).exit_code == 0
     for _ in range(2):
-        runner.invoke(app, ["verify-audit", "--as", "林静"])
+        runner.invoke(app, as_person(["verify-audit", "--as", "林静"]))
     with Session(get_engine()) as s:
         stored = s.execute(text("SELECT at FROM audit_event WHERE id = 1")).scalar()
         s.execute(text("UPDATE audit_event SET at = :v WHERE id = 1"), {"v": stored[:-1] + "?"})
         s.commit()
-    result = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    result = runner.invoke(app, as_person(["verify-audit", "--as", "陶文华"]))
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception  # no traceback
     assert "审计日志第1条被篡改" in result.output, result.output
 
@@ -577,8 +582,8 @@ def test_verify_audit_command_finds_a_plain_rechain(cli_home: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["load-org"]).exit_code == 0
     for _ in range(3):
-        runner.invoke(app, ["verify-audit", "--as", "林静"])
+        runner.invoke(app, as_person(["verify-audit", "--as", "林静"]))
     with Session(get_engine()) as s:
         rechain(s, 2, _digest, {"actor": "陶文华"})
-    result = runner.invoke(app, ["verify-audit", "--as", "陶文华"])
+    result = runner.invoke(app, as_person(["verify-audit", "--as", "陶文华"]))
     assert result.exit_code == 2 and "审计日志第2条被篡改" in result.output and "不带密钥" in result.output, result.output

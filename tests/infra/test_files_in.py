@@ -66,6 +66,14 @@ def test_a_folder_given_as_a_file(tmp_path: Path) -> None:
 
 
 def test_cli_says_the_encoding_and_refuses_in_chinese(cli_home: Path, tmp_path: Path) -> None:
+    from models.db import session_scope
+    from tasks.planning.org import load_org
+    from tests.conftest import DEMO_ORG
+    from tests.support.cli import login
+
+    with session_scope() as s:  # the office's accounts, and its clerk logged in at the terminal
+        load_org(session=s, data=read_org_file(DEMO_ORG))
+    login("陶文华")
     runner = CliRunner()
     org = tmp_path / "org.yaml"
     org.write_bytes(YAML.encode("gbk"))

@@ -18,6 +18,7 @@ from deployments.cli.main import app
 from models.db import get_engine
 from models.settings import get_settings
 from tests.conftest import DEMO_ORG
+from tests.support.cli import login
 
 
 def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -90,6 +91,7 @@ def test_start_round_without_a_prefect_server(cli_home: Path, capsys: pytest.Cap
 
     with session_scope() as s:
         load_org(session=s, data=read_org_file(DEMO_ORG))
+    login("陶文华")
     params = tmp_path / "轮次.yaml"
     params.write_text(yaml.safe_dump(round_data(), allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")

@@ -43,7 +43,8 @@ def test_console_command_runs_in_a_fresh_shell(tmp_path: Path) -> None:
     exe = PROJECT_ROOT / ".venv" / "bin" / "xuncha"
     assert exe.exists(), "scripts/setup.sh installs the console command"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XUNCHA_HOME": str(tmp_path / "home")}
-    out = subprocess.run([".venv/bin/xuncha", "look-backs"], cwd=PROJECT_ROOT, env=env, capture_output=True,
+    # A command that needs no login (every other one asks for `xuncha login` first, tests/identity).
+    out = subprocess.run([".venv/bin/xuncha", "whoami"], cwd=PROJECT_ROOT, env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "（无）"
+    assert out.stdout.strip() == "当前未登录。登录：.venv/bin/xuncha login 姓名"

@@ -34,6 +34,7 @@ from tasks.lifecycle.approvals import check_approver, open_gate
 from tasks.lifecycle.rounds import create_round, teams_markdown, validate_round
 from tasks.planning import term_plan
 from tests.conftest import NOW
+from tests.support.cli import as_person
 from tests.support.factories import make_round, round_data, team_data
 
 pytestmark = pytest.mark.both_databases
@@ -335,7 +336,7 @@ def test_composition_that_cannot_be_made_says_why_and_writes_nothing(demo_org: S
 
 
 def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
+    result = CliRunner().invoke(app, as_person(args))
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.output

@@ -29,6 +29,7 @@ from tasks.supervision.common_problems import confirm_groups
 from tasks.supervision.look_back import record_results
 from tasks.supervision.rectification import report_progress
 from tests.conftest import NOW
+from tests.support.cli import login
 from tests.support.factories import finding, make_round, round_params, row_counts, sample_findings
 
 LINK = "http://127.0.0.1:4200/runs/flow-run/test"
@@ -165,6 +166,7 @@ def test_verify_dossier_command(demo_org: Session, settings: Settings, monkeypat
     from models.db import get_engine
 
     get_engine.cache_clear()
+    login("陶文华")  # the office's clerk at the terminal
     runner = CliRunner()
     folder = dossier_of(demo_org, settings, "城东街道")
     ok = runner.invoke(app, ["verify-dossier", str(folder)])
@@ -343,6 +345,7 @@ def test_a_junk_manifest_gets_a_chinese_message(demo_org: Session, settings: Set
     (folder / "manifest.sha256").write_bytes(junk)
     problems = verify_dossier(folder)
     assert problems and problems[0].startswith(phrase), problems
+    login("陶文华")
     runner = CliRunner()
     result = runner.invoke(app, ["verify-dossier", str(folder)])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
@@ -352,6 +355,7 @@ def test_a_junk_manifest_gets_a_chinese_message(demo_org: Session, settings: Set
 def test_verify_dossier_command_uses_the_database(demo_org: Session, settings: Settings, cli_on_test_db: None) -> None:
     archived_unit(demo_org, settings)
     stamp(demo_org)
+    login("陶文华")
     runner = CliRunner()
     folder = dossier_of(demo_org, settings, "城东街道")
     ok = runner.invoke(app, ["verify-dossier", "--round", "2026年第一轮巡察", "--unit", "城东街道"])

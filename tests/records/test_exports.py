@@ -30,6 +30,7 @@ from tasks.records.exports import (
 )
 from tests.conftest import NOW
 from tests.support.bulk import insert_year
+from tests.support.cli import login
 from tests.support.factories import finding, make_round, sample_findings
 
 LINK = "http://127.0.0.1:4200/runs"
@@ -136,6 +137,7 @@ def test_bad_names_write_no_file(demo_org: Session, tmp_path: Path, round_name: 
 @pytest.fixture
 def office(cli_home: Path) -> Path:
     assert CliRunner().invoke(app, ["load-org"]).exit_code == 0
+    login("陶文华")  # the office's clerk at the terminal
     with Session(get_engine()) as s:
         to_rectification(s, get_settings())
     return cli_home
@@ -175,6 +177,7 @@ BAD_COMMANDS = [
 
 def test_command_bad_input(cli_home: Path, tmp_path: Path) -> None:
     assert CliRunner().invoke(app, ["load-org"]).exit_code == 0
+    login("陶文华")
     with Session(get_engine()) as s:
         make_round(s)
     out = tmp_path / "out"

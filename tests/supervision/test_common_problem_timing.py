@@ -65,6 +65,7 @@ from tests.supervision.test_common_problems import (
     confirm,
     item_of,
 )
+from tests.support.cli import as_person
 from tests.support.factories import row_counts
 
 ROUND = "2026年第一轮巡察"  # tests.support.factories' default round name
@@ -442,7 +443,7 @@ def test_common_problem_commands(cli_home: Path) -> None:
     from models.settings import get_settings
 
     def run(*args: str) -> tuple[int, str]:
-        result = CliRunner().invoke(app, list(args))
+        result = CliRunner().invoke(app, as_person(args))
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
         return result.exit_code, result.output
@@ -453,7 +454,7 @@ def test_common_problem_commands(cli_home: Path) -> None:
         (cp,) = confirm(s, get_settings(), r, [archives(r)])
         s.commit()
         cp_id = cp.id
-    code, out = run("common-problems", "--round", ROUND)
+    code, out = run("common-problems", "--round", ROUND, "--as", "陶文华")
     assert code == 0, out
     header, row = out.splitlines()
     assert header.split("\t") == ["编号", "轮次", "问题类别", "共性问题名称", "分管领导", "责任部门", "涉及单位", "整改事项", "已销号",

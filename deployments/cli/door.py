@@ -1,0 +1,175 @@
+"""The CLI's front door: who runs this command. `xuncha login` keeps a random token in a file only
+this operating-system user can read (0600, in a 0700 folder); the database keeps only its SHA-256,
+like a browser's login, and the same idle and total time-outs end it. Before a command runs, the
+role table (models/access.py COMMANDS) says what it does and the logged-in person's role must allow
+it; a refusal is written to the audit log. Commands name the person acting with `actor()`."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from sqlmodel import Session, col, func, select
+
+from models.access import AUDITED_COMMANDS, COMMANDS, FIRST_SETUP, Forbidden, require
+from models.clock import now
+from models.db import session_scope
+from models.enums import AccessRole
+from models.errors import DomainError
+from models.settings import Settings, get_settings
+from models.tables import Account, Credential
+from tasks.identity import sessions
+from tasks.infra.audit import record_event, record_refusal
+
+T = TypeVar("T")
+
+# The actor of a command run before anyone can log in (FIRST_SETUP), as the audit log names it.
+FIRST_SETUP_ACTOR = "初始设置（本机操作系统用户）"
+
+
+# A refusal at the door is recorded under the name the command's own audit records use (the
+# domain function refuses a record out of reach under that name too); otherwise the action's.
+REFUSAL_LABELS = {
+    "set-password": "重置密码", "correct-finding": "更正问题", "withdraw-finding": "撤回问题",
+    "add-petition": "受理信访举报", "show-petition": "查阅信访举报", "petition-to-clue": "信访举报转线索",
+    "add-clue": "登记线索", "show-clue": "查阅线索", "clues": "查看线索台账", "term-create": "创建任期计划",
+}
+
+
+class NotLoggedIn(DomainError):
+    """No live login on this machine for this database."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: AccessRole | None  # None: first set-up, nobody can log in yet
+
+
+_current: ContextVar[Actor | None] = ContextVar("cli_actor", default=None)
+
+
+def actor() -> str:
+    """The name of the person running the current command (checked by `admit`)."""
+    who = _current.get()
+    if who is None:
+        raise RuntimeError("actor() outside a command that requires a login")
+    return who.name
+
+
+def first_setup() -> bool:
+    """Whether the current command runs on a new install without a login."""
+    who = _current.get()
+    return who is not None and who.role is None
+
+
+# The token file ---------------------------------------------------------------------------
+
+def save_token(path: Path, *, token: str, name: str) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"token": token, "name": name}, fh, ensure_ascii=False)
+    os.replace(tmp, path)
+
+
+def read_token(path: Path) -> str | None:
+    """The stored token; None when there is none. A file others can read is not trusted."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        path.unlink(missing_ok=True)
+        raise NotLoggedIn(f"登录凭据文件 {path} 的权限过宽（其他用户可读），已删除，请重新登录")
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8"))["token"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def clear_token(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+# The check before a command -----------------------------------------------------------------
+
+def new_install(s: Session, command: str) -> bool:
+    if command == "load-org":
+        return s.exec(select(func.count()).select_from(Account)).one() == 0
+    if command == "set-password":
+        office_with_password = (select(Credential.id).join(Account, col(Account.id) == Credential.account_id)
+                                .where(Account.role == AccessRole.OFFICE.value))
+        return s.exec(office_with_password).first() is None
+    return False
+
+
+def _login_hint(ended: sessions.Ended) -> str:
+    from deployments.cli.common import cli_command
+
+    why = "" if ended in (sessions.Ended.UNKNOWN, sessions.Ended.NONE) else f"（{ended.value}）"
+    return f"尚未登录{why}：请先运行 {cli_command()} login 姓名"
+
+
+def _check(s: Session, settings: Settings, command: str) -> Actor | str:
+    """The person running `command`, or the refusal to give (already written to the audit log)."""
+    action = COMMANDS[command]
+    assert action is not None
+    t = now()
+    found = sessions.find(session=s, settings=settings, token=read_token(settings.cli_session_file()), now=t)
+    if found.account is None or found.login is None or found.login.stage != sessions.Stage.ACTIVE:
+        if command in FIRST_SETUP and new_install(s, command):
+            return Actor(FIRST_SETUP_ACTOR, None)
+        return _login_hint(found.ended)
+    sessions.touch(session=s, login=found.login, now=t)
+    role = AccessRole(found.account.role)
+    try:
+        require(role, action)
+    except Forbidden as exc:
+        label = REFUSAL_LABELS.get(command, action.value)
+        try:
+            record_refusal(session=s, actor=found.account.name, action=f"{label}（被拒绝）", entity="command",
+                           entity_id=None, now=t, detail={"command": command, "reason": str(exc)[:500]})
+        except DomainError as audit:  # the trail has lost rows: say so as well as the refusal
+            s.rollback()
+            return f"{exc}\n{audit}"
+        return str(exc)
+    return Actor(found.account.name, role)
+
+
+def admit(command: str) -> Actor | None:
+    """Check the person before `command` runs; None for an operator's command (no login)."""
+    if COMMANDS[command] is None:
+        return None
+    with session_scope() as s:
+        outcome = _check(s, get_settings(), command)  # committed: the refusal's audit record stays
+    if isinstance(outcome, str):
+        raise (NotLoggedIn if outcome.startswith("尚未登录") else Forbidden)(outcome)
+    return outcome
+
+
+def record_run(command: str, who: Actor) -> None:
+    """The audit record of a confidential command that has none of its own."""
+    if command not in AUDITED_COMMANDS:
+        return
+    action = COMMANDS[command]
+    assert action is not None
+    with session_scope() as s:
+        record_event(session=s, actor=who.name, action=f"命令行：{action.value}", entity="command", entity_id=None,
+                     now=now(), detail={"command": command})
+
+
+def run_as(who: Actor | None, work: Callable[[], T]) -> T:
+    token = _current.set(who)
+    try:
+        return work()
+    finally:
+        _current.reset(token)
