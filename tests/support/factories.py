@@ -18,12 +18,14 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
 from models.db import make_engine
+from models.enums import Stage
 from models.forms import FindingIn, RoundParams
 from models.settings import Settings, get_settings
 from models.tables import Inspection, InspectionRound, Unit
 from tasks.lifecycle.rounds import create_round
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG, NOW
+from tests.support.advance import advance
 
 DEMO_UNITS: tuple[str, ...] = ("城东街道", "区教育局", "区交通投资集团")
 START = date(2026, 12, 1)
@@ -140,12 +142,10 @@ def write_xlsx(path: Path, rows: Iterable[Sequence[Any]], sheet: str = "问题�
 
 def in_stationing(s: Session, settings: Any, *, now: datetime = NOW, link: str = "") -> int:
     """The default round created and its first unit (城东街道) in 集中巡察; returns its inspection id."""
-    from tasks.lifecycle import stages
     _, insps = make_round(s)
     iid = insps[0].id
     assert iid is not None
-    stages.prepare(session=s, settings=settings, inspection_id=iid, now=now, link=link)
-    stages.start_stationing(session=s, settings=settings, inspection_id=iid, now=now, link=link)
+    advance(s, settings, iid, Stage.STATIONING, now=now, link=link)
     s.commit()
     return iid
 
