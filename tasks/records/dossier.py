@@ -69,6 +69,7 @@ from models.text import printable
 from tasks.infra.audit import record_event
 from tasks.infra.workdays import template_days
 from tasks.infra.xlsx import append_row
+from tasks.lifecycle.rounds import get_round
 from tasks.records.documents import OFFICE, DocSpec, cn_date, sha256_of, write_document, written
 
 MANIFEST = "manifest.sha256"
@@ -420,9 +421,7 @@ def write_summary_report(*, session: Session, settings: Settings, round_id: int,
     from tasks.records.charts import round_charts
     from tasks.records.statistics import MEASURES, round_summary
 
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise NotFound(f"巡察轮次不存在：{round_id}")
+    rnd = get_round(session=session, round_id=round_id)
     done = written(session=session, round_id=round_id, inspection_id=None, kind=SUMMARY_KIND)
     if done is not None:
         return done
@@ -450,9 +449,7 @@ def archive_round(*, session: Session, settings: Settings, round_id: int, now: d
     common-problem letters, charts and the figures workbook)."""
     from tasks.records.statistics import round_summary
 
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise NotFound(f"巡察轮次不存在：{round_id}")
+    rnd = get_round(session=session, round_id=round_id)
     summary = round_summary(session=session, round_id=round_id)
     write_summary_report(session=session, settings=settings, round_id=round_id, now=now, summary=summary)
     entries = _doc_entries(_round_docs(session, round_id))

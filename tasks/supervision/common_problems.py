@@ -62,6 +62,7 @@ from models.text import SHORT_MAX
 from models.transitions import reached
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
+from tasks.lifecycle.rounds import get_round
 from tasks.ops.launch import run_name
 from tasks.records.dossier import common_task_letter
 
@@ -153,13 +154,6 @@ def _ratio(a: str, b: str) -> float:
 # When: the round's reports are approved ---------------------------------------------------
 
 
-def _round(session: Session, round_id: int) -> InspectionRound:
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise NotFound(f"巡察轮次不存在：{round_id}")
-    return rnd
-
-
 def reports_approved(*, session: Session, round_id: int) -> bool:
     """Every unit of the round has passed 报告审议 (reached 巡察反馈 or later)."""
     stages = session.exec(select(Inspection.stage).where(Inspection.round_id == round_id)).all()
@@ -220,7 +214,7 @@ def get_grouping(session: Session, grouping_id: int) -> CommonGrouping:
 def grouping_run(*, session: Session, grouping_id: int) -> tuple[str, int, str]:
     """(round name, attempt, run name) to start a grouping's run with."""
     g = get_grouping(session, grouping_id)
-    rnd = _round(session, g.round_id)
+    rnd = get_round(session=session, round_id=g.round_id)
     return rnd.name, g.attempt, run_name(GROUPING_KIND, rnd.name, f"第{g.attempt}次")
 
 
@@ -316,7 +310,7 @@ def propose_groups(*, session: Session, round_id: int, finding_ids: list[int] | 
     are never proposed. A category with an open confirmed common problem is proposed to join it;
     otherwise a category found in one unit only is proposed flagged. Ordered: groups that span
     units (or join) first, then by their first finding."""
-    _round(session, round_id)
+    get_round(session=session, round_id=round_id)
     pending = pending_common_findings(session=session, round_id=round_id)
     wanted = set(pending if finding_ids is None else finding_ids) & set(pending)
     rows = [
@@ -531,7 +525,7 @@ def confirm_groups(
     and its letter; findings added to it (a later unit's) get a new version of the letter.
     With `attempt` (a grouping's form), no group at all is an answer too, and the grouping's
     findings left out of every group become 个性问题."""
-    rnd = _round(session, round_id)
+    rnd = get_round(session=session, round_id=round_id)
     grouping = _grouping(session, round_id, attempt)
     known = _check_groups(session=session, round_id=round_id, groups=groups, confirmed_by=confirmed_by,
                           grouping=grouping)
