@@ -93,16 +93,21 @@ def _read_keys(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="ascii").splitlines() if line.strip()]
 
 
-def write_key_file(path: Path, keys: list[str]) -> None:
-    """Replace the key file atomically; only the owner may read it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+def write_private(path: Path, text: str, tmp: Path) -> None:
+    """Replace `path` atomically by `text` (ASCII) written to `tmp` first and synced; only the
+    owner may read it (0600)."""
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write("\n".join(keys) + "\n")
+        fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def write_key_file(path: Path, keys: list[str]) -> None:
+    """Replace the key file atomically; only the owner may read it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_private(path, "\n".join(keys) + "\n", path.with_suffix(".tmp"))
 
 
 def configured_keys(settings: Settings) -> list[str]:

@@ -272,21 +272,17 @@ def write_head(event_id: int, digest: str, path: Path, *, count: int | None = No
                keyed_from: int | None = None) -> None:
     """Move the head forward (never back: commits from several processes may finish out of order).
     The file is the owner's alone (0600), like the keys it sits beside by default."""
+    from models.crypto import write_private
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(path.with_suffix(path.suffix + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         current = _read(path)
         if current and current[0] >= event_id:
             return
-        tmp = path.with_suffix(path.suffix + ".tmp")
         fields = [str(event_id), digest] + ([] if count is None else [str(count)])
         fields += [] if count is None or keyed_from is None else [str(keyed_from)]
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(" ".join(fields) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_private(path, " ".join(fields) + "\n", path.with_suffix(path.suffix + ".tmp"))
 
 
 _COLUMNS = "id, at, actor, action, entity, entity_id, detail, prev_hash, hash"

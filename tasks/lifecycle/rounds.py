@@ -15,6 +15,14 @@ from models.transitions import ROUNDS
 from tasks.infra.audit import record_event
 
 
+def get_round(*, session: Session, round_id: int) -> InspectionRound:
+    """A round by its id, or NotFound naming it."""
+    rnd = session.get(InspectionRound, round_id)
+    if rnd is None:
+        raise NotFound(f"巡察轮次不存在：{round_id}")
+    return rnd
+
+
 def recusal_problems(*, session: Session, person: Person, unit: Unit, year: int | None = None,
                      former_years: int = 3, cross: bool = False) -> list[str]:
     """Why `person` may not inspect `unit` (回避制度); empty when they may. A former unit binds for
@@ -177,9 +185,7 @@ def create_round(*, session: Session, params: RoundParams, now: datetime, flow_r
 
 def teams_markdown(*, session: Session, round_id: int) -> str:
     """The round's teams as the plan approval shows them, with the exclusions of a composed round."""
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise DomainError(f"巡察轮次不存在：{round_id}")
+    rnd = get_round(session=session, round_id=round_id)
     lines = ["| 巡察组 | 组长 | 副组长 | 组员 | 被巡察单位 | 组员专长 |", "|---|---|---|---|---|---|"]
     for team in session.exec(select(Team).where(Team.round_id == round_id).order_by(Team.id)):  # type: ignore[arg-type]
         people = session.exec(select(Person, TeamMember.role).join(TeamMember, TeamMember.person_id == Person.id)  # type: ignore[arg-type]
@@ -219,9 +225,7 @@ def units_table(*, session: Session, settings: Settings, round_id: int) -> list[
 
 def settle_plan(*, session: Session, round_id: int, approved: bool, now: datetime) -> RoundStatus:
     """The leading group's answer to the plan: the round goes ahead or is returned (once)."""
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise NotFound(f"巡察轮次不存在：{round_id}")
+    rnd = get_round(session=session, round_id=round_id)
     if rnd.status == RoundStatus.PLANNING:
         ROUNDS.move(rnd, RoundStatus.ACTIVE if approved else RoundStatus.RETURNED)
         session.add(rnd)

@@ -166,6 +166,24 @@ def load_org(*, session: Session, data: OrgData, settings: Settings | None = Non
     """Upsert by name. Returns counts. Raises DomainError listing every problem, writing nothing.
     A masked address (an export's, see `mask_address`) keeps the address already stored."""
     data, problems = unmask(session=session, settings=settings or get_settings(), data=data)
+    problems += _org_problems(session, data)
+    if problems:
+        raise DomainError("组织数据未导入", problems)
+    units = _upsert_units(session, data)
+    people = _upsert_people(session, data, units)
+    for u in data.units:
+        units[u.name].liaison_leader_id = people[u.liaison_leader].id if u.liaison_leader else None
+    _upsert_conflicts(session, data, units, people)
+    _add_recipients(session, data)
+    _upsert_accounts(session, data)
+    session.flush()
+    return {"units": len(data.units), "people": len(data.people), "conflicts": len(data.conflicts),
+            "accounts": len(data.accounts)}
+
+
+def _org_problems(session: Session, data: OrgData) -> list[str]:
+    """Names given twice, and units or people referred to that neither the data nor the database has."""
+    problems: list[str] = []
     unit_names = [u.name for u in data.units]
     person_names = [p.name for p in data.people]
     account_names = [a.name for a in data.accounts]
@@ -185,9 +203,11 @@ def load_org(*, session: Session, data: OrgData, settings: Settings | None = Non
             problems.append(f"回避申报中的人员不存在：{c.person}")
         if c.unit not in known_units:
             problems.append(f"回避申报中的单位不存在：{c.unit}")
-    if problems:
-        raise DomainError("组织数据未导入", problems)
+    return problems
 
+
+def _upsert_units(session: Session, data: OrgData) -> dict[str, Unit]:
+    """Every unit by name, the data's updated or added (their liaison leaders come after the people)."""
     units: dict[str, Unit] = {u.name: u for u in session.exec(select(Unit))}
     for u in data.units:
         row = units.get(u.name) or Unit(name=u.name, kind=u.kind)
@@ -196,6 +216,11 @@ def load_org(*, session: Session, data: OrgData, settings: Settings | None = Non
         session.add(row)
         units[u.name] = row
     session.flush()
+    return units
+
+
+def _upsert_people(session: Session, data: OrgData, units: dict[str, Unit]) -> dict[str, Person]:
+    """Every person by name, the data's updated or added."""
     people: dict[str, Person] = {p.name: p for p in session.exec(select(Person))}
     for p in data.people:
         person = people.get(p.name) or Person(name=p.name)
@@ -206,8 +231,11 @@ def load_org(*, session: Session, data: OrgData, settings: Settings | None = Non
         session.add(person)
         people[p.name] = person
     session.flush()
-    for u in data.units:
-        units[u.name].liaison_leader_id = people[u.liaison_leader].id if u.liaison_leader else None
+    return people
+
+
+def _upsert_conflicts(session: Session, data: OrgData, units: dict[str, Unit], people: dict[str, Person]) -> None:
+    """回避申报 by (person, unit, kind): a declared one updated, a new one added."""
     for c in data.conflicts:
         pid, uid = people[c.person].id, units[c.unit].id
         exists = session.exec(
@@ -219,18 +247,22 @@ def load_org(*, session: Session, data: OrgData, settings: Settings | None = Non
         else:
             assert pid is not None and uid is not None
             session.add(Conflict(person_id=pid, unit_id=uid, kind=c.kind, note=c.note, ended_year=c.ended_year))
+
+
+def _add_recipients(session: Session, data: OrgData) -> None:
+    """Role recipients not stored yet (none is removed)."""
     for role, urls in data.recipients.items():
         for url in urls:
             if not session.exec(select(RoleRecipient).where(RoleRecipient.role == role.value, RoleRecipient.url == url)).first():
                 session.add(RoleRecipient(role=role.value, url=url))
+
+
+def _upsert_accounts(session: Session, data: OrgData) -> None:
     accounts = {a.name: a for a in session.exec(select(Account))}
     for a in data.accounts:
         acc = accounts.get(a.name) or Account(name=a.name, role=a.role, created_at=clock_now())
         acc.role, acc.active = a.role, a.active
         session.add(acc)
-    session.flush()
-    return {"units": len(data.units), "people": len(data.people), "conflicts": len(data.conflicts),
-            "accounts": len(data.accounts)}
 
 
 def without_contacts(data: OrgData) -> OrgData:

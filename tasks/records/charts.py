@@ -30,6 +30,7 @@ from sqlmodel import Session, col  # noqa: E402
 from models.enums import ItemStatus, UnitKind  # noqa: E402
 from models.errors import DomainError  # noqa: E402
 from models.tables import Inspection, InspectionRound, RectificationItem, Unit  # noqa: E402
+from tasks.lifecycle.rounds import get_round
 from tasks.records.statistics import rate_value, unit_figures  # noqa: E402
 from tasks.supervision.rectification import rate_text  # noqa: E402
 
@@ -125,9 +126,7 @@ def rectification_series(*, session: Session, round_id: int) -> tuple[list[date]
 
 def rectification_chart(*, session: Session, round_id: int, path: Path) -> Path:
     """整改进度: cumulative items and items closed by day for one round."""
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise DomainError(f"巡察轮次不存在：{round_id}")
+    rnd = get_round(session=session, round_id=round_id)
     series = rectification_series(session=session, round_id=round_id)
     days: list[Any] = list(series[0])  # matplotlib plots dates though its stubs say numbers
     total, done = series[1], series[2]
@@ -157,9 +156,7 @@ def rectification_chart(*, session: Session, round_id: int, path: Path) -> Path:
 
 def unit_rates_chart(*, session: Session, round_id: int, path: Path) -> Path:
     """各单位整改到位率: one bar per unit of the round."""
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise DomainError(f"巡察轮次不存在：{round_id}")
+    rnd = get_round(session=session, round_id=round_id)
     rows = unit_figures(session=session, round_id=round_id)
     with _drawing():
         fig = Figure(figsize=SIZE)
@@ -219,9 +216,7 @@ def coverage_chart(*, session: Session, path: Path, since: date | None = None, u
 
 def round_charts(*, session: Session, round_id: int, directory: Path) -> list[Path]:
     """The round's charts as PNG files in `directory`, with names fixed by the round id."""
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise DomainError(f"巡察轮次不存在：{round_id}")
+    rnd = get_round(session=session, round_id=round_id)
     return [
         rectification_chart(session=session, round_id=round_id, path=directory / f"round-{round_id}-rectification.png"),
         unit_rates_chart(session=session, round_id=round_id, path=directory / f"round-{round_id}-unit-rates.png"),

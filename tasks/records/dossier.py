@@ -69,6 +69,7 @@ from models.text import printable
 from tasks.infra.audit import record_event
 from tasks.infra.workdays import template_days
 from tasks.infra.xlsx import append_row
+from tasks.lifecycle.rounds import get_round
 from tasks.records.documents import OFFICE, DocSpec, cn_date, sha256_of, write_document, written
 
 MANIFEST = "manifest.sha256"
@@ -145,11 +146,25 @@ def _enum(value: Any) -> str:
     return str(getattr(value, "value", value) or "")
 
 
+Ids = dict[str, list[Any]]  # audit entity -> the ids of the rows a sheet holds
+
+
 def write_records(*, session: Session, inspection: Inspection, path: Path) -> None:
     """The unit's records as one workbook, a sheet per kind (see the module docstring for what is left out)."""
     iid = inspection.id
     wb = Workbook()
     wb.remove(wb.active)
+    mine: Ids = {"inspection": [iid]}
+    mine |= _rectification_sheets(session, wb, iid)
+    _approval_sheet(session, wb, iid)
+    mine |= _clue_sheets(session, wb, iid)
+    mine |= _look_back_sheets(session, wb, iid)
+    _audit_sheet(session, wb, mine)
+    wb.save(str(path))
+
+
+def _rectification_sheets(session: Session, wb: Workbook, iid: int | None) -> Ids:
+    """问题清单, 整改事项 and 整改进展."""
     findings = list(session.exec(select(Finding).where(Finding.inspection_id == iid).order_by(col(Finding.id))))
     _sheet(wb, "问题清单", ["问题编号", "问题类别", "问题描述", "证据材料", "问题性质", "立行立改", "第几次查找", "登记时间"],
            [(f.id, f.category, f.description, f.evidence, _enum(f.scope), "是" if f.fixed_on_site else "否",
@@ -165,25 +180,39 @@ def write_records(*, session: Session, inspection: Inspection, path: Path) -> No
            [(r.id, r.item_id, _time(r.reported_at), _enum(r.status), r.measure_taken, r.evidence, r.rules_made)
             for r in session.exec(select(ProgressReport).where(col(ProgressReport.item_id).in_(item_ids))
                                    .order_by(col(ProgressReport.id)))])
+    return {"rectification_item": item_ids}
+
+
+def _approval_sheet(session: Session, wb: Workbook, iid: int | None) -> None:
     _sheet(wb, "审批记录", ["审批事项", "第几次", "状态", "决定", "审批人", "意见", "提请时间", "决定时间"],
            [(_enum(a.gate), a.attempt, _enum(a.status), a.decision, a.approver, a.comment, _time(a.requested_at),
              _time(a.decided_at))
             for a in session.exec(select(Approval).where(Approval.inspection_id == iid).order_by(col(Approval.id)))])
+
+
+def _receiver(value: str) -> str:
+    return RECEIVER_NAMES.get(Role(value), value) if value else ""
+
+
+def _clue_sheets(session: Session, wb: Workbook, iid: int | None) -> Ids:
+    """线索移交函, 线索台账 and 信访举报: numbers, kinds, receivers, dates and results, never their text."""
     letters = list(session.exec(select(ClueLetter).where(ClueLetter.inspection_id == iid).order_by(col(ClueLetter.id))))
-
-    def receiver(value: str) -> str:
-        return RECEIVER_NAMES.get(Role(value), value) if value else ""
-
     _sheet(wb, "线索移交函", ["移交函编号", "文号", "接收单位", "线索件数", "移交时间", "签收期限", "签收时间", "签收人"],
-           [(lt.id, lt.doc_no, receiver(lt.receiver), lt.clue_count, _time(lt.sent_at), _day(lt.ack_due_on),
+           [(lt.id, lt.doc_no, _receiver(lt.receiver), lt.clue_count, _time(lt.sent_at), _day(lt.ack_due_on),
              _time(lt.acknowledged_at), lt.acknowledged_by) for lt in letters])
     clues = list(session.exec(select(Clue).where(Clue.inspection_id == iid).order_by(col(Clue.id))))
     _sheet(wb, "线索台账", ["线索编号", "线索类型", "边巡边移", "接收单位", "状态", "移交时间", "办理结果", "反馈时间", "办结时间"],
-           [(c.id, _enum(c.kind), "是" if c.urgent else "", receiver(c.receiver), _enum(c.status), _time(c.transferred_at),
+           [(c.id, _enum(c.kind), "是" if c.urgent else "", _receiver(c.receiver), _enum(c.status), _time(c.transferred_at),
              _enum(c.result), _time(c.result_at), _time(c.closed_at)) for c in clues])
     petitions = list(session.exec(select(Petition).where(Petition.inspection_id == iid).order_by(col(Petition.id))))
     _sheet(wb, "信访举报", ["编号", "受理渠道", "受理时间", "匿名", "转为线索编号"],
            [(p.id, _enum(p.channel), _time(p.received_at), "是" if p.anonymous else "否", p.clue_id) for p in petitions])
+    return {"clue": [c.id for c in clues], "clue_letter": [lt.id for lt in letters],
+            "petition": [p.id for p in petitions]}
+
+
+def _look_back_sheets(session: Session, wb: Workbook, iid: int | None) -> Ids:
+    """回头看 started from this unit, with their checks and accountability."""
     look_backs = list(session.exec(select(LookBack).where(LookBack.source_inspection_id == iid)))
     lb_ids = [lb.id for lb in look_backs]
     _sheet(wb, "回头看", ["编号", "启动原因", "情况", "状态", "启动日期", "完成时间", "组成人员"],
@@ -194,15 +223,17 @@ def write_records(*, session: Session, inspection: Inspection, path: Path) -> No
             for c in session.exec(select(LookBackCheck).where(col(LookBackCheck.look_back_id).in_(lb_ids)))]
            + [(a.look_back_id, "问责", a.target, a.kind, a.reason)
               for a in session.exec(select(Accountability).where(col(Accountability.look_back_id).in_(lb_ids)))])
-    mine = {"inspection": [iid], "clue": [c.id for c in clues], "clue_letter": [lt.id for lt in letters],
-            "rectification_item": item_ids, "petition": [p.id for p in petitions], "look_back": lb_ids}
+    return {"look_back": lb_ids}
+
+
+def _audit_sheet(session: Session, wb: Workbook, mine: Ids) -> None:
+    """The audit events of the rows the other sheets hold."""
     events = session.exec(select(AuditEvent).where(or_(*[
         (col(AuditEvent.entity) == entity) & col(AuditEvent.entity_id).in_(ids) for entity, ids in mine.items() if ids
     ])).order_by(col(AuditEvent.id)))
     _sheet(wb, "审计事件", ["编号", "时间", "操作人", "操作", "对象", "对象编号", "详情", "哈希"],
            [(e.id, _time(e.at), e.actor, e.action, e.entity, e.entity_id, json.dumps(e.detail, ensure_ascii=False), e.hash)
             for e in events])
-    wb.save(str(path))
 
 
 def _figures_workbook(summary: dict[str, Any], path: Path) -> None:
@@ -390,9 +421,7 @@ def write_summary_report(*, session: Session, settings: Settings, round_id: int,
     from tasks.records.charts import round_charts
     from tasks.records.statistics import MEASURES, round_summary
 
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise NotFound(f"巡察轮次不存在：{round_id}")
+    rnd = get_round(session=session, round_id=round_id)
     done = written(session=session, round_id=round_id, inspection_id=None, kind=SUMMARY_KIND)
     if done is not None:
         return done
@@ -420,9 +449,7 @@ def archive_round(*, session: Session, settings: Settings, round_id: int, now: d
     common-problem letters, charts and the figures workbook)."""
     from tasks.records.statistics import round_summary
 
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise NotFound(f"巡察轮次不存在：{round_id}")
+    rnd = get_round(session=session, round_id=round_id)
     summary = round_summary(session=session, round_id=round_id)
     write_summary_report(session=session, settings=settings, round_id=round_id, now=now, summary=summary)
     entries = _doc_entries(_round_docs(session, round_id))

@@ -51,6 +51,7 @@ from models.tables import (
     TeamMember,
     Unit,
 )
+from tasks.lifecycle.rounds import get_round
 from tasks.supervision.forecast import Forecast, slowest
 from tasks.supervision.rectification import inspection_forecasts, rate_text
 
@@ -189,13 +190,6 @@ def totals(*, session: Session, round_id: int | None = None, year: int | None = 
     return _counts(session.execute(_base([], _PerInspection(where), where)).one())
 
 
-def _round(session: Session, round_id: int) -> InspectionRound:
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise NotFound(f"巡察轮次不存在：{round_id}")
-    return rnd
-
-
 def find_round(*, session: Session, name: str) -> InspectionRound:
     """A round by its name, or a Chinese error naming it."""
     rnd = session.exec(select(InspectionRound).where(InspectionRound.name == name.strip())).first()
@@ -263,7 +257,7 @@ def per_inspector_evaluation(*, session: Session, round_id: int | None = None, y
 
 def round_summary(*, session: Session, round_id: int) -> dict[str, Any]:
     """One round's figures: the measures, plus per-team rows (with evaluation) and per-unit rows."""
-    rnd = _round(session, round_id)
+    rnd = get_round(session=session, round_id=round_id)
     return {"round": rnd.name, **totals(session=session, round_id=round_id),
             "teams": per_team_evaluation(session=session, round_id=round_id),
             "units": unit_figures(session=session, round_id=round_id)}

@@ -62,6 +62,7 @@ from models.text import SHORT_MAX
 from models.transitions import reached
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
+from tasks.lifecycle.rounds import get_round
 from tasks.ops.launch import run_name
 from tasks.records.dossier import common_task_letter
 
@@ -153,13 +154,6 @@ def _ratio(a: str, b: str) -> float:
 # When: the round's reports are approved ---------------------------------------------------
 
 
-def _round(session: Session, round_id: int) -> InspectionRound:
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise NotFound(f"巡察轮次不存在：{round_id}")
-    return rnd
-
-
 def reports_approved(*, session: Session, round_id: int) -> bool:
     """Every unit of the round has passed 报告审议 (reached 巡察反馈 or later)."""
     stages = session.exec(select(Inspection.stage).where(Inspection.round_id == round_id)).all()
@@ -220,7 +214,7 @@ def get_grouping(session: Session, grouping_id: int) -> CommonGrouping:
 def grouping_run(*, session: Session, grouping_id: int) -> tuple[str, int, str]:
     """(round name, attempt, run name) to start a grouping's run with."""
     g = get_grouping(session, grouping_id)
-    rnd = _round(session, g.round_id)
+    rnd = get_round(session=session, round_id=g.round_id)
     return rnd.name, g.attempt, run_name(GROUPING_KIND, rnd.name, f"第{g.attempt}次")
 
 
@@ -316,7 +310,7 @@ def propose_groups(*, session: Session, round_id: int, finding_ids: list[int] | 
     are never proposed. A category with an open confirmed common problem is proposed to join it;
     otherwise a category found in one unit only is proposed flagged. Ordered: groups that span
     units (or join) first, then by their first finding."""
-    _round(session, round_id)
+    get_round(session=session, round_id=round_id)
     pending = pending_common_findings(session=session, round_id=round_id)
     wanted = set(pending if finding_ids is None else finding_ids) & set(pending)
     rows = [
@@ -385,26 +379,32 @@ def _grouping(session: Session, round_id: int, attempt: int | None) -> CommonGro
     return g
 
 
-def confirm_groups(
-    *, session: Session, settings: Settings, round_id: int, groups: list[CommonGroupIn], confirmed_by: str,
-    now: datetime, link: str, attempt: int | None = None,
-) -> list[CommonProblem]:
-    """Confirm common problems for a round; any bad group refuses the whole submission, listing
-    every problem. Idempotent: a group already confirmed (same category and title) keeps its row
-    and its letter; findings added to it (a later unit's) get a new version of the letter.
-    With `attempt` (a grouping's form), no group at all is an answer too, and the grouping's
-    findings left out of every group become 个性问题."""
-    rnd = _round(session, round_id)
-    grouping = _grouping(session, round_id, attempt)
-    problems: list[str] = []
-    if not groups and grouping is None:
-        raise DomainError("共性问题未确认（未写入任何内容）", ["未填写任何共性问题"])
-    if not confirmed_by.strip():
-        problems.append("未填写确认人")
+@dataclass
+class _Known:
+    """What the checks of one confirmation read from the database, and its writing uses."""
 
+    existing: dict[tuple[str, str], CommonProblem]  # the round's confirmed problems by (category, title)
+    prior_members: dict[int, list[int]]  # confirmed problem id -> its findings (of the groups named again)
+    found: dict[Any, tuple[Finding, str, int]]  # finding id -> (finding, unit name, round id)
+    round_names: dict[int | None, str]
+    archived: set[int | None]  # findings of archived units
+    leaders: dict[str, Person]
+    kinds: dict[str, str]  # unit name -> kind, of the departments named
+    items: dict[int, RectificationItem]  # finding id -> its item
+    other_problems: dict[int | None, CommonProblem]  # problems the findings belong to already
+
+    def prior(self, g: CommonGroupIn) -> CommonProblem | None:
+        return self.existing.get((g.category, g.title))
+
+    def problem_title(self, problem_id: int) -> str:
+        other = self.other_problems.get(problem_id) or next(
+            (c for c in self.existing.values() if c.id == problem_id), None)
+        return other.title if other else str(problem_id)
+
+
+def _read_known(session: Session, round_id: int, groups: list[CommonGroupIn]) -> _Known:
     existing = {(c.category, c.title): c for c in session.exec(
         select(CommonProblem).where(CommonProblem.round_id == round_id).order_by(col(CommonProblem.id)))}
-    existing_by_id = {c.id: c for c in existing.values()}
     priors = [existing[(g.category, g.title)] for g in groups if (g.category, g.title) in existing]
     prior_members: dict[int, list[int]] = {}
     for fid, cpid in session.exec(select(Finding.id, Finding.common_problem_id).where(
@@ -417,81 +417,133 @@ def confirm_groups(
         .join(Unit, col(Unit.id) == Inspection.unit_id)
         .where(col(Finding.id).in_(all_ids))
     ).all()}
-    round_names = dict(session.exec(select(InspectionRound.id, InspectionRound.name)).all())
-    archived = set(session.exec(select(Finding.id).join(Inspection, col(Inspection.id) == Finding.inspection_id)
-                                .where(col(Finding.id).in_(all_ids), Inspection.stage == Stage.ARCHIVED)).all())
-    leaders = {p.name: p for p in session.exec(
-        select(Person).where(col(Person.name).in_([g.leader_in_charge for g in groups])))}
-    kinds = dict(session.exec(select(Unit.name, Unit.kind).where(
-        col(Unit.name).in_(sorted({d for g in groups for d in g.departments})))).all())
-    items = {i.finding_id: i for i in session.exec(
-        select(RectificationItem).where(col(RectificationItem.finding_id).in_(all_ids)))}
     other_ids = {f.common_problem_id for f, _, _ in found.values() if f.common_problem_id is not None}
-    other_problems = {c.id: c for c in session.exec(select(CommonProblem).where(col(CommonProblem.id).in_(other_ids)))}
+    return _Known(
+        existing=existing, prior_members=prior_members, found=found,
+        round_names=dict(session.exec(select(InspectionRound.id, InspectionRound.name)).all()),
+        archived=set(session.exec(select(Finding.id).join(Inspection, col(Inspection.id) == Finding.inspection_id)
+                                  .where(col(Finding.id).in_(all_ids), Inspection.stage == Stage.ARCHIVED)).all()),
+        leaders={p.name: p for p in session.exec(
+            select(Person).where(col(Person.name).in_([g.leader_in_charge for g in groups])))},
+        kinds=dict(session.exec(select(Unit.name, Unit.kind).where(
+            col(Unit.name).in_(sorted({d for g in groups for d in g.departments})))).all()),
+        items={i.finding_id: i for i in session.exec(
+            select(RectificationItem).where(col(RectificationItem.finding_id).in_(all_ids)))},
+        other_problems={c.id: c for c in session.exec(select(CommonProblem).where(col(CommonProblem.id).in_(other_ids)))},
+    )
 
+
+def _heading_problems(label: str, n: int, g: CommonGroupIn, prior: CommonProblem | None, known: _Known,
+                      seen_titles: dict[tuple[str, str], int]) -> list[str]:
+    """The group's name, category, leader in charge and departments."""
+    problems = []
+    if not g.title:
+        problems.append(f"{label}：未填写共性问题名称")
+    if not g.category:
+        problems.append(f"{label}：未填写问题类别")
+    if g.title and g.category:
+        if (g.category, g.title) in seen_titles:
+            problems.append(f"{label}：与第{seen_titles[(g.category, g.title)]}组的问题类别和名称相同")
+        seen_titles.setdefault((g.category, g.title), n)
+    if not g.leader_in_charge:
+        problems.append(f"{label}：未填写分管领导")
+    elif g.leader_in_charge not in known.leaders:
+        problems.append(f"{label}：分管领导“{g.leader_in_charge}”不在人员名单中")
+    if prior is None:  # a confirmed problem's departments were checked when it was confirmed
+        problems += _department_problems(label, g.departments, known.kinds)
+    return problems
+
+
+def _finding_problems(label: str, n: int, g: CommonGroupIn, prior: CommonProblem | None, known: _Known,
+                      round_id: int, first_group: dict[int, int]) -> list[str]:
+    """The group's findings: at least two, of this round, of two units or more, each in one group
+    only, none of an archived unit or of another (or closed) common problem."""
+    problems = []
+    ids = list(dict.fromkeys(g.finding_ids))
+    if len(ids) < len(g.finding_ids):
+        repeated = sorted({i for i in g.finding_ids if g.finding_ids.count(i) > 1})
+        problems.append(f"{label}：问题编号{'、'.join(map(str, repeated))}重复填写")
+    members = list(dict.fromkeys((known.prior_members.get(prior.id or 0, []) if prior else []) + ids))
+    if len(members) < 2:
+        problems.append(f"{label}：共性问题至少应包含两个问题，实为{len(members)}个")
+    for i in ids:
+        if i not in known.found:
+            problems.append(f"{label}：问题编号{i}不存在")
+            continue
+        f, unit, rid = known.found[i]
+        if rid != round_id:
+            problems.append(f"{label}：问题编号{i}不属于本轮巡察（属于“{known.round_names.get(rid, rid)}”）")
+            continue
+        if i in first_group:
+            problems.append(f"{label}：问题编号{i}已列入第{first_group[i]}组，同一问题不能列入两个共性问题")
+        else:
+            first_group[i] = n
+        joined = prior is not None and f.common_problem_id == prior.id
+        if i in known.archived and not joined:
+            problems.append(f"{label}：问题编号{i}所属的“{unit}”已归档，不能修改")
+        if f.common_problem_id is not None and not joined:
+            problems.append(f"{label}：问题编号{i}已归入共性问题“{known.problem_title(f.common_problem_id)}”")
+        elif prior is not None and not joined and prior.status == CommonProblemStatus.CLOSED:
+            problems.append(f"{label}：共性问题“{prior.title}”已销号，不能再归入问题编号{i}")
+    member_units = [known.found[i][1] for i in members if i in known.found and known.found[i][2] == round_id]
+    if len(members) >= 2 and len(member_units) == len(members) and len(set(member_units)) < 2:
+        problems.append(f"{label}：所列问题均属于“{member_units[0]}”，共性问题应涉及两个以上单位")
+    return problems
+
+
+def _check_groups(*, session: Session, round_id: int, groups: list[CommonGroupIn], confirmed_by: str,
+                  grouping: CommonGrouping | None) -> _Known:
+    """Every problem of the submission at once (DomainError listing them), or what was read to
+    check it."""
+    if not groups and grouping is None:
+        raise DomainError("共性问题未确认（未写入任何内容）", ["未填写任何共性问题"])
+    problems: list[str] = []
+    if not confirmed_by.strip():
+        problems.append("未填写确认人")
+    known = _read_known(session, round_id, groups)
     first_group: dict[int, int] = {}
     seen_titles: dict[tuple[str, str], int] = {}
     for n, g in enumerate(groups, 1):
-        label = _label(n, g)
-        prior = existing.get((g.category, g.title))
-        if not g.title:
-            problems.append(f"{label}：未填写共性问题名称")
-        if not g.category:
-            problems.append(f"{label}：未填写问题类别")
-        if g.title and g.category:
-            if (g.category, g.title) in seen_titles:
-                problems.append(f"{label}：与第{seen_titles[(g.category, g.title)]}组的问题类别和名称相同")
-            seen_titles.setdefault((g.category, g.title), n)
-        if not g.leader_in_charge:
-            problems.append(f"{label}：未填写分管领导")
-        elif g.leader_in_charge not in leaders:
-            problems.append(f"{label}：分管领导“{g.leader_in_charge}”不在人员名单中")
-        if prior is None:  # a confirmed problem's departments were checked when it was confirmed
-            problems += _department_problems(label, g.departments, kinds)
-        ids = list(dict.fromkeys(g.finding_ids))
-        if len(ids) < len(g.finding_ids):
-            repeated = sorted({i for i in g.finding_ids if g.finding_ids.count(i) > 1})
-            problems.append(f"{label}：问题编号{'、'.join(map(str, repeated))}重复填写")
-        members = list(dict.fromkeys((prior_members.get(prior.id or 0, []) if prior else []) + ids))
-        if len(members) < 2:
-            problems.append(f"{label}：共性问题至少应包含两个问题，实为{len(members)}个")
-        units: list[str] = []
-        for i in ids:
-            if i not in found:
-                problems.append(f"{label}：问题编号{i}不存在")
-                continue
-            f, unit, rid = found[i]
-            if rid != round_id:
-                problems.append(f"{label}：问题编号{i}不属于本轮巡察（属于“{round_names.get(rid, rid)}”）")
-                continue
-            units.append(unit)
-            if i in first_group:
-                problems.append(f"{label}：问题编号{i}已列入第{first_group[i]}组，同一问题不能列入两个共性问题")
-            else:
-                first_group[i] = n
-            joined = prior is not None and f.common_problem_id == prior.id
-            if i in archived and not joined:
-                problems.append(f"{label}：问题编号{i}所属的“{unit}”已归档，不能修改")
-            if f.common_problem_id is not None and not joined:
-                other = other_problems.get(f.common_problem_id) or existing_by_id.get(f.common_problem_id)
-                problems.append(f"{label}：问题编号{i}已归入共性问题“{other.title if other else f.common_problem_id}”")
-            elif prior is not None and not joined and prior.status == CommonProblemStatus.CLOSED:
-                problems.append(f"{label}：共性问题“{prior.title}”已销号，不能再归入问题编号{i}")
-        member_units = [found[i][1] for i in members if i in found and found[i][2] == round_id]
-        if len(members) >= 2 and len(member_units) == len(members) and len(set(member_units)) < 2:
-            problems.append(f"{label}：所列问题均属于“{member_units[0]}”，共性问题应涉及两个以上单位")
+        label, prior = _label(n, g), known.prior(g)
+        problems += _heading_problems(label, n, g, prior, known, seen_titles)
+        problems += _finding_problems(label, n, g, prior, known, round_id, first_group)
         if prior is not None and (prior.leader_in_charge, prior.departments) != (g.leader_in_charge, g.departments):
             problems.append(
                 f"{label}：该共性问题已确认（分管领导：{prior.leader_in_charge}，责任部门：{'、'.join(prior.departments) or '无'}），"
                 "与本次填写不一致")
     if problems:
         raise DomainError("共性问题未确认（未写入任何内容）", problems)
+    return known
 
-    confirmed = [_confirm_one(session=session, settings=settings, rnd=rnd, g=g, prior=existing.get((g.category, g.title)),
-                              leader=leaders[g.leader_in_charge], found=found, items=items,
-                              confirmed_by=confirmed_by.strip(), now=now, link=link) for g in groups]
+
+def confirm_groups(
+    *, session: Session, settings: Settings, round_id: int, groups: list[CommonGroupIn], confirmed_by: str,
+    now: datetime, link: str, attempt: int | None = None,
+) -> list[CommonProblem]:
+    """Confirm common problems for a round; any bad group refuses the whole submission, listing
+    every problem. Idempotent: a group already confirmed (same category and title) keeps its row
+    and its letter; findings added to it (a later unit's) get a new version of the letter.
+    With `attempt` (a grouping's form), no group at all is an answer too, and the grouping's
+    findings left out of every group become 个性问题."""
+    rnd = get_round(session=session, round_id=round_id)
+    grouping = _grouping(session, round_id, attempt)
+    known = _check_groups(session=session, round_id=round_id, groups=groups, confirmed_by=confirmed_by,
+                          grouping=grouping)
+    return _apply_groups(session=session, settings=settings, rnd=rnd, groups=groups, known=known, grouping=grouping,
+                         confirmed_by=confirmed_by.strip(), now=now, link=link)
+
+
+def _apply_groups(
+    *, session: Session, settings: Settings, rnd: InspectionRound, groups: list[CommonGroupIn], known: _Known,
+    grouping: CommonGrouping | None, confirmed_by: str, now: datetime, link: str,
+) -> list[CommonProblem]:
+    """Write a checked submission: each group's problem, then the grouping settled."""
+    confirmed = [_confirm_one(session=session, settings=settings, rnd=rnd, g=g, prior=known.prior(g),
+                              leader=known.leaders[g.leader_in_charge], found=known.found, items=known.items,
+                              confirmed_by=confirmed_by, now=now, link=link) for g in groups]
     if grouping is not None:
-        _settle_grouping(session=session, grouping=grouping, grouped=set(first_group), by=confirmed_by.strip(), now=now)
+        grouped = {i for g in groups for i in g.finding_ids}  # all of this round, once checked
+        _settle_grouping(session=session, grouping=grouping, grouped=grouped, by=confirmed_by, now=now)
     session.flush()
     return confirmed
 

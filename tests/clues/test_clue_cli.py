@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from deployments.cli.main import app
 from models.db import get_engine
+from models.enums import Stage
 from models.settings import get_settings
 from models.tables import AuditEvent, ClueLetter, Petition
-from tasks.lifecycle import stages
-from tests.conftest import NOW
+from tests.support.advance import advance
 from tests.support.cli import as_person
 from tests.support.factories import letter_code, make_round
 
@@ -32,8 +32,7 @@ def test_petition_to_closed_clue_from_the_command_line(cli_home: Path, tmp_path:
     with Session(get_engine()) as s:
         rnd, insps = make_round(s)
         iid = insps[0].id or 0
-        stages.prepare(session=s, settings=get_settings(), inspection_id=iid, now=NOW, link=LINK)
-        stages.start_stationing(session=s, settings=get_settings(), inspection_id=iid, now=NOW, link=LINK)
+        advance(s, get_settings(), iid, Stage.STATIONING, link=LINK)
         s.commit()
         round_name = rnd.name
     where = ["--round", round_name, "--unit", "城东街道"]
@@ -125,7 +124,7 @@ def test_findings_imported_twice_then_corrected_and_withdrawn_from_the_command_l
     assert run("load-org")[0] == 0
     with Session(get_engine()) as s:
         rnd, insps = make_round(s)
-        stages.start_stationing(session=s, settings=get_settings(), inspection_id=insps[0].id or 0, now=NOW, link=LINK)
+        advance(s, get_settings(), insps[0].id or 0, Stage.STATIONING, link=LINK)
         s.commit()
         round_name = rnd.name
     where = ["--round", round_name, "--unit", "城东街道"]

@@ -20,12 +20,13 @@ from tasks.clues import ledger as clues
 from tasks.clues.keys import rotate_informant_key
 from tasks.lifecycle import stages
 from tests.conftest import NOW
+from tests.support.advance import advance
 from tests.support.factories import (
     in_stationing,
     letter_code,
     make_round,
+    refused,
     round_params,
-    row_counts,
     team_data,
 )
 
@@ -95,16 +96,9 @@ def audit_actions(s: Session) -> list[str]:
 
 
 def refused_without_writing(s: Session, call: Any, message: str) -> None:
-    """The call raises `message`, writes nothing but one audit entry for the refused attempt."""
-    before = row_counts(s)
-    with pytest.raises(DomainError, match=message):
-        call()
-    s.expire_all()
-    after = row_counts(s)
-    assert after.pop("audit_event") == before.pop("audit_event") + 1
-    assert after == before
-    last = s.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()
-    assert last is not None and last.action.endswith("（被拒绝）") and message.split("（")[0] in last.detail["reason"]
+    """The call raises `message`, writes nothing but one audit entry for the refused attempt, which names the reason."""
+    last = refused(s, call, message)
+    assert message.split("（")[0] in last.detail["reason"]
 
 
 @pytest.mark.parametrize("kind", list(CAN_READ))
@@ -179,8 +173,7 @@ def test_team_roles_reach_only_their_own_teams_units(demo_org: Session, settings
     other = team_data(name="第二巡察组", leader=OTHER_LEADER, deputy=None, members=[OTHER_MEMBER], units=["区交通投资集团"])
     _, insps = make_round(s, round_params(teams=[team_data(units=["城东街道", "区教育局"]), other]))
     for insp in insps:
-        stages.prepare(session=s, settings=settings, inspection_id=insp.id or 0, now=NOW, link=LINK)
-        stages.start_stationing(session=s, settings=settings, inspection_id=insp.id or 0, now=NOW, link=LINK)
+        advance(s, settings, insp.id or 0, Stage.STATIONING, link=LINK)
     s.commit()
     ours, theirs = insps[0].id or 0, insps[2].id or 0
     pid = clues.add_petition(session=s, settings=settings, by="陈晓梅", inspection_id=ours, channel="来访", content="反映问题",

@@ -10,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
@@ -77,6 +77,17 @@ def test_db_commands(cli_home: Path) -> None:
     get_engine()  # the application starts on it
 
 
+def insert_inspection(conn: Connection, stage: str) -> None:
+    """Inspection 1 of 城东街道 in round 1, team 1, at `stage`, in the columns every revision has."""
+    conn.execute(text("INSERT INTO unit (id, name, kind, area, secretary_name, secretary_contact, priority) "
+                      "VALUES (1, '城东街道', '乡镇街道', '', '', '', 0)"))
+    conn.execute(text("INSERT INTO inspection_round (id, name, kind, start_date, end_date, status, created_at) "
+                      "VALUES (1, '2026年第一轮巡察', '常规巡察', '2026-12-01', '2026-12-31', '进行中', '2026-11-01')"))
+    conn.execute(text("INSERT INTO team (id, round_id, name) VALUES (1, 1, '第一巡察组')"))
+    conn.execute(text("INSERT INTO inspection (id, round_id, unit_id, team_id, stage, search_count) "
+                      "VALUES (1, 1, 1, 1, :stage, 1)"), {"stage": stage})
+
+
 def test_0005_hashes_existing_findings_keeping_old_duplicates(empty: Engine) -> None:
     """Findings stored twice by the old importer stay (nothing is deleted), the repeat without a
     hash; after the upgrade the same finding cannot be stored again."""
@@ -86,13 +97,7 @@ def test_0005_hashes_existing_findings_keeping_old_duplicates(empty: Engine) -> 
 
     upgrade(empty, "0004")
     with empty.begin() as conn:
-        conn.execute(text("INSERT INTO unit (id, name, kind, area, secretary_name, secretary_contact, priority) "
-                          "VALUES (1, '城东街道', '乡镇街道', '', '', '', 0)"))
-        conn.execute(text("INSERT INTO inspection_round (id, name, kind, start_date, end_date, status, created_at) "
-                          "VALUES (1, '2026年第一轮巡察', '常规巡察', '2026-12-01', '2026-12-31', '进行中', '2026-11-01')"))
-        conn.execute(text("INSERT INTO team (id, round_id, name) VALUES (1, 1, '第一巡察组')"))
-        conn.execute(text("INSERT INTO inspection (id, round_id, unit_id, team_id, stage, search_count) "
-                          "VALUES (1, 1, 1, 1, '集中巡察', 1)"))
+        insert_inspection(conn, "集中巡察")
         for fid, description in ((1, "公务接待超标准"), (2, " 公务接待超标准 "), (3, "党费收缴不及时")):
             conn.execute(text("INSERT INTO finding (id, inspection_id, category, description, evidence, scope, fixed_on_site, "
                               "search_count, created_at) VALUES (:id, 1, '全面从严治党', :d, '', '个性问题', false, 1, "
@@ -129,13 +134,7 @@ def test_0006_links_findings_to_their_items_common_problem(empty: Engine) -> Non
     upgrade stays under supervision (督办中) with its first letter."""
     upgrade(empty, "0005")
     with empty.begin() as conn:
-        conn.execute(text("INSERT INTO unit (id, name, kind, area, secretary_name, secretary_contact, priority) "
-                          "VALUES (1, '城东街道', '乡镇街道', '', '', '', 0)"))
-        conn.execute(text("INSERT INTO inspection_round (id, name, kind, start_date, end_date, status, created_at) "
-                          "VALUES (1, '2026年第一轮巡察', '常规巡察', '2026-12-01', '2026-12-31', '进行中', '2026-11-01')"))
-        conn.execute(text("INSERT INTO team (id, round_id, name) VALUES (1, 1, '第一巡察组')"))
-        conn.execute(text("INSERT INTO inspection (id, round_id, unit_id, team_id, stage, search_count) "
-                          "VALUES (1, 1, 1, 1, '督促整改', 1)"))
+        insert_inspection(conn, "督促整改")
         conn.execute(text("INSERT INTO common_problem (id, round_id, category, title, leader_in_charge, departments, "
                           "confirmed_by, created_at) VALUES (1, 1, '选人用人', '干部档案管理不规范', '吴志刚', '[]', '陶文华', "
                           "'2026-12-10')"))

@@ -14,11 +14,12 @@ from typer.testing import CliRunner
 
 from deployments.cli.main import app
 from models.db import get_engine
+from models.enums import Stage
 from models.settings import get_settings
 from models.tables import AuditEvent, ClueLetter
 from tasks.clues import ledger as clues
-from tasks.lifecycle import stages
 from tests.conftest import NOW
+from tests.support.advance import advance
 from tests.support.cli import as_person, login
 from tests.support.factories import letter_code, make_round, row_counts, write_xlsx
 
@@ -156,8 +157,7 @@ def office(cli_home: Path) -> Path:
         _, insps = make_round(s)
         iid = insps[0].id or 0
         settings = get_settings()
-        stages.prepare(session=s, settings=settings, inspection_id=iid, now=NOW, link=LINK)
-        stages.start_stationing(session=s, settings=settings, inspection_id=iid, now=NOW, link=LINK)
+        advance(s, settings, iid, Stage.STATIONING, link=LINK)
         s.commit()
         for summary in ("第一件", "第二件"):
             cid = clues.register_clue(session=s, by="李建国", inspection_id=iid, kind="违纪违法线索", summary=summary, now=NOW).id

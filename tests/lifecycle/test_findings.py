@@ -22,6 +22,7 @@ from tests.support.factories import (
     SHEET_HEADER,
     database,
     make_round,
+    refused,
     row_counts,
     sample_findings,
     sheet_rows,
@@ -347,17 +348,6 @@ def _stationed_finding(s: Session, insp: Inspection) -> int:
     return row.id or 0
 
 
-def _refused(s: Session, call: Any, message: str) -> None:
-    before = row_counts(s)
-    with pytest.raises(DomainError, match=message):
-        call()
-    s.expire_all()
-    after = row_counts(s)
-    assert after.pop("audit_event") == before.pop("audit_event") + 1 and after == before
-    last = s.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()  # type: ignore[union-attr]
-    assert last is not None and last.action.endswith("（被拒绝）")
-
-
 def test_correct_a_finding_during_stationing(stationed: Inspection, demo_org: Session) -> None:
     from tasks.lifecycle.findings import correct_finding
 
@@ -396,7 +386,7 @@ def test_a_bad_correction_changes_nothing(stationed: Inspection, demo_org: Sessi
     fid = _stationed_finding(s, stationed)
     record_findings(session=s, inspection=stationed, findings=[sample_findings()[2]], by="巡察组", now=NOW)
     s.commit()
-    _refused(s, lambda: correct_finding(session=s, by=by, finding_id=fid, changes=changes, now=NOW), message)
+    refused(s, lambda: correct_finding(session=s, by=by, finding_id=fid, changes=changes, now=NOW), message)
 
 
 def test_withdraw_a_finding_during_stationing(stationed: Inspection, demo_org: Session) -> None:
@@ -404,12 +394,12 @@ def test_withdraw_a_finding_during_stationing(stationed: Inspection, demo_org: S
 
     s = demo_org
     fid = _stationed_finding(s, stationed)
-    _refused(s, lambda: withdraw_finding(session=s, by="刘洋", finding_id=fid, reason="误登", now=NOW),
-             "“巡察组组员”无权撤回巡察发现的问题")  # the 组长 or the office withdraws
-    _refused(s, lambda: withdraw_finding(session=s, by="周卫东", finding_id=fid, reason="误登", now=NOW),
-             "该单位不由您所在的巡察组巡察")
-    _refused(s, lambda: withdraw_finding(session=s, by="李建国", finding_id=fid, reason=" ", now=NOW), "请用 --reason 说明撤回原因")
-    _refused(s, lambda: withdraw_finding(session=s, by="李建国", finding_id=999, reason="误登", now=NOW), "问题不存在：999")
+    refused(s, lambda: withdraw_finding(session=s, by="刘洋", finding_id=fid, reason="误登", now=NOW),
+            "“巡察组组员”无权撤回巡察发现的问题")  # the 组长 or the office withdraws
+    refused(s, lambda: withdraw_finding(session=s, by="周卫东", finding_id=fid, reason="误登", now=NOW),
+            "该单位不由您所在的巡察组巡察")
+    refused(s, lambda: withdraw_finding(session=s, by="李建国", finding_id=fid, reason=" ", now=NOW), "请用 --reason 说明撤回原因")
+    refused(s, lambda: withdraw_finding(session=s, by="李建国", finding_id=999, reason="误登", now=NOW), "问题不存在：999")
     withdraw_finding(session=s, by="李建国", finding_id=fid, reason="与第2号重复登记", now=NOW)
     assert s.get(Finding, fid) is None
     event = s.exec(select(AuditEvent).where(AuditEvent.action == "撤回问题")).one()
@@ -425,10 +415,10 @@ def test_corrections_only_during_stationing_and_never_once_archived(stationed: I
     stationed.stage = Stage.REPORTING
     s.add(stationed)
     s.commit()
-    _refused(s, lambda: correct_finding(session=s, by="陶文华", finding_id=fid, changes={"证据材料": "补充"}, now=NOW),
-             "当前阶段为“报告巡察”，只有集中巡察阶段可以更正问题")
+    refused(s, lambda: correct_finding(session=s, by="陶文华", finding_id=fid, changes={"证据材料": "补充"}, now=NOW),
+            "当前阶段为“报告巡察”，只有集中巡察阶段可以更正问题")
     stationed.stage = Stage.ARCHIVED
     s.add(stationed)
     s.commit()
-    _refused(s, lambda: withdraw_finding(session=s, by="陶文华", finding_id=fid, reason="误登", now=NOW),
-             "2026年第一轮巡察·城东街道已归档，不能修改（撤回问题）")
+    refused(s, lambda: withdraw_finding(session=s, by="陶文华", finding_id=fid, reason="误登", now=NOW),
+            "2026年第一轮巡察·城东街道已归档，不能修改（撤回问题）")

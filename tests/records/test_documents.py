@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import docx
 import pytest
@@ -21,16 +20,15 @@ from sqlmodel import Session, col, select
 
 from models.enums import ClueKind, ClueResult, ClueStatus, ItemStatus, Stage
 from models.errors import DomainError
-from models.forms import CommonGroupIn, ProgressIn
+from models.forms import CommonGroupIn
 from models.settings import Settings, get_settings
 from models.tables import Clue, Document, Finding, Inspection, RectificationItem
 from tasks.lifecycle import stages
-from tasks.lifecycle.findings import add_clue, record_findings
 from tasks.lifecycle.rounds import settle_plan
 from tasks.records.dossier import write_summary_report
 from tasks.supervision.common_problems import confirm_groups
-from tasks.supervision.rectification import report_progress
 from tests.conftest import NOW
+from tests.support.advance import advance
 from tests.support.factories import database, finding, make_round, round_params, row_counts
 
 LINK = "http://127.0.0.1:4200/runs/flow-run/test"
@@ -78,10 +76,6 @@ class Built:
     round_id: int
 
 
-def _kw(settings: Settings, iid: int | None) -> dict[str, Any]:
-    return {"settings": settings, "inspection_id": iid, "now": NOW, "link": LINK}
-
-
 def drive_round(s: Session, settings: Settings) -> int:
     """Two units through every stage, with clues and a common problem; returns the round id."""
     rnd, inspections = make_round(s, round_params(units=UNITS))
@@ -89,20 +83,10 @@ def drive_round(s: Session, settings: Settings) -> int:
     ids = {u: i.id for u, i in zip(UNITS, inspections, strict=True)}
     fids: dict[str, list[int]] = {}
     for unit, iid in ids.items():
-        kw = _kw(settings, iid)
-        stages.prepare(session=s, **kw)
-        stages.start_stationing(session=s, **kw)
-        rows = record_findings(session=s, inspection=s.get(Inspection, iid), findings=FINDINGS[unit], by="组长", now=NOW)  # type: ignore[arg-type]
-        fids[unit] = [r.id for r in rows if r.id]
-        if unit == "城东街道":
-            for kind in ("违纪违法线索", "违纪违法线索", "信访事项"):
-                add_clue(session=s, inspection=s.get(Inspection, iid), kind=kind, summary=f"{SENTINEL}：某干部{kind}",  # type: ignore[arg-type]
-                         by="组长", now=NOW)
-        stages.conclude_stationing(session=s, search_count=1, by="李建国", summary="本轮巡察发现的问题较为突出", **kw)
-        stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
-        stages.issue_feedback(session=s, **kw)
-        stages.transfer_clues(session=s, approved=True, **kw)
-        stages.start_rectification(session=s, **kw)
+        clues = [(kind, f"{SENTINEL}：某干部{kind}") for kind in ("违纪违法线索", "违纪违法线索", "信访事项")
+                 if unit == "城东街道"]
+        fids[unit] = advance(s, settings, iid, Stage.RECTIFICATION, findings=FINDINGS[unit], clues=clues,
+                             reported_by="李建国", summary="本轮巡察发现的问题较为突出", link=LINK).finding_ids
     from tasks.planning.org import OrgData, UnitIn, load_org
 
     # Responsible departments are checked against the org data (#12): the office registers it first.
@@ -111,12 +95,7 @@ def drive_round(s: Session, settings: Settings) -> int:
                    groups=[CommonGroupIn(category="选人用人", title="干部选拔任用程序不规范", leader_in_charge="郑文斌",
                                          departments=["区委组织部"], finding_ids=[fids["城东街道"][1], fids["区教育局"][0]])])
     for iid in ids.values():
-        items = stages.open_items(session=s, inspection_id=iid)
-        report_progress(session=s, settings=settings, inspection=s.get(Inspection, iid), by="单位书记", now=NOW,  # type: ignore[arg-type]
-                        formal=True, reports=[ProgressIn(item_id=i.id, status="已完成待核", measure_taken="已整改",
-                                                         rules_made=1) for i in items])
-        stages.close_out(session=s, approved=True, attempt=1, comment="", **_kw(settings, iid))
-        stages.archive(session=s, **_kw(settings, iid))
+        advance(s, settings, iid, Stage.ARCHIVED, progress={"rules_made": 1}, link=LINK)
     s.commit()
     assert rnd.id is not None
     return rnd.id

@@ -7,7 +7,6 @@ import shutil
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -21,7 +20,6 @@ from models.forms import CommonGroupIn, FindingIn, ItemCheckIn, ProgressIn
 from models.settings import Settings, get_settings
 from models.tables import Inspection, LookBack, RectificationItem
 from tasks.clues import ledger as clues
-from tasks.lifecycle import stages
 from tasks.lifecycle.findings import add_clue, record_findings
 from tasks.lifecycle.rounds import settle_plan
 from tasks.records.dossier import find_dossier, verify_dossier
@@ -29,15 +27,12 @@ from tasks.supervision.common_problems import confirm_groups
 from tasks.supervision.look_back import record_results
 from tasks.supervision.rectification import report_progress
 from tests.conftest import NOW
+from tests.support.advance import advance
 from tests.support.cli import login
 from tests.support.factories import finding, make_round, round_params, row_counts, sample_findings
 
 LINK = "http://127.0.0.1:4200/runs/flow-run/test"
 SENTINEL = "哨兵-绝密-A2C1"
-
-
-def _kw(settings: Settings, iid: int) -> dict[str, Any]:
-    return {"settings": settings, "inspection_id": iid, "now": NOW, "link": LINK}
 
 
 def dossier_of(s: Session, settings: Settings, unit: str | None = None) -> Path:
@@ -58,22 +53,8 @@ def archived_unit(s: Session, settings: Settings, units: tuple[str, ...] = ("城
     if before is not None:
         before(s, ids)
     for iid in ids:
-        kw = _kw(settings, iid)
-        stages.prepare(session=s, **kw)
-        stages.start_stationing(session=s, **kw)
-        record_findings(session=s, inspection=s.get(Inspection, iid), findings=findings or sample_findings(), by="组长", now=NOW)  # type: ignore[arg-type]
-        add_clue(session=s, inspection=s.get(Inspection, iid), kind="违纪违法线索", summary=f"{SENTINEL}：收受购物卡",  # type: ignore[arg-type]
-                 by="组长", now=NOW)
-        stages.conclude_stationing(session=s, search_count=1, by="李建国", summary="", **kw)
-        stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
-        stages.issue_feedback(session=s, **kw)
-        stages.transfer_clues(session=s, approved=True, **kw)
-        stages.start_rectification(session=s, **kw)
-        report_progress(session=s, settings=settings, inspection=s.get(Inspection, iid), by="单位书记", now=NOW,  # type: ignore[arg-type]
-                        formal=True, reports=[ProgressIn(item_id=i.id, status="已完成待核", measure_taken="已整改")
-                                              for i in stages.open_items(session=s, inspection_id=iid)])
-        stages.close_out(session=s, approved=True, attempt=1, comment="", **kw)
-        stages.archive(session=s, **kw)
+        advance(s, settings, iid, Stage.ARCHIVED, findings=findings or sample_findings(), reported_by="李建国",
+                clues=[("违纪违法线索", f"{SENTINEL}：收受购物卡")], link=LINK)
         s.commit()
     return ids
 

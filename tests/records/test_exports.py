@@ -15,11 +15,10 @@ from typer.testing import CliRunner
 
 from deployments.cli.main import app
 from models.db import get_engine
+from models.enums import Stage
 from models.errors import DomainError
 from models.settings import Settings, get_settings
 from models.tables import Inspection, Person, RectificationItem, Unit
-from tasks.lifecycle import stages
-from tasks.lifecycle.findings import record_findings
 from tasks.records.exports import (
     PROBLEMS,
     PROGRESS,
@@ -28,7 +27,7 @@ from tasks.records.exports import (
     TASKS,
     export_lists,
 )
-from tests.conftest import NOW
+from tests.support.advance import advance
 from tests.support.bulk import insert_year
 from tests.support.cli import login
 from tests.support.factories import finding, make_round, sample_findings
@@ -42,15 +41,7 @@ def to_rectification(s: Session, settings: Settings) -> list[Inspection]:
     """The default round of tests/support/factories through feedback into rectification, 3 findings per unit."""
     _, inspections = make_round(s)
     for insp in inspections:
-        kw: dict[str, Any] = {"settings": settings, "inspection_id": insp.id, "now": NOW, "link": LINK}
-        stages.prepare(session=s, **kw)
-        stages.start_stationing(session=s, **kw)
-        record_findings(session=s, inspection=insp, findings=sample_findings(), by="组长", now=NOW)
-        stages.conclude_stationing(session=s, search_count=1, by="组长", summary="", **kw)
-        stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
-        stages.issue_feedback(session=s, **kw)
-        stages.transfer_clues(session=s, approved=True, **kw)
-        stages.start_rectification(session=s, **kw)
+        advance(s, settings, insp.id or 0, Stage.RECTIFICATION, findings=sample_findings(), link=LINK)
     s.commit()
     return inspections
 
@@ -211,13 +202,10 @@ def test_formula_text_in_findings_is_exported_as_text(demo_org: Session, setting
     s = demo_org
     _, inspections = make_round(s)
     insp = inspections[0]
-    kw: dict[str, Any] = {"settings": settings, "inspection_id": insp.id, "now": NOW, "link": LINK}
-    stages.prepare(session=s, **kw)
-    stages.start_stationing(session=s, **kw)
-    rows = record_findings(session=s, inspection=insp, by="组长", now=NOW, findings=[
-        *(finding(h) for h in HOSTILE), finding("含控制字符的问题")])
+    fids = advance(s, settings, insp.id or 0, Stage.STATIONING, link=LINK, findings=[
+        *(finding(h) for h in HOSTILE), finding("含控制字符的问题")]).finding_ids
     s.commit()
-    s.execute(text("UPDATE finding SET description = :d WHERE id = :id"), {"d": "含\x00控制\x07字符", "id": rows[-1].id})
+    s.execute(text("UPDATE finding SET description = :d WHERE id = :id"), {"d": "含\x00控制\x07字符", "id": fids[-1]})
     s.commit()
     path = tmp_path / "清单.xlsx"
     export_lists(session=s, round_name=ROUND, unit_name=None, path=path, as_of=AS_OF)

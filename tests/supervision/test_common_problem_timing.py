@@ -65,25 +65,11 @@ from tests.supervision.test_common_problems import (
     confirm,
     item_of,
 )
+from tests.support.advance import advance
 from tests.support.cli import as_person
 from tests.support.factories import row_counts
 
 ROUND = "2026年第一轮巡察"  # tests.support.factories' default round name
-
-
-def approve_report(s: Session, settings: Settings, iid: int) -> None:
-    kw = _kw(settings, iid)
-    stages.conclude_stationing(session=s, search_count=1, by="组长", summary="", **kw)
-    stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
-    s.commit()
-
-
-def to_rectification(s: Session, settings: Settings, iid: int) -> None:
-    kw = _kw(settings, iid)
-    stages.issue_feedback(session=s, **kw)
-    stages.transfer_clues(session=s, approved=True, **kw)
-    stages.start_rectification(session=s, **kw)
-    s.commit()
 
 
 def party_building(r: Round, **kw: Any) -> CommonGroupIn:
@@ -132,12 +118,15 @@ def test_grouping_is_registered_once_every_report_is_approved(demo_org: Session,
     assert register_due(session=s, now=NOW) == []  # all on site
     assert waiting_reason(session=s, round_id=r.id).startswith("尚有单位未通过报告审议：")
     for unit in UNITS[:3]:
-        approve_report(s, settings, r.inspections[unit])
+        advance(s, settings, r.inspections[unit], Stage.FEEDBACK, now=NOW, link=LINK)
+        s.commit()
         assert register_due(session=s, now=NOW) == []
     assert "马岙村（集中巡察）" in waiting_reason(session=s, round_id=r.id)
-    to_rectification(s, settings, r.inspections["城东街道"])  # one unit already in 督促整改
+    advance(s, settings, r.inspections["城东街道"], Stage.RECTIFICATION, now=NOW, link=LINK)  # one unit already in 督促整改
+    s.commit()
 
-    approve_report(s, settings, r.inspections["马岙村"])  # the last report approved
+    advance(s, settings, r.inspections["马岙村"], Stage.FEEDBACK, now=NOW, link=LINK)  # the last report approved
+    s.commit()
     (g,) = register_due(session=s, now=NOW)
     s.commit()
     common = [r.f("城东街道", 0), r.f("城东街道", 2), r.f("区教育局", 0), r.f("区教育局", 1), r.f("区交通投资集团", 0),
@@ -169,7 +158,8 @@ def test_no_grouping_without_common_findings_or_for_a_round_not_under_way(demo_o
     rnd.status = RoundStatus.DONE
     s.add(rnd)
     for unit in UNITS:
-        approve_report(s, settings, r.inspections[unit])
+        advance(s, settings, r.inspections[unit], Stage.FEEDBACK, now=NOW, link=LINK)
+        s.commit()
     assert register_due(session=s, now=NOW) == []
     rnd.status = RoundStatus.ACTIVE
     for f in s.exec(select(Finding).where(Finding.scope == FindingScope.COMMON)):

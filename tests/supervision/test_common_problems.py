@@ -12,14 +12,12 @@ import pytest
 from sqlmodel import Session, col, select
 
 from models.clock import CHINA
-from models.enums import FindingScope, UnitKind
+from models.enums import FindingScope, Stage, UnitKind
 from models.errors import DomainError, NotFound
 from models.forms import FindingIn
 from models.settings import Settings
 from models.tables import Alert, AuditEvent, CommonProblem, Finding, Person, RectificationItem
 from tasks.infra.audit import first_broken_link
-from tasks.lifecycle import stages
-from tasks.lifecycle.findings import record_findings
 from tasks.planning.org import OrgData, UnitIn, load_org
 from tasks.supervision.common_problems import (
     LETTER,
@@ -32,6 +30,7 @@ from tasks.supervision.common_problems import (
     similar,
     title_text,
 )
+from tests.support.advance import advance
 from tests.support.factories import database, make_round, round_params, row_counts, team_data
 
 LINK = "http://127.0.0.1:4200/runs/flow-run/common"
@@ -79,16 +78,6 @@ def _kw(settings: Settings, iid: int) -> dict[str, Any]:
     return {"settings": settings, "inspection_id": iid, "now": NOW, "link": LINK}
 
 
-def rectify(s: Session, settings: Settings, iid: int) -> None:
-    """From stationing (findings recorded) to 督促整改 with its items."""
-    kw = _kw(settings, iid)
-    stages.conclude_stationing(session=s, search_count=1, by="组长", summary="", **kw)
-    stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
-    stages.issue_feedback(session=s, **kw)
-    stages.transfer_clues(session=s, approved=True, **kw)
-    stages.start_rectification(session=s, **kw)
-
-
 def add_departments(s: Session, *names: str) -> None:
     """Departments as the office loads them with its org data (units of kind 部门)."""
     load_org(session=s, data=OrgData(units=[UnitIn(name=n, kind=UnitKind.DEPARTMENT) for n in names or DEPARTMENTS]))
@@ -104,12 +93,8 @@ def build(s: Session, settings: Settings, *, rectifying: tuple[str, ...] = tuple
     ids, findings = {}, {}
     for unit, insp in zip(UNITS, inspections, strict=True):
         assert insp.id is not None
-        stages.prepare(session=s, **_kw(settings, insp.id))
-        stages.start_stationing(session=s, **_kw(settings, insp.id))
-        rows = record_findings(session=s, inspection=insp, by="组长", now=NOW, findings=FINDINGS[unit])
-        findings[unit] = [r.id for r in rows]
-        if unit in rectifying:
-            rectify(s, settings, insp.id)
+        target = Stage.RECTIFICATION if unit in rectifying else Stage.STATIONING
+        findings[unit] = advance(s, settings, insp.id, target, findings=FINDINGS[unit], now=NOW, link=LINK).finding_ids
         ids[unit] = insp.id
     s.commit()
     return Round(rnd.id, ids, findings)  # type: ignore[arg-type]
@@ -326,7 +311,7 @@ def test_unit_reaching_rectification_later_is_led_from_its_first_item(demo_org: 
     assert (s.get(Finding, late).scope, s.get(Finding, late).common_problem_id) == (FindingScope.COMMON, cp.id)  # type: ignore[union-attr]
     assert "涉及3个单位" in letters(s)[0].body
 
-    rectify(s, settings, r.inspections["区交通投资集团"])
+    advance(s, settings, r.inspections["区交通投资集团"], Stage.RECTIFICATION, now=NOW, link=LINK)
     s.commit()
     item = item_of(s, late)
     wu = s.exec(select(Person).where(Person.name == "吴志刚")).one()
@@ -347,12 +332,10 @@ def _other_round_finding(s: Session, settings: Settings) -> int:
     rnd, (insp,) = make_round(s, round_params(name="2026年第二轮巡察", teams=[team_data(  # people free of the first round
         leader="马成功", deputy=None, members=["王海燕"], units=["城西街道"])]))
     assert insp.id is not None
-    stages.start_stationing(session=s, **_kw(settings, insp.id))
-    (f,) = record_findings(session=s, inspection=insp, by="组长", now=NOW,
-                           findings=[FindingIn(category="选人用人", description="城西街道干部档案管理不规范")])
+    (fid,) = advance(s, settings, insp.id, Stage.STATIONING, now=NOW, link=LINK, findings=[
+        FindingIn(category="选人用人", description="城西街道干部档案管理不规范")]).finding_ids
     s.commit()
-    assert f.id is not None
-    return f.id
+    return fid
 
 
 Case = Callable[[Round, int], list[CommonGroupIn]]

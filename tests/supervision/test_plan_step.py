@@ -19,13 +19,12 @@ from prefect.states import Running, Scheduled, State, Suspended
 from sqlmodel import Session, col, select
 
 from models.clock import CHINA
-from models.enums import DayCount, Gate, Role
+from models.enums import DayCount, Gate, Role, Stage
 from models.errors import DomainError
 from models.forms import FindingIn, PlanItemIn, ProgressIn
 from models.settings import Settings
 from models.tables import Alert, Inspection, InspectionNotice, ProgressReport, RectificationItem
 from tasks.lifecycle import approvals, stages
-from tasks.lifecycle.findings import add_clue, record_findings
 from tasks.ops.launch import plan_wait_key, wake, wake_for_plan
 from tasks.supervision.items import ItemChoice, list_line, resolve_item, unit_items
 from tasks.supervision.rectification import (
@@ -36,6 +35,7 @@ from tasks.supervision.rectification import (
     submit_plan,
     sweep,
 )
+from tests.support.advance import advance
 from tests.support.factories import make_round, round_params, row_counts, team_data
 
 LINK = "http://127.0.0.1:4200/runs/flow-run/plan"
@@ -55,19 +55,9 @@ def to_rectification(s: Session, settings: Settings, feedback: date, units: list
     ids = {}
     for unit, insp in zip(units, inspections, strict=True):
         assert insp.id is not None
-        kw: dict[str, Any] = {"settings": settings, "inspection_id": insp.id, "now": at(feedback), "link": LINK}
-        stages.prepare(session=s, **kw)
-        stages.start_stationing(session=s, **kw)
-        record_findings(session=s, inspection=insp, by="组长", now=at(feedback), findings=[
+        clues = [("违纪违法线索", f"反映某站长收受礼金 {SENTINEL}")] if unit == units[0] else []
+        advance(s, settings, insp.id, Stage.RECTIFICATION, now=at(feedback), link=LINK, clues=clues, findings=[
             *(problem(p) for p in PROBLEMS[:2]), problem(PROBLEMS[2], fixed=True)])
-        if unit == units[0]:
-            add_clue(session=s, inspection=insp, kind="违纪违法线索", summary=f"反映某站长收受礼金 {SENTINEL}", by="组长",
-                     now=at(feedback))
-        stages.conclude_stationing(session=s, search_count=1, by="组长", summary="", **kw)
-        stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
-        stages.issue_feedback(session=s, **kw)
-        stages.transfer_clues(session=s, approved=True, **kw)
-        stages.start_rectification(session=s, **kw)
         ids[unit] = insp.id
     s.commit()
     return ids

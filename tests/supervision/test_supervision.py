@@ -27,8 +27,8 @@ from models.tables import (
     SupervisionNotice,
 )
 from tasks.lifecycle import stages
-from tasks.lifecycle.findings import record_findings
 from tasks.supervision.rectification import rate_text, report_progress, sweep
+from tests.support.advance import advance
 from tests.support.factories import make_round, round_params, team_data
 
 pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
@@ -49,16 +49,8 @@ def to_rectification(s: Session, settings: Settings, n_findings: dict[str, int])
     ids = {}
     for unit, insp in zip(UNITS, inspections, strict=True):
         assert insp.id is not None
-        kw: dict[str, Any] = {"settings": settings, "inspection_id": insp.id, "now": at(FEEDBACK), "link": LINK}
-        stages.prepare(session=s, **kw)
-        stages.start_stationing(session=s, **kw)
-        record_findings(session=s, inspection=insp, by="组长", now=at(FEEDBACK), findings=[
+        advance(s, settings, insp.id, Stage.RECTIFICATION, now=at(FEEDBACK), link=LINK, findings=[
             FindingIn(category="党的建设", description=f"{unit}问题{k}") for k in range(n_findings[unit])])
-        stages.conclude_stationing(session=s, search_count=1, by="组长", summary="", **kw)
-        stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
-        stages.issue_feedback(session=s, **kw)
-        stages.transfer_clues(session=s, approved=True, **kw)
-        stages.start_rectification(session=s, **kw)
         ids[unit] = insp.id
     s.commit()
     return ids

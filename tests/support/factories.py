@@ -7,7 +7,7 @@ none of them has to recuse from: 城东街道, 区教育局 and 区交通投资�
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -18,12 +18,15 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
 from models.db import make_engine
+from models.enums import Stage
+from models.errors import DomainError
 from models.forms import FindingIn, RoundParams
 from models.settings import Settings, get_settings
-from models.tables import Inspection, InspectionRound, Unit
+from models.tables import AuditEvent, Inspection, InspectionRound, Unit
 from tasks.lifecycle.rounds import create_round
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG, NOW
+from tests.support.advance import advance
 
 DEMO_UNITS: tuple[str, ...] = ("城东街道", "区教育局", "区交通投资集团")
 START = date(2026, 12, 1)
@@ -140,12 +143,10 @@ def write_xlsx(path: Path, rows: Iterable[Sequence[Any]], sheet: str = "问题�
 
 def in_stationing(s: Session, settings: Any, *, now: datetime = NOW, link: str = "") -> int:
     """The default round created and its first unit (城东街道) in 集中巡察; returns its inspection id."""
-    from tasks.lifecycle import stages
     _, insps = make_round(s)
     iid = insps[0].id
     assert iid is not None
-    stages.prepare(session=s, settings=settings, inspection_id=iid, now=now, link=link)
-    stages.start_stationing(session=s, settings=settings, inspection_id=iid, now=now, link=link)
+    advance(s, settings, iid, Stage.STATIONING, now=now, link=link)
     s.commit()
     return iid
 
@@ -162,6 +163,23 @@ def row_counts(session: Session) -> dict[str, int]:
         name: session.exec(select(func.count()).select_from(table)).one()
         for name, table in sorted(SQLModel.metadata.tables.items())
     }
+
+
+def refused(session: Session, call: Callable[[], Any], message: str) -> AuditEvent:
+    """The call raises DomainError matching `message` and writes nothing but one audit entry, the
+    refused attempt's (returned)."""
+    import pytest
+
+    before = row_counts(session)
+    with pytest.raises(DomainError, match=message):
+        call()
+    session.expire_all()
+    after = row_counts(session)
+    assert after.pop("audit_event") == before.pop("audit_event") + 1
+    assert after == before
+    last = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc())).first()
+    assert last is not None and last.action.endswith("（被拒绝）")
+    return last
 
 
 def sent_code(session: Session, key_prefix: str, label: str = "签收码", *, settings: Settings | None = None) -> str:
