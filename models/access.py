@@ -39,6 +39,9 @@ class Action(StrEnum):
     SET_RUN_STATE = "更改流程运行状态"
     DELETE_RUN = "删除流程运行记录"
     ADMINISTER_PLATFORM = "管理流程平台（部署、工作池、自动化、变量等）"
+    # The office's own pages at the gateway (deployments/gateway/office.py).
+    VIEW_TODO = "查看本人待办"
+    BROWSE_CLUES = "查看问题线索清单"
 
 
 class Scope(StrEnum):
@@ -81,6 +84,11 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     Action.SET_RUN_STATE: {R.OFFICE: ALL},
     Action.DELETE_RUN: {R.OFFICE: ALL},
     Action.ADMINISTER_PLATFORM: {R.OFFICE: ALL},
+    # Every account has a to-do page; each of its lists is narrowed by the rows above.
+    Action.VIEW_TODO: {r: ALL for r in AccessRole},
+    # The list of clues (numbers, kinds, states; never their text): the ledger's readers in
+    # full, team roles only the clues of their own team's units that they may read.
+    Action.BROWSE_CLUES: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
 }
 
 # Who may start each deployment of prefect.yaml (by its name) from the UI: the roles of the
