@@ -22,7 +22,7 @@ from models.clock import now as clock_now
 from models.db import session_scope
 from models.enums import AccessRole, ClueStatus
 from models.settings import get_settings
-from models.tables import AuditEvent, Clue, ClueLetter, Petition
+from models.tables import AuditEvent, Clue, ClueLetter, Inspection, Petition
 from tasks.clues import ledger
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
@@ -182,7 +182,7 @@ def test_todo_lists_gates_for_the_role_with_a_link_to_the_run(world: World) -> N
 
     run_id = str(uuid.uuid4())
     with session_scope() as s:
-        insp = s.get(__import__("models.tables", fromlist=["Inspection"]).Inspection, world.inspection_id)
+        insp = s.get(Inspection, world.inspection_id)
         assert insp is not None
         open_gate(session=s, settings=get_settings(), round_id=insp.round_id, inspection_id=None, gate=Gate.PLAN,
                   attempt=1, flow_run_id=run_id, now=clock_now())
@@ -313,3 +313,48 @@ def test_a_receiver_lands_on_the_todo_page_after_login(world: World) -> None:
     r = TestClient(world.app, base_url=ORIGIN, follow_redirects=False).post(
         "/login", data={"name": acc.name, "password": acc.password, "next": "/"})
     assert r.headers["location"] == "/"
+
+
+def test_todo_lists_overdue_items_for_their_supervisor(world: World) -> None:
+    from datetime import timedelta
+
+    from models.tables import Finding, RectificationItem
+
+    t = clock_now()
+    with session_scope() as s:
+        f = Finding(inspection_id=world.inspection_id, category="党的建设", description="支部会议记录缺失", created_at=t)
+        s.add(f)
+        s.flush()
+        assert f.id is not None
+        # 吴志刚 is 城东街道's liaison leader: he supervises its individual problems.
+        s.add(RectificationItem(inspection_id=world.inspection_id, finding_id=f.id, supervisor="吴志刚",
+                                deadline=(t - timedelta(days=5)).date()))
+    mine = login(world, "吴志刚").get("/office/").text
+    assert 'id="todo-items"' in mine and "支部会议记录缺失" in mine and "5天" in mine
+    office = login(world, "陶文华").get("/office/").text
+    assert 'id="todo-all-items"' in office and "共 1 件" in office
+    assert 'id="todo-items"' not in login(world, "郑文斌").get("/office/").text
+
+
+def test_a_clue_whose_text_the_receiver_may_not_read_is_only_counted(world: World) -> None:
+    """Routes are settings: a discipline clue routed to 组织部 may be answered by it, not read."""
+    t = clock_now()
+    with session_scope() as s:
+        clue = Clue(inspection_id=world.inspection_id, kind="违纪违法线索", summary=CLUE_SECRET + "-2",
+                    receiver="organisation_department", status=ClueStatus.RECEIVED, created_at=t,
+                    result_due_on=t.date())
+        s.add(clue)
+        s.flush()
+        clue_id = clue.id
+    client = login(world, "吴志刚")
+    todo_page = client.get("/office/").text
+    assert 'id="todo-clues-counted"' in todo_page and "另有 1 件" in todo_page
+    assert f"/office/clues/{clue_id}" not in todo_page
+    page = client.get(f"/office/clues/{clue_id}")
+    assert page.status_code == 200 and "不在您的查阅范围内" in page.text and "反馈办理结果" in page.text
+    no_secret(page.text)
+    assert CLUE_SECRET not in page.text
+    r = client.post(f"/office/clues/{clue_id}/result", data={"csrf": csrf(page.text), "result": "经核查无问题"})
+    assert r.status_code == 303
+    with session_scope() as s:
+        assert not s.exec(select(AuditEvent).where(AuditEvent.action == "查阅线索", AuditEvent.actor == "吴志刚")).all()
