@@ -20,7 +20,7 @@ from deployments.gateway.app import create_app
 from deployments.ops.stack import free_port
 from models.clock import now as clock_now
 from models.db import session_scope
-from models.enums import AccessRole, ClueStatus
+from models.enums import AccessRole, ClueKind, ClueStatus
 from models.settings import get_settings
 from models.tables import AuditEvent, Clue, ClueLetter, Inspection, Petition
 from tasks.clues import ledger
@@ -340,7 +340,7 @@ def test_a_clue_whose_text_the_receiver_may_not_read_is_only_counted(world: Worl
     """Routes are settings: a discipline clue routed to 组织部 may be answered by it, not read."""
     t = clock_now()
     with session_scope() as s:
-        clue = Clue(inspection_id=world.inspection_id, kind="违纪违法线索", summary=CLUE_SECRET + "-2",
+        clue = Clue(inspection_id=world.inspection_id, kind=ClueKind.DISCIPLINE, summary=CLUE_SECRET + "-2",
                     receiver="organisation_department", status=ClueStatus.RECEIVED, created_at=t,
                     result_due_on=t.date())
         s.add(clue)
