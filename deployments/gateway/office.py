@@ -14,6 +14,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session
@@ -110,8 +111,6 @@ class Office:
                     return self.gw_refused("请先登录", 401)
                 if found.login is not None and found.account is not None:
                     return self.gw._step_page(Stage(found.login.stage), request.url.path)
-                from urllib.parse import quote
-
                 return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
             who = Who(found.account, found.login, csrf_token(self.gw, found.login))
             if post:
@@ -176,8 +175,6 @@ class Office:
         except DomainError as exc:
             rows = await db(lambda s: views.letters_for(session=s, by=who.name, now=t))
             return self.render(request, who, "letters.html", status=400, letters=rows, error=str(exc), notice="")
-        from urllib.parse import quote
-
         return RedirectResponse(f"{PREFIX}/letters?done={quote(f'已签收{letter.doc_no}，线索{letter.clue_count}件')}",
                                 status_code=303)
 
@@ -221,8 +218,6 @@ class Office:
             raise
         except DomainError as exc:
             return await self._clue_page(request, who, clue_id, status=400, error=str(exc), values=form)
-        from urllib.parse import quote
-
         done = f"已反馈办理结果：{ClueResult(clue.result).value if clue.result else ''}"
         return RedirectResponse(f"{PREFIX}/clues/{clue_id}?done={quote(done)}", status_code=303)
 
@@ -247,8 +242,6 @@ class Office:
         except DomainError as exc:
             return await self._clue_form(request, who, status=400 if not isinstance(exc, Forbidden) else 403,
                                          error=str(exc), values=form)
-        from urllib.parse import quote
-
         return RedirectResponse(f"{PREFIX}/clues?done={quote(f'已登记线索，编号{clue.id}')}", status_code=303)
 
     # Petitions ------------------------------------------------------------------------------
@@ -296,8 +289,6 @@ class Office:
             except DomainError as exc:
                 error = str(exc)
             else:
-                from urllib.parse import quote
-
                 done = f"已受理信访举报，编号{p.id}" + ("（匿名）" if p.anonymous else "（举报人身份已加密保存）")
                 return RedirectResponse(f"{PREFIX}/petitions?done={quote(done)}", status_code=303)
         # The form comes back with what was typed, except who the informant is.

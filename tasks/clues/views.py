@@ -21,7 +21,17 @@ from models.access import (
 )
 from models.clock import CHINA, aware
 from models.enums import AccessRole, ClueKind, ClueResult, ClueStatus, PetitionChannel, Role, Stage
-from models.tables import Account, Clue, ClueLetter, Inspection, InspectionRound, Petition, Unit
+from models.tables import (
+    Account,
+    Clue,
+    ClueLetter,
+    Inspection,
+    InspectionRound,
+    Person,
+    Petition,
+    TeamMember,
+    Unit,
+)
 from tasks.clues.ledger import RECEIVING_STAGES, account, guarded
 from tasks.infra.scope import serves_on
 
@@ -82,9 +92,11 @@ def _labels(session: Session, ids: set[int]) -> dict[int, str]:
 
 
 def _teams(session: Session, name: str) -> set[int]:
-    """Inspections whose team the person serves on."""
-    rows = session.exec(select(Inspection)).all()
-    return {i.id for i in rows if i.id is not None and serves_on(session=session, name=name, inspection=i)}
+    """Inspections whose team the person serves on (in any team role), as tasks/infra/scope.serves_on."""
+    rows = session.exec(select(Inspection.id).join(TeamMember, col(TeamMember.team_id) == Inspection.team_id)
+                        .join(Person, col(Person.id) == TeamMember.person_id)
+                        .where(Person.name == name.strip())).all()
+    return {i for i in rows if i is not None}
 
 
 def receives(role: AccessRole, receiver: str) -> bool:
