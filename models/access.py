@@ -44,6 +44,9 @@ class Action(StrEnum):
     VIEW_STATISTICS = "查看统计、评估和导出整改清单"
     VERIFY_DOSSIER = "校验归档卷宗"
     READ_CLUE = "查阅问题线索"  # who reads which clue: CLUE_READERS, by kind
+    # The office's own pages at the gateway (deployments/gateway/office.py).
+    VIEW_TODO = "查看本人待办"
+    BROWSE_CLUES = "查看问题线索清单"
 
 
 class Scope(StrEnum):
@@ -89,6 +92,11 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     Action.VIEW_PROGRESS: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.TEAM_LEADER: ALL, R.TEAM_MEMBER: ALL},
     Action.VIEW_STATISTICS: {R.OFFICE: ALL, R.LEADING_GROUP: ALL},
     Action.VERIFY_DOSSIER: {R.OFFICE: ALL},
+    # Every account has a to-do page; each of its lists is narrowed by the rows above.
+    Action.VIEW_TODO: {r: ALL for r in AccessRole},
+    # The list of clues (numbers, kinds, states; never their text): the ledger's readers in
+    # full, team roles only the clues of their own team's units that they may read.
+    Action.BROWSE_CLUES: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
 }
 
 # What each CLI command does, so it runs only for a person logged in with `xuncha login` whose

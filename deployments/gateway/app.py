@@ -152,17 +152,20 @@ class Gateway:
         name, password, next_url = form.get("name", "").strip(), form.get("password", ""), _safe_next(form.get("next"))
         t = now()
 
-        def work(s: Session) -> tuple[str, Stage]:
+        def work(s: Session) -> tuple[str, Stage, AccessRole]:
             account = credentials.check_password(session=s, settings=self.settings, name=name, password=password, now=t)
             token, row = sessions.start(session=s, account=account, now=t)
             if Stage(row.stage) is Stage.ACTIVE:
                 record_event(session=s, actor=account.name, action="登录", entity="account", entity_id=account.id, now=t)
-            return token, Stage(row.stage)
+            return token, Stage(row.stage), AccessRole(account.role)
 
         try:
-            token, stage = await db(work)
+            token, stage, role = await db(work)
         except credentials.LoginRefused as exc:
             return HTMLResponse(pages.login_page(error=str(exc), next_url=next_url, name=name), status_code=401)
+        from deployments.gateway.office import landing
+
+        next_url = landing(role, next_url)
         response = self._step_page(stage, next_url)
         self._cookie(response, request, token)
         response.set_cookie("xuncha_next", quote(next_url), httponly=True, samesite="lax", path="/")
@@ -596,6 +599,8 @@ def _json(body: bytes) -> dict[str, Any]:
 
 
 def create_app(*, upstream: str, settings: Settings | None = None) -> Starlette:
+    from deployments.gateway.office import Office  # it imports this module's helpers
+
     gw = Gateway(upstream=upstream, settings=settings)
 
     @asynccontextmanager
@@ -618,6 +623,7 @@ def create_app(*, upstream: str, settings: Settings | None = None) -> Starlette:
         Route("/gateway/session.js", gw.script, methods=["GET"]),
         Route("/approve/{run_id:uuid}", gw.phone_get, methods=["GET"]),
         Route("/approve/{run_id:uuid}", gw.phone_post, methods=["POST"]),
+        *Office(gw).routes(),  # the office's own pages, /office/...
         WebSocketRoute("/{path:path}", gw.socket),
         Route("/{path:path}", gw.forward, methods=methods),
     ], lifespan=lifespan)

@@ -354,41 +354,53 @@ def _send_new_letter_code(session: Session, settings: Settings, letter: ClueLett
 def acknowledge(*, session: Session, settings: Settings, by: str, letter_id: int, code: str, now: datetime) -> ClueLetter:
     """The receiver signs for a transfer letter with the code it was sent; its clues' result
     deadline starts. Too many wrong codes void the code and send a new one to the receiver."""
-    def work() -> ClueLetter:
-        acc = account(session, by)
-        # Locked and read afresh: two signings at once sign once, wrong codes entered at once all
-        # count and replace the code once.
-        letter = session.get(ClueLetter, letter_id, with_for_update=True, populate_existing=True)
-        if letter is None:
-            raise NotFound(f"线索移交函不存在：{letter_id}")
-        authorise(session=session, account=acc, action=Action.ACKNOWLEDGE, receiver=letter.receiver)
-        if letter.acknowledged_at is not None:
-            raise DomainError(f"该移交函已于{aware(letter.acknowledged_at).astimezone(CHINA):%Y-%m-%d %H:%M}"
-                              f"由{letter.acknowledged_by}签收")
-        if not codes.matches(settings, "clue-letter", letter_id, code, letter.code_hash):
-            letter.code_failures += 1
-            voided = letter.code_failures >= codes.MAX_FAILURES
-            if voided:
-                _send_new_letter_code(session, settings, letter, now, f"签收码连续{codes.MAX_FAILURES}次填写错误")
-            session.add(letter)
-            session.commit()  # the count (and a new code) stand, though the signing is refused
-            raise DomainError(f"签收码连续{codes.MAX_FAILURES}次错误，原签收码已作废，新的签收码已发给接收单位" if voided
-                              else "签收码不正确")
-        letter.code_hash = ""  # spent
-        LETTERS.check(letter_status(letter.acknowledged_at is not None), LetterStatus.ACKNOWLEDGED)
-        letter.acknowledged_at, letter.acknowledged_by = now, by.strip()
-        due = work_calendar(settings).deadline(now.astimezone(CHINA).date(), settings.rule("clue_result"))
-        for clue in session.exec(select(Clue).where(Clue.letter_id == letter_id)):
-            CLUES.move(clue, ClueStatus.RECEIVED)
-            clue.result_due_on = due
-            session.add(clue)
-        session.add(letter)
-        record_event(session=session, actor=by.strip(), action="签收线索移交函", entity="clue_letter", entity_id=letter_id,
-                     now=now, detail={"receiver": letter.receiver})
-        session.commit()
-        return letter
+    return guarded(session, by=by, action="签收线索移交函", entity="clue_letter", entity_id=letter_id, now=now,
+                   work=lambda: _sign_letter(session, settings, by=by, letter_id=letter_id, code=code, now=now))
 
-    return guarded(session, by=by, action="签收线索移交函", entity="clue_letter", entity_id=letter_id, now=now, work=work)
+
+def acknowledge_signed_in(*, session: Session, settings: Settings, by: str, letter_id: int, now: datetime) -> ClueLetter:
+    """The receiver signs for a transfer letter on the gateway's page: the login (password, and
+    for the roles that need it a second factor) has proved who `by` is, so no code is asked; the
+    role, the receiving body and the letter's state are checked as for `acknowledge`."""
+    return guarded(session, by=by, action="签收线索移交函", entity="clue_letter", entity_id=letter_id, now=now,
+                   work=lambda: _sign_letter(session, settings, by=by, letter_id=letter_id, code=None, now=now))
+
+
+def _sign_letter(session: Session, settings: Settings, *, by: str, letter_id: int, code: str | None,
+                 now: datetime) -> ClueLetter:
+    """Sign for the letter; `code` None: the person is logged in at the gateway."""
+    acc = account(session, by)
+    # Locked and read afresh: two signings at once sign once, wrong codes entered at once all
+    # count and replace the code once.
+    letter = session.get(ClueLetter, letter_id, with_for_update=True, populate_existing=True)
+    if letter is None:
+        raise NotFound(f"线索移交函不存在：{letter_id}")
+    authorise(session=session, account=acc, action=Action.ACKNOWLEDGE, receiver=letter.receiver)
+    if letter.acknowledged_at is not None:
+        raise DomainError(f"该移交函已于{aware(letter.acknowledged_at).astimezone(CHINA):%Y-%m-%d %H:%M}"
+                          f"由{letter.acknowledged_by}签收")
+    if code is not None and not codes.matches(settings, "clue-letter", letter_id, code, letter.code_hash):
+        letter.code_failures += 1
+        voided = letter.code_failures >= codes.MAX_FAILURES
+        if voided:
+            _send_new_letter_code(session, settings, letter, now, f"签收码连续{codes.MAX_FAILURES}次填写错误")
+        session.add(letter)
+        session.commit()  # the count (and a new code) stand, though the signing is refused
+        raise DomainError(f"签收码连续{codes.MAX_FAILURES}次错误，原签收码已作废，新的签收码已发给接收单位" if voided
+                          else "签收码不正确")
+    letter.code_hash = ""  # spent (or, signed in, no longer needed)
+    LETTERS.check(letter_status(letter.acknowledged_at is not None), LetterStatus.ACKNOWLEDGED)
+    letter.acknowledged_at, letter.acknowledged_by = now, by.strip()
+    due = work_calendar(settings).deadline(now.astimezone(CHINA).date(), settings.rule("clue_result"))
+    for clue in session.exec(select(Clue).where(Clue.letter_id == letter_id)):
+        CLUES.move(clue, ClueStatus.RECEIVED)
+        clue.result_due_on = due
+        session.add(clue)
+    session.add(letter)
+    record_event(session=session, actor=by.strip(), action="签收线索移交函", entity="clue_letter", entity_id=letter_id,
+                 now=now, detail={"receiver": letter.receiver, "via": "签收码" if code is not None else "登录"})
+    session.commit()
+    return letter
 
 
 def report_result(*, session: Session, settings: Settings, by: str, clue_id: int, result: str, note: str,

@@ -1,0 +1,326 @@
+"""The office's own pages behind the gateway's login, under /office/ (clear of the Prefect UI's
+routes): 我的待办, the receivers' transfer letters and results, petitions and clues for staff.
+
+Confidential work stays here, never in Prefect. Every page checks the logged-in account against
+models/access.py; every form POST must come from this site (Origin) and carry the session's
+CSRF token (an HMAC of the session, so nothing more is stored). Texts are read through
+tasks/clues/ledger.py, which audits each read; nothing confidential is logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from deployments.gateway.app import FORM_LIMIT, _form, _same_origin, db
+from deployments.gateway.pages import STYLE
+from models.access import Action, Forbidden, allowed, require
+from models.clock import now
+from models.enums import AccessRole, ClueKind, ClueResult, ClueStatus, PetitionChannel
+from models.errors import DomainError, NotFound
+from models.tables import Account, LoginSession
+from tasks.clues import ledger, views
+from tasks.identity import todo
+from tasks.identity.keys import purpose_keys
+from tasks.identity.sessions import Stage
+from tasks.infra.audit import record_refusal
+
+if TYPE_CHECKING:
+    from deployments.gateway.app import Gateway
+
+PREFIX = "/office"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+RECEIVER_ROLES = frozenset({AccessRole.DISCIPLINE_COMMISSION, AccessRole.ORGANISATION_DEPARTMENT, AccessRole.DEPARTMENT})
+
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                  undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+env.globals["STYLE"] = STYLE
+
+
+def landing(role: AccessRole, next_url: str) -> str:
+    """Where a login without a page of its own to return to goes: the receiving bodies have no
+    work in the Prefect UI, so their to-do page; everyone else the UI as before."""
+    return f"{PREFIX}/" if next_url == "/" and role in RECEIVER_ROLES else next_url
+
+
+def csrf_token(gw: Gateway, login: LoginSession) -> str:
+    key = purpose_keys(gw.settings, "csrf")[0]
+    return hmac.new(key, login.token_hash.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_ok(gw: Gateway, login: LoginSession, token: str) -> bool:
+    """Any live identity key verifies (a key rotation does not void open forms)."""
+    return any(hmac.compare_digest(hmac.new(k, login.token_hash.encode(), hashlib.sha256).hexdigest(), token)
+               for k in purpose_keys(gw.settings, "csrf"))
+
+
+class Who:
+    """The person behind a request to an office page."""
+
+    def __init__(self, account: Account, login: LoginSession, csrf: str) -> None:
+        self.account, self.login, self.csrf = account, login, csrf
+        self.name, self.role = account.name, AccessRole(account.role)
+
+    def may(self, action: Action) -> bool:
+        return allowed(self.role, action)
+
+
+Handler = Callable[[Request, Who], Awaitable[Response]]
+
+
+class Office:
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    # Plumbing ------------------------------------------------------------------------------
+
+    def render(self, request: Request, who: Who | None, template: str, *, status: int = 200, **ctx: Any) -> HTMLResponse:
+        ctx = {"error": "", "notice": ""} | ctx
+        html = env.get_template(template).render(who=who, Action=Action, prefix=PREFIX, path=request.url.path, **ctx)
+        return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+    def refusal(self, request: Request, who: Who, reason: str, status: int = 403) -> HTMLResponse:
+        return self.render(request, who, "refused.html", status=status, reason=reason)
+
+    async def audit_refusal(self, who: Who, request: Request, reason: str) -> None:
+        t = now()
+        await db(lambda s: record_refusal(session=s, actor=who.name, action="办公页面（被拒绝）", entity="office",
+                                          entity_id=None, now=t, detail={"method": request.method,
+                                                                         "path": request.url.path[:200],
+                                                                         "reason": reason[:300]}))
+
+    def page(self, action: Action, handler: Handler, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        """A route: an active login, the role allowed `action`, and for a POST the same origin
+        and the session's CSRF token; then `handler` with the person."""
+        async def endpoint(request: Request) -> Response:
+            if post and not _same_origin(request):
+                return self.gw_refused("跨站提交被拒绝")
+            found = await self.gw.current(request, activity=True)
+            if found.account is None or found.login is None or Stage(found.login.stage) is not Stage.ACTIVE:
+                if post:
+                    return self.gw_refused("请先登录", 401)
+                if found.login is not None and found.account is not None:
+                    return self.gw._step_page(Stage(found.login.stage), request.url.path)
+                return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+            who = Who(found.account, found.login, csrf_token(self.gw, found.login))
+            if post:
+                form = _form((await request.body())[:FORM_LIMIT])
+                if not csrf_ok(self.gw, found.login, form.get("csrf", "")):
+                    await self.audit_refusal(who, request, "表单校验码无效")
+                    return self.refusal(request, who, "表单已失效或来源不明（校验码不符），请回到页面重新提交")
+                request.state.form = form
+            try:
+                require(who.role, action)
+            except Forbidden as exc:
+                await self.audit_refusal(who, request, str(exc))
+                return self.refusal(request, who, str(exc))
+            try:
+                return await handler(request, who)
+            except NotFound as exc:
+                return self.refusal(request, who, str(exc), 404)
+            except Forbidden as exc:  # the ledger has audited it
+                return self.refusal(request, who, str(exc))
+
+        return endpoint
+
+    @staticmethod
+    def gw_refused(reason: str, status: int = 403) -> Response:
+        from deployments.gateway.app import refused
+
+        return refused(reason, status)
+
+    @staticmethod
+    def form(request: Request) -> dict[str, str]:
+        form: dict[str, str] = request.state.form
+        return form
+
+    @staticmethod
+    def _int(value: str | int) -> int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise NotFound("编号无效") from None
+
+    # 我的待办 ----------------------------------------------------------------------------------
+
+    async def todo(self, request: Request, who: Who) -> Response:
+        t = now()
+        items = await db(lambda s: todo.todo_for(session=s, settings=self.gw.settings, account=who.account, now=t))
+        return self.render(request, who, "todo.html", todo=items, notice=request.query_params.get("done", ""))
+
+    # Receivers ------------------------------------------------------------------------------
+
+    async def letters(self, request: Request, who: Who) -> Response:
+        t = now()
+        rows = await db(lambda s: views.letters_for(session=s, by=who.name, now=t))
+        return self.render(request, who, "letters.html", letters=rows, notice=request.query_params.get("done", ""))
+
+    async def acknowledge(self, request: Request, who: Who) -> Response:
+        letter_id, t = self._int(request.path_params["letter_id"]), now()
+        try:
+            letter = await db(lambda s: ledger.acknowledge_signed_in(session=s, settings=self.gw.settings, by=who.name,
+                                                                     letter_id=letter_id, now=t))
+        except Forbidden:
+            raise
+        except DomainError as exc:
+            rows = await db(lambda s: views.letters_for(session=s, by=who.name, now=t))
+            return self.render(request, who, "letters.html", status=400, letters=rows, error=str(exc), notice="")
+        return RedirectResponse(f"{PREFIX}/letters?done={quote(f'已签收{letter.doc_no}，线索{letter.clue_count}件')}",
+                                status_code=303)
+
+    # Clues ----------------------------------------------------------------------------------
+
+    async def clues(self, request: Request, who: Who) -> Response:
+        t = now()
+        rows = await db(lambda s: views.clues_in_reach(session=s, by=who.name, now=t))
+        return self.render(request, who, "clues.html", clues=rows, notice=request.query_params.get("done", ""))
+
+    async def _clue_page(self, request: Request, who: Who, clue_id: int, *, status: int = 200, error: str = "",
+                         values: dict[str, str] | None = None) -> Response:
+        t = now()
+
+        def work(s: Session) -> tuple[views.ClueLine | None, dict[str, Any] | None]:
+            line = views.clue_line(session=s, by=who.name, clue_id=clue_id)
+            if line is None:
+                # Not in reach: the ledger refuses (and audits) it the same way as any other read.
+                ledger.read_clue(session=s, by=who.name, clue_id=clue_id, now=t)
+                raise Forbidden("无权查阅该线索")
+            text = ledger.read_clue(session=s, by=who.name, clue_id=clue_id, now=t) if line.readable else None
+            return line, text
+
+        line, text = await db(work)
+        assert line is not None
+        may_report = who.may(Action.REPORT_RESULT) and line.status == ClueStatus.RECEIVED.value
+        return self.render(request, who, "clue.html", status=status, clue=line, text=text, may_report=may_report,
+                           results=[r.value for r in ClueResult], error=error, values=values or {},
+                           notice="" if error else request.query_params.get("done", ""))
+
+    async def clue(self, request: Request, who: Who) -> Response:
+        return await self._clue_page(request, who, self._int(request.path_params["clue_id"]))
+
+    async def clue_result(self, request: Request, who: Who) -> Response:
+        clue_id, form, t = self._int(request.path_params["clue_id"]), self.form(request), now()
+        try:
+            clue = await db(lambda s: ledger.report_result(session=s, settings=self.gw.settings, by=who.name,
+                                                           clue_id=clue_id, result=form.get("result", ""),
+                                                           note=form.get("note", ""), now=t))
+        except Forbidden:
+            raise
+        except DomainError as exc:
+            return await self._clue_page(request, who, clue_id, status=400, error=str(exc), values=form)
+        done = f"已反馈办理结果：{ClueResult(clue.result).value if clue.result else ''}"
+        return RedirectResponse(f"{PREFIX}/clues/{clue_id}?done={quote(done)}", status_code=303)
+
+    async def _clue_form(self, request: Request, who: Who, *, status: int = 200, error: str = "",
+                         values: dict[str, str] | None = None) -> Response:
+        choices = await db(lambda s: views.receiving_inspections(session=s, by=who.name, action=Action.ADD_CLUE))
+        return self.render(request, who, "clue_new.html", status=status, choices=choices, kinds=[k.value for k in ClueKind],
+                           error=error, values=values or {})
+
+    async def clue_new(self, request: Request, who: Who) -> Response:
+        return await self._clue_form(request, who)
+
+    async def clue_create(self, request: Request, who: Who) -> Response:
+        form, t = self.form(request), now()
+        try:
+            inspection_id = int(form.get("inspection", "") or 0)
+            clue = await db(lambda s: ledger.register_clue(session=s, by=who.name, inspection_id=inspection_id,
+                                                           kind=form.get("kind", ""), summary=form.get("summary", ""),
+                                                           urgent=form.get("urgent") == "1", now=t))
+        except ValueError:
+            return await self._clue_form(request, who, status=400, error="请选择被巡察单位", values=form)
+        except DomainError as exc:
+            return await self._clue_form(request, who, status=400 if not isinstance(exc, Forbidden) else 403,
+                                         error=str(exc), values=form)
+        return RedirectResponse(f"{PREFIX}/clues?done={quote(f'已登记线索，编号{clue.id}')}", status_code=303)
+
+    # Petitions ------------------------------------------------------------------------------
+
+    async def petitions(self, request: Request, who: Who) -> Response:
+        t = now()
+        rows = await db(lambda s: views.petitions_in_reach(session=s, by=who.name, now=t))
+        return self.render(request, who, "petitions.html", petitions=rows, notice=request.query_params.get("done", ""))
+
+    async def petition(self, request: Request, who: Who) -> Response:
+        petition_id, t = self._int(request.path_params["petition_id"]), now()
+        informant = request.query_params.get("informant") == "1"
+        row = await db(lambda s: ledger.read_petition(session=s, settings=self.gw.settings, by=who.name,
+                                                      petition_id=petition_id, informant=informant, now=t))
+        return self.render(request, who, "petition.html", row=row, informant=informant,
+                           may_informant=who.may(Action.READ_INFORMANT))
+
+    async def _petition_form(self, request: Request, who: Who, *, status: int = 200, error: str = "",
+                             values: dict[str, str] | None = None) -> Response:
+        choices = await db(lambda s: views.receiving_inspections(session=s, by=who.name, action=Action.ADD_PETITION))
+        return self.render(request, who, "petition_new.html", status=status, choices=choices,
+                           channels=[c.value for c in PetitionChannel], error=error, values=values or {})
+
+    async def petition_new(self, request: Request, who: Who) -> Response:
+        return await self._petition_form(request, who)
+
+    async def petition_create(self, request: Request, who: Who) -> Response:
+        form, t = self.form(request), now()
+        anonymous = form.get("anonymous") == "1"
+        name, contact = form.get("informant", "").strip(), form.get("contact", "").strip()
+        error = ""
+        if anonymous and (name or contact):
+            error = "已选择匿名举报，请不要填写举报人和联系方式"
+        elif not anonymous and not (name or contact):
+            error = "实名举报请填写举报人姓名或联系方式；不愿留名的请选择匿名"
+        if not error:
+            try:
+                inspection_id = int(form.get("inspection", "") or 0)
+                p = await db(lambda s: ledger.add_petition(
+                    session=s, settings=self.gw.settings, by=who.name, inspection_id=inspection_id,
+                    channel=form.get("channel", ""), content=form.get("content", ""), informant_name=name,
+                    informant_contact=contact, now=t))
+            except ValueError:
+                error = "请选择被巡察单位"
+            except DomainError as exc:
+                error = str(exc)
+            else:
+                done = f"已受理信访举报，编号{p.id}" + ("（匿名）" if p.anonymous else "（举报人身份已加密保存）")
+                return RedirectResponse(f"{PREFIX}/petitions?done={quote(done)}", status_code=303)
+        # The form comes back with what was typed, except who the informant is.
+        kept = {k: v for k, v in form.items() if k not in ("informant", "contact", "csrf")}
+        return await self._petition_form(request, who, status=400, error=error, values=kept)
+
+    # Routes -----------------------------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        p, A = PREFIX, Action
+        return [
+            Route(f"{p}", lambda r: RedirectResponse(f"{p}/", status_code=307), methods=["GET"]),
+            Route(f"{p}/", self.page(A.VIEW_TODO, self.todo), methods=["GET"]),
+            Route(f"{p}/todo", self.page(A.VIEW_TODO, self.todo), methods=["GET"]),
+            Route(f"{p}/letters", self.page(A.ACKNOWLEDGE, self.letters), methods=["GET"]),
+            Route(f"{p}/letters/{{letter_id:int}}/acknowledge", self.page(A.ACKNOWLEDGE, self.acknowledge, post=True),
+                  methods=["POST"]),
+            Route(f"{p}/clues", self.page(A.BROWSE_CLUES, self.clues), methods=["GET"]),
+            Route(f"{p}/clues/new", self.page(A.ADD_CLUE, self.clue_new), methods=["GET"]),
+            Route(f"{p}/clues/new", self.page(A.ADD_CLUE, self.clue_create, post=True), methods=["POST"]),
+            # A clue's page: its reader, or the body it was routed to (checked by the ledger).
+            Route(f"{p}/clues/{{clue_id:int}}", self.page(A.VIEW_TODO, self.clue), methods=["GET"]),
+            Route(f"{p}/clues/{{clue_id:int}}/result", self.page(A.REPORT_RESULT, self.clue_result, post=True),
+                  methods=["POST"]),
+            Route(f"{p}/petitions", self.page(A.READ_PETITION, self.petitions), methods=["GET"]),
+            Route(f"{p}/petitions/new", self.page(A.ADD_PETITION, self.petition_new), methods=["GET"]),
+            Route(f"{p}/petitions/new", self.page(A.ADD_PETITION, self.petition_create, post=True), methods=["POST"]),
+            Route(f"{p}/petitions/{{petition_id:int}}", self.page(A.READ_PETITION, self.petition), methods=["GET"]),
+            # Anything else under the prefix is not the Prefect UI's either: not found here.
+            Route(f"{p}/{{rest:path}}", self.page(A.VIEW_TODO, self.missing),
+                  methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
+        ]
+
+    async def missing(self, request: Request, who: Who) -> Response:
+        return self.refusal(request, who, "没有这个页面", 404)

@@ -1,0 +1,35 @@
+"""The rows of models/access.py the office pages add, role by role. Written out here, not
+derived from the table, so that a change of policy shows up as a failing row."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.access import PERMISSIONS, Action, Forbidden, Scope, allowed, require
+from models.enums import AccessRole
+
+R = AccessRole
+ROLES = [R.OFFICE, R.LEADING_GROUP, R.TEAM_LEADER, R.TEAM_MEMBER, R.DISCIPLINE_COMMISSION,
+         R.ORGANISATION_DEPARTMENT, R.DEPARTMENT, R.UNIT_CONTACT]
+A, T, X = Scope.ALL, Scope.OWN_TEAM, None  # X: refused
+
+#                          office leading leader member jiwei zuzhi dept unit
+TABLE: dict[Action, tuple[Scope | None, ...]] = {
+    Action.VIEW_TODO:       (A,     A,      A,     A,     A,    A,    A,   A),
+    Action.BROWSE_CLUES:    (A,     A,      T,     T,     X,    X,    X,   X),
+}
+
+
+@pytest.mark.parametrize(("action", "role", "scope"),
+                         [(a, r, s) for a, row in TABLE.items() for r, s in zip(ROLES, row, strict=True)])
+def test_office_page_rows(action: Action, role: AccessRole, scope: Scope | None) -> None:
+    assert allowed(role, action) is (scope is not None)
+    if scope is None:
+        with pytest.raises(Forbidden, match=f"无权{action.value}"):
+            require(role, action)
+    else:
+        assert require(role, action) is scope
+
+
+def test_every_action_has_a_row() -> None:
+    assert set(PERMISSIONS) == set(Action)
