@@ -162,16 +162,3 @@ def rotate_key_cmd() -> None:
                     work=lambda: (require(account(s, by).role, Action.ROTATE_KEY),
                                   rotate_informant_key(session=s, settings=get_settings(), by=by, now=now()))[1])
     typer.echo(f"已轮换密钥，重新加密{n}条举报人记录。")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("add-petition")(add_petition_cmd)
-    app.command("show-petition")(show_petition_cmd)
-    app.command("petition-to-clue")(petition_to_clue_cmd)
-    app.command("add-clue")(add_clue_cmd)
-    app.command("transfer-now")(transfer_now_cmd)
-    app.command("clues")(clues_cmd)
-    app.command("show-clue")(show_clue_cmd)
-    app.command("ack-letter")(ack_letter_cmd)
-    app.command("clue-result")(clue_result_cmd)
-    app.command("rotate-key")(rotate_key_cmd)

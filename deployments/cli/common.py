@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -45,6 +46,14 @@ class App(typer.Typer):
             return fn
 
         return decorator
+
+def register_commands(app: typer.Typer, module: ModuleType) -> None:
+    """Register a command module's commands: its functions named `<command>_cmd`, in the order
+    they are written (`petition_to_clue_cmd` is `petition-to-clue`)."""
+    for name, fn in vars(module).items():
+        if name.endswith("_cmd") and callable(fn) and getattr(fn, "__module__", "") == module.__name__:
+            app.command(name.removesuffix("_cmd").replace("_", "-"))(fn)
+
 
 def cli_command() -> str:
     """How a person types this CLI in a fresh shell (no venv activated): the console script set-up

@@ -33,8 +33,3 @@ def close_common_cmd(
                                   now=now(), link=settings.run_link(None))
         title = cp.title
     typer.echo(f"共性问题{problem_id}“{title}”已销号，督办结束。")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("common-problems")(common_problems_cmd)
-    app.command("close-common")(close_common_cmd)

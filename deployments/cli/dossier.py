@@ -57,7 +57,3 @@ def verify_dossier_cmd(
             typer.echo(f"案卷完整：{f}（共{count}个文件，与 manifest.sha256 一致{against}）")
     if bad:
         raise typer.Exit(code=1)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("verify-dossier")(verify_dossier_cmd)

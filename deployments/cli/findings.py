@@ -55,9 +55,3 @@ def withdraw_finding_cmd(
     with session_scope() as s:
         withdraw_finding(session=s, by=by, finding_id=finding_id, reason=reason, now=now())
     typer.echo(f"已撤回问题{finding_id}。")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("findings")(findings_cmd)
-    app.command("correct-finding")(correct_finding_cmd)
-    app.command("withdraw-finding")(withdraw_finding_cmd)

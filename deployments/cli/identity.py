@@ -141,10 +141,3 @@ def set_password_cmd(
     if ended:
         lines.append(f"该用户已登录的{ended}个会话已失效。")
     typer.echo("\n".join(lines))
-
-
-def register(app: typer.Typer) -> None:
-    app.command("login")(login_cmd)
-    app.command("logout")(logout_cmd)
-    app.command("whoami")(whoami_cmd)
-    app.command("set-password")(set_password_cmd)

@@ -15,15 +15,9 @@ import yaml
 from pydantic import ValidationError
 from sqlmodel import func, select
 
-from deployments.cli.clues import register as register_clue_commands
-from deployments.cli.common import App, cli_command, fail
-from deployments.cli.common_problems import register as register_common_problem_commands
+from deployments.cli import clues, common_problems, dossier, findings, identity, plan, stats
+from deployments.cli.common import App, cli_command, fail, register_commands
 from deployments.cli.door import actor
-from deployments.cli.dossier import register as register_dossier_commands
-from deployments.cli.findings import register as register_findings_commands
-from deployments.cli.identity import register as register_identity_commands
-from deployments.cli.plan import register as register_plan_commands
-from deployments.cli.stats import register as register_stats_commands
 from models.access import Action
 from models.clock import now, today
 from models.db import get_engine, session_scope
@@ -423,13 +417,9 @@ def down_cmd() -> None:
     typer.echo("已停止：" + ("、".join(stopped) or "无"))
 
 
-register_clue_commands(app)
-register_findings_commands(app)
-register_dossier_commands(app)
-register_stats_commands(app)
-register_plan_commands(app)
-register_common_problem_commands(app)
-register_identity_commands(app)
+for module in (clues, findings, dossier, stats, plan, common_problems, identity):
+    register_commands(app, module)
+
 
 def main() -> None:
     """The console command `xuncha`: every failure ends in one Chinese line and exit code 2."""

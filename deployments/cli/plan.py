@@ -145,11 +145,3 @@ def compose_cmd(
             session=s, unit_names=names, team_count=teams, members_per_team=members,
             year=year or now().year, kind=kind, former_years=get_settings().recusal_former_years)
     typer.echo(term_plan.composition_markdown(composition))
-
-
-def register(app: typer.Typer) -> None:
-    app.command("term-create")(term_create_cmd)
-    app.command("coverage")(coverage_cmd)
-    app.command("schedule")(schedule_cmd)
-    app.command("pools")(pools_cmd)
-    app.command("compose")(compose_cmd)

@@ -84,9 +84,3 @@ def export_lists_cmd(
         counts = export_lists(session=s, round_name=round_name, unit_name=unit_name or None, path=path,
                               as_of=today())
     typer.echo(f"已导出到 {path}：问题{counts['problems']}个，整改事项{counts['items']}项。")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("evaluate-teams")(evaluate_teams_cmd)
-    app.command("charts")(charts_cmd)
-    app.command("export-lists")(export_lists_cmd)
