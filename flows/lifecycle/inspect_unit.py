@@ -20,22 +20,24 @@ from models.forms import (
 from models.transitions import StepKind, Work, next_step
 from tasks.lifecycle.prefect import (
     archiving_task,
-    close_out_check_task,
     close_out_task,
     clue_transfer_task,
     feedback_task,
-    plan_step_task,
     publish_round_units_task,
     read_inspection,
     rectification_task,
     reporting_task,
-    review_plan_task,
     review_task,
-    start_common_grouping_task,
     stationing_task,
 )
 from tasks.ops.launch import plan_wait_key
 from tasks.records.prefect import unit_figures_task
+from tasks.supervision.prefect import (
+    close_out_check_task,
+    plan_step_task,
+    review_plan_task,
+    start_common_grouping_task,
+)
 
 
 def _plan_in(inspection_id: int) -> bool:

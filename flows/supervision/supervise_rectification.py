@@ -14,8 +14,8 @@ from prefect.artifacts import (
 
 from models.clock import today
 from models.forms import SweepParams
-from tasks.lifecycle.prefect import look_backs_table_task, start_look_back_task, sweep_task
 from tasks.records.prefect import round_statistics_task
+from tasks.supervision.prefect import look_backs_table_task, start_look_back_task, sweep_task
 
 
 @flow(name="督促整改", flow_run_name="督办-{params.as_of}", persist_result=True)
