@@ -12,9 +12,10 @@ from sqlmodel import select
 
 from models.clock import now
 from models.db import session_scope
-from models.enums import Gate, Stage
+from models.enums import ApprovalStatus, Gate, Stage
 from models.errors import DomainError
 from models.forms import RoundParams
+from models.handoffs import GateAsked
 from models.settings import get_settings
 from models.tables import Inspection, InspectionRound, Unit
 from models.transitions import InspectionState
@@ -148,11 +149,13 @@ def read_inspection(inspection_id: int) -> InspectionState:
 
 @task(name="发起审批", **READ)
 def open_gate_task(round_id: int | None, inspection_id: int | None, gate: Gate, attempt: int,
-                   term_id: int | None = None) -> dict[str, Any]:
+                   term_id: int | None = None) -> GateAsked:
     with session_scope() as s:
         a = approvals.open_gate(session=s, settings=get_settings(), round_id=round_id, inspection_id=inspection_id,
                                 gate=gate, attempt=attempt, flow_run_id=flow_run.get_id(), now=now(), term_id=term_id)
-        return {"id": a.id, "status": a.status, "decision": a.decision, "approver": a.approver, "comment": a.comment}
+        assert a.id is not None
+        return GateAsked(id=a.id, status=ApprovalStatus(a.status), decision=a.decision, approver=a.approver,
+                         comment=a.comment)
 
 
 @task(name="记录审批", **STAGE)

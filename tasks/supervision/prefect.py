@@ -2,7 +2,7 @@
 progress, the daily sweep, look-backs, common problems). Like every area's prefect.py they take
 and return record IDs and counts only. The bodies keep the function-level imports they had in
 tasks/lifecycle/prefect.py: a task's cache key hashes its source, so moved unchanged they still
-find the results persisted before the move."""
+find the results persisted before the move (sweep_task's changed with its typed result)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from models.clock import now
 from models.db import session_scope
 from models.errors import DomainError
 from models.forms import CommonGroupIn, FindingIn, ItemCheckIn, PlanParams, ProgressParams
+from models.handoffs import SweepSummary
 from models.settings import get_settings
 from models.tables import Finding, Inspection, InspectionRound, Unit
 from tasks.lifecycle.prefect import READ, STAGE, _link, _retry_unless_domain_error
@@ -25,7 +26,7 @@ from tasks.ops.launch import start_look_back
 
 
 @task(name="督办扫描", **STAGE)
-def sweep_task(as_of: date, rate_below: float | None, overdue_days: int | None) -> dict[str, Any]:
+def sweep_task(as_of: date, rate_below: float | None, overdue_days: int | None) -> SweepSummary:
     from tasks.supervision.rectification import sweep, unit_progress
 
     settings = get_settings()
@@ -41,11 +42,12 @@ def sweep_task(as_of: date, rate_below: float | None, overdue_days: int | None) 
         result = sweep(session=s, settings=settings, as_of=as_of, now=now(), link=_link())
         progress = unit_progress(session=s, settings=settings, as_of=as_of)
         ledger = clue_ledger(session=s, as_of=as_of)
-    return {"notices": result.notices, "by_rung": result.by_rung, "alerts": result.alerts, "pace_warnings": result.pace_warnings,
-            "missing_reports": result.missing_reports, "plan_notices": sum(result.plan_notices.values()),
-            "missing_plans": result.missing_plans, "look_backs": result.look_backs, "progress": progress,
-            "clue_ledger": ledger, "clue_reminders": result.clue_reminders, "common_reminders": result.common_reminders,
-            "held_until": str(result.held_until or ""), "calendar_warnings": result.calendar_warnings}
+    return SweepSummary(
+        notices=result.notices, by_rung=result.by_rung, alerts=result.alerts, pace_warnings=result.pace_warnings,
+        missing_reports=result.missing_reports, plan_notices=sum(result.plan_notices.values()),
+        missing_plans=result.missing_plans, look_backs=result.look_backs, progress=progress, clue_ledger=ledger,
+        clue_reminders=result.clue_reminders, common_reminders=result.common_reminders,
+        held_until=str(result.held_until or ""), calendar_warnings=result.calendar_warnings)
 
 
 @task(name="启动回头看", **STAGE)
