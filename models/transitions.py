@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from models.enums import (
     ApprovalStatus,
     ClueStatus,
+    Gate,
     ItemStatus,
     LetterStatus,
     LookBackStatus,
@@ -132,6 +133,93 @@ class InspectionState:
     def waiting_for_plan(self) -> bool:
         """In rectification with open items and no plan approved yet (the plan step)."""
         return self.stage is Stage.RECTIFICATION and not self.plan_approved and self.open_items > 0
+
+
+# What the unit flow does next --------------------------------------------------------------
+
+class Work(StrEnum):
+    """A piece of the unit flow's work; flows/lifecycle/inspect_unit.py runs each with its task."""
+
+    STATIONING = "stationing"  # 集中巡察 begins
+    REPORTING = "reporting"  # the team's report, once its leader says stationing is over
+    REPORT_REVIEW = "report review"  # the leading group's answer: feedback, or search again
+    COMMON_GROUPING = "common grouping"  # register and start the round's common-problem grouping
+    FEEDBACK = "feedback"
+    CLUE_TRANSFER = "clue transfer"
+    RECTIFICATION = "rectification"  # 督促整改 begins: items, documents, alerts
+    PLAN = "plan"  # the rectification plan: waited for, then reviewed
+    CLOSE_OUT = "close out"
+    ARCHIVING = "archiving"
+
+
+class StepKind(StrEnum):
+    RUN = "run"  # run the work, no person needed
+    GATE = "gate"  # ask the gate, then run the work with its answer
+    WAIT_FOR_PLAN = "wait for plan"  # hold no process until the unit submits its plan (报送整改方案)
+    ARCHIVE = "archive"  # file the dossier and publish the unit's figures
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the unit flow does next at `stage`. `leads_to`: the stages the step may move the
+    inspection to (`STAGES.allowed[stage]`); empty when it leaves the stage as it is. A step that
+    is `once` is taken once per pass of the flow: the flow passes its work back in `done`."""
+
+    kind: StepKind
+    stage: Stage
+    work: Work | None = None
+    gate: Gate | None = None
+    once: bool = False
+    leads_to: frozenset[Stage] = frozenset()
+
+
+def _reachable(start: Stage) -> frozenset[Stage]:
+    """`start` and every stage the table allows to follow it, however many moves on."""
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in STAGES.allowed[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return frozenset(seen)
+
+
+# Past the search: no move of the table leads back to 集中巡察 (the report is approved for good).
+PAST_SEARCH = frozenset(s for s in Stage if Stage.STATIONING not in _reachable(s))
+
+# The step that moves each stage on, and the gate it asks first (None: no person is asked).
+_MOVES: dict[Stage, tuple[Work, Gate | None]] = {
+    Stage.PREPARATION: (Work.STATIONING, None),
+    Stage.STATIONING: (Work.REPORTING, Gate.STATIONING_DONE),
+    Stage.REPORTING: (Work.REPORT_REVIEW, Gate.REPORT),
+    Stage.FEEDBACK: (Work.FEEDBACK, None),
+    Stage.CLUE_TRANSFER: (Work.CLUE_TRANSFER, Gate.CLUE_TRANSFER),
+    Stage.RECTIFICATION: (Work.CLOSE_OUT, Gate.CLOSE_OUT),
+    Stage.ARCHIVING: (Work.ARCHIVING, None),
+}
+
+
+def next_step(state: InspectionState, *, done: frozenset[Work] = frozenset()) -> Step:
+    """What the unit flow does next for `state`: the once-per-pass work not yet in `done` first
+    (the common-problem grouping once past the search, the start of rectification), then the
+    stage's own step, which moves the inspection on as the stage table allows."""
+    stage = state.stage
+    if stage in PAST_SEARCH and Work.COMMON_GROUPING not in done:
+        return Step(StepKind.RUN, stage, Work.COMMON_GROUPING, once=True)
+    if not STAGES.allowed[stage]:
+        return Step(StepKind.DONE, stage)
+    if stage is Stage.RECTIFICATION:
+        if Work.RECTIFICATION not in done:
+            return Step(StepKind.RUN, stage, Work.RECTIFICATION, once=True)
+        if state.waiting_for_plan and not state.plan_submitted:  # no review before there is a plan
+            return Step(StepKind.WAIT_FOR_PLAN, stage, Work.PLAN)
+        if state.waiting_for_plan:
+            return Step(StepKind.GATE, stage, Work.PLAN, Gate.RECT_PLAN)
+    work, gate = _MOVES[stage]
+    if stage is Stage.CLUE_TRANSFER and not state.pending_clues:
+        gate = None  # nothing to approve: transferred at once
+    kind = StepKind.ARCHIVE if work is Work.ARCHIVING else StepKind.GATE if gate else StepKind.RUN
+    return Step(kind, stage, work, gate, leads_to=STAGES.allowed[stage])
 
 
 def letter_status(acknowledged: bool) -> LetterStatus:

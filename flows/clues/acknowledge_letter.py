@@ -6,7 +6,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from models.forms import AckParams
-from tasks.lifecycle.prefect import acknowledge_letter_task
+from tasks.clues.prefect import acknowledge_letter_task
 
 
 @flow(name="签收线索移交函", persist_result=True)

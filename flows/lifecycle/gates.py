@@ -18,7 +18,7 @@ from prefect.flow_runs import suspend_flow_run
 from pydantic import ValidationError, create_model
 from pydantic.fields import FieldInfo
 
-from models.enums import ApprovalStatus, Gate
+from models.enums import Gate
 from models.forms import NEEDS_COMMENT, GateForm, WaitNotice
 from tasks.lifecycle.prefect import (
     check_approver_task,
@@ -63,10 +63,10 @@ def await_gate(
     approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id)
     if round_id is not None:
         publish_round_units_task(round_id)
-    if approval["status"] == ApprovalStatus.DECIDED:
+    if approval.decided:
         # Decided in an earlier run of this flow (e.g. a crashed run that was started again).
         if validate is None:
-            return form(decision=approval["decision"], approver=approval["approver"], comment=approval["comment"], code="")
+            return form(decision=approval.decision, approver=approval.approver, comment=approval.comment, code="")
     error, try_no = "", 0
     while True:
         # A refusal is said first, where the person filling the form looks.
@@ -80,17 +80,17 @@ def await_gate(
             error, try_no = "", try_no + 1
             continue
         assert answer is not None
-        person, receipt_problem = gate_receipt_task(approval["id"], key)
+        person, receipt_problem = gate_receipt_task(approval.id, key)
         if person:
             answer.approver = person  # the logged-in person, not a typed name
         error = (receipt_problem or check_answer(answer)
-                 or check_approver_task(approval["id"], try_no, answer.approver, answer.code, bool(person))
+                 or check_approver_task(approval.id, try_no, answer.approver, answer.code, bool(person))
                  or (validate(answer) if validate else ""))
         if not error:
             break
-        reject_answer_task(approval["id"], try_no, answer.approver, error)
+        reject_answer_task(approval.id, try_no, answer.approver, error)
         try_no += 1
-    record_decision_task(approval["id"], answer.decision, answer.approver, answer.comment, "登录" if person else "验证码")
+    record_decision_task(approval.id, answer.decision, answer.approver, answer.comment, "登录" if person else "验证码")
     return answer
 
 

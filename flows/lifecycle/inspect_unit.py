@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from flows.lifecycle.gates import await_condition, await_gate
-from models.enums import Gate, Stage
+from models.enums import Gate
 from models.forms import (
     CloseOutApproval,
     ClueTransferApproval,
@@ -17,24 +17,27 @@ from models.forms import (
     ReportReview,
     StationingDone,
 )
+from models.transitions import StepKind, Work, next_step
 from tasks.lifecycle.prefect import (
     archiving_task,
-    close_out_check_task,
     close_out_task,
     clue_transfer_task,
     feedback_task,
-    plan_step_task,
     publish_round_units_task,
     read_inspection,
     rectification_task,
     reporting_task,
-    review_plan_task,
     review_task,
-    start_common_grouping_task,
     stationing_task,
 )
 from tasks.ops.launch import plan_wait_key
 from tasks.records.prefect import unit_figures_task
+from tasks.supervision.prefect import (
+    close_out_check_task,
+    plan_step_task,
+    review_plan_task,
+    start_common_grouping_task,
+)
 
 
 def _plan_in(inspection_id: int) -> bool:
@@ -62,94 +65,94 @@ def inspect_unit(inspection_id: int) -> str:
     """被巡察单位的巡察全过程（由巡察轮次自动启动）。"""
     log = get_run_logger()
     state = read_inspection(inspection_id)
-    if state.stage == Stage.PREPARATION:
-        stationing_task(inspection_id)
-        state = read_inspection(inspection_id)
-
-    while state.stage in (Stage.STATIONING, Stage.REPORTING):
+    done: set[Work] = set()  # the once-per-pass work taken in this pass
+    plan_attempt = close_attempt = 1
+    # The stage table decides what comes next (models/transitions.next_step); this loop only does it.
+    while (step := next_step(state, done=frozenset(done))).kind is not StepKind.DONE:
+        if step.once and step.work is not None:
+            done.add(step.work)
         n = state.search_count
-        if state.stage == Stage.STATIONING:
-            done = await_gate(
-                StationingDone, gate=Gate.STATIONING_DONE, round_id=state.round_id, inspection_id=inspection_id,
-                attempt=n, description=(
-                    f"## {state.label}：集中巡察（第{n}次查找问题）\n\n已登记问题 **{state.findings}** 个。"
-                    "问题清单登记完毕后，由组长确认进驻结束并提交巡察报告。"),
-            )
-            reporting_task(inspection_id, n, done.approver, done.comment)
-            state = read_inspection(inspection_id)
-        review = await_gate(
-            ReportReview, gate=Gate.REPORT, round_id=state.round_id, inspection_id=inspection_id, attempt=n,
-            description=(f"## {state.label}：巡察报告审议\n\n本次报告共 **{state.findings}** 个问题。"
-                         "通过后进入反馈阶段；退回则巡察组重新查找问题（须填写意见）。"),
-        )
-        review_task(inspection_id, n, review.approved, review.comment)
-        state = read_inspection(inspection_id)
-
-    # Past 报告审议: the unit that saw the round's last report approved starts its common-problem
-    # grouping (once; checked on every pass, as late common findings register another).
-    grouping = start_common_grouping_task(state.round_id, return_state=True)
-    if not grouping.is_completed():  # the relay starts a registered grouping anyway
-        log.warning("%s：共性问题归类暂未启动（投递进程将补启动）：%s", state.label, grouping.message)
-
-    if state.stage == Stage.FEEDBACK:
-        feedback_task(inspection_id)
-        state = read_inspection(inspection_id)
-
-    if state.stage == Stage.CLUE_TRANSFER:
-        approved = True
-        if state.pending_clues:
-            answer = await_gate(
-                ClueTransferApproval, gate=Gate.CLUE_TRANSFER, round_id=state.round_id, inspection_id=inspection_id,
-                attempt=1, description=(f"## {state.label}：线索移交审批\n\n待移交问题线索 **{state.pending_clues}** 件"
-                                        "（线索内容仅在巡察办系统内查阅）。"),
-            )
-            approved = answer.approved
-        clue_transfer_task(inspection_id, approved)
-        state = read_inspection(inspection_id)
-
-    if state.stage == Stage.RECTIFICATION:
-        rectification_task(inspection_id)
-        state = read_inspection(inspection_id)
-    plan_attempt = 1
-    while state.waiting_for_plan:
-        step = plan_step_task(inspection_id)
-        if not state.plan_submitted:
-            # No review before there is a plan: wait for 报送整改方案, which wakes this run.
-            await_condition(lambda: _plan_in(inspection_id), key=plan_wait_key(inspection_id, plan_attempt),
-                            description=_awaiting_plan(step))
-            state = read_inspection(inspection_id)
-            continue
-        plan = await_gate(
-            RectPlanReview, gate=Gate.RECT_PLAN, round_id=state.round_id, inspection_id=inspection_id,
-            attempt=plan_attempt, description=(
-                f"## {step['label']}：整改方案审核\n\n单位已报送整改方案，整改事项 **{len(step['items'])}** 项"
-                "（编号、问题和方案中的措施、责任人、完成时限如下）。审核结论：通过，或退回修改（须填写意见，"
-                "单位修改后重新报送，再次审核）。\n\n" + _items_table(step["items"], plan=True)),
-        )
-        review_plan_task(inspection_id, plan_attempt, plan.approved, plan.comment)
-        plan_attempt += 1
-        state = read_inspection(inspection_id)
-
-    attempt = 1
-    while state.stage == Stage.RECTIFICATION:
-        close = await_gate(
-            CloseOutApproval, gate=Gate.CLOSE_OUT, round_id=state.round_id, inspection_id=inspection_id,
-            attempt=attempt, description=(f"## {state.label}：整改销号\n\n未销号整改事项 **{state.open_items}** 项。"
-                                          "核实整改到位后同意销号；否则选择暂不销号并写明理由。"
-                                          "标为共性问题的问题须先经“共性问题归类”确认，单位才能销号归档。"),
-            # Leaving rectification archives the unit: its common findings must be led first.
-            validate=lambda a: close_out_check_task(inspection_id, a.approved),
-        )
-        close_out_task(inspection_id, attempt, close.approved, close.comment)
-        attempt += 1
-        state = read_inspection(inspection_id)
-
-    if state.stage == Stage.ARCHIVING:
-        archiving_task(inspection_id)
-        state = read_inspection(inspection_id)
-        # The unit's figures at archiving, counts only (tasks/records/statistics.py has the definitions).
-        create_table_artifact(key=f"unit-figures-{inspection_id}", table=unit_figures_task(inspection_id),
-                              description=f"{state.label}：巡察工作统计（归档时）")
+        match step.work:
+            case Work.STATIONING:
+                stationing_task(inspection_id)
+            case Work.REPORTING:
+                answer = await_gate(
+                    StationingDone, gate=Gate.STATIONING_DONE, round_id=state.round_id, inspection_id=inspection_id,
+                    attempt=n, description=(
+                        f"## {state.label}：集中巡察（第{n}次查找问题）\n\n已登记问题 **{state.findings}** 个。"
+                        "问题清单登记完毕后，由组长确认进驻结束并提交巡察报告。"),
+                )
+                reporting_task(inspection_id, n, answer.approver, answer.comment)
+            case Work.REPORT_REVIEW:
+                review = await_gate(
+                    ReportReview, gate=Gate.REPORT, round_id=state.round_id, inspection_id=inspection_id, attempt=n,
+                    description=(f"## {state.label}：巡察报告审议\n\n本次报告共 **{state.findings}** 个问题。"
+                                 "通过后进入反馈阶段；退回则巡察组重新查找问题（须填写意见）。"),
+                )
+                review_task(inspection_id, n, review.approved, review.comment)
+            case Work.COMMON_GROUPING:
+                # Past 报告审议: the unit that saw the round's last report approved starts its
+                # common-problem grouping (checked on every pass, as late common findings register another).
+                grouping = start_common_grouping_task(state.round_id, return_state=True)
+                if not grouping.is_completed():  # the relay starts a registered grouping anyway
+                    log.warning("%s：共性问题归类暂未启动（投递进程将补启动）：%s", state.label, grouping.message)
+                continue
+            case Work.FEEDBACK:
+                feedback_task(inspection_id)
+            case Work.CLUE_TRANSFER:
+                approved = True
+                if step.gate is not None:
+                    clues = await_gate(
+                        ClueTransferApproval, gate=Gate.CLUE_TRANSFER, round_id=state.round_id,
+                        inspection_id=inspection_id, attempt=1, description=(
+                            f"## {state.label}：线索移交审批\n\n待移交问题线索 **{state.pending_clues}** 件"
+                            "（线索内容仅在巡察办系统内查阅）。"),
+                    )
+                    approved = clues.approved
+                clue_transfer_task(inspection_id, approved)
+            case Work.RECTIFICATION:
+                rectification_task(inspection_id)
+            case Work.PLAN:
+                plan_step = plan_step_task(inspection_id)
+                if step.kind is StepKind.WAIT_FOR_PLAN:
+                    # Wait for 报送整改方案, which wakes this run.
+                    await_condition(lambda: _plan_in(inspection_id), key=plan_wait_key(inspection_id, plan_attempt),
+                                    description=_awaiting_plan(plan_step))
+                else:
+                    plan = await_gate(
+                        RectPlanReview, gate=Gate.RECT_PLAN, round_id=state.round_id, inspection_id=inspection_id,
+                        attempt=plan_attempt, description=(
+                            f"## {plan_step['label']}：整改方案审核\n\n单位已报送整改方案，整改事项 "
+                            f"**{len(plan_step['items'])}** 项（编号、问题和方案中的措施、责任人、完成时限如下）。"
+                            "审核结论：通过，或退回修改（须填写意见，单位修改后重新报送，再次审核）。\n\n"
+                            + _items_table(plan_step["items"], plan=True)),
+                    )
+                    review_plan_task(inspection_id, plan_attempt, plan.approved, plan.comment)
+                    plan_attempt += 1
+            case Work.CLOSE_OUT:
+                close = await_gate(
+                    CloseOutApproval, gate=Gate.CLOSE_OUT, round_id=state.round_id, inspection_id=inspection_id,
+                    attempt=close_attempt, description=(
+                        f"## {state.label}：整改销号\n\n未销号整改事项 **{state.open_items}** 项。"
+                        "核实整改到位后同意销号；否则选择暂不销号并写明理由。"
+                        "标为共性问题的问题须先经“共性问题归类”确认，单位才能销号归档。"),
+                    # Leaving rectification archives the unit: its common findings must be led first.
+                    validate=lambda a: close_out_check_task(inspection_id, a.approved),
+                )
+                close_out_task(inspection_id, close_attempt, close.approved, close.comment)
+                close_attempt += 1
+            case Work.ARCHIVING:
+                archiving_task(inspection_id)
+                state = read_inspection(inspection_id)
+                # The unit's figures at archiving, counts only (tasks/records/statistics.py has the definitions).
+                create_table_artifact(key=f"unit-figures-{inspection_id}", table=unit_figures_task(inspection_id),
+                                      description=f"{state.label}：巡察工作统计（归档时）")
+                continue
+            case None:
+                raise AssertionError(f"no work for {step}")  # only DONE has none, and the loop ends there
+        before, state = state.stage, read_inspection(inspection_id)
+        if step.kind is StepKind.RUN and step.leads_to and state.stage is before:
+            break  # a stage task that did not move the stage (cannot happen): end the pass, as before
     publish_round_units_task(state.round_id)
     log.info("%s：%s", state.label, state.stage)
     return str(state.stage)

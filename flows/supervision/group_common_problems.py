@@ -10,7 +10,7 @@ from prefect import flow, get_run_logger
 from flows.lifecycle.gates import await_gate
 from models.enums import Gate
 from models.forms import CommonProblemsConfirm
-from tasks.lifecycle.prefect import (
+from tasks.supervision.prefect import (
     common_problems_check_task,
     confirm_common_task,
     propose_common_task,

@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger
 from flows.lifecycle.gates import await_gate
 from models.enums import Gate
 from models.forms import LookBackReport
-from tasks.lifecycle.prefect import (
+from tasks.supervision.prefect import (
     compose_look_back_team_task,
     look_back_problems_task,
     record_look_back_task,

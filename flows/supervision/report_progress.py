@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from models.forms import ProgressParams
-from tasks.lifecycle.prefect import report_progress_task
+from tasks.supervision.prefect import report_progress_task
 
 
 @flow(name="报送整改进展", persist_result=True)

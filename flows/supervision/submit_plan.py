@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from models.forms import PlanParams
-from tasks.lifecycle.prefect import submit_plan_task, wake_for_plan_task
+from tasks.supervision.prefect import submit_plan_task, wake_for_plan_task
 
 
 @flow(name="报送整改方案", persist_result=True)

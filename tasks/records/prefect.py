@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from models.db import session_scope
 from models.enums import RoundStatus
 from models.errors import NotFound
+from models.handoffs import OverallRate, RoundRate, RoundStatistics
 from models.tables import Inspection, InspectionRound
 from tasks.lifecycle.prefect import READ
 from tasks.records.statistics import (
@@ -35,18 +36,18 @@ def unit_figure_rows(*, session: Session, inspection_id: int) -> list[dict[str, 
     return [{"指标": title, "数值": row[key]} for key, title in MEASURES.items()]
 
 
-def round_statistic_rows(*, session: Session) -> dict[str, Any]:
+def round_statistic_rows(*, session: Session) -> RoundStatistics:
     """Per-round table, overall rate, and the rate of each round still running (for progress bars)."""
     rows = statistics(session=session, by="轮次")
     running = set(session.exec(select(InspectionRound.id).where(col(InspectionRound.status) != RoundStatus.DONE)).all())
     overall = totals(session=session)
-    return {
-        "table": labelled(rows, MEASURES, first={"name": "轮次"}),
-        "overall": {"progress": rate_value(overall["rectified"], overall["items"]), "rate": overall["rate"],
-                    "items": overall["items"]},
-        "rounds": [{"id": r["id"], "name": r["name"], "rate": r["rate"], "progress": rate_value(r["rectified"], r["items"])}
-                   for r in rows if r["id"] in running and r["items"]],
-    }
+    return RoundStatistics(
+        table=labelled(rows, MEASURES, first={"name": "轮次"}),
+        overall=OverallRate(progress=rate_value(overall["rectified"], overall["items"]), rate=overall["rate"],
+                            items=overall["items"]),
+        rounds=[RoundRate(id=r["id"], name=r["name"], rate=r["rate"], progress=rate_value(r["rectified"], r["items"]))
+                for r in rows if r["id"] in running and r["items"]],
+    )
 
 
 @task(name="单位巡察统计", **READ)
@@ -57,7 +58,7 @@ def unit_figures_task(inspection_id: int) -> list[dict[str, Any]]:
 
 
 @task(name="各轮次统计", **READ)
-def round_statistics_task() -> dict[str, Any]:
+def round_statistics_task() -> RoundStatistics:
     """Per-round statistics and rectification rates (for the daily sweep's artifacts)."""
     with session_scope() as s:
         return round_statistic_rows(session=s)

@@ -255,13 +255,14 @@ def test_chart_of_a_round_without_items(demo_org: Session, tmp_path: Path) -> No
 def test_artifact_rows_carry_counts_only(demo_org: Session, year: dict[str, Any]) -> None:
     """What the flows publish: per-round table, rates for progress bars, a unit's figures at archiving."""
     import json
+    from dataclasses import asdict
 
     import flows.lifecycle.inspect_unit  # noqa: F401  (the flows that publish these load)
     import flows.supervision.supervise_rectification  # noqa: F401
     from tasks.records.prefect import round_statistic_rows, unit_figure_rows
 
     s = demo_org
-    stats = round_statistic_rows(session=s)
+    stats = asdict(round_statistic_rows(session=s))  # the typed hand-off, as the rows it carries
     assert [r["轮次"] for r in stats["table"]] == list(year["rounds"])
     assert list(stats["table"][0]) == ["轮次", "发现问题", "反馈问题", "立行立改", "整改事项", "整改到位", "整改到位率",
                                        "移交线索", "立案", "处分处理人数", "建章立制"]
