@@ -64,6 +64,24 @@ def csrf_ok(gw: Gateway, login: LoginSession, token: str) -> bool:
                for k in purpose_keys(gw.settings, "csrf"))
 
 
+def _notice_mac(key: bytes, login: LoginSession, text: str) -> str:
+    return hmac.new(key, f"{login.token_hash}\n{text}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def after_post(gw: Gateway, login: LoginSession, path: str, text: str) -> RedirectResponse:
+    """Back to a page after a form was done, with the confirmation to show there. The text rides in
+    the address signed for this session, so a crafted link cannot show a false "已签收"."""
+    mac = _notice_mac(purpose_keys(gw.settings, "notice")[0], login, text)
+    return RedirectResponse(f"{path}?done={quote(text)}&sig={mac}", status_code=303)
+
+
+def notice_of(gw: Gateway, login: LoginSession, request: Request) -> str:
+    """The confirmation an address carries, if this gateway signed it for this session; else none."""
+    text, sig = request.query_params.get("done", ""), request.query_params.get("sig", "")
+    ok = bool(text) and any(hmac.compare_digest(_notice_mac(k, login, text), sig) for k in purpose_keys(gw.settings, "notice"))
+    return text if ok else ""
+
+
 class Who:
     """The person behind a request to an office page."""
 
@@ -156,14 +174,14 @@ class Office:
     async def todo(self, request: Request, who: Who) -> Response:
         t = now()
         items = await db(lambda s: todo.todo_for(session=s, settings=self.gw.settings, account=who.account, now=t))
-        return self.render(request, who, "todo.html", todo=items, notice=request.query_params.get("done", ""))
+        return self.render(request, who, "todo.html", todo=items, notice=notice_of(self.gw, who.login, request))
 
     # Receivers ------------------------------------------------------------------------------
 
     async def letters(self, request: Request, who: Who) -> Response:
         t = now()
         rows = await db(lambda s: views.letters_for(session=s, by=who.name, now=t))
-        return self.render(request, who, "letters.html", letters=rows, notice=request.query_params.get("done", ""))
+        return self.render(request, who, "letters.html", letters=rows, notice=notice_of(self.gw, who.login, request))
 
     async def acknowledge(self, request: Request, who: Who) -> Response:
         letter_id, t = self._int(request.path_params["letter_id"]), now()
@@ -175,15 +193,14 @@ class Office:
         except DomainError as exc:
             rows = await db(lambda s: views.letters_for(session=s, by=who.name, now=t))
             return self.render(request, who, "letters.html", status=400, letters=rows, error=str(exc), notice="")
-        return RedirectResponse(f"{PREFIX}/letters?done={quote(f'已签收{letter.doc_no}，线索{letter.clue_count}件')}",
-                                status_code=303)
+        return after_post(self.gw, who.login, f"{PREFIX}/letters", f"已签收{letter.doc_no}，线索{letter.clue_count}件")
 
     # Clues ----------------------------------------------------------------------------------
 
     async def clues(self, request: Request, who: Who) -> Response:
         t = now()
         rows = await db(lambda s: views.clues_in_reach(session=s, by=who.name, now=t))
-        return self.render(request, who, "clues.html", clues=rows, notice=request.query_params.get("done", ""))
+        return self.render(request, who, "clues.html", clues=rows, notice=notice_of(self.gw, who.login, request))
 
     async def _clue_page(self, request: Request, who: Who, clue_id: int, *, status: int = 200, error: str = "",
                          values: dict[str, str] | None = None) -> Response:
@@ -203,7 +220,7 @@ class Office:
         may_report = who.may(Action.REPORT_RESULT) and line.status == ClueStatus.RECEIVED.value
         return self.render(request, who, "clue.html", status=status, clue=line, text=text, may_report=may_report,
                            results=[r.value for r in ClueResult], error=error, values=values or {},
-                           notice="" if error else request.query_params.get("done", ""))
+                           notice="" if error else notice_of(self.gw, who.login, request))
 
     async def clue(self, request: Request, who: Who) -> Response:
         return await self._clue_page(request, who, self._int(request.path_params["clue_id"]))
@@ -219,7 +236,7 @@ class Office:
         except DomainError as exc:
             return await self._clue_page(request, who, clue_id, status=400, error=str(exc), values=form)
         done = f"已反馈办理结果：{ClueResult(clue.result).value if clue.result else ''}"
-        return RedirectResponse(f"{PREFIX}/clues/{clue_id}?done={quote(done)}", status_code=303)
+        return after_post(self.gw, who.login, f"{PREFIX}/clues/{clue_id}", done)
 
     async def _clue_form(self, request: Request, who: Who, *, status: int = 200, error: str = "",
                          values: dict[str, str] | None = None) -> Response:
@@ -242,14 +259,14 @@ class Office:
         except DomainError as exc:
             return await self._clue_form(request, who, status=400 if not isinstance(exc, Forbidden) else 403,
                                          error=str(exc), values=form)
-        return RedirectResponse(f"{PREFIX}/clues?done={quote(f'已登记线索，编号{clue.id}')}", status_code=303)
+        return after_post(self.gw, who.login, f"{PREFIX}/clues", f"已登记线索，编号{clue.id}")
 
     # Petitions ------------------------------------------------------------------------------
 
     async def petitions(self, request: Request, who: Who) -> Response:
         t = now()
         rows = await db(lambda s: views.petitions_in_reach(session=s, by=who.name, now=t))
-        return self.render(request, who, "petitions.html", petitions=rows, notice=request.query_params.get("done", ""))
+        return self.render(request, who, "petitions.html", petitions=rows, notice=notice_of(self.gw, who.login, request))
 
     async def petition(self, request: Request, who: Who) -> Response:
         petition_id, t = self._int(request.path_params["petition_id"]), now()
@@ -290,7 +307,7 @@ class Office:
                 error = str(exc)
             else:
                 done = f"已受理信访举报，编号{p.id}" + ("（匿名）" if p.anonymous else "（举报人身份已加密保存）")
-                return RedirectResponse(f"{PREFIX}/petitions?done={quote(done)}", status_code=303)
+                return after_post(self.gw, who.login, f"{PREFIX}/petitions", done)
         # The form comes back with what was typed, except who the informant is.
         kept = {k: v for k, v in form.items() if k not in ("informant", "contact", "csrf")}
         return await self._petition_form(request, who, status=400, error=error, values=kept)

@@ -358,3 +358,15 @@ def test_a_clue_whose_text_the_receiver_may_not_read_is_only_counted(world: Worl
     assert r.status_code == 303
     with session_scope() as s:
         assert not s.exec(select(AuditEvent).where(AuditEvent.action == "查阅线索", AuditEvent.actor == "吴志刚")).all()
+
+
+def test_a_crafted_link_cannot_show_a_false_confirmation(world: World) -> None:
+    client = login(world, "郑文斌")
+    forged = client.get("/office/letters", params={"done": "已签收巡移〔2026〕99号，线索1件"})
+    assert forged.status_code == 200 and "巡移〔2026〕99号" not in forged.text
+    page = client.get("/office/letters")
+    r = client.post(f"/office/letters/{world.letter_id}/acknowledge", data={"csrf": csrf(page.text)})
+    signed = r.headers["location"]
+    assert "已签收" in client.get(signed).text  # the gateway's own confirmation, signed for this session
+    other = login(world, "吴志刚")  # the same address in another session shows nothing
+    assert "已签收" not in other.get(signed.replace("/letters", "/")).text
