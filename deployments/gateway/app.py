@@ -73,6 +73,14 @@ async def db(work: Callable[[Session], T]) -> T:
     return await run_in_threadpool(_db, work)
 
 
+async def audit_refused(actor: str, request: Request, reason: str, *, action: str, entity: str) -> None:
+    """The audit record of a request the gateway refused: who, which call, why."""
+    t = now()
+    await db(lambda s: record_refusal(session=s, actor=actor, action=action, entity=entity, entity_id=None, now=t,
+                                      detail={"method": request.method, "path": request.url.path[:200],
+                                              "reason": reason[:300]}))
+
+
 def _safe_next(value: str | None) -> str:
     """Only a path on this site (no open redirect)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -402,7 +410,7 @@ class Gateway:
                 try:
                     body, receipt_id, audit = await self.check(request, account, call, body)
                 except Forbidden as exc:
-                    await self._audit_refusal(account, request, str(exc))
+                    await audit_refused(account.name, request, str(exc), action="界面操作（被拒绝）", entity="prefect")
                     return refused(str(exc))
                 except DomainError as exc:
                     return refused(str(exc), status=400)
@@ -542,12 +550,6 @@ class Gateway:
         # (content-encoding stays: the bytes are passed on as they came)
         return Response(content, status_code=response.status_code, headers=headers)
 
-    async def _audit_refusal(self, account: Account, request: Request, reason: str) -> None:
-        t = now()
-        await db(lambda s: record_refusal(session=s, actor=account.name, action="界面操作（被拒绝）", entity="prefect",
-                                          entity_id=None, now=t, detail={"method": request.method,
-                                                                         "path": request.url.path[:200],
-                                                                         "reason": reason[:300]}))
 
     async def ui_settings(self, request: Request) -> Response:
         """The UI asks where the API is: here (the gateway), and no login of Prefect's own."""

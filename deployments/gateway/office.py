@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from deployments.gateway.app import FORM_LIMIT, _form, _same_origin, db
+from deployments.gateway.app import FORM_LIMIT, _form, _same_origin, audit_refused, db
 from deployments.gateway.pages import STYLE
 from models.access import Action, Forbidden, allowed, require
 from models.clock import now
@@ -33,12 +33,12 @@ from tasks.clues import ledger, views
 from tasks.identity import todo
 from tasks.identity.keys import purpose_keys
 from tasks.identity.sessions import Stage
-from tasks.infra.audit import record_refusal
 
 if TYPE_CHECKING:
     from deployments.gateway.app import Gateway
 
 PREFIX = "/office"
+REFUSED = "办公页面（被拒绝）"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 RECEIVER_ROLES = frozenset({AccessRole.DISCIPLINE_COMMISSION, AccessRole.ORGANISATION_DEPARTMENT, AccessRole.DEPARTMENT})
 
@@ -110,13 +110,6 @@ class Office:
     def refusal(self, request: Request, who: Who, reason: str, status: int = 403) -> HTMLResponse:
         return self.render(request, who, "refused.html", status=status, reason=reason)
 
-    async def audit_refusal(self, who: Who, request: Request, reason: str) -> None:
-        t = now()
-        await db(lambda s: record_refusal(session=s, actor=who.name, action="办公页面（被拒绝）", entity="office",
-                                          entity_id=None, now=t, detail={"method": request.method,
-                                                                         "path": request.url.path[:200],
-                                                                         "reason": reason[:300]}))
-
     def page(self, action: Action, handler: Handler, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
         """A route: an active login, the role allowed `action`, and for a POST the same origin
         and the session's CSRF token; then `handler` with the person."""
@@ -134,13 +127,13 @@ class Office:
             if post:
                 form = _form((await request.body())[:FORM_LIMIT])
                 if not csrf_ok(self.gw, found.login, form.get("csrf", "")):
-                    await self.audit_refusal(who, request, "表单校验码无效")
+                    await audit_refused(who.name, request, "表单校验码无效", action=REFUSED, entity="office")
                     return self.refusal(request, who, "表单已失效或来源不明（校验码不符），请回到页面重新提交")
                 request.state.form = form
             try:
                 require(who.role, action)
             except Forbidden as exc:
-                await self.audit_refusal(who, request, str(exc))
+                await audit_refused(who.name, request, str(exc), action=REFUSED, entity="office")
                 return self.refusal(request, who, str(exc))
             try:
                 return await handler(request, who)
