@@ -211,7 +211,9 @@ class Office:
         line, text = await db(work)
         assert line is not None
         may_report = who.may(Action.REPORT_RESULT) and line.status == ClueStatus.RECEIVED.value
+        may_transfer = who.may(Action.TRANSFER_URGENT) and line.status in (ClueStatus.PENDING.value, ClueStatus.HELD.value)
         return self.render(request, who, "clue.html", status=status, clue=line, text=text, may_report=may_report,
+                           may_transfer=may_transfer,
                            results=[r.value for r in ClueResult], error=error, values=values or {},
                            notice="" if error else notice_of(self.gw, who.login, request))
 
@@ -230,6 +232,19 @@ class Office:
             return await self._clue_page(request, who, clue_id, status=400, error=str(exc), values=form)
         done = f"已反馈办理结果：{ClueResult(clue.result).value if clue.result else ''}"
         return after_post(self.gw, who.login, f"{PREFIX}/clues/{clue_id}", done)
+
+    async def clue_transfer(self, request: Request, who: Who) -> Response:
+        """边巡边移 from the clue's page: the same domain function as `xuncha transfer-now`."""
+        clue_id, t = self._int(request.path_params["clue_id"]), now()
+        try:
+            letter = await db(lambda s: ledger.transfer_urgent(session=s, settings=self.gw.settings, by=who.name,
+                                                               clue_id=clue_id, now=t, link=self.gw.settings.ui_url))
+        except Forbidden:
+            raise
+        except DomainError as exc:
+            return await self._clue_page(request, who, clue_id, status=400, error=str(exc))
+        return after_post(self.gw, who.login, f"{PREFIX}/clues/{clue_id}",
+                          f"已边巡边移（{letter.doc_no}），已通知接收单位签收")
 
     async def _clue_form(self, request: Request, who: Who, *, status: int = 200, error: str = "",
                          values: dict[str, str] | None = None) -> Response:
@@ -267,7 +282,26 @@ class Office:
         row = await db(lambda s: ledger.read_petition(session=s, settings=self.gw.settings, by=who.name,
                                                       petition_id=petition_id, informant=informant, now=t))
         return self.render(request, who, "petition.html", row=row, informant=informant,
-                           may_informant=who.may(Action.READ_INFORMANT))
+                           may_informant=who.may(Action.READ_INFORMANT), kinds=[k.value for k in ClueKind],
+                           may_to_clue=who.may(Action.ADD_CLUE) and not row["转为线索"], values={}, error="",
+                           notice=notice_of(self.gw, who.login, request))
+
+    async def petition_clue(self, request: Request, who: Who) -> Response:
+        """A petition that holds a problem becomes a clue (its own summary; the informant stays behind)."""
+        petition_id, form, t = self._int(request.path_params["petition_id"]), self.form(request), now()
+        try:
+            clue = await db(lambda s: ledger.petition_to_clue(
+                session=s, settings=self.gw.settings, by=who.name, petition_id=petition_id, kind=form.get("kind", ""),
+                summary=form.get("summary", ""), urgent=form.get("urgent") == "1", now=t))
+        except Forbidden:
+            raise
+        except DomainError as exc:
+            row = await db(lambda s: ledger.read_petition(session=s, settings=self.gw.settings, by=who.name,
+                                                          petition_id=petition_id, informant=False, now=t))
+            return self.render(request, who, "petition.html", status=400, row=row, informant=False,
+                               may_informant=who.may(Action.READ_INFORMANT), kinds=[k.value for k in ClueKind],
+                               may_to_clue=True, values=form, error=str(exc), notice="")
+        return after_post(self.gw, who.login, f"{PREFIX}/clues/{clue.id}", f"已由信访举报{petition_id}转为线索，编号{clue.id}")
 
     async def _petition_form(self, request: Request, who: Who, *, status: int = 200, error: str = "",
                              values: dict[str, str] | None = None) -> Response:
@@ -327,6 +361,10 @@ class Office:
             Route(f"{p}/petitions/new", self.page(A.ADD_PETITION, self.petition_new), methods=["GET"]),
             Route(f"{p}/petitions/new", self.page(A.ADD_PETITION, self.petition_create, post=True), methods=["POST"]),
             Route(f"{p}/petitions/{{petition_id:int}}", self.page(A.READ_PETITION, self.petition), methods=["GET"]),
+            Route(f"{p}/petitions/{{petition_id:int}}/clue", self.page(A.ADD_CLUE, self.petition_clue, post=True),
+                  methods=["POST"]),
+            Route(f"{p}/clues/{{clue_id:int}}/transfer", self.page(A.TRANSFER_URGENT, self.clue_transfer, post=True),
+                  methods=["POST"]),
             # Anything else under the prefix is not the Prefect UI's either: not found here.
             Route(f"{p}/{{rest:path}}", self.page(A.VIEW_TODO, self.missing),
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),

@@ -370,3 +370,34 @@ def test_a_crafted_link_cannot_show_a_false_confirmation(world: World) -> None:
     assert "已签收" in client.get(signed).text  # the gateway's own confirmation, signed for this session
     other = login(world, "吴志刚")  # the same address in another session shows nothing
     assert "已签收" not in other.get(signed.replace("/letters", "/")).text
+
+
+def test_a_petition_becomes_a_clue_and_is_transferred_at_once_from_the_pages(world: World) -> None:
+    leader = login(world, "李建国")  # 本组组长: may turn the petition into a clue, may not transfer it
+    page = leader.get(f"/office/petitions/{world.petition_id}")
+    assert "转为问题线索" in page.text
+    bad = leader.post(f"/office/petitions/{world.petition_id}/clue", data={"csrf": csrf(page.text), "kind": "其他", "summary": "x"})
+    assert bad.status_code == 400 and "未知的线索类型：其他" in bad.text
+    r = leader.post(f"/office/petitions/{world.petition_id}/clue",
+                    data={"csrf": csrf(page.text), "kind": "违纪违法线索", "summary": "某站所长优亲厚友"})
+    assert r.status_code == 303, r.text
+    clue_url = r.headers["location"].split("?")[0]
+    clue_id = int(clue_url.rsplit("/", 1)[1])
+    shown = leader.get(r.headers["location"]).text
+    assert f"已由信访举报{world.petition_id}转为线索，编号{clue_id}" in shown and "立即移交" not in shown
+    again = leader.get(f"/office/petitions/{world.petition_id}").text
+    assert "转为问题线索" not in again and f"第{clue_id}号" in again
+    refused = leader.post(f"{clue_url}/transfer", data={"csrf": csrf(again)})
+    assert refused.status_code == 403 and "无权边巡边移" in refused.text
+    office = login(world, "陶文华")
+    page = office.get(clue_url)
+    assert "立即移交" in page.text
+    r = office.post(f"{clue_url}/transfer", data={"csrf": csrf(page.text)})
+    assert r.status_code == 303
+    done = office.get(r.headers["location"]).text
+    assert "已边巡边移" in done and "已移交" in done and "立即移交" not in done
+    with session_scope() as s:
+        clue = s.get(Clue, clue_id)
+        assert clue is not None and clue.status == "已移交" and clue.urgent
+        events = [(e.actor, e.action) for e in s.exec(select(AuditEvent))]
+    assert ("李建国", "边巡边移（被拒绝）") in events or ("李建国", "办公页面（被拒绝）") in events
