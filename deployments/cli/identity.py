@@ -20,7 +20,6 @@ from models.settings import get_settings
 from models.tables import Account
 from tasks.identity import credentials, sessions
 from tasks.identity.credentials import LoginRefused
-from tasks.infra.audit import record_event
 
 
 def _second_factor(s: Session, account: Account) -> None:
@@ -71,13 +70,8 @@ def login_cmd(name: str = typer.Argument(..., help="本人姓名（组织数据�
         if earlier.login is not None and earlier.login.ended_at is None:
             sessions.end(session=s, login=earlier.login, now=now())
         token = sessions.start_verified(session=s, account=account, now=now())
-        unrecorded = ""
-        try:
-            with s.begin_nested():
-                record_event(session=s, actor=account.name, action="命令行登录", entity="account", entity_id=account.id,
-                             now=now())
-        except DomainError as exc:  # a broken trail records nothing new, but the office must still get in to verify it
-            unrecorded = f"\n注意：{exc}（本次登录未能记入审计日志）"
+        problem = sessions.record_login(session=s, account=account, action="命令行登录", now=now())
+        unrecorded = f"\n注意：{problem}（本次登录未能记入审计日志）" if problem else ""
         who, role = account.name, AccessRole(account.role).value
         s.commit()
     door.save_token(path, token=token, name=who)

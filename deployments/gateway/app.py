@@ -164,7 +164,7 @@ class Gateway:
             account = credentials.check_password(session=s, settings=self.settings, name=name, password=password, now=t)
             token, row = sessions.start(session=s, account=account, now=t)
             if Stage(row.stage) is Stage.ACTIVE:
-                record_event(session=s, actor=account.name, action="登录", entity="account", entity_id=account.id, now=t)
+                sessions.record_login(session=s, account=account, action="登录", now=t)
             return token, Stage(row.stage), AccessRole(account.role)
 
         try:
@@ -250,7 +250,7 @@ class Gateway:
             credentials.check_totp(session=s, settings=self.settings, account=account, code=code, now=t, secret=pending)
             stage = sessions.advance(session=s, login=row, account=account, now=t)
             if stage is Stage.ACTIVE:
-                record_event(session=s, actor=account.name, action="登录", entity="account", entity_id=account.id, now=t)
+                sessions.record_login(session=s, account=account, action="登录", now=t)
             return stage
 
         try:
@@ -286,7 +286,7 @@ class Gateway:
                                         repeat=form.get("repeat", ""), now=t)
             stage = sessions.advance(session=s, login=row, account=account, now=t)
             if forced and stage is Stage.ACTIVE:
-                record_event(session=s, actor=account.name, action="登录", entity="account", entity_id=account.id, now=t)
+                sessions.record_login(session=s, account=account, action="登录", now=t)
             return stage
 
         try:
