@@ -84,10 +84,8 @@ def one_clue_of_each_kind(s: Session, iid: int) -> dict[str, int]:
 
 
 def to_clue_transfer(s: Session, settings: Settings, iid: int) -> None:
-    insp = s.get(Inspection, iid)
-    assert insp is not None
-    insp.stage = Stage.CLUE_TRANSFER
-    s.add(insp)
+    """On through report and feedback to 线索移交, by the stage functions the flow uses."""
+    advance(s, settings, iid, Stage.CLUE_TRANSFER, link=LINK)
     s.commit()
 
 
