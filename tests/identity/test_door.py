@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 from models.access import DEPLOYMENT_ACTIONS, Forbidden
 from models.enums import AccessRole, Gate
 from models.settings import PROJECT_ROOT, Settings
-from tasks.identity.credentials import find_account
 from models.tables import Account, Person, Unit
+from tasks.identity.credentials import find_account
 from tasks.identity.door import authorise_answer, authorise_start
 from tasks.infra.scope import unit_of
 from tasks.lifecycle.approvals import check_approver, open_gate
