@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -33,17 +34,24 @@ STATUSES = [s.value for s in ItemStatus if s is not ItemStatus.CLOSED]  # only t
 WAKE_SECONDS = 15.0
 
 
-def wake_plan(inspection_id: int, flow_run_id: str) -> bool:
-    """Wake the unit run waiting for this unit's plan (tasks/ops/launch.py, as the flow does)."""
+def wake_plan(upstream: str, inspection_id: int, flow_run_id: str) -> bool:
+    """Wake the unit run waiting for this unit's plan (tasks/ops/launch.py, as the flow does),
+    through the Prefect server the gateway forwards to (never an ephemeral one)."""
+    from prefect.client.orchestration import SyncPrefectClient
+
     from tasks.ops.launch import wake_for_plan
 
-    return wake_for_plan(inspection_id, flow_run_id)
+    client = SyncPrefectClient(f"{upstream}/api", auth_string=os.environ.get("PREFECT_API_AUTH_STRING"),
+                               httpx_settings={"timeout": WAKE_SECONDS})
+    with client:
+        return wake_for_plan(inspection_id, flow_run_id, client)
 
 
-async def _wake(inspection_id: int, flow_run_id: str) -> bool:
+async def _wake(upstream: str, inspection_id: int, flow_run_id: str) -> bool:
     """Never fails the submission: the plan is saved, and the relay wakes what is not woken here."""
     try:
-        return await asyncio.wait_for(run_in_threadpool(wake_plan, inspection_id, flow_run_id), WAKE_SECONDS)
+        return await asyncio.wait_for(run_in_threadpool(wake_plan, upstream, inspection_id, flow_run_id),
+                                      WAKE_SECONDS * 2)
     except Exception as exc:  # noqa: BLE001 - the relay retries; the plan is already recorded
         log.warning("未能唤醒单位巡察流程（%s），投递进程将稍后唤醒", type(exc).__name__)
         return False
@@ -168,7 +176,7 @@ async def submit_plan(office: Office, request: Request, who: Who) -> Response:
         raise
     except DomainError as exc:
         return await page(office, request, who, unit_id=unit_id, status=400, error=str(exc), values=kept)
-    woken = await _wake(iid, run_id) if run_id else False
+    woken = await _wake(office.gw.upstream, iid, run_id) if run_id else False
     done = f"已报送整改方案（{count}项），待巡察办审核" + ("，已转入整改方案审核" if woken else "")
     return RedirectResponse(f"/office/rectification?unit={unit_id}&done={quote(done)}#round-{iid}", status_code=303)
 

@@ -34,6 +34,7 @@ from tests.support.factories import make_round, sample_findings
 
 ORIGIN = "http://127.0.0.1:4200"
 PAGE = "/office/rectification"
+REAL_WAKE = rectification.wake_plan
 
 
 @dataclass
@@ -68,12 +69,14 @@ def world(cli_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
                                                      .where(RectificationItem.inspection_id == insp.id)) if i.id}
     woken: list[tuple[int, str]] = []
 
-    def wake(inspection_id: int, flow_run_id: str) -> bool:
+    def wake(upstream: str, inspection_id: int, flow_run_id: str) -> bool:
+        assert upstream == app_upstream  # the gateway's own Prefect server
         woken.append((inspection_id, flow_run_id))
         return True
 
+    app_upstream = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setattr(rectification, "wake_plan", wake)
-    yield World(create_app(upstream=f"http://127.0.0.1:{free_port()}"), units, inspections, items, woken)
+    yield World(create_app(upstream=app_upstream), units, inspections, items, woken)
 
 
 def login(world: World, name: str) -> TestClient:
@@ -267,3 +270,19 @@ def test_a_contacts_todo_lists_their_units_items_and_the_plan_it_owes(world: Wor
     assert 'id="todo-plans"' not in r.text and 'id="todo-unit-items"' in r.text
     # The office's to-do has no unit's list of its own.
     assert 'id="todo-unit-items"' not in login(world, "陶文华").get("/office/").text
+
+
+def test_a_plan_is_kept_when_the_wake_up_fails(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefect unreachable (nothing listens at the gateway's upstream here): the plan is saved and
+    the page says so; the relay's next pass wakes the run (plans_to_review lists it)."""
+    from tasks.supervision.rectification import plans_to_review
+
+    monkeypatch.setattr(rectification, "wake_plan", REAL_WAKE)
+    client = login(world, "钱正平")
+    token = csrf(client.get(PAGE).text)
+    r = client.post(f"{PAGE}/{world.inspections['城东街道']}/plan", data=plan_form(world.items["城东街道"], token))
+    assert r.status_code == 303 and plan_submitted(world, "城东街道")
+    page = client.get(r.headers["location"]).text
+    assert "已报送整改方案（2项），待巡察办审核" in page and "已转入整改方案审核" not in page
+    with session_scope() as s:
+        assert plans_to_review(session=s) == [(world.inspections["城东街道"], "run-of-chengdong")]
