@@ -47,6 +47,7 @@ class Action(StrEnum):
     # The office's own pages at the gateway (deployments/gateway/office.py).
     VIEW_TODO = "查看本人待办"
     BROWSE_CLUES = "查看问题线索清单"
+    VIEW_RECTIFICATION = "查看整改事项"
 
 
 class Scope(StrEnum):
@@ -55,9 +56,11 @@ class Scope(StrEnum):
     ALL = "全部"
     OWN_TEAM = "本人所在巡察组负责的被巡察单位"
     OWN_RECEIVER = "移交本单位的线索"
+    # 被巡察单位联络员: the unit their org-data person belongs to (tasks/infra/scope.py unit_of).
+    OWN_UNIT = "本人所在的被巡察单位"
 
 
-ALL, TEAM, RECEIVER = Scope.ALL, Scope.OWN_TEAM, Scope.OWN_RECEIVER
+ALL, TEAM, RECEIVER, UNIT = Scope.ALL, Scope.OWN_TEAM, Scope.OWN_RECEIVER, Scope.OWN_UNIT
 
 # Action -> the roles that may do it, each with the reach of that permission.
 PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
@@ -80,8 +83,8 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     Action.CLOSE_COMMON_PROBLEM: {R.OFFICE: ALL},
     Action.START_ROUND: {R.OFFICE: ALL},
     Action.RECORD_FINDINGS: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
-    # 被巡察单位联络员 reports for their unit; accounts are not linked to a unit yet, so ALL.
-    Action.REPORT_RECTIFICATION: {R.OFFICE: ALL, R.UNIT_CONTACT: ALL},
+    # 被巡察单位联络员 reports for their own unit only (the unit their account is linked to).
+    Action.REPORT_RECTIFICATION: {R.OFFICE: ALL, R.UNIT_CONTACT: UNIT},
     Action.RUN_SWEEP: {R.OFFICE: ALL},
     Action.GROUP_COMMON: {R.OFFICE: ALL},
     Action.CANCEL_RUN: {R.OFFICE: ALL},
@@ -97,6 +100,9 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     # The list of clues (numbers, kinds, states; never their text): the ledger's readers in
     # full, team roles only the clues of their own team's units that they may read.
     Action.BROWSE_CLUES: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
+    # A unit's rectification items (numbers, findings, measures, owners, deadlines, states): the
+    # office and the leading group any unit's, a unit contact their own unit's only.
+    Action.VIEW_RECTIFICATION: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.UNIT_CONTACT: UNIT},
 }
 
 # What each CLI command does, so it runs only for a person logged in with `xuncha login` whose
@@ -258,10 +264,14 @@ def require(role: AccessRole, action: Action) -> Scope:
     return PERMISSIONS[action][role]
 
 
-def require_within(role: AccessRole, action: Action, *, on_team: bool, receiver: str = "") -> None:
+def require_within(role: AccessRole, action: Action, *, on_team: bool, receiver: str = "",
+                   own_unit: bool = False) -> None:
     """`require`, then the scope: `on_team` says whether the person serves on the team that
-    inspects the record's unit in that round; `receiver` is the body a clue was routed to."""
+    inspects the record's unit in that round; `receiver` is the body a clue was routed to;
+    `own_unit` whether the record's unit is the one the person's account is linked to."""
     scope = require(role, action)
+    if scope is Scope.OWN_UNIT and not own_unit:
+        raise Forbidden(f"“{role.value}”只能{action.value}本人所在被巡察单位的事项，该单位不是您所在的单位")
     if scope is Scope.OWN_TEAM and not on_team:
         raise Forbidden(f"“{role.value}”无权对该单位{action.value}：该单位不由您所在的巡察组巡察（仅限本人所在巡察组负责的被巡察单位）")
     if scope is Scope.OWN_RECEIVER and not (receiver and RECEIVER_ACCESS.get(Role(receiver)) is role):

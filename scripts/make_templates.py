@@ -276,10 +276,11 @@ def rectification_notice(doc: DocxDocument) -> None:
     h1(doc, "一、整改任务")
     para(doc, "共{{ total }}项整改任务，整改期限至{{ deadline }}。")
     loop_table(doc, ["序号", "问题类别", "问题描述", "责任人", "督办领导", "整改时限"],
-               ["{{ r.no }}", "{{ r.category }}", "{{ r.description }}", "{{ r.owner }}", "{{ r.supervisor }}",
-                "{{ r.deadline }}"], "items", "r", [12, 24, 62, 18, 18, 24])
+               ["{{ r.no }}", "{{ r.category }}", "〔编号{{ r.item_no }}〕{{ r.description }}", "{{ r.owner }}",
+                "{{ r.supervisor }}", "{{ r.deadline }}"], "items", "r", [12, 24, 62, 18, 18, 24])
     h1(doc, "二、有关要求")
-    para(doc, "（一）请于{{ plan_due }}前报送整改方案，逐项明确整改措施、责任人和完成时限。")
+    para(doc, "（一）请于{{ plan_due }}前报送整改方案，逐项明确整改措施、责任人和完成时限；报送整改方案和整改进展时，"
+              "以问题描述前〔〕内的整改事项编号指明事项。")
     para(doc, "（二）整改期间按时报送整改进展；完成整改的事项，报送佐证材料，经巡察办审核后销号。")
     para(doc, "（三）逾期未完成整改的，将依次提醒、督办，并视情开展“回头看”、严肃问责。")
 

@@ -73,6 +73,9 @@ async def db(work: Callable[[Session], T]) -> T:
     return await run_in_threadpool(_db, work)
 
 
+OFFICE_REFUSED = "办公页面（被拒绝）"  # the audit name of a refusal on the office's own pages
+
+
 async def audit_refused(actor: str, request: Request, reason: str, *, action: str, entity: str) -> None:
     """The audit record of a request the gateway refused: who, which call, why."""
     t = now()

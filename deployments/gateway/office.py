@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -22,7 +23,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from deployments.gateway.app import FORM_LIMIT, _form, _same_origin, audit_refused, db
+from deployments.gateway import rectification
+from deployments.gateway.app import (
+    FORM_LIMIT,
+    OFFICE_REFUSED,
+    _form,
+    _same_origin,
+    audit_refused,
+    db,
+)
 from deployments.gateway.pages import STYLE
 from models.access import Action, Forbidden, allowed, require
 from models.clock import now
@@ -38,8 +47,9 @@ if TYPE_CHECKING:
     from deployments.gateway.app import Gateway
 
 PREFIX = "/office"
-REFUSED = "办公页面（被拒绝）"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# A plan or progress form: up to some hundred items of 2,000 characters (percent-encoded, 9 bytes each).
+RECTIFICATION_LIMIT = 4 * 1024 * 1024
 RECEIVER_ROLES = frozenset({AccessRole.DISCIPLINE_COMMISSION, AccessRole.ORGANISATION_DEPARTMENT, AccessRole.DEPARTMENT})
 
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
@@ -110,9 +120,11 @@ class Office:
     def refusal(self, request: Request, who: Who, reason: str, status: int = 403) -> HTMLResponse:
         return self.render(request, who, "refused.html", status=status, reason=reason)
 
-    def page(self, action: Action, handler: Handler, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    def page(self, action: Action, handler: Handler, *, post: bool = False,
+             limit: int | None = None) -> Callable[[Request], Awaitable[Response]]:
         """A route: an active login, the role allowed `action`, and for a POST the same origin
-        and the session's CSRF token; then `handler` with the person."""
+        and the session's CSRF token; then `handler` with the person. A POST with its own
+        `limit` (bytes) is refused above it instead of being cut at FORM_LIMIT."""
         async def endpoint(request: Request) -> Response:
             if post and not _same_origin(request):
                 return self.gw_refused("跨站提交被拒绝")
@@ -125,15 +137,18 @@ class Office:
                 return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
             who = Who(found.account, found.login, csrf_token(self.gw, found.login))
             if post:
-                form = _form((await request.body())[:FORM_LIMIT])
+                body = await request.body()
+                if limit is not None and len(body) > limit:
+                    return self.refusal(request, who, "提交的内容过长，请分次报送", 413)
+                form = _form(body[:limit or FORM_LIMIT])
                 if not csrf_ok(self.gw, found.login, form.get("csrf", "")):
-                    await audit_refused(who.name, request, "表单校验码无效", action=REFUSED, entity="office")
+                    await audit_refused(who.name, request, "表单校验码无效", action=OFFICE_REFUSED, entity="office")
                     return self.refusal(request, who, "表单已失效或来源不明（校验码不符），请回到页面重新提交")
                 request.state.form = form
             try:
                 require(who.role, action)
             except Forbidden as exc:
-                await audit_refused(who.name, request, str(exc), action=REFUSED, entity="office")
+                await audit_refused(who.name, request, str(exc), action=OFFICE_REFUSED, entity="office")
                 return self.refusal(request, who, str(exc))
             try:
                 return await handler(request, who)
@@ -365,6 +380,15 @@ class Office:
                   methods=["POST"]),
             Route(f"{p}/clues/{{clue_id:int}}/transfer", self.page(A.TRANSFER_URGENT, self.clue_transfer, post=True),
                   methods=["POST"]),
+            # 整改事项 by units (deployments/gateway/rectification.py): the reach is checked there.
+            Route(f"{p}/rectification", self.page(A.VIEW_RECTIFICATION, partial(rectification.view, self)),
+                  methods=["GET"]),
+            Route(f"{p}/rectification/{{inspection_id:int}}/plan",
+                  self.page(A.REPORT_RECTIFICATION, partial(rectification.submit_plan, self), post=True,
+                            limit=RECTIFICATION_LIMIT), methods=["POST"]),
+            Route(f"{p}/rectification/{{inspection_id:int}}/progress",
+                  self.page(A.REPORT_RECTIFICATION, partial(rectification.report_progress, self), post=True,
+                            limit=RECTIFICATION_LIMIT), methods=["POST"]),
             # Anything else under the prefix is not the Prefect UI's either: not found here.
             Route(f"{p}/{{rest:path}}", self.page(A.VIEW_TODO, self.missing),
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),

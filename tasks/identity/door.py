@@ -1,5 +1,6 @@
 """What the gateway checks before it forwards a call that changes something: the logged-in
-person's role (models/access.py) and, for a team role, that the record is their own team's."""
+person's role (models/access.py) and, for a team role, that the record is their own team's; for
+a unit contact, that it is their own unit's."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlmodel import Session, col, select
 from models.access import Forbidden, Scope, require_answer, require_start
 from models.enums import AccessRole, ApprovalStatus, Gate
 from models.tables import Account, Approval, Inspection, InspectionRound, Unit
-from tasks.infra.scope import serves_on
+from tasks.infra.scope import in_own_unit, serves_on
 
 
 def _named_inspection(session: Session, parameters: dict[str, Any]) -> Inspection | None:
@@ -33,6 +34,11 @@ def authorise_start(*, session: Session, account: Account, deployment: str, para
         if insp is None or not serves_on(session=session, name=account.name, inspection=insp):
             raise Forbidden(f"“{account.role}”只能为本人所在巡察组负责的被巡察单位运行“{deployment}”，"
                             "表单中的轮次和单位不由您所在的巡察组巡察")
+    if scope is Scope.OWN_UNIT:
+        insp = _named_inspection(session, parameters)
+        if insp is None or not in_own_unit(session=session, account=account, inspection=insp):
+            raise Forbidden(f"“{account.role}”只能为本人所在的被巡察单位运行“{deployment}”，"
+                            "表单中的轮次和单位不是您所在的单位（或尚未登记您所在的单位）")
 
 
 def waiting_gate(*, session: Session, flow_run_id: str) -> Approval | None:

@@ -1,6 +1,7 @@
 """我的待办: what waits for one logged-in person. Gates their role may answer (the same check as
 the door's, tasks/identity/door.py), overdue rectification items they supervise, transfer
-letters their body must sign for, and clues waiting for their body's result. Nothing here is
+letters their body must sign for, clues waiting for their body's result, and for a unit contact
+their own unit's open items and a rectification plan it still owes. Nothing here is
 confidential text: a clue whose text the person may not read is only counted."""
 
 from __future__ import annotations
@@ -10,9 +11,18 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from models.access import Action, Forbidden, allowed, can_read_clue, require, require_answer
+from models.access import (
+    PERMISSIONS,
+    Action,
+    Forbidden,
+    Scope,
+    allowed,
+    can_read_clue,
+    require,
+    require_answer,
+)
 from models.clock import CHINA, aware
-from models.enums import AccessRole, ApprovalStatus, ClueKind, ClueStatus, Gate, ItemStatus
+from models.enums import AccessRole, ApprovalStatus, ClueKind, ClueStatus, Gate, ItemStatus, Stage
 from models.settings import Settings
 from models.tables import (
     Account,
@@ -21,12 +31,14 @@ from models.tables import (
     ClueLetter,
     Finding,
     Inspection,
+    InspectionRound,
     RectificationItem,
     Unit,
 )
 from tasks.clues.views import receives
-from tasks.infra.scope import serves_on
+from tasks.infra.scope import serves_on, unit_of
 from tasks.lifecycle.approvals import subject_name
+from tasks.supervision.rectification import plan_due
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,30 @@ class OverdueItem:
     description: str
     deadline: date
     days_over: int
+
+
+@dataclass(frozen=True)
+class UnitItem:
+    """An open item of the person's own unit (a unit contact's)."""
+
+    id: int
+    round_name: str
+    category: str
+    description: str
+    deadline: date
+    status: str
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class PlanWait:
+    """A rectification plan the person's unit still owes (not submitted yet)."""
+
+    inspection_id: int
+    round_name: str
+    unit: str
+    due_on: date | None
+    overdue: bool
 
 
 @dataclass(frozen=True)
@@ -72,10 +108,17 @@ class Todo:
     letters: list[LetterWait] = field(default_factory=list)
     clues: list[ClueWait] = field(default_factory=list)  # those whose text the person may read
     clues_counted: int = 0  # those it may not: a number only
+    unit_items: list[UnitItem] = field(default_factory=list)  # a unit contact's own unit's open items
+    plans: list[PlanWait] = field(default_factory=list)  # and the plans it owes
+
+    @property
+    def unit_overdue(self) -> int:
+        return sum(i.overdue for i in self.unit_items)
 
     @property
     def empty(self) -> bool:
-        return not (self.gates or self.items or self.all_overdue_items or self.letters or self.clues or self.clues_counted)
+        return not (self.gates or self.items or self.all_overdue_items or self.letters or self.clues or self.clues_counted
+                    or self.unit_items or self.plans)
 
 
 def _may_answer(session: Session, acc: Account, approval: Approval) -> bool:
@@ -127,4 +170,31 @@ def todo_for(*, session: Session, settings: Settings, account: Account, now: dat
                                           overdue=clue.result_due_on is not None and clue.result_due_on < today))
             else:
                 out.clues_counted += 1
+    if PERMISSIONS[Action.VIEW_RECTIFICATION].get(AccessRole(account.role)) is Scope.OWN_UNIT:
+        _own_unit(session, settings, account, today, out)
     return out
+
+
+def _own_unit(session: Session, settings: Settings, account: Account, today: date, out: Todo) -> None:
+    """A unit contact's own unit: its open items (overdue first) and the plans it still owes."""
+    unit = unit_of(session=session, account=account)
+    if unit is None:
+        return
+    rows = session.exec(select(RectificationItem, Finding, Inspection, InspectionRound)
+                        .join(Finding, col(Finding.id) == RectificationItem.finding_id)
+                        .join(Inspection, col(Inspection.id) == RectificationItem.inspection_id)
+                        .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
+                        .where(Inspection.unit_id == unit.id, RectificationItem.status != ItemStatus.CLOSED,
+                               Inspection.stage != Stage.ARCHIVED)
+                        .order_by(col(RectificationItem.deadline), col(RectificationItem.id))).all()
+    items = [UnitItem(id=i.id or 0, round_name=r.name, category=f.category, description=f.description, deadline=i.deadline,
+                      status=ItemStatus(i.status).value, overdue=i.deadline < today) for i, f, _, r in rows]
+    out.unit_items = sorted(items, key=lambda x: not x.overdue)
+    for insp, rnd in session.exec(select(Inspection, InspectionRound)
+                                  .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
+                                  .where(Inspection.unit_id == unit.id, Inspection.stage == Stage.RECTIFICATION,
+                                         col(Inspection.plan_submitted_at).is_(None))
+                                  .order_by(col(Inspection.id))):
+        due = plan_due(settings=settings, inspection=insp)
+        out.plans.append(PlanWait(inspection_id=insp.id or 0, round_name=rnd.name, unit=unit.name, due_on=due,
+                                  overdue=due is not None and due < today))

@@ -295,7 +295,7 @@ def _rectification_documents(ctx: Ctx, *, deadline: date, plan_due: date, liaiso
     individual problems to supervise)."""
     items = ctx.session.exec(select(RectificationItem, Finding).join(Finding, col(Finding.id) == RectificationItem.finding_id)
                              .where(RectificationItem.inspection_id == ctx.inspection_id).order_by(col(RectificationItem.id))).all()
-    rows = [{"no": n, "category": f.category, "description": f.description, "owner": i.owner, "supervisor": i.supervisor,
+    rows = [{"no": n, "item_no": i.id, "category": f.category, "description": f.description, "owner": i.owner, "supervisor": i.supervisor,
              "deadline": cn_date(i.deadline), "individual": f.scope == FindingScope.INDIVIDUAL}
             for n, (i, f) in enumerate(items, 1)]
     unit = ctx.unit

@@ -56,16 +56,19 @@ def _cols(*spec: tuple[str, float] | tuple[str, float, bool]) -> tuple[Column, .
     return tuple(Column(*s) for s in spec)
 
 
+# The item's number, as the unit names it in 报送整改方案/报送整改进展 and the 整改通知书 shows it
+# (序号 only counts the rows of the sheet). Last, so the columns before it keep their places.
+ITEM_NO = ("整改事项编号", 12)
 PROBLEMS = _cols(("序号", 6), ("被巡察单位", 18), ("问题类别", 14), ("问题性质", 10), ("问题描述", 50, True),
                  ("立行立改", 9), ("登记日期", 12), ("反馈日期", 12))
 TASKS = _cols(("序号", 6), ("被巡察单位", 18), ("问题类别", 14), ("问题描述", 44, True), ("整改措施", 40, True),
-              ("完成时限", 12), ("整改状态", 12))
+              ("完成时限", 12), ("整改状态", 12), ITEM_NO)
 RESPONSIBILITIES = _cols(("序号", 6), ("被巡察单位", 18), ("问题类别", 14), ("问题描述", 44, True), ("责任领导", 12),
                          ("责任人", 12), ("督办人", 12), ("领办领导（共性问题）", 16), ("督办频次（天）", 10),
-                         ("完成时限", 12))
+                         ("完成时限", 12), ITEM_NO)
 PROGRESS = _cols(("序号", 6), ("被巡察单位", 18), ("问题类别", 14), ("问题描述", 40, True), ("整改措施", 34, True),
                  ("责任领导", 12), ("责任人", 12), ("督办人", 12), ("完成时限", 12), ("整改状态", 12), ("是否逾期", 9),
-                 ("最近报送进展", 13), ("销号日期", 12), ("佐证材料", 30, True), ("建章立制", 9))
+                 ("最近报送进展", 13), ("销号日期", 12), ("佐证材料", 30, True), ("建章立制", 9), ITEM_NO)
 SUMMARY = _cols(("被巡察单位", 18), ("单位类型", 10), ("巡察组", 12), ("所处阶段", 10),
                 *[(title, 10) for title in MEASURES.values()])
 SHEET_NAMES = ("问题清单", "任务清单", "责任清单", "整改进展台账", "汇总")
@@ -122,12 +125,12 @@ def item_sheets(session: Session, rnd: InspectionRound, unit: Unit | None, as_of
         status = ItemStatus(item.status)
         closed = status == ItemStatus.CLOSED
         overdue = not closed and item.deadline < as_of
-        tasks.append([i, u, cat, desc, item.measure, item.deadline, status.value])
+        tasks.append([i, u, cat, desc, item.measure, item.deadline, status.value, item.id])
         duties.append([i, u, cat, desc, leader or "", item.owner, item.supervisor, in_charge or "",
-                       item.supervise_every_days, item.deadline])
+                       item.supervise_every_days, item.deadline, item.id])
         progress.append([i, u, cat, desc, item.measure, leader or "", item.owner, item.supervisor, item.deadline,
                          status.value, YES if overdue else NO, _day(item.last_report_at), _day(item.closed_at),
-                         item.evidence, item.rules_made])
+                         item.evidence, item.rules_made, item.id])
     return {"任务清单": tasks, "责任清单": duties, "整改进展台账": progress}
 
 

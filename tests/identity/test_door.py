@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from models.access import DEPLOYMENT_ACTIONS, Forbidden
 from models.enums import AccessRole, Gate
 from models.settings import PROJECT_ROOT, Settings
+from models.tables import Account, Person, Unit
 from tasks.identity.credentials import find_account
 from tasks.identity.door import authorise_answer, authorise_start
+from tasks.infra.scope import unit_of
 from tasks.lifecycle.approvals import check_approver, open_gate
 from tests.conftest import NOW
 from tests.support.factories import make_round
@@ -137,3 +139,61 @@ def test_the_flow_still_refuses_a_login_of_the_wrong_role(demo_org: Session, set
                                       now=NOW, logged_in=True)
     assert check_approver(session=s, settings=settings, approval_id=a.id or 0, approver="张明", code="", now=NOW) \
         == "请填写审批提醒中的验证码"  # without a login the code is still needed
+
+
+# A unit contact reports for their own unit only. 钱正平 is 城东街道's contact in the demo county;
+# 冯建华 (城西街道's contact, not in the round) and 蒋立新 (区财政局's) get accounts here. Written
+# out: (contact, unit named in the form) -> allowed.
+UNIT_STARTS = [
+    ("钱正平", "城东街道", True),
+    ("钱正平", "区教育局", False),
+    ("钱正平", "区交通投资集团", False),
+    ("冯建华", "城东街道", False),
+    ("冯建华", "区教育局", False),
+    ("蒋立新", "区交通投资集团", False),
+    ("钱正平", "不存在的单位", False),
+]
+
+
+@pytest.mark.parametrize("deployment", ["报送整改方案", "报送整改进展"])
+@pytest.mark.parametrize(("contact", "unit", "ok"), UNIT_STARTS)
+def test_a_unit_contact_reports_only_for_their_own_unit(demo_org: Session, deployment: str, contact: str, unit: str,
+                                                        ok: bool) -> None:
+    s = demo_org
+    make_round(s)
+    for name in ("冯建华", "蒋立新"):
+        s.add(Account(name=name, role=R.UNIT_CONTACT, created_at=NOW))
+    s.commit()
+    account = find_account(s, contact)
+    assert account is not None
+    parameters = {"params": {"round_name": "2026年第一轮巡察", "unit_name": unit}}
+    if ok:
+        authorise_start(session=s, account=account, deployment=deployment, parameters=parameters)
+    else:
+        with pytest.raises(Forbidden, match="只能为本人所在的被巡察单位运行"):
+            authorise_start(session=s, account=account, deployment=deployment, parameters=parameters)
+    # The office reports for any unit of the round.
+    office = find_account(s, "陶文华")
+    assert office is not None
+    if unit != "不存在的单位":
+        authorise_start(session=s, account=office, deployment=deployment, parameters=parameters)
+
+
+def test_unit_of_links_an_account_to_its_unit_through_the_org_data(demo_org: Session) -> None:
+    s = demo_org
+    qian = find_account(s, "钱正平")  # only the contact (secretary) of 城东街道
+    assert qian is not None
+    unit = unit_of(session=s, account=qian)
+    assert unit is not None and unit.name == "城东街道"
+    li = find_account(s, "李建国")  # a person of 区民政局 in the org data
+    assert li is not None
+    unit = unit_of(session=s, account=li)
+    assert unit is not None and unit.name == "区民政局"
+    zhang = find_account(s, "张明")  # neither a person with a unit nor any unit's contact
+    assert zhang is not None and unit_of(session=s, account=zhang) is None
+    # A person's own unit in the org data wins over being named some unit's contact.
+    person = Person(name="钱正平", unit_id=s.exec(select(Unit.id).where(Unit.name == "区财政局")).one())
+    s.add(person)
+    s.commit()
+    unit = unit_of(session=s, account=qian)
+    assert unit is not None and unit.name == "区财政局"

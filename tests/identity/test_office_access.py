@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from models.access import PERMISSIONS, Action, Forbidden, Scope, allowed, require
+from models.access import PERMISSIONS, Action, Forbidden, Scope, allowed, require, require_within
 from models.enums import AccessRole
 
 R = AccessRole
 ROLES = [R.OFFICE, R.LEADING_GROUP, R.TEAM_LEADER, R.TEAM_MEMBER, R.DISCIPLINE_COMMISSION,
          R.ORGANISATION_DEPARTMENT, R.DEPARTMENT, R.UNIT_CONTACT]
-A, T, X = Scope.ALL, Scope.OWN_TEAM, None  # X: refused
+A, T, U, X = Scope.ALL, Scope.OWN_TEAM, Scope.OWN_UNIT, None  # X: refused
 
 #                          office leading leader member jiwei zuzhi dept unit
 TABLE: dict[Action, tuple[Scope | None, ...]] = {
     Action.VIEW_TODO:       (A,     A,      A,     A,     A,    A,    A,   A),
     Action.BROWSE_CLUES:    (A,     A,      T,     T,     X,    X,    X,   X),
+    Action.VIEW_RECTIFICATION: (A,  A,      X,     X,     X,    X,    X,   U),
+    Action.REPORT_RECTIFICATION: (A, X,     X,     X,     X,    X,    X,   U),
 }
 
 
@@ -33,3 +35,10 @@ def test_office_page_rows(action: Action, role: AccessRole, scope: Scope | None)
 
 def test_every_action_has_a_row() -> None:
     assert set(PERMISSIONS) == set(Action)
+
+
+def test_own_unit_scope_refuses_another_units_record() -> None:
+    require_within(R.UNIT_CONTACT, Action.VIEW_RECTIFICATION, on_team=False, own_unit=True)
+    with pytest.raises(Forbidden, match="本人所在被巡察单位"):
+        require_within(R.UNIT_CONTACT, Action.REPORT_RECTIFICATION, on_team=False, own_unit=False)
+    require_within(R.OFFICE, Action.REPORT_RECTIFICATION, on_team=False, own_unit=False)

@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,6 +74,7 @@ class Built:
     settings: Settings
     docs: dict[str, Path]  # kind -> file (the first unit's, for per-unit kinds)
     round_id: int
+    items: dict[int, str] = field(default_factory=dict)  # the first unit's item numbers -> problem descriptions
 
 
 def drive_round(s: Session, settings: Settings) -> int:
@@ -116,8 +117,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
             kind = d.kind.split("-")[0] if d.kind.startswith("关于落实") else d.kind
             if kind in KINDS and d.inspection_id in (first, None):
                 docs.setdefault(kind, Path(d.path))
+        items = {i.id or 0: f.description for i, f in s.exec(
+            select(RectificationItem, Finding).join(Finding, col(Finding.id) == RectificationItem.finding_id)
+            .where(RectificationItem.inspection_id == first))}
     get_settings.cache_clear()
-    yield Built(settings, docs, round_id)
+    yield Built(settings, docs, round_id, items)
 
 
 def test_every_kind_is_written(built: Built) -> None:
@@ -131,6 +135,19 @@ def test_every_kind_is_written(built: Built) -> None:
         tail = [p.text for p in d.paragraphs if p.text][-2:]
         assert tail[1] == "2026年12月1日", kind  # 落款 date
         assert "{{" not in text_of(path) and "{%" not in text_of(path), kind
+
+
+def test_the_rectification_notice_carries_the_item_numbers(built: Built) -> None:
+    """The unit names its items by number in 报送整改方案/报送整改进展: the notice shows each."""
+    rows = table_rows(built.docs["整改通知书"])[1:]
+    assert len(built.items) == len(rows) == 4
+    numbered = {}
+    for r in rows:
+        assert r[2].startswith("〔编号"), r
+        number, _, description = r[2].removeprefix("〔编号").partition("〕")
+        numbered[int(number)] = description
+    assert numbered == built.items
+    assert "以问题描述前〔〕内的整改事项编号指明事项" in text_of(built.docs["整改通知书"])
 
 
 def test_announcement_and_report(built: Built) -> None:

@@ -18,7 +18,7 @@ from models.db import get_engine
 from models.enums import Stage
 from models.errors import DomainError
 from models.settings import Settings, get_settings
-from models.tables import Inspection, Person, RectificationItem, Unit
+from models.tables import Finding, Inspection, Person, RectificationItem, Unit
 from tasks.records.exports import (
     PROBLEMS,
     PROGRESS,
@@ -109,6 +109,22 @@ def test_lists_of_one_unit_in_a_year_of_rounds(demo_org: Session, tmp_path: Path
     assert len(closed) == sum(i.status == "已销号" for i in items)
     assert all(isinstance(r["销号日期"], datetime) and r["是否逾期"] == "否" for r in closed)
     assert sum(r["建章立制"] for r in rows) == sum(i.rules_made for i in items)
+
+
+def test_every_item_sheet_carries_the_item_numbers(demo_org: Session, settings: Settings, tmp_path: Path) -> None:
+    """The numbers the unit names its items by (报送整改方案/进展, the 整改通知书), per row."""
+    s = demo_org
+    inspections = to_rectification(s, settings)
+    path = tmp_path / "清单.xlsx"
+    export_lists(session=s, round_name=ROUND, unit_name="城东街道", path=path, as_of=AS_OF)
+    expected = {i.id: (s.get(Finding, i.finding_id).description, i.deadline)  # type: ignore[union-attr]
+                for i in s.exec(select(RectificationItem).where(RectificationItem.inspection_id == inspections[0].id))}
+    assert len(expected) == 2
+    for name in ("任务清单", "责任清单", "整改进展台账"):
+        rows = sheet(path, name)
+        assert rows[0][-1] == "整改事项编号", name
+        lines = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+        assert {r["整改事项编号"]: (r["问题描述"], r["完成时限"].date()) for r in lines} == expected, name
 
 
 @pytest.mark.parametrize(("round_name", "unit_name", "file", "message"), [
