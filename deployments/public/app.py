@@ -44,7 +44,8 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: with it a browser sends "Origin: null" on the form POST, which same_origin refuses.
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
 
