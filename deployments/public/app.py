@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +34,7 @@ from models.settings import Settings, get_settings
 from tasks.clues import public
 from tasks.identity.keys import purpose_keys
 
+log = logging.getLogger("xuncha.public")
 T = TypeVar("T")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FORM_LIMIT = 32_768  # 2000 Chinese characters percent-encoded, and the other fields
@@ -80,13 +81,13 @@ class PublicPage:
     # CSRF without a session: a token signed with the identity keys over the time it was issued.
 
     def csrf_token(self, at: int | None = None) -> str:
-        issued = str(int(time.time()) if at is None else at)
+        issued = str(int(now().timestamp()) if at is None else at)
         key = purpose_keys(self.settings, "public-form")[0]
         return f"{issued}.{hmac.new(key, issued.encode(), hashlib.sha256).hexdigest()}"
 
     def csrf_ok(self, token: str) -> bool:
         issued, _, mac = token.partition(".")
-        if not issued.isdigit() or not 0 <= time.time() - int(issued) <= CSRF_MAX_AGE:
+        if not issued.isdigit() or not 0 <= now().timestamp() - int(issued) <= CSRF_MAX_AGE:
             return False
         return any(hmac.compare_digest(hmac.new(k, issued.encode(), hashlib.sha256).hexdigest(), mac)
                    for k in purpose_keys(self.settings, "public-form"))
@@ -181,13 +182,29 @@ class PublicPage:
         return self.render("refused.html", status=status, reason=reason)
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def guarded(page: PublicPage, endpoint: Endpoint) -> Endpoint:
+    """An unexpected error answers a plain Chinese page and is logged by its type only: its text
+    (a database error carries the statement's parameters) might hold what the reporter typed."""
+    async def run(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except Exception as exc:
+            log.error("公开举报页面出错：%s（%s）", type(exc).__name__, request.url.path)
+            return page.render("refused.html", status=500, reason="系统暂时无法办理，请稍后再试")
+
+    return run
+
+
 def create_app(*, settings: Settings | None = None) -> Starlette:
     page = PublicPage(settings)
     app = Starlette(routes=[
-        Route("/", page.form, methods=["GET"]),
-        Route("/report", page.report, methods=["POST"]),
-        Route("/query", page.query_form, methods=["GET"]),
-        Route("/query", page.query, methods=["POST"]),
+        Route("/", guarded(page, page.form), methods=["GET"]),
+        Route("/report", guarded(page, page.report), methods=["POST"]),
+        Route("/query", guarded(page, page.query_form), methods=["GET"]),
+        Route("/query", guarded(page, page.query), methods=["POST"]),
         Route("/health", page.health, methods=["GET"]),
     ], exception_handlers={HTTPException: page.not_found})
     app.state.public = page

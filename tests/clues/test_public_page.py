@@ -218,7 +218,7 @@ def test_forms_without_this_apps_token_or_from_another_site_are_refused(world: W
     cases = [
         ({}, {"Origin": ORIGIN}, "页面已过期或来源不明"),  # no token
         ({"csrf": token(page)[:-2] + "00"}, {"Origin": ORIGIN}, "页面已过期或来源不明"),  # tampered
-        ({"csrf": app_client().app.state.public.csrf_token(int(time.time()) - CSRF_MAX_AGE - 5)}, {"Origin": ORIGIN},
+        ({"csrf": create_app(settings=get_settings()).state.public.csrf_token(int(time.time()) - CSRF_MAX_AGE - 5)}, {"Origin": ORIGIN},
          "页面已过期或来源不明"),  # expired
         ({"csrf": token(page)}, {"Origin": "https://evil.example"}, "跨站提交被拒绝"),
         ({"csrf": token(page)}, {"Origin": "null"}, "跨站提交被拒绝"),
@@ -287,3 +287,18 @@ def test_the_stack_starts_it_on_its_own_port_and_down_stops_it(world: World) -> 
         assert not port_open(port)
     finally:
         stack.stop()
+
+
+def test_an_unexpected_error_answers_in_chinese_and_logs_nothing_typed(
+        world: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    def broken(**kwargs: object) -> None:  # a database error carries the statement's parameters
+        raise IntegrityError("INSERT INTO petition ...", {"content": kwargs["content"], "name": kwargs["name"]}, Exception("x"))
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setattr(public, "submit_report", broken)
+    status, page = submit(app_client(), inspection=str(world.inspection_id), content=CONTENT, mode="named",
+                          name=INFORMANT, contact=CONTACT)
+    assert status == 500 and "系统暂时无法办理，请稍后再试" in page
+    assert "IntegrityError" in caplog.text and CONTENT not in caplog.text and INFORMANT not in caplog.text
