@@ -249,7 +249,7 @@ def up_cmd(
     stack.deploy()
     stack.start_worker()
     stack.start_relay()
-    public = stack.start_public(settings.public_port) if not port_open(settings.public_port) else ""
+    public = stack.start_public(settings.public_port, settings.public_host) if not port_open(settings.public_port) else ""
     if not port_open(inbox_port):
         stack._spawn("inbox", [sys.executable, "-m", "deployments.ops.inbox", "--port", str(inbox_port),
                                "--file", str(home / "inbox.jsonl")])

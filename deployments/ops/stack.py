@@ -153,14 +153,15 @@ class Stack:
         self._await(name, f"http://127.0.0.1:{port}/gateway/health", timeout, "登录网关")
         return f"http://127.0.0.1:{port}"
 
-    def start_public(self, port: int = 4300, timeout: float = 60) -> str:
-        """The public reporting page (网络举报) on its own port; it listens on XUNCHA_PUBLIC_HOST
-        (default 127.0.0.1) and reaches only the application database. Returns its address."""
-        self._spawn("public", [sys.executable, "-m", "deployments.public", "--port", str(port)])
-        host = self.env().get("XUNCHA_PUBLIC_HOST") or "127.0.0.1"
-        host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        self._await("public", f"http://{host}:{port}/health", timeout, "公开举报页面")
-        return f"http://{host}:{port}"
+    def start_public(self, port: int = 4300, host: str | None = None, timeout: float = 60) -> str:
+        """The public reporting page (网络举报) on its own port; it listens on `host` (the setting
+        XUNCHA_PUBLIC_HOST, default 127.0.0.1) and reaches only the application database.
+        Returns its address."""
+        host = host or self.env().get("XUNCHA_PUBLIC_HOST") or "127.0.0.1"
+        self._spawn("public", [sys.executable, "-m", "deployments.public", "--port", str(port), "--host", host])
+        local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        self._await("public", f"http://{local}:{port}/health", timeout, "公开举报页面")
+        return f"http://{local}:{port}"
 
     def run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(args, env=self.env(), cwd=PROJECT_ROOT, capture_output=True, text=True, check=check,
