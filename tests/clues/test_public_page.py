@@ -302,3 +302,9 @@ def test_an_unexpected_error_answers_in_chinese_and_logs_nothing_typed(
                           name=INFORMANT, contact=CONTACT)
     assert status == 500 and "系统暂时无法办理，请稍后再试" in page
     assert "IntegrityError" in caplog.text and CONTENT not in caplog.text and INFORMANT not in caplog.text
+
+
+def test_an_oversized_form_is_refused_unread(world: World) -> None:
+    before = counts()
+    status, page = submit(app_client(), inspection=str(world.inspection_id), content="字" * 5000, mode="anonymous")
+    assert status == 413 and "提交的内容过长" in page and counts() == before
