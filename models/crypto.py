@@ -7,8 +7,8 @@ live at once: the first encrypts, all decrypt, which is how rotation works (task
 
 Every other secret is derived from one master key (XUNCHA_MASTER_KEY, or home/keys/master.key
 made on first use) with HKDF-SHA256, one key per purpose (`PURPOSES`): the HMAC of one-time codes,
-the encryption of a code waiting in the outbox, the audit chain's HMAC and the fingerprints of
-addresses hidden in exports. Rotating the informants' key touches none of them, and a key of one
+the encryption of a code waiting in the outbox, the audit chain's HMAC, the fingerprints of
+addresses hidden in exports, the public page's query codes and client hashes. Rotating the informants' key touches none of them, and a key of one
 purpose reveals nothing of the master or of another purpose. None of them is in the database."""
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ PURPOSES = {
     "outbox": b"xuncha/outbox-secret/v1",
     "audit": b"xuncha/audit-chain-hmac/v1",
     "address": b"xuncha/address-fingerprint/v1",
+    "public-code": b"xuncha/public-report-query-code/v1",
+    "public-client": b"xuncha/public-page-client/v1",
 }
 
 

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     # The gateway (deployments/gateway) is the address staff open; the Prefect server behind it
     # listens on loopback only and is reached directly by the gateway, workers and relay.
     gateway_host: str = Field(default="127.0.0.1", description="登录网关监听的地址（局域网使用时改为本机地址或 0.0.0.0）")
+    # The public reporting page (deployments/public): no login, no Prefect, its own port.
+    public_host: str = Field(default="127.0.0.1", description="公开举报页面监听的地址（对外提供时改为本机地址或 0.0.0.0）")
+    public_port: int = Field(default=4300, gt=0, lt=65536, description="公开举报页面的端口")
+    public_reports_per_ip: int = Field(default=5, ge=1, description="同一来源地址每小时最多提交几件网络举报")
+    public_reports_total: int = Field(default=200, ge=1, description="公开举报页面每小时最多受理几件网络举报（全部来源合计）")
+    public_wrong_codes_per_ip: int = Field(default=10, ge=1, description="同一来源地址每小时最多输错几次查询码")
     session_idle_minutes: float = Field(default=30, gt=0, description="无操作多少分钟后会话失效，须重新登录")
     session_max_hours: float = Field(default=12, gt=0, description="一次登录最长有效多少小时")
     cli_session_dir: Path | None = Field(default=None, description="命令行登录凭据的存放目录（每个操作系统用户一份）；为空时为 ~/.config/xuncha")

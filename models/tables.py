@@ -257,6 +257,28 @@ class Petition(SQLModel, table=True):
     clue_id: int | None = Field(default=None, foreign_key="clue.id")
 
 
+class PublicReport(SQLModel, table=True):
+    """A petition sent through the public reporting page (网络举报): only the keyed hash of the
+    query code the reporter was shown once (tasks/clues/public.py)."""
+
+    __tablename__ = "public_report"
+    id: int | None = Field(default=None, primary_key=True)
+    petition_id: int = Field(foreign_key="petition.id", unique=True)
+    code_hash: str = Field(max_length=64, unique=True)
+
+
+class PublicHit(SQLModel, table=True):
+    """One counted request to the public page, for its sliding-window rate limits: the kind, a
+    keyed hash of the client's address (never the address) and the time; rows older than the
+    window are deleted as new ones come."""
+
+    __tablename__ = "public_hit"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    client: str = Field(max_length=64, index=True)
+    at: datetime = Field(sa_type=TZ, index=True)
+
+
 class Clue(SQLModel, table=True):
     """Confidential: the summary never leaves the application database."""
 

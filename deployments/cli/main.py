@@ -225,7 +225,7 @@ def up_cmd(
     inbox_port: int = typer.Option(8765, help="演示收件箱端口"),
     demo: bool = typer.Option(True, help="导入演示区县并发起演示轮次"),
 ) -> None:
-    """启动 Prefect 服务（其数据库为数据目录下的专用 PostgreSQL，只监听本机回环地址）和登录网关、注册部署、启动执行器和投递进程，导入演示区县并发起演示轮次。"""
+    """启动 Prefect 服务（其数据库为数据目录下的专用 PostgreSQL，只监听本机回环地址）和登录网关、注册部署、启动执行器和投递进程、公开举报页面，导入演示区县并发起演示轮次。"""
     from deployments.ops.stack import Stack, port_open, stop_recorded
 
     settings = get_settings()
@@ -243,6 +243,7 @@ def up_cmd(
     stack.deploy()
     stack.start_worker()
     stack.start_relay()
+    public = stack.start_public(settings.public_port, settings.public_host) if not port_open(settings.public_port) else ""
     if not port_open(inbox_port):
         stack._spawn("inbox", [sys.executable, "-m", "deployments.ops.inbox", "--port", str(inbox_port),
                                "--file", str(home / "inbox.jsonl")])
@@ -264,6 +265,8 @@ def up_cmd(
     cmd = cli_command()
     typer.echo(f"\n登录地址：{get_settings().ui_url}" + (first or
                f"\n为他人设置或重置密码：巡察办用户先登录（{cmd} login 本人姓名），再运行 {cmd} set-password 姓名") +
+               (f"\n公开举报页面（网络举报，可单独对外提供）：{public}" if public
+                else f"\n公开举报页面未启动：端口 {settings.public_port} 已被占用（可用 XUNCHA_PUBLIC_PORT 改用其他端口）") +
                f"\n演示收件箱：{home / 'inbox.jsonl'}\n停止：{cmd} down")
 
 
@@ -410,7 +413,7 @@ def look_backs_cmd() -> None:
 
 @app.command("down")
 def down_cmd() -> None:
-    """停止 up 启动的 Prefect 服务及其数据库、登录网关、执行器、投递进程和收件箱。"""
+    """停止 up 启动的 Prefect 服务及其数据库、登录网关、执行器、投递进程、公开举报页面和收件箱。"""
     from deployments.ops.stack import stop_recorded
 
     stopped = stop_recorded(get_settings().home.resolve())

@@ -1,5 +1,6 @@
 """Start and stop the local stack: Prefect's database (a private PostgreSQL unless one is given),
-Prefect server, the login gateway in front of it, deployments, process worker, relay, alert inbox.
+Prefect server, the login gateway in front of it, deployments, process worker, relay, alert inbox,
+and the public reporting page (deployments/public: its own port, nothing of Prefect behind it).
 
 `port` is the gateway's: the address staff open (and alert links point at). The Prefect server
 listens on another port on 127.0.0.1 only, which the gateway, workers and relay use.
@@ -151,6 +152,16 @@ class Stack:
             self.extra_env = saved
         self._await(name, f"http://127.0.0.1:{port}/gateway/health", timeout, "登录网关")
         return f"http://127.0.0.1:{port}"
+
+    def start_public(self, port: int = 4300, host: str | None = None, timeout: float = 60) -> str:
+        """The public reporting page (网络举报) on its own port; it listens on `host` (the setting
+        XUNCHA_PUBLIC_HOST, default 127.0.0.1) and reaches only the application database.
+        Returns its address."""
+        host = host or self.env().get("XUNCHA_PUBLIC_HOST") or "127.0.0.1"
+        self._spawn("public", [sys.executable, "-m", "deployments.public", "--port", str(port), "--host", host])
+        local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        self._await("public", f"http://{local}:{port}/health", timeout, "公开举报页面")
+        return f"http://{local}:{port}"
 
     def run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(args, env=self.env(), cwd=PROJECT_ROOT, capture_output=True, text=True, check=check,

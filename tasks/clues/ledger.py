@@ -100,6 +100,31 @@ def _label(session: Session, insp: Inspection) -> str:
 
 # --- petitions (信访举报) ---------------------------------------------------------------------
 
+CONTENT_LIMIT = 4000
+
+
+def store_petition(*, session: Session, settings: Settings, insp: Inspection, channel: PetitionChannel, content: str,
+                   informant_name: str, informant_contact: str, recorded_by: str, now: datetime) -> Petition:
+    """A petition on `insp` (at a receiving stage), the informant encrypted; flushed, not
+    committed, not audited: the caller checks who acts and writes the audit entry."""
+    ensure_not_archived(session=session, inspection=insp, action="受理信访举报")
+    if not content.strip():
+        raise DomainError("信访举报内容不能为空")
+    if len(content) > CONTENT_LIMIT:
+        raise DomainError(f"信访举报内容超过{CONTENT_LIMIT}字，请精简或作为附件另存")
+    if insp.stage not in RECEIVING_STAGES:
+        raise DomainError("只有集中巡察和报告阶段可以受理信访举报")
+    anonymous = not (informant_name.strip() or informant_contact.strip())
+    token = "" if anonymous else vault(settings).encrypt(
+        json.dumps({"name": informant_name.strip(), "contact": informant_contact.strip()}, ensure_ascii=False))
+    assert insp.id is not None
+    p = Petition(inspection_id=insp.id, channel=channel, content=content.strip(), anonymous=anonymous,
+                 informant_enc=token, received_at=now, recorded_by=recorded_by)
+    session.add(p)
+    session.flush()
+    return p
+
+
 def add_petition(
     *, session: Session, settings: Settings, by: str, inspection_id: int, channel: str, content: str,
     informant_name: str = "", informant_contact: str = "", now: datetime,
@@ -114,21 +139,11 @@ def add_petition(
             ch = PetitionChannel(channel)
         except ValueError:
             raise DomainError(f"未知的受理渠道：{channel}（可选：{_choices(PetitionChannel)}）") from None
-        if not content.strip():
-            raise DomainError("信访举报内容不能为空")
-        if len(content) > 4000:
-            raise DomainError("信访举报内容超过4000字，请精简或作为附件另存")
-        if insp.stage not in RECEIVING_STAGES:
-            raise DomainError("只有集中巡察和报告阶段可以受理信访举报")
-        anonymous = not (informant_name.strip() or informant_contact.strip())
-        token = "" if anonymous else vault(settings).encrypt(
-            json.dumps({"name": informant_name.strip(), "contact": informant_contact.strip()}, ensure_ascii=False))
-        p = Petition(inspection_id=inspection_id, channel=ch, content=content.strip(), anonymous=anonymous,
-                     informant_enc=token, received_at=now, recorded_by=by.strip())
-        session.add(p)
-        session.flush()
+        p = store_petition(session=session, settings=settings, insp=insp, channel=ch, content=content,
+                           informant_name=informant_name, informant_contact=informant_contact,
+                           recorded_by=by.strip(), now=now)
         record_event(session=session, actor=by.strip(), action="受理信访举报", entity="petition", entity_id=p.id,
-                     now=now, detail={"channel": ch.value, "anonymous": anonymous})
+                     now=now, detail={"channel": ch.value, "anonymous": p.anonymous})
         session.commit()
         return p
 
