@@ -63,10 +63,12 @@ from tasks.records.dossier import find_dossier
 from tasks.supervision.rectification import report_progress, submit_plan
 from tests.support.driver import (
     answer,
+    http_login,
     latest_table,
     live_code,
     pause_key,
     read,
+    ready_account,
     wait_for,
     wait_for_key,
     waiting_approval,
@@ -507,6 +509,19 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
                       note="", now=now())
     with session_scope() as s:
         assert {c.status for c in s.exec(select(Clue).where(Clue.inspection_id == cz))} == {ClueStatus.CLOSED}
+
+    # The office's own pages on the same gateway: the receiver reads its clue there (audited); a
+    # body it was not sent to and a unit's contact get no word of it or of the petition. The
+    # gateway's log is among the logs scanned below.
+    clue_id = ids["违纪违法线索"] or 0
+    receiver_page = http_login(stack.ui_url, ready_account("郑文斌")).get(f"/office/clues/{clue_id}")
+    assert receiver_page.status_code == 200 and SENTINEL in receiver_page.text
+    for name in ("吴志刚", "钱正平"):
+        other = http_login(stack.ui_url, ready_account(name))
+        for path in ("/office/", "/office/clues", f"/office/clues/{clue_id}", "/office/petitions",
+                     f"/office/petitions/{petition_id}", "/office/letters"):
+            page = other.get(path)
+            assert SENTINEL not in page.text and INFORMANT not in page.text, (name, path, page.status_code)
 
     # Nothing confidential reached Prefect: not its database (every table), its result files
     # or any process log. The same scan finds the sentinel in the application's own database.
