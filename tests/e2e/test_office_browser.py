@@ -1,6 +1,7 @@
-"""A receiver in a real (headless) browser on a phone-sized screen: 纪委监委's 郑文斌 logs in at
-the gateway, lands on 我的待办, opens 移交本单位 and signs for a transfer letter with one click
-(no code: the login proved who he is). The office pages need no Prefect server, so the gateway
+"""The office pages in a real (headless) browser. A receiver on a phone-sized screen: 纪委监委's
+郑文斌 logs in at the gateway, lands on 我的待办, opens 移交本单位 and signs for a transfer letter
+with one click (no code: the login proved who he is). A team member registers a petition, a
+member of no team here is refused its page, and a unit's contact sees the unit's items. The office pages need no Prefect server, so the gateway
 runs alone here (uvicorn in a thread) on the test's database. Screenshots go to
 docs/screenshots/ for the README."""
 
@@ -10,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -68,6 +70,15 @@ def gateway_url(cli_home: Path) -> Iterator[tuple[str, int]]:
         thread.join(timeout=15)
 
 
+def log_in(page: Any, url: str, name: str) -> None:
+    acc = ready_account(name)
+    page.goto(url + "/login")
+    page.get_by_label("姓名").fill(acc.name)
+    page.get_by_label("密码").fill(acc.password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+
+
 def test_a_receiver_signs_for_a_letter_on_a_phone(gateway_url: tuple[str, int]) -> None:
     if not CHROMIUM.exists():
         pytest.skip("needs /usr/bin/chromium")
@@ -103,3 +114,70 @@ def test_a_receiver_signs_for_a_letter_on_a_phone(gateway_url: tuple[str, int]) 
     with session_scope() as s:
         letter = s.get(ClueLetter, letter_id)
         assert letter is not None and letter.acknowledged_by == "郑文斌"
+
+
+INFORMANT_NAME = "赵某某（测试）"
+
+
+def test_staff_a_wrong_role_and_a_units_contact_in_the_browser(gateway_url: tuple[str, int]) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("needs /usr/bin/chromium")
+    from sqlmodel import select
+
+    from models.enums import PetitionChannel, Stage
+    from models.tables import Inspection, Petition, Unit
+    from tests.support.advance import advance
+    from tests.support.factories import sample_findings
+
+    url, _ = gateway_url
+    settings = get_settings()
+    with session_scope() as s:
+        # 城东街道 (its contact: 钱正平) on to 督促整改 with its items; 区教育局 into 集中巡察.
+        by_unit = {u.name: i for i, u in s.exec(select(Inspection, Unit).join(Unit))}
+        advance(s, settings, by_unit["城东街道"].id or 0, Stage.RECTIFICATION, findings=sample_findings(),
+                reported_by="李建国", link=settings.run_link(None))
+        advance(s, settings, by_unit["区教育局"].id or 0, Stage.STATIONING, link=settings.run_link(None))
+        edu = by_unit["区教育局"].id
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            # 组员 刘洋 registers a petition (named; the informant is encrypted) from the form.
+            page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+            page.set_default_timeout(30_000)
+            log_in(page, url, "刘洋")
+            page.goto(url + "/office/petitions/new")
+            page.get_by_label("被巡察单位").select_option(str(edu))
+            page.get_by_label("受理渠道").select_option("来信")
+            page.get_by_label("举报内容").fill(SECRET + "（来信）")
+            page.get_by_label("举报人姓名（实名举报时填写）").fill(INFORMANT_NAME)
+            page.get_by_label("联系方式（实名举报时填写）").fill("13900000000")
+            page.screenshot(path=str(SHOTS / "office-petition-new.png"), full_page=True)
+            page.get_by_role("button", name="登记").click()
+            page.get_by_role("status").get_by_text("已受理信访举报").wait_for()
+            assert SECRET not in page.content() and INFORMANT_NAME not in page.content()  # the list holds neither
+            page.screenshot(path=str(SHOTS / "office-petitions.png"), full_page=True)
+            page.close()
+            with session_scope() as s:
+                row = s.exec(select(Petition)).one()
+                assert row.channel == PetitionChannel.LETTER and row.recorded_by == "刘洋"
+                assert INFORMANT_NAME not in row.informant_enc
+                petition_id = row.id
+            # 林静, a 组员 of no team in this round, is refused the petition's page.
+            page = browser.new_page(viewport=PHONE, locale="zh-CN")
+            log_in(page, url, "林静")
+            page.goto(url + f"/office/petitions/{petition_id}")
+            page.get_by_text("未获准").first.wait_for()
+            assert SECRET not in page.content() and INFORMANT_NAME not in page.content()
+            page.screenshot(path=str(SHOTS / "office-refused.png"), full_page=True)
+            page.close()
+            # The unit's contact sees its own items, with their numbers, on a phone.
+            page = browser.new_page(viewport=PHONE, locale="zh-CN")
+            log_in(page, url, "钱正平")
+            page.goto(url + "/office/rectification")
+            page.get_by_role("heading", name="整改事项：城东街道").wait_for()
+            assert page.locator("tr.item").count() >= 1
+            page.screenshot(path=str(SHOTS / "office-rectification.png"), full_page=True)
+            page.close()
+        finally:
+            browser.close()
