@@ -17,7 +17,6 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +29,7 @@ from models.db import session_scope
 from models.enums import ApprovalStatus, Gate, RoundStatus
 from models.settings import PROJECT_ROOT
 from models.tables import Approval, InspectionRound
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.driver import (
     Login,
     ready_account,
@@ -41,9 +41,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 UI_TIMEOUT_MS = 60_000
 VIEWPORT = {"width": 1400, "height": 1000}

@@ -20,11 +20,12 @@ from deployments.gateway.app import create_app
 from deployments.ops.stack import free_port
 from models.clock import now as clock_now
 from models.db import session_scope
-from models.settings import PROJECT_ROOT, get_settings
+from models.settings import get_settings
 from models.tables import ClueLetter
 from tasks.clues import ledger
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, SHOTS
 from tests.support.driver import ready_account
 from tests.support.factories import in_stationing
 
@@ -32,11 +33,6 @@ pytestmark = [pytest.mark.browser]
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SHOTS = PROJECT_ROOT / "docs" / "screenshots"
-PHONE = {"width": 390, "height": 844}
 SECRET = "反映某单位负责人在工程招标中接受请托（测试数据）"
 
 

@@ -22,21 +22,17 @@ from models.clock import now as clock_now
 from models.crypto import vault
 from models.db import session_scope
 from models.enums import PetitionChannel
-from models.settings import PROJECT_ROOT, get_settings
+from models.settings import get_settings
 from models.tables import Petition
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, SHOTS
 from tests.support.factories import in_stationing
 
 pytestmark = [pytest.mark.browser]
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SHOTS = PROJECT_ROOT / "docs" / "screenshots"
-PHONE = {"width": 390, "height": 844}
 CONTENT = "反映该单位负责人在食堂采购中指定供应商（测试数据）"
 INFORMANT = "网页举报人-测试甲"
 

@@ -25,8 +25,7 @@ from tasks.identity.accounts import reset_password
 from tasks.identity.credentials import find_account
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
-
-ORIGIN = "http://127.0.0.1:4200"
+from tests.support.gateway import ORIGIN
 
 
 def prefect_routes() -> list[tuple[str, str]]:

@@ -5,12 +5,10 @@ a wrong role refused, forms without the session's CSRF token refused, and confid
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyotp
 import pytest
 from sqlmodel import col, select
 from starlette.applications import Starlette
@@ -28,8 +26,8 @@ from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
 from tests.support.driver import ready_account
 from tests.support.factories import in_stationing
+from tests.support.gateway import ORIGIN, csrf, logged_in
 
-ORIGIN = "http://127.0.0.1:4200"
 R = AccessRole
 CLUE_SECRET = "线索哨兵文字-ZX81"  # the text of a discipline clue
 PETITION_SECRET = "举报哨兵内容-QW77"  # a petition's content
@@ -73,22 +71,7 @@ def world(cli_home: Path) -> Iterator[World]:
 
 
 def login(world: World, name: str) -> TestClient:
-    """A client logged in as `name` through the login form (and the second factor where the role needs one)."""
-    acc = ready_account(name)
-    client = TestClient(world.app, base_url=ORIGIN, follow_redirects=False)
-    r = client.post("/login", data={"name": acc.name, "password": acc.password, "next": "/"})
-    assert r.status_code == 303, r.text
-    if r.headers["location"] == "/login/totp":
-        r = client.post("/login/totp", data={"code": pyotp.TOTP(acc.secret).now()})
-        assert r.status_code == 303, r.text
-    assert client.get("/gateway/me").json()["name"] == name
-    return client
-
-
-def csrf(page: str) -> str:
-    m = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
-    assert m is not None, "no CSRF token on the page"
-    return m.group(1)
+    return logged_in(world.app, name)
 
 
 def no_secret(text: str, *allowed: str) -> None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import pyotp
 import pytest
 from sqlmodel import col, select
 from starlette.applications import Starlette
@@ -28,11 +27,10 @@ from models.settings import get_settings
 from models.tables import Account, AuditEvent, Inspection, ProgressReport, RectificationItem, Unit
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
-from tests.support.accounts import ready_account
 from tests.support.advance import advance
 from tests.support.factories import make_round, sample_findings
+from tests.support.gateway import ORIGIN, csrf, logged_in
 
-ORIGIN = "http://127.0.0.1:4200"
 PAGE = "/office/rectification"
 REAL_WAKE = rectification.wake_plan
 
@@ -80,21 +78,7 @@ def world(cli_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
 
 def login(world: World, name: str) -> TestClient:
-    acc = ready_account(name)
-    client = TestClient(world.app, base_url=ORIGIN, follow_redirects=False)
-    r = client.post("/login", data={"name": acc.name, "password": acc.password, "next": "/"})
-    assert r.status_code == 303, r.text
-    if r.headers["location"] == "/login/totp":
-        r = client.post("/login/totp", data={"code": pyotp.TOTP(acc.secret).now()})
-        assert r.status_code == 303, r.text
-    assert client.get("/gateway/me").json()["name"] == name
-    return client
-
-
-def csrf(page: str) -> str:
-    m = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
-    assert m is not None, "no CSRF token on the page"
-    return m.group(1)
+    return logged_in(world.app, name)
 
 
 def shown(page: str) -> set[int]:
