@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     def archive_dir(self) -> Path:
         return self.home / "archive"
 
+    def office_link(self, page: str = "") -> str:
+        """A page of the office's own (deployments/gateway/office.py), e.g. "letters", "clues/12"."""
+        return self.ui_url.rstrip("/") + "/office/" + page
+
     def run_link(self, flow_run_id: str | None) -> str:
         if not flow_run_id:
             return self.ui_url.rstrip("/") + "/runs"

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from models.access import (
     CLUE_READERS,
+    RECEIVER_ACCESS,
     RECEIVER_NAMES,
     Action,
     Forbidden,
@@ -316,7 +317,7 @@ def transfer(*, session: Session, settings: Settings, insp: Inspection, clues: l
             enqueue_alert(session=session, settings=settings, key=f"clue-letter:{letter.id}", role=receiver,
                           title="【线索移交】请签收", body=f"您有{len(group)}件新移交线索（{letter.doc_no}，移交函编号{letter.id}），"
                           f"请于{letter.ack_due_on:%m月%d日}前签收办理。\n签收码：{CODE_SLOT}（签收时填写，仅限本单位使用）",
-                          secret=code, link=link, now=now, inspection=insp)
+                          secret=code, link=settings.office_link("letters"), now=now, inspection=insp)
             record_event(session=session, actor=actor, action="线索移交", entity="clue_letter", entity_id=letter.id,
                          now=now, detail={"receiver": receiver.value, "clues": sorted(c.id for c in group if c.id), "batch": batch})
         for clue in group:
@@ -363,7 +364,7 @@ def _send_new_letter_code(session: Session, settings: Settings, letter: ClueLett
     enqueue_alert(session=session, settings=settings, key=f"clue-letter:{letter.id}:code:{now.isoformat()}",
                   role=Role(letter.receiver), title="【线索移交】新的签收码",
                   body=f"移交函{letter.doc_no}（编号{letter.id}）{why}，原签收码已作废。\n签收码：{CODE_SLOT}", secret=code,
-                  link="", now=now)
+                  link=settings.office_link("letters"), now=now)
 
 
 def acknowledge(*, session: Session, settings: Settings, by: str, letter_id: int, code: str, now: datetime) -> ClueLetter:
@@ -472,8 +473,10 @@ def sweep_clue_deadlines(*, session: Session, settings: Settings, as_of: date, n
 
     def send(key: str, role: Role, title: str, body: str) -> None:
         nonlocal queued
+        # A receiving body acts on the office's pages (its letters, its clues); the others in the UI.
+        here = settings.office_link("letters") if role in RECEIVER_ACCESS else link
         rows = enqueue_alert(session=session, settings=settings, key=key, role=role, title=title, body=body,
-                             link=link, now=now, not_before=holds["clue_result" if key.startswith("clue-result") else "clue_ack"])
+                             link=here, now=now, not_before=holds["clue_result" if key.startswith("clue-result") else "clue_ack"])
         queued += sum(1 for r in rows if r.created_at == now)
 
     late_letters = session.exec(select(ClueLetter).where(

@@ -424,3 +424,18 @@ def test_office_ledger_counts_without_text(stationing: tuple[Session, int], sett
     ledger = clues.clue_ledger(session=s, as_of=(NOW + 100 * DAY).date())
     assert ledger == [{"接收单位": "纪委监委", "待签收": 1, "办理中": 1, "逾期未签收": 1, "逾期未反馈": 1, "已办结": 1}]
     assert "第" not in str(ledger)
+
+
+def test_a_receivers_alerts_link_to_its_page_not_the_prefect_ui(stationing: tuple[Session, int], settings: Settings) -> None:
+    s, iid = stationing
+    cid = clues.register_clue(session=s, by="李建国", inspection_id=iid, kind="违纪违法线索", summary="急", now=NOW).id or 0
+    letter = clues.transfer_urgent(session=s, settings=settings, by="陶文华", clue_id=cid, now=NOW, link=LINK)
+    s.commit()
+    sent = s.exec(select(Alert).where(col(Alert.dedupe_key).startswith(f"clue-letter:{letter.id}"))).all()
+    assert sent and {a.link for a in sent} == {"http://127.0.0.1:4200/office/letters"}
+    # Late to sign for: the receiver's reminder links to the same page, the office's escalation to the UI.
+    clues.sweep_clue_deadlines(session=s, settings=settings, as_of=letter.ack_due_on + timedelta(days=10), now=NOW, link=LINK)
+    s.commit()
+    late = s.exec(select(Alert).where(col(Alert.dedupe_key).contains(":late:"))).all()
+    assert late and all(a.link == ("http://127.0.0.1:4200/office/letters" if a.role == "discipline_commission" else LINK)
+                        for a in late), [(a.role, a.link, a.dedupe_key) for a in late]
