@@ -7,14 +7,11 @@ docs/screenshots/ for the README."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from deployments.gateway.app import create_app
 from deployments.ops.stack import free_port
@@ -25,7 +22,7 @@ from models.tables import ClueLetter
 from tasks.clues import ledger
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, SHOTS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, SHOTS, served
 from tests.support.driver import ready_account
 from tests.support.factories import in_stationing
 
@@ -50,20 +47,8 @@ def gateway_url(cli_home: Path) -> Iterator[tuple[str, int]]:
                                         link=settings.run_link(None))
         assert letter.id is not None
         letter_id = letter.id
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(upstream=f"http://127.0.0.1:{free_port()}"),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "gateway did not start"
-        time.sleep(0.1)
-    try:
-        yield f"http://127.0.0.1:{port}", letter_id
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with served(create_app(upstream=f"http://127.0.0.1:{free_port()}"), "gateway") as url:
+        yield url, letter_id
 
 
 def log_in(page: Any, url: str, name: str) -> None:

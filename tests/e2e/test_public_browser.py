@@ -7,16 +7,12 @@ channel 网络举报 with the informant encrypted. Screenshots go to docs/screen
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlmodel import select
 
-from deployments.ops.stack import free_port
 from deployments.public.app import create_app
 from models.clock import now as clock_now
 from models.crypto import vault
@@ -26,7 +22,7 @@ from models.settings import get_settings
 from models.tables import Petition
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, SHOTS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, SHOTS, served
 from tests.support.factories import in_stationing
 
 pytestmark = [pytest.mark.browser]
@@ -44,20 +40,8 @@ def public_url(cli_home: Path) -> Iterator[str]:
         load_org(session=s, data=read_org_file(DEMO_ORG))
     with session_scope() as s:
         in_stationing(s, settings, now=clock_now())
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings=settings), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "public page did not start"
-        time.sleep(0.1)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with served(create_app(settings=settings), "public page") as url:
+        yield url
 
 
 def test_a_named_report_from_a_phone_and_its_query_code(public_url: str) -> None:

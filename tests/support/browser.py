@@ -3,7 +3,12 @@ where their screenshots for the README go."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from models.settings import PROJECT_ROOT
 
@@ -12,3 +17,25 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync"]
 SHOTS = PROJECT_ROOT / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
+
+
+@contextmanager
+def served(app: Any, what: str) -> Iterator[str]:
+    """An ASGI app served by uvicorn in a thread on a free loopback port, for a browser to open."""
+    import uvicorn
+
+    from deployments.ops.stack import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, f"{what} did not start"
+        time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
