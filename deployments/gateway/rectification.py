@@ -77,6 +77,15 @@ def _build(model: type[BaseModel], item_id: int, data: dict[str, Any], problems:
         return None
 
 
+def _all_or_nothing(items: list[Any], problems: list[str], what: str, *, empty: str) -> list[Any]:
+    """The form's lines, or the whole form refused: every problem listed, or that it had none."""
+    if problems:
+        raise DomainError(f"{what}未保存", problems)
+    if not items:
+        raise DomainError(empty)
+    return items
+
+
 def plan_items(form: dict[str, str]) -> list[PlanItemIn]:
     """The plan's lines (measure-N, owner-N, deadline-N, every-N for item N); DomainError if any is bad."""
     items: list[Any] = []
@@ -93,11 +102,7 @@ def plan_items(form: dict[str, str]) -> list[PlanItemIn]:
                                       "supervise_every_days": every}, problems)
         if item is not None:
             items.append(item)
-    if problems:
-        raise DomainError("整改方案未保存", problems)
-    if not items:
-        raise DomainError("整改方案为空")
-    return items
+    return _all_or_nothing(items, problems, "整改方案", empty="整改方案为空")
 
 
 def progress_items(form: dict[str, str]) -> list[ProgressIn]:
@@ -113,11 +118,7 @@ def progress_items(form: dict[str, str]) -> list[ProgressIn]:
                                       "rules_made": form.get(f"rules-{n}", "").strip() or "0"}, problems)
         if item is not None:
             items.append(item)
-    if problems:
-        raise DomainError("整改进展未保存", problems)
-    if not items:
-        raise DomainError("整改进展为空：请至少为一个事项选择整改状态")
-    return items
+    return _all_or_nothing(items, problems, "整改进展", empty="整改进展为空：请至少为一个事项选择整改状态")
 
 
 def _unit_param(request: Request) -> int | None:

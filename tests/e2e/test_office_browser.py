@@ -22,13 +22,13 @@ from models.tables import ClueLetter
 from tasks.clues import ledger
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, SHOTS, served
+from tests.support.browser import PHONE, SHOTS, chromium, served
 from tests.support.driver import ready_account
 from tests.support.factories import in_stationing
 
 pytestmark = [pytest.mark.browser]
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 SECRET = "反映某单位负责人在工程招标中接受请托（测试数据）"
 
@@ -61,37 +61,30 @@ def log_in(page: Any, url: str, name: str) -> None:
 
 
 def test_a_receiver_signs_for_a_letter_on_a_phone(gateway_url: tuple[str, int]) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium")
     url, letter_id = gateway_url
     acc = ready_account("郑文斌")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport=PHONE, locale="zh-CN")
-            page.set_default_timeout(30_000)
-            page.goto(url + "/login")
-            page.get_by_label("姓名").fill(acc.name)
-            page.get_by_label("密码").fill(acc.password)
-            page.get_by_role("button", name="登录").click()
-            page.wait_for_url(url + "/office/")  # a receiver lands on 我的待办
-            page.get_by_text("待签收的线索移交函").wait_for()
-            page.screenshot(path=str(SHOTS / "office-todo.png"), full_page=True)
-            page.get_by_role("link", name="去签收").click()
-            page.wait_for_url(url + "/office/letters")
-            page.get_by_role("button", name="签收此移交函（线索1件）").click()
-            page.get_by_role("status").get_by_text("已签收").wait_for()
-            assert page.get_by_role("button", name="签收此移交函（线索1件）").count() == 0
-            page.screenshot(path=str(SHOTS / "office-letter-signed.png"), full_page=True)
-            # The clue's page: its text (he may read it, the read is audited) and the result form.
-            page.get_by_role("link", name="查看并反馈").click()
-            page.locator("#clue-text").wait_for()
-            assert SECRET in page.locator("#clue-text").inner_text()
-            page.get_by_label("办理结果").select_option("初步核实")
-            page.screenshot(path=str(SHOTS / "office-clue-result.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport=PHONE, locale="zh-CN")
+        page.set_default_timeout(30_000)
+        page.goto(url + "/login")
+        page.get_by_label("姓名").fill(acc.name)
+        page.get_by_label("密码").fill(acc.password)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(url + "/office/")  # a receiver lands on 我的待办
+        page.get_by_text("待签收的线索移交函").wait_for()
+        page.screenshot(path=str(SHOTS / "office-todo.png"), full_page=True)
+        page.get_by_role("link", name="去签收").click()
+        page.wait_for_url(url + "/office/letters")
+        page.get_by_role("button", name="签收此移交函（线索1件）").click()
+        page.get_by_role("status").get_by_text("已签收").wait_for()
+        assert page.get_by_role("button", name="签收此移交函（线索1件）").count() == 0
+        page.screenshot(path=str(SHOTS / "office-letter-signed.png"), full_page=True)
+        # The clue's page: its text (he may read it, the read is audited) and the result form.
+        page.get_by_role("link", name="查看并反馈").click()
+        page.locator("#clue-text").wait_for()
+        assert SECRET in page.locator("#clue-text").inner_text()
+        page.get_by_label("办理结果").select_option("初步核实")
+        page.screenshot(path=str(SHOTS / "office-clue-result.png"), full_page=True)
     with session_scope() as s:
         letter = s.get(ClueLetter, letter_id)
         assert letter is not None and letter.acknowledged_by == "郑文斌"
@@ -101,8 +94,6 @@ INFORMANT_NAME = "赵某某（测试）"
 
 
 def test_staff_a_wrong_role_and_a_units_contact_in_the_browser(gateway_url: tuple[str, int]) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium")
     from sqlmodel import select
 
     from models.enums import PetitionChannel, Stage
@@ -119,46 +110,41 @@ def test_staff_a_wrong_role_and_a_units_contact_in_the_browser(gateway_url: tupl
                 reported_by="李建国", link=settings.run_link(None))
         advance(s, settings, by_unit["区教育局"].id or 0, Stage.STATIONING, link=settings.run_link(None))
         edu = by_unit["区教育局"].id
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            # 组员 刘洋 registers a petition (named; the informant is encrypted) from the form.
-            page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
-            page.set_default_timeout(30_000)
-            log_in(page, url, "刘洋")
-            page.goto(url + "/office/petitions/new")
-            page.get_by_label("被巡察单位").select_option(str(edu))
-            page.get_by_label("受理渠道").select_option("来信")
-            page.get_by_label("举报内容").fill(SECRET + "（来信）")
-            page.get_by_label("举报人姓名（实名举报时填写）").fill(INFORMANT_NAME)
-            page.get_by_label("联系方式（实名举报时填写）").fill("13900000000")
-            page.screenshot(path=str(SHOTS / "office-petition-new.png"), full_page=True)
-            page.get_by_role("button", name="登记").click()
-            page.get_by_role("status").get_by_text("已受理信访举报").wait_for()
-            assert SECRET not in page.content() and INFORMANT_NAME not in page.content()  # the list holds neither
-            page.screenshot(path=str(SHOTS / "office-petitions.png"), full_page=True)
-            page.close()
-            with session_scope() as s:
-                row = s.exec(select(Petition)).one()
-                assert row.channel == PetitionChannel.LETTER and row.recorded_by == "刘洋"
-                assert INFORMANT_NAME not in row.informant_enc
-                petition_id = row.id
-            # 林静, a 组员 of no team in this round, is refused the petition's page.
-            page = browser.new_page(viewport=PHONE, locale="zh-CN")
-            log_in(page, url, "林静")
-            page.goto(url + f"/office/petitions/{petition_id}")
-            page.get_by_text("未获准").first.wait_for()
-            assert SECRET not in page.content() and INFORMANT_NAME not in page.content()
-            page.screenshot(path=str(SHOTS / "office-refused.png"), full_page=True)
-            page.close()
-            # The unit's contact sees its own items, with their numbers, on a phone.
-            page = browser.new_page(viewport=PHONE, locale="zh-CN")
-            log_in(page, url, "钱正平")
-            page.goto(url + "/office/rectification")
-            page.get_by_role("heading", name="整改事项：城东街道").wait_for()
-            assert page.locator("tr.item").count() >= 1
-            page.screenshot(path=str(SHOTS / "office-rectification.png"), full_page=True)
-            page.close()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        # 组员 刘洋 registers a petition (named; the informant is encrypted) from the form.
+        page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+        page.set_default_timeout(30_000)
+        log_in(page, url, "刘洋")
+        page.goto(url + "/office/petitions/new")
+        page.get_by_label("被巡察单位").select_option(str(edu))
+        page.get_by_label("受理渠道").select_option("来信")
+        page.get_by_label("举报内容").fill(SECRET + "（来信）")
+        page.get_by_label("举报人姓名（实名举报时填写）").fill(INFORMANT_NAME)
+        page.get_by_label("联系方式（实名举报时填写）").fill("13900000000")
+        page.screenshot(path=str(SHOTS / "office-petition-new.png"), full_page=True)
+        page.get_by_role("button", name="登记").click()
+        page.get_by_role("status").get_by_text("已受理信访举报").wait_for()
+        assert SECRET not in page.content() and INFORMANT_NAME not in page.content()  # the list holds neither
+        page.screenshot(path=str(SHOTS / "office-petitions.png"), full_page=True)
+        page.close()
+        with session_scope() as s:
+            row = s.exec(select(Petition)).one()
+            assert row.channel == PetitionChannel.LETTER and row.recorded_by == "刘洋"
+            assert INFORMANT_NAME not in row.informant_enc
+            petition_id = row.id
+        # 林静, a 组员 of no team in this round, is refused the petition's page.
+        page = browser.new_page(viewport=PHONE, locale="zh-CN")
+        log_in(page, url, "林静")
+        page.goto(url + f"/office/petitions/{petition_id}")
+        page.get_by_text("未获准").first.wait_for()
+        assert SECRET not in page.content() and INFORMANT_NAME not in page.content()
+        page.screenshot(path=str(SHOTS / "office-refused.png"), full_page=True)
+        page.close()
+        # The unit's contact sees its own items, with their numbers, on a phone.
+        page = browser.new_page(viewport=PHONE, locale="zh-CN")
+        log_in(page, url, "钱正平")
+        page.goto(url + "/office/rectification")
+        page.get_by_role("heading", name="整改事项：城东街道").wait_for()
+        assert page.locator("tr.item").count() >= 1
+        page.screenshot(path=str(SHOTS / "office-rectification.png"), full_page=True)
+        page.close()

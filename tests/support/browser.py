@@ -39,3 +39,22 @@ def served(app: Any, what: str) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium for one test (skipped where the package is not installed); the
+    screenshot folder exists."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"needs {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
