@@ -290,3 +290,18 @@ def can_read_clue(role: AccessRole, kind: ClueKind, receiver: str, *, on_team: b
     if scope is Scope.OWN_TEAM:
         return on_team
     return True
+
+
+# Work that the office's own pages do in full (deployments/gateway/office.py): 签收 and the unit's
+# rectification reports. A role whose only platform work is among these has no use for the
+# Prefect UI; it lands on its to-do page after login and its pages do not link to the platform.
+OFFICE_PAGE_ACTIONS: frozenset[Action] = frozenset({Action.ACKNOWLEDGE, Action.REPORT_RECTIFICATION})
+
+
+def uses_platform(role: AccessRole) -> bool:
+    """Whether `role` has work in the Prefect UI: a gate it answers, or a deployment it starts
+    whose work has no office page."""
+    if any(role in roles for roles in GATE_ROLES.values()):
+        return True
+    return any(action is not None and action not in OFFICE_PAGE_ACTIONS and allowed(role, action)
+               for action in DEPLOYMENT_ACTIONS.values())

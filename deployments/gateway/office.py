@@ -33,7 +33,7 @@ from deployments.gateway.app import (
     db,
 )
 from deployments.gateway.pages import STYLE
-from models.access import Action, Forbidden, allowed, require
+from models.access import Action, Forbidden, allowed, require, uses_platform
 from models.clock import now
 from models.enums import AccessRole, ClueKind, ClueResult, ClueStatus, PetitionChannel
 from models.errors import DomainError, NotFound
@@ -50,7 +50,6 @@ PREFIX = "/office"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # A plan or progress form: up to some hundred items of 2,000 characters (percent-encoded, 9 bytes each).
 RECTIFICATION_LIMIT = 4 * 1024 * 1024
-RECEIVER_ROLES = frozenset({AccessRole.DISCIPLINE_COMMISSION, AccessRole.ORGANISATION_DEPARTMENT, AccessRole.DEPARTMENT})
 
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -58,9 +57,9 @@ env.globals["STYLE"] = STYLE
 
 
 def landing(role: AccessRole, next_url: str) -> str:
-    """Where a login without a page of its own to return to goes: the receiving bodies have no
-    work in the Prefect UI, so their to-do page; everyone else the UI as before."""
-    return f"{PREFIX}/" if next_url == "/" and role in RECEIVER_ROLES else next_url
+    """Where a login without a page of its own to return to goes: a role with no work in the
+    Prefect UI (the receiving bodies, a unit's contact) to its to-do page; everyone else the UI."""
+    return f"{PREFIX}/" if next_url == "/" and not uses_platform(role) else next_url
 
 
 def csrf_token(gw: Gateway, login: LoginSession) -> str:
@@ -102,6 +101,10 @@ class Who:
     def may(self, action: Action) -> bool:
         return allowed(self.role, action)
 
+    @property
+    def uses_platform(self) -> bool:
+        return uses_platform(self.role)
+
 
 Handler = Callable[[Request, Who], Awaitable[Response]]
 
@@ -123,8 +126,8 @@ class Office:
     def page(self, action: Action, handler: Handler, *, post: bool = False,
              limit: int | None = None) -> Callable[[Request], Awaitable[Response]]:
         """A route: an active login, the role allowed `action`, and for a POST the same origin
-        and the session's CSRF token; then `handler` with the person. A POST with its own
-        `limit` (bytes) is refused above it instead of being cut at FORM_LIMIT."""
+        and the session's CSRF token; then `handler` with the person. A POST longer than its
+        `limit` (bytes; FORM_LIMIT unless the route sets its own) is refused whole, never cut."""
         async def endpoint(request: Request) -> Response:
             if post and not _same_origin(request):
                 return self.gw_refused("跨站提交被拒绝")
@@ -138,9 +141,9 @@ class Office:
             who = Who(found.account, found.login, csrf_token(self.gw, found.login))
             if post:
                 body = await request.body()
-                if limit is not None and len(body) > limit:
-                    return self.refusal(request, who, "提交的内容过长，请分次报送", 413)
-                form = _form(body[:limit or FORM_LIMIT])
+                if len(body) > (limit or FORM_LIMIT):
+                    return self.refusal(request, who, "提交的内容过长，请删减后重新提交或分次报送", 413)
+                form = _form(body)
                 if not csrf_ok(self.gw, found.login, form.get("csrf", "")):
                     await audit_refused(who.name, request, "表单校验码无效", action=OFFICE_REFUSED, entity="office")
                     return self.refusal(request, who, "表单已失效或来源不明（校验码不符），请回到页面重新提交")

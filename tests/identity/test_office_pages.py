@@ -281,6 +281,19 @@ def test_staff_register_a_petition_and_a_clue_from_the_forms(world: World) -> No
     assert "行业领域问题" in listing and f"第{world.clue_id}号" not in listing
 
 
+def test_an_oversized_form_is_refused_whole_not_cut(world: World) -> None:
+    """A clue longer than the form limit is not stored cut short: refused, nothing written."""
+    client = login(world, "刘洋")
+    form = client.get("/office/clues/new").text
+    with session_scope() as s:
+        before = len(s.exec(select(Clue)).all())
+    r = client.post("/office/clues/new", data={"csrf": csrf(form), "inspection": str(world.inspection_id),
+                                               "kind": "行业领域问题", "summary": "工程项目未招标" * 3000})
+    assert r.status_code == 413 and "提交的内容过长" in r.text
+    with session_scope() as s:
+        assert len(s.exec(select(Clue)).all()) == before
+
+
 def test_unknown_office_paths_are_not_passed_to_prefect(world: World) -> None:
     client = login(world, "陶文华")
     assert client.get("/office/nothing-here").status_code == 404
@@ -292,10 +305,24 @@ def test_a_receiver_lands_on_the_todo_page_after_login(world: World) -> None:
     client = TestClient(world.app, base_url=ORIGIN, follow_redirects=False)
     r = client.post("/login", data={"name": acc.name, "password": acc.password, "next": "/"})
     assert r.headers["location"] == "/office/"
+    acc = ready_account("钱正平")  # a unit's contact: its items and reports are on its pages too
+    r = TestClient(world.app, base_url=ORIGIN, follow_redirects=False).post(
+        "/login", data={"name": acc.name, "password": acc.password, "next": "/"})
+    assert r.headers["location"] == "/office/"
     acc = ready_account("刘洋")
     r = TestClient(world.app, base_url=ORIGIN, follow_redirects=False).post(
         "/login", data={"name": acc.name, "password": acc.password, "next": "/"})
     assert r.headers["location"] == "/"
+
+
+def test_only_roles_with_work_in_the_platform_are_linked_to_it(world: World) -> None:
+    """The receivers and a unit's contact do all their work on these pages: no link to the
+    Prefect UI in their bar; the team, the office and the leading group keep it."""
+    for role, name in ACTOR.items():
+        page = login(world, name).get("/office/").text
+        linked = 'href="/">流程平台</a>' in page
+        assert linked is (role not in (R.DISCIPLINE_COMMISSION, R.ORGANISATION_DEPARTMENT, R.DEPARTMENT,
+                                       R.UNIT_CONTACT)), name
 
 
 def test_todo_lists_overdue_items_for_their_supervisor(world: World) -> None:
