@@ -1,7 +1,9 @@
 """The office pages in a real (headless) browser. A receiver on a phone-sized screen: 纪委监委's
 郑文斌 logs in at the gateway, lands on 我的待办, opens 移交本单位 and signs for a transfer letter
 with one click (no code: the login proved who he is). A team member registers a petition, a
-member of no team here is refused its page, and a unit's contact sees the unit's items. The office pages need no Prefect server, so the gateway
+member of no team here is refused its page, and a unit's contact sees the unit's items. The
+office's clerk (password and dynamic code) reads a petition, turns it into a clue, registers
+another and sends it at once (边巡边移). The office pages need no Prefect server, so the gateway
 runs alone here (uvicorn in a thread) on the test's database. Screenshots go to
 docs/screenshots/ for the README."""
 
@@ -23,7 +25,7 @@ from tasks.clues import ledger
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
 from tests.support.browser import PHONE, SHOTS, chromium, served
-from tests.support.driver import ready_account
+from tests.support.accounts import ready_account, totp_code
 from tests.support.factories import in_stationing
 
 pytestmark = [pytest.mark.browser]
@@ -51,12 +53,16 @@ def gateway_url(cli_home: Path) -> Iterator[tuple[str, int]]:
         yield url, letter_id
 
 
-def log_in(page: Any, url: str, name: str) -> None:
+def log_in(page: Any, url: str, name: str, *, then: str = "") -> None:
+    """The gateway's login page, then the second factor where the role needs one (the office)."""
     acc = ready_account(name)
-    page.goto(url + "/login")
+    page.goto(url + "/login" + (f"?next={then}" if then else ""))
     page.get_by_label("姓名").fill(acc.name)
     page.get_by_label("密码").fill(acc.password)
     page.get_by_role("button", name="登录").click()
+    if acc.secret:
+        page.get_by_label("动态口令", exact=True).fill(totp_code(acc.name, acc.secret))
+        page.get_by_role("button", name="验证").click()
     page.wait_for_load_state()
 
 
@@ -148,3 +154,66 @@ def test_staff_a_wrong_role_and_a_units_contact_in_the_browser(gateway_url: tupl
         assert page.locator("tr.item").count() >= 1
         page.screenshot(path=str(SHOTS / "office-rectification.png"), full_page=True)
         page.close()
+
+
+def test_the_office_clerk_registers_reads_turns_and_transfers(gateway_url: tuple[str, int]) -> None:
+    """巡察办 陶文华 with the second factor: a petition taken by phone, read (its informant on a
+    separate, audited click), turned into a clue; a clue registered from the form and sent to
+    纪委监委 at once; the clue list shows numbers and states, never a clue's text."""
+    from sqlmodel import col, select
+
+    from models.enums import ClueStatus
+    from models.tables import AuditEvent, Clue, Inspection, Unit
+
+    url, _ = gateway_url
+    with session_scope() as s:
+        unit_id = s.exec(select(Inspection.id).join(Unit).where(Unit.name == "城东街道")).one()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+        page.set_default_timeout(30_000)
+        log_in(page, url, "陶文华", then="/office/")
+        page.wait_for_url(url + "/office/")
+        page.locator("#office-user").get_by_text("陶文华（巡察办）").wait_for()
+        # A petition by phone, named: the informant is encrypted, the list shows neither.
+        page.goto(url + "/office/petitions/new")
+        page.get_by_label("被巡察单位").select_option(str(unit_id))
+        page.get_by_label("受理渠道").select_option("来电")
+        page.get_by_label("举报内容").fill(SECRET + "（来电）")
+        page.get_by_label("举报人姓名（实名举报时填写）").fill(INFORMANT_NAME)
+        page.get_by_label("联系方式（实名举报时填写）").fill("13700000000")
+        page.get_by_role("button", name="登记").click()
+        page.get_by_role("status").get_by_text("已受理信访举报").wait_for()
+        page.get_by_role("link", name="查阅").first.click()
+        page.locator("#petition-text").wait_for()
+        assert INFORMANT_NAME not in page.content()  # only on its own click
+        page.get_by_role("link", name="查看举报人身份（单独留痕）").click()
+        page.locator("#informant").get_by_text(INFORMANT_NAME).wait_for()
+        page.screenshot(path=str(SHOTS / "office-petition-detail.png"), full_page=True)
+        # The petition becomes a clue with its own summary (the informant stays behind).
+        page.get_by_label("线索类型").select_option("违纪违法线索")
+        page.get_by_label("线索摘要（另写，不含举报人身份）").fill("反映某负责人在工程招标中接受请托（转自来电）")
+        page.get_by_role("button", name="转为线索").click()
+        page.get_by_role("status").get_by_text("转为线索").wait_for()
+        # A clue registered from the form, then sent at once from its page.
+        page.goto(url + "/office/clues/new")
+        page.get_by_label("被巡察单位").select_option(str(unit_id))
+        page.get_by_label("线索类型").select_option("选人用人问题")
+        page.get_by_label("线索内容").fill("反映某科长任职前公示期未满即到岗（测试数据）")
+        page.screenshot(path=str(SHOTS / "office-clue-new.png"), full_page=True)
+        page.get_by_role("button", name="登记").click()
+        page.get_by_role("status").get_by_text("已登记线索").wait_for()
+        assert "公示期未满" not in page.content() and SECRET not in page.content()  # the list holds no text
+        page.screenshot(path=str(SHOTS / "office-clues.png"), full_page=True)
+        with session_scope() as s:
+            newest = s.exec(select(Clue).order_by(col(Clue.id).desc())).first()
+            assert newest is not None and newest.status is ClueStatus.PENDING
+            clue_id = newest.id
+        page.goto(url + f"/office/clues/{clue_id}")
+        page.get_by_role("button", name="立即移交").click()
+        page.get_by_role("status").get_by_text("已边巡边移").wait_for()
+        page.screenshot(path=str(SHOTS / "office-clue-transfer.png"), full_page=True)
+    with session_scope() as s:
+        clue = s.get(Clue, clue_id)
+        assert clue is not None and clue.urgent and clue.letter_id is not None and clue.receiver
+        actions = set(s.exec(select(AuditEvent.action).where(AuditEvent.actor == "陶文华")))
+        assert {"查阅信访举报", "查阅举报人身份", "线索移交"} <= actions, actions
