@@ -77,11 +77,13 @@ def _notice_mac(key: bytes, login: LoginSession, text: str) -> str:
     return hmac.new(key, f"{login.token_hash}\n{text}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def after_post(gw: Gateway, login: LoginSession, path: str, text: str) -> RedirectResponse:
+def after_post(gw: Gateway, login: LoginSession, path: str, text: str, *, query: str = "",
+               anchor: str = "") -> RedirectResponse:
     """Back to a page after a form was done, with the confirmation to show there. The text rides in
     the address signed for this session, so a crafted link cannot show a false "已签收"."""
     mac = _notice_mac(purpose_keys(gw.settings, "notice")[0], login, text)
-    return RedirectResponse(f"{path}?done={quote(text)}&sig={mac}", status_code=303)
+    return RedirectResponse(f"{path}?{query + '&' if query else ''}done={quote(text)}&sig={mac}"
+                            + (f"#{anchor}" if anchor else ""), status_code=303)
 
 
 def notice_of(gw: Gateway, login: LoginSession, request: Request) -> str:

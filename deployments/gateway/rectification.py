@@ -11,12 +11,11 @@ import logging
 import os
 from datetime import date
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from deployments.gateway.app import OFFICE_REFUSED, audit_refused, db
 from models.access import Forbidden
@@ -132,6 +131,8 @@ def _unit_param(request: Request) -> int | None:
 
 async def page(office: Office, request: Request, who: Who, *, unit_id: int | None = None, status: int = 200,
                error: str = "", values: dict[str, str] | None = None) -> Response:
+    from deployments.gateway.office import notice_of
+
     t = now()
     wanted = unit_id if unit_id is not None else _unit_param(request)
     try:
@@ -142,7 +143,7 @@ async def page(office: Office, request: Request, who: Who, *, unit_id: int | Non
         return office.refusal(request, who, str(exc))
     return office.render(request, who, "rectification.html", status=status, page=found, statuses=STATUSES,
                          error=error, values=values or {},
-                         notice="" if error else request.query_params.get("done", ""))
+                         notice="" if error else notice_of(office.gw, who.login, request))
 
 
 async def view(office: Office, request: Request, who: Who) -> Response:
@@ -179,7 +180,15 @@ async def submit_plan(office: Office, request: Request, who: Who) -> Response:
         return await page(office, request, who, unit_id=unit_id, status=400, error=str(exc), values=kept)
     woken = await _wake(office.gw.upstream, iid, run_id) if run_id else False
     done = f"已报送整改方案（{count}项），待巡察办审核" + ("，已转入整改方案审核" if woken else "")
-    return RedirectResponse(f"/office/rectification?unit={unit_id}&done={quote(done)}#round-{iid}", status_code=303)
+    return _back(office, who, unit_id, iid, done)
+
+
+def _back(office: Office, who: Who, unit_id: int, inspection_id: int, done: str) -> Response:
+    """To the unit's page at the round's section, with the confirmation signed for this session."""
+    from deployments.gateway.office import PREFIX, after_post
+
+    return after_post(office.gw, who.login, f"{PREFIX}/rectification", done, query=f"unit={unit_id}",
+                      anchor=f"round-{inspection_id}")
 
 
 async def report_progress(office: Office, request: Request, who: Who) -> Response:
@@ -199,5 +208,5 @@ async def report_progress(office: Office, request: Request, who: Who) -> Respons
     except DomainError as exc:
         return await page(office, request, who, unit_id=unit_id, status=400, error=str(exc), values=kept)
     done = f"已报送整改进展（{count}项）" + ("，作为正式整改情况报告" if form.get("formal") == "1" else "")
-    return RedirectResponse(f"/office/rectification?unit={unit_id}&done={quote(done)}#round-{iid}", status_code=303)
+    return _back(office, who, unit_id, iid, done)
 

@@ -212,6 +212,9 @@ def test_the_unit_submits_its_plan_from_the_page(world: World) -> None:
         assert event.actor == "钱正平" and event.entity_id == world.inspections["城东街道"]
     page = client.get(r.headers["location"]).text
     assert "已报送整改方案" in page and "已报送，待巡察办审核" in page
+    # The confirmation is the gateway's own, signed for this session: a crafted address shows none.
+    forged = client.get(PAGE, params={"unit": str(world.units["城东街道"]), "done": "已销号全部整改事项"})
+    assert forged.status_code == 200 and "已销号全部整改事项" not in forged.text
 
 
 def test_the_unit_reports_progress_from_the_page(world: World) -> None:
