@@ -9,7 +9,9 @@ whether it has been handled.
 
 Rate limits are sliding windows over a small table (PublicHit): per client address and in all,
 so that they hold across restarts and for several processes on one database. A client is kept
-only as a keyed hash of its address, and each row is deleted once it has left the window."""
+only as a keyed hash of its address, and each row is deleted once it has left the window.
+Submissions and look-ups count and record one at a time (tasks/infra/locks.py), so reports
+sent at once from one address cannot all pass a limit that has room for one."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from models.settings import Settings
 from models.tables import Inspection, InspectionRound, Petition, PublicHit, PublicReport, Team, Unit
 from tasks.clues.ledger import store_petition
 from tasks.infra.audit import record_event
+from tasks.infra.locks import Lock, serialise
 
 ACTOR = "网络举报（公众）"  # the audit trail's actor for the public: no account, no person
 CONTENT_LIMIT = 2000
@@ -132,6 +135,7 @@ def submit_report(*, session: Session, settings: Settings, inspection_id: int, c
     insp = session.get(Inspection, inspection_id)
     if insp is None or insp.stage != Stage.STATIONING:
         raise DomainError("所选单位目前不在巡察进驻期间，请从列表中选择")
+    serialise(session, Lock.PUBLIC_LIMITS)  # count, decide and record one submission at a time
     _prune(session, now)
     if _count(session, "report", client, now) >= settings.public_reports_per_ip:
         session.rollback()
@@ -159,6 +163,7 @@ IN_HAND = "已受理，正在处理"
 def query_report(*, session: Session, settings: Settings, code: str, client: str, now: datetime) -> str:
     """Whether the report of this code was received and whether it has been handled; a wrong
     code counts against the client, and too many of them are refused before any look-up."""
+    serialise(session, Lock.PUBLIC_LIMITS)
     _prune(session, now)
     if _count(session, "wrong-code", client, now) >= settings.public_wrong_codes_per_ip:
         session.commit()

@@ -37,6 +37,7 @@ from sqlmodel import Session, col, select
 from models.clock import CHINA, aware
 from models.errors import DomainError
 from models.tables import Account, AuditEvent
+from tasks.infra.locks import Lock, serialise
 
 _PENDING_HEAD = "audit_head"
 # Refusals of unregistered names: at most this many rows per clock hour (one per name), then one
@@ -155,9 +156,8 @@ def record_event(
     now: datetime, detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event; refused (DomainError) when the trail has lost rows the head file knows of."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Writers append one at a time, or two transactions would chain to the same predecessor.
-        session.execute(text("SELECT pg_advisory_xact_lock(7262001)"))
+    # Writers append one at a time, or two transactions would chain to the same predecessor.
+    serialise(session, Lock.AUDIT_CHAIN)
     path = head_file(session)
     tail = _tail(session)
     problem = shrink(session=session, path=path, tail=tail)

@@ -280,6 +280,30 @@ def submit_plan_for(inspection_id: int) -> Any:
     return submit
 
 
+def submit_plan_on_page(stack: Any, inspection_id: int, pages: list[str]) -> Any:
+    """The office's clerk submits the unit's plan on the office's 整改事项 page, through the real
+    gateway: the page records it and wakes the unit run waiting for it. The confirmation page is
+    kept in `pages` for the checks at the end."""
+    def submit() -> None:
+        from tests.support.gateway import csrf
+
+        with session_scope() as s:
+            insp = s.get(Inspection, inspection_id)
+            assert insp is not None
+            unit_id, items = insp.unit_id, [i.id for i in open_items(session=s, inspection_id=inspection_id)]
+        client = http_login(stack.ui_url, ready_account("陶文华"))
+        page = client.get("/office/rectification", params={"unit": str(unit_id)})
+        assert page.status_code == 200, page.text
+        form = {"csrf": csrf(page.text)}
+        for i in items:
+            form |= {f"measure-{i}": "建立台账，逐项整改", f"owner-{i}": "单位书记",
+                     f"deadline-{i}": str(today() + timedelta(days=30))}
+        r = client.post(f"/office/rectification/{inspection_id}/plan", data=form)
+        assert r.status_code == 303, r.text
+        pages.append(client.get(r.headers["location"]).text)
+    return submit
+
+
 def submit_plan_by_form(round_name: str, unit: str, inspection_id: int, started: list[str], by: str = "list") -> Any:
     """The unit submits its plan through the 报送整改方案 deployment's form, naming each item as
     the plan notice lists it ("编号 描述") or by its problem's description alone. Not waited for
@@ -356,6 +380,7 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
     led = grouping_confirmed(name)
     runs_and_grouping: dict[str, RunRef] = {**runs, "共性问题归类": common}
     plan_runs: list[str] = []  # the 报送整改方案 form's runs
+    plan_pages: list[str] = []  # the office page's confirmation after a plan
     seen = drive(runs_and_grouping, {
         "共性问题归类": [
             ("common-0-1-0", as_proposed(common, "common-0-1-0", leader_in_charge="吴志刚", departments=["区民政局"]),
@@ -388,7 +413,8 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
             (f"stationing-done-{jt}-1-0", ok("进驻结束，提交巡察报告")),
             (f"report-{jt}-1-0", ok("通过")),
             # Sent back: the run waits for the plan again; re-submitted (items by description), reviewed again.
-            (f"awaiting-plan-{jt}-1-0", None, submit_plan_for(jt)),
+            # The first plan on the office's page (the page wakes the run, not the relay).
+            (f"awaiting-plan-{jt}-1-0", None, submit_plan_on_page(stack, jt, plan_pages)),
             (f"rect-plan-{jt}-1-0", ok("退回修改", "措施不具体")),
             (f"awaiting-plan-{jt}-2-0", None, submit_plan_by_form(name, "区交通投资集团", jt, plan_runs, by="description")),
             (f"rect-plan-{jt}-2-0", ok("通过")),
@@ -398,6 +424,14 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
         ],
     })
     assert all(seen.values())
+    # The page's wake-up reached the unit run through the gateway's upstream: the confirmation
+    # says so, unless the relay's pass happened to wake it first (then its log says so); the
+    # gateway never logged a failed wake-up.
+    (plan_page,) = plan_pages
+    assert "已报送整改方案" in plan_page
+    relay_woke = f"巡察任务{jt}：整改方案已报送" in (stack.home / "logs" / "relay.log").read_text(encoding="utf-8", errors="replace")
+    assert ("已转入整改方案审核" in plan_page) != relay_woke, plan_page
+    assert "未能唤醒单位巡察流程" not in (stack.home / "logs" / "gateway.log").read_text(encoding="utf-8", errors="replace")
     assert len(plan_runs) == 2
     for run_id in plan_runs:
         fr = wait_for(run_id, final=True)

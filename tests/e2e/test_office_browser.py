@@ -24,8 +24,8 @@ from models.tables import ClueLetter
 from tasks.clues import ledger
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
-from tests.support.browser import PHONE, SHOTS, chromium, served
 from tests.support.accounts import ready_account, totp_code
+from tests.support.browser import PHONE, SHOTS, chromium, served
 from tests.support.factories import in_stationing
 
 pytestmark = [pytest.mark.browser]

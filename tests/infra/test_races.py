@@ -188,3 +188,40 @@ def test_a_crash_seen_by_two_relays_is_recovered_once(demo_org: Session, setting
     s.expire_all()
     rec = s.exec(select(RunRecovery).where(RunRecovery.flow_run_id == "run-x")).one()
     assert rec.attempts == 3
+
+
+def test_public_reports_sent_at_once_stay_within_the_rate_limit(demo_org: Session, settings: Settings) -> None:
+    """Four reports from one address at once, with room for one more in its hour: one is taken,
+    three are refused (each counts the window only after the one before it has committed)."""
+    from tasks.clues import public
+
+    s = demo_org
+    iid = in_stationing(s, settings, now=NOW, link=LINK)
+    limited = settings.model_copy(update={"public_reports_per_ip": 3})
+    client = public.client_key(limited, "203.0.113.7")
+    for n in range(2):
+        public.submit_report(session=s, settings=limited, inspection_id=iid, content=f"第{n}件", anonymous=True,
+                             client=client, now=NOW)
+    results = at_once(4, lambda own: public.submit_report(
+        session=own, settings=limited, inspection_id=iid, content="同时提交", anonymous=True, client=client,
+        now=NOW), s.get_bind())
+    taken = [r for r in results if isinstance(r, public.Received)]
+    refused = [r for r in results if isinstance(r, public.RateLimited)]
+    assert (len(taken), len(refused)) == (1, 3), results
+    s.expire_all()
+    assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "受理网络举报")).all()) == 3
+
+
+def test_wrong_query_codes_entered_at_once_stay_within_the_limit(demo_org: Session, settings: Settings) -> None:
+    """Wrong codes entered at once by one address count one by one: never more looked up than allowed."""
+    from models.tables import PublicHit
+    from tasks.clues import public
+
+    s = demo_org
+    limited = settings.model_copy(update={"public_wrong_codes_per_ip": 2})
+    client = public.client_key(limited, "203.0.113.8")
+    results = at_once(5, lambda own: public.query_report(session=own, settings=limited, code="AAAA-BBBB-CCCC-DDDD",
+                                                         client=client, now=NOW), s.get_bind())
+    assert sorted(type(r).__name__ for r in results) == ["DomainError", "DomainError"] + ["RateLimited"] * 3, results
+    s.expire_all()
+    assert len(s.exec(select(PublicHit).where(PublicHit.kind == "wrong-code")).all()) == 2
