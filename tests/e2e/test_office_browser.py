@@ -99,6 +99,21 @@ def test_a_receiver_signs_for_a_letter_on_a_phone(gateway_url: tuple[str, int]) 
 INFORMANT_NAME = "赵某某（测试）"
 
 
+def register_petition(page: Any, url: str, inspection_id: int | None, channel: str, contact: str, *,
+                      shot: str = "") -> None:
+    """A named petition (SECRET, INFORMANT_NAME) registered on the form; `shot`: its screenshot."""
+    page.goto(url + "/office/petitions/new")
+    page.get_by_label("被巡察单位").select_option(str(inspection_id))
+    page.get_by_label("受理渠道").select_option(channel)
+    page.get_by_label("举报内容").fill(f"{SECRET}（{channel}）")
+    page.get_by_label("举报人姓名（实名举报时填写）").fill(INFORMANT_NAME)
+    page.get_by_label("联系方式（实名举报时填写）").fill(contact)
+    if shot:
+        page.screenshot(path=str(SHOTS / shot), full_page=True)
+    page.get_by_role("button", name="登记").click()
+    page.get_by_role("status").get_by_text("已受理信访举报").wait_for()
+
+
 def test_staff_a_wrong_role_and_a_units_contact_in_the_browser(gateway_url: tuple[str, int]) -> None:
     from sqlmodel import select
 
@@ -121,15 +136,7 @@ def test_staff_a_wrong_role_and_a_units_contact_in_the_browser(gateway_url: tupl
         page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
         page.set_default_timeout(30_000)
         log_in(page, url, "刘洋")
-        page.goto(url + "/office/petitions/new")
-        page.get_by_label("被巡察单位").select_option(str(edu))
-        page.get_by_label("受理渠道").select_option("来信")
-        page.get_by_label("举报内容").fill(SECRET + "（来信）")
-        page.get_by_label("举报人姓名（实名举报时填写）").fill(INFORMANT_NAME)
-        page.get_by_label("联系方式（实名举报时填写）").fill("13900000000")
-        page.screenshot(path=str(SHOTS / "office-petition-new.png"), full_page=True)
-        page.get_by_role("button", name="登记").click()
-        page.get_by_role("status").get_by_text("已受理信访举报").wait_for()
+        register_petition(page, url, edu, "来信", "13900000000", shot="office-petition-new.png")
         assert SECRET not in page.content() and INFORMANT_NAME not in page.content()  # the list holds neither
         page.screenshot(path=str(SHOTS / "office-petitions.png"), full_page=True)
         page.close()
@@ -175,14 +182,7 @@ def test_the_office_clerk_registers_reads_turns_and_transfers(gateway_url: tuple
         page.wait_for_url(url + "/office/")
         page.locator("#office-user").get_by_text("陶文华（巡察办）").wait_for()
         # A petition by phone, named: the informant is encrypted, the list shows neither.
-        page.goto(url + "/office/petitions/new")
-        page.get_by_label("被巡察单位").select_option(str(unit_id))
-        page.get_by_label("受理渠道").select_option("来电")
-        page.get_by_label("举报内容").fill(SECRET + "（来电）")
-        page.get_by_label("举报人姓名（实名举报时填写）").fill(INFORMANT_NAME)
-        page.get_by_label("联系方式（实名举报时填写）").fill("13700000000")
-        page.get_by_role("button", name="登记").click()
-        page.get_by_role("status").get_by_text("已受理信访举报").wait_for()
+        register_petition(page, url, unit_id, "来电", "13700000000")
         page.get_by_role("link", name="查阅").first.click()
         page.locator("#petition-text").wait_for()
         assert INFORMANT_NAME not in page.content()  # only on its own click
