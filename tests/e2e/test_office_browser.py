@@ -1,7 +1,7 @@
 """The office pages in a real (headless) browser. A receiver on a phone-sized screen: 纪委监委's
 郑文斌 logs in at the gateway, lands on 我的待办, opens 移交本单位 and signs for a transfer letter
 with one click (no code: the login proved who he is). A team member registers a petition, a
-member of no team here is refused its page, and a unit's contact sees the unit's items. The
+member of no team here is refused its page, and a unit's contact sees the unit's items and submits its plan. The
 office's clerk (password and dynamic code) reads a petition, turns it into a clue, registers
 another and sends it at once (边巡边移). The office pages need no Prefect server, so the gateway
 runs alone here (uvicorn in a thread) on the test's database. Screenshots go to
@@ -130,7 +130,7 @@ def test_staff_a_wrong_role_and_a_units_contact_in_the_browser(gateway_url: tupl
         advance(s, settings, by_unit["城东街道"].id or 0, Stage.RECTIFICATION, findings=sample_findings(),
                 reported_by="李建国", link=settings.run_link(None))
         advance(s, settings, by_unit["区教育局"].id or 0, Stage.STATIONING, link=settings.run_link(None))
-        edu = by_unit["区教育局"].id
+        edu, chengdong = by_unit["区教育局"].id, by_unit["城东街道"].id
     with chromium() as browser:
         # 组员 刘洋 registers a petition (named; the informant is encrypted) from the form.
         page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
@@ -160,7 +160,23 @@ def test_staff_a_wrong_role_and_a_units_contact_in_the_browser(gateway_url: tupl
         page.get_by_role("heading", name="整改事项：城东街道").wait_for()
         assert page.locator("tr.item").count() >= 1
         page.screenshot(path=str(SHOTS / "office-rectification.png"), full_page=True)
+        # ... and submits the rectification plan for them from the phone: a measure, an owner
+        # and a deadline for each item, named by its number.
+        numbers = [int(n) for n in page.locator("tr.item").evaluate_all("rows => rows.map(r => r.dataset.item)")]
+        for n in numbers:
+            page.get_by_label("整改措施").nth(numbers.index(n)).fill(f"建立台账，逐项整改（编号{n}）")
+            page.locator(f"#owner-{n}").fill("钱正平")
+            page.locator(f"#deadline-{n}").fill("2027-03-31")
+        page.get_by_role("button", name="报送整改方案").click()
+        page.get_by_role("status").get_by_text("已报送整改方案").wait_for()
+        page.get_by_text("已报送，待巡察办审核").first.wait_for()
+        page.screenshot(path=str(SHOTS / "office-rectification-plan.png"), full_page=True)
         page.close()
+    with session_scope() as s:
+        from models.tables import RectificationItem
+
+        rows = s.exec(select(RectificationItem).where(RectificationItem.inspection_id == chengdong)).all()
+        assert {(r.id, r.measure, r.owner) for r in rows} == {(n, f"建立台账，逐项整改（编号{n}）", "钱正平") for n in numbers}
 
 
 def test_the_office_clerk_registers_reads_turns_and_transfers(gateway_url: tuple[str, int]) -> None:
