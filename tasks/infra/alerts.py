@@ -467,6 +467,16 @@ def resolve_recipients(*, session: Session, settings: Settings, role: Role, insp
     return list(dict.fromkeys(urls))
 
 
+def link_for(settings: Settings, role: Role, link: str, inspection: Inspection | None) -> str:
+    """Where an alert sends its recipient: a unit's secretary (the unit's contact, whose work is
+    all on the office's pages) the unit's rectification page there, not the Prefect UI it never
+    uses; anyone else `link` (a receiving body's clue alerts name its letters page themselves,
+    tasks/clues/ledger.py)."""
+    if role is Role.UNIT_SECRETARY and link and inspection is not None:
+        return settings.office_link(f"rectification?unit={inspection.unit_id}")
+    return link
+
+
 def enqueue_alert(
     *, session: Session, settings: Settings, key: str, role: Role, title: str, body: str,
     link: str, now: datetime, inspection: Inspection | None = None, not_before: datetime | None = None,
@@ -486,6 +496,7 @@ def enqueue_alert(
     if secret and CODE_SLOT not in body:
         raise ValueError("a one-time code goes in the body's CODE_SLOT")
     urls = resolve_recipients(session=session, settings=settings, role=role, inspection=inspection, person=person)
+    link = link_for(settings, role, link, inspection)
     message = f"{body}\n\n查看与办理：{link}" if link else body
     due = max(now, not_before) if not_before is not None else now
     common: dict[str, Any] = {"dedupe_key": key, "role": role.value, "title": title, "body": message, "link": link,

@@ -588,7 +588,7 @@ def plan_notice(*, session: Session, settings: Settings, inspection: Inspection)
     rule, due = settings.rule("plan"), plan_due(settings=settings, inspection=inspection)
     items = unit_items(session=session, inspection_id=inspection.id, open_only=True)
     when = f"{due:%Y年%m月%d日}前（反馈后{span_text(rule)}内）" if due else f"反馈后{span_text(rule)}内"
-    return (f"{label}：请于{when}报送整改方案：在部署“报送整改方案”的表单中逐项填写整改措施、责任人和完成时限，"
+    return (f"{label}：请于{when}报送整改方案：在本单位的“整改事项”页面（见下方链接）或部署“报送整改方案”的表单中逐项填写整改措施、责任人和完成时限，"
             f"报巡察办审核；审核通过后按方案整改并报送整改进展。整改事项共{len(items)}项"
             f"（表单中填写编号或问题描述均可）：\n" + listed_items(items))
 

@@ -93,6 +93,10 @@ def test_unit_is_told_to_submit_its_plan_by_the_rules_deadline(
     assert (notice.title, notice.role, notice.recipient) == ("【请报送整改方案】", Role.UNIT_SECRETARY.value,
                                                              "json://127.0.0.1:8765/unit/chengdong")
     assert f"请于{due}前（反馈后{span}内）报送整改方案" in notice.body and "部署“报送整改方案”" in notice.body
+    # The link is the unit's own page on the office's site (its contact works there, not in the UI).
+    unit_id = s.get(Inspection, iid).unit_id  # type: ignore[union-attr]
+    assert notice.link == f"{settings.ui_url}/office/rectification?unit={unit_id}" and notice.body.endswith(notice.link)
+    assert "本单位的“整改事项”页面" in notice.body
     # The items by number and problem, as the forms take them back; not the problem fixed on site.
     first, second = items(s, iid)
     assert "整改事项共2项" in notice.body
