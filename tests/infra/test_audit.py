@@ -28,13 +28,11 @@ from tasks.infra.audit import (
     verify_trail,
 )
 from tasks.lifecycle.approvals import open_gate, record_decision, remind_waiting
-from tests.conftest import NOW
+from tests.conftest import HOUR, NOW
 from tests.support.cli import as_person
 from tests.support.factories import make_round, row_counts
 
 pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
-
-HOUR = timedelta(hours=1)
 
 
 def chain(session: Session, n: int = 5) -> list[AuditEvent]:

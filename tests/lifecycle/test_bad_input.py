@@ -18,12 +18,11 @@ from models.enums import Stage
 from models.settings import get_settings
 from models.tables import AuditEvent, ClueLetter
 from tasks.clues import ledger as clues
-from tests.conftest import NOW
+from tests.conftest import LINK, NOW
 from tests.support.advance import advance
 from tests.support.cli import as_person, login
 from tests.support.factories import letter_code, make_round, row_counts, write_xlsx
 
-LINK = "http://127.0.0.1:4200/runs"
 ROUND = "2026年第一轮巡察"  # the default of tests/support/factories.round_params
 ENGLISH = re.compile(r"Field required|Input should|value_error|Traceback|validation error", re.I)
 
