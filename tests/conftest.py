@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=CHINA)
+HOUR = timedelta(hours=1)
+# The run link a unit test's alerts carry (under the `settings` fixture's ui_url).
+LINK = "http://127.0.0.1:4200/runs"
 
 
 # `xuncha login` keeps its token per OS user (~/.config/xuncha): never the real one in a test run.

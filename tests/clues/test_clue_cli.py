@@ -13,11 +13,10 @@ from models.db import get_engine
 from models.enums import Stage
 from models.settings import get_settings
 from models.tables import AuditEvent, ClueLetter, Petition
+from tests.conftest import LINK
 from tests.support.advance import advance
 from tests.support.cli import as_person
 from tests.support.factories import letter_code, make_round
-
-LINK = "http://127.0.0.1:4200/runs"
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str]:

@@ -19,7 +19,7 @@ from models.tables import Alert, AuditEvent, Clue, ClueLetter, Document, Inspect
 from tasks.clues import ledger as clues
 from tasks.clues.keys import rotate_informant_key
 from tasks.lifecycle import stages
-from tests.conftest import NOW
+from tests.conftest import LINK, NOW
 from tests.support.advance import advance
 from tests.support.factories import (
     in_stationing,
@@ -33,7 +33,6 @@ from tests.support.factories import (
 pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
 
 DAY = timedelta(days=1)
-LINK = "http://127.0.0.1:4200/runs"
 R = AccessRole
 
 # One demo-county account per role (deployments/demo/county.yaml). The team roles are on the

@@ -27,10 +27,10 @@ from models.enums import PetitionChannel, Stage
 from models.settings import Settings, get_settings
 from models.tables import AuditEvent, Inspection, Petition, PublicHit, PublicReport
 from tasks.clues import ledger, public, views
-from tasks.planning.org import load_org, read_org_file
-from tests.conftest import DEMO_ORG
-from tests.support.factories import in_stationing, row_counts
+from tests.support.advance import advance
+from tests.support.factories import row_counts
 from tests.support.leaks import scan_sqlite
+from tests.support.public import unit_in_stationing_now
 
 ORIGIN = "http://127.0.0.1:4300"
 CONTENT = "网络举报哨兵内容-PB42"
@@ -52,11 +52,8 @@ def app_client(settings: Settings | None = None, client: tuple[str, int] = ("203
 
 @pytest.fixture
 def world(cli_home: Path) -> Iterator[World]:
-    settings = get_settings()
+    iid = unit_in_stationing_now()
     with session_scope() as s:
-        load_org(session=s, data=read_org_file(DEMO_ORG))
-    with session_scope() as s:
-        iid = in_stationing(s, settings, now=clock_now())
         waiting = s.exec(select(Inspection).where(Inspection.stage == Stage.PREPARATION)).first()
         assert waiting is not None and waiting.id is not None
         waiting_id = waiting.id
@@ -101,11 +98,7 @@ def test_the_page_lists_only_the_units_in_their_stationing_period(world: World) 
     assert "区教育局" not in page.text and "区交通投资集团" not in page.text
     assert re.findall(r'<option value="(\d+)"', page.text) == [str(world.inspection_id)]
     with session_scope() as s:  # once the stationing ends the unit leaves the page
-        insp = s.get(Inspection, world.inspection_id)
-        assert insp is not None
-        insp.stage = Stage.REPORTING
-        s.add(insp)
-        s.commit()
+        advance(s, get_settings(), world.inspection_id, Stage.REPORTING, now=clock_now())
     page = app_client().get("/")
     assert "城东街道" not in page.text and "目前没有处于巡察进驻期间的单位" in page.text and "/report" not in page.text
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +16,6 @@ from sqlmodel import col, select
 from models.clock import now, today
 from models.db import session_scope
 from models.enums import ItemStatus, Stage
-from models.forms import FindingIn, RoundParams
 from models.settings import get_settings
 from models.tables import (
     Accountability,
@@ -27,10 +26,9 @@ from models.tables import (
     LookBackCheck,
     RectificationItem,
 )
-from tasks.lifecycle import stages
-from tasks.lifecycle.findings import record_findings
-from tasks.lifecycle.rounds import create_round
+from tests.support.advance import advance
 from tests.support.driver import answer, latest_table, pause_key, wait_for
+from tests.support.factories import finding, make_round, round_params
 
 pytestmark = pytest.mark.stack
 
@@ -38,22 +36,13 @@ pytestmark = pytest.mark.stack
 def lagging_unit(name: str, unit: str = "区住房和城乡建设局", leader: str = "马成功", member: str = "林静") -> int:
     """A unit fed back 61 days ago with three items and nothing rectified."""
     fed_back = now() - timedelta(days=61)
-    params = RoundParams.model_validate({"name": name, "kind": "常规巡察", "start_date": "2026-09-01", "end_date": "2026-09-30",
-                                         "teams": [{"name": "第一巡察组", "leader": leader, "members": [member], "units": [unit]}]})
+    params = round_params(name=name, start=date(2026, 9, 1), end=date(2026, 9, 30), leader=leader, deputy=None,
+                          members=[member], units=[unit])
     with session_scope() as s:
-        rnd = create_round(session=s, params=params, now=fed_back, flow_run_id=None)
-        insp = s.exec(select(Inspection).where(Inspection.round_id == rnd.id)).one()
+        _, (insp,) = make_round(s, params, now=fed_back)
         assert insp.id is not None
-        kw: dict[str, Any] = {"settings": get_settings(), "inspection_id": insp.id, "now": fed_back, "link": ""}
-        stages.prepare(session=s, **kw)
-        stages.start_stationing(session=s, **kw)
-        record_findings(session=s, inspection=insp, by="组长", now=fed_back, findings=[
-            FindingIn(category="工程建设", description=f"工程项目{k}未按规定招标") for k in range(3)])
-        stages.conclude_stationing(session=s, search_count=1, by="组长", summary="", **kw)
-        stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
-        stages.issue_feedback(session=s, **kw)
-        stages.transfer_clues(session=s, approved=True, **kw)
-        stages.start_rectification(session=s, **kw)
+        advance(s, get_settings(), insp.id, Stage.RECTIFICATION, now=fed_back,
+                findings=[finding(f"工程项目{k}未按规定招标", category="工程建设") for k in range(3)])
         return insp.id
 
 
@@ -134,21 +123,15 @@ def test_common_problems_grouped_by_themselves_once_the_reports_are_approved(sta
     from tests.support.driver import read
 
     name = f"共性问题测试轮次-{uuid.uuid4().hex[:6]}"
-    params = RoundParams.model_validate({"name": name, "kind": "常规巡察", "start_date": "2026-10-01", "end_date": "2026-10-31",
-                                         "teams": [{"name": "第一巡察组", "leader": "周卫东", "members": ["郭涛"],
-                                                    "units": ["城西街道", "临城街道"]}]})
+    params = round_params(name=name, start=date(2026, 10, 1), end=date(2026, 10, 31), leader="周卫东", deputy=None,
+                          members=["郭涛"], units=["城西街道", "临城街道"])
     with session_scope() as s:
-        rnd = create_round(session=s, params=params, now=now(), flow_run_id=None)
+        rnd, inspections = make_round(s, params, now=now())
         round_id = rnd.id
-        for insp in s.exec(select(Inspection).where(Inspection.round_id == round_id)):
-            kw: dict[str, Any] = {"settings": get_settings(), "inspection_id": insp.id, "now": now(), "link": ""}
-            stages.prepare(session=s, **kw)
-            stages.start_stationing(session=s, **kw)
-            record_findings(session=s, inspection=insp, by="组长", now=now(), findings=[
-                FindingIn(category="全面从严治党", description="财务报销审核不严", scope="共性问题"),
-                FindingIn(category="党的建设", description="“三会一课”制度落实不到位")])  # 个性问题: not proposed
-            stages.conclude_stationing(session=s, search_count=1, by="组长", summary="", **kw)
-            stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
+        for insp in inspections:
+            advance(s, get_settings(), insp.id or 0, Stage.FEEDBACK, now=now(), findings=[
+                finding("财务报销审核不严", category="全面从严治党", scope="共性问题"),
+                finding("“三会一课”制度落实不到位", category="党的建设")])  # 个性问题: not proposed
     deadline = time.monotonic() + 120
     run_id = None
     while run_id is None and time.monotonic() < deadline:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from sqlmodel import Session, col, func, select
+from typer.testing import CliRunner
 
 from models.clock import aware
 from models.enums import ApprovalStatus, Gate, Role
@@ -28,13 +29,11 @@ from tasks.infra.audit import (
     verify_trail,
 )
 from tasks.lifecycle.approvals import open_gate, record_decision, remind_waiting
-from tests.conftest import NOW
+from tests.conftest import HOUR, NOW
 from tests.support.cli import as_person
 from tests.support.factories import make_round, row_counts
 
 pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
-
-HOUR = timedelta(hours=1)
 
 
 def chain(session: Session, n: int = 5) -> list[AuditEvent]:
@@ -294,14 +293,24 @@ def test_a_missing_head_file_is_reported(session: Session) -> None:
     assert problem.startswith("找不到审计链头文件")
 
 
+def cli_trail(refused: int = 0) -> CliRunner:
+    """The demo county loaded through the CLI (into `cli_home`), then `refused` verify-audit
+    attempts by 林静, which a 组员 may not make: a trail to check or tamper with. Returns the runner."""
+    from deployments.cli.main import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["load-org"]).exit_code == 0
+    for _ in range(refused):
+        assert runner.invoke(app, as_person(["verify-audit", "--as", "林静"])).exit_code == 2
+    return runner
+
+
 def test_verify_audit_command(cli_home: Path) -> None:
-    from typer.testing import CliRunner
 
     from deployments.cli.main import app
     from models.db import get_engine
 
-    runner = CliRunner()
-    assert runner.invoke(app, ["load-org"]).exit_code == 0
+    runner = cli_trail()
     ok = runner.invoke(app, as_person(["verify-audit", "--as", "陶文华"]))
     assert ok.exit_code == 0 and "审计日志完整" in ok.output, ok.output
     refused = runner.invoke(app, as_person(["verify-audit", "--as", "林静"]))
@@ -407,15 +416,11 @@ def test_unregistered_refusals_are_bounded(demo_org: Session) -> None:
 def test_deleted_tail_then_refused_commands_is_still_reported(cli_home: Path) -> None:
     """The reported attack: delete the newest row, run two refused commands (one by an unknown
     name), and verify-audit must still report the loss."""
-    from typer.testing import CliRunner
 
     from deployments.cli.main import app
     from models.db import get_engine
 
-    runner = CliRunner()
-    assert runner.invoke(app, ["load-org"]).exit_code == 0
-    for name in ("林静", "林静"):
-        assert runner.invoke(app, as_person(["verify-audit", "--as", name])).exit_code == 2
+    runner = cli_trail(refused=2)
     with Session(get_engine()) as s:
         tail = s.exec(select(func.max(AuditEvent.id))).one()  # the newest row (logins are on the trail too)
         s.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": tail})
@@ -435,15 +440,11 @@ def test_deleted_tail_then_refused_commands_is_still_reported(cli_home: Path) ->
 
 
 def test_verify_audit_command_names_a_mangled_timestamp(cli_home: Path) -> None:
-    from typer.testing import CliRunner
 
     from deployments.cli.main import app
     from models.db import get_engine
 
-    runner = CliRunner()
-    assert runner.invoke(app, ["load-org"]).exit_code == 0
-    for _ in range(2):
-        runner.invoke(app, as_person(["verify-audit", "--as", "林静"]))
+    runner = cli_trail(refused=2)
     with Session(get_engine()) as s:
         stored = s.execute(text("SELECT at FROM audit_event WHERE id = 1")).scalar()
         s.execute(text("UPDATE audit_event SET at = :v WHERE id = 1"), {"v": stored[:-1] + "?"})
@@ -573,16 +574,12 @@ def test_the_head_beside_the_database_moves_to_the_key_folder(session: Session) 
 
 
 def test_verify_audit_command_finds_a_plain_rechain(cli_home: Path) -> None:
-    from typer.testing import CliRunner
 
     from deployments.cli.main import app
     from models.db import get_engine
     from tasks.infra.audit import _digest
 
-    runner = CliRunner()
-    assert runner.invoke(app, ["load-org"]).exit_code == 0
-    for _ in range(3):
-        runner.invoke(app, as_person(["verify-audit", "--as", "林静"]))
+    runner = cli_trail(refused=3)
     with Session(get_engine()) as s:
         rechain(s, 2, _digest, {"actor": "陶文华"})
     result = runner.invoke(app, as_person(["verify-audit", "--as", "陶文华"]))

@@ -25,12 +25,11 @@ from tasks.infra.alerts import message_text
 from tasks.lifecycle.approvals import check_approver, open_gate, remind_waiting
 from tasks.ops.recovery import CrashedRun, plan_recoveries
 from tasks.supervision.look_back import mark_started
-from tests.conftest import NOW
+from tests.conftest import LINK, NOW
 from tests.support.factories import in_stationing, letter_code, make_round
 
 pytestmark = pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
 
-LINK = "http://127.0.0.1:4200/runs"
 HOLD = 0.3  # seconds a pass keeps its transaction open after deciding, as a slow relay would
 
 

@@ -32,13 +32,10 @@ from tasks.clues.keys import rotate_informant_key
 from tasks.infra import codes
 from tasks.infra.alerts import CODE_SLOT, RecordingSender, deliver_due, message_text
 from tasks.lifecycle.approvals import check_approver, open_gate, remind_waiting
-from tests.conftest import NOW
+from tests.conftest import HOUR, LINK, NOW
 from tests.support.factories import in_stationing, letter_code, make_round, sent_code
 
 pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
-
-HOUR = timedelta(hours=1)
-LINK = "http://127.0.0.1:4200/runs"
 
 
 def _gate(s: Session, settings: Settings, round_id: int | None = None) -> tuple[Approval, str]:

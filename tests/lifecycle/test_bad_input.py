@@ -18,12 +18,11 @@ from models.enums import Stage
 from models.settings import get_settings
 from models.tables import AuditEvent, ClueLetter
 from tasks.clues import ledger as clues
-from tests.conftest import NOW
+from tests.conftest import LINK, NOW
 from tests.support.advance import advance
 from tests.support.cli import as_person, login
 from tests.support.factories import letter_code, make_round, row_counts, write_xlsx
 
-LINK = "http://127.0.0.1:4200/runs"
 ROUND = "2026年第一轮巡察"  # the default of tests/support/factories.round_params
 ENGLISH = re.compile(r"Field required|Input should|value_error|Traceback|validation error", re.I)
 
@@ -37,60 +36,74 @@ def write(tmp: Path, name: str, text: str) -> str:
 ROUND_YAML = ("name: 新一轮巡察\nkind: 常规巡察\nstart_date: 2027-03-01\nend_date: 2027-04-30\n"
               "teams:\n  - {name: 第五巡察组, leader: 马成功, units: [区审计局]}\n")
 
-# (case, argv builder, what the message must say). argv builders get the tmp folder.
-CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
+Argv = Callable[[Path], list[str]]  # builds a command line in the test's tmp folder
+
+
+def org_yaml(text: str) -> Argv:
+    """`load-org` of an org file with this text."""
+    return lambda t: ["load-org", write(t, "org.yaml", text)]
+
+
+def findings_csv(text: str, *, unit: str = "城东街道", round_name: str = ROUND) -> Argv:
+    """`import-findings` of a findings sheet with this text, for this unit of this round."""
+    return lambda t: ["import-findings", write(t, "问题.csv", text), "--round", round_name, "--unit", unit]
+
+
+def org_sheet(sheet: str, rows: list[list[str]]) -> Argv:
+    """`load-org` of an org workbook with this one sheet (the other sheets absent)."""
+    return lambda t: ["load-org", str(write_xlsx(t / "org.xlsx", rows, sheet=sheet))]
+
+
+def petition(text: str, *, by: str) -> Argv:
+    """`add-petition` of this petition file to 城东街道 of the round."""
+    return lambda t: ["add-petition", "--round", ROUND, "--unit", "城东街道", "--as", by, write(t, "p.yaml", text)]
+
+
+def clue(text: str, *, kind: str, by: str) -> Argv:
+    """`add-clue` of this text, as a clue of `kind` of 城东街道 of the round."""
+    return lambda t: ["add-clue", "--round", ROUND, "--unit", "城东街道", "--kind", kind, "--as", by,
+                      "--file", write(t, "c.txt", text)]
+
+
+def round_yaml(old: str, new: str) -> Argv:
+    """`start-round` of ROUND_YAML with `old` put as `new`."""
+    return lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace(old, new))]
+
+
+# (case, argv builder, what the message must say).
+CASES: list[tuple[str, Argv, str]] = [
     ("org: no such file", lambda t: ["load-org", str(t / "无.yaml")], "找不到组织数据文件"),
     ("org: wrong file type", lambda t: ["load-org", write(t, "org.txt", "x")], "不支持的组织数据文件类型：.txt"),
-    ("org: not YAML", lambda t: ["load-org", write(t, "org.yaml", "units: [\n")], "不是有效的 YAML"),
-    ("org: unknown unit kind", lambda t: ["load-org", write(t, "org.yaml", "units:\n  - {name: 新单位, kind: 公司}\n")],
-     "应为乡镇街道、部门、国有企业、社区村之一"),
-    ("org: person's unit unknown", lambda t: ["load-org", write(t, "org.yaml", "people:\n  - {name: 新人, unit: 不存在局}\n")],
-     "人员“新人”的所在单位不存在：不存在局"),
-    ("org: duplicate unit", lambda t: ["load-org", write(t, "org.yaml", "units:\n  - {name: 甲, kind: 部门}\n  - {name: 甲, kind: 部门}\n")],
-     "单位重复：甲"),
-    ("org: account of an unknown role", lambda t: ["load-org", write(t, "org.yaml", "accounts:\n  - {name: 某人, role: 管理员}\n")],
-     "应为巡察办、巡察组组长"),
-    ("org: account without a name", lambda t: ["load-org", write(t, "org.yaml", "accounts:\n  - {role: 巡察办}\n")], "必须填写"),
+    ("org: not YAML", org_yaml("units: [\n"), "不是有效的 YAML"),
+    ("org: unknown unit kind", org_yaml("units:\n  - {name: 新单位, kind: 公司}\n"), "应为乡镇街道、部门、国有企业、社区村之一"),
+    ("org: person's unit unknown", org_yaml("people:\n  - {name: 新人, unit: 不存在局}\n"), "人员“新人”的所在单位不存在：不存在局"),
+    ("org: duplicate unit", org_yaml("units:\n  - {name: 甲, kind: 部门}\n  - {name: 甲, kind: 部门}\n"), "单位重复：甲"),
+    ("org: account of an unknown role", org_yaml("accounts:\n  - {name: 某人, role: 管理员}\n"), "应为巡察办、巡察组组长"),
+    ("org: account without a name", org_yaml("accounts:\n  - {role: 巡察办}\n"), "必须填写"),
     ("findings: no such file", lambda t: ["import-findings", str(t / "无.xlsx"), "--round", ROUND, "--unit", "城东街道"], "找不到"),
     ("findings: wrong file type", lambda t: ["import-findings", write(t, "问题.doc", "x"), "--round", ROUND, "--unit", "城东街道"],
      ".doc"),
-    ("findings: empty description", lambda t: ["import-findings", write(t, "问题.csv", "问题类别,问题描述\n党的建设,\n"), "--round", ROUND,
-                                               "--unit", "城东街道"], "第2行“问题描述”"),
-    ("findings: unknown round", lambda t: ["import-findings", write(t, "问题.csv", "问题类别,问题描述\n党的建设,会议记录缺失\n"),
-                                           "--round", "不存在的轮次", "--unit", "城东街道"], "不存在的轮次"),
-    ("findings: unit not in the round", lambda t: ["import-findings", write(t, "问题.csv", "问题类别,问题描述\n党的建设,会议记录缺失\n"),
-                                                   "--round", ROUND, "--unit", "马岙村"], "马岙村"),
+    ("findings: empty description", findings_csv("问题类别,问题描述\n党的建设,\n"), "第2行“问题描述”"),
+    ("findings: unknown round", findings_csv("问题类别,问题描述\n党的建设,会议记录缺失\n", round_name="不存在的轮次"), "不存在的轮次"),
+    ("findings: unit not in the round", findings_csv("问题类别,问题描述\n党的建设,会议记录缺失\n", unit="马岙村"), "马岙村"),
     ("round: no such file", lambda t: ["start-round", str(t / "无.yaml")], "找不到文件"),
-    ("round: name missing", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("name: 新一轮巡察\n", ""))],
-     "巡察轮次名称：必须填写"),
-    ("round: ends before it starts", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("2027-04-30", "2027-02-01"))],
-     "进驻结束日期早于开始日期"),
-    ("round: not a date", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("2027-03-01", "2027-02-30"))],
-     "进驻开始日期：应为日期"),
-    ("round: unknown kind", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("常规巡察", "普通巡察"))],
-     "巡察类型：应为常规巡察、专项巡察"),
-    ("round: leader not in the pool", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("马成功", "林静"))],
-     "林静 不在巡察组长库中"),
-    ("round: unknown unit", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("区审计局", "区外事办"))],
-     "未知的被巡察单位：区外事办"),
-    ("round: name taken", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("新一轮巡察", ROUND))],
-     f"巡察轮次名称已存在：{ROUND}"),
+    ("round: name missing", round_yaml("name: 新一轮巡察\n", ""), "巡察轮次名称：必须填写"),
+    ("round: ends before it starts", round_yaml("2027-04-30", "2027-02-01"), "进驻结束日期早于开始日期"),
+    ("round: not a date", round_yaml("2027-03-01", "2027-02-30"), "进驻开始日期：应为日期"),
+    ("round: unknown kind", round_yaml("常规巡察", "普通巡察"), "巡察类型：应为常规巡察、专项巡察"),
+    ("round: leader not in the pool", round_yaml("马成功", "林静"), "林静 不在巡察组长库中"),
+    ("round: unknown unit", round_yaml("区审计局", "区外事办"), "未知的被巡察单位：区外事办"),
+    ("round: name taken", round_yaml("新一轮巡察", ROUND), f"巡察轮次名称已存在：{ROUND}"),
     ("sweep: not a date", lambda t: ["sweep", "--as-of", "2026-13-40"], "督办日期：应为日期"),
     ("sweep: rate out of range", lambda t: ["sweep", "--rate-below", "150"], "整改率阈值应在0到100之间"),
     ("stats: unknown level", lambda t: ["stats", "--by", "季度"], "统计口径应为"),
     ("export: not .xlsx", lambda t: ["export-org", str(t / "导出.csv")], "导出文件名应以 .xlsx 结尾"),
-    ("petition: unknown channel", lambda t: ["add-petition", "--round", ROUND, "--unit", "城东街道", "--as", "刘洋",
-                                             write(t, "p.yaml", "渠道: 托梦\n内容: 反映问题\n")], "未知的受理渠道：托梦"),
-    ("petition: no content", lambda t: ["add-petition", "--round", ROUND, "--unit", "城东街道", "--as", "刘洋",
-                                        write(t, "p.yaml", "渠道: 来信\n内容: ''\n")], "信访举报内容不能为空"),
-    ("petition: unknown person", lambda t: ["add-petition", "--round", ROUND, "--unit", "城东街道", "--as", "冒名者",
-                                            write(t, "p.yaml", "渠道: 来信\n内容: 反映问题\n")], "尚未登录"),
-    ("clue: unknown kind", lambda t: ["add-clue", "--round", ROUND, "--unit", "城东街道", "--kind", "其他", "--as", "刘洋",
-                                      "--file", write(t, "c.txt", "线索")], "未知的线索类型：其他"),
-    ("clue: empty", lambda t: ["add-clue", "--round", ROUND, "--unit", "城东街道", "--kind", "违纪违法线索", "--as", "刘洋",
-                               "--file", write(t, "c.txt", "  \n")], "线索内容不能为空"),
-    ("clue: by the unit's contact", lambda t: ["add-clue", "--round", ROUND, "--unit", "城东街道", "--kind", "违纪违法线索",
-                                               "--as", "钱正平", "--file", write(t, "c.txt", "线索")], "“被巡察单位联络员”无权登记问题线索"),
+    ("petition: unknown channel", petition("渠道: 托梦\n内容: 反映问题\n", by="刘洋"), "未知的受理渠道：托梦"),
+    ("petition: no content", petition("渠道: 来信\n内容: ''\n", by="刘洋"), "信访举报内容不能为空"),
+    ("petition: unknown person", petition("渠道: 来信\n内容: 反映问题\n", by="冒名者"), "尚未登录"),
+    ("clue: unknown kind", clue("线索", kind="其他", by="刘洋"), "未知的线索类型：其他"),
+    ("clue: empty", clue("  \n", kind="违纪违法线索", by="刘洋"), "线索内容不能为空"),
+    ("clue: by the unit's contact", clue("线索", kind="违纪违法线索", by="钱正平"), "“被巡察单位联络员”无权登记问题线索"),
     ("clue: no such clue", lambda t: ["show-clue", "999", "--as", "陶文华"], "线索不存在：999"),
     ("transfer: by a team member", lambda t: ["transfer-now", "1", "--as", "林静"], "无权边巡边移"),
     ("letter: no such letter", lambda t: ["ack-letter", "999", "--code", "123456", "--as", "郑文斌"], "线索移交函不存在：999"),
@@ -100,52 +113,28 @@ CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
     ("audit: verified by a team member", lambda t: ["verify-audit", "--as", "林静"], "“巡察组组员”无权校验审计日志"),
     ("key: rotated by the leading group", lambda t: ["rotate-key", "--as", "张明"], "无权轮换加密密钥"),
     # Names and texts (models/text.py): separators, control characters, lengths, blanks.
-    ("org: unit named like a path", lambda t: ["load-org", write(t, "org.yaml", "units:\n  - {name: ../../keys, kind: 部门}\n")],
-     "单位名称：不能包含路径分隔符“/”"),
-    ("org: unit named by dots", lambda t: ["load-org", write(t, "org.yaml", "units:\n  - {name: '..', kind: 部门}\n")],
-     "单位名称：不能只由句点组成"),
-    ("org: blank unit name", lambda t: ["load-org", write(t, "org.yaml", "units:\n  - {name: '   ', kind: 部门}\n")],
-     "单位名称：不能为空"),
-    ("org: huge unit name", lambda t: ["load-org", write(t, "org.yaml", f"units:\n  - {{name: {'局' * 100000}, kind: 部门}}\n")],
-     "单位名称：不能超过50个字"),
-    ("org: NUL in a person's name", lambda t: ["load-org", write(t, "org.yaml", 'people:\n  - {name: "林\\x00静"}\n')],
-     "姓名：不能包含控制字符或不可见字符（第2个字符，U+0000）"),
-    ("org: escape in a conflict note", lambda t: ["load-org", write(t, "org.yaml",
-                                                  'conflicts:\n  - {person: 林静, unit: 城东街道, kind: 亲属任职, note: "a\\x1bb"}\n')],
+    ("org: unit named like a path", org_yaml("units:\n  - {name: ../../keys, kind: 部门}\n"), "单位名称：不能包含路径分隔符“/”"),
+    ("org: unit named by dots", org_yaml("units:\n  - {name: '..', kind: 部门}\n"), "单位名称：不能只由句点组成"),
+    ("org: blank unit name", org_yaml("units:\n  - {name: '   ', kind: 部门}\n"), "单位名称：不能为空"),
+    ("org: huge unit name", org_yaml(f"units:\n  - {{name: {'局' * 100000}, kind: 部门}}\n"), "单位名称：不能超过50个字"),
+    ("org: NUL in a person's name", org_yaml('people:\n  - {name: "林\\x00静"}\n'), "姓名：不能包含控制字符或不可见字符（第2个字符，U+0000）"),
+    ("org: escape in a conflict note", org_yaml('conflicts:\n  - {person: 林静, unit: 城东街道, kind: 亲属任职, note: "a\\x1bb"}\n'),
      "说明：不能包含控制字符"),
-    ("org sheet: unit named like a path", lambda t: ["load-org", org_xlsx(t, "单位", [["名称", "类型"], ["区/局", "部门"]])],
-     "工作表“单位”第2行：“名称”不能包含路径分隔符“/”"),
-    ("org sheet: DEL in a person's name", lambda t: ["load-org", org_xlsx(t, "人员", [["姓名"], ["新人"], ["林\x7f静"]])],
-     "工作表“人员”第3行：“姓名”不能包含控制字符"),
-    ("org sheet: C1 in a secretary's contact", lambda t: ["load-org", org_xlsx(t, "单位", [["名称", "类型", "书记联系方式"],
-                                                                                         ["新单位", "部门", "13\x858"]])],
+    ("org sheet: unit named like a path", org_sheet("单位", [["名称", "类型"], ["区/局", "部门"]]), "工作表“单位”第2行：“名称”不能包含路径分隔符“/”"),
+    ("org sheet: DEL in a person's name", org_sheet("人员", [["姓名"], ["新人"], ["林\x7f静"]]), "工作表“人员”第3行：“姓名”不能包含控制字符"),
+    ("org sheet: C1 in a secretary's contact", org_sheet("单位", [["名称", "类型", "书记联系方式"], ["新单位", "部门", "13\x858"]]),
      "工作表“单位”第2行：“书记联系方式”不能包含控制字符"),
-    ("org sheet: long person name", lambda t: ["load-org", org_xlsx(t, "人员", [["姓名"], ["张" * 51]])],
-     "工作表“人员”第2行：“姓名”不能超过50个字"),
-    ("findings: escape in a description", lambda t: ["import-findings", write(t, "问题.csv", "问题类别,问题描述\n党的建设,会议\x1b记录缺失\n"),
-                                                     "--round", ROUND, "--unit", "城东街道"], "第2行“问题描述”：不能包含控制字符"),
-    ("findings: DEL in evidence", lambda t: ["import-findings", write(t, "问题.csv", "问题类别,问题描述,证据材料\n党的建设,会议记录缺失,a\x7f\n"),
-                                             "--round", ROUND, "--unit", "城东街道"], "第2行“证据材料”：不能包含控制字符"),
-    ("findings: separator-free category with a bell", lambda t: ["import-findings", write(t, "问题.csv", "问题类别,问题描述\n党的\x07建设,会议记录缺失\n"),
-                                                                 "--round", ROUND, "--unit", "城东街道"], "第2行“问题类别”：不能包含控制字符"),
-    ("round: named like a path", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("新一轮巡察", "../../x"))],
-     "巡察轮次名称：不能包含路径分隔符“/”"),
-    ("round: NUL in the name", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("新一轮巡察", '"新一轮\\x00巡察"'))],
-     "巡察轮次名称：不能包含控制字符"),
-    ("round: blank name", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("新一轮巡察", "'   '"))],
-     "巡察轮次名称：至少2个字"),
-    ("round: huge name", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("新一轮巡察", "轮" * 101))],
-     "巡察轮次名称：不能超过100个字"),
-    ("round: unit named like a path", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("区审计局", "..\\\\审计局"))],
-     "被巡察单位·第1项：不能包含路径分隔符“\\”"),
-    ("round: team name with a line break", lambda t: ["start-round", write(t, "r.yaml", ROUND_YAML.replace("第五巡察组", '"第五\\n巡察组"'))],
-     "巡察组名称：不能包含控制字符"),
+    ("org sheet: long person name", org_sheet("人员", [["姓名"], ["张" * 51]]), "工作表“人员”第2行：“姓名”不能超过50个字"),
+    ("findings: escape in a description", findings_csv("问题类别,问题描述\n党的建设,会议\x1b记录缺失\n"), "第2行“问题描述”：不能包含控制字符"),
+    ("findings: DEL in evidence", findings_csv("问题类别,问题描述,证据材料\n党的建设,会议记录缺失,a\x7f\n"), "第2行“证据材料”：不能包含控制字符"),
+    ("findings: separator-free category with a bell", findings_csv("问题类别,问题描述\n党的\x07建设,会议记录缺失\n"), "第2行“问题类别”：不能包含控制字符"),
+    ("round: named like a path", round_yaml("新一轮巡察", "../../x"), "巡察轮次名称：不能包含路径分隔符“/”"),
+    ("round: NUL in the name", round_yaml("新一轮巡察", '"新一轮\\x00巡察"'), "巡察轮次名称：不能包含控制字符"),
+    ("round: blank name", round_yaml("新一轮巡察", "'   '"), "巡察轮次名称：至少2个字"),
+    ("round: huge name", round_yaml("新一轮巡察", "轮" * 101), "巡察轮次名称：不能超过100个字"),
+    ("round: unit named like a path", round_yaml("区审计局", "..\\\\审计局"), "被巡察单位·第1项：不能包含路径分隔符“\\”"),
+    ("round: team name with a line break", round_yaml("第五巡察组", '"第五\\n巡察组"'), "巡察组名称：不能包含控制字符"),
 ]
-
-
-def org_xlsx(tmp: Path, sheet: str, rows: list[list[str]]) -> str:
-    """An org workbook with one sheet (the other sheets absent)."""
-    return str(write_xlsx(tmp / "org.xlsx", rows, sheet=sheet))
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from models.tables import AuditEvent, Clue, Finding, Inspection
 from tasks.lifecycle.findings import add_clue, find_inspection, parse_sheet, record_findings
 from tasks.lifecycle.stages import start_stationing
 from tests.conftest import NOW
+from tests.support.advance import advance
 from tests.support.factories import (
     SHEET_HEADER,
     database,
@@ -407,18 +408,17 @@ def test_withdraw_a_finding_during_stationing(stationed: Inspection, demo_org: S
     assert event.detail["description"] == "公务接待超标准，存在违规报销招待费问题"
 
 
-def test_corrections_only_during_stationing_and_never_once_archived(stationed: Inspection, demo_org: Session) -> None:
+def test_corrections_only_during_stationing_and_never_once_archived(stationed: Inspection, demo_org: Session,
+                                                                   settings: Settings) -> None:
     from tasks.lifecycle.findings import correct_finding, withdraw_finding
 
     s = demo_org
     fid = _stationed_finding(s, stationed)
-    stationed.stage = Stage.REPORTING
-    s.add(stationed)
+    advance(s, settings, stationed.id or 0, Stage.REPORTING)
     s.commit()
     refused(s, lambda: correct_finding(session=s, by="陶文华", finding_id=fid, changes={"证据材料": "补充"}, now=NOW),
             "当前阶段为“报告巡察”，只有集中巡察阶段可以更正问题")
-    stationed.stage = Stage.ARCHIVED
-    s.add(stationed)
+    advance(s, settings, stationed.id or 0, Stage.ARCHIVED)
     s.commit()
     refused(s, lambda: withdraw_finding(session=s, by="陶文华", finding_id=fid, reason="误登", now=NOW),
             "2026年第一轮巡察·城东街道已归档，不能修改（撤回问题）")

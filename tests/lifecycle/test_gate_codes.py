@@ -20,12 +20,11 @@ from tasks.lifecycle.approvals import (
     record_decision,
     remind_waiting,
 )
-from tests.conftest import NOW
+from tests.conftest import HOUR, NOW
 from tests.support.factories import make_round
 
 pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
 
-HOUR = timedelta(hours=1)
 # gate -> (someone allowed, someone of another role). Written out, not derived from models/access.py.
 WHO = {
     Gate.PLAN: ("张明", "陶文华"),

@@ -13,15 +13,18 @@ from sqlmodel import Session, col, select
 from models.enums import RoundStatus, Stage, TeamRole
 from models.errors import DomainError
 from models.forms import RoundParams
+from models.settings import Settings
 from models.tables import Inspection, InspectionRound, Person, Team, TeamMember, Unit
 from tasks.lifecycle.rounds import create_round, recusal_problems, validate_round
 from tests.conftest import NOW
+from tests.support.advance import advance
 from tests.support.factories import (
     DEMO_UNITS,
     END,
     START,
     database,
     make_round,
+    round_in,
     round_params,
     row_counts,
     team_data,
@@ -182,10 +185,7 @@ def _second(**team: Any) -> Any:
 def test_a_unit_or_person_is_in_one_running_round(demo_org: Session, team: dict[str, Any], expected: list[str],
                                                   status: RoundStatus) -> None:
     s = demo_org
-    first, _ = make_round(s)
-    first.status = status
-    s.add(first)
-    s.commit()
+    round_in(s, status)
     params = _second(**team)
     assert validate_round(session=s, params=params) == expected
     before = row_counts(s)
@@ -197,21 +197,17 @@ def test_a_unit_or_person_is_in_one_running_round(demo_org: Session, team: dict[
 
 
 @pytest.mark.parametrize("status", [RoundStatus.RETURNED, RoundStatus.DONE])
-def test_a_returned_or_finished_round_books_nobody(demo_org: Session, status: RoundStatus) -> None:
+def test_a_returned_or_finished_round_books_nobody(demo_org: Session, settings: Settings, status: RoundStatus) -> None:
     s = demo_org
-    first, _ = make_round(s)
-    first.status = status
-    s.add(first)
-    s.commit()
+    first, _ = round_in(s, status, settings)
     second, insps = make_round(s, round_params(name="2027年第一轮巡察"))  # the same units and people
     assert second.id != first.id and len(insps) == 3
 
 
-def test_an_archived_unit_is_free_though_its_round_runs_on(demo_org: Session) -> None:
+def test_an_archived_unit_is_free_though_its_round_runs_on(demo_org: Session, settings: Settings) -> None:
     s = demo_org
-    _, insps = make_round(s)
-    insps[0].stage = Stage.ARCHIVED
-    s.add(insps[0])
+    _, insps = round_in(s, RoundStatus.ACTIVE)
+    advance(s, settings, insps[0].id or 0, Stage.ARCHIVED)
     s.commit()
     params = _second(leader="马成功", deputy=None, members=["王海燕"], units=["城东街道"])
     assert validate_round(session=s, params=params) == []

@@ -31,11 +31,11 @@ from models.tables import (
 )
 from tasks.infra.alerts import message_text
 from tasks.lifecycle.approvals import check_approver, open_gate
-from tasks.lifecycle.rounds import create_round, teams_markdown, validate_round
+from tasks.lifecycle.rounds import create_round, settle_plan, teams_markdown, validate_round
 from tasks.planning import term_plan
 from tests.conftest import NOW
 from tests.support.cli import as_person
-from tests.support.factories import make_round, round_data, team_data
+from tests.support.factories import make_round, round_data, round_in, team_data
 
 pytestmark = pytest.mark.both_databases
 
@@ -59,11 +59,7 @@ THIRD_TEAM: dict[str, Any] = {"leader": "孙丽娟", "deputy": None, "members": 
 
 def approved_round(s: Session, params: RoundParams | None = None) -> InspectionRound:
     """A round whose plan the leading group approved (进行中): its units count as covered."""
-    rnd, _ = make_round(s, params)
-    rnd.status = RoundStatus.ACTIVE
-    s.add(rnd)
-    s.commit()
-    return rnd
+    return round_in(s, RoundStatus.ACTIVE, params=params)[0]
 
 
 def test_coverage_counts_covered_planned_and_open_by_kind(demo_org: Session) -> None:
@@ -74,13 +70,10 @@ def test_coverage_counts_covered_planned_and_open_by_kind(demo_org: Session) -> 
     assert (cov.covered, cov.planned) == (0, 3)  # waiting for approval: planned, not covered
     assert not {"城东街道", "区教育局", "区交通投资集团"} & {
         u.name for r in term_plan.propose(session=s, term_id=tid, as_of=date(2026, 12, 15)) for u in r.units}
-    rnd.status = RoundStatus.RETURNED  # a plan sent back covers nothing and plans nothing
-    s.add(rnd)
+    settle_plan(session=s, round_id=rnd.id or 0, approved=False, now=NOW)  # a plan sent back covers nothing and plans nothing
     s.commit()
     assert (term_plan.coverage(session=s, term_id=tid, as_of=date(2026, 12, 15)).planned) == 0
-    rnd.status = RoundStatus.ACTIVE
-    s.add(rnd)
-    s.commit()
+    approved_round(s, RoundParams.model_validate(round_data(name="2026年第一轮巡察（重报）")))  # started again, approved
     cov = term_plan.coverage(session=s, term_id=tid, as_of=date(2026, 12, 15))
     assert (cov.total, cov.covered, cov.planned) == (16, 3, 0)
     assert cov.rows == [

@@ -27,12 +27,12 @@ from tasks.records.exports import (
     TASKS,
     export_lists,
 )
+from tests.conftest import LINK
 from tests.support.advance import advance
 from tests.support.bulk import insert_year
 from tests.support.cli import login
 from tests.support.factories import finding, make_round, sample_findings
 
-LINK = "http://127.0.0.1:4200/runs"
 ROUND = "2026年第一轮巡察"
 AS_OF = date(2027, 6, 1)
 

@@ -18,7 +18,6 @@ from models.enums import (
     CommonProblemStatus,
     FindingScope,
     GroupingStatus,
-    ItemStatus,
     RoundStatus,
     Stage,
 )
@@ -96,6 +95,13 @@ def open_item_ids(s: Session, iid: int) -> list[int]:
 def cp_item_ids(s: Session, cp_id: int, iid: int) -> list[int]:
     return [i for i in s.exec(select(RectificationItem.id).where(
         RectificationItem.common_problem_id == cp_id, RectificationItem.inspection_id == iid)) if i is not None]
+
+
+def close_items_of(s: Session, settings: Settings, r: Round, cp_id: int) -> None:
+    """Every unit reports the common problem's items done and the office closes them out."""
+    for iid in r.inspections.values():
+        if ids := cp_item_ids(s, cp_id, iid):
+            finish_items(s, settings, iid, ids)
 
 
 def late_finding(s: Session, settings: Settings, unit_iid: int, category: str, text: str) -> int:
@@ -257,9 +263,9 @@ def test_a_closed_problem_takes_no_more_findings(demo_org: Session, settings: Se
     s = demo_org
     r = build(s, settings)
     (cp,) = confirm(s, settings, r, [archives(r, finding_ids=[r.f("城东街道", 0), r.f("区教育局", 0)])])
-    cp.status = CommonProblemStatus.CLOSED
-    s.add(cp)
-    s.commit()
+    assert cp.id is not None
+    close_items_of(s, settings, r, cp.id)
+    close_common_problem(session=s, settings=settings, by="陶文华", problem_id=cp.id, comment="", now=NOW, link=LINK)
     with pytest.raises(DomainError) as err:
         confirm(s, settings, r, [archives(r)])
     assert f"第1组“干部档案管理不规范”：共性问题“干部档案管理不规范”已销号，不能再归入问题编号{r.f('区交通投资集团', 0)}" in err.value.problems
@@ -379,14 +385,7 @@ def test_only_the_office_closes_out_a_common_problem(demo_org: Session, settings
     (cp,) = confirm(s, settings, r, [archives(r)])
     s.commit()
     assert cp.id is not None
-    for unit in ("城东街道", "区教育局", "区交通投资集团"):
-        insp = s.get(Inspection, r.inspections[unit])
-        for i in cp_item_ids(s, cp.id, r.inspections[unit]):
-            row = s.get(RectificationItem, i)
-            assert row is not None and insp is not None
-            row.status = ItemStatus.CLOSED
-            s.add(row)
-    s.commit()
+    close_items_of(s, settings, r, cp.id)
     before = row_counts(s)
     if not allowed:
         with pytest.raises(DomainError, match="无权共性问题销号|不是本系统的在册用户"):
@@ -458,10 +457,7 @@ def test_common_problem_commands(cli_home: Path) -> None:
     code, out = run("close-common", str(cp_id), "--as", "陶文华")
     assert code == 2 and "不能销号" in out and "尚未销号（未开始）" in out
     with Session(get_engine()) as s:
-        for item in s.exec(select(RectificationItem).where(RectificationItem.common_problem_id == cp_id)):
-            item.status = ItemStatus.CLOSED
-            s.add(item)
-        s.commit()
+        close_items_of(s, get_settings(), r, cp_id)
     code, out = run("close-common", str(cp_id), "--as", "陶文华", "--comment", "整改到位")
     assert (code, out) == (0, f"共性问题{cp_id}“干部档案管理不规范”已销号，督办结束。\n")
     assert run("common-problems")[1].splitlines()[1].endswith("\t已销号")

@@ -19,10 +19,10 @@ from models.tables import Alert, ClueLetter
 from tasks.clues import ledger as clues
 from tasks.infra.workdays import WorkCalendar, parse_office_file, span_text, work_calendar
 from tasks.supervision.rectification import sweep
+from tests.conftest import LINK
 from tests.support.factories import in_stationing
 
 W, N = DayCount.WORKING, DayCount.NATURAL
-LINK = "http://127.0.0.1:4200/runs"
 
 
 def at(day: date, hour: int = 9) -> datetime:

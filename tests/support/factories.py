@@ -18,12 +18,12 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
 from models.db import make_engine
-from models.enums import Stage
+from models.enums import RoundStatus, Stage
 from models.errors import DomainError
 from models.forms import FindingIn, RoundParams
 from models.settings import Settings, get_settings
 from models.tables import AuditEvent, Inspection, InspectionRound, Unit
-from tasks.lifecycle.rounds import create_round
+from tasks.lifecycle.rounds import create_round, settle_plan
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG, NOW
 from tests.support.advance import advance
@@ -93,6 +93,27 @@ def make_round(
     ).all()
     by_unit = {name: insp for insp, name in rows}
     return rnd, [by_unit[u] for u in order]
+
+
+def round_in(
+    session: Session, status: RoundStatus, settings: Settings | None = None, params: RoundParams | None = None,
+) -> tuple[InspectionRound, list[Inspection]]:
+    """A round (make_round) brought to `status` the way the product gets there: 方案待批 as created;
+    进行中 or 方案退回 by the leading group's answer to its plan (settle_plan, as the round flow
+    records it); 已完成 once every unit, its plan approved, went through every stage to 已归档
+    (needs `settings`). Committed."""
+    rnd, inspections = make_round(session, params)
+    if status is not RoundStatus.PLANNING:
+        settle_plan(session=session, round_id=rnd.id or 0, approved=status is not RoundStatus.RETURNED, now=NOW)
+        session.commit()
+    if status is RoundStatus.DONE:
+        assert settings is not None, "a finished round needs the settings its stages write under"
+        for insp in inspections:
+            advance(session, settings, insp.id or 0, Stage.ARCHIVED)
+            session.commit()
+        session.refresh(rnd)
+    assert rnd.status == status, (rnd.status, status)
+    return rnd, inspections
 
 
 def finding(
