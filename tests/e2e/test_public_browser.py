@@ -14,16 +14,13 @@ import pytest
 from sqlmodel import select
 
 from deployments.public.app import create_app
-from models.clock import now as clock_now
 from models.crypto import vault
 from models.db import session_scope
 from models.enums import PetitionChannel
 from models.settings import get_settings
 from models.tables import Petition
-from tasks.planning.org import load_org, read_org_file
-from tests.conftest import DEMO_ORG
 from tests.support.browser import PHONE, SHOTS, chromium, served
-from tests.support.factories import in_stationing
+from tests.support.public import unit_in_stationing_now
 
 pytestmark = [pytest.mark.browser]
 
@@ -35,12 +32,8 @@ INFORMANT = "网页举报人-测试甲"
 
 @pytest.fixture
 def public_url(cli_home: Path) -> Iterator[str]:
-    settings = get_settings()
-    with session_scope() as s:
-        load_org(session=s, data=read_org_file(DEMO_ORG))
-    with session_scope() as s:
-        in_stationing(s, settings, now=clock_now())
-    with served(create_app(settings=settings), "public page") as url:
+    unit_in_stationing_now()
+    with served(create_app(settings=get_settings()), "public page") as url:
         yield url
 
 
