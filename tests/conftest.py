@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from prefect.context import refresh_global_settings_context
 from sqlmodel import Session, SQLModel
 
 from deployments.ops.inbox import Inbox
@@ -19,6 +18,7 @@ from models.clock import CHINA
 from models.db import get_engine, make_engine
 from models.settings import PROJECT_ROOT, Settings, get_settings
 from tasks.planning.org import load_org, read_org_file, without_contacts
+from tests.support.stacks import exported
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,28 +160,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
         "XUNCHA_ZOMBIE_SECONDS": "90",  # a silent run is taken for dead sooner than the 5-minute default
         "XUNCHA_HOUSEKEEPING_SECONDS": "5",  # the relay reminds, starts and recovers every 5 s
     })
-    saved = dict(os.environ)
-    os.environ.update({k: v for k, v in st.env().items() if k.startswith(("PREFECT_", "XUNCHA_"))})
-    # Prefect freezes its settings from the environment at import time; make it read them again.
-    refresh_global_settings_context()
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    try:
-        st.start_server()
-        st.deploy()
-        st.start_worker()
-        st.start_relay()
-        # Demo org without its own contacts, so every alert goes to the role inbox above.
-        data = without_contacts(read_org_file(DEMO_ORG))
-        from models.db import session_scope
+    with exported(st):
+        try:
+            st.start_server()
+            st.deploy()
+            st.start_worker()
+            st.start_relay()
+            # Demo org without its own contacts, so every alert goes to the role inbox above.
+            data = without_contacts(read_org_file(DEMO_ORG))
+            from models.db import session_scope
 
-        with session_scope() as s:
-            load_org(session=s, data=data)
-        yield st
-    finally:
-        st.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        refresh_global_settings_context()
-        get_settings.cache_clear()
-        get_engine.cache_clear()
+            with session_scope() as s:
+                load_org(session=s, data=data)
+            yield st
+        finally:
+            st.stop()

@@ -13,28 +13,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from prefect.context import refresh_global_settings_context
 from sqlmodel import select
 
 from deployments.ops.stack import Stack, drop_postgres, free_port, postgres_env
-from models.db import get_engine, session_scope
+from models.db import session_scope
 from models.enums import RoundStatus, Stage
 from models.settings import get_settings
 from models.tables import Alert, AuditEvent, Document, Inspection, InspectionRound
 from tests.e2e.test_lifecycle import inspections_of, start_round
 from tests.support.driver import answer, pause_key, read, wait_for, wait_for_gate
+from tests.support.stacks import exported
 
 pytestmark = pytest.mark.stack
-
-
-def _use(env: dict[str, str]) -> None:
-    os.environ.clear()
-    os.environ.update(env)
-    refresh_global_settings_context()
-    get_settings.cache_clear()
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -42,29 +32,27 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     name = f"xuncha_scale_{os.getpid()}"
     st = Stack(home=tmp_path_factory.mktemp("scale"), port=free_port(),
                extra_env=postgres_env(name) | {"XUNCHA_HOUSEKEEPING_SECONDS": "5"})
-    saved = dict(os.environ)
     # The session's stack (tests/conftest.py) points every recipient at its own inbox; this stack
     # has no receiver of its own, so its codes stay in its outbox, where the test reads them.
-    os.environ.pop("XUNCHA_RECIPIENTS", None)
-    _use({k: v for k, v in saved.items() if k != "XUNCHA_RECIPIENTS"}
-         | {k: v for k, v in st.env().items() if k.startswith(("PREFECT_", "XUNCHA_"))})
     try:
-        st.start_server()
-        st.deploy()
-        st.start_worker("worker-a")
-        st.start_worker("worker-b")
-        st.start_relay("relay-a")  # two relays share the outbox through its leases
-        st.start_relay("relay-b")
-        from tasks.planning.org import load_org, read_org_file, without_contacts
-        from tests.conftest import DEMO_ORG
+        with exported(st, without=("XUNCHA_RECIPIENTS",)):
+            try:
+                st.start_server()
+                st.deploy()
+                st.start_worker("worker-a")
+                st.start_worker("worker-b")
+                st.start_relay("relay-a")  # two relays share the outbox through its leases
+                st.start_relay("relay-b")
+                from tasks.planning.org import load_org, read_org_file, without_contacts
+                from tests.conftest import DEMO_ORG
 
-        data = without_contacts(read_org_file(DEMO_ORG))
-        with session_scope() as s:
-            load_org(session=s, data=data)
-        yield st
+                data = without_contacts(read_org_file(DEMO_ORG))
+                with session_scope() as s:
+                    load_org(session=s, data=data)
+                yield st
+            finally:
+                st.stop()
     finally:
-        st.stop()
-        _use(saved)
         drop_postgres(name)
 
 
