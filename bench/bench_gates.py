@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bench_round import deploy_bare  # noqa: E402
 from bench.drive import (  # noqa: E402
     DECISIONS,
-    _resume,
-    _states,
+    flow_run_states,
     load_demo_org,
+    resume_when_ready,
     start_round,
     start_stack,
     unit_runs,
@@ -84,7 +84,7 @@ def measure(first_runs: list[str], more_runs: Any, *, ours: bool, expected: int,
     final: dict[str, Any] = {}
     while time.monotonic() < deadline:
         runs.update(more_runs())
-        states = _states(runs)
+        states = flow_run_states(runs)
         final = {i: fr for i, fr in states.items() if fr.state and fr.state.is_final()}
         if len(final) >= expected and len(final) == len(runs):
             break
@@ -101,7 +101,7 @@ def measure(first_runs: list[str], more_runs: Any, *, ours: bool, expected: int,
                 if ours:
                     answer(run_id, decision=DECISIONS[str(st.state_details.pause_key).rsplit("-", 3)[0]], comment="")
                 else:
-                    _resume(resume_flow_run, run_id, {"ok": True})
+                    resume_when_ready(resume_flow_run, run_id, {"ok": True})
                 answered_at[run_id] = time.monotonic()
             except NotPausedError:
                 del answered_state[run_id]
@@ -163,7 +163,7 @@ def main() -> int:
             "units": args.units, "tasks": 3, "gates": 3, "tag": uuid.uuid4().hex[:8]}).id)
 
         def bare_children() -> list[str]:
-            fr = _states([bare_first]).get(bare_first)
+            fr = flow_run_states([bare_first]).get(bare_first)
             return list(fr.state.result(raise_on_failure=False) or []) if fr and fr.state and fr.state.is_completed() else []
 
         bare_lat, _ = measure([bare_first], bare_children, ours=False, expected=1 + args.units, timeout=args.timeout)

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.drive import drive, load_demo_org, start_round, start_stack, task_run_count, unit_runs  # noqa: E402
-from deployments.ops.stack import drop_postgres, postgres_env  # noqa: E402
+from deployments.ops.stack import Stack, drop_postgres, postgres_env  # noqa: E402
 
 UNITS = ["城东街道", "城西街道", "盐仓街道", "临城街道", "区财政局", "区卫生健康局", "区农业农村局", "区教育局", "东港社区", "马岙村"]
 
@@ -31,10 +31,10 @@ def teams(units: int) -> list[dict[str, object]]:
     return [{"name": n, "leader": lead, "members": m, "units": us} for (n, lead, m), us in zip(leads, split, strict=True) if us]
 
 
-def deploy_bare(stack: object) -> None:
+def deploy_bare(stack: Stack) -> None:
     for entry, name in (("bench/bare_flows.py:bare_unit", "基准单位"), ("bench/bare_flows.py:bare_round", "基准轮次")):
-        result = stack.run(stack._prefect() + ["--no-prompt", "deploy", entry, "--name", name,  # type: ignore[attr-defined]
-                                                "--pool", "xuncha-process"], check=False)
+        result = stack.run(stack.prefect_cli() + ["--no-prompt", "deploy", entry, "--name", name,
+                                                  "--pool", "xuncha-process"], check=False)
         if result.returncode != 0:
             raise SystemExit(f"基准流程部署失败：{result.stdout[-2000:]}{result.stderr[-2000:]}")
 

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitKind
-from models.errors import DomainError, _titles, reason
+from models.errors import DomainError, field_titles, reason
 from models.settings import Settings, get_settings
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
 from tasks.infra.xlsx import append_row, read_workbook, save_workbook
@@ -151,7 +151,7 @@ def _build(rp: _RowProblems, model: Callable[..., Any], columns: dict[str, str],
         for e in exc.errors():
             field = str(e["loc"][0]) if e["loc"] else ""
             # A nested field (the secretary's contact) or a list item (a specialty): its own title.
-            titles = [t for t in _titles(model, tuple(e["loc"])) if not t.startswith("第")]
+            titles = [t for t in field_titles(model, tuple(e["loc"])) if not t.startswith("第")]
             rp.add(f"“{columns.get(field) or (titles[-1] if titles else field)}”{reason(e)}")
         return None
 
