@@ -24,14 +24,12 @@ from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_round import deploy_bare  # noqa: E402
+from bench.bench_round import stack_with_bare_flows  # noqa: E402
 from bench.drive import (  # noqa: E402
     DECISIONS,
     flow_run_states,
-    load_demo_org,
     resume_when_ready,
     start_round,
-    start_stack,
     unit_runs,
 )
 
@@ -134,12 +132,9 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=3600)
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-gates-"))
-    stack = start_stack(home)
     server_log = home / "logs" / "server.log"
     print(f"默认配置（与 up 相同）：数据目录 {home}")
-    try:
-        deploy_bare(stack)
-        load_demo_org()
+    with stack_with_bare_flows(home):
         from prefect.deployments import run_deployment
 
         name = f"审批基准-{uuid.uuid4().hex[:6]}"
@@ -174,8 +169,6 @@ def main() -> int:
         print(f"空流程：{len(bare_lat)}次计时，P50 {bare_p50:.2f}秒；服务端锁错误/503 {locks}行；曾中断的运行{crashed}个")
         print(f"RATIO {p50 / bare_p50:.3f} P50 {p50:.2f} P95 {p95:.2f} BARE_P50 {bare_p50:.2f} LOCKS {locks} CRASHED {crashed}")
         return 0 if archived == args.units and not crashed else 1
-    finally:
-        stack.stop()
 
 
 if __name__ == "__main__":
