@@ -24,14 +24,12 @@ from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_round import deploy_bare  # noqa: E402
+from bench.bench_round import stack_with_bare_flows  # noqa: E402
 from bench.drive import (  # noqa: E402
     DECISIONS,
-    _resume,
-    _states,
-    load_demo_org,
+    flow_run_states,
+    resume_when_ready,
     start_round,
-    start_stack,
     unit_runs,
 )
 
@@ -84,7 +82,7 @@ def measure(first_runs: list[str], more_runs: Any, *, ours: bool, expected: int,
     final: dict[str, Any] = {}
     while time.monotonic() < deadline:
         runs.update(more_runs())
-        states = _states(runs)
+        states = flow_run_states(runs)
         final = {i: fr for i, fr in states.items() if fr.state and fr.state.is_final()}
         if len(final) >= expected and len(final) == len(runs):
             break
@@ -101,7 +99,7 @@ def measure(first_runs: list[str], more_runs: Any, *, ours: bool, expected: int,
                 if ours:
                     answer(run_id, decision=DECISIONS[str(st.state_details.pause_key).rsplit("-", 3)[0]], comment="")
                 else:
-                    _resume(resume_flow_run, run_id, {"ok": True})
+                    resume_when_ready(resume_flow_run, run_id, {"ok": True})
                 answered_at[run_id] = time.monotonic()
             except NotPausedError:
                 del answered_state[run_id]
@@ -134,12 +132,9 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=3600)
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-gates-"))
-    stack = start_stack(home)
     server_log = home / "logs" / "server.log"
     print(f"默认配置（与 up 相同）：数据目录 {home}")
-    try:
-        deploy_bare(stack)
-        load_demo_org()
+    with stack_with_bare_flows(home):
         from prefect.deployments import run_deployment
 
         name = f"审批基准-{uuid.uuid4().hex[:6]}"
@@ -163,7 +158,7 @@ def main() -> int:
             "units": args.units, "tasks": 3, "gates": 3, "tag": uuid.uuid4().hex[:8]}).id)
 
         def bare_children() -> list[str]:
-            fr = _states([bare_first]).get(bare_first)
+            fr = flow_run_states([bare_first]).get(bare_first)
             return list(fr.state.result(raise_on_failure=False) or []) if fr and fr.state and fr.state.is_completed() else []
 
         bare_lat, _ = measure([bare_first], bare_children, ours=False, expected=1 + args.units, timeout=args.timeout)
@@ -174,8 +169,6 @@ def main() -> int:
         print(f"空流程：{len(bare_lat)}次计时，P50 {bare_p50:.2f}秒；服务端锁错误/503 {locks}行；曾中断的运行{crashed}个")
         print(f"RATIO {p50 / bare_p50:.3f} P50 {p50:.2f} P95 {p95:.2f} BARE_P50 {bare_p50:.2f} LOCKS {locks} CRASHED {crashed}")
         return 0 if archived == args.units and not crashed else 1
-    finally:
-        stack.stop()
 
 
 if __name__ == "__main__":

@@ -14,12 +14,14 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.drive import drive, load_demo_org, start_round, start_stack, task_run_count, unit_runs  # noqa: E402
-from deployments.ops.stack import drop_postgres, postgres_env  # noqa: E402
+from deployments.ops.stack import Stack, drop_postgres, postgres_env  # noqa: E402
 
 UNITS = ["城东街道", "城西街道", "盐仓街道", "临城街道", "区财政局", "区卫生健康局", "区农业农村局", "区教育局", "东港社区", "马岙村"]
 
@@ -31,12 +33,25 @@ def teams(units: int) -> list[dict[str, object]]:
     return [{"name": n, "leader": lead, "members": m, "units": us} for (n, lead, m), us in zip(leads, split, strict=True) if us]
 
 
-def deploy_bare(stack: object) -> None:
+def deploy_bare(stack: Stack) -> None:
     for entry, name in (("bench/bare_flows.py:bare_unit", "基准单位"), ("bench/bare_flows.py:bare_round", "基准轮次")):
-        result = stack.run(stack._prefect() + ["--no-prompt", "deploy", entry, "--name", name,  # type: ignore[attr-defined]
-                                                "--pool", "xuncha-process"], check=False)
+        result = stack.run(stack.prefect_cli() + ["--no-prompt", "deploy", entry, "--name", name,
+                                                  "--pool", "xuncha-process"], check=False)
         if result.returncode != 0:
             raise SystemExit(f"基准流程部署失败：{result.stdout[-2000:]}{result.stderr[-2000:]}")
+
+
+@contextmanager
+def stack_with_bare_flows(home: Path, env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """The stack `up` starts (bench/drive.py start_stack) with the bare flows deployed beside ours
+    and the demo county loaded; stopped on the way out."""
+    stack = start_stack(home, env=env)
+    try:
+        deploy_bare(stack)
+        load_demo_org()
+        yield stack
+    finally:
+        stack.stop()
 
 
 def main() -> int:
@@ -54,39 +69,36 @@ def main() -> int:
         env = {"PREFECT_API_DATABASE_CONNECTION_URL": postgres_env(pg)["PREFECT_API_DATABASE_CONNECTION_URL"]}
     elif args.prefect_db == "sqlite":
         env = {"PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect' / 'prefect.db'}"}
-    stack = start_stack(home, env=env)
     print(f"Prefect 服务数据库：{args.prefect_db}；应用数据：SQLite；一个执行器、一个投递进程")
     try:
-        deploy_bare(stack)
-        load_demo_org()
-        from prefect.deployments import run_deployment
+        with stack_with_bare_flows(home, env):
+            from prefect.deployments import run_deployment
 
-        # Ours: one round, every gate answered when it opens.
-        name = f"基准轮次-{uuid.uuid4().hex[:6]}"
-        t0 = time.monotonic()
-        run = start_round(name, teams(args.units))
-        ours = drive([run], [name], units=args.units, timeout=args.timeout)
-        seconds = time.monotonic() - t0
-        unit_ids = unit_runs([name])
-        tasks = task_run_count(unit_ids) // max(1, len(unit_ids))
-        gates = 3  # per unit: 巡察组提交报告, 报告审议, 整改销号 (no clue, no rectification item)
-        print(f"本系统：{args.units}个单位，{ours['runs']}个流程运行，每个单位约{tasks}个任务运行、{gates}个审批，"
-              f"用时 {seconds:.1f} 秒，失败 {ours['failed']}")
+            # Ours: one round, every gate answered when it opens.
+            name = f"基准轮次-{uuid.uuid4().hex[:6]}"
+            t0 = time.monotonic()
+            run = start_round(name, teams(args.units))
+            ours = drive([run], [name], units=args.units, timeout=args.timeout)
+            seconds = time.monotonic() - t0
+            unit_ids = unit_runs([name])
+            tasks = task_run_count(unit_ids) // max(1, len(unit_ids))
+            gates = 3  # per unit: 巡察组提交报告, 报告审议, 整改销号 (no clue, no rectification item)
+            print(f"本系统：{args.units}个单位，{ours['runs']}个流程运行，每个单位约{tasks}个任务运行、{gates}个审批，"
+                  f"用时 {seconds:.1f} 秒，失败 {ours['failed']}")
 
-        # Bare: the same shape, empty tasks.
-        t0 = time.monotonic()
-        bare_run = run_deployment("基准轮次/基准轮次", timeout=0, parameters={
-            "units": args.units, "tasks": tasks, "gates": gates, "tag": uuid.uuid4().hex[:8]})
-        bare = drive([str(bare_run.id)], [], units=args.units, timeout=args.timeout, bare=True)  # type: ignore[union-attr]
-        bare_seconds = time.monotonic() - t0
-        print(f"空流程：同样形状，用时 {bare_seconds:.1f} 秒，失败 {bare['failed']}")
-        if ours["failed"] or bare["failed"]:
-            print("有运行未完成，比值无效", file=sys.stderr)
-            return 1
-        print(f"RATIO {seconds / bare_seconds:.3f} SECONDS {seconds:.1f} BARE {bare_seconds:.1f}")
-        return 0
+            # Bare: the same shape, empty tasks.
+            t0 = time.monotonic()
+            bare_run = run_deployment("基准轮次/基准轮次", timeout=0, parameters={
+                "units": args.units, "tasks": tasks, "gates": gates, "tag": uuid.uuid4().hex[:8]})
+            bare = drive([str(bare_run.id)], [], units=args.units, timeout=args.timeout, bare=True)  # type: ignore[union-attr]
+            bare_seconds = time.monotonic() - t0
+            print(f"空流程：同样形状，用时 {bare_seconds:.1f} 秒，失败 {bare['failed']}")
+            if ours["failed"] or bare["failed"]:
+                print("有运行未完成，比值无效", file=sys.stderr)
+                return 1
+            print(f"RATIO {seconds / bare_seconds:.3f} SECONDS {seconds:.1f} BARE {bare_seconds:.1f}")
+            return 0
     finally:
-        stack.stop()
         if args.prefect_db == "postgres":
             drop_postgres(pg)
 

@@ -59,7 +59,7 @@ def start_round(name: str, teams: list[dict[str, Any]]) -> str:
     return str(run.id)  # type: ignore[union-attr]
 
 
-def _states(ids: Iterable[str]) -> dict[str, Any]:
+def flow_run_states(ids: Iterable[str]) -> dict[str, Any]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -98,12 +98,12 @@ def drive(round_runs: list[str], round_names: list[str], *, units: int, timeout:
     final: dict[str, Any] = {}
     while time.monotonic() < deadline:
         if bare:
-            for fr in _states(round_runs).values():
+            for fr in flow_run_states(round_runs).values():
                 if fr.state and fr.state.is_completed():
                     runs.update(fr.state.result(raise_on_failure=False) or [])
         else:
             runs.update(unit_runs(round_names))
-        states = _states(runs)
+        states = flow_run_states(runs)
         final = {i: fr for i, fr in states.items() if fr.state and fr.state.is_final()}
         if len(final) == len(round_runs) * (1 + units) and len(runs) == len(final):
             break
@@ -117,7 +117,7 @@ def drive(round_runs: list[str], round_names: list[str], *, units: int, timeout:
             answered[run_id] = str(st.id)
             try:
                 if bare:
-                    _resume(resume_flow_run, run_id, {"ok": True})
+                    resume_when_ready(resume_flow_run, run_id, {"ok": True})
                 else:
                     gate = key.rsplit("-", 3)[0]
                     answer(run_id, decision=DECISIONS[gate], comment="")
@@ -131,7 +131,7 @@ def drive(round_runs: list[str], round_names: list[str], *, units: int, timeout:
     return {"runs": len(runs), "final": len(final), "failed": failed + (len(round_runs) * (1 + units) - len(final))}
 
 
-def _resume(resume: Any, run_id: str, data: dict[str, Any]) -> None:
+def resume_when_ready(resume: Any, run_id: str, data: dict[str, Any]) -> None:
     for attempt in range(240):
         try:
             resume(UUID(run_id), run_input=data)

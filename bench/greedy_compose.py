@@ -13,7 +13,7 @@ from tasks.planning.compose import (
     PersonRec,
     TeamProposal,
     UnitRec,
-    _groups,
+    area_groups,
     checked_conflicts,
     conflict_reasons,
 )
@@ -40,7 +40,7 @@ def compose_teams_greedy(units: list[UnitRec], people: list[PersonRec], conflict
         if not p.available:
             excluded[p.name].append("本轮不可用（请假、借调等）")
     problems: list[str] = []
-    for group in _groups(units, n_teams):
+    for group in area_groups(units, n_teams):
         names = "、".join(u.name for u in group)
         leaders = sorted((p for p in available if p.leader and p.id not in used and eligible(p, group)), key=rotation)
         if not leaders:

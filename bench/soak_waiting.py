@@ -24,7 +24,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_gates import LOCK_LINE, crashed_runs, teams  # noqa: E402
-from bench.drive import DECISIONS, _states, load_demo_org, start_round, start_stack, unit_runs  # noqa: E402
+from bench.drive import (  # noqa: E402
+    DECISIONS,
+    flow_run_states,
+    load_demo_org,
+    start_round,
+    start_stack,
+    unit_runs,
+)
 
 
 def main() -> int:
@@ -50,7 +57,7 @@ def main() -> int:
         key = ""
         while time.monotonic() < end or not waited:
             runs = [round_run, *unit_runs([name])]
-            for run_id, fr in _states(runs).items():
+            for run_id, fr in flow_run_states(runs).items():
                 st = fr.state
                 if not (st and st.is_paused()):
                     continue
@@ -81,7 +88,7 @@ def main() -> int:
         deadline = time.monotonic() + 1800
         while time.monotonic() < deadline:
             runs = [round_run, *unit_runs([name])]
-            states = _states(runs)
+            states = flow_run_states(runs)
             if all(f.state and f.state.is_final() for f in states.values()):
                 break
             for run_id, f in states.items():

@@ -3,6 +3,7 @@ tests walk them row by row, so a change of policy is a change here and nowhere e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from models.enums import AccessRole, ClueKind, Gate, Role
@@ -105,48 +106,63 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     Action.VIEW_RECTIFICATION: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.UNIT_CONTACT: UNIT},
 }
 
+
+@dataclass(frozen=True)
+class Command:
+    """What a CLI command does (`action`: whose roles may run it) and the name a refusal of it at
+    the door is audited under (`audit_name`): the name the command's own audit records use, as the
+    domain function refuses a record out of reach under that name too; otherwise the action's."""
+
+    action: Action
+    audited_as: str = ""
+
+    @property
+    def audit_name(self) -> str:
+        return self.audited_as or self.action.value
+
+
 # What each CLI command does, so it runs only for a person logged in with `xuncha login` whose
 # role allows it (deployments/cli/common.py checks this before the command runs; a command
 # missing here cannot be registered). None: a command of the machine's operator that starts or
 # stops processes or is the login itself and reads no one's data; the operating-system account
 # that owns the data folder is its check.
-COMMANDS: dict[str, Action | None] = {
+COMMANDS: dict[str, Command | None] = {
     "login": None, "logout": None, "whoami": None,
     "up": None, "down": None, "relay": None, "deliver": None, "inbox": None, "db-status": None, "db-upgrade": None,
-    "load-org": Action.MANAGE_ACCOUNTS,
-    "export-org": Action.MANAGE_ACCOUNTS,
-    "set-password": Action.MANAGE_ACCOUNTS,
-    "import-findings": Action.RECORD_FINDINGS,
-    "findings": Action.VIEW_PROGRESS,
-    "correct-finding": Action.CORRECT_FINDING,
-    "withdraw-finding": Action.WITHDRAW_FINDING,
-    "start-round": Action.START_ROUND,
-    "status": Action.VIEW_PROGRESS,
-    "look-backs": Action.VIEW_PROGRESS,
-    "common-problems": Action.VIEW_PROGRESS,
-    "close-common": Action.CLOSE_COMMON_PROBLEM,
-    "sweep": Action.RUN_SWEEP,
-    "stats": Action.VIEW_STATISTICS,
-    "charts": Action.VIEW_STATISTICS,
-    "evaluate-teams": Action.VIEW_STATISTICS,
-    "export-lists": Action.VIEW_STATISTICS,
-    "verify-audit": Action.VERIFY_AUDIT,
-    "verify-dossier": Action.VERIFY_DOSSIER,
-    "rotate-key": Action.ROTATE_KEY,
-    "term-create": Action.PLAN_TERM,
-    "schedule": Action.PLAN_TERM,
-    "compose": Action.PLAN_TERM,
-    "pools": Action.PLAN_TERM,
-    "coverage": Action.VIEW_COVERAGE,
-    "add-petition": Action.ADD_PETITION,
-    "show-petition": Action.READ_PETITION,
-    "petition-to-clue": Action.ADD_CLUE,
-    "add-clue": Action.ADD_CLUE,
-    "transfer-now": Action.TRANSFER_URGENT,
-    "clues": Action.LIST_CLUES,
-    "show-clue": Action.READ_CLUE,
-    "ack-letter": Action.ACKNOWLEDGE,
-    "clue-result": Action.REPORT_RESULT,
+    "load-org": Command(Action.MANAGE_ACCOUNTS),
+    "export-org": Command(Action.MANAGE_ACCOUNTS),
+    "set-password": Command(Action.MANAGE_ACCOUNTS, "重置密码"),
+    "import-findings": Command(Action.RECORD_FINDINGS),
+    "findings": Command(Action.VIEW_PROGRESS),
+    "correct-finding": Command(Action.CORRECT_FINDING, "更正问题"),
+    "withdraw-finding": Command(Action.WITHDRAW_FINDING, "撤回问题"),
+    "start-round": Command(Action.START_ROUND),
+    "status": Command(Action.VIEW_PROGRESS),
+    "look-backs": Command(Action.VIEW_PROGRESS),
+    "common-problems": Command(Action.VIEW_PROGRESS),
+    "close-common": Command(Action.CLOSE_COMMON_PROBLEM),
+    "sweep": Command(Action.RUN_SWEEP),
+    "stats": Command(Action.VIEW_STATISTICS),
+    "charts": Command(Action.VIEW_STATISTICS),
+    "evaluate-teams": Command(Action.VIEW_STATISTICS),
+    "export-lists": Command(Action.VIEW_STATISTICS),
+    "verify-audit": Command(Action.VERIFY_AUDIT),
+    "verify-dossier": Command(Action.VERIFY_DOSSIER),
+    "rotate-key": Command(Action.ROTATE_KEY),
+    "term-create": Command(Action.PLAN_TERM, "创建任期计划"),
+    "schedule": Command(Action.PLAN_TERM),
+    "compose": Command(Action.PLAN_TERM),
+    "pools": Command(Action.PLAN_TERM),
+    "coverage": Command(Action.VIEW_COVERAGE),
+    "add-petition": Command(Action.ADD_PETITION, "受理信访举报"),
+    "show-petition": Command(Action.READ_PETITION, "查阅信访举报"),
+    "petition-to-clue": Command(Action.ADD_CLUE, "信访举报转线索"),
+    "add-clue": Command(Action.ADD_CLUE, "登记线索"),
+    "transfer-now": Command(Action.TRANSFER_URGENT),
+    "clues": Command(Action.LIST_CLUES, "查看线索台账"),
+    "show-clue": Command(Action.READ_CLUE, "查阅线索"),
+    "ack-letter": Command(Action.ACKNOWLEDGE),
+    "clue-result": Command(Action.REPORT_RESULT),
 }
 # Commands that may run before anyone can log in, on a new install only: the first import of the
 # org data (no account exists yet) and the first office password (no 巡察办 account has one).

@@ -91,7 +91,7 @@ def outbox_cipher(settings: Settings) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(derived_key(settings, "outbox")))
 
 
-def _read_keys(path: Path) -> list[str]:
+def read_key_file(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="ascii").splitlines() if line.strip()]
 
 
@@ -119,7 +119,7 @@ def configured_keys(settings: Settings) -> list[str]:
     path = key_file(settings)
     if not path.exists():
         _create_once(path, Fernet.generate_key().decode())
-    return _read_keys(path)
+    return read_key_file(path)
 
 
 class Vault:

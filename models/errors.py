@@ -21,7 +21,7 @@ class NotFound(DomainError):
     """A referenced record does not exist."""
 
 
-def _titles(model: Any, loc: tuple[Any, ...]) -> list[str]:
+def field_titles(model: Any, loc: tuple[Any, ...]) -> list[str]:
     """The form's own titles along `loc` (nested models and list positions), for the message."""
     from typing import get_args
 
@@ -83,6 +83,6 @@ def explain(exc: Any, model: Any = None) -> list[str]:
     """A pydantic ValidationError as one Chinese line per problem: “field titles：reason”."""
     lines = []
     for e in exc.errors():
-        where = "·".join(_titles(model, tuple(e["loc"]))) if model is not None else "·".join(map(str, e["loc"]))
+        where = "·".join(field_titles(model, tuple(e["loc"]))) if model is not None else "·".join(map(str, e["loc"]))
         lines.append(f"{where}：{reason(e)}" if where else reason(e))
     return lines

@@ -15,12 +15,17 @@ from deployments.cli.door import actor
 from models.access import Action, require
 from models.clock import now
 from models.db import session_scope
+from models.enums import ClueKind
 from models.errors import DomainError
 from models.settings import get_settings
 from tasks.clues import ledger as clues
 from tasks.infra.textio import read_stream, read_text
 from tasks.infra.workdays import span_text
 from tasks.lifecycle.findings import find_inspection
+
+# The options a new clue is given, whether it comes from a petition or is recorded directly.
+CLUE_KIND = typer.Option(..., "--kind", help=f"线索类型：{'、'.join(k.value for k in ClueKind)}")
+URGENT = typer.Option(False, "--urgent", help="需边巡边移")
 
 
 def _text(path: Path | None) -> str:
@@ -69,9 +74,9 @@ def show_petition_cmd(
 
 def petition_to_clue_cmd(
     petition_id: int = typer.Argument(..., help="信访举报编号"),
-    kind: str = typer.Option(..., "--kind", help="线索类型：违纪违法线索、选人用人问题、信访事项、行业领域问题"),
+    kind: str = CLUE_KIND,
     file: Path = typer.Option(None, "--file", help="线索摘要文件；不填则从标准输入读取"),
-    urgent: bool = typer.Option(False, "--urgent", help="需边巡边移"),
+    urgent: bool = URGENT,
 ) -> None:
     """把信访举报转为问题线索（线索摘要从文件或标准输入读取）。"""
     by = actor()
@@ -85,9 +90,9 @@ def petition_to_clue_cmd(
 def add_clue_cmd(
     round_name: str = typer.Option(..., "--round", help="巡察轮次名称"),
     unit_name: str = typer.Option(..., "--unit", help="被巡察单位名称"),
-    kind: str = typer.Option(..., "--kind", help="线索类型：违纪违法线索、选人用人问题、信访事项、行业领域问题"),
+    kind: str = CLUE_KIND,
     file: Path = typer.Option(None, "--file", help="线索内容文件；不填则从标准输入读取"),
-    urgent: bool = typer.Option(False, "--urgent", help="需边巡边移"),
+    urgent: bool = URGENT,
 ) -> None:
     """登记问题线索。线索内容从文件或标准输入读取，不出现在命令行参数和日志中。"""
     by = actor()

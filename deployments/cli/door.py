@@ -33,15 +33,6 @@ T = TypeVar("T")
 FIRST_SETUP_ACTOR = "初始设置（本机操作系统用户）"
 
 
-# A refusal at the door is recorded under the name the command's own audit records use (the
-# domain function refuses a record out of reach under that name too); otherwise the action's.
-REFUSAL_LABELS = {
-    "set-password": "重置密码", "correct-finding": "更正问题", "withdraw-finding": "撤回问题",
-    "add-petition": "受理信访举报", "show-petition": "查阅信访举报", "petition-to-clue": "信访举报转线索",
-    "add-clue": "登记线索", "show-clue": "查阅线索", "clues": "查看线索台账", "term-create": "创建任期计划",
-}
-
-
 class NotLoggedIn(DomainError):
     """No live login on this machine for this database."""
 
@@ -112,36 +103,35 @@ def new_install(s: Session, command: str) -> bool:
     return False
 
 
-def _login_hint(ended: sessions.Ended) -> str:
+def _not_logged_in(ended: sessions.Ended) -> NotLoggedIn:
     from deployments.cli.common import cli_command
 
     why = "" if ended in (sessions.Ended.UNKNOWN, sessions.Ended.NONE) else f"（{ended.value}）"
-    return f"尚未登录{why}：请先运行 {cli_command()} login 姓名"
+    return NotLoggedIn(f"尚未登录{why}：请先运行 {cli_command()} login 姓名")
 
 
-def _check(s: Session, settings: Settings, command: str) -> Actor | str:
-    """The person running `command`, or the refusal to give (already written to the audit log)."""
-    action = COMMANDS[command]
-    assert action is not None
+def _check(s: Session, settings: Settings, command: str) -> Actor | DomainError:
+    """The person running `command`, or the refusal to raise (already written to the audit log)."""
+    rule = COMMANDS[command]
+    assert rule is not None
     t = now()
     found = sessions.find(session=s, settings=settings, token=read_token(settings.cli_session_file()), now=t)
     if found.account is None or found.login is None or found.login.stage != sessions.Stage.ACTIVE:
         if command in FIRST_SETUP and new_install(s, command):
             return Actor(FIRST_SETUP_ACTOR, None)
-        return _login_hint(found.ended)
+        return _not_logged_in(found.ended)
     sessions.touch(session=s, login=found.login, now=t)
     role = AccessRole(found.account.role)
     try:
-        require(role, action)
+        require(role, rule.action)
     except Forbidden as exc:
-        label = REFUSAL_LABELS.get(command, action.value)
         try:
-            record_refusal(session=s, actor=found.account.name, action=f"{label}（被拒绝）", entity="command",
+            record_refusal(session=s, actor=found.account.name, action=f"{rule.audit_name}（被拒绝）", entity="command",
                            entity_id=None, now=t, detail={"command": command, "reason": str(exc)[:500]})
         except DomainError as audit:  # the trail has lost rows: say so as well as the refusal
             s.rollback()
-            return f"{exc}\n{audit}"
-        return str(exc)
+            return Forbidden(f"{exc}\n{audit}")
+        return exc
     return Actor(found.account.name, role)
 
 
@@ -151,8 +141,8 @@ def admit(command: str) -> Actor | None:
         return None
     with session_scope() as s:
         outcome = _check(s, get_settings(), command)  # committed: the refusal's audit record stays
-    if isinstance(outcome, str):
-        raise (NotLoggedIn if outcome.startswith("尚未登录") else Forbidden)(outcome)
+    if isinstance(outcome, DomainError):
+        raise outcome
     return outcome
 
 
@@ -160,10 +150,10 @@ def record_run(command: str, who: Actor) -> None:
     """The audit record of a confidential command that has none of its own."""
     if command not in AUDITED_COMMANDS:
         return
-    action = COMMANDS[command]
-    assert action is not None
+    rule = COMMANDS[command]
+    assert rule is not None
     with session_scope() as s:
-        record_event(session=s, actor=who.name, action=f"命令行：{action.value}", entity="command", entity_id=None,
+        record_event(session=s, actor=who.name, action=f"命令行：{rule.action.value}", entity="command", entity_id=None,
                      now=now(), detail={"command": command})
 
 

@@ -245,8 +245,7 @@ def up_cmd(
     stack.start_relay()
     public = stack.start_public(settings.public_port, settings.public_host) if not port_open(settings.public_port) else ""
     if not port_open(inbox_port):
-        stack._spawn("inbox", [sys.executable, "-m", "deployments.ops.inbox", "--port", str(inbox_port),
-                               "--file", str(home / "inbox.jsonl")])
+        stack.start_inbox(inbox_port, home / "inbox.jsonl")
     get_engine()
     if demo:
         os.environ.update(stack.env())

@@ -95,7 +95,8 @@ class Stack:
         env.update(self.extra_env)
         return env
 
-    def _prefect(self) -> list[str]:
+    def prefect_cli(self) -> list[str]:
+        """The `prefect` command of this environment."""
         exe = shutil.which("prefect", path=str(Path(sys.executable).parent)) or "prefect"
         return [exe]
 
@@ -119,7 +120,7 @@ class Stack:
             self.private_pg = PrivatePostgres(home=self.home, port=free_port())
             self.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.private_pg.start()
         # Loopback only, whatever the gateway listens on: nobody reaches Prefect but through it.
-        self._spawn("server", self._prefect() + ["server", "start", "--host", "127.0.0.1", "--port",
+        self._spawn("server", self.prefect_cli() + ["server", "start", "--host", "127.0.0.1", "--port",
                                                   str(self.server_port)])
         self._await("server", f"{self.api_url}/health", timeout, "Prefect 服务")
         self.start_gateway()
@@ -168,9 +169,9 @@ class Stack:
                               stdin=subprocess.DEVNULL)
 
     def deploy(self) -> None:
-        self.run(self._prefect() + ["work-pool", "create", POOL, "--type", "process", "--overwrite"])
-        self.run(self._prefect() + ["work-pool", "set-concurrency-limit", POOL, str(self.pool_limit)])
-        result = self.run(self._prefect() + ["--no-prompt", "deploy", "--all"], check=False)
+        self.run(self.prefect_cli() + ["work-pool", "create", POOL, "--type", "process", "--overwrite"])
+        self.run(self.prefect_cli() + ["work-pool", "set-concurrency-limit", POOL, str(self.pool_limit)])
+        result = self.run(self.prefect_cli() + ["--no-prompt", "deploy", "--all"], check=False)
         if result.returncode != 0:
             raise RuntimeError("部署注册失败：\n" + result.stdout[-3000:] + result.stderr[-3000:])
         result = self.run([sys.executable, "-m", "deployments.ops.retired"], check=False)
@@ -180,13 +181,17 @@ class Stack:
     def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
         # No `--limit`: the pool's limit (set in deploy) is enforced by the server. (Prefect 3.8.8's
         # worker died with a limit when a suspended run was resumed quickly; 3.9.1 no longer does.)
-        return self._spawn(name, self._prefect() + ["worker", "start", "--pool", POOL,
+        return self._spawn(name, self.prefect_cli() + ["worker", "start", "--pool", POOL,
                                                       "--name", f"{name}-{os.getpid()}"])
 
     def start_relay(self, name: str = "relay") -> subprocess.Popen[bytes]:
         """The relay delivers alerts, reminds gates, starts registered look-backs and recovers
         crashed runs (deployments/ops/relay.py); several may run together."""
         return self._spawn(name, [sys.executable, "-m", "deployments.ops.relay"])
+
+    def start_inbox(self, port: int, file: Path) -> subprocess.Popen[bytes]:
+        """The demo inbox (deployments/ops/inbox.py): alerts sent to it are appended to `file`."""
+        return self._spawn("inbox", [sys.executable, "-m", "deployments.ops.inbox", "--port", str(port), "--file", str(file)])
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(name, None)

@@ -192,7 +192,8 @@ def petition_to_clue(*, session: Session, settings: Settings, by: str, petition_
         authorise(session=session, account=acc, action=Action.ADD_CLUE, inspection=_inspection(session, p.inspection_id))
         if p.clue_id is not None:
             raise DomainError(f"该信访举报已转为线索（编号{p.clue_id}）")
-        clue = _new_clue(session, by=by, inspection_id=p.inspection_id, kind=kind, summary=summary, urgent=urgent, now=now)
+        clue = store_clue(session=session, inspection=_inspection(session, p.inspection_id), kind=kind, summary=summary,
+                          by=by, now=now, urgent=urgent)
         p.clue_id = clue.id
         session.add(p)
         session.commit()
@@ -203,24 +204,28 @@ def petition_to_clue(*, session: Session, settings: Settings, by: str, petition_
 
 # --- clues --------------------------------------------------------------------------------
 
-def _new_clue(session: Session, *, by: str, inspection_id: int, kind: str, summary: str, urgent: bool,
-              now: datetime) -> Clue:
+def store_clue(*, session: Session, inspection: Inspection, kind: str, summary: str, by: str, now: datetime,
+               urgent: bool = False) -> Clue:
+    """The one place a clue is checked and stored: a known kind, a text of 1 to 4000 characters, an
+    inspection not archived and at a receiving stage. Flushed and audited, not committed; the
+    caller checks who acts (`register_clue`, `petition_to_clue`)."""
     try:
         clue_kind = ClueKind(kind)
     except ValueError:
         raise DomainError(f"未知的线索类型：{kind}（可选：{_choices(ClueKind)}）") from None
     if not summary.strip():
         raise DomainError("线索内容不能为空")
-    if len(summary) > 4000:
-        raise DomainError("线索内容超过4000字")
-    insp = ensure_not_archived(session=session, inspection=_inspection(session, inspection_id), action="登记线索")
-    if insp.stage not in RECEIVING_STAGES:
+    if len(summary) > CONTENT_LIMIT:
+        raise DomainError(f"线索内容超过{CONTENT_LIMIT}字")
+    ensure_not_archived(session=session, inspection=inspection, action="登记线索")
+    if inspection.stage not in RECEIVING_STAGES:
         raise DomainError("只有集中巡察和报告阶段可以登记线索")
-    clue = Clue(inspection_id=inspection_id, kind=clue_kind, summary=summary.strip(), urgent=urgent, created_at=now)
+    assert inspection.id is not None
+    clue = Clue(inspection_id=inspection.id, kind=clue_kind, summary=summary.strip(), urgent=urgent, created_at=now)
     session.add(clue)
     session.flush()
     record_event(session=session, actor=by.strip(), action="登记线索", entity="clue", entity_id=clue.id, now=now,
-                 detail={"kind": clue_kind.value, "urgent": urgent})
+                 detail={"kind": clue_kind.value} | ({"urgent": True} if urgent else {}))
     return clue
 
 
@@ -229,8 +234,9 @@ def register_clue(*, session: Session, by: str, inspection_id: int, kind: str, s
     def work() -> Clue:
         acc = account(session, by)
         require(acc.role, Action.ADD_CLUE)
-        authorise(session=session, account=acc, action=Action.ADD_CLUE, inspection=_inspection(session, inspection_id))
-        clue = _new_clue(session, by=by, inspection_id=inspection_id, kind=kind, summary=summary, urgent=urgent, now=now)
+        insp = _inspection(session, inspection_id)
+        authorise(session=session, account=acc, action=Action.ADD_CLUE, inspection=insp)
+        clue = store_clue(session=session, inspection=insp, kind=kind, summary=summary, by=by, now=now, urgent=urgent)
         session.commit()
         return clue
 

@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from models.crypto import _read_keys, write_key_file
+from models.crypto import read_key_file, write_key_file
 from models.settings import Settings
 
 
@@ -22,7 +22,7 @@ def identity_keys(settings: Settings) -> list[str]:
     path = settings.home / "keys" / "identity.keys"
     if not path.exists():
         write_key_file(path, [secrets.token_urlsafe(32)])
-    return _read_keys(path)
+    return read_key_file(path)
 
 
 def derive(master: str, purpose: str) -> bytes:

@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models.access import Action, require
-from models.enums import ClueKind, FindingScope, Stage
+from models.enums import FindingScope, Stage
 from models.errors import DomainError, NotFound, reason
 from models.forms import FindingIn
-from models.tables import Clue, Finding, Inspection, InspectionRound, Unit
+from models.tables import Finding, Inspection, InspectionRound, Unit
 from tasks.infra.audit import record_event
 from tasks.infra.scope import authorise
 from tasks.infra.textio import read_text
@@ -169,25 +169,6 @@ def _msg(error: Any) -> str:
     if kind == "literal_error":
         return "应为“个性问题”或“共性问题”"
     return reason(error)
-
-
-def add_clue(*, session: Session, inspection: Inspection, kind: str, summary: str, by: str, now: datetime) -> Clue:
-    """Record a clue (confidential: its text stays in this database)."""
-    try:
-        clue_kind = ClueKind(kind)
-    except ValueError:
-        raise DomainError(f"未知的线索类型：{kind}（可选：{'、'.join(k.value for k in ClueKind)}）") from None
-    if not summary.strip():
-        raise DomainError("线索内容不能为空")
-    ensure_not_archived(session=session, inspection=inspection, action="登记线索")
-    if inspection.stage not in (Stage.STATIONING, Stage.REPORTING):
-        raise DomainError("只有集中巡察和报告阶段可以登记线索")
-    clue = Clue(inspection_id=_id(inspection), kind=clue_kind, summary=summary.strip(), created_at=now)
-    session.add(clue)
-    session.flush()
-    record_event(session=session, actor=by, action="登记线索", entity="clue", entity_id=clue.id, now=now,
-                 detail={"kind": clue_kind.value})
-    return clue
 
 
 # --- corrections during stationing (更正、撤回) ---------------------------------------------

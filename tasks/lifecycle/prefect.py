@@ -24,7 +24,7 @@ from tasks.lifecycle.rounds import create_round, settle_plan, teams_markdown
 from tasks.ops.launch import UNIT_DEPLOYMENT, run_name, start_once
 
 
-def _retry_unless_domain_error(task: Any, task_run: Any, state: Any) -> bool:
+def retry_unless_domain_error(task: Any, task_run: Any, state: Any) -> bool:
     """Bad input will not get better by retrying; infrastructure hiccups may."""
     try:
         state.result()
@@ -36,16 +36,17 @@ def _retry_unless_domain_error(task: Any, task_run: Any, state: Any) -> bool:
 
 
 STAGE: dict[str, Any] = dict(retries=3, retry_delay_seconds=[2, 5, 15], retry_jitter_factor=0.2,
-             retry_condition_fn=_retry_unless_domain_error, persist_result=True)
+             retry_condition_fn=retry_unless_domain_error, persist_result=True)
 READ: dict[str, Any] = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10], persist_result=True)
 
 
-def _link() -> str:
+def run_link() -> str:
+    """The link to the flow run this task runs in (for alerts)."""
     return get_settings().run_link(flow_run.get_id())
 
 
 def _ctx() -> dict[str, Any]:
-    return {"settings": get_settings(), "now": now(), "link": _link()}
+    return {"settings": get_settings(), "now": now(), "link": run_link()}
 
 
 @task(name="创建巡察轮次", **STAGE)

@@ -96,7 +96,7 @@ def conflict_reasons(person: PersonRec, unit: UnitRec, conflicts: dict[tuple[int
     return reasons
 
 
-def _groups(units: list[UnitRec], n_teams: int) -> list[list[UnitRec]]:
+def area_groups(units: list[UnitRec], n_teams: int) -> list[list[UnitRec]]:
     """Units split among teams, each team's units from as few areas as possible."""
     ordered = sorted(units, key=lambda u: (u.area, u.kind, u.name))
     size, extra = divmod(len(ordered), n_teams)
@@ -155,7 +155,7 @@ def compose_teams(units: list[UnitRec], people: list[PersonRec], conflicts: list
             excluded[p.name].append("本轮不可用（请假、借调等）")
     available = sorted((p for p in people if p.available and (p.leader or p.talent)), key=_rotation)
     rank = {p.id: i for i, p in enumerate(available)}
-    groups = _groups(units, n_teams)
+    groups = area_groups(units, n_teams)
     needs = [{s for u in g for s in NEEDS.get(u.kind, ())} for g in groups]
     seats = len(groups) * (1 + members_per_team)
     leaders: list[list[PersonRec]] = []

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitKind
-from models.errors import DomainError, _titles, reason
+from models.errors import DomainError, field_titles, reason
 from models.settings import Settings, get_settings
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
 from tasks.infra.xlsx import append_row, read_workbook, save_workbook
@@ -51,6 +51,7 @@ YES, NO = "是", "否"
 ROLE_BY_NAME: dict[str, Role] = {name: role for role, name in ROLE_NAMES.items()} | {r.value: r for r in Role}
 
 Row = dict[str, str]
+T = TypeVar("T")
 
 
 def _choices(values: Iterable[str]) -> str:
@@ -141,7 +142,7 @@ class _RowProblems:
             return None
 
 
-def _build(rp: _RowProblems, model: Callable[..., Any], columns: dict[str, str], **data: Any) -> Any:
+def _build(rp: _RowProblems, model: Callable[..., T], columns: dict[str, str], **data: Any) -> T | None:
     """Construct the pydantic model; any remaining validation error becomes a row problem."""
     if rp.count:
         return None
@@ -151,9 +152,23 @@ def _build(rp: _RowProblems, model: Callable[..., Any], columns: dict[str, str],
         for e in exc.errors():
             field = str(e["loc"][0]) if e["loc"] else ""
             # A nested field (the secretary's contact) or a list item (a specialty): its own title.
-            titles = [t for t in _titles(model, tuple(e["loc"])) if not t.startswith("第")]
+            titles = [t for t in field_titles(model, tuple(e["loc"])) if not t.startswith("第")]
             rp.add(f"“{columns.get(field) or (titles[-1] if titles else field)}”{reason(e)}")
         return None
+
+
+def _each_row(spec: SheetSpec, rows: list[tuple[int, Row]], problems: list[str],
+              build: Callable[[_RowProblems, Row], T | None], *, unique: str = "") -> list[T]:
+    """What `build` makes of each row of the sheet; a row it cannot build adds its problems instead.
+    `unique`: a column whose value no two rows may share."""
+    built: list[T] = []
+    for n, row in rows:
+        item = build(_RowProblems(spec.name, n, problems), row)
+        if item is not None:
+            built.append(item)
+    if unique:
+        _check_unique(spec.name, unique, [(n, r[unique]) for n, r in rows if r.get(unique)], problems)
+    return built
 
 
 def _check_unique(sheet: str, column: str, rows: list[tuple[int, str]], problems: list[str]) -> None:
@@ -176,65 +191,45 @@ def _int_cell(rp: _RowProblems, row: Row, column: str, default: int | None) -> i
         return default
 
 
-def _parse_units(rows: list[tuple[int, Row]], problems: list[str]) -> list[UnitIn]:
-    units: list[UnitIn] = []
-    for n, row in rows:
-        rp = _RowProblems(UNITS.name, n, problems)
-        name = rp.required(row, "名称")
-        kind = rp.choice(row, "类型", UnitKind, [k.value for k in UnitKind])
-        secretary = {"name": row.get("党组织书记", ""), "contact": row.get("书记联系方式", "")}  # checked with the unit
-        priority = _int_cell(rp, row, "重点关注", 0)
-        unit = _build(rp, UnitIn, {"name": "名称", "kind": "类型", "area": "片区", "liaison_leader": "联系领导",
-                                     "priority": "重点关注"}, name=name,
-                      kind=kind, area=row.get("片区", ""), secretary=secretary,
-                      liaison_leader=row.get("联系领导") or None, priority=priority)
-        if unit is not None:
-            units.append(unit)
-    _check_unique(UNITS.name, "名称", [(n, r["名称"]) for n, r in rows if r.get("名称")], problems)
-    return units
+def _unit(rp: _RowProblems, row: Row) -> UnitIn | None:
+    name = rp.required(row, "名称")
+    kind = rp.choice(row, "类型", UnitKind, [k.value for k in UnitKind])
+    secretary = {"name": row.get("党组织书记", ""), "contact": row.get("书记联系方式", "")}  # checked with the unit
+    priority = _int_cell(rp, row, "重点关注", 0)
+    return _build(rp, UnitIn, {"name": "名称", "kind": "类型", "area": "片区", "liaison_leader": "联系领导",
+                                 "priority": "重点关注"}, name=name,
+                  kind=kind, area=row.get("片区", ""), secretary=secretary,
+                  liaison_leader=row.get("联系领导") or None, priority=priority)
 
 
-def _parse_people(rows: list[tuple[int, Row]], problems: list[str]) -> list[PersonIn]:
-    people: list[PersonIn] = []
+def _person(rp: _RowProblems, row: Row) -> PersonIn | None:
+    name = rp.required(row, "姓名")
     pool_names = [p.value for p in Pool]
-    for n, row in rows:
-        rp = _RowProblems(PEOPLE.name, n, problems)
-        name = rp.required(row, "姓名")
-        pools: list[Pool] = []
-        for value in _split(row.get("人才库", "")):
-            if value in pool_names:
-                pools.append(Pool(value))
-            else:
-                rp.add(f"“人才库”应填{_choices(pool_names)}（多个用逗号或顿号分隔），实为“{value}”")
-        available_raw = row.get("可用", "")
-        if available_raw not in ("", YES, NO):
-            rp.add(f"“可用”应填“是”或“否”，实为“{available_raw}”")
-        person = _build(
-            rp, PersonIn, {"name": "姓名", "unit": "所在单位", "title": "职务", "contact": "联系方式"},
-            name=name, unit=row.get("所在单位") or None, title=row.get("职务", ""),
-            specialties=_split(row.get("专长", "")), pools=list(dict.fromkeys(pools)),
-            contact=row.get("联系方式", ""), available=available_raw != NO,
-        )
-        if person is not None:
-            people.append(person)
-    _check_unique(PEOPLE.name, "姓名", [(n, r["姓名"]) for n, r in rows if r.get("姓名")], problems)
-    return people
+    pools: list[Pool] = []
+    for value in _split(row.get("人才库", "")):
+        if value in pool_names:
+            pools.append(Pool(value))
+        else:
+            rp.add(f"“人才库”应填{_choices(pool_names)}（多个用逗号或顿号分隔），实为“{value}”")
+    available_raw = row.get("可用", "")
+    if available_raw not in ("", YES, NO):
+        rp.add(f"“可用”应填“是”或“否”，实为“{available_raw}”")
+    return _build(
+        rp, PersonIn, {"name": "姓名", "unit": "所在单位", "title": "职务", "contact": "联系方式"},
+        name=name, unit=row.get("所在单位") or None, title=row.get("职务", ""),
+        specialties=_split(row.get("专长", "")), pools=list(dict.fromkeys(pools)),
+        contact=row.get("联系方式", ""), available=available_raw != NO,
+    )
 
 
-def _parse_conflicts(rows: list[tuple[int, Row]], problems: list[str]) -> list[ConflictIn]:
-    conflicts: list[ConflictIn] = []
-    for n, row in rows:
-        rp = _RowProblems(CONFLICTS.name, n, problems)
-        person = rp.required(row, "人员")
-        unit = rp.required(row, "单位")
-        kind = rp.choice(row, "回避类型", ConflictKind, [k.value for k in ConflictKind])
-        ended = _int_cell(rp, row, "离开年份", None)
-        conflict = _build(rp, ConflictIn, {"person": "人员", "unit": "单位", "kind": "回避类型", "note": "说明",
-                                           "ended_year": "离开年份"},
-                          person=person, unit=unit, kind=kind, note=row.get("说明", ""), ended_year=ended)
-        if conflict is not None:
-            conflicts.append(conflict)
-    return conflicts
+def _conflict(rp: _RowProblems, row: Row) -> ConflictIn | None:
+    person = rp.required(row, "人员")
+    unit = rp.required(row, "单位")
+    kind = rp.choice(row, "回避类型", ConflictKind, [k.value for k in ConflictKind])
+    ended = _int_cell(rp, row, "离开年份", None)
+    return _build(rp, ConflictIn, {"person": "人员", "unit": "单位", "kind": "回避类型", "note": "说明",
+                                   "ended_year": "离开年份"},
+                  person=person, unit=unit, kind=kind, note=row.get("说明", ""), ended_year=ended)
 
 
 def _parse_recipients(rows: list[tuple[int, Row]], problems: list[str]) -> dict[Role, list[str]]:
@@ -249,19 +244,13 @@ def _parse_recipients(rows: list[tuple[int, Row]], problems: list[str]) -> dict[
     return {role: urls for role, urls in recipients.items() if urls}
 
 
-def _parse_accounts(rows: list[tuple[int, Row]], problems: list[str]) -> list[AccountIn]:
-    accounts: list[AccountIn] = []
-    for n, row in rows:
-        rp = _RowProblems(ACCOUNTS.name, n, problems)
-        name = rp.required(row, "姓名")
-        role = rp.choice(row, "角色", AccessRole, [r.value for r in AccessRole])
-        active = row.get("在用", "") or YES
-        if active not in (YES, NO):
-            rp.add(f"“在用”应为“{YES}”或“{NO}”，实为“{active}”")
-        acc = _build(rp, AccountIn, {"name": "姓名", "role": "角色"}, name=name, role=role, active=active == YES)
-        if acc is not None:
-            accounts.append(acc)
-    return accounts
+def _account(rp: _RowProblems, row: Row) -> AccountIn | None:
+    name = rp.required(row, "姓名")
+    role = rp.choice(row, "角色", AccessRole, [r.value for r in AccessRole])
+    active = row.get("在用", "") or YES
+    if active not in (YES, NO):
+        rp.add(f"“在用”应为“{YES}”或“{NO}”，实为“{active}”")
+    return _build(rp, AccountIn, {"name": "姓名", "role": "角色"}, name=name, role=role, active=active == YES)
 
 
 def read_org_excel(path: Path) -> OrgData:
@@ -281,11 +270,11 @@ def read_org_excel(path: Path) -> OrgData:
         return _sheet_rows(spec, tables[spec.name], problems) if spec.name in tables else []
 
     # Sheet by sheet, so the problems are listed in the order of the workbook.
-    units = _parse_units(rows(UNITS), problems)
-    people = _parse_people(rows(PEOPLE), problems)
-    conflicts = _parse_conflicts(rows(CONFLICTS), problems)
+    units = _each_row(UNITS, rows(UNITS), problems, _unit, unique="名称")
+    people = _each_row(PEOPLE, rows(PEOPLE), problems, _person, unique="姓名")
+    conflicts = _each_row(CONFLICTS, rows(CONFLICTS), problems, _conflict)
     recipients = _parse_recipients(rows(RECIPIENTS), problems)
-    accounts = _parse_accounts(rows(ACCOUNTS), problems)
+    accounts = _each_row(ACCOUNTS, rows(ACCOUNTS), problems, _account)
     if problems:
         raise DomainError("组织数据格式有误，整个文件未导入", problems)
     return OrgData(units=units, people=people, conflicts=conflicts, recipients=recipients, accounts=accounts)

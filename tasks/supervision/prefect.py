@@ -21,8 +21,11 @@ from models.forms import CommonGroupIn, FindingIn, ItemCheckIn, PlanParams, Prog
 from models.handoffs import SweepSummary
 from models.settings import get_settings
 from models.tables import Finding, Inspection, InspectionRound, Unit
-from tasks.lifecycle.prefect import READ, STAGE, _link, _retry_unless_domain_error
+from tasks.lifecycle.prefect import READ, STAGE, retry_unless_domain_error, run_link
 from tasks.ops.launch import start_look_back
+
+# The task bodies keep the names they were written with in tasks/lifecycle/prefect.py, for their cache keys.
+_link, _retry_unless_domain_error = run_link, retry_unless_domain_error
 
 
 @task(name="督办扫描", **STAGE)

@@ -55,9 +55,10 @@ from tasks.clues.ledger import (
     petition_to_clue,
     read_petition,
     report_result,
+    store_clue,
 )
 from tasks.infra.audit import first_broken_link
-from tasks.lifecycle.findings import add_clue, find_inspection, record_findings
+from tasks.lifecycle.findings import find_inspection, record_findings
 from tasks.lifecycle.stages import open_items
 from tasks.records.dossier import find_dossier
 from tasks.supervision.rectification import report_progress, submit_plan
@@ -362,7 +363,7 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
                 FindingIn(category="党的领导", description=f"{unit}贯彻落实上级决策部署不够有力"),
                 FindingIn(category="选人用人", description="干部档案管理不规范", scope="共性问题"),
             ])
-        add_clue(session=s, inspection=find_inspection(session=s, round_name=name, unit_name="区财政局"),
+        store_clue(session=s, inspection=find_inspection(session=s, round_name=name, unit_name="区财政局"),
                  kind="违纪违法线索", summary=f"反映某科长收受礼金 {SENTINEL}", by="巡察组", now=now())
         # A petition by letter with a named informant: content and identity are confidential too.
         petition = add_petition(session=s, settings=get_settings(), by="林静",

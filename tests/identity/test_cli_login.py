@@ -61,11 +61,11 @@ def test_every_command_is_in_the_role_table() -> None:
 @pytest.mark.parametrize("role", list(ONE_PER_ROLE), ids=[r.value for r in ONE_PER_ROLE])
 def test_a_person_runs_exactly_the_commands_of_their_role(county: Path, role: AccessRole) -> None:
     login(ONE_PER_ROLE[role])
-    for command, action in COMMANDS.items():
-        if action is None:
+    for command, rule in COMMANDS.items():
+        if rule is None:
             assert door.admit(command) is None  # the operator's commands (and the login itself)
             continue
-        if allowed(role, action):
+        if allowed(role, rule.action):
             who = door.admit(command)
             assert who is not None and who.name == ONE_PER_ROLE[role], command
         else:
@@ -74,7 +74,7 @@ def test_a_person_runs_exactly_the_commands_of_their_role(county: Path, role: Ac
     with Session(get_engine()) as s:
         on_trail = {e.detail.get("command") for e in s.exec(select(AuditEvent).where(col(AuditEvent.action).endswith("（被拒绝）")))
                     if e.actor == ONE_PER_ROLE[role] and e.detail}
-    assert on_trail == {c for c, a in COMMANDS.items() if a is not None and not allowed(role, a)}
+    assert on_trail == {c for c, r in COMMANDS.items() if r is not None and not allowed(role, r.action)}
 
 
 def test_nothing_runs_before_login(county: Path, tmp_path: Path) -> None:

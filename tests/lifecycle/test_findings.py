@@ -15,7 +15,8 @@ from models.enums import ClueStatus, FindingScope, Stage
 from models.errors import DomainError
 from models.settings import Settings
 from models.tables import AuditEvent, Clue, Finding, Inspection
-from tasks.lifecycle.findings import add_clue, find_inspection, parse_sheet, record_findings
+from tasks.clues.ledger import store_clue
+from tasks.lifecycle.findings import find_inspection, parse_sheet, record_findings
 from tasks.lifecycle.stages import start_stationing
 from tests.conftest import NOW
 from tests.support.advance import advance
@@ -217,7 +218,7 @@ def test_findings_only_while_stationing(demo_org: Session) -> None:
     with pytest.raises(DomainError, match="只有集中巡察阶段可以登记问题"):
         record_findings(session=demo_org, inspection=insp, findings=sample_findings(), by="巡察组", now=NOW)
     with pytest.raises(DomainError, match="只有集中巡察和报告阶段可以登记线索"):
-        add_clue(session=demo_org, inspection=insp, kind="违纪违法线索", summary="某某收受礼金", by="巡察组", now=NOW)
+        store_clue(session=demo_org, inspection=insp, kind="违纪违法线索", summary="某某收受礼金", by="巡察组", now=NOW)
     demo_org.commit()
     assert row_counts(demo_org) == before
 
@@ -237,10 +238,10 @@ def test_add_clue(stationed: Inspection, demo_org: Session) -> None:
     before = row_counts(demo_org)
     for kind, summary, phrase in [("举报信", "内容", "未知的线索类型：举报信"), ("违纪违法线索", "   ", "线索内容不能为空")]:
         with pytest.raises(DomainError, match=phrase):
-            add_clue(session=demo_org, inspection=stationed, kind=kind, summary=summary, by="巡察组", now=NOW)
+            store_clue(session=demo_org, inspection=stationed, kind=kind, summary=summary, by="巡察组", now=NOW)
     demo_org.commit()
     assert row_counts(demo_org) == before
-    clue = add_clue(session=demo_org, inspection=stationed, kind="违纪违法线索", summary=" 某副局长违规收受购物卡 ",
+    clue = store_clue(session=demo_org, inspection=stationed, kind="违纪违法线索", summary=" 某副局长违规收受购物卡 ",
                     by="李建国", now=NOW)
     demo_org.commit()
     assert (clue.summary, clue.status, clue.receiver) == ("某副局长违规收受购物卡", ClueStatus.PENDING, "")

@@ -35,8 +35,9 @@ from models.tables import (
     RectificationItem,
     Unit,
 )
+from tasks.clues.ledger import store_clue
 from tasks.lifecycle import stages
-from tasks.lifecycle.findings import add_clue, record_findings
+from tasks.lifecycle.findings import record_findings
 from tasks.lifecycle.rounds import settle_plan
 from tasks.records.dossier import find_dossier
 from tests.conftest import NOW
@@ -117,7 +118,7 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
     secretary_alert = s.exec(select(Alert).where(Alert.dedupe_key == f"insp:{iid}:station-unit")).one()
     assert secretary_alert.recipient == "json://127.0.0.1:8765/unit/chengdong"
     record_findings(session=s, inspection=s.get(Inspection, iid), findings=sample_findings(), by="巡察组", now=NOW)  # type: ignore[arg-type]
-    add_clue(session=s, inspection=s.get(Inspection, iid), kind="违纪违法线索",  # type: ignore[arg-type]
+    store_clue(session=s, inspection=s.get(Inspection, iid), kind="违纪违法线索",  # type: ignore[arg-type]
              summary=f"{SENTINEL}：某副主任违规收受购物卡", by="李建国", now=NOW)
     s.commit()
 
@@ -268,7 +269,7 @@ def run_through(s: Session, settings: Settings, iid: int, *, transfer: bool = Tr
     stages.prepare(session=s, **kw)
     stages.start_stationing(session=s, **kw)
     record_findings(session=s, inspection=s.get(Inspection, iid), findings=sample_findings()[:1], by="巡察组", now=NOW)  # type: ignore[arg-type]
-    add_clue(session=s, inspection=s.get(Inspection, iid), kind="选人用人问题", summary=f"{SENTINEL} 违规提拔", by="组长", now=NOW)  # type: ignore[arg-type]
+    store_clue(session=s, inspection=s.get(Inspection, iid), kind="选人用人问题", summary=f"{SENTINEL} 违规提拔", by="组长", now=NOW)  # type: ignore[arg-type]
     stages.conclude_stationing(session=s, search_count=1, by="组长", summary="", **kw)
     stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
     stages.issue_feedback(session=s, **kw)

@@ -20,7 +20,7 @@ from models.forms import CommonGroupIn, FindingIn, ItemCheckIn, ProgressIn
 from models.settings import Settings, get_settings
 from models.tables import Inspection, LookBack, RectificationItem
 from tasks.clues import ledger as clues
-from tasks.lifecycle.findings import add_clue, record_findings
+from tasks.lifecycle.findings import record_findings
 from tasks.lifecycle.rounds import settle_plan
 from tasks.records.dossier import find_dossier, verify_dossier
 from tasks.supervision.common_problems import confirm_groups
@@ -177,7 +177,7 @@ def test_archived_records_are_read_only(demo_org: Session, settings: Settings) -
         "登记问题": lambda: record_findings(session=s, inspection=insp, findings=[finding()], by="组长", now=NOW),
         "报送整改进展": lambda: report_progress(session=s, settings=settings, inspection=insp, by="单位书记", now=NOW,
                                           formal=False, reports=[ProgressIn(item_id=item.id, status="整改中")]),
-        "登记线索": lambda: add_clue(session=s, inspection=insp, kind="违纪违法线索", summary="新线索", by="组长", now=NOW),
+        "登记线索": lambda: clues.store_clue(session=s, inspection=insp, kind="违纪违法线索", summary="新线索", by="组长", now=NOW),
         "记录回头看核查结果": lambda: record_results(
             session=s, settings=settings, look_back_id=lb.id, by="回头看组", as_of=NOW.date(), now=NOW, link=LINK,  # type: ignore[arg-type]
             checks=[ItemCheckIn(item_id=i.id, result="未整改") for i in s.exec(  # type: ignore[arg-type]

@@ -21,8 +21,9 @@ from models.forms import FindingIn, ProgressIn
 from models.settings import Settings
 from models.tables import Inspection
 from models.transitions import STAGES, reached
+from tasks.clues.ledger import store_clue
 from tasks.lifecycle import stages
-from tasks.lifecycle.findings import add_clue, record_findings
+from tasks.lifecycle.findings import record_findings
 from tasks.supervision.rectification import report_progress
 from tests.conftest import NOW
 
@@ -77,7 +78,7 @@ def _record(s: Session, insp: Inspection, findings: Sequence[FindingIn], clues: 
         rows = record_findings(session=s, inspection=insp, findings=list(findings), by="组长", now=now)
         done.finding_ids = [r.id for r in rows if r.id is not None]
     for kind, text in clues:
-        clue = add_clue(session=s, inspection=insp, kind=kind, summary=text, by="组长", now=now)
+        clue = store_clue(session=s, inspection=insp, kind=kind, summary=text, by="组长", now=now)
         assert clue.id is not None
         done.clue_ids.append(clue.id)
 
