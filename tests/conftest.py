@@ -17,8 +17,8 @@ from deployments.ops.stack import Stack, free_port
 from models.clock import CHINA
 from models.db import get_engine, make_engine
 from models.settings import PROJECT_ROOT, Settings, get_settings
-from tasks.planning.org import load_org, read_org_file, without_contacts
-from tests.support.stacks import exported
+from tasks.planning.org import load_org, read_org_file
+from tests.support.stacks import exported, load_county_without_contacts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -166,12 +166,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
             st.deploy()
             st.start_worker()
             st.start_relay()
-            # Demo org without its own contacts, so every alert goes to the role inbox above.
-            data = without_contacts(read_org_file(DEMO_ORG))
-            from models.db import session_scope
-
-            with session_scope() as s:
-                load_org(session=s, data=data)
+            load_county_without_contacts(DEMO_ORG)  # every alert to the role inbox above
             yield st
         finally:
             st.stop()

@@ -91,11 +91,21 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
-def _form(body: bytes) -> dict[str, str]:
+class FormTooLong(Exception):
+    """A form longer than its limit: refused whole (413), never cut and used."""
+
+
+def parse_form(body: bytes, limit: int = FORM_LIMIT) -> dict[str, str]:
+    if len(body) > limit:
+        raise FormTooLong
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
 
 
-def _same_origin(request: Request | WebSocket) -> bool:
+async def _too_long(request: Request, exc: Exception) -> Response:
+    return refused("提交的内容过长，请删减后重新提交", 413)
+
+
+def same_origin(request: Request | WebSocket) -> bool:
     origin = request.headers.get("origin")
     if not origin or origin == "null":
         return origin is None
@@ -157,9 +167,9 @@ class Gateway:
         return HTMLResponse(pages.login_page(notice=reason, next_url=_safe_next(request.query_params.get("next"))))
 
     async def login_post(self, request: Request) -> Response:
-        if not _same_origin(request):
+        if not same_origin(request):
             return refused("跨站提交被拒绝")
-        form = _form((await request.body())[:FORM_LIMIT])
+        form = parse_form(await request.body())
         name, password, next_url = form.get("name", "").strip(), form.get("password", ""), _safe_next(form.get("next"))
         t = now()
 
@@ -185,12 +195,12 @@ class Gateway:
     async def _partial_form(self, request: Request, *stages: Stage) -> tuple[sessions.Found, dict[str, str]] | Response:
         """A form posted in the middle of logging in (second factor, new password): same origin,
         a login at one of `stages`, and the form's fields; else the response that ends it."""
-        if not _same_origin(request):
+        if not same_origin(request):
             return refused("跨站提交被拒绝")
         found = await self._partial(request, *stages)
         if isinstance(found, Response):
             return found
-        return found, _form((await request.body())[:FORM_LIMIT])
+        return found, parse_form(await request.body())
 
     async def _partial(self, request: Request, *stages: Stage) -> sessions.Found | Response:
         found = await self.current(request)
@@ -299,7 +309,7 @@ class Gateway:
         return self._step_page(stage, self._next(request) if forced else "/")
 
     async def logout(self, request: Request) -> Response:
-        if not _same_origin(request):
+        if not same_origin(request):
             return refused("跨站提交被拒绝")
         found = await self.current(request)
         if found.login is not None and found.login.ended_at is None:
@@ -325,7 +335,7 @@ class Gateway:
         return JSONResponse({"name": found.account.name, "role": AccessRole(found.account.role).value})
 
     async def activity(self, request: Request) -> Response:
-        if not _same_origin(request):
+        if not same_origin(request):
             return refused("跨站请求被拒绝")
         found = await self.current(request, activity=True)
         if found.account is None:
@@ -353,10 +363,10 @@ class Gateway:
                                              notice=info.notice), headers={"Cache-Control": "no-store"})
 
     async def phone_post(self, request: Request) -> Response:
-        if not _same_origin(request):
+        if not same_origin(request):
             return refused("跨站提交被拒绝")
         run_id = request.path_params["run_id"]
-        form = _form((await request.body())[:FORM_LIMIT])
+        form = parse_form(await request.body())
         t = now()
         info = await db(lambda s: phone.describe(session=s, flow_run_id=run_id))
         if not info.options:
@@ -405,7 +415,7 @@ class Gateway:
         receipt_id: int | None = None
         audit: tuple[str, dict[str, Any]] | None = None
         if request.method not in ("GET", "HEAD", "OPTIONS"):
-            if not _same_origin(request):
+            if not same_origin(request):
                 return refused("跨站请求被拒绝")
             if path.startswith("/api/"):
                 call = classify(request.method, path.removeprefix("/api"))
@@ -579,7 +589,7 @@ class Gateway:
         path = websocket.url.path
         found = await self.current(websocket)
         ok = found.account is not None and found.login is not None and Stage(found.login.stage) is Stage.ACTIVE
-        if not ok or not _same_origin(websocket) or not path.startswith("/api/") or \
+        if not ok or not same_origin(websocket) or not path.startswith("/api/") or \
                 not socket_allowed(path.removeprefix("/api")):
             await websocket.close(code=4403)  # before accept: the client sees 403
             return
@@ -631,6 +641,6 @@ def create_app(*, upstream: str, settings: Settings | None = None) -> Starlette:
         *Office(gw).routes(),  # the office's own pages, /office/...
         WebSocketRoute("/{path:path}", gw.socket),
         Route("/{path:path}", gw.forward, methods=methods),
-    ], lifespan=lifespan)
+    ], lifespan=lifespan, exception_handlers={FormTooLong: _too_long})
     app.state.gateway = gw
     return app

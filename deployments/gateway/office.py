@@ -27,10 +27,10 @@ from deployments.gateway import rectification
 from deployments.gateway.app import (
     FORM_LIMIT,
     OFFICE_REFUSED,
-    _form,
-    _same_origin,
     audit_refused,
     db,
+    parse_form,
+    same_origin,
 )
 from deployments.gateway.pages import STYLE
 from models.access import Action, Forbidden, allowed, require, uses_platform
@@ -131,7 +131,7 @@ class Office:
         and the session's CSRF token; then `handler` with the person. A POST longer than its
         `limit` (bytes; FORM_LIMIT unless the route sets its own) is refused whole, never cut."""
         async def endpoint(request: Request) -> Response:
-            if post and not _same_origin(request):
+            if post and not same_origin(request):
                 return self.gw_refused("跨站提交被拒绝")
             found = await self.gw.current(request, activity=True)
             if found.account is None or found.login is None or Stage(found.login.stage) is not Stage.ACTIVE:
@@ -145,7 +145,7 @@ class Office:
                 body = await request.body()
                 if len(body) > (limit or FORM_LIMIT):
                     return self.refusal(request, who, "提交的内容过长，请删减后重新提交或分次报送", 413)
-                form = _form(body)
+                form = parse_form(body, limit or FORM_LIMIT)
                 if not csrf_ok(self.gw, found.login, form.get("csrf", "")):
                     await audit_refused(who.name, request, "表单校验码无效", action=OFFICE_REFUSED, entity="office")
                     return self.refusal(request, who, "表单已失效或来源不明（校验码不符），请回到页面重新提交")

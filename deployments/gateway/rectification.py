@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("xuncha.gateway")
 STATUSES = [s.value for s in ItemStatus if s is not ItemStatus.CLOSED]  # only the office's close-out closes
 WAKE_SECONDS = 15.0
+T = TypeVar("T")
 
 
 def wake_plan(upstream: str, inspection_id: int, flow_run_id: str) -> bool:
@@ -165,22 +167,36 @@ async def _unit_of_inspection(inspection_id: int) -> int:
 async def submit_plan(office: Office, request: Request, who: Who) -> Response:
     iid, form, t = office._int(request.path_params["inspection_id"]), office.form(request), now()
     unit_id = await _unit_of_inspection(iid)
-    kept = {k: v for k, v in form.items() if k != "csrf"}
-    try:
+
+    async def save() -> tuple[int, str | None]:
         items = plan_items(form)
-        count, run_id = await db(lambda s: by_unit.submit_unit_plan(
+        return await db(lambda s: by_unit.submit_unit_plan(
             session=s, settings=office.gw.settings, account=who.account, inspection_id=iid, items=items, now=t,
             link=office.gw.settings.run_link(None)))
+
+    saved = await _saved(office, request, who, unit_id, form, save)
+    if isinstance(saved, Response):
+        return saved
+    count, run_id = saved
+    woken = await _wake(office.gw.upstream, iid, run_id) if run_id else False
+    done = f"已报送整改方案（{count}项），待巡察办审核" + ("，已转入整改方案审核" if woken else "")
+    return _back(office, who, unit_id, iid, done)
+
+
+async def _saved(office: Office, request: Request, who: Who, unit_id: int, form: dict[str, str],
+                 save: Callable[[], Awaitable[T]]) -> T | Response:
+    """What `save` returned; or, with nothing saved, the refusal for another unit's items
+    (audited), or the unit's page again with the problem and what was typed."""
+    try:
+        return await save()
     except Forbidden as exc:
         await audit_refused(who.name, request, str(exc), action=OFFICE_REFUSED, entity="office")
         return office.refusal(request, who, str(exc))
     except NotFound:
         raise
     except DomainError as exc:
+        kept = {k: v for k, v in form.items() if k != "csrf"}
         return await page(office, request, who, unit_id=unit_id, status=400, error=str(exc), values=kept)
-    woken = await _wake(office.gw.upstream, iid, run_id) if run_id else False
-    done = f"已报送整改方案（{count}项），待巡察办审核" + ("，已转入整改方案审核" if woken else "")
-    return _back(office, who, unit_id, iid, done)
 
 
 def _back(office: Office, who: Who, unit_id: int, inspection_id: int, done: str) -> Response:
@@ -194,19 +210,15 @@ def _back(office: Office, who: Who, unit_id: int, inspection_id: int, done: str)
 async def report_progress(office: Office, request: Request, who: Who) -> Response:
     iid, form, t = office._int(request.path_params["inspection_id"]), office.form(request), now()
     unit_id = await _unit_of_inspection(iid)
-    kept = {k: v for k, v in form.items() if k != "csrf"}
-    try:
+
+    async def save() -> int:
         reports = progress_items(form)
-        count = await db(lambda s: by_unit.report_unit_progress(
+        return await db(lambda s: by_unit.report_unit_progress(
             session=s, settings=office.gw.settings, account=who.account, inspection_id=iid, reports=reports,
             formal=form.get("formal") == "1", now=t))
-    except Forbidden as exc:
-        await audit_refused(who.name, request, str(exc), action=OFFICE_REFUSED, entity="office")
-        return office.refusal(request, who, str(exc))
-    except NotFound:
-        raise
-    except DomainError as exc:
-        return await page(office, request, who, unit_id=unit_id, status=400, error=str(exc), values=kept)
+
+    count = await _saved(office, request, who, unit_id, form, save)
+    if isinstance(count, Response):
+        return count
     done = f"已报送整改进展（{count}项）" + ("，作为正式整改情况报告" if form.get("formal") == "1" else "")
     return _back(office, who, unit_id, iid, done)
-

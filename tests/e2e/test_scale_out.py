@@ -22,7 +22,7 @@ from models.settings import get_settings
 from models.tables import Alert, AuditEvent, Document, Inspection, InspectionRound
 from tests.e2e.test_lifecycle import inspections_of, start_round
 from tests.support.driver import answer, pause_key, read, wait_for, wait_for_gate
-from tests.support.stacks import exported
+from tests.support.stacks import exported, load_county_without_contacts
 
 pytestmark = pytest.mark.stack
 
@@ -43,12 +43,9 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 st.start_worker("worker-b")
                 st.start_relay("relay-a")  # two relays share the outbox through its leases
                 st.start_relay("relay-b")
-                from tasks.planning.org import load_org, read_org_file, without_contacts
                 from tests.conftest import DEMO_ORG
 
-                data = without_contacts(read_org_file(DEMO_ORG))
-                with session_scope() as s:
-                    load_org(session=s, data=data)
+                load_county_without_contacts(DEMO_ORG)
                 yield st
             finally:
                 st.stop()

@@ -158,6 +158,14 @@ def test_an_idle_session_is_sent_back_to_login(gateway: TestClient, monkeypatch:
     assert "长时间未操作" in gateway.get(r.headers["location"]).text
 
 
+def test_an_oversized_form_is_refused_not_cut(gateway: TestClient) -> None:
+    """A form over the limit is refused whole: not cut and read (the attempt counts no failure)."""
+    initial_password("刘洋")
+    r = gateway.post("/login", data={"name": "刘洋", "password": "x" * 20_000})
+    assert r.status_code == 413 and "提交的内容过长" in r.json()["detail"]
+    assert "再错4次" in _login(gateway, "刘洋", "not-the-password-1").text  # the first failure
+
+
 def test_cross_site_posts_are_refused(gateway: TestClient) -> None:
     r = gateway.post("/login", data={"name": "林静", "password": "x"}, headers={"origin": "http://evil.example"})
     assert r.status_code == 403

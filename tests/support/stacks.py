@@ -8,11 +8,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from prefect.context import refresh_global_settings_context
 
 from deployments.ops.stack import Stack
-from models.db import get_engine
+from models.db import get_engine, session_scope
 from models.settings import get_settings
 
 
@@ -40,3 +41,13 @@ def exported(st: Stack, *, without: tuple[str, ...] = ()) -> Iterator[Stack]:
         yield st
     finally:
         use_environment(saved)
+
+
+def load_county_without_contacts(path: Path) -> None:
+    """A county's org data into the stack's application database, without its own contacts, so
+    every alert goes to the role recipients (the session's inbox) or stays in the outbox."""
+    from tasks.planning.org import load_org, read_org_file, without_contacts
+
+    data = without_contacts(read_org_file(path))
+    with session_scope() as s:
+        load_org(session=s, data=data)
