@@ -24,18 +24,10 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from models import tables
 from models.clock import aware
 from models.enums import ItemStatus
 from models.errors import DomainError
-from models.tables import (
-    CommonProblem,
-    Finding,
-    Inspection,
-    InspectionRound,
-    Person,
-    RectificationItem,
-    Unit,
-)
 from models.text import printable
 from tasks.infra.xlsx import append_row, save_workbook
 from tasks.lifecycle.findings import find_inspection
@@ -80,46 +72,46 @@ def _day(value: datetime | date | None) -> date | None:
     return aware(value).date() if isinstance(value, datetime) else value
 
 
-def _resolve(session: Session, round_name: str, unit_name: str | None) -> tuple[InspectionRound, Unit | None]:
+def _resolve(session: Session, round_name: str, unit_name: str | None) -> tuple[tables.InspectionRound, tables.Unit | None]:
     rnd = find_round(session=session, name=round_name)
     if not unit_name:
         return rnd, None
     insp = find_inspection(session=session, round_name=rnd.name, unit_name=unit_name.strip())
-    return rnd, session.get(Unit, insp.unit_id)
+    return rnd, session.get(tables.Unit, insp.unit_id)
 
 
-def _scope(rnd: InspectionRound, unit: Unit | None) -> list[Any]:
-    where = [col(Inspection.round_id) == rnd.id]
+def _scope(rnd: tables.InspectionRound, unit: tables.Unit | None) -> list[Any]:
+    where = [col(tables.Inspection.round_id) == rnd.id]
     if unit is not None:
-        where.append(col(Inspection.unit_id) == unit.id)
+        where.append(col(tables.Inspection.unit_id) == unit.id)
     return where
 
 
-def problem_rows(session: Session, rnd: InspectionRound, unit: Unit | None) -> list[list[Any]]:
+def problem_rows(session: Session, rnd: tables.InspectionRound, unit: tables.Unit | None) -> list[list[Any]]:
     rows = session.execute(
-        sa_select(col(Unit.name), col(Finding.category), col(Finding.scope), col(Finding.description),
-                  col(Finding.fixed_on_site), col(Finding.created_at), col(Inspection.feedback_date))
-        .select_from(Finding).join(Inspection, col(Inspection.id) == Finding.inspection_id)
-        .join(Unit, col(Unit.id) == Inspection.unit_id).where(*_scope(rnd, unit))
-        .order_by(col(Unit.name), col(Finding.id))).all()
+        sa_select(col(tables.Unit.name), col(tables.Finding.category), col(tables.Finding.scope), col(tables.Finding.description),
+                  col(tables.Finding.fixed_on_site), col(tables.Finding.created_at), col(tables.Inspection.feedback_date))
+        .select_from(tables.Finding).join(tables.Inspection, col(tables.Inspection.id) == tables.Finding.inspection_id)
+        .join(tables.Unit, col(tables.Unit.id) == tables.Inspection.unit_id).where(*_scope(rnd, unit))
+        .order_by(col(tables.Unit.name), col(tables.Finding.id))).all()
     return [[i, u, cat, str(getattr(scope, "value", scope)), desc, YES if fixed else NO, _day(created), _day(fb)]
             for i, (u, cat, scope, desc, fixed, created, fb) in enumerate(rows, 1)]
 
 
-def _item_query(rnd: InspectionRound, unit: Unit | None) -> Any:
-    leader: Any = aliased(Person)
-    return (sa_select(col(Unit.name), col(Finding.category), col(Finding.description), RectificationItem,
-                      leader.name, col(CommonProblem.leader_in_charge))
-            .select_from(RectificationItem)
-            .join(Finding, col(Finding.id) == RectificationItem.finding_id)
-            .join(Inspection, col(Inspection.id) == RectificationItem.inspection_id)
-            .join(Unit, col(Unit.id) == Inspection.unit_id)
-            .outerjoin(leader, leader.id == RectificationItem.responsible_leader_id)
-            .outerjoin(CommonProblem, col(CommonProblem.id) == RectificationItem.common_problem_id)
-            .where(*_scope(rnd, unit)).order_by(col(Unit.name), col(Finding.id)))
+def _item_query(rnd: tables.InspectionRound, unit: tables.Unit | None) -> Any:
+    leader: Any = aliased(tables.Person)
+    return (sa_select(col(tables.Unit.name), col(tables.Finding.category), col(tables.Finding.description), tables.RectificationItem,
+                      leader.name, col(tables.CommonProblem.leader_in_charge))
+            .select_from(tables.RectificationItem)
+            .join(tables.Finding, col(tables.Finding.id) == tables.RectificationItem.finding_id)
+            .join(tables.Inspection, col(tables.Inspection.id) == tables.RectificationItem.inspection_id)
+            .join(tables.Unit, col(tables.Unit.id) == tables.Inspection.unit_id)
+            .outerjoin(leader, leader.id == tables.RectificationItem.responsible_leader_id)
+            .outerjoin(tables.CommonProblem, col(tables.CommonProblem.id) == tables.RectificationItem.common_problem_id)
+            .where(*_scope(rnd, unit)).order_by(col(tables.Unit.name), col(tables.Finding.id)))
 
 
-def item_sheets(session: Session, rnd: InspectionRound, unit: Unit | None, as_of: date) -> dict[str, list[list[Any]]]:
+def item_sheets(session: Session, rnd: tables.InspectionRound, unit: tables.Unit | None, as_of: date) -> dict[str, list[list[Any]]]:
     tasks, duties, progress = [], [], []
     for i, (u, cat, desc, item, leader, in_charge) in enumerate(session.execute(_item_query(rnd, unit)).all(), 1):
         status = ItemStatus(item.status)

@@ -37,20 +37,10 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from models import tables
 from models.enums import ClueResult, ItemStatus, Stage, TeamRole
 from models.errors import DomainError, NotFound
 from models.settings import Settings
-from models.tables import (
-    Clue,
-    Finding,
-    Inspection,
-    InspectionRound,
-    Person,
-    RectificationItem,
-    Team,
-    TeamMember,
-    Unit,
-)
 from tasks.lifecycle.rounds import get_round
 from tasks.supervision.forecast import Forecast, slowest
 from tasks.supervision.rectification import inspection_forecasts, rate_text
@@ -97,9 +87,9 @@ def year_of(column: Any) -> ColumnElement[Any]:
 def _scope(round_id: int | None, year: int | None) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if round_id is not None:
-        where.append(col(Inspection.round_id) == round_id)
+        where.append(col(tables.Inspection.round_id) == round_id)
     if year is not None:
-        where.append(year_of(col(InspectionRound.start_date)) == f"{year:04d}")
+        where.append(year_of(col(tables.InspectionRound.start_date)) == f"{year:04d}")
     return where
 
 
@@ -107,21 +97,21 @@ class _PerInspection:
     """Findings, items and clues aggregated per inspection, restricted to the inspections in scope."""
 
     def __init__(self, where: list[ColumnElement[bool]]) -> None:
-        scope = (sa_select(col(Inspection.id)).join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
+        scope = (sa_select(col(tables.Inspection.id)).join(tables.InspectionRound, col(tables.InspectionRound.id) == tables.Inspection.round_id)
                  .where(*where))
-        self.findings = (sa_select(col(Finding.inspection_id).label("iid"), func.count().label("n"),
-                            _flag(col(Finding.fixed_on_site).is_(True)).label("fixed"))
-                  .where(col(Finding.inspection_id).in_(scope)).group_by(col(Finding.inspection_id)).subquery("f"))
-        self.items = (sa_select(col(RectificationItem.inspection_id).label("iid"), func.count().label("n"),
-                            _flag(col(RectificationItem.status) == ItemStatus.CLOSED).label("closed"),
-                            func.sum(col(RectificationItem.rules_made)).label("rules"))
-                  .where(col(RectificationItem.inspection_id).in_(scope))
-                  .group_by(col(RectificationItem.inspection_id)).subquery("r"))
-        self.clues = (sa_select(col(Clue.inspection_id).label("iid"), func.count().label("n"),
-                            _flag(col(Clue.transferred_at).is_not(None)).label("transferred"),
-                            _flag(col(Clue.result).in_(CASE_RESULTS)).label("cases"),
-                            _flag(col(Clue.result).in_(SANCTION_RESULTS)).label("sanctioned"))
-                  .where(col(Clue.inspection_id).in_(scope)).group_by(col(Clue.inspection_id)).subquery("c"))
+        self.findings = (sa_select(col(tables.Finding.inspection_id).label("iid"), func.count().label("n"),
+                            _flag(col(tables.Finding.fixed_on_site).is_(True)).label("fixed"))
+                  .where(col(tables.Finding.inspection_id).in_(scope)).group_by(col(tables.Finding.inspection_id)).subquery("f"))
+        self.items = (sa_select(col(tables.RectificationItem.inspection_id).label("iid"), func.count().label("n"),
+                            _flag(col(tables.RectificationItem.status) == ItemStatus.CLOSED).label("closed"),
+                            func.sum(col(tables.RectificationItem.rules_made)).label("rules"))
+                  .where(col(tables.RectificationItem.inspection_id).in_(scope))
+                  .group_by(col(tables.RectificationItem.inspection_id)).subquery("r"))
+        self.clues = (sa_select(col(tables.Clue.inspection_id).label("iid"), func.count().label("n"),
+                            _flag(col(tables.Clue.transferred_at).is_not(None)).label("transferred"),
+                            _flag(col(tables.Clue.result).in_(CASE_RESULTS)).label("cases"),
+                            _flag(col(tables.Clue.result).in_(SANCTION_RESULTS)).label("sanctioned"))
+                  .where(col(tables.Clue.inspection_id).in_(scope)).group_by(col(tables.Clue.inspection_id)).subquery("c"))
 
     def join(self, q: Select[Any], inspection_id: Any) -> Select[Any]:
         return (q.outerjoin(self.findings, self.findings.c.iid == inspection_id).outerjoin(self.items, self.items.c.iid == inspection_id)
@@ -131,7 +121,7 @@ class _PerInspection:
         def total(x: Any) -> ColumnElement[Any]:
             return func.coalesce(func.sum(x), 0)
 
-        fed = case((col(Inspection.stage).in_(FED_BACK_STAGES), self.findings.c.n), else_=0)
+        fed = case((col(tables.Inspection.stage).in_(FED_BACK_STAGES), self.findings.c.n), else_=0)
         return [total(self.findings.c.n).label("problems_found"), total(fed).label("fed_back"),
                 total(self.findings.c.fixed).label("fixed_on_site"), total(self.items.c.n).label("items"),
                 total(self.items.c.closed).label("rectified"), total(self.clues.c.transferred).label("clues_transferred"),
@@ -146,11 +136,11 @@ def _counts(row: Any) -> dict[str, Any]:
 
 
 def _base(keys: list[Any], agg: _PerInspection, where: list[ColumnElement[bool]]) -> Select[Any]:
-    q = (sa_select(*keys, *agg.measures()).select_from(Inspection)
-         .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
-         .join(Unit, col(Unit.id) == Inspection.unit_id)
-         .join(Team, col(Team.id) == Inspection.team_id))
-    return agg.join(q, col(Inspection.id)).where(*where)
+    q = (sa_select(*keys, *agg.measures()).select_from(tables.Inspection)
+         .join(tables.InspectionRound, col(tables.InspectionRound.id) == tables.Inspection.round_id)
+         .join(tables.Unit, col(tables.Unit.id) == tables.Inspection.unit_id)
+         .join(tables.Team, col(tables.Team.id) == tables.Inspection.team_id))
+    return agg.join(q, col(tables.Inspection.id)).where(*where)
 
 
 def statistics(*, session: Session, by: str, round_id: int | None = None, year: int | None = None) -> list[dict[str, Any]]:
@@ -159,18 +149,18 @@ def statistics(*, session: Session, by: str, round_id: int | None = None, year: 
         raise DomainError(f"统计口径应为：{'、'.join(LEVELS)}，实为“{by}”")
     where = _scope(round_id, year)
     agg = _PerInspection(where)
-    year_key = year_of(col(InspectionRound.start_date))
+    year_key = year_of(col(tables.InspectionRound.start_date))
     keys_by: dict[str, list[Any]] = {
-        "轮次": [col(InspectionRound.id), col(InspectionRound.name), col(InspectionRound.start_date)],
-        "单位": [col(Unit.id), col(Unit.name), col(Unit.kind)],
-        "巡察组": [col(Team.id), col(InspectionRound.name), col(Team.name), col(InspectionRound.start_date)],
+        "轮次": [col(tables.InspectionRound.id), col(tables.InspectionRound.name), col(tables.InspectionRound.start_date)],
+        "单位": [col(tables.Unit.id), col(tables.Unit.name), col(tables.Unit.kind)],
+        "巡察组": [col(tables.Team.id), col(tables.InspectionRound.name), col(tables.Team.name), col(tables.InspectionRound.start_date)],
         "年度": [year_key.label("year")],
     }
     keys = keys_by[by]
     order_by: dict[str, list[Any]] = {
-        "轮次": [col(InspectionRound.start_date), col(InspectionRound.id)],
-        "单位": [col(Unit.name)],
-        "巡察组": [col(InspectionRound.start_date), col(Team.id)],
+        "轮次": [col(tables.InspectionRound.start_date), col(tables.InspectionRound.id)],
+        "单位": [col(tables.Unit.name)],
+        "巡察组": [col(tables.InspectionRound.start_date), col(tables.Team.id)],
         "年度": [year_key],
     }
     rows = session.execute(_base(keys, agg, where).group_by(*keys).order_by(*order_by[by])).all()
@@ -190,9 +180,9 @@ def totals(*, session: Session, round_id: int | None = None, year: int | None = 
     return _counts(session.execute(_base([], _PerInspection(where), where)).one())
 
 
-def find_round(*, session: Session, name: str) -> InspectionRound:
+def find_round(*, session: Session, name: str) -> tables.InspectionRound:
     """A round by its name, or a Chinese error naming it."""
-    rnd = session.exec(select(InspectionRound).where(InspectionRound.name == name.strip())).first()
+    rnd = session.exec(select(tables.InspectionRound).where(tables.InspectionRound.name == name.strip())).first()
     if rnd is None:
         raise NotFound(f"未知的巡察轮次：{name}")
     return rnd
@@ -202,18 +192,18 @@ def unit_figures(*, session: Session, round_id: int, unit_id: int | None = None)
     """Per-unit rows of one round (or the one unit), with the unit's kind, team and stage."""
     where = _scope(round_id, None)
     if unit_id is not None:
-        where.append(col(Inspection.unit_id) == unit_id)
+        where.append(col(tables.Inspection.unit_id) == unit_id)
     agg = _PerInspection(where)
-    keys = [col(Unit.id), col(Unit.name), col(Unit.kind), col(Team.name), col(Inspection.stage)]
-    rows = session.execute(_base(keys, agg, where).group_by(*keys).order_by(col(Unit.name))).all()
+    keys = [col(tables.Unit.id), col(tables.Unit.name), col(tables.Unit.kind), col(tables.Team.name), col(tables.Inspection.stage)]
+    rows = session.execute(_base(keys, agg, where).group_by(*keys).order_by(col(tables.Unit.name))).all()
     return [{"id": r[0], "name": r[1], "kind": str(getattr(r[2], "value", r[2])), "team": r[3],
              "stage": str(getattr(r[4], "value", r[4])), **_counts(r)} for r in rows]
 
 
 def _leaders() -> Any:
-    return (sa_select(col(TeamMember.team_id).label("team_id"), func.min(col(Person.name)).label("name"))
-            .join(Person, col(Person.id) == TeamMember.person_id)
-            .where(col(TeamMember.role) == TeamRole.LEADER).group_by(col(TeamMember.team_id)).subquery("leader"))
+    return (sa_select(col(tables.TeamMember.team_id).label("team_id"), func.min(col(tables.Person.name)).label("name"))
+            .join(tables.Person, col(tables.Person.id) == tables.TeamMember.person_id)
+            .where(col(tables.TeamMember.role) == TeamRole.LEADER).group_by(col(tables.TeamMember.team_id)).subquery("leader"))
 
 
 def per_team_evaluation(*, session: Session, round_id: int | None = None, year: int | None = None) -> list[dict[str, Any]]:
@@ -221,11 +211,11 @@ def per_team_evaluation(*, session: Session, round_id: int | None = None, year: 
     where = _scope(round_id, year)
     agg = _PerInspection(where)
     leader = _leaders()
-    keys = [col(Team.id), col(InspectionRound.name), col(Team.name), leader.c.name, col(InspectionRound.start_date)]
-    q = (_base(keys, agg, where).add_columns(func.count(col(Inspection.id)).label("units"),
+    keys = [col(tables.Team.id), col(tables.InspectionRound.name), col(tables.Team.name), leader.c.name, col(tables.InspectionRound.start_date)]
+    q = (_base(keys, agg, where).add_columns(func.count(col(tables.Inspection.id)).label("units"),
                                              func.coalesce(func.sum(agg.clues.c.n), 0).label("clues"))
-         .outerjoin(leader, leader.c.team_id == Team.id)
-         .group_by(*keys).order_by(col(InspectionRound.start_date), col(Team.id)))
+         .outerjoin(leader, leader.c.team_id == tables.Team.id)
+         .group_by(*keys).order_by(col(tables.InspectionRound.start_date), col(tables.Team.id)))
     out = []
     for r in session.execute(q).all():
         m = _counts(r)
@@ -239,14 +229,14 @@ def per_inspector_evaluation(*, session: Session, round_id: int | None = None, y
     """Per inspector: the figures of the teams they served in (findings are not recorded per person)."""
     where = _scope(round_id, year)
     agg = _PerInspection(where)
-    led = case((col(TeamMember.role) == TeamRole.LEADER, col(TeamMember.team_id)), else_=None)
-    q = (sa_select(col(Person.id), col(Person.name), func.count(func.distinct(col(TeamMember.team_id))).label("teams"),
+    led = case((col(tables.TeamMember.role) == TeamRole.LEADER, col(tables.TeamMember.team_id)), else_=None)
+    q = (sa_select(col(tables.Person.id), col(tables.Person.name), func.count(func.distinct(col(tables.TeamMember.team_id))).label("teams"),
                    func.count(func.distinct(led)).label("led"), *agg.measures(),
                    func.coalesce(func.sum(agg.clues.c.n), 0).label("clues"))
-         .select_from(TeamMember).join(Person, col(Person.id) == TeamMember.person_id)
-         .join(Inspection, col(Inspection.team_id) == TeamMember.team_id)
-         .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id))
-    q = agg.join(q, col(Inspection.id)).where(*where).group_by(col(Person.id), col(Person.name)).order_by(col(Person.name))
+         .select_from(tables.TeamMember).join(tables.Person, col(tables.Person.id) == tables.TeamMember.person_id)
+         .join(tables.Inspection, col(tables.Inspection.team_id) == tables.TeamMember.team_id)
+         .join(tables.InspectionRound, col(tables.InspectionRound.id) == tables.Inspection.round_id))
+    q = agg.join(q, col(tables.Inspection.id)).where(*where).group_by(col(tables.Person.id), col(tables.Person.name)).order_by(col(tables.Person.name))
     out = []
     for r in session.execute(q).all():
         m = _counts(r)
@@ -276,8 +266,8 @@ def with_forecasts(
     """Per-unit rows (statistics by 单位) with 预计完成 (tasks/supervision/forecast.py) in the same scope, and their
     labels; a unit rectifying in more than one round shows the round that finishes last, one with
     no rectification items "—"."""
-    scope = session.execute(sa_select(col(Inspection.id), col(Inspection.unit_id))
-                            .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
+    scope = session.execute(sa_select(col(tables.Inspection.id), col(tables.Inspection.unit_id))
+                            .join(tables.InspectionRound, col(tables.InspectionRound.id) == tables.Inspection.round_id)
                             .where(*_scope(round_id, year))).all()
     estimates = inspection_forecasts(session=session, settings=settings, as_of=as_of, inspection_ids=[int(i) for i, _ in scope])
     by_unit: dict[int, list[Forecast]] = {}

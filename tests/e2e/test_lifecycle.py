@@ -19,6 +19,7 @@ from prefect.deployments import run_deployment
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from models import tables
 from models.clock import now, today
 from models.db import session_scope
 from models.enums import (
@@ -33,22 +34,6 @@ from models.enums import (
 )
 from models.forms import FindingIn, PlanItemIn, ProgressIn
 from models.settings import get_settings
-from models.tables import (
-    Alert,
-    Approval,
-    AuditEvent,
-    Clue,
-    ClueLetter,
-    CommonGrouping,
-    CommonProblem,
-    Document,
-    Finding,
-    Inspection,
-    InspectionRound,
-    Person,
-    RectificationItem,
-    Unit,
-)
 from tasks.clues.ledger import (
     acknowledge,
     add_petition,
@@ -119,7 +104,7 @@ def approve_plan(run_id: str) -> None:
     answer(run_id, decision="批准", approver="张明", code=f"{(int(code) + 1) % 10**6:06d}", comment="同意")
     refused_and_waiting(run_id, "plan-0-1-2")
     with session_scope() as s:  # the code's time runs out before 张明 answers
-        row = s.get(Approval, approval.id)
+        row = s.get(tables.Approval, approval.id)
         assert row is not None and row.code_expires_at is not None
         row.code_expires_at = now() - timedelta(minutes=1)
         s.add(row)
@@ -129,14 +114,14 @@ def approve_plan(run_id: str) -> None:
     answer(run_id, decision="批准", approver="张明", code=fresh, comment="同意")
     assert wait_for(run_id, final=True).state.is_completed()  # type: ignore[union-attr]
     with session_scope() as s:
-        reasons = [e.detail["reason"] for e in s.exec(select(AuditEvent).where(
-            AuditEvent.action == "审批被拒收", AuditEvent.entity_id == approval.id).order_by(col(AuditEvent.id)))]
+        reasons = [e.detail["reason"] for e in s.exec(select(tables.AuditEvent).where(
+            tables.AuditEvent.action == "审批被拒收", tables.AuditEvent.entity_id == approval.id).order_by(col(tables.AuditEvent.id)))]
         assert reasons == ["“陶文华”（巡察办）无权办理“方案及组成人员审批”，应由巡察工作领导小组办理", "验证码不正确",
                            "验证码已过期，新的验证码已发送给审批人"]
-        decided = s.get(Approval, approval.id)
+        decided = s.get(tables.Approval, approval.id)
         assert decided is not None and (decided.approver, decided.code_hash, decided.codes_issued) == ("张明", "", 2)
         # Each refusal was told to the gate's role, with its reason.
-        told = s.exec(select(Alert).where(col(Alert.dedupe_key).startswith(f"gate:{approval.id}:refused:"))).all()
+        told = s.exec(select(tables.Alert).where(col(tables.Alert.dedupe_key).startswith(f"gate:{approval.id}:refused:"))).all()
         assert {a.title for a in told} == {"【审批未被接受】方案及组成人员审批"} and {a.role for a in told} == {"leading_group"}
         assert len({a.dedupe_key for a in told}) == 3 and any("验证码不正确" in a.body for a in told)
     # and written in Chinese in the run's log.
@@ -151,14 +136,14 @@ def approve_plan(run_id: str) -> None:
 def units_artifact(round_name: str) -> list[dict[str, str]]:
     """The newest version of the round run's table of its units."""
     with session_scope() as s:
-        rid = s.exec(select(InspectionRound.id).where(InspectionRound.name == round_name)).one()
+        rid = s.exec(select(tables.InspectionRound.id).where(tables.InspectionRound.name == round_name)).one()
     return latest_table(f"round-{rid}-units")
 
 
 def inspections_of(round_name: str) -> dict[str, tuple[int, str]]:
     with session_scope() as s:
-        rnd = s.exec(select(InspectionRound).where(InspectionRound.name == round_name)).one()
-        rows = s.exec(select(Inspection, Unit).join(Unit).where(Inspection.round_id == rnd.id)).all()
+        rnd = s.exec(select(tables.InspectionRound).where(tables.InspectionRound.name == round_name)).one()
+        rows = s.exec(select(tables.Inspection, tables.Unit).join(tables.Unit).where(tables.Inspection.round_id == rnd.id)).all()
         return {u.name: (i.id, i.flow_run_id) for i, u in rows}  # type: ignore[misc]
 
 
@@ -221,16 +206,16 @@ def grouping_run(round_name: str) -> Callable[[], str | None]:
     """The round's 共性问题归类 run, once the product has started it by itself."""
     def find() -> str | None:
         with session_scope() as s:
-            return s.exec(select(CommonGrouping.flow_run_id).join(InspectionRound).where(
-                InspectionRound.name == round_name, CommonGrouping.attempt == 1)).first()
+            return s.exec(select(tables.CommonGrouping.flow_run_id).join(tables.InspectionRound).where(
+                tables.InspectionRound.name == round_name, tables.CommonGrouping.attempt == 1)).first()
     return find
 
 
 def grouping_confirmed(round_name: str) -> Until:
     def confirmed() -> bool:
         with session_scope() as s:
-            status = s.exec(select(CommonGrouping.status).join(InspectionRound).where(
-                InspectionRound.name == round_name, CommonGrouping.attempt == 1)).first()
+            status = s.exec(select(tables.CommonGrouping.status).join(tables.InspectionRound).where(
+                tables.InspectionRound.name == round_name, tables.CommonGrouping.attempt == 1)).first()
         return status == GroupingStatus.CONFIRMED
     return Until(confirmed)
 
@@ -258,7 +243,7 @@ def all_done(inspection_id: int) -> Any:
     """The unit reports every open item done (已完成待核), as the progress form does."""
     def report() -> None:
         with session_scope() as s:
-            insp = s.get(Inspection, inspection_id)
+            insp = s.get(tables.Inspection, inspection_id)
             assert insp is not None
             items = [i.id for i in open_items(session=s, inspection_id=inspection_id)]
             if not items:
@@ -273,7 +258,7 @@ def submit_plan_for(inspection_id: int) -> Any:
     but without its wake-up: the unit run waiting for the plan is woken by the relay."""
     def submit() -> None:
         with session_scope() as s:
-            insp = s.get(Inspection, inspection_id)
+            insp = s.get(tables.Inspection, inspection_id)
             assert insp is not None
             items = [PlanItemIn(item_id=i.id, measure="建立台账，逐项整改", owner="单位书记", deadline=today() + timedelta(days=30))
                      for i in open_items(session=s, inspection_id=inspection_id) if i.id is not None]
@@ -289,7 +274,7 @@ def submit_plan_on_page(stack: Any, inspection_id: int, pages: list[str]) -> Any
         from tests.support.gateway import csrf
 
         with session_scope() as s:
-            insp = s.get(Inspection, inspection_id)
+            insp = s.get(tables.Inspection, inspection_id)
             assert insp is not None
             unit_id, items = insp.unit_id, [i.id for i in open_items(session=s, inspection_id=inspection_id)]
         client = http_login(stack.ui_url, ready_account("陶文华"))
@@ -444,15 +429,15 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
 
     final_table = units_artifact(name)  # read before the session below takes the database
     with session_scope() as s:
-        rnd = s.exec(select(InspectionRound).where(InspectionRound.name == name)).one()
+        rnd = s.exec(select(tables.InspectionRound).where(tables.InspectionRound.name == name)).one()
         assert rnd.status == RoundStatus.DONE
-        rows = {u.name: i for i, u in s.exec(select(Inspection, Unit).join(Unit).where(Inspection.round_id == rnd.id))}
+        rows = {u.name: i for i, u in s.exec(select(tables.Inspection, tables.Unit).join(tables.Unit).where(tables.Inspection.round_id == rnd.id))}
         assert {u: Stage(i.stage) for u, i in rows.items()} == dict.fromkeys(rows, Stage.ARCHIVED)
         # The round's table of units followed them to the end.
         assert {r["被巡察单位"]: (r["所处阶段"], r["等待审批"]) for r in final_table} == dict.fromkeys(
             rows, ("已归档", "—"))
         assert rows["城东街道"].search_count == 2 and rows["区财政局"].search_count == 1
-        gates = Counter((a.inspection_id, Gate(a.gate)) for a in s.exec(select(Approval).where(Approval.round_id == rnd.id)))
+        gates = Counter((a.inspection_id, Gate(a.gate)) for a in s.exec(select(tables.Approval).where(tables.Approval.round_id == rnd.id)))
         assert gates[(None, Gate.PLAN)] == 1
         assert gates[(cd, Gate.REPORT)] == 2 and gates[(cd, Gate.STATIONING_DONE)] == 2
         assert gates[(cz, Gate.CLOSE_OUT)] == 2 and gates[(cz, Gate.CLUE_TRANSFER)] == 1
@@ -462,49 +447,49 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
         assert all(i.plan_approved_at is not None for i in rows.values())
         # Each unit was told to submit its plan, with the deadline and its items by number.
         for iid in (cd, cz, jt):
-            notice = s.exec(select(Alert).where(Alert.dedupe_key == f"insp:{iid}:plan-notice")).first()
+            notice = s.exec(select(tables.Alert).where(tables.Alert.dedupe_key == f"insp:{iid}:plan-notice")).first()
             assert notice is not None and "报送整改方案" in notice.body and "整改事项共" in notice.body, iid
-        refused = s.exec(select(AuditEvent).where(AuditEvent.action == "审批被拒收")).all()
+        refused = s.exec(select(tables.AuditEvent).where(tables.AuditEvent.action == "审批被拒收")).all()
         assert any(e.detail.get("reason", "").startswith("选择“退回重新查找”时必须填写意见") for e in refused)
         # Every finding the sheet marked common ends supervised and led by the leader in charge,
         # the grouping form taken as proposed (no refusal), its letter written before any unit archived.
-        (grouping,) = s.exec(select(Approval).where(Approval.round_id == rnd.id, Approval.gate == Gate.COMMON)).all()
+        (grouping,) = s.exec(select(tables.Approval).where(tables.Approval.round_id == rnd.id, tables.Approval.gate == Gate.COMMON)).all()
         assert grouping.approver == "陶文华" and not [e for e in refused if e.entity_id == grouping.id]
         close_refused = [e.detail["reason"] for e in refused if e.entity_id in {
-            a.id for a in s.exec(select(Approval).where(Approval.inspection_id == jt, Approval.gate == Gate.CLOSE_OUT))}]
+            a.id for a in s.exec(select(tables.Approval).where(tables.Approval.inspection_id == jt, tables.Approval.gate == Gate.CLOSE_OUT))}]
         assert len(close_refused) == 1 and close_refused[0].startswith("该单位有1个共性问题")
-        (cp,) = s.exec(select(CommonProblem).where(CommonProblem.round_id == rnd.id)).all()
+        (cp,) = s.exec(select(tables.CommonProblem).where(tables.CommonProblem.round_id == rnd.id)).all()
         assert (cp.category, cp.title, cp.leader_in_charge, cp.departments) == ("选人用人", "干部档案管理不规范", "吴志刚", ["区民政局"])
         assert cp.status == CommonProblemStatus.SUPERVISING  # units archived; it awaits its own close-out
-        wu = s.exec(select(Person).where(Person.name == "吴志刚")).one()
-        marked = s.exec(select(Finding).join(Inspection).where(Inspection.round_id == rnd.id,
-                                                               Finding.scope == FindingScope.COMMON)).all()
+        wu = s.exec(select(tables.Person).where(tables.Person.name == "吴志刚")).one()
+        marked = s.exec(select(tables.Finding).join(tables.Inspection).where(tables.Inspection.round_id == rnd.id,
+                                                               tables.Finding.scope == FindingScope.COMMON)).all()
         assert len(marked) == 2 and {f.common_problem_id for f in marked} == {cp.id}
-        led_items = s.exec(select(RectificationItem).where(col(RectificationItem.finding_id).in_([f.id for f in marked]))).all()
+        led_items = s.exec(select(tables.RectificationItem).where(col(tables.RectificationItem.finding_id).in_([f.id for f in marked]))).all()
         assert {(i.common_problem_id, i.responsible_leader_id, i.supervisor) for i in led_items} == {(cp.id, wu.id, "吴志刚")}
-        letter = s.exec(select(Document).where(Document.kind == f"关于落实巡察整改工作任务的函-{cp.id}")).one()
+        letter = s.exec(select(tables.Document).where(tables.Document.kind == f"关于落实巡察整改工作任务的函-{cp.id}")).one()
         assert all(letter.created_at <= rows[u].archived_at for u in ("区财政局", "区交通投资集团"))  # type: ignore[operator]
-        plan = s.exec(select(Approval).where(Approval.round_id == rnd.id, Approval.gate == Gate.PLAN)).one()
+        plan = s.exec(select(tables.Approval).where(tables.Approval.round_id == rnd.id, tables.Approval.gate == Gate.PLAN)).one()
         assert (plan.decision, plan.approver) == ("批准", "张明")
-        clues = {c.kind: c for c in s.exec(select(Clue).where(Clue.inspection_id == cz))}
+        clues = {c.kind: c for c in s.exec(select(tables.Clue).where(tables.Clue.inspection_id == cz))}
         assert {(k, c.status, c.receiver) for k, c in clues.items()} == {
             ("违纪违法线索", ClueStatus.TRANSFERRED, "discipline_commission"),
             ("行业领域问题", ClueStatus.TRANSFERRED, "functional_department")}
-        letters = s.exec(select(ClueLetter).where(ClueLetter.inspection_id == cz)).all()
+        letters = s.exec(select(tables.ClueLetter).where(tables.ClueLetter.inspection_id == cz)).all()
         assert sorted(letter.receiver for letter in letters) == ["discipline_commission", "functional_department"]
-        items = s.exec(select(RectificationItem).where(RectificationItem.inspection_id.in_([cd, cz, jt]))).all()  # type: ignore[attr-defined]
+        items = s.exec(select(tables.RectificationItem).where(tables.RectificationItem.inspection_id.in_([cd, cz, jt]))).all()  # type: ignore[attr-defined]
         # 城东街道: one finding fixed on site, so one item; the others two each.
         assert Counter(i.inspection_id for i in items) == {cd: 1, cz: 2, jt: 2}
         assert {ItemStatus(i.status) for i in items} == {ItemStatus.CLOSED}
-        findings = Counter(f.inspection_id for f in s.exec(select(Finding).where(Finding.inspection_id.in_([cd, cz, jt]))))  # type: ignore[attr-defined]
+        findings = Counter(f.inspection_id for f in s.exec(select(tables.Finding).where(tables.Finding.inspection_id.in_([cd, cz, jt]))))  # type: ignore[attr-defined]
         assert findings == {cd: 2, cz: 2, jt: 2}
         # Two versions of 城东街道's report, one per search.
-        reports = s.exec(select(Document).where(Document.inspection_id == cd, Document.kind == "巡察报告")).all()
+        reports = s.exec(select(tables.Document).where(tables.Document.inspection_id == cd, tables.Document.kind == "巡察报告")).all()
         assert sorted(d.version for d in reports) == [1, 2]
         assert first_broken_link(session=s) is None
-        alerts = s.exec(select(Alert)).all()
+        alerts = s.exec(select(tables.Alert)).all()
         assert all(SENTINEL not in a.body and SENTINEL not in a.title for a in alerts)
-        dupes = s.exec(select(Alert.dedupe_key, Alert.recipient, func.count()).group_by(Alert.dedupe_key, Alert.recipient)
+        dupes = s.exec(select(tables.Alert.dedupe_key, tables.Alert.recipient, func.count()).group_by(tables.Alert.dedupe_key, tables.Alert.recipient)
                        .having(func.count() > 1)).all()
         assert dupes == []
     with session_scope() as s:
@@ -524,8 +509,8 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
 
     # The receivers sign for their letters and report results; each clue closes with its result.
     with session_scope() as s:
-        by_receiver = {letter.receiver: letter.id for letter in s.exec(select(ClueLetter).where(ClueLetter.inspection_id == cz))}
-        ids = {c.kind: c.id for c in s.exec(select(Clue).where(Clue.inspection_id == cz))}
+        by_receiver = {letter.receiver: letter.id for letter in s.exec(select(tables.ClueLetter).where(tables.ClueLetter.inspection_id == cz))}
+        ids = {c.kind: c.id for c in s.exec(select(tables.Clue).where(tables.Clue.inspection_id == cz))}
     with session_scope() as s:
         jiwei = by_receiver["discipline_commission"] or 0
         jiwei_code = letter_code(s, jiwei)
@@ -543,7 +528,7 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
         report_result(session=s, settings=get_settings(), by="许丽", clue_id=ids["行业领域问题"] or 0, result="经核查无问题",
                       note="", now=now())
     with session_scope() as s:
-        assert {c.status for c in s.exec(select(Clue).where(Clue.inspection_id == cz))} == {ClueStatus.CLOSED}
+        assert {c.status for c in s.exec(select(tables.Clue).where(tables.Clue.inspection_id == cz))} == {ClueStatus.CLOSED}
 
     # The office's own pages on the same gateway: the receiver reads its clue there (audited); a
     # body it was not sent to and a unit's contact get no word of it or of the petition. The

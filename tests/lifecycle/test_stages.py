@@ -19,22 +19,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from models import tables
 from models.enums import ClueStatus, FindingScope, ItemStatus, RoundStatus, Stage
 from models.errors import DomainError
 from models.settings import Settings
-from models.tables import (
-    Alert,
-    AuditEvent,
-    Clue,
-    ClueLetter,
-    Document,
-    Finding,
-    Inspection,
-    InspectionRound,
-    Person,
-    RectificationItem,
-    Unit,
-)
 from tasks.clues.ledger import store_clue
 from tasks.lifecycle import stages
 from tasks.lifecycle.findings import record_findings
@@ -56,11 +44,11 @@ def count(session: Session, table: type) -> int:
 
 def keys(session: Session, inspection_id: int) -> set[str]:
     prefix = f"insp:{inspection_id}:"
-    return {k.removeprefix(prefix) for k in session.exec(select(Alert.dedupe_key)) if k.startswith(prefix)}
+    return {k.removeprefix(prefix) for k in session.exec(select(tables.Alert.dedupe_key)) if k.startswith(prefix)}
 
 
-def docs(session: Session, inspection_id: int) -> dict[tuple[str, int], Document]:
-    return {(d.kind, d.version): d for d in session.exec(select(Document).where(Document.inspection_id == inspection_id))}
+def docs(session: Session, inspection_id: int) -> dict[tuple[str, int], tables.Document]:
+    return {(d.kind, d.version): d for d in session.exec(select(tables.Document).where(tables.Document.inspection_id == inspection_id))}
 
 
 def docx_text(path: str | Path) -> tuple[str, str]:
@@ -77,14 +65,14 @@ def twice(session: Session, fn: Callable[..., Any], **kwargs: Any) -> Any:
     second = fn(session=session, **kwargs)
     session.commit()
     assert row_counts(session) == before, f"{fn.__name__} wrote rows on its second call"
-    if not isinstance(first, Document):
+    if not isinstance(first, tables.Document):
         assert second == first
     return first
 
 
 def stage_of(session: Session, inspection_id: int) -> Stage:
     session.expire_all()
-    insp = session.get(Inspection, inspection_id)
+    insp = session.get(tables.Inspection, inspection_id)
     assert insp is not None
     return Stage(insp.stage)
 
@@ -96,7 +84,7 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
     assert insp.id is not None
     iid = insp.id
     kw: dict[str, Any] = {"settings": settings, "inspection_id": iid, "link": LINK}
-    unit = s.get(Unit, insp.unit_id)
+    unit = s.get(tables.Unit, insp.unit_id)
     assert unit is not None and unit.name == "城东街道"
 
     # 1. 巡察准备: the announcement and a notice to the team leader.
@@ -108,17 +96,17 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
     assert "组长：李建国" in text and "组员：刘洋" in text
     assert doc.sha256 == hashlib.sha256(Path(doc.path).read_bytes()).hexdigest()
     assert keys(s, iid) == {"prepare"}
-    leader_alert = s.exec(select(Alert).where(Alert.dedupe_key == f"insp:{iid}:prepare")).one()
+    leader_alert = s.exec(select(tables.Alert).where(tables.Alert.dedupe_key == f"insp:{iid}:prepare")).one()
     assert leader_alert.recipient == "json://127.0.0.1:8765/team/li"  # the leader's own contact
     assert LINK in leader_alert.body
 
     # 2. 集中巡察.
     assert twice(s, stages.start_stationing, now=NOW, **kw) is Stage.STATIONING
     assert keys(s, iid) == {"prepare", "station", "station-unit"}
-    secretary_alert = s.exec(select(Alert).where(Alert.dedupe_key == f"insp:{iid}:station-unit")).one()
+    secretary_alert = s.exec(select(tables.Alert).where(tables.Alert.dedupe_key == f"insp:{iid}:station-unit")).one()
     assert secretary_alert.recipient == "json://127.0.0.1:8765/unit/chengdong"
-    record_findings(session=s, inspection=s.get(Inspection, iid), findings=sample_findings(), by="巡察组", now=NOW)  # type: ignore[arg-type]
-    store_clue(session=s, inspection=s.get(Inspection, iid), kind="违纪违法线索",  # type: ignore[arg-type]
+    record_findings(session=s, inspection=s.get(tables.Inspection, iid), findings=sample_findings(), by="巡察组", now=NOW)  # type: ignore[arg-type]
+    store_clue(session=s, inspection=s.get(tables.Inspection, iid), kind="违纪违法线索",  # type: ignore[arg-type]
              summary=f"{SENTINEL}：某副主任违规收受购物卡", by="李建国", now=NOW)
     s.commit()
 
@@ -134,8 +122,8 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
     # The leading group returns the report: back to stationing for a second search.
     assert twice(s, stages.review_report, search_count=1, approved=False, comment="谈话不深入，退回重新查找", now=t, **kw) is Stage.STATIONING
     s.expire_all()
-    assert s.get(Inspection, iid).search_count == 2  # type: ignore[union-attr]
-    returned = s.exec(select(Alert).where(Alert.dedupe_key == f"insp:{iid}:returned:1")).one()
+    assert s.get(tables.Inspection, iid).search_count == 2  # type: ignore[union-attr]
+    returned = s.exec(select(tables.Alert).where(tables.Alert.dedupe_key == f"insp:{iid}:returned:1")).one()
     assert "谈话不深入，退回重新查找" in returned.body
     # A stale answer for the first search changes nothing.
     before = row_counts(s)
@@ -145,7 +133,7 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
     assert row_counts(s) == before
 
     # Second search: one more finding, a second version of the report, approved.
-    second = record_findings(session=s, inspection=s.get(Inspection, iid),  # type: ignore[arg-type]
+    second = record_findings(session=s, inspection=s.get(tables.Inspection, iid),  # type: ignore[arg-type]
                              findings=[finding("村级工程项目未按规定招投标", category="全面从严治党")], by="巡察组", now=t)
     assert second[0].search_count == 2
     s.commit()
@@ -161,7 +149,7 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
     t = NOW + 40 * DAY
     assert twice(s, stages.issue_feedback, now=t, **kw) is Stage.CLUE_TRANSFER
     s.expire_all()
-    assert s.get(Inspection, iid).feedback_date == t.date()  # type: ignore[union-attr]
+    assert s.get(tables.Inspection, iid).feedback_date == t.date()  # type: ignore[union-attr]
     feedback = docs(s, iid)[("巡察反馈意见", 1)]
     title, text = docx_text(feedback.path)
     assert title == "关于巡察城东街道党组织的反馈意见"
@@ -169,13 +157,13 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
 
     # 5. 线索移交.
     assert twice(s, stages.transfer_clues, approved=True, now=t, **kw) is Stage.RECTIFICATION
-    clue = s.exec(select(Clue).where(Clue.inspection_id == iid)).one()
+    clue = s.exec(select(tables.Clue).where(tables.Clue.inspection_id == iid)).one()
     assert (clue.status, clue.receiver) == (ClueStatus.TRANSFERRED, "discipline_commission")
     letter = docs(s, iid)[("线索移交函-纪委监委", 1)]
     assert docx_text(letter.path)[0] == "问题线索移交函"
-    sent = s.exec(select(ClueLetter).where(ClueLetter.inspection_id == iid)).one()  # one letter, re-run or not
+    sent = s.exec(select(tables.ClueLetter).where(tables.ClueLetter.inspection_id == iid)).one()  # one letter, re-run or not
     assert (sent.receiver, sent.batch, sent.clue_count, sent.acknowledged_at) == ("discipline_commission", "stage", 1, None)
-    to_jiwei = s.exec(select(Alert).where(Alert.dedupe_key == f"clue-letter:{sent.id}")).one()
+    to_jiwei = s.exec(select(tables.Alert).where(tables.Alert.dedupe_key == f"clue-letter:{sent.id}")).one()
     assert to_jiwei.recipient == "json://127.0.0.1:8765/jiwei"
     assert "1件" in to_jiwei.body and sent.doc_no in to_jiwei.body
 
@@ -186,18 +174,18 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
     assert stages.start_rectification(session=s, now=t + DAY, **kw) == 0
     s.commit()
     assert row_counts(s) == before
-    items = s.exec(select(RectificationItem).where(RectificationItem.inspection_id == iid)).all()
+    items = s.exec(select(tables.RectificationItem).where(tables.RectificationItem.inspection_id == iid)).all()
     assert len(items) == 3
     assert {i.deadline for i in items} == {t.date() + timedelta(days=60)}
     assert all(i.owner == "钱正平" and i.status == ItemStatus.NOT_STARTED for i in items)
-    wu = s.exec(select(Person).where(Person.name == "吴志刚")).one()
-    scopes = {s.get(Finding, i.finding_id).scope: i.responsible_leader_id for i in items}  # type: ignore[union-attr]
+    wu = s.exec(select(tables.Person).where(tables.Person.name == "吴志刚")).one()
+    scopes = {s.get(tables.Finding, i.finding_id).scope: i.responsible_leader_id for i in items}  # type: ignore[union-attr]
     assert scopes == {FindingScope.INDIVIDUAL: wu.id, FindingScope.COMMON: None}
     assert {"rectify", "rectify-liaison"} <= keys(s, iid)
-    to_unit = s.exec(select(Alert).where(Alert.dedupe_key == f"insp:{iid}:rectify")).one()
+    to_unit = s.exec(select(tables.Alert).where(tables.Alert.dedupe_key == f"insp:{iid}:rectify")).one()
     assert f"共3项整改任务，整改期限至{t.date() + timedelta(days=60):%Y年%m月%d日}" in to_unit.body
     # The liaison leader supervises the individual problems only (the common one goes to 分管领导).
-    to_liaison = s.exec(select(Alert).where(Alert.dedupe_key == f"insp:{iid}:rectify-liaison")).one()
+    to_liaison = s.exec(select(tables.Alert).where(tables.Alert.dedupe_key == f"insp:{iid}:rectify-liaison")).one()
     assert to_liaison.recipient == "json://127.0.0.1:8765/leader/wu"
     assert "请对2项个性问题整改进行跟踪督办" in to_liaison.body
 
@@ -243,12 +231,12 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
 
 
 def assert_sentinel_only_in_clues(s: Session, settings: Settings) -> None:
-    assert s.exec(select(Clue).where(col(Clue.summary).contains(SENTINEL))).first() is not None
-    for alert in s.exec(select(Alert)):
+    assert s.exec(select(tables.Clue).where(col(tables.Clue.summary).contains(SENTINEL))).first() is not None
+    for alert in s.exec(select(tables.Alert)):
         assert SENTINEL not in alert.title and SENTINEL not in alert.body, alert.dedupe_key
-    for event in s.exec(select(AuditEvent)):
+    for event in s.exec(select(tables.AuditEvent)):
         assert SENTINEL not in json.dumps(event.detail, ensure_ascii=False)
-    for d in s.exec(select(Document)):
+    for d in s.exec(select(tables.Document)):
         assert SENTINEL not in docx_text(d.path)[1], d.kind
     # Nor any file written under the home folder in plain text.
     for path in settings.home.rglob("*"):
@@ -260,7 +248,7 @@ def report_done(s: Session, settings: Settings, iid: int, item_ids: list[Any]) -
     from models.forms import ProgressIn
     from tasks.supervision.rectification import report_progress
 
-    report_progress(session=s, settings=settings, inspection=s.get(Inspection, iid), by="单位书记", now=NOW,  # type: ignore[arg-type]
+    report_progress(session=s, settings=settings, inspection=s.get(tables.Inspection, iid), by="单位书记", now=NOW,  # type: ignore[arg-type]
                     formal=True, reports=[ProgressIn(item_id=i, status="已完成待核", measure_taken="已整改") for i in item_ids])
 
 
@@ -268,8 +256,8 @@ def run_through(s: Session, settings: Settings, iid: int, *, transfer: bool = Tr
     kw: dict[str, Any] = {"settings": settings, "inspection_id": iid, "now": NOW, "link": LINK}
     stages.prepare(session=s, **kw)
     stages.start_stationing(session=s, **kw)
-    record_findings(session=s, inspection=s.get(Inspection, iid), findings=sample_findings()[:1], by="巡察组", now=NOW)  # type: ignore[arg-type]
-    store_clue(session=s, inspection=s.get(Inspection, iid), kind="选人用人问题", summary=f"{SENTINEL} 违规提拔", by="组长", now=NOW)  # type: ignore[arg-type]
+    record_findings(session=s, inspection=s.get(tables.Inspection, iid), findings=sample_findings()[:1], by="巡察组", now=NOW)  # type: ignore[arg-type]
+    store_clue(session=s, inspection=s.get(tables.Inspection, iid), kind="选人用人问题", summary=f"{SENTINEL} 违规提拔", by="组长", now=NOW)  # type: ignore[arg-type]
     stages.conclude_stationing(session=s, search_count=1, by="组长", summary="", **kw)
     stages.review_report(session=s, search_count=1, approved=True, comment="", **kw)
     stages.issue_feedback(session=s, **kw)
@@ -290,14 +278,14 @@ def test_round_done_when_every_unit_is_archived(demo_org: Session, settings: Set
         assert iid is not None
         run_through(s, settings, iid, transfer=(n != 1))
         s.expire_all()
-        status = s.get(InspectionRound, rnd.id).status  # type: ignore[union-attr]
+        status = s.get(tables.InspectionRound, rnd.id).status  # type: ignore[union-attr]
         assert status == (RoundStatus.DONE if n == len(ids) - 1 else RoundStatus.ACTIVE)
     assert all(stage_of(s, iid) is Stage.ARCHIVED for iid in ids if iid)
     # The held clue (second unit) went nowhere: no letter, no alert to the organisation department.
-    held = s.exec(select(Clue).where(Clue.inspection_id == ids[1])).one()
+    held = s.exec(select(tables.Clue).where(tables.Clue.inspection_id == ids[1])).one()
     assert (held.status, held.receiver, held.transferred_at) == (ClueStatus.HELD, "", None)
     assert ("线索移交函-组织部", 1) not in docs(s, ids[1])  # type: ignore[arg-type]
-    assert not s.exec(select(ClueLetter).where(ClueLetter.inspection_id == ids[1])).all()
+    assert not s.exec(select(tables.ClueLetter).where(tables.ClueLetter.inspection_id == ids[1])).all()
     assert ("线索移交函-组织部", 1) in docs(s, ids[0])  # type: ignore[arg-type]
     # Each unit has its own dossier folder.
     for name in ("城东街道", "区教育局", "区交通投资集团"):
@@ -341,4 +329,4 @@ def test_missing_document_file_is_rewritten(demo_org: Session, settings: Setting
     assert again.id == doc.id and Path(again.path).is_file()
     assert again.sha256 == hashlib.sha256(Path(again.path).read_bytes()).hexdigest()
     assert row_counts(s) == before
-    assert count(s, Document) == 1
+    assert count(s, tables.Document) == 1

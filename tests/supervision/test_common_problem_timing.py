@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
+from models import tables
 from models.clock import CHINA, aware
 from models.enums import (
     CommonProblemStatus,
@@ -24,19 +25,6 @@ from models.enums import (
 from models.errors import DomainError
 from models.forms import CommonGroupIn, ProgressIn
 from models.settings import Settings
-from models.tables import (
-    Alert,
-    AuditEvent,
-    CommonGrouping,
-    CommonProblem,
-    Document,
-    Finding,
-    Inspection,
-    InspectionRound,
-    Person,
-    RectificationItem,
-    Unit,
-)
 from tasks.lifecycle import stages
 from tasks.supervision.common_problems import (
     JOIN_NOTE,
@@ -79,7 +67,7 @@ def party_building(r: Round, **kw: Any) -> CommonGroupIn:
 
 def finish_items(s: Session, settings: Settings, iid: int, item_ids: list[int], attempt: int = 1) -> Stage:
     """The unit reports these items done and the office closes them out (the unit archives once all are)."""
-    insp = s.get(Inspection, iid)
+    insp = s.get(tables.Inspection, iid)
     assert insp is not None
     report_progress(session=s, settings=settings, inspection=insp, formal=True, by="单位书记", now=NOW,
                     reports=[ProgressIn(item_id=i, status="已完成待核", measure_taken="已整改") for i in item_ids])
@@ -93,8 +81,8 @@ def open_item_ids(s: Session, iid: int) -> list[int]:
 
 
 def cp_item_ids(s: Session, cp_id: int, iid: int) -> list[int]:
-    return [i for i in s.exec(select(RectificationItem.id).where(
-        RectificationItem.common_problem_id == cp_id, RectificationItem.inspection_id == iid)) if i is not None]
+    return [i for i in s.exec(select(tables.RectificationItem.id).where(
+        tables.RectificationItem.common_problem_id == cp_id, tables.RectificationItem.inspection_id == iid)) if i is not None]
 
 
 def close_items_of(s: Session, settings: Settings, r: Round, cp_id: int) -> None:
@@ -106,11 +94,11 @@ def close_items_of(s: Session, settings: Settings, r: Round, cp_id: int) -> None
 
 def late_finding(s: Session, settings: Settings, unit_iid: int, category: str, text: str) -> int:
     """A common finding that arrives after a confirmation, as a look-back records one (with its item)."""
-    f = Finding(inspection_id=unit_iid, category=category, description=text, scope=FindingScope.COMMON, created_at=NOW)
+    f = tables.Finding(inspection_id=unit_iid, category=category, description=text, scope=FindingScope.COMMON, created_at=NOW)
     s.add(f)
     s.flush()
     assert f.id is not None
-    s.add(RectificationItem(inspection_id=unit_iid, finding_id=f.id, deadline=DAY + timedelta(days=30)))
+    s.add(tables.RectificationItem(inspection_id=unit_iid, finding_id=f.id, deadline=DAY + timedelta(days=30)))
     s.commit()
     return f.id
 
@@ -138,7 +126,7 @@ def test_grouping_is_registered_once_every_report_is_approved(demo_org: Session,
     common = [r.f("城东街道", 0), r.f("城东街道", 2), r.f("区教育局", 0), r.f("区教育局", 1), r.f("区交通投资集团", 0),
               r.f("区交通投资集团", 2), r.f("马岙村", 0), r.f("马岙村", 3)]
     assert (g.round_id, g.attempt, g.finding_ids, g.status) == (r.id, 1, common, GroupingStatus.REGISTERED)
-    event = s.exec(select(AuditEvent).where(AuditEvent.action == "发起共性问题归类")).one()
+    event = s.exec(select(tables.AuditEvent).where(tables.AuditEvent.action == "发起共性问题归类")).one()
     assert (event.actor, event.entity_id, event.detail["finding_ids"]) == ("系统", g.id, common)
     # Registered once: every unit flow past 报告审议 and the relay ask again.
     before = row_counts(s)
@@ -159,7 +147,7 @@ def test_grouping_is_registered_once_every_report_is_approved(demo_org: Session,
 def test_no_grouping_without_common_findings_or_for_a_round_not_under_way(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     r = build(s, settings, rectifying=())
-    rnd = s.get(InspectionRound, r.id)
+    rnd = s.get(tables.InspectionRound, r.id)
     assert rnd is not None
     rnd.status = RoundStatus.DONE
     s.add(rnd)
@@ -168,7 +156,7 @@ def test_no_grouping_without_common_findings_or_for_a_round_not_under_way(demo_o
         s.commit()
     assert register_due(session=s, now=NOW) == []
     rnd.status = RoundStatus.ACTIVE
-    for f in s.exec(select(Finding).where(Finding.scope == FindingScope.COMMON)):
+    for f in s.exec(select(tables.Finding).where(tables.Finding.scope == FindingScope.COMMON)):
         f.scope = FindingScope.INDIVIDUAL
         s.add(f)
     s.commit()
@@ -183,14 +171,14 @@ def test_left_out_become_individual_and_late_findings_join_a_confirmed_problem(d
     s.commit()
     # The office confirms two of the four proposed groups and leaves the others out.
     (cp, party) = confirm_groups_for(s, settings, r, 1, [archives(r), party_building(r)])
-    assert s.get(CommonGrouping, g.id).status == GroupingStatus.CONFIRMED  # type: ignore[union-attr]
+    assert s.get(tables.CommonGrouping, g.id).status == GroupingStatus.CONFIRMED  # type: ignore[union-attr]
     left = [r.f("城东街道", 2), r.f("区教育局", 1), r.f("马岙村", 0)]
-    assert [s.get(Finding, i).scope for i in left] == [FindingScope.INDIVIDUAL] * 3  # type: ignore[union-attr]
-    people = {p.name: p.id for p in s.exec(select(Person))}
+    assert [s.get(tables.Finding, i).scope for i in left] == [FindingScope.INDIVIDUAL] * 3  # type: ignore[union-attr]
+    people = {p.name: p.id for p in s.exec(select(tables.Person))}
     # ... supervised by their units' liaison leaders (城东街道、区教育局: 吴志刚; 马岙村: 郑文斌).
     assert [(item_of(s, i).responsible_leader_id, item_of(s, i).supervisor) for i in left] == [  # type: ignore[union-attr]
         (people["吴志刚"], "吴志刚"), (people["吴志刚"], "吴志刚"), (people["郑文斌"], "郑文斌")]
-    moved = s.exec(select(AuditEvent).where(AuditEvent.action == "共性问题改为个性问题")).one()
+    moved = s.exec(select(tables.AuditEvent).where(tables.AuditEvent.action == "共性问题改为个性问题")).one()
     assert moved.detail["finding_ids"] == left
     assert register_due(session=s, now=NOW) == []  # every common finding is settled
     # Every unit's common findings are led: 区教育局 may archive; its common problem stays open.
@@ -199,7 +187,7 @@ def test_left_out_become_individual_and_late_findings_join_a_confirmed_problem(d
     assert finish_items(s, settings, edu, open_item_ids(s, edu)) is Stage.ARCHIVING
     stages.archive(session=s, **_kw(settings, edu))
     s.commit()
-    assert s.get(CommonProblem, cp.id).status == CommonProblemStatus.SUPERVISING  # type: ignore[union-attr]
+    assert s.get(tables.CommonProblem, cp.id).status == CommonProblemStatus.SUPERVISING  # type: ignore[union-attr]
 
     # A look-back finds the same problem in 马岙村 after the confirmation: a new grouping of it only.
     late = late_finding(s, settings, r.inspections["马岙村"], "选人用人", "马岙村干部人事档案不完整")
@@ -216,12 +204,12 @@ def test_left_out_become_individual_and_late_findings_join_a_confirmed_problem(d
     item = item_of(s, late)
     assert item is not None and (item.common_problem_id, item.responsible_leader_id, item.supervisor) == (
         cp.id, people["吴志刚"], "吴志刚")
-    assert s.exec(select(AuditEvent).where(AuditEvent.action == "共性问题增补问题")).one().detail["changed"] == [late]
-    kinds = [(d.kind, d.version) for d in s.exec(select(Document).where(col(Document.kind).startswith("关于落实巡察整改工作任务的函"))
-                                                 .order_by(col(Document.id)))]
+    assert s.exec(select(tables.AuditEvent).where(tables.AuditEvent.action == "共性问题增补问题")).one().detail["changed"] == [late]
+    kinds = [(d.kind, d.version) for d in s.exec(select(tables.Document).where(col(tables.Document.kind).startswith("关于落实巡察整改工作任务的函"))
+                                                 .order_by(col(tables.Document.id)))]
     assert kinds == [(f"关于落实巡察整改工作任务的函-{cp.id}", 1), (f"关于落实巡察整改工作任务的函-{party.id}", 1),
                      (f"关于落实巡察整改工作任务的函-{cp.id}", 2)]
-    told = {a.dedupe_key: a for a in s.exec(select(Alert).where(col(Alert.dedupe_key).startswith("common-")))}
+    told = {a.dedupe_key: a for a in s.exec(select(tables.Alert).where(col(tables.Alert.dedupe_key).startswith("common-")))}
     assert "第2稿：增补1个问题" in told[f"common-problem:{cp.id}:2"].body and "涉及4个单位" in told[f"common-problem:{cp.id}:2"].body
     assert told[f"common-leader:{cp.id}:2"].recipient == "json://127.0.0.1:8765/leader/wu"  # the leader in charge himself
     # The archived unit's dossier keeps the letter it was archived with (verify-dossier stays clean).
@@ -235,9 +223,9 @@ def test_left_out_become_individual_and_late_findings_join_a_confirmed_problem(d
     names = registered_hashes(session=s, round_id=r.id, inspection_id=edu)
     (letter,) = [n for n in names if COMMON_TASK_KIND in n]
     assert "第2稿" not in letter
-    rnd, insp = s.get(InspectionRound, r.id), s.get(Inspection, edu)
+    rnd, insp = s.get(tables.InspectionRound, r.id), s.get(tables.Inspection, edu)
     assert rnd is not None and insp is not None
-    assert verify_dossier(dossier_folder(settings, rnd, s.get(Unit, insp.unit_id)), registered=names) == []  # type: ignore[arg-type]
+    assert verify_dossier(dossier_folder(settings, rnd, s.get(tables.Unit, insp.unit_id)), registered=names) == []  # type: ignore[arg-type]
 
     # A late finding of a category found nowhere else: proposed flagged; the office may confirm none.
     lone = late_finding(s, settings, r.inspections["马岙村"], "意识形态", "意识形态工作责任制落实不到位")
@@ -245,12 +233,12 @@ def test_left_out_become_individual_and_late_findings_join_a_confirmed_problem(d
     s.commit()
     assert propose_groups(session=s, round_id=r.id, finding_ids=g3.finding_ids)[0].note == SINGLE_UNIT_NOTE
     assert confirm_groups_for(s, settings, r, 3, []) == []
-    assert s.get(Finding, lone).scope == FindingScope.INDIVIDUAL  # type: ignore[union-attr]
+    assert s.get(tables.Finding, lone).scope == FindingScope.INDIVIDUAL  # type: ignore[union-attr]
     assert item_of(s, lone).supervisor == "郑文斌"  # type: ignore[union-attr]
 
 
 def confirm_groups_for(s: Session, settings: Settings, r: Round, attempt: int, groups: list[CommonGroupIn],
-                       now: datetime = NOW) -> list[CommonProblem]:
+                       now: datetime = NOW) -> list[tables.CommonProblem]:
     from tasks.supervision.common_problems import confirm_groups
 
     rows = confirm_groups(session=s, settings=settings, round_id=r.id, groups=groups, confirmed_by="陶文华", now=now,
@@ -279,7 +267,7 @@ def test_a_unit_cannot_leave_rectification_before_its_common_findings_are_led(de
     r = build(s, settings)
     edu = r.inspections["区教育局"]
     items = open_item_ids(s, edu)
-    insp = s.get(Inspection, edu)
+    insp = s.get(tables.Inspection, edu)
     assert insp is not None
     report_progress(session=s, settings=settings, inspection=insp, formal=True, by="单位书记", now=NOW,
                     reports=[ProgressIn(item_id=i, status="已完成待核", measure_taken="已整改") for i in items[:1]])
@@ -310,9 +298,9 @@ def at(day: date) -> datetime:
     return datetime.combine(day, time(8, 0), tzinfo=CHINA)
 
 
-def supervision_alerts(s: Session, cp_id: int) -> list[Alert]:
-    return list(s.exec(select(Alert).where(col(Alert.dedupe_key).startswith(f"common-supervise:{cp_id}:"))
-                       .order_by(col(Alert.id))))
+def supervision_alerts(s: Session, cp_id: int) -> list[tables.Alert]:
+    return list(s.exec(select(tables.Alert).where(col(tables.Alert.dedupe_key).startswith(f"common-supervise:{cp_id}:"))
+                       .order_by(col(tables.Alert.id))))
 
 
 def test_sweep_supervises_an_open_common_problem_weekly_until_its_close_out(demo_org: Session, settings: Settings) -> None:
@@ -362,7 +350,7 @@ def test_sweep_supervises_an_open_common_problem_weekly_until_its_close_out(demo
     after = date(2027, 3, 22)
     sweep(session=s, settings=settings, as_of=after, now=at(after), link=LINK)
     s.commit()
-    ready = {a.role: a for a in s.exec(select(Alert).where(col(Alert.dedupe_key).startswith(f"common-ready:{cp.id}:")))}
+    ready = {a.role: a for a in s.exec(select(tables.Alert).where(col(tables.Alert.dedupe_key).startswith(f"common-ready:{cp.id}:")))}
     assert set(ready) == {"leader_in_charge", "office"} and "已全部销号" in ready["office"].body
     assert f"close-common {cp.id}" in ready["office"].body
     close_common_problem(session=s, settings=settings, by="陶文华", problem_id=cp.id, comment="整改成效明显", now=at(after),
@@ -392,14 +380,14 @@ def test_only_the_office_closes_out_a_common_problem(demo_org: Session, settings
             close_common_problem(session=s, settings=settings, by=actor, problem_id=cp.id, comment="", now=NOW, link=LINK)
         after = row_counts(s)
         assert after.pop("audit_event") == before.pop("audit_event") + 1 and after == before
-        assert s.get(CommonProblem, cp.id).status == CommonProblemStatus.SUPERVISING  # type: ignore[union-attr]
+        assert s.get(tables.CommonProblem, cp.id).status == CommonProblemStatus.SUPERVISING  # type: ignore[union-attr]
         return
     done = close_common_problem(session=s, settings=settings, by=actor, problem_id=cp.id, comment="已建立长效机制", now=NOW,
                                 link=LINK)
     assert (done.status, done.closed_by, aware(done.closed_at)) == (CommonProblemStatus.CLOSED, "陶文华", NOW)  # type: ignore[arg-type]
-    event = s.exec(select(AuditEvent).where(AuditEvent.action == "共性问题销号")).one()
+    event = s.exec(select(tables.AuditEvent).where(tables.AuditEvent.action == "共性问题销号")).one()
     assert (event.actor, event.entity_id, event.detail["items"], event.detail["comment"]) == ("陶文华", cp.id, 3, "已建立长效机制")
-    told = s.exec(select(Alert).where(Alert.dedupe_key == f"common-closed:{cp.id}")).one()
+    told = s.exec(select(tables.Alert).where(tables.Alert.dedupe_key == f"common-closed:{cp.id}")).one()
     assert told.recipient == "json://127.0.0.1:8765/leader/wu" and told.title == "【共性问题已销号】"
     with pytest.raises(DomainError, match="已于2027年01月10日由陶文华销号"):
         close_common_problem(session=s, settings=settings, by=actor, problem_id=cp.id, comment="", now=NOW, link=LINK)
