@@ -515,6 +515,18 @@ def sqlite_hand_run(db: Path, q: Sql, pair: tuple[str, str], as_of: date, passes
     return run
 
 
+def alternate(runs: int, one: Callable[[int, str], Run]) -> tuple[list[Run], list[Run]]:
+    """The sweep and the hand-written SQL in turn, on fresh copies, the order swapped every run so
+    that neither always goes first; `one(r, kind)` measures one of them. Prints each pair."""
+    sweeps: list[Run] = []
+    sqls: list[Run] = []
+    for r in range(runs):
+        for kind in ("sweep", "sql") if r % 2 == 0 else ("sql", "sweep"):
+            (sweeps if kind == "sweep" else sqls).append(one(r, kind))
+        print_pair(r, sweeps[-1], sqls[-1])
+    return sweeps, sqls
+
+
 def bench_sqlite(args: argparse.Namespace, settings: Settings) -> tuple[list[Run], list[Run], Context]:
     workdir = Path(tempfile.mkdtemp(prefix="bench_sweep_", dir=args.workdir))
     src = workdir / "source.db"
@@ -546,27 +558,24 @@ def bench_sqlite(args: argparse.Namespace, settings: Settings) -> tuple[list[Run
               f"数据库文件 {src.stat().st_size / 2**20:.0f} MB")
         print_stats(stats, args)
 
-        sweeps: list[Run] = []
-        sqls: list[Run] = []
         ctx = Context()
-        for r in range(args.runs):
-            order = ("sweep", "sql") if r % 2 == 0 else ("sql", "sweep")
-            for kind in order:
-                db = workdir / f"run{r}-{kind}.db"
-                copy_file(src, db)
-                if kind == "sweep":
-                    run, statements = time_sweep(f"sqlite:///{db}", settings, args.as_of)
-                    sweeps.append(run)
-                else:
-                    run = sqlite_hand_run(db, q, pair, args.as_of, len(ladder))
-                    sqls.append(run)
-                conn = sqlite_connect(db)
-                run.checksum = checksum(conn, q, args.as_of)
-                conn.close()
-                if kind == "sweep" and r == args.runs - 1:
-                    sqlite_context(ctx, db, settings, args.as_of, statements)
-                remove_db(db)
-            print_pair(r, sweeps[-1], sqls[-1])
+
+        def one(r: int, kind: str) -> Run:
+            db = workdir / f"run{r}-{kind}.db"
+            copy_file(src, db)
+            if kind == "sweep":
+                run, statements = time_sweep(f"sqlite:///{db}", settings, args.as_of)
+            else:
+                run = sqlite_hand_run(db, q, pair, args.as_of, len(ladder))
+            conn = sqlite_connect(db)
+            run.checksum = checksum(conn, q, args.as_of)
+            conn.close()
+            if kind == "sweep" and r == args.runs - 1:
+                sqlite_context(ctx, db, settings, args.as_of, statements)
+            remove_db(db)
+            return run
+
+        sweeps, sqls = alternate(args.runs, one)
         if args.variants:
             ctx.peak_mb = rss_mb()
             sqlite_variants(ctx, workdir, src, settings, args.as_of, sqls[0].checksum)
@@ -690,25 +699,22 @@ def bench_postgres(args: argparse.Namespace, settings: Settings) -> tuple[list[R
               f"每次运行前从模式 {PG_SRC} 复制被写的两张表到新建的模式 {PG_RUN}")
         print_stats(stats, args)
 
-        sweeps: list[Run] = []
-        sqls: list[Run] = []
         ctx = Context()
-        for r in range(args.runs):
-            order = ("sweep", "sql") if r % 2 == 0 else ("sql", "sweep")
-            for kind in order:
-                pg_prepare_run(base)
-                if kind == "sweep":
-                    run, statements = time_sweep(pg_url(base, run_path), settings, args.as_of)
-                    sweeps.append(run)
-                else:
-                    with pg_connect(base, run_path) as conn:
-                        run = run_hand_sql(conn, q, pair, args.as_of, len(ladder), lambda: None, conn.commit)
-                    sqls.append(run)
+
+        def one(r: int, kind: str) -> Run:
+            pg_prepare_run(base)
+            if kind == "sweep":
+                run, statements = time_sweep(pg_url(base, run_path), settings, args.as_of)
+            else:
                 with pg_connect(base, run_path) as conn:
-                    run.checksum = checksum(conn, q, args.as_of)
-                if kind == "sweep" and r == args.runs - 1:
-                    pg_context(ctx, base, run_path, settings, args.as_of, statements)
-            print_pair(r, sweeps[-1], sqls[-1])
+                    run = run_hand_sql(conn, q, pair, args.as_of, len(ladder), lambda: None, conn.commit)
+            with pg_connect(base, run_path) as conn:
+                run.checksum = checksum(conn, q, args.as_of)
+            if kind == "sweep" and r == args.runs - 1:
+                pg_context(ctx, base, run_path, settings, args.as_of, statements)
+            return run
+
+        sweeps, sqls = alternate(args.runs, one)
         return sweeps, sqls, ctx
     finally:
         with pg_connect(base, autocommit=True) as admin:
