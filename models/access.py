@@ -239,12 +239,6 @@ class Forbidden(DomainError):
     """The acting person's role does not allow this."""
 
 
-def deployment_roles(deployment: str) -> dict[AccessRole, Scope]:
-    """The roles that may start a deployment from the UI, each with its reach."""
-    action = DEPLOYMENT_ACTIONS.get(deployment)
-    return dict(PERMISSIONS[action]) if action is not None else {}
-
-
 def require_start(role: AccessRole, deployment: str) -> Scope:
     """The reach of `role` for starting `deployment`; a refusal when it may not."""
     if deployment not in DEPLOYMENT_ACTIONS:

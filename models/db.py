@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 import models.tables  # noqa: F401  (registers the tables)
+from models.errors import NotFound
 from models.schema import ensure_schema
 from models.settings import get_settings
+
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -66,3 +70,11 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def get_or_raise(session: Session, model: type[T], key: int, what: str, **options: Any) -> T:
+    """The row of `model` with this id, or NotFound "<what>不存在：<id>" (options as for session.get)."""
+    row = session.get(model, key, **options)
+    if row is None:
+        raise NotFound(f"{what}不存在：{key}")
+    return row

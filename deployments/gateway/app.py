@@ -14,8 +14,9 @@ import gzip
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
@@ -122,6 +123,19 @@ def _is_navigation(request: Request) -> bool:
                                          or request.headers.get("sec-fetch-mode") == "navigate")
 
 
+@dataclass(frozen=True)
+class Midway:
+    """A login part-way through (second factor, new password): its row and account, and the form
+    it posted if any."""
+    login: LoginSession
+    account: Account
+    form: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stage(self) -> Stage:
+        return Stage(self.login.stage)
+
+
 class Gateway:
     def __init__(self, *, upstream: str, settings: Settings | None = None) -> None:
         self.upstream = upstream.rstrip("/")
@@ -192,7 +206,7 @@ class Gateway:
         response.set_cookie("xuncha_next", quote(next_url), httponly=True, samesite="lax", path="/")
         return response
 
-    async def _partial_form(self, request: Request, *stages: Stage) -> tuple[sessions.Found, dict[str, str]] | Response:
+    async def _partial_form(self, request: Request, *stages: Stage) -> Midway | Response:
         """A form posted in the middle of logging in (second factor, new password): same origin,
         a login at one of `stages`, and the form's fields; else the response that ends it."""
         if not same_origin(request):
@@ -200,15 +214,16 @@ class Gateway:
         found = await self._partial(request, *stages)
         if isinstance(found, Response):
             return found
-        return found, parse_form(await request.body())
+        return Midway(found.login, found.account, parse_form(await request.body()))
 
-    async def _partial(self, request: Request, *stages: Stage) -> sessions.Found | Response:
+    async def _partial(self, request: Request, *stages: Stage) -> Midway | Response:
+        """A login at one of `stages`; else the page of the step it is at (or the login page)."""
         found = await self.current(request)
         if found.login is None or found.account is None:
             return RedirectResponse("/login", status_code=303)
         if Stage(found.login.stage) not in stages:
             return self._step_page(Stage(found.login.stage), self._next(request))
-        return found
+        return Midway(found.login, found.account)
 
     @staticmethod
     def _next(request: Request) -> str:
@@ -220,14 +235,12 @@ class Gateway:
         found = await self._partial(request, Stage.TOTP, Stage.ENROL)
         if isinstance(found, Response):
             return found
-        assert found.login is not None and found.account is not None
-        if Stage(found.login.stage) is Stage.TOTP:
+        if found.stage is Stage.TOTP:
             return HTMLResponse(pages.totp_page(name=found.account.name))
         return await self._enrol_page(found)
 
-    async def _enrol_page(self, found: sessions.Found, error: str = "") -> Response:
+    async def _enrol_page(self, found: Midway, error: str = "") -> Response:
         """A new secret each time the page is shown until one is confirmed: each is shown once."""
-        assert found.login is not None and found.account is not None
         login_id, account = found.login.id, found.account
 
         def work(s: Session) -> str:
@@ -247,9 +260,8 @@ class Gateway:
         posted = await self._partial_form(request, Stage.TOTP, Stage.ENROL)
         if isinstance(posted, Response):
             return posted
-        found, form = posted
-        assert found.login is not None and found.account is not None
-        code = form.get("code", "")
+        found = posted
+        code = found.form.get("code", "")
         login_id, account_id, t = found.login.id, found.account.id, now()
 
         def work(s: Session) -> Stage:
@@ -271,7 +283,7 @@ class Gateway:
         except credentials.LoginRefused as exc:
             if str(exc).startswith("账户已锁定"):  # back to the start: the login is over
                 return HTMLResponse(pages.login_page(error=str(exc)), status_code=401)
-            if Stage(found.login.stage) is Stage.ENROL:  # the secret shown is void: a new one
+            if found.stage is Stage.ENROL:  # the secret shown is void: a new one
                 return await self._enrol_page(found, f"{exc}。原密钥已作废，请删除后按下面的新密钥重新添加")
             return HTMLResponse(pages.totp_page(name=found.account.name, error=str(exc)), status_code=401)
         return self._step_page(stage, self._next(request))
@@ -280,17 +292,15 @@ class Gateway:
         found = await self._partial(request, Stage.CHANGE, Stage.ACTIVE)
         if isinstance(found, Response):
             return found
-        assert found.login is not None and found.account is not None
-        return HTMLResponse(pages.password_page(name=found.account.name, forced=Stage(found.login.stage) is Stage.CHANGE))
+        return HTMLResponse(pages.password_page(name=found.account.name, forced=found.stage is Stage.CHANGE))
 
     async def password_post(self, request: Request) -> Response:
         posted = await self._partial_form(request, Stage.CHANGE, Stage.ACTIVE)
         if isinstance(posted, Response):
             return posted
-        found, form = posted
-        assert found.login is not None and found.account is not None
+        found, form = posted, posted.form
         login_id, account_id, t = found.login.id, found.account.id, now()
-        forced = Stage(found.login.stage) is Stage.CHANGE
+        forced = found.stage is Stage.CHANGE
 
         def work(s: Session) -> Stage:
             row, account = s.get(LoginSession, login_id), s.get(Account, account_id)
@@ -613,6 +623,14 @@ def _json(body: bytes) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def form_page(path: str, show: Endpoint, answer: Endpoint) -> list[Route]:
+    """A page with a form: shown on GET, answered on POST."""
+    return [Route(path, show, methods=["GET"]), Route(path, answer, methods=["POST"])]
+
+
 def create_app(*, upstream: str, settings: Settings | None = None) -> Starlette:
     from deployments.gateway.office import Office  # it imports this module's helpers
 
@@ -625,19 +643,15 @@ def create_app(*, upstream: str, settings: Settings | None = None) -> Starlette:
 
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     app = Starlette(routes=[
-        Route("/login", gw.login_get, methods=["GET"]),
-        Route("/login", gw.login_post, methods=["POST"]),
-        Route("/login/totp", gw.totp_get, methods=["GET"]),
-        Route("/login/totp", gw.totp_post, methods=["POST"]),
-        Route("/password", gw.password_get, methods=["GET"]),
-        Route("/password", gw.password_post, methods=["POST"]),
+        *form_page("/login", gw.login_get, gw.login_post),
+        *form_page("/login/totp", gw.totp_get, gw.totp_post),
+        *form_page("/password", gw.password_get, gw.password_post),
         Route("/logout", gw.logout, methods=["POST"]),
         Route("/gateway/me", gw.me, methods=["GET"]),
         Route("/gateway/activity", gw.activity, methods=["POST"]),
         Route("/gateway/health", gw.health, methods=["GET"]),
         Route("/gateway/session.js", gw.script, methods=["GET"]),
-        Route("/approve/{run_id:uuid}", gw.phone_get, methods=["GET"]),
-        Route("/approve/{run_id:uuid}", gw.phone_post, methods=["POST"]),
+        *form_page("/approve/{run_id:uuid}", gw.phone_get, gw.phone_post),
         *Office(gw).routes(),  # the office's own pages, /office/...
         WebSocketRoute("/{path:path}", gw.socket),
         Route("/{path:path}", gw.forward, methods=methods),

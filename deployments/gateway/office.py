@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,6 +123,14 @@ class Office:
         html = env.get_template(template).render(who=who, Action=Action, prefix=PREFIX, path=request.url.path, **ctx)
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
+    async def listing(self, request: Request, who: Who, template: str, name: str,
+                      rows_of: Callable[[Session, datetime], Any]) -> HTMLResponse:
+        """A page that lists what `rows_of` reads now, as `name`, under the confirmation of the
+        step just done (if this session was shown one)."""
+        t = now()
+        rows = await db(lambda s: rows_of(s, t))
+        return self.render(request, who, template, notice=notice_of(self.gw, who.login, request), **{name: rows})
+
     def refusal(self, request: Request, who: Who, reason: str, status: int = 403) -> HTMLResponse:
         return self.render(request, who, "refused.html", status=status, reason=reason)
 
@@ -185,16 +194,14 @@ class Office:
     # 我的待办 ----------------------------------------------------------------------------------
 
     async def todo(self, request: Request, who: Who) -> Response:
-        t = now()
-        items = await db(lambda s: todo.todo_for(session=s, settings=self.gw.settings, account=who.account, now=t))
-        return self.render(request, who, "todo.html", todo=items, notice=notice_of(self.gw, who.login, request))
+        return await self.listing(request, who, "todo.html", "todo",
+                                  lambda s, t: todo.todo_for(session=s, settings=self.gw.settings, account=who.account, now=t))
 
     # Receivers ------------------------------------------------------------------------------
 
     async def letters(self, request: Request, who: Who) -> Response:
-        t = now()
-        rows = await db(lambda s: views.letters_for(session=s, by=who.name, now=t))
-        return self.render(request, who, "letters.html", letters=rows, notice=notice_of(self.gw, who.login, request))
+        return await self.listing(request, who, "letters.html", "letters",
+                                  lambda s, t: views.letters_for(session=s, by=who.name, now=t))
 
     async def acknowledge(self, request: Request, who: Who) -> Response:
         letter_id, t = self._int(request.path_params["letter_id"]), now()
@@ -211,9 +218,8 @@ class Office:
     # Clues ----------------------------------------------------------------------------------
 
     async def clues(self, request: Request, who: Who) -> Response:
-        t = now()
-        rows = await db(lambda s: views.clues_in_reach(session=s, by=who.name, now=t))
-        return self.render(request, who, "clues.html", clues=rows, notice=notice_of(self.gw, who.login, request))
+        return await self.listing(request, who, "clues.html", "clues",
+                                  lambda s, t: views.clues_in_reach(session=s, by=who.name, now=t))
 
     async def _clue_page(self, request: Request, who: Who, clue_id: int, *, status: int = 200, error: str = "",
                          values: dict[str, str] | None = None) -> Response:
@@ -292,9 +298,8 @@ class Office:
     # Petitions ------------------------------------------------------------------------------
 
     async def petitions(self, request: Request, who: Who) -> Response:
-        t = now()
-        rows = await db(lambda s: views.petitions_in_reach(session=s, by=who.name, now=t))
-        return self.render(request, who, "petitions.html", petitions=rows, notice=notice_of(self.gw, who.login, request))
+        return await self.listing(request, who, "petitions.html", "petitions",
+                                  lambda s, t: views.petitions_in_reach(session=s, by=who.name, now=t))
 
     async def petition(self, request: Request, who: Who) -> Response:
         petition_id, t = self._int(request.path_params["petition_id"]), now()
@@ -363,39 +368,39 @@ class Office:
 
     def routes(self) -> list[Route]:
         p, A = PREFIX, Action
+
+        def get(path: str, action: Action, handler: Handler) -> Route:
+            return Route(p + path, self.page(action, handler), methods=["GET"])
+
+        def post(path: str, action: Action, handler: Handler, limit: int | None = None) -> Route:
+            return Route(p + path, self.page(action, handler, post=True, limit=limit), methods=["POST"])
+
         return [
-            Route(f"{p}", lambda r: RedirectResponse(f"{p}/", status_code=307), methods=["GET"]),
-            Route(f"{p}/", self.page(A.VIEW_TODO, self.todo), methods=["GET"]),
-            Route(f"{p}/todo", self.page(A.VIEW_TODO, self.todo), methods=["GET"]),
-            Route(f"{p}/letters", self.page(A.ACKNOWLEDGE, self.letters), methods=["GET"]),
-            Route(f"{p}/letters/{{letter_id:int}}/acknowledge", self.page(A.ACKNOWLEDGE, self.acknowledge, post=True),
-                  methods=["POST"]),
-            Route(f"{p}/clues", self.page(A.BROWSE_CLUES, self.clues), methods=["GET"]),
-            Route(f"{p}/clues/new", self.page(A.ADD_CLUE, self.clue_new), methods=["GET"]),
-            Route(f"{p}/clues/new", self.page(A.ADD_CLUE, self.clue_create, post=True), methods=["POST"]),
+            Route(p, lambda r: RedirectResponse(f"{p}/", status_code=307), methods=["GET"]),
+            get("/", A.VIEW_TODO, self.todo),
+            get("/todo", A.VIEW_TODO, self.todo),
+            get("/letters", A.ACKNOWLEDGE, self.letters),
+            post("/letters/{letter_id:int}/acknowledge", A.ACKNOWLEDGE, self.acknowledge),
+            get("/clues", A.BROWSE_CLUES, self.clues),
+            get("/clues/new", A.ADD_CLUE, self.clue_new),
+            post("/clues/new", A.ADD_CLUE, self.clue_create),
             # A clue's page: its reader, or the body it was routed to (checked by the ledger).
-            Route(f"{p}/clues/{{clue_id:int}}", self.page(A.VIEW_TODO, self.clue), methods=["GET"]),
-            Route(f"{p}/clues/{{clue_id:int}}/result", self.page(A.REPORT_RESULT, self.clue_result, post=True),
-                  methods=["POST"]),
-            Route(f"{p}/petitions", self.page(A.READ_PETITION, self.petitions), methods=["GET"]),
-            Route(f"{p}/petitions/new", self.page(A.ADD_PETITION, self.petition_new), methods=["GET"]),
-            Route(f"{p}/petitions/new", self.page(A.ADD_PETITION, self.petition_create, post=True), methods=["POST"]),
-            Route(f"{p}/petitions/{{petition_id:int}}", self.page(A.READ_PETITION, self.petition), methods=["GET"]),
-            Route(f"{p}/petitions/{{petition_id:int}}/clue", self.page(A.ADD_CLUE, self.petition_clue, post=True),
-                  methods=["POST"]),
-            Route(f"{p}/clues/{{clue_id:int}}/transfer", self.page(A.TRANSFER_URGENT, self.clue_transfer, post=True),
-                  methods=["POST"]),
+            get("/clues/{clue_id:int}", A.VIEW_TODO, self.clue),
+            post("/clues/{clue_id:int}/result", A.REPORT_RESULT, self.clue_result),
+            get("/petitions", A.READ_PETITION, self.petitions),
+            get("/petitions/new", A.ADD_PETITION, self.petition_new),
+            post("/petitions/new", A.ADD_PETITION, self.petition_create),
+            get("/petitions/{petition_id:int}", A.READ_PETITION, self.petition),
+            post("/petitions/{petition_id:int}/clue", A.ADD_CLUE, self.petition_clue),
+            post("/clues/{clue_id:int}/transfer", A.TRANSFER_URGENT, self.clue_transfer),
             # 整改事项 by units (deployments/gateway/rectification.py): the reach is checked there.
-            Route(f"{p}/rectification", self.page(A.VIEW_RECTIFICATION, partial(rectification.view, self)),
-                  methods=["GET"]),
-            Route(f"{p}/rectification/{{inspection_id:int}}/plan",
-                  self.page(A.REPORT_RECTIFICATION, partial(rectification.submit_plan, self), post=True,
-                            limit=RECTIFICATION_LIMIT), methods=["POST"]),
-            Route(f"{p}/rectification/{{inspection_id:int}}/progress",
-                  self.page(A.REPORT_RECTIFICATION, partial(rectification.report_progress, self), post=True,
-                            limit=RECTIFICATION_LIMIT), methods=["POST"]),
+            get("/rectification", A.VIEW_RECTIFICATION, partial(rectification.view, self)),
+            post("/rectification/{inspection_id:int}/plan", A.REPORT_RECTIFICATION,
+                 partial(rectification.submit_plan, self), limit=RECTIFICATION_LIMIT),
+            post("/rectification/{inspection_id:int}/progress", A.REPORT_RECTIFICATION,
+                 partial(rectification.report_progress, self), limit=RECTIFICATION_LIMIT),
             # Anything else under the prefix is not the Prefect UI's either: not found here.
-            Route(f"{p}/{{rest:path}}", self.page(A.VIEW_TODO, self.missing),
+            Route(p + "/{rest:path}", self.page(A.VIEW_TODO, self.missing),
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
         ]
 

@@ -23,6 +23,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,6 +55,14 @@ class TickResult:
     marked_crashed: list[str] = field(default_factory=list)
     rescheduled: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+def _start_each(pending: list[int], start: Callable[[int], Any], started: list[int], message: str) -> None:
+    """Start the run of each registered item that has none yet; note it and log it."""
+    for item_id in pending:
+        start(item_id)
+        started.append(item_id)
+        log.info(message, item_id)
 
 
 class Relay:
@@ -106,20 +115,14 @@ class Relay:
     def start_registered(self, result: TickResult) -> None:
         with session_scope() as s:
             pending = look_back.to_start(session=s)
-        for look_back_id in pending:
-            start_look_back(look_back_id)
-            result.started.append(look_back_id)
-            log.info("已启动回头看%d（登记后尚未启动）", look_back_id)
+        _start_each(pending, start_look_back, result.started, "已启动回头看%d（登记后尚未启动）")
 
     def start_groupings(self, result: TickResult) -> None:
         with session_scope() as s:
             common_problems.register_due(session=s, now=clock_now())
         with session_scope() as s:
             pending = common_problems.to_start(session=s)
-        for grouping_id in pending:
-            start_common_grouping(grouping_id)
-            result.groupings.append(grouping_id)
-            log.info("已启动共性问题归类%d（本轮报告均已审议通过）", grouping_id)
+        _start_each(pending, start_common_grouping, result.groupings, "已启动共性问题归类%d（本轮报告均已审议通过）")
 
     def wake_plans(self, result: TickResult, client: Any = None) -> None:
         with session_scope() as s:

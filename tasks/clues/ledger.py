@@ -28,6 +28,7 @@ from models.access import (
 )
 from models.clock import CHINA, aware
 from models.crypto import vault
+from models.db import get_or_raise
 from models.enums import (
     FINAL_CLUE_RESULTS,
     ClueKind,
@@ -38,7 +39,7 @@ from models.enums import (
     Role,
     Stage,
 )
-from models.errors import DomainError, NotFound
+from models.errors import DomainError
 from models.paths import document_dir
 from models.settings import Settings
 from models.tables import Account, Clue, ClueLetter, Inspection, InspectionRound, Petition, Unit
@@ -88,9 +89,7 @@ def route(settings: Settings, kind: ClueKind) -> Role:
 
 
 def _inspection(session: Session, inspection_id: int) -> Inspection:
-    insp = session.get(Inspection, inspection_id)
-    if insp is None:
-        raise NotFound(f"巡察任务不存在：{inspection_id}")
+    insp = get_or_raise(session, Inspection, inspection_id, "巡察任务")
     return insp
 
 
@@ -159,9 +158,7 @@ def read_petition(*, session: Session, settings: Settings, by: str, petition_id:
         require(acc.role, Action.READ_PETITION)
         if informant:
             require(acc.role, Action.READ_INFORMANT)
-        p = session.get(Petition, petition_id)
-        if p is None:
-            raise NotFound(f"信访举报不存在：{petition_id}")
+        p = get_or_raise(session, Petition, petition_id, "信访举报")
         insp = _inspection(session, p.inspection_id)
         authorise(session=session, account=acc, action=Action.READ_PETITION, inspection=insp)
         if informant:
@@ -186,9 +183,7 @@ def petition_to_clue(*, session: Session, settings: Settings, by: str, petition_
     def work() -> Clue:
         acc = account(session, by)
         require(acc.role, Action.ADD_CLUE)
-        p = session.get(Petition, petition_id)
-        if p is None:
-            raise NotFound(f"信访举报不存在：{petition_id}")
+        p = get_or_raise(session, Petition, petition_id, "信访举报")
         authorise(session=session, account=acc, action=Action.ADD_CLUE, inspection=_inspection(session, p.inspection_id))
         if p.clue_id is not None:
             raise DomainError(f"该信访举报已转为线索（编号{p.clue_id}）")
@@ -246,9 +241,7 @@ def register_clue(*, session: Session, by: str, inspection_id: int, kind: str, s
 def read_clue(*, session: Session, by: str, clue_id: int, now: datetime) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         acc = account(session, by)
-        clue = session.get(Clue, clue_id)
-        if clue is None:
-            raise NotFound(f"线索不存在：{clue_id}")
+        clue = get_or_raise(session, Clue, clue_id, "线索")
         on_team = serves_on(session=session, name=acc.name, inspection=_inspection(session, clue.inspection_id))
         if not can_read_clue(acc.role, ClueKind(clue.kind), clue.receiver, on_team=on_team):
             out_of_reach = CLUE_READERS[ClueKind(clue.kind)].get(acc.role) is Scope.OWN_TEAM and not on_team
@@ -340,9 +333,7 @@ def transfer_urgent(*, session: Session, settings: Settings, by: str, clue_id: i
     """边巡边移: an urgent clue goes to its receiver during stationing, without waiting for the stage."""
     def work() -> ClueLetter:
         require(account(session, by).role, Action.TRANSFER_URGENT)
-        clue = session.get(Clue, clue_id)
-        if clue is None:
-            raise NotFound(f"线索不存在：{clue_id}")
+        clue = get_or_raise(session, Clue, clue_id, "线索")
         if clue.status != ClueStatus.PENDING:
             raise DomainError(f"线索{clue_id}当前为“{ClueStatus(clue.status).value}”，不能再移交")
         insp = ensure_not_archived(session=session, inspection=_inspection(session, clue.inspection_id), action="边巡边移")
@@ -394,9 +385,7 @@ def _sign_letter(session: Session, settings: Settings, *, by: str, letter_id: in
     acc = account(session, by)
     # Locked and read afresh: two signings at once sign once, wrong codes entered at once all
     # count and replace the code once.
-    letter = session.get(ClueLetter, letter_id, with_for_update=True, populate_existing=True)
-    if letter is None:
-        raise NotFound(f"线索移交函不存在：{letter_id}")
+    letter = get_or_raise(session, ClueLetter, letter_id, "线索移交函", with_for_update=True, populate_existing=True)
     authorise(session=session, account=acc, action=Action.ACKNOWLEDGE, receiver=letter.receiver)
     if letter.acknowledged_at is not None:
         raise DomainError(f"该移交函已于{aware(letter.acknowledged_at).astimezone(CHINA):%Y-%m-%d %H:%M}"
@@ -430,9 +419,7 @@ def report_result(*, session: Session, settings: Settings, by: str, clue_id: int
     """The receiver reports what it did; a final result closes the clue, an initial check does not."""
     def work() -> Clue:
         acc = account(session, by)
-        clue = session.get(Clue, clue_id)
-        if clue is None:
-            raise NotFound(f"线索不存在：{clue_id}")
+        clue = get_or_raise(session, Clue, clue_id, "线索")
         if not clue.receiver:
             raise DomainError(f"线索{clue_id}尚未移交")
         authorise(session=session, account=acc, action=Action.REPORT_RESULT, receiver=clue.receiver)

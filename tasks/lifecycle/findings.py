@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models.access import Action, require
+from models.db import get_or_raise
 from models.enums import FindingScope, Stage
-from models.errors import DomainError, NotFound, reason
+from models.errors import DomainError, reason
 from models.forms import FindingIn
 from models.tables import Finding, Inspection, InspectionRound, Unit
 from tasks.infra.audit import record_event
@@ -181,9 +182,7 @@ def _finding_in_reach(session: Session, *, by: str, finding_id: int, action: Act
 
     acc = account(session, by)
     require(acc.role, action)
-    row = session.get(Finding, finding_id)
-    if row is None:
-        raise NotFound(f"问题不存在：{finding_id}")
+    row = get_or_raise(session, Finding, finding_id, "问题")
     insp = ensure_not_archived(session=session, inspection=row.inspection_id, action=verb)
     authorise(session=session, account=acc, action=action, inspection=insp)
     if insp.stage != Stage.STATIONING:

@@ -6,8 +6,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from models.db import get_or_raise
 from models.enums import ConflictKind, Pool, RoundKind, RoundStatus, Stage, TeamRole
-from models.errors import DomainError, NotFound
+from models.errors import DomainError
 from models.forms import RoundParams, TeamSpec
 from models.settings import Settings
 from models.tables import Conflict, Inspection, InspectionRound, Person, Team, TeamMember, Unit
@@ -17,9 +18,7 @@ from tasks.infra.audit import record_event
 
 def get_round(*, session: Session, round_id: int) -> InspectionRound:
     """A round by its id, or NotFound naming it."""
-    rnd = session.get(InspectionRound, round_id)
-    if rnd is None:
-        raise NotFound(f"巡察轮次不存在：{round_id}")
+    rnd = get_or_raise(session, InspectionRound, round_id, "巡察轮次")
     return rnd
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from models.db import get_or_raise
 from models.enums import (
     ClueKind,
     ClueStatus,
@@ -24,7 +25,7 @@ from models.enums import (
     Stage,
     TeamRole,
 )
-from models.errors import DomainError, NotFound
+from models.errors import DomainError
 from models.paths import document_dir
 from models.settings import Settings
 from models.tables import (
@@ -54,9 +55,7 @@ class Ctx:
     """What every stage needs: the inspection with its unit, round and team, and where files go."""
 
     def __init__(self, session: Session, settings: Settings, inspection_id: int) -> None:
-        insp = session.get(Inspection, inspection_id)
-        if insp is None:
-            raise NotFound(f"巡察任务不存在：{inspection_id}")
+        insp = get_or_raise(session, Inspection, inspection_id, "巡察任务")
         self.session, self.settings, self.insp = session, settings, insp
         self.unit = session.get(Unit, insp.unit_id)
         self.round = session.get(InspectionRound, insp.round_id)
@@ -68,6 +67,10 @@ class Ctx:
     @property
     def stage(self) -> Stage:
         return Stage(self.insp.stage)
+
+    def in_search(self, stage: Stage, search_count: int) -> bool:
+        """Still at `stage` in the same search: an answer to an earlier search's gate does nothing."""
+        return self.stage is stage and self.insp.search_count == search_count
 
     @property
     def label(self) -> str:
@@ -148,7 +151,7 @@ def conclude_stationing(
 ) -> Stage:
     """报告巡察: the team's report (one version per search) goes to the leading group."""
     ctx = Ctx(session, settings, inspection_id)
-    if ctx.stage is not Stage.STATIONING or ctx.insp.search_count != search_count:
+    if not ctx.in_search(Stage.STATIONING, search_count):
         return ctx.stage
     findings = ctx.findings()
     by_cat = Counter(f.category for f in findings)
@@ -172,7 +175,7 @@ def review_report(
 ) -> Stage:
     """Approve the report, or return it for a second search (退回重新查找)."""
     ctx = Ctx(session, settings, inspection_id)
-    if ctx.stage is not Stage.REPORTING or ctx.insp.search_count != search_count:
+    if not ctx.in_search(Stage.REPORTING, search_count):
         return ctx.stage
     if approved:
         ctx.move(Stage.FEEDBACK, now, actor="领导小组")

@@ -35,6 +35,7 @@ from sqlmodel import Session, col, or_, select
 
 from models.access import RECEIVER_NAMES
 from models.clock import CHINA, aware
+from models.db import get_or_raise
 from models.enums import Role, Stage
 from models.errors import DomainError, NotFound
 from models.paths import (
@@ -397,9 +398,7 @@ def dossier_owner(*, session: Session, settings: Settings, folder: Path) -> tupl
 
 def archive_inspection(*, session: Session, settings: Settings, inspection_id: int, folder: Path, now: datetime) -> int:
     """The unit's dossier folder; returns how many files the catalogue lists."""
-    insp = session.get(Inspection, inspection_id)
-    if insp is None:
-        raise NotFound(f"巡察任务不存在：{inspection_id}")
+    insp = get_or_raise(session, Inspection, inspection_id, "巡察任务")
     entries = _doc_entries(_unit_docs(session, insp))
     entries.append(Entry(name=RECORDS, title="巡察工作记录（问题、整改、审批、线索移交、审计事件）", made=now))
 

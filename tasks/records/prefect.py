@@ -11,9 +11,8 @@ from typing import Any
 from prefect import task
 from sqlmodel import Session, col, select
 
-from models.db import session_scope
+from models.db import get_or_raise, session_scope
 from models.enums import RoundStatus
-from models.errors import NotFound
 from models.handoffs import OverallRate, RoundRate, RoundStatistics
 from models.tables import Inspection, InspectionRound
 from tasks.lifecycle.prefect import READ
@@ -29,9 +28,7 @@ from tasks.records.statistics import (
 
 def unit_figure_rows(*, session: Session, inspection_id: int) -> list[dict[str, Any]]:
     """One unit's figures in one round as rows of 指标 / 数值."""
-    insp = session.get(Inspection, inspection_id)
-    if insp is None:
-        raise NotFound(f"巡察任务不存在：{inspection_id}")
+    insp = get_or_raise(session, Inspection, inspection_id, "巡察任务")
     (row,) = unit_figures(session=session, round_id=insp.round_id, unit_id=insp.unit_id)
     return [{"指标": title, "数值": row[key]} for key, title in MEASURES.items()]
 

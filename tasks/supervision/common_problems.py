@@ -35,6 +35,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.access import Action, require
+from models.db import get_or_raise
 from models.enums import (
     CommonProblemStatus,
     FindingScope,
@@ -205,9 +206,7 @@ def to_start(*, session: Session) -> list[int]:
 
 
 def get_grouping(session: Session, grouping_id: int) -> CommonGrouping:
-    g = session.get(CommonGrouping, grouping_id)
-    if g is None:
-        raise NotFound(f"共性问题归类不存在：{grouping_id}")
+    g = get_or_raise(session, CommonGrouping, grouping_id, "共性问题归类")
     return g
 
 
@@ -766,9 +765,7 @@ def close_common_problem(*, session: Session, settings: Settings, by: str, probl
     def work() -> CommonProblem:
         acc = account(session, by)
         require(acc.role, Action.CLOSE_COMMON_PROBLEM)
-        cp = session.get(CommonProblem, problem_id)
-        if cp is None:
-            raise NotFound(f"共性问题不存在：{problem_id}")
+        cp = get_or_raise(session, CommonProblem, problem_id, "共性问题")
         if cp.status == CommonProblemStatus.CLOSED:
             raise DomainError(f"共性问题“{cp.title}”已于{cp.closed_at:%Y年%m月%d日}由{cp.closed_by}销号")
         if len(comment) > 2000:

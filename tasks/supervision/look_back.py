@@ -9,8 +9,9 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from models.db import get_or_raise
 from models.enums import CheckResult, FindingScope, ItemStatus, LookBackStatus, Pool, Role, TeamRole
-from models.errors import DomainError, NotFound
+from models.errors import DomainError
 from models.forms import FindingIn, ItemCheckIn
 from models.settings import Settings
 from models.tables import (
@@ -37,9 +38,7 @@ from tasks.supervision.rectification import first_action_on, restart_ladder
 
 
 def get_look_back(session: Session, look_back_id: int) -> LookBack:
-    lb = session.get(LookBack, look_back_id)
-    if lb is None:
-        raise NotFound(f"回头看任务不存在：{look_back_id}")
+    lb = get_or_raise(session, LookBack, look_back_id, "回头看任务")
     return lb
 
 
@@ -62,9 +61,7 @@ def mark_started(*, session: Session, look_back_id: int, flow_run_id: str) -> No
     """Record the started run. Several relays may start the same look-back (the idempotency key
     gives them one run): the row is locked and read afresh, so a late one never sets a look-back
     its run has already moved on back to 已启动."""
-    lb = session.get(LookBack, look_back_id, with_for_update=True, populate_existing=True)
-    if lb is None:
-        raise NotFound(f"回头看任务不存在：{look_back_id}")
+    lb = get_or_raise(session, LookBack, look_back_id, "回头看任务", with_for_update=True, populate_existing=True)
     lb.flow_run_id = flow_run_id
     if lb.status == LookBackStatus.REGISTERED:
         LOOK_BACKS.move(lb, LookBackStatus.STARTED)

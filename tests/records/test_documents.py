@@ -77,6 +77,22 @@ class Built:
     items: dict[int, str] = field(default_factory=dict)  # the first unit's item numbers -> problem descriptions
 
 
+@dataclass(frozen=True)
+class Read:
+    """One written document, read once: its text, its headings and its tables."""
+    path: Path
+    text: str
+    headings: list[str]
+
+    def rows(self, n: int = 0) -> list[list[str]]:
+        return table_rows(self.path, n)
+
+
+def read(built: Built, kind: str) -> Read:
+    path = built.docs[kind]
+    return Read(path, text_of(path), headings(path))
+
+
 def drive_round(s: Session, settings: Settings) -> int:
     """Two units through every stage, with clues and a common problem; returns the round id."""
     rnd, inspections = make_round(s, round_params(units=UNITS))
@@ -151,77 +167,71 @@ def test_the_rectification_notice_carries_the_item_numbers(built: Built) -> None
 
 
 def test_announcement_and_report(built: Built) -> None:
-    text = text_of(built.docs["巡察公告"])
-    assert "关于对城东街道党组织开展巡察的公告" in text
-    assert "第一巡察组于2026年12月1日至2026年12月31日对城东街道党组织开展常规巡察" in text
-    assert "组长：李建国" in text and "组员：刘洋" in text
-    report = built.docs["巡察报告"]
-    assert headings(report) == ["一、基本情况", "二、发现的主要问题", "三、组长意见"]
-    text = text_of(report)
-    assert "共发现问题5个，其中立行立改1个" in text
-    assert "党的建设：2个" in text and "全面从严治党：2个" in text and "选人用人：1个" in text
-    assert "5. 【全面从严治党】村级工程项目未按规定招投标" in text
+    announcement = read(built, "巡察公告")
+    assert "关于对城东街道党组织开展巡察的公告" in announcement.text
+    assert "第一巡察组于2026年12月1日至2026年12月31日对城东街道党组织开展常规巡察" in announcement.text
+    assert "组长：李建国" in announcement.text and "组员：刘洋" in announcement.text
+    report = read(built, "巡察报告")
+    assert report.headings == ["一、基本情况", "二、发现的主要问题", "三、组长意见"]
+    assert "共发现问题5个，其中立行立改1个" in report.text
+    assert "党的建设：2个" in report.text and "全面从严治党：2个" in report.text and "选人用人：1个" in report.text
+    assert "5. 【全面从严治党】村级工程项目未按规定招投标" in report.text
 
 
 def test_feedback_lists_counts_per_category(built: Built) -> None:
-    path = built.docs["巡察反馈意见"]
-    assert headings(path) == ["一、巡察发现的主要问题", "（一）党的建设方面（2个）", "（二）全面从严治党方面（2个）",
-                              "（三）选人用人方面（1个）", "二、整改要求"]
-    assert table_rows(path) == [["问题类别", "问题数（个）"], ["党的建设", "2"], ["全面从严治党", "2"], ["选人用人", "1"]]
-    text = text_of(path)
-    assert "中共城东街道委员会：" in text
-    assert "巡察共发现问题5个，其中立行立改1个、需要整改4个" in text
-    assert "请于15日内报送整改方案，60日内完成整改" in text
+    doc = read(built, "巡察反馈意见")
+    assert doc.headings == ["一、巡察发现的主要问题", "（一）党的建设方面（2个）", "（二）全面从严治党方面（2个）",
+                            "（三）选人用人方面（1个）", "二、整改要求"]
+    assert doc.rows() == [["问题类别", "问题数（个）"], ["党的建设", "2"], ["全面从严治党", "2"], ["选人用人", "1"]]
+    assert "中共城东街道委员会：" in doc.text
+    assert "巡察共发现问题5个，其中立行立改1个、需要整改4个" in doc.text
+    assert "请于15日内报送整改方案，60日内完成整改" in doc.text
 
 
 def test_rectification_notice_and_liaison_letter(built: Built) -> None:
     deadline = NOW.date() + timedelta(days=60)
     day = f"{deadline.year}年{deadline.month}月{deadline.day}日"
-    notice = built.docs["整改通知书"]
-    assert headings(notice) == ["一、整改任务", "二、有关要求"]
-    rows = table_rows(notice)
+    notice = read(built, "整改通知书")
+    assert notice.headings == ["一、整改任务", "二、有关要求"]
+    rows = notice.rows()
     assert rows[0] == ["序号", "问题类别", "问题描述", "责任人", "督办领导", "整改时限"]
     assert len(rows) == 1 + 4  # the four problems not fixed on site
     assert all(r[3] == "钱正平" and r[5] == day for r in rows[1:])
-    assert f"共4项整改任务，整改期限至{day}" in text_of(notice)
-    letter = built.docs["落实巡察整改工作责任建议书"]
-    text = text_of(letter)
+    assert f"共4项整改任务，整改期限至{day}" in notice.text
+    letter = read(built, "落实巡察整改工作责任建议书")
     # Written when rectification starts: the common problem was confirmed (to 分管领导) only later.
-    assert "吴志刚同志：" in text and "由您督办的个性问题4个" in text
-    assert headings(letter) == ["一、督办责任", "二、督办的个性问题"]
-    assert "参加城东街道巡察整改专题民主生活会" in text and "7. " in text
-    assert len(table_rows(letter)) == 1 + 4
+    assert "吴志刚同志：" in letter.text and "由您督办的个性问题4个" in letter.text
+    assert letter.headings == ["一、督办责任", "二、督办的个性问题"]
+    assert "参加城东街道巡察整改专题民主生活会" in letter.text and "7. " in letter.text
+    assert len(letter.rows()) == 1 + 4
 
 
 def test_common_problem_letter_to_leader_in_charge(built: Built) -> None:
-    path = built.docs["关于落实巡察整改工作任务的函"]
-    text = text_of(path)
-    assert "郑文斌同志：" in text
-    assert "在城东街道、区教育局等2个单位发现同类问题“干部选拔任用程序不规范”（选人用人）" in text
-    assert "会同区委组织部" in text
-    assert [r[1] for r in table_rows(path)[1:]] == ["城东街道", "区教育局"]
+    doc = read(built, "关于落实巡察整改工作任务的函")
+    assert "郑文斌同志：" in doc.text
+    assert "在城东街道、区教育局等2个单位发现同类问题“干部选拔任用程序不规范”（选人用人）" in doc.text
+    assert "会同区委组织部" in doc.text
+    assert [r[1] for r in doc.rows()[1:]] == ["城东街道", "区教育局"]
 
 
 def test_clue_letter_counts_kinds_without_content(built: Built) -> None:
-    path = built.docs["线索移交函-纪委监委"]
-    text = text_of(path)
-    assert "纪委监委：" in text and "发现问题线索2件" in text
-    assert table_rows(path) == [["线索类型", "件数"], ["违纪违法线索", "2"]]
-    assert "线索编号：第1号、第2号" in text
-    assert SENTINEL not in text
+    doc = read(built, "线索移交函-纪委监委")
+    assert "纪委监委：" in doc.text and "发现问题线索2件" in doc.text
+    assert doc.rows() == [["线索类型", "件数"], ["违纪违法线索", "2"]]
+    assert "线索编号：第1号、第2号" in doc.text
+    assert SENTINEL not in doc.text
 
 
 def test_summary_report_of_the_round(built: Built) -> None:
-    path = built.docs["巡察工作总结报告"]
-    text = text_of(path)
-    assert "关于2026年第一轮巡察工作情况的总结报告" in text
-    assert "共派出巡察组1个，巡察单位2个" in text
-    assert "本轮共发现问题7个，反馈问题7个，立行立改1个；整改到位6个，整改到位率100.00%。移交问题线索3件" in text
-    assert "建章立制6项" in text
-    assert headings(path)[:4] == ["一、主要数据", "二、各巡察组情况", "三、各单位整改情况", "四、统计图表"]
-    units = table_rows(path, 2)
+    doc = read(built, "巡察工作总结报告")
+    assert "关于2026年第一轮巡察工作情况的总结报告" in doc.text
+    assert "共派出巡察组1个，巡察单位2个" in doc.text
+    assert "本轮共发现问题7个，反馈问题7个，立行立改1个；整改到位6个，整改到位率100.00%。移交问题线索3件" in doc.text
+    assert "建章立制6项" in doc.text
+    assert doc.headings[:4] == ["一、主要数据", "二、各巡察组情况", "三、各单位整改情况", "四、统计图表"]
+    units = doc.rows(2)
     assert [r[0] for r in units[1:]] == sorted(UNITS)
-    assert len(Docx(str(path)).inline_shapes) == 3  # the round's charts, embedded
+    assert len(Docx(str(doc.path)).inline_shapes) == 3  # the round's charts, embedded
 
 
 def test_summary_report_shows_liuzhous_rate(demo_org: Session, settings: Settings) -> None:
