@@ -29,6 +29,7 @@ class Action(StrEnum):
     CORRECT_FINDING = "更正巡察发现的问题"
     WITHDRAW_FINDING = "撤回巡察发现的问题"
     CLOSE_COMMON_PROBLEM = "共性问题销号"
+    MANAGE_HOLIDAYS = "录入和查看法定节假日安排"
     # What the gateway (deployments/gateway) checks on the calls it forwards to Prefect.
     START_ROUND = "发起巡察"
     RECORD_FINDINGS = "登记巡察发现的问题"
@@ -82,6 +83,8 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     Action.CORRECT_FINDING: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
     Action.WITHDRAW_FINDING: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM},
     Action.CLOSE_COMMON_PROBLEM: {R.OFFICE: ALL},
+    # The State Council's holidays and 调休 of a year (tasks/infra/holidays.py): every working-day deadline follows them.
+    Action.MANAGE_HOLIDAYS: {R.OFFICE: ALL},
     Action.START_ROUND: {R.OFFICE: ALL},
     Action.RECORD_FINDINGS: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
     # 被巡察单位联络员 reports for their own unit only (the unit their account is linked to).
@@ -163,6 +166,8 @@ COMMANDS: dict[str, Command | None] = {
     "show-clue": Command(Action.READ_CLUE, "查阅线索"),
     "ack-letter": Command(Action.ACKNOWLEDGE),
     "clue-result": Command(Action.REPORT_RESULT),
+    "holidays": Command(Action.MANAGE_HOLIDAYS),
+    "set-holidays": Command(Action.MANAGE_HOLIDAYS, "录入节假日安排"),
 }
 # Commands that may run before anyone can log in, on a new install only: the first import of the
 # org data (no account exists yet) and the first office password (no 巡察办 account has one).

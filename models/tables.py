@@ -544,3 +544,33 @@ class RunRecovery(SQLModel, table=True):
     attempts: int = 0
     last_at: datetime = Field(sa_type=TZ)
     gave_up: bool = False
+
+
+class HolidayYear(SQLModel, table=True):
+    """A year's holidays and adjusted working days (调休) as the State Council's notice gives them,
+    entered by the office (tasks/infra/holidays.py); it overrides chinese-calendar for that year.
+    `festivals`: [{"name": "春节", "rest": [["2027-02-06", "2027-02-13"]], "working": ["2027-02-14"]}]."""
+
+    __tablename__ = "holiday_year"
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    festivals: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    entered_by: str = Field(max_length=50)
+    entered_at: datetime = Field(sa_type=TZ)
+
+
+class ProvisionalDeadline(SQLModel, table=True):
+    """A stored deadline counted in working days across a year the calendar did not know (暂按周末计算):
+    what it was counted from, so entering the year recomputes it (tasks/infra/holidays.py). One per
+    deadline: `entity` is the table, `column` its date column; `due` is the value written then (a
+    deadline changed since by someone else is no longer this one)."""
+
+    __tablename__ = "provisional_deadline"
+    __table_args__ = (UniqueConstraint("entity", "entity_id", "column"),)
+    id: int | None = Field(default=None, primary_key=True)
+    entity: str = Field(max_length=40)
+    entity_id: int = Field(index=True)
+    column: str = Field(max_length=40)
+    start: date
+    days: int  # working days
+    due: date
+    created_at: datetime = Field(sa_type=TZ)

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from deployments.gateway import rectification
+from deployments.gateway import holidays, rectification
 from deployments.gateway.app import (
     FORM_LIMIT,
     OFFICE_REFUSED,
@@ -399,6 +399,9 @@ class Office:
                  partial(rectification.submit_plan, self), limit=RECTIFICATION_LIMIT),
             post("/rectification/{inspection_id:int}/progress", A.REPORT_RECTIFICATION,
                  partial(rectification.report_progress, self), limit=RECTIFICATION_LIMIT),
+            # The working-day calendar (deployments/gateway/holidays.py): the office only.
+            get("/holidays", A.MANAGE_HOLIDAYS, partial(holidays.view, self)),
+            post("/holidays", A.MANAGE_HOLIDAYS, partial(holidays.enter, self)),
             # Anything else under the prefix is not the Prefect UI's either: not found here.
             Route(p + "/{rest:path}", self.page(A.VIEW_TODO, self.missing),
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),

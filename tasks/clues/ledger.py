@@ -47,6 +47,7 @@ from models.transitions import CLUES, LETTERS, letter_status
 from tasks.infra import codes
 from tasks.infra.alerts import CODE_SLOT, enqueue_alert
 from tasks.infra.audit import record_event, record_refusal
+from tasks.infra.holidays import note_deadline
 from tasks.infra.scope import authorise, serves_on
 from tasks.infra.workdays import WorkCalendar, template_days, work_calendar
 from tasks.lifecycle.archived import ensure_not_archived
@@ -292,11 +293,13 @@ def transfer(*, session: Session, settings: Settings, insp: Inspection, clues: l
         letter = session.exec(select(ClueLetter).where(
             ClueLetter.inspection_id == insp.id, ClueLetter.receiver == receiver.value, ClueLetter.batch == batch)).first()
         if letter is None:
+            cal, rule, sent_on = work_calendar(settings, session), settings.rule("clue_ack"), now.astimezone(CHINA).date()
             letter = ClueLetter(inspection_id=insp.id, receiver=receiver.value, batch=batch, sent_at=now,
-                                ack_due_on=work_calendar(settings).deadline(now.astimezone(CHINA).date(), settings.rule("clue_ack")),
-                                clue_count=len(group))
+                                ack_due_on=cal.deadline(sent_on, rule), clue_count=len(group))
             session.add(letter)
             session.flush()
+            note_deadline(session=session, cal=cal, entity=letter, column="ack_due_on", start=sent_on, days=rule.days,
+                          count=rule.count, due=letter.ack_due_on, now=now)
             letter.doc_no = f"巡察〔{rnd.start_date.year}〕移{insp.id}-{letter.id}号"
             code = _issue_letter_code(settings, letter)
             kinds = Counter(ClueKind(c.kind).value for c in group)
@@ -402,11 +405,14 @@ def _sign_letter(session: Session, settings: Settings, *, by: str, letter_id: in
     letter.code_hash = ""  # spent (or, signed in, no longer needed)
     LETTERS.check(letter_status(letter.acknowledged_at is not None), LetterStatus.ACKNOWLEDGED)
     letter.acknowledged_at, letter.acknowledged_by = now, by.strip()
-    due = work_calendar(settings).deadline(now.astimezone(CHINA).date(), settings.rule("clue_result"))
+    cal, rule, signed_on = work_calendar(settings, session), settings.rule("clue_result"), now.astimezone(CHINA).date()
+    due = cal.deadline(signed_on, rule)
     for clue in session.exec(select(Clue).where(Clue.letter_id == letter_id)):
         CLUES.move(clue, ClueStatus.RECEIVED)
         clue.result_due_on = due
         session.add(clue)
+        note_deadline(session=session, cal=cal, entity=clue, column="result_due_on", start=signed_on, days=rule.days,
+                      count=rule.count, due=due, now=now)
     session.add(letter)
     record_event(session=session, actor=by.strip(), action="签收线索移交函", entity="clue_letter", entity_id=letter_id,
                  now=now, detail={"receiver": letter.receiver, "via": "签收码" if code is not None else "登录"})
@@ -461,7 +467,7 @@ def sweep_clue_deadlines(*, session: Session, settings: Settings, as_of: date, n
     their deadline (once a week), escalating to the office and then the leading group. On a rest
     day the reminders are held to the next working day unless the rule says otherwise."""
     queued = 0
-    cal = calendar or work_calendar(settings)
+    cal = calendar or work_calendar(settings, session)
     holds = {name: cal.hold_until(as_of, settings.rule(name)) for name in ("clue_ack", "clue_result")}
 
     def send(key: str, role: Role, title: str, body: str) -> None:

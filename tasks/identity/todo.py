@@ -1,8 +1,10 @@
 """我的待办: what waits for one logged-in person. Gates their role may answer (the same check as
 the door's, tasks/identity/door.py), overdue rectification items they supervise, transfer
 letters their body must sign for, clues waiting for their body's result, and for a unit contact
-their own unit's open items and a rectification plan it still owes. Nothing here is
-confidential text: a clue whose text the person may not read is only counted."""
+their own unit's open items and a rectification plan it still owes; for the office, from 1
+November, next year's holidays if not yet entered. A deadline counted over a year the calendar
+does not know is marked provisional (暂按周末计算). Nothing here is confidential text: a clue
+whose text the person may not read is only counted."""
 
 from __future__ import annotations
 
@@ -36,9 +38,10 @@ from models.tables import (
     Unit,
 )
 from tasks.clues.views import receives
+from tasks.infra.holidays import missing_years, provisional_ids
 from tasks.infra.scope import serves_on, unit_of
 from tasks.lifecycle.approvals import subject_name
-from tasks.supervision.rectification import plan_due
+from tasks.supervision.rectification import plan_due, plan_due_provisional
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class UnitItem:
     deadline: date
     status: str
     overdue: bool
+    provisional: bool = False  # counted over a year the calendar does not know (暂按周末计算)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class PlanWait:
     unit: str
     due_on: date | None
     overdue: bool
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class LetterWait:
     clue_count: int
     ack_due_on: date
     overdue: bool
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ class ClueWait:
     kind: str
     result_due_on: date | None
     overdue: bool
+    provisional: bool = False
 
 
 @dataclass
@@ -110,6 +117,7 @@ class Todo:
     clues_counted: int = 0  # those it may not: a number only
     unit_items: list[UnitItem] = field(default_factory=list)  # a unit contact's own unit's open items
     plans: list[PlanWait] = field(default_factory=list)  # and the plans it owes
+    calendar: list[str] = field(default_factory=list)  # the office: a year's holidays to enter
 
     @property
     def unit_overdue(self) -> int:
@@ -118,7 +126,7 @@ class Todo:
     @property
     def empty(self) -> bool:
         return not (self.gates or self.items or self.all_overdue_items or self.letters or self.clues or self.clues_counted
-                    or self.unit_items or self.plans)
+                    or self.unit_items or self.plans or self.calendar)
 
 
 def _may_answer(session: Session, acc: Account, approval: Approval) -> bool:
@@ -155,19 +163,25 @@ def todo_for(*, session: Session, settings: Settings, account: Account, now: dat
                              deadline=i.deadline, days_over=(today - i.deadline).days) for i, f, u in rows]
     if allowed(account.role, Action.RUN_SWEEP):
         out.all_overdue_items = len(session.exec(select(RectificationItem.id).where(*late)).all())
+    if allowed(account.role, Action.MANAGE_HOLIDAYS):
+        out.calendar = missing_years(session=session, settings=settings, today=today)
     if allowed(account.role, Action.ACKNOWLEDGE):
+        guessed = provisional_ids(session=session, model=ClueLetter, column="ack_due_on")
         for letter in session.exec(select(ClueLetter).where(col(ClueLetter.acknowledged_at).is_(None))
                                    .order_by(col(ClueLetter.ack_due_on))):
             if receives(account.role, letter.receiver):
                 out.letters.append(LetterWait(id=letter.id or 0, doc_no=letter.doc_no, clue_count=letter.clue_count,
-                                              ack_due_on=letter.ack_due_on, overdue=letter.ack_due_on < today))
+                                              ack_due_on=letter.ack_due_on, overdue=letter.ack_due_on < today,
+                                              provisional=letter.id in guessed))
     if allowed(account.role, Action.REPORT_RESULT):
+        guessed = provisional_ids(session=session, model=Clue, column="result_due_on")
         for clue in session.exec(select(Clue).where(Clue.status == ClueStatus.RECEIVED).order_by(col(Clue.id))):
             if not receives(account.role, clue.receiver):
                 continue
             if can_read_clue(account.role, ClueKind(clue.kind), clue.receiver, on_team=False):
                 out.clues.append(ClueWait(id=clue.id or 0, kind=ClueKind(clue.kind).value, result_due_on=clue.result_due_on,
-                                          overdue=clue.result_due_on is not None and clue.result_due_on < today))
+                                          overdue=clue.result_due_on is not None and clue.result_due_on < today,
+                                          provisional=clue.id in guessed))
             else:
                 out.clues_counted += 1
     if PERMISSIONS[Action.VIEW_RECTIFICATION].get(AccessRole(account.role)) is Scope.OWN_UNIT:
@@ -187,14 +201,18 @@ def _own_unit(session: Session, settings: Settings, account: Account, today: dat
                         .where(Inspection.unit_id == unit.id, RectificationItem.status != ItemStatus.CLOSED,
                                Inspection.stage != Stage.ARCHIVED)
                         .order_by(col(RectificationItem.deadline), col(RectificationItem.id))).all()
+    guessed = provisional_ids(session=session, model=RectificationItem, column="deadline",
+                              ids=[i.id for i, *_ in rows if i.id is not None])
     items = [UnitItem(id=i.id or 0, round_name=r.name, category=f.category, description=f.description, deadline=i.deadline,
-                      status=ItemStatus(i.status).value, overdue=i.deadline < today) for i, f, _, r in rows]
+                      status=ItemStatus(i.status).value, overdue=i.deadline < today, provisional=i.id in guessed)
+             for i, f, _, r in rows]
     out.unit_items = sorted(items, key=lambda x: not x.overdue)
     for insp, rnd in session.exec(select(Inspection, InspectionRound)
                                   .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
                                   .where(Inspection.unit_id == unit.id, Inspection.stage == Stage.RECTIFICATION,
                                          col(Inspection.plan_submitted_at).is_(None))
                                   .order_by(col(Inspection.id))):
-        due = plan_due(settings=settings, inspection=insp)
+        due = plan_due(settings=settings, inspection=insp, session=session)
         out.plans.append(PlanWait(inspection_id=insp.id or 0, round_name=rnd.name, unit=unit.name, due_on=due,
-                                  overdue=due is not None and due < today))
+                                  overdue=due is not None and due < today,
+                                  provisional=plan_due_provisional(settings=settings, inspection=insp, session=session)))

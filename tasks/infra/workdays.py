@@ -2,12 +2,14 @@
 reminders may go out, is decided here.
 
 The State Council's holidays and adjusted working days (调休) come from the maintained
-`chinese-calendar` package. For a year it does not know yet, the office writes the published
-schedule into an editable file (settings.holidays_path); a year neither knows is counted with
-weekends only and a Chinese warning names the year and the file, never an exception. The file
-also overrides the package for a year it lists, so an office can correct a day.
+`chinese-calendar` package. For a year it does not know yet, the office enters the published
+notice into the application database (`xuncha holidays`, the page /office/holidays;
+tasks/infra/holidays.py); a year none knows is counted with weekends only, a Chinese warning
+names the year, and deadlines so counted are kept as provisional (暂按周末计算) until the year is
+entered. A year the office entered overrides the package, so an office can correct a day.
 
-File format (YAML), one entry per year:
+An older editable file (settings.holidays_path) is still read, below the database, in this
+format (YAML), one entry per year:
 
     2027:
       放假: [2027-01-01, 2027-02-06~2027-02-13]
@@ -20,7 +22,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chinese_calendar
 import yaml
@@ -29,6 +31,9 @@ from models.clock import CHINA
 from models.enums import DayCount
 from models.errors import DomainError
 from models.settings import DeadlineRule, Settings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 log = logging.getLogger("xuncha.workdays")
 
@@ -47,8 +52,9 @@ class OfficeYear:
 class WorkCalendar:
     office: dict[int, OfficeYear] = field(default_factory=dict)
     source: Path | None = None
+    entered: frozenset[int] = frozenset()  # the years of `office` the office entered in the database
     warnings: list[str] = field(default_factory=list)
-    _warned: set[int] = field(default_factory=set)
+    unknown_years: list[int] = field(default_factory=list)  # the year of each warning
 
     def is_working_day(self, day: date) -> bool:
         year = self.office.get(day.year)
@@ -60,15 +66,23 @@ class WorkCalendar:
             self._unknown_year(day.year)
             return day.weekday() < 5
 
+    def knows(self, year: int) -> bool:
+        return year in self.office or PACKAGE_YEARS[0] <= year <= PACKAGE_YEARS[1]
+
+    def provisional(self, start: date, end: date, count: DayCount) -> bool:
+        """A period counted in working days over a year the calendar does not know: 暂按周末计算."""
+        return count == DayCount.WORKING and not all(self.knows(y) for y in range(start.year, end.year + 1))
+
     def _unknown_year(self, year: int) -> None:
-        if year in self._warned:
+        if year in self.unknown_years:
             return
-        self._warned.add(year)
+        self.unknown_years.append(year)
         where = self.source or "holidays.yaml"
         text = (f"{year}年的法定节假日和调休安排尚未收录（chinese-calendar 收录{PACKAGE_YEARS[0]}—{PACKAGE_YEARS[1]}年），"
-                f"落在该年的期限暂按周六、周日休息计算；请在{where}中补充国务院办公厅公布的{year}年放假安排。")
+                f"落在该年的期限暂按周六、周日休息计算；请巡察办录入国务院办公厅公布的{year}年放假安排"
+                f"（命令 set-holidays {year} 文件.yaml 或“节假日安排”页面；旧办法{where}仍可用），录入后这些期限自动重算。")
         self.warnings.append(text)
-        log.warning(text)
+        log.info(text)  # the sweep and the office's to-do say it to people (tasks/infra/holidays.py)
 
     def next_working_day(self, day: date) -> date:
         """`day` itself when it is a working day, else the first working day after it."""
@@ -165,8 +179,30 @@ def parse_office_file(text: str) -> dict[int, OfficeYear]:
     return years
 
 
-def work_calendar(settings: Settings) -> WorkCalendar:
-    """The calendar with the office's file, if there is one."""
+def work_calendar(settings: Settings, session: Session | None = None) -> WorkCalendar:
+    """The calendar with the years the office entered (read through `session`) over the older
+    file, if there is one."""
     path = settings.holidays_path
     office = parse_office_file(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    return WorkCalendar(office=office, source=path)
+    entered: frozenset[int] = frozenset()
+    if session is not None:
+        from sqlmodel import select
+
+        from models.tables import HolidayYear
+
+        years = {y.year: office_year(y.festivals) for y in session.exec(select(HolidayYear))}
+        office |= years
+        entered = frozenset(years)
+    return WorkCalendar(office=office, source=path, entered=entered)
+
+
+def office_year(festivals: list[dict[str, Any]]) -> OfficeYear:
+    """A stored year (models.tables.HolidayYear.festivals) as the days it rests and works."""
+    rest: set[date] = set()
+    working: set[date] = set()
+    for f in festivals:
+        for first, last in f.get("rest", []):
+            a, b = date.fromisoformat(first), date.fromisoformat(last)
+            rest |= {a + timedelta(days=k) for k in range((b - a).days + 1)}
+        working |= {date.fromisoformat(d) for d in f.get("working", [])}
+    return OfficeYear(frozenset(rest), frozenset(working))

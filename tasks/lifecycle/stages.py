@@ -45,6 +45,7 @@ from models.transitions import CLUES, ITEMS, ROUNDS, check_transition
 from tasks.clues.ledger import transfer
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
+from tasks.infra.holidays import note_deadline
 from tasks.infra.workdays import span_text, template_days, work_calendar
 from tasks.records.documents import LEADING_GROUP, DocSpec, cn_date, ordinal, write_document
 from tasks.records.dossier import archive_inspection, archive_round, dossier_folder
@@ -247,8 +248,8 @@ def start_rectification(*, session: Session, settings: Settings, inspection_id: 
     if ctx.stage is not Stage.RECTIFICATION:
         return 0
     feedback = ctx.insp.feedback_date or now.date()
-    cal = work_calendar(settings)
-    deadline = cal.deadline(feedback, settings.rule("rectification"))
+    cal, rule = work_calendar(settings, session), settings.rule("rectification")
+    deadline = cal.deadline(feedback, rule)
     liaison = session.get(Person, ctx.unit.liaison_leader_id) if ctx.unit.liaison_leader_id else None  # type: ignore[union-attr]
     liaison_name = liaison.name if liaison else ""
     have = set(session.exec(select(RectificationItem.finding_id).where(RectificationItem.inspection_id == inspection_id)).all())
@@ -270,6 +271,11 @@ def start_rectification(*, session: Session, settings: Settings, inspection_id: 
         ))
         created += 1
     session.flush()
+    if cal.provisional(feedback, deadline, rule.count):
+        for item in session.exec(select(RectificationItem).where(RectificationItem.inspection_id == inspection_id,
+                                                                  col(RectificationItem.finding_id).not_in(list(have)))):
+            note_deadline(session=session, cal=cal, entity=item, column="deadline", start=feedback, days=rule.days,
+                          count=rule.count, due=deadline, now=now)
     total = len(have) + created
     _rectification_documents(ctx, deadline=deadline, plan_due=cal.deadline(feedback, settings.rule("plan")),
                               liaison=liaison, individual=individual, now=now)

@@ -21,8 +21,14 @@ from models.errors import NotFound
 from models.forms import PlanItemIn, ProgressIn
 from models.settings import Settings
 from models.tables import Account, Finding, Inspection, InspectionRound, RectificationItem, Unit
+from tasks.infra.holidays import provisional_ids
 from tasks.infra.scope import authorise, unit_of
-from tasks.supervision.rectification import plan_due, report_progress, submit_plan
+from tasks.supervision.rectification import (
+    plan_due,
+    plan_due_provisional,
+    report_progress,
+    submit_plan,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class ItemLine:
     overdue: bool
     open: bool
     supervise_every_days: int
+    provisional: bool = False  # counted over a year the calendar does not know (暂按周末计算)
 
 
 @dataclass
@@ -50,6 +57,7 @@ class UnitRound:
     plan_submitted: bool
     plan_approved: bool
     items: list[ItemLine] = field(default_factory=list)
+    plan_due_provisional: bool = False
     may_plan: bool = False  # the plan may be (re)submitted now by this person
     may_progress: bool = False  # progress may be reported now by this person
 
@@ -110,16 +118,21 @@ def unit_page(*, session: Session, settings: Settings, account: Account, unit_id
                             .where(RectificationItem.inspection_id == insp.id).order_by(col(RectificationItem.id))).all()
         if not rows:
             continue
+        guessed = provisional_ids(session=session, model=RectificationItem, column="deadline",
+                                  ids=[i.id for i, _ in rows if i.id is not None])
         lines = [ItemLine(id=i.id or 0, category=f.category, description=f.description, measure=i.measure, owner=i.owner,
                           deadline=i.deadline, status=ItemStatus(i.status).value,
                           overdue=i.status != ItemStatus.CLOSED and i.deadline < today,
-                          open=i.status != ItemStatus.CLOSED, supervise_every_days=i.supervise_every_days)
+                          open=i.status != ItemStatus.CLOSED, supervise_every_days=i.supervise_every_days,
+                          provisional=i.id in guessed)
                  for i, f in rows]
         may = allowed(account.role, Action.REPORT_RECTIFICATION) and _may(session, account, insp)
         in_rectification = insp.stage == Stage.RECTIFICATION
         page.rounds.append(UnitRound(
             inspection_id=insp.id or 0, round_name=rnd.name, stage=Stage(insp.stage).value,
-            plan_due=plan_due(settings=settings, inspection=insp), plan_submitted=insp.plan_submitted_at is not None,
+            plan_due=plan_due(settings=settings, inspection=insp, session=session),
+            plan_due_provisional=plan_due_provisional(settings=settings, inspection=insp, session=session),
+            plan_submitted=insp.plan_submitted_at is not None,
             plan_approved=insp.plan_approved_at is not None, items=lines,
             may_plan=may and in_rectification and insp.plan_approved_at is None,
             may_progress=may and insp.stage in (Stage.RECTIFICATION, Stage.ARCHIVING) and any(x.open for x in lines)))

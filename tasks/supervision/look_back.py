@@ -29,6 +29,7 @@ from models.tables import (
 from models.transitions import ITEMS, LOOK_BACKS
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
+from tasks.infra.holidays import note_deadline
 from tasks.infra.workdays import work_calendar
 from tasks.lifecycle.archived import ensure_not_archived
 from tasks.lifecycle.findings import finding_hash
@@ -150,7 +151,8 @@ def record_results(
     unit = session.get(Unit, lb.unit_id)
     source = ensure_not_archived(session=session, inspection=lb.source_inspection_id, action="记录回头看核查结果")
     assert unit and source.id
-    deadline = work_calendar(settings).deadline(as_of, settings.rule("look_back"))
+    cal, rule = work_calendar(settings, session), settings.rule("look_back")
+    deadline = cal.deadline(as_of, rule)
     counts = {r.value: 0 for r in CheckResult}
     for c in checks:
         session.add(LookBackCheck(look_back_id=look_back_id, item_id=c.item_id, result=c.result, note=c.note))
@@ -166,6 +168,8 @@ def record_results(
                 ITEMS.move(item, ItemStatus.IN_PROGRESS)
             item.closed_at = None
             restart_ladder(item, deadline, settings)
+            note_deadline(session=session, cal=cal, entity=item, column="deadline", start=as_of, days=rule.days,
+                          count=rule.count, due=deadline, now=now)
         session.add(item)
     known = set(session.exec(select(Finding.content_hash).where(Finding.inspection_id == source.id)))
     for f in new_findings:

@@ -37,6 +37,7 @@ from models.tables import (
 from models.transitions import ITEMS
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
+from tasks.infra.holidays import missing_years
 from tasks.infra.workdays import WorkCalendar, span_text, work_calendar
 from tasks.lifecycle.archived import ensure_not_archived
 from tasks.supervision.forecast import DONE_STATUSES, Forecast, PaceKind, done_counts, forecast
@@ -235,7 +236,7 @@ def notify_notices(*, session: Session, settings: Settings, as_of: date, now: da
     """One alert per unit and rung for the day's new notices (not one per item: no spamming);
     returns how many alerts were newly queued, so a repeated sweep reports none. On a rest day
     they are held to the next working day unless the rectification rule says otherwise."""
-    hold = (calendar or work_calendar(settings)).hold_until(as_of, settings.rule("rectification"))
+    hold = (calendar or work_calendar(settings, session)).hold_until(as_of, settings.rule("rectification"))
     groups = session.execute(
         select(SupervisionNotice.inspection_id, SupervisionNotice.rung, func.count(), func.min(RectificationItem.deadline))
         .join(RectificationItem, col(RectificationItem.id) == SupervisionNotice.item_id)
@@ -261,7 +262,7 @@ def _fed_back_by(as_of: date, days: int) -> ColumnElement[bool]:
 def mark_missing_reports(*, session: Session, settings: Settings, as_of: date, now: datetime, link: str,
                          calendar: WorkCalendar | None = None) -> int:
     """The formal rectification report is due by the report rule (`rectification_days`) after feedback."""
-    cal, rule = calendar or work_calendar(settings), settings.rule("report")
+    cal, rule = calendar or work_calendar(settings, session), settings.rule("report")
     late = [i for i in session.exec(select(Inspection).where(
         _fed_back_by(as_of, rule.days), col(Inspection.formal_report_at).is_(None),
         col(Inspection.stage).in_([Stage.RECTIFICATION, Stage.ARCHIVING, Stage.ARCHIVED]),
@@ -297,7 +298,7 @@ def unit_rates(*, session: Session, inspection_ids: list[int] | None = None) -> 
 def detect_look_backs(*, session: Session, settings: Settings, as_of: date, now: datetime,
                       calendar: WorkCalendar | None = None) -> list[int]:
     """Create a look-back for every unit whose trigger holds and that has none yet."""
-    cal, rule = calendar or work_calendar(settings), settings.rule("report")
+    cal, rule = calendar or work_calendar(settings, session), settings.rule("report")
     causes: dict[int, list[str]] = {}
     overdue_before = as_of - timedelta(days=settings.lookback_overdue_days)
     for (iid,) in session.execute(select(RectificationItem.inspection_id).where(
@@ -338,7 +339,7 @@ def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, l
     """The daily supervision sweep: ladder notices, their alerts, missing reports, look-back triggers,
     clue deadlines, and common problems still under supervision."""
     result = SweepResult()
-    cal = work_calendar(settings)
+    cal = work_calendar(settings, session)
     kw: dict[str, Any] = {"session": session, "settings": settings, "as_of": as_of, "now": now, "calendar": cal}
     before = last_notice_id(session)
     result.by_rung = sweep_notices(session=session, settings=settings, as_of=as_of)
@@ -361,7 +362,11 @@ def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, l
                                              hold=cal.hold_until(as_of, settings.rule("rectification")))
     if not cal.is_working_day(as_of):
         result.held_until = cal.next_working_day(as_of)
-    result.calendar_warnings = list(cal.warnings)
+    # One line per year the office should enter (this year if unknown, from 1 November the next),
+    # plus any other unknown year a deadline fell in: each year said once.
+    missing = missing_years(session=session, settings=settings, today=as_of, cal=cal)
+    said = {y for y in (as_of.year, as_of.year + 1) if any(line.startswith(f"{y}年") for line in missing)}
+    result.calendar_warnings = missing + [w for y, w in zip(cal.unknown_years, cal.warnings, strict=True) if y not in said]
     session.flush()
     return result
 
@@ -400,7 +405,7 @@ def inspection_forecasts(*, session: Session, settings: Settings, as_of: date, i
         return {}
     # A projection may run into a year the holiday schedule does not know yet: that is the
     # estimate's business, not a warning for the sweep's artifact.
-    base = calendar or work_calendar(settings)
+    base = calendar or work_calendar(settings, session)
     quiet = WorkCalendar(office=base.office, source=base.source)
     rule = settings.rule("rectification")
     deadlines: dict[int, list[date]] = {}
@@ -441,7 +446,7 @@ def warn_slow_pace(*, session: Session, settings: Settings, as_of: date, now: da
     one alert each per unit, once until the situation changes — the unit is back on pace (the mark
     is lifted, a later slip warns again) or a deadline of its items changes (a new ladder cycle).
     Held over rest days like the ladder's reminders. Returns how many units were newly warned."""
-    cal = calendar or work_calendar(settings)
+    cal = calendar or work_calendar(settings, session)
     live = col(Inspection.stage) != Stage.ARCHIVED
     versions = {int(i): int(v) for i, v in session.execute(
         select(RectificationItem.inspection_id, func.sum(col(RectificationItem.ladder_cycle)))
@@ -560,11 +565,21 @@ def review_plan(*, session: Session, settings: Settings, inspection_id: int, app
     return approved
 
 
-def plan_due(*, settings: Settings, inspection: Inspection, calendar: WorkCalendar | None = None) -> date | None:
-    """The day the plan is due: the plan rule (`plan_due_days`, 工作日 or 自然日) after feedback."""
+def plan_due(*, settings: Settings, inspection: Inspection, calendar: WorkCalendar | None = None,
+             session: Session | None = None) -> date | None:
+    """The day the plan is due: the plan rule (`plan_due_days`, 工作日 or 自然日) after feedback,
+    by the calendar the office entered (read through `session`) unless one is given. It is counted
+    afresh each time, so it is exact as soon as the year is entered."""
     if inspection.feedback_date is None:
         return None
-    return (calendar or work_calendar(settings)).deadline(inspection.feedback_date, settings.rule("plan"))
+    return (calendar or work_calendar(settings, session)).deadline(inspection.feedback_date, settings.rule("plan"))
+
+
+def plan_due_provisional(*, settings: Settings, inspection: Inspection, session: Session) -> bool:
+    """Whether the plan's deadline is counted over a year the calendar does not know (暂按周末计算)."""
+    due = plan_due(settings=settings, inspection=inspection, session=session)
+    return due is not None and inspection.feedback_date is not None and work_calendar(settings, session).provisional(
+        inspection.feedback_date, due, settings.rule("plan").count)
 
 
 def listed_items(items: list[ItemChoice], budget: int = 3000) -> str:
@@ -585,7 +600,7 @@ def plan_notice(*, session: Session, settings: Settings, inspection: Inspection)
     which items (numbers and problem descriptions; never clue or petition text)."""
     assert inspection.id is not None
     _, label = _label(session, inspection.id)
-    rule, due = settings.rule("plan"), plan_due(settings=settings, inspection=inspection)
+    rule, due = settings.rule("plan"), plan_due(settings=settings, inspection=inspection, session=session)
     items = unit_items(session=session, inspection_id=inspection.id, open_only=True)
     when = f"{due:%Y年%m月%d日}前（反馈后{span_text(rule)}内）" if due else f"反馈后{span_text(rule)}内"
     return (f"{label}：请于{when}报送整改方案：在本单位的“整改事项”页面（见下方链接）或部署“报送整改方案”的表单中逐项填写整改措施、责任人和完成时限，"
@@ -626,7 +641,7 @@ def sweep_plans(*, session: Session, settings: Settings, as_of: date, now: datet
     plan (or whose plan was sent back): every rung due by `as_of` not yet noticed, once per unit
     and rung; a reminder whose deadline has come is dropped (the deadline's rung says it). Held
     on a rest day like the items' ladder. Returns rung -> units newly noticed."""
-    cal, rule = calendar or work_calendar(settings), settings.rule("plan")
+    cal, rule = calendar or work_calendar(settings, session), settings.rule("plan")
     has_open = sa_select(literal(1)).where(col(RectificationItem.inspection_id) == col(Inspection.id),
                                            col(RectificationItem.status) != ItemStatus.CLOSED).exists()
     waiting = session.exec(select(Inspection).where(
@@ -686,7 +701,7 @@ class PlanStep:
 
 def plan_step(*, session: Session, settings: Settings, inspection_id: int) -> PlanStep:
     insp, label = _label(session, inspection_id)
-    due = plan_due(settings=settings, inspection=insp)
+    due = plan_due(settings=settings, inspection=insp, session=session)
     rows = _items_of(session, insp)
     items = [{"编号": str(c.id), "问题": one_line(c.description), "整改措施": one_line(rows[c.id].measure, 60) or "—",
               "责任人": one_line(rows[c.id].owner) or "—", "完成时限": str(rows[c.id].deadline)}
