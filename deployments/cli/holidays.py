@@ -50,4 +50,4 @@ def set_holidays_cmd(
     with session_scope() as s:
         done = holidays.enter_year(session=s, settings=get_settings(), by=by, year=year, text=text, now=now())
     typer.echo(f"已{'替换' if done.replaced else '录入'}{year}年节假日安排：{done.festivals}个节日，放假{done.rest_days}天，"
-               f"调休上班{done.working_days}天；重算暂按周末计算的期限，{done.moved}个期限日期有变化（提醒和督办已随之调整）。")
+               f"调休上班{done.working_days}天；" + holidays.moved_text(done.moved) + "。")

@@ -35,11 +35,12 @@ async def _page(office: Office, request: Request, who: Who, *, status: int = 200
     def read(s: Session) -> tuple[list[holidays.YearLine], list[str], str]:
         lines = holidays.known_years(session=s, settings=office.gw.settings, by=who.name, today=t.date())
         missing = holidays.missing_years(session=s, settings=office.gw.settings, today=t.date())
-        row = s.get(HolidayYear, int(asked)) if asked.isdigit() else None
+        row = s.get(HolidayYear, int(year)) if year.isdigit() else None
         return lines, missing, holidays.notice_text(row.festivals) if row is not None else ""
 
-    lines, missing, stored = await db(read)
+    # The year asked for (查看、更正), else next year; shown as entered, if it is.
     year = (values or {}).get("year") or asked or str(t.year + 1)
+    lines, missing, stored = await db(read)
     text = (values or {}).get("text", stored)
     return office.render(request, who, "holidays.html", status=status, years=lines, missing=missing, year=year,
                          text=text, example=EXAMPLE.format(y=year if year.isdigit() else t.year + 1), error=error,
@@ -68,4 +69,4 @@ async def enter(office: Office, request: Request, who: Who) -> Response:
         return await _page(office, request, who, status=400, error=f"{year}年节假日安排未保存：{exc}", values=form)
     return after_post(office.gw, who.login, f"{PREFIX}/holidays",
                       f"已{'替换' if done.replaced else '录入'}{year}年节假日安排（{done.festivals}个节日，放假{done.rest_days}天，"
-                      f"调休上班{done.working_days}天）；暂按周末计算的期限已重算，{done.moved}个期限日期有变化，提醒和督办随之调整")
+                      f"调休上班{done.working_days}天）；" + holidays.moved_text(done.moved))

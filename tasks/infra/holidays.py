@@ -59,9 +59,13 @@ class Festival:
     line: int
     rest: list[tuple[date, date]] = field(default_factory=list)
     working: list[date] = field(default_factory=list)
+    lines: dict[date, int] = field(default_factory=dict)  # the line each day was typed on
 
     def rest_days(self) -> set[date]:
         return {a + timedelta(days=k) for a, b in self.rest for k in range((b - a).days + 1)}
+
+    def line_of(self, day: date) -> int:
+        return self.lines.get(day, self.line)
 
     def stored(self) -> dict[str, Any]:
         return {"name": self.name, "rest": [[a.isoformat(), b.isoformat()] for a, b in self.rest],
@@ -133,8 +137,11 @@ def parse_notice(text: str, year: int) -> list[Festival]:
                     if a > b:
                         raise DomainError(f"{where}起止颠倒：{a}晚于{b}")
                     fest.rest.append((a, b))
+                    fest.lines |= {a + timedelta(days=k): piece_line for k in range((b - a).days + 1)}
                 else:
-                    fest.working += [_day(p, year, where) for p in piece.split() if p]
+                    days = [_day(p, year, where) for p in piece.split() if p]
+                    fest.working += days
+                    fest.lines |= dict.fromkeys(days, piece_line)
         if not fest.rest:
             raise DomainError(f"第{line}行（{name}）：没有写放假日期")
         festivals.append(fest)
@@ -149,19 +156,19 @@ def _check(festivals: list[Festival], year: int) -> None:
         for day in sorted(f.rest_days()):
             if day in owner:
                 other = owner[day]
-                what = "重复写了" if other is f else f"与第{other.line}行（{other.name}）重叠："
-                raise DomainError(f"第{f.line}行（{f.name}）放假日期{what}{day}")
+                what = "重复写了" if other is f else f"与第{other.line_of(day)}行（{other.name}）重叠："
+                raise DomainError(f"第{f.line_of(day)}行（{f.name}）放假日期{what}{day}")
             owner[day] = f
     working: dict[date, Festival] = {}
     for f in festivals:
         for day in f.working:
+            at = f"第{f.line_of(day)}行（{f.name}）"
             if day.weekday() < 5:
-                raise DomainError(f"第{f.line}行（{f.name}）：调休上班日{_weekday(day)}不是周六或周日，"
-                                  "调休上班只会安排在周末，请核对通知")
+                raise DomainError(f"{at}：调休上班日{_weekday(day)}不是周六或周日，调休上班只会安排在周末，请核对通知")
             if day in owner:
-                raise DomainError(f"第{f.line}行（{f.name}）：{day}既是放假日（{owner[day].name}）又是调休上班日")
+                raise DomainError(f"{at}：{day}既是放假日（{owner[day].name}）又是调休上班日")
             if day in working:
-                raise DomainError(f"第{f.line}行（{f.name}）：调休上班日{day}重复（另见{working[day].name}）")
+                raise DomainError(f"{at}：调休上班日{day}重复（另见{working[day].name}）")
             working[day] = f
 
 
@@ -288,7 +295,11 @@ def provisional_ids(*, session: Session, model: Any, column: str, ids: list[int]
     return set(session.exec(q).all())
 
 
-PROVISIONAL = "（暂按周末计算）"
+def moved_text(moved: int) -> str:
+    """What entering a year did to the deadlines counted before it was known."""
+    if moved == 0:
+        return "没有需要改动的期限"
+    return f"暂按周末计算的期限已重算，{moved}个期限日期有变化，提醒和督办随之调整"
 
 
 # What the office is told ---------------------------------------------------------------------

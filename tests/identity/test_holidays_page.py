@@ -40,7 +40,7 @@ def test_the_office_enters_a_year_on_the_page(app: Starlette) -> None:
     bad = "元旦:\n  放假: 2027-01-01\n春节:\n  放假: 2027-02-05 至 2027-02-13\n  调休上班: 2027-02-15\n"
     r = client.post("/office/holidays", data={"csrf": token, "year": "2027", "text": bad}, headers={"Origin": ORIGIN})
     assert r.status_code == 400
-    assert "2027年节假日安排未保存：第3行（春节）：调休上班日2027-02-15（周一）不是周六或周日" in r.text
+    assert "2027年节假日安排未保存：第5行（春节）：调休上班日2027-02-15（周一）不是周六或周日" in r.text
     assert "调休上班: 2027-02-15\n</textarea>" in r.text  # what was typed comes back to be corrected
     r = client.post("/office/holidays", data={"year": "2027", "text": NOTICE_2027}, headers={"Origin": ORIGIN})
     assert r.status_code == 403 and "校验码" in r.text
