@@ -47,7 +47,7 @@ from models.transitions import CLUES, LETTERS, letter_status
 from tasks.infra import codes
 from tasks.infra.alerts import CODE_SLOT, enqueue_alert
 from tasks.infra.audit import record_event, record_refusal
-from tasks.infra.holidays import note_deadline
+from tasks.infra.holidays import note_deadline, provisional_ids
 from tasks.infra.scope import authorise, serves_on
 from tasks.infra.workdays import WorkCalendar, template_days, work_calendar
 from tasks.lifecycle.archived import ensure_not_archived
@@ -254,6 +254,15 @@ def read_clue(*, session: Session, by: str, clue_id: int, now: datetime) -> dict
     return guarded(session, by=by, action="查阅线索", entity="clue", entity_id=clue_id, now=now, work=work)
 
 
+def _due(session: Session, row: Clue | ClueLetter, column: str) -> str:
+    """A stored deadline as the ledger prints it, marked when counted over a year not yet entered."""
+    day = getattr(row, column)
+    if day is None:
+        return ""
+    marked = row.id is not None and row.id in provisional_ids(session=session, model=type(row), column=column, ids=[row.id])
+    return f"{day}（暂按周末计算）" if marked else str(day)
+
+
 def _clue_row(session: Session, clue: Clue) -> dict[str, Any]:
     insp = session.get(Inspection, clue.inspection_id)
     receiver = RECEIVER_NAMES.get(Role(clue.receiver), clue.receiver) if clue.receiver else ""
@@ -261,8 +270,8 @@ def _clue_row(session: Session, clue: Clue) -> dict[str, Any]:
     return {
         "编号": clue.id, "巡察": _label(session, insp) if insp else "", "类型": ClueKind(clue.kind).value,
         "边巡边移": "是" if clue.urgent else "", "接收单位": receiver, "状态": ClueStatus(clue.status).value,
-        "签收期限": str(letter.ack_due_on) if letter and not letter.acknowledged_at else "",
-        "反馈期限": str(clue.result_due_on or ""), "办理结果": ClueResult(clue.result).value if clue.result else "",
+        "签收期限": _due(session, letter, "ack_due_on") if letter and not letter.acknowledged_at else "",
+        "反馈期限": _due(session, clue, "result_due_on"), "办理结果": ClueResult(clue.result).value if clue.result else "",
     }
 
 

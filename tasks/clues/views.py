@@ -33,6 +33,7 @@ from models.tables import (
     Unit,
 )
 from tasks.clues.ledger import RECEIVING_STAGES, account, guarded
+from tasks.infra.holidays import provisional_ids
 from tasks.infra.scope import serves_on
 
 
@@ -61,6 +62,7 @@ class LetterLine:
     acknowledged_at: str
     acknowledged_by: str
     clues: list[ClueLine]
+    provisional: bool = False  # the signing deadline counted over a year not yet entered (暂按周末计算)
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ def letters_for(*, session: Session, by: str, now: datetime) -> list[LetterLine]
         letters = [lt for lt in session.exec(select(ClueLetter).order_by(col(ClueLetter.id).desc()))
                    if receives(acc.role, lt.receiver)]
         labels = _labels(session, {lt.inspection_id for lt in letters})
+        guessed = provisional_ids(session=session, model=ClueLetter, column="ack_due_on")
         out = []
         for lt in letters:
             assert lt.id is not None
@@ -133,7 +136,7 @@ def letters_for(*, session: Session, by: str, now: datetime) -> list[LetterLine]
                 sent_on=aware(lt.sent_at).astimezone(CHINA).date(), ack_due_on=lt.ack_due_on,
                 acknowledged_at=f"{aware(lt.acknowledged_at).astimezone(CHINA):%Y-%m-%d %H:%M}" if lt.acknowledged_at else "",
                 acknowledged_by=lt.acknowledged_by,
-                clues=[_line(c, label, acc.role, False) for c in clues]))
+                clues=[_line(c, label, acc.role, False) for c in clues], provisional=lt.id in guessed))
         return out
 
     return guarded(session, by=by, action="查看移交本单位的线索", entity="clue_letter", entity_id=None, now=now, work=work)

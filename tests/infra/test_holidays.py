@@ -30,6 +30,7 @@ from models.tables import (
     RectificationItem,
 )
 from tasks.clues import ledger as clues
+from tasks.clues.views import letters_for
 from tasks.identity.todo import todo_for
 from tasks.infra.holidays import enter_year, missing_years, parse_notice, provisional_ids
 from tasks.infra.workdays import work_calendar
@@ -129,6 +130,10 @@ def test_a_signing_deadline_over_the_unknown_spring_festival_is_provisional_then
     receiver = clues.account(s, "郑文斌")
     (wait,) = todo_for(session=s, settings=settings, account=receiver, now=at(day)).letters
     assert wait.provisional and wait.ack_due_on == date(2027, 2, 8)
+    (line,) = letters_for(session=s, by="郑文斌", now=at(day))  # the receiver's 移交本单位 page
+    assert line.provisional
+    (row,) = clues.open_clues(session=s, by="陶文华", now=at(day))  # the office's ledger
+    assert row["签收期限"] == "2027-02-08（暂按周末计算）"
     done = enter_year(session=s, settings=settings, by="陶文华", year=2027, text=NOTICE_2027, now=at(day))
     s.commit()
     s.refresh(letter)
@@ -136,6 +141,8 @@ def test_a_signing_deadline_over_the_unknown_spring_festival_is_provisional_then
     assert s.exec(select(ProvisionalDeadline)).all() == []
     (wait,) = todo_for(session=s, settings=settings, account=receiver, now=at(day)).letters
     assert not wait.provisional and wait.ack_due_on == date(2027, 2, 16)
+    assert not letters_for(session=s, by="郑文斌", now=at(day))[0].provisional
+    assert clues.open_clues(session=s, by="陶文华", now=at(day))[0]["签收期限"] == "2027-02-16"
     event = s.exec(select(AuditEvent).where(AuditEvent.action == "录入节假日安排")).one()
     assert event.detail["deadlines_moved"] == 1
     # The reminders follow the stored deadline: none from the old day on, the first on the new one.
