@@ -15,16 +15,8 @@ import yaml
 from pydantic import ValidationError
 from sqlmodel import func, select
 
-from deployments.cli import (
-    clues,
-    common_problems,
-    dossier,
-    findings,
-    holidays,
-    identity,
-    plan,
-    stats,
-)
+from deployments.cli import clues, common_problems, dossier, findings, identity, plan, stats
+from deployments.cli import holidays as holiday_commands
 from deployments.cli.common import App, cli_command, fail, register_commands
 from deployments.cli.door import actor
 from models.access import Action
@@ -428,7 +420,7 @@ def down_cmd() -> None:
     typer.echo("已停止：" + ("、".join(stopped) or "无"))
 
 
-for module in (clues, findings, dossier, stats, plan, common_problems, identity, holidays):
+for module in (clues, findings, dossier, stats, plan, common_problems, identity, holiday_commands):
     register_commands(app, module)
 
 
