@@ -37,8 +37,10 @@ def backup_cmd(
         record_event(session=s, actor=actor(), action="备份数据", entity="backup", entity_id=None, now=now(),
                      detail={"folder": str(folder.resolve()), "keys_folder": str(keys.resolve()) if keys else "",
                              "files": data.files})
-    typer.echo(f"已备份到 {folder}：应用数据库、Prefect 数据库（等待中的运行）、数据目录中的文件{data.files}个（含卷宗档案、公文模板）；"
-               "清单 manifest.json 记有备份时间、程序版本和每个文件的 SHA-256。")
+    typer.echo(f"已备份到 {folder}：应用数据库、" + ("Prefect 数据库（等待中的运行）、" if data.prefect else "") +
+               f"数据目录中的文件和公文模板（共{data.files}个文件，含卷宗档案）；清单 manifest.json 记有备份时间、程序版本和每个文件的 SHA-256。")
+    for note in data.notes:
+        typer.echo(note)
     if key_out is not None:
         typer.echo(f"密钥已备份到 {keys}（{key_out.keys}个文件）：请与数据备份分开保管，不要放在同一块磁盘或同一个U盘上。")
     else:
@@ -77,7 +79,7 @@ def restore_cmd(
         trail = "审计日志已接续。"
     except DomainError as exc:
         trail = f"注意：{exc}"
-    typer.echo(f"已恢复到 {out.folder}：数据目录中的文件{out.files}个、应用数据库、Prefect 数据库"
+    typer.echo(f"已恢复到 {out.folder}：数据目录中的文件{out.files}个、应用数据库" + ("、Prefect 数据库" if out.prefect else "")
                + (f"、密钥{out.keys}个文件" if out.keys else "") + "。" + trail)
     for note in out.notes:
         typer.echo(note)

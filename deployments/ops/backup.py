@@ -61,6 +61,7 @@ class Outcome:
     folder: Path
     files: int = 0
     keys: int = 0
+    prefect: bool = True  # Prefect's database was in it
     notes: list[str] = field(default_factory=list)
 
 
@@ -327,6 +328,7 @@ def backup(*, settings: Settings, dest: Path, keys_dest: Path | None, head: Path
                        "url": make_url(external).render_as_string(hide_password=True)}
         elif not _has_private_pg(home):  # `up` never ran on this folder: no runs to keep
             prefect = {"kind": "none"}
+            out.prefect = False
             out.notes.append("数据目录中还没有 Prefect 数据库（未运行过 up），未备份")
         else:
             with _private_pg(home) as port:
@@ -345,8 +347,6 @@ def backup(*, settings: Settings, dest: Path, keys_dest: Path | None, head: Path
             "home": str(home), "templates_dir": str(settings.templates_dir), "app_database": app,
             "prefect_database": prefect, "versions": _versions(settings),
             "keys": ("已另存" if keys_dest is not None else "未备份"), "env_keys": env_keys(settings), "files": files})
-    if keys_dest is None:
-        out.notes.append("密钥未备份")
     return out, keys_out
 
 
@@ -460,6 +460,9 @@ def restore(*, settings: Settings, src: Path, keys_src: Path | None, replace: bo
         raise DomainError(f"数据目录中没有密钥（{settings.keys_dir}），恢复后举报人身份将无法解密、审计日志无法校验："
                           "请用 --keys 指定密钥备份文件夹")
     out = Outcome(home)
+    if sqlite_path is None and _has_tables(settings.db_url) and not replace:
+        raise DomainError(f"应用数据库（{make_url(settings.db_url).render_as_string(hide_password=True)}）中已有数据，"
+                          "未恢复任何数据。确认要用备份覆盖时加 --replace（该库中的数据将被备份中的替换，请先另行导出）")
     in_the_way = _in_the_way(settings, home, sqlite_path, keys is not None)
     if in_the_way and not replace:
         raise DomainError(f"数据目录 {home} 中已有数据，未恢复任何数据。确认要用备份替换时加 --replace"
@@ -486,7 +489,7 @@ def restore(*, settings: Settings, src: Path, keys_src: Path | None, replace: bo
         _run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--exit-on-error",
               f"--dbname={_libpq(settings.db_url)}", str(src / APP_PGDUMP)], "恢复应用数据库（pg_restore）")
     if prefect_kind == "none":
-        pass
+        out.prefect = False
     elif prefect_external:
         _run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--exit-on-error",
               f"--dbname={_libpq(prefect_external)}", str(src / PREFECT_DUMP)], "恢复 Prefect 数据库（pg_restore）")
@@ -507,6 +510,18 @@ def restore(*, settings: Settings, src: Path, keys_src: Path | None, replace: bo
     if missing_env:
         out.notes.append(f"备份时以下密钥由环境变量提供，未包含在备份中，请重新设置：{'、'.join(missing_env)}")
     return out
+
+
+def _has_tables(url: str) -> bool:
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(url)
+    try:
+        return bool(inspect(engine).get_table_names())
+    except Exception as exc:  # noqa: BLE001 - the operator needs the reason, not a trace
+        raise DomainError(f"无法连接应用数据库：{exc}") from None
+    finally:
+        engine.dispose()
 
 
 def _keys_present(settings: Settings) -> bool:

@@ -102,7 +102,7 @@ def test_backup_destroy_restore_answer(drill_stack: Stack, tmp_path: Path) -> No
         petition = add_petition(session=s, settings=get_settings(), by="陶文华", inspection_id=iid, channel="来信",
                                 content="反映卫生院采购问题", informant_name=INFORMANT, informant_contact="139-0000-7777",
                                 now=now())
-    petition_id = petition.id or 0
+        petition_id = petition.id or 0
 
     data, keys = tmp_path / "备份" / "数据", tmp_path / "U盘" / "密钥"
     out = xuncha(st, "backup", str(data), "--keys", str(keys), "--operator")
