@@ -66,6 +66,19 @@ def test_backup_is_the_offices_or_the_owners_on_purpose(county: Path, tmp_path: 
         assert [e.actor for e in refused] == ["李建国"]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving the data folder to another OS user needs root")
+def test_operator_is_the_data_folders_owner_only(county: Path, tmp_path: Path) -> None:
+    before = audit_rows()
+    owner = county.stat()
+    os.chown(county, 65534, 65534)  # the folder is nobody's: root is not its owner
+    try:
+        code, out = cli("backup", str(tmp_path / "b"), "--operator")
+    finally:
+        os.chown(county, owner.st_uid, owner.st_gid)
+    assert code == 2 and "--operator 只限数据目录" in out and "nobody" in out, out
+    assert not (tmp_path / "b").exists() and audit_rows() == before
+
+
 @pytest.mark.parametrize("where", ["keys inside", "data inside keys", "inside home", "keys in home", "not empty"])
 def test_keys_never_beside_the_data_and_nothing_written(county: Path, tmp_path: Path, where: str) -> None:
     login("陶文华")
