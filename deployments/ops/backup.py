@@ -432,8 +432,10 @@ def check_backup(*, dest: Path, keys_src: Path | None) -> tuple[dict[str, Any], 
 
 
 def restore(*, settings: Settings, src: Path, keys_src: Path | None, replace: bool, now: datetime) -> Outcome:
-    """Bring the data folder back from a backup (the stack must be down). What is already there
-    is refused, or with `replace` moved aside to home/replaced-<time>/, never deleted."""
+    """Bring the data folder back from a backup (the stack must be down). Every check comes first;
+    the folder is then rebuilt beside the data folder and moved into it only when all of it is
+    there, so a failure leaves the data folder as it was. What is already there is refused, or
+    with `replace` moved aside to home/replaced-<time>/, never deleted."""
     home = settings.home.resolve()
     if _inside(src, home) or (keys_src is not None and _inside(keys_src, home)):
         raise DomainError("备份文件夹或密钥文件夹在数据目录之内，无法从其中恢复：请先把备份复制到数据目录以外")
@@ -459,7 +461,6 @@ def restore(*, settings: Settings, src: Path, keys_src: Path | None, replace: bo
     if keys is None and not _keys_present(settings):
         raise DomainError(f"数据目录中没有密钥（{settings.keys_dir}），恢复后举报人身份将无法解密、审计日志无法校验："
                           "请用 --keys 指定密钥备份文件夹")
-    out = Outcome(home)
     if sqlite_path is None and _has_tables(settings.db_url) and not replace:
         raise DomainError(f"应用数据库（{make_url(settings.db_url).render_as_string(hide_password=True)}）中已有数据，"
                           "未恢复任何数据。确认要用备份覆盖时加 --replace（该库中的数据将被备份中的替换，请先另行导出）")
@@ -468,6 +469,48 @@ def restore(*, settings: Settings, src: Path, keys_src: Path | None, replace: bo
         raise DomainError(f"数据目录 {home} 中已有数据，未恢复任何数据。确认要用备份替换时加 --replace"
                           f"（现有数据会移到 {home / 'replaced-时间'}，不会删除）",
                           [str(p) for p in in_the_way[:10]])
+    out = Outcome(home)
+    home.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{home.name}.restoring-", dir=home.parent))
+    outside: list[tuple[Path, Path]] = []  # (staged file, its place outside the data folder)
+
+    def place(path: Path) -> Path:
+        """Where `path` is written now: in the stage when it belongs to the data folder."""
+        if _inside(path, home):
+            return stage / path.resolve().relative_to(home)
+        staged = path.with_name(path.name + ".restoring")
+        outside.append((staged, path))
+        return staged
+
+    try:
+        _copy_back(src / HOME, stage)
+        out.files = sum(1 for n in manifest["files"] if n.startswith(HOME + "/"))
+        if sqlite_path is not None:
+            target = place(sqlite_path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / APP_SQLITE, target)
+        if prefect_kind == "none":
+            out.prefect = False
+        elif not prefect_external:
+            with _private_pg(stage) as port:  # a new cluster in the stage, stopped before it moves
+                _run([_pg_tool("pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction",
+                      f"--dbname={_prefect_libpq(stage, port)}", str(src / PREFECT_DUMP)], "恢复 Prefect 数据库（pg_restore）")
+        if keys is not None and keys_src is not None:
+            out.keys = _restore_keys(keys_src, keys, place(settings.keys_dir),
+                                     place(Path(keys["audit_head_path"])) if keys.get("audit_head_path") else None)
+        # The servers' databases last, each in one transaction: nothing of theirs is half restored.
+        if sqlite_path is None:
+            _run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--exit-on-error", "--single-transaction",
+                  f"--dbname={_libpq(settings.db_url)}", str(src / APP_PGDUMP)], "恢复应用数据库（pg_restore）")
+        if prefect_kind != "none" and prefect_external:
+            _run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--exit-on-error", "--single-transaction",
+                  f"--dbname={_libpq(prefect_external)}", str(src / PREFECT_DUMP)], "恢复 Prefect 数据库（pg_restore）")
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        for staged, _ in outside:
+            staged.unlink(missing_ok=True)
+        raise
+    # Everything is there: move what was in the way aside, then the stage in.
     home.mkdir(parents=True, exist_ok=True)
     if in_the_way:
         aside = home / f"replaced-{now:%Y%m%d-%H%M%S}"
@@ -477,28 +520,11 @@ def restore(*, settings: Settings, src: Path, keys_src: Path | None, replace: bo
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(p), str(target))
         out.notes.append(f"原有数据已移到 {aside}")
-    # files first, then the databases, then the keys
-    _copy_back(src / HOME, home)
-    out.files = sum(1 for n in manifest["files"] if n.startswith(HOME + "/"))
-    if sqlite_path is not None:
-        sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = sqlite_path.with_name(sqlite_path.name + ".restoring")
-        shutil.copyfile(src / APP_SQLITE, tmp)
-        os.replace(tmp, sqlite_path)
-    else:
-        _run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--exit-on-error",
-              f"--dbname={_libpq(settings.db_url)}", str(src / APP_PGDUMP)], "恢复应用数据库（pg_restore）")
-    if prefect_kind == "none":
-        out.prefect = False
-    elif prefect_external:
-        _run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--exit-on-error",
-              f"--dbname={_libpq(prefect_external)}", str(src / PREFECT_DUMP)], "恢复 Prefect 数据库（pg_restore）")
-    else:
-        with _private_pg(home) as port:
-            _run([_pg_tool("pg_restore"), "--no-owner", "--exit-on-error", f"--dbname={_prefect_libpq(home, port)}",
-                  str(src / PREFECT_DUMP)], "恢复 Prefect 数据库（pg_restore）")
-    if keys is not None and keys_src is not None:
-        out.keys = _restore_keys(settings, keys_src, keys)
+    for entry in sorted(stage.iterdir()):
+        _merge(entry, home / entry.name)
+    stage.rmdir()
+    for staged, final in outside:
+        os.replace(staged, final)
     if (src / TEMPLATES).is_dir():
         changed = _copy_back(src / TEMPLATES, settings.templates_dir, only_changed=True)
         if changed:
@@ -510,6 +536,16 @@ def restore(*, settings: Settings, src: Path, keys_src: Path | None, replace: bo
     if missing_env:
         out.notes.append(f"备份时以下密钥由环境变量提供，未包含在备份中，请重新设置：{'、'.join(missing_env)}")
     return out
+
+
+def _merge(src: Path, dst: Path) -> None:
+    """Move `src` to `dst`; folders that exist on both sides are merged entry by entry."""
+    if src.is_dir() and dst.is_dir():
+        for child in sorted(src.iterdir()):
+            _merge(child, dst / child.name)
+        src.rmdir()
+    else:
+        os.replace(src, dst)
 
 
 def _has_tables(url: str) -> bool:
@@ -529,19 +565,18 @@ def _keys_present(settings: Settings) -> bool:
 
 
 def _in_the_way(settings: Settings, home: Path, sqlite_path: Path | None, with_keys: bool) -> list[Path]:
-    """What a restore would overwrite: the databases, the key folder (when keys are restored), and
-    any file of the backup's kind already in the data folder."""
+    """What a restore would overwrite: everything in the data folder but its logs, PIDs and what
+    earlier restores moved aside; the SQLite file when it lives elsewhere; the key folder when keys
+    are restored (it is in the data folder, so the first rule covers it)."""
     found: list[Path] = []
-    if sqlite_path is not None:
+    if home.is_dir():
+        found += [p for p in sorted(home.iterdir())
+                  if p.name not in {"logs", "pids"} and not p.name.startswith(("replaced-", "."))]
+    if sqlite_path is not None and not _inside(sqlite_path, home):
         found += [p for p in (sqlite_path, *(sqlite_path.with_name(sqlite_path.name + s) for s in ("-wal", "-shm")))
                   if p.exists()]
-    if (home / "prefect-pg").exists():
-        found.append(home / "prefect-pg")
-    if with_keys and settings.keys_dir.exists() and any(settings.keys_dir.iterdir()):
+    if with_keys and not _inside(settings.keys_dir, home) and settings.keys_dir.exists():
         found.append(settings.keys_dir)
-    for name in ("archive", "documents", "prefect"):
-        if (home / name).exists():
-            found.append(home / name)
     return found
 
 
@@ -561,15 +596,17 @@ def _copy_back(src: Path, target: Path, only_changed: bool = False) -> int:
     return copied
 
 
-def _restore_keys(settings: Settings, keys_src: Path, keys: dict[str, Any]) -> int:
+def _restore_keys(keys_src: Path, keys: dict[str, Any], keys_dir: Path, head: Path | None) -> int:
+    """The key files into `keys_dir` (0700, files 0600), the audit head (when kept outside the key
+    folder) to `head`; how many files."""
     count = 0
-    settings.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(settings.keys_dir, 0o700)
+    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(keys_dir, 0o700)
     for name in keys["files"]:
         if name.startswith(KEYS + "/"):
-            target = settings.keys_dir / name.removeprefix(KEYS + "/")
-        elif name == HEAD and keys.get("audit_head_path"):
-            target = Path(keys["audit_head_path"])
+            target = keys_dir / name.removeprefix(KEYS + "/")
+        elif name == HEAD and head is not None:
+            target = head
         else:
             continue
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -577,4 +614,3 @@ def _restore_keys(settings: Settings, keys_src: Path, keys: dict[str, Any]) -> i
         os.chmod(target, 0o600)
         count += 1
     return count
-

@@ -189,3 +189,24 @@ def test_destroyed_folder_comes_back_whole(county: Path, tmp_path: Path) -> None
 def _people() -> list[str]:
     with session_scope() as s:
         return sorted(p.name for p in s.exec(select(Person)))
+
+
+def test_a_restore_that_fails_half_way_leaves_the_data_folder_as_it_was(county: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from deployments.ops import backup
+
+    data, keys = tmp_path / "backup", tmp_path / "keys"
+    code, out = cli("backup", str(data), "--keys", str(keys), "--operator")
+    assert code == 0, out
+    reopen()
+    before = {p.relative_to(county): p.read_bytes() for p in county.rglob("*") if p.is_file()}
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(backup, "_restore_keys", disk_full)  # the last step before anything moves in
+    with pytest.raises(OSError):
+        backup.restore(settings=get_settings(), src=data, keys_src=keys, replace=True, now=now())
+    after = {p.relative_to(county): p.read_bytes() for p in county.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in county.parent.iterdir() if ".restoring-" in p.name] == []
