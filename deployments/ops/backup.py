@@ -448,6 +448,7 @@ def restore(*, settings: Settings, src: Path, keys_src: Path | None, replace: bo
 
         owner = pwd.getpwuid(home.stat().st_uid).pw_name
         raise DomainError(f"数据目录 {home} 属于操作系统用户 {owner}，请以该用户运行恢复")
+    _known_schema(str(manifest.get("versions", {}).get("schema", "")))
     app = manifest["app_database"]
     sqlite_path = _sqlite_path(settings.db_url)
     if (app["kind"] == "sqlite") != (sqlite_path is not None):
@@ -536,6 +537,24 @@ def restore(*, settings: Settings, src: Path, keys_src: Path | None, replace: bo
     if missing_env:
         out.notes.append(f"备份时以下密钥由环境变量提供，未包含在备份中，请重新设置：{'、'.join(missing_env)}")
     return out
+
+
+def _known_schema(revision: str) -> None:
+    """Refuse a backup whose database schema this program does not know (made by a newer version)."""
+    if not revision:
+        return
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from models.schema import alembic_config
+
+    try:
+        known = ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        known = False
+    if not known:
+        raise DomainError(f"备份中的数据库结构版本 {revision} 是本程序不认识的（备份来自更新版本的程序），"
+                          "请先把程序升级到备份时的版本（见备份清单 manifest.json 中的 versions）再恢复")
 
 
 def _merge(src: Path, dst: Path) -> None:

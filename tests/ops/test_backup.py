@@ -201,6 +201,18 @@ def test_a_restore_that_fails_half_way_leaves_the_data_folder_as_it_was(county: 
     reopen()
     before = {p.relative_to(county): p.read_bytes() for p in county.rglob("*") if p.is_file()}
 
+    # a backup of a newer program (a schema revision this one does not know): refused
+    manifest = data / "manifest.json"
+    text = manifest.read_text(encoding="utf-8")
+    newer = json.loads(text)
+    newer["versions"]["schema"] = "ffffffffffff"
+    manifest.write_text(json.dumps(newer, ensure_ascii=False), encoding="utf-8")
+    from models.errors import DomainError
+
+    with pytest.raises(DomainError, match="ffffffffffff 是本程序不认识的"):
+        backup.restore(settings=get_settings(), src=data, keys_src=keys, replace=True, now=now())
+    manifest.write_text(text, encoding="utf-8")
+
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
