@@ -84,6 +84,9 @@ def reopen() -> None:
     get_settings.cache_clear()
 
 
+# The stack is started twice (before the backup, after the restore), each start registering the
+# deployments again, as `up` does: more than the 600 s default on this shared 2-core machine.
+@pytest.mark.timeout(900)
 def test_backup_destroy_restore_answer(drill_stack: Stack, tmp_path: Path) -> None:
     st = drill_stack
     tag = uuid.uuid4().hex[:6]
@@ -118,15 +121,16 @@ def test_backup_destroy_restore_answer(drill_stack: Stack, tmp_path: Path) -> No
     st.procs.clear()
     start(st)
 
-    # The round waiting at its plan gate is answered and goes on to start its unit.
+    # Both waiting gates are answered (together: each run goes on in a process of its own). The
+    # round waiting at its plan gate starts its unit; the unit waiting at the end of 集中巡察
+    # reaches its report gate.
     assert pause_key(second) == "plan-0-1-0"
+    assert pause_key(unit_run) == f"stationing-done-{iid}-1-0"
     answer(second, decision="批准", comment="同意")
+    answer(unit_run, decision="进驻结束，提交巡察报告", comment="")
     assert wait_for(second, final=True, timeout=240).state.is_completed()  # type: ignore[union-attr]
     (iid2, unit_run2), = inspections_of(planned).values()
-    assert unit_run2
-    # The unit waiting at the end of 集中巡察 is answered and reaches its report gate.
-    assert pause_key(unit_run) == f"stationing-done-{iid}-1-0"
-    answer(unit_run, decision="进驻结束，提交巡察报告", comment="")
+    assert unit_run2 and iid2 != iid
     wait_for(unit_run, paused=True, timeout=240)
     wait_for_key(unit_run, f"report-{iid}-1-0", timeout=240)
     with session_scope() as s:
@@ -142,4 +146,3 @@ def test_backup_destroy_restore_answer(drill_stack: Stack, tmp_path: Path) -> No
         shown: dict[str, Any] = read_petition(session=s, settings=get_settings(), by="陶文华", petition_id=petition_id,
                                               informant=True, now=now())
     assert shown["举报人"] == INFORMANT and shown["联系方式"] == "139-0000-7777"
-    assert iid2 != iid
