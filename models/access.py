@@ -50,6 +50,8 @@ class Action(StrEnum):
     VIEW_TODO = "查看本人待办"
     BROWSE_CLUES = "查看问题线索清单"
     VIEW_RECTIFICATION = "查看整改事项"
+    # `xuncha backup`: a copy of every record (deployments/ops/backup.py).
+    BACKUP = "备份数据"
 
 
 class Scope(StrEnum):
@@ -107,6 +109,7 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     # A unit's rectification items (numbers, findings, measures, owners, deadlines, states): the
     # office and the leading group any unit's, a unit contact their own unit's only.
     Action.VIEW_RECTIFICATION: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.UNIT_CONTACT: UNIT},
+    Action.BACKUP: {R.OFFICE: ALL},
 }
 
 
@@ -132,6 +135,10 @@ class Command:
 COMMANDS: dict[str, Command | None] = {
     "login": None, "logout": None, "whoami": None,
     "up": None, "down": None, "relay": None, "deliver": None, "inbox": None, "db-status": None, "db-upgrade": None,
+    # A restore writes a data folder back while the system is down, when no one can log in (the
+    # database may be gone); it reads nothing out. The folder's OS owner runs it, like `up`.
+    "restore": None,
+    "backup": Command(Action.BACKUP),
     "load-org": Command(Action.MANAGE_ACCOUNTS),
     "export-org": Command(Action.MANAGE_ACCOUNTS),
     "set-password": Command(Action.MANAGE_ACCOUNTS, "重置密码"),
@@ -172,6 +179,11 @@ COMMANDS: dict[str, Command | None] = {
 # Commands that may run before anyone can log in, on a new install only: the first import of the
 # org data (no account exists yet) and the first office password (no 巡察办 account has one).
 FIRST_SETUP: frozenset[str] = frozenset({"load-org", "set-password"})
+# Commands the data folder's operating-system owner may also run without a login, by saying so
+# (`--operator`): a backup copies every record, so it is the office's, but a nightly backup runs
+# unattended (no password, no second factor) and the folder's owner can read its files anyway;
+# the door checks the owner and the command's own audit record names them.
+OWNER_COMMANDS: frozenset[str] = frozenset({"backup"})
 # Commands that read or write confidential data or configuration and have no audit record of
 # their own: the CLI records who ran them (refusals are recorded for every command).
 AUDITED_COMMANDS: frozenset[str] = frozenset({"load-org", "export-org", "import-findings", "export-lists", "stats"})

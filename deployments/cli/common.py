@@ -34,7 +34,7 @@ class App(typer.Typer):
                 from deployments.cli import door
 
                 try:
-                    who = door.admit(name)
+                    who = door.admit(name, owner=bool(kw.get("operator")))  # OWNER_COMMANDS' --operator
                     result = door.run_as(who, lambda: fn(*a, **kw))
                     if who is not None:
                         door.record_run(name, who)

@@ -17,7 +17,14 @@ from typing import TypeVar
 
 from sqlmodel import Session, col, func, select
 
-from models.access import AUDITED_COMMANDS, COMMANDS, FIRST_SETUP, Forbidden, require
+from models.access import (
+    AUDITED_COMMANDS,
+    COMMANDS,
+    FIRST_SETUP,
+    OWNER_COMMANDS,
+    Forbidden,
+    require,
+)
 from models.clock import now
 from models.db import session_scope
 from models.enums import AccessRole
@@ -40,7 +47,8 @@ class NotLoggedIn(DomainError):
 @dataclass(frozen=True)
 class Actor:
     name: str
-    role: AccessRole | None  # None: first set-up, nobody can log in yet
+    role: AccessRole | None  # None: first set-up, nobody can log in yet, or the data folder's owner
+    owner: bool = False  # the data folder's OS owner, without a login (OWNER_COMMANDS, `--operator`)
 
 
 _current: ContextVar[Actor | None] = ContextVar("cli_actor", default=None)
@@ -57,7 +65,7 @@ def actor() -> str:
 def first_setup() -> bool:
     """Whether the current command runs on a new install without a login."""
     who = _current.get()
-    return who is not None and who.role is None
+    return who is not None and who.role is None and not who.owner
 
 
 # The token file ---------------------------------------------------------------------------
@@ -135,10 +143,30 @@ def _check(s: Session, settings: Settings, command: str) -> Actor | DomainError:
     return Actor(found.account.name, role)
 
 
-def admit(command: str) -> Actor | None:
-    """Check the person before `command` runs; None for an operator's command (no login)."""
+def owner_of_data_folder(command: str) -> Actor:
+    """The data folder's operating-system owner running `command` without a login (OWNER_COMMANDS)."""
+    import pwd
+
+    if command not in OWNER_COMMANDS:
+        raise DomainError(f"命令 {command} 须由有权限的用户登录后运行")
+    home = get_settings().home.resolve()
+    try:
+        uid = home.stat().st_uid
+    except FileNotFoundError:
+        raise DomainError(f"数据目录 {home} 不存在") from None
+    if uid != os.geteuid():
+        raise Forbidden(f"--operator 只限数据目录 {home} 的所有者（操作系统用户 {pwd.getpwuid(uid).pw_name}）使用；"
+                        f"其他人请先登录（{command} 限巡察办）")
+    return Actor(f"数据目录所有者（操作系统用户 {pwd.getpwuid(uid).pw_name}）", None, owner=True)
+
+
+def admit(command: str, *, owner: bool = False) -> Actor | None:
+    """Check the person before `command` runs; None for an operator's command (no login).
+    `owner`: the data folder's OS owner asks to run it without a login (OWNER_COMMANDS only)."""
     if COMMANDS[command] is None:
         return None
+    if owner:
+        return owner_of_data_folder(command)
     with session_scope() as s:
         outcome = _check(s, get_settings(), command)  # committed: the refusal's audit record stays
     if isinstance(outcome, DomainError):
