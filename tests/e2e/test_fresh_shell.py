@@ -36,7 +36,8 @@ def xuncha(env: dict[str, str], *args: str, typed: str = "") -> subprocess.Compl
 
 
 def test_start_round_in_a_fresh_shell_reaches_the_running_stack(stack: Any, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                request: pytest.FixtureRequest) -> None:
     from models.db import session_scope
 
     env = fresh_shell(stack.home, tmp_path)
@@ -45,6 +46,7 @@ def test_start_round_in_a_fresh_shell_reaches_the_running_stack(stack: Any, tmp_
     # longer than a code lives to start a process).
     monkeypatch.setenv("XUNCHA_CLI_SESSION_DIR", str(tmp_path / ".config" / "xuncha"))
     get_settings.cache_clear()
+    request.addfinalizer(get_settings.cache_clear)  # read again once the variable is put back
     login("陶文华")
     check = xuncha(env, "whoami")
     assert check.returncode == 0 and "陶文华" in check.stdout, check.stdout + check.stderr
