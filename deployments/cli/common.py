@@ -19,26 +19,36 @@ class App(typer.Typer):
     (deployments/cli/door.py: the person logged in with `xuncha login`, against the role table's
     COMMANDS), and ends a refusal (DomainError) in one Chinese line and exit code 2, so no command
     writes that handling itself. The console entry point (deployments/cli/failures.py) does the
-    same for every other failure."""
+    same for every other failure. Help pages and usage errors are Chinese
+    (deployments/cli/usage.py); every command but `up` and `down` reaches the stack `up` started,
+    found from the data folder (deployments/cli/reach.py)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from deployments.cli.usage import ChineseGroup
+
+        super().__init__(cls=ChineseGroup, rich_markup_mode=None, **kwargs)
 
     def command(self, name: str, *args: Any, **kwargs: Any) -> Callable[[C], C]:  # type: ignore[override]
+        from deployments.cli.usage import ChineseCommand
         from models.access import COMMANDS
 
         if name not in COMMANDS:
             raise KeyError(f"command {name!r} is missing from models.access.COMMANDS")
-        register = super().command(name, *args, **kwargs)
+        register = super().command(name, *args, cls=kwargs.pop("cls", ChineseCommand), **kwargs)
 
         def decorator(fn: C) -> C:
             @functools.wraps(fn)
             def checked_at_the_door(*a: Any, **kw: Any) -> Any:
                 from deployments.cli import door
+                from deployments.cli.reach import running_stack
 
                 try:
-                    who = door.admit(name, owner=bool(kw.get("operator")))  # OWNER_COMMANDS' --operator
-                    result = door.run_as(who, lambda: fn(*a, **kw))
-                    if who is not None:
-                        door.record_run(name, who)
-                    return result
+                    with running_stack(name):
+                        who = door.admit(name, owner=bool(kw.get("operator")))  # OWNER_COMMANDS' --operator
+                        result = door.run_as(who, lambda: fn(*a, **kw))
+                        if who is not None:
+                            door.record_run(name, who)
+                        return result
                 except DomainError as exc:
                     fail(str(exc))
 

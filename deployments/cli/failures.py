@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 
 EXIT_FAILURE = 2
@@ -80,10 +79,16 @@ def explain(exc: BaseException) -> str | None:
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
             from prefect.settings import PREFECT_API_URL
 
+            from deployments.cli.common import cli_command
+
             return (f"无法连接 Prefect 服务（{PREFECT_API_URL.value() or '未设置 PREFECT_API_URL'}）："
-                    "请先运行 bash scripts/up.sh 启动，或检查 PREFECT_API_URL")
+                    f"流程平台未运行，请先运行 {cli_command()} up")
     except ImportError:  # pragma: no cover - httpx comes with Prefect
         pass
+    if isinstance(exc, ValueError) and "No Prefect API URL" in str(exc):  # Prefect's, with no temporary server
+        from deployments.cli.common import cli_command
+
+        return f"流程平台未运行，请先运行 {cli_command()} up"
     if isinstance(exc, UnicodeError):
         return "文件的文字编码无法识别（支持 UTF-8、带 BOM 的 UTF-8、GB18030/GBK）"
     if isinstance(exc, OSError):
@@ -114,20 +119,15 @@ def _log(exc: BaseException) -> Path | None:
         return None
 
 
-def run(command: click.Command, args: list[str] | None = None) -> int:
-    """Run the CLI; returns its exit code."""
+def run(command: Any, args: list[str] | None = None) -> int:
+    """Run the CLI; returns its exit code. Usage errors are answered by the command group itself
+    (deployments/cli/usage.py), in Chinese."""
     try:
         result = command.main(args=args, standalone_mode=False)
         return result if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
-        typer.secho("已取消。", err=True)
-        return 130
-    except click.ClickException as exc:  # usage: an unknown command or option, a missing argument
-        exc.show()
-        return exc.exit_code
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         typer.secho("已取消。", err=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - the point: every failure gets a Chinese answer

@@ -19,6 +19,7 @@ from deployments.cli import backup, clues, common_problems, dossier, findings, i
 from deployments.cli import holidays as holiday_commands
 from deployments.cli.common import App, cli_command, fail, register_commands
 from deployments.cli.door import actor
+from deployments.cli.reach import prefect_api
 from models.access import Action
 from models.clock import now, today
 from models.db import get_engine, session_scope
@@ -34,19 +35,41 @@ from tasks.infra.scope import authorise
 from tasks.infra.textio import read_text
 from tasks.lifecycle.findings import find_inspection, parse_sheet_file, record_findings
 from tasks.lifecycle.rounds import compose_params, validate_round
-from tasks.planning.org import load_org, read_org_file, read_org_file_encoded
+from tasks.planning.org import OrgData, load_org, read_org_file, read_org_file_encoded
 
-app = App(help="巡察工作全流程编排：命令行工具", no_args_is_help=True, add_completion=False)
+app = App(name="xuncha", help="巡察工作全流程编排：命令行工具", no_args_is_help=True, add_completion=False)
 DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
+DEMO_INBOX_PORT = 8765  # the port the demo county's addresses are written with
+
+
+def demo_addresses(data: OrgData, inbox_port: int) -> OrgData:
+    """The demo county with its alert addresses on the demo inbox at `inbox_port` (`up --inbox-port`)."""
+    written, actual = f"json://127.0.0.1:{DEMO_INBOX_PORT}/", f"json://127.0.0.1:{inbox_port}/"
+
+    def moved(url: str) -> str:
+        return actual + url.removeprefix(written) if url.startswith(written) else url
+
+    data = data.model_copy(deep=True)
+    for unit in data.units:
+        unit.secretary.contact = moved(unit.secretary.contact)
+    for person in data.people:
+        person.contact = moved(person.contact)
+    data.recipients = {role: [moved(u) for u in urls] for role, urls in data.recipients.items()}
+    return data
 ROUND_DEPLOYMENT = "巡察轮次/发起巡察"
 
 
 @app.command("load-org")
 def load_org_cmd(path: Path = typer.Argument(DEMO_ORG, help="组织数据文件（YAML 或 Excel）")) -> None:
-    """导入单位、人员、人才库、回避申报、用户和提醒接收人（限巡察办，记入审计；新安装尚无用户时可不登录首次导入）。"""
+    """导入单位、人员、人才库、回避申报、用户和提醒接收人（限巡察办，记入审计；新安装尚无用户时可不登录首次导入）。
+    文件中列出的角色，其提醒接收地址以文件为准（替换原有地址，发往被删地址的待发提醒不再发送）。"""
     data, encoding = read_org_file_encoded(path)
+    if path.resolve() == DEMO_ORG.resolve():  # the demo county: its addresses on the running demo inbox
+        from deployments.ops.stack import read_record
+
+        data = demo_addresses(data, read_record(get_settings().home.resolve()).get("inbox_port") or DEMO_INBOX_PORT)
     with session_scope() as s:
-        counts = load_org(session=s, data=data)
+        counts = load_org(session=s, data=data, actor=actor(), now=now())
     typer.echo(_encoding_note(encoding) + f"已导入：单位{counts['units']}个，人员{counts['people']}人，回避申报{counts['conflicts']}条，用户{counts['accounts']}个。")
 
 
@@ -115,6 +138,7 @@ def start_round_cmd(params_file: Path = typer.Argument(..., help="巡察轮次�
             problems = validate_round(session=s, params=composed, former_years=former)
     if problems:
         raise DomainError("巡察轮次未创建", problems)
+    prefect_api()
     run: Any = run_deployment(ROUND_DEPLOYMENT, parameters={"params": params.model_dump(mode="json")}, timeout=0)  # sync here
     typer.echo(f"已发起：{params.name}\n查看与审批：{get_settings().run_link(str(run.id))}")
 
@@ -223,7 +247,7 @@ def verify_audit_cmd() -> None:
 @app.command("up")
 def up_cmd(
     port: int = typer.Option(4200, help="登录网关端口（工作人员打开的地址；Prefect 服务另用本机回环端口）"),
-    inbox_port: int = typer.Option(8765, help="演示收件箱端口"),
+    inbox_port: int = typer.Option(DEMO_INBOX_PORT, help="演示收件箱端口（演示区县的提醒地址随之改用此端口）"),
     demo: bool = typer.Option(True, help="导入演示区县并发起演示轮次"),
 ) -> None:
     """启动 Prefect 服务（其数据库为数据目录下的专用 PostgreSQL，只监听本机回环地址）和登录网关、注册部署、启动执行器和投递进程、公开举报页面，导入演示区县并发起演示轮次。"""
@@ -236,8 +260,12 @@ def up_cmd(
         fail(f"端口 {port} 已被占用，请先停止占用它的程序，或用 --port 指定其他端口。")
     import os
 
-    # The address staff open: the gateway on this machine, unless set for use over the network.
-    stack = Stack(home=home, port=port, extra_env={"XUNCHA_UI_URL": os.environ.get("XUNCHA_UI_URL") or f"http://127.0.0.1:{port}"})
+    # The address the gateway listens on; the one alert links carry is that, unless XUNCHA_UI_URL
+    # (environment or .env) says otherwise (use over the network, behind a proxy).
+    host = settings.gateway_host if settings.gateway_host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+    listening = f"http://{host}:{port}"
+    ui_url = settings.ui_url if "ui_url" in settings.model_fields_set else listening
+    stack = Stack(home=home, port=port, extra_env={"XUNCHA_UI_URL": ui_url})
     typer.echo("正在启动 Prefect 的数据库、服务和登录网关……")
     stack.start_server()
     typer.echo("正在注册部署……")
@@ -245,8 +273,11 @@ def up_cmd(
     stack.start_worker()
     stack.start_relay()
     public = stack.start_public(settings.public_port, settings.public_host) if not port_open(settings.public_port) else ""
+    inbox_note = ""
     if not port_open(inbox_port):
         stack.start_inbox(inbox_port, home / "inbox.jsonl")
+    else:
+        inbox_note = f"（端口 {inbox_port} 已被占用，未启动新的收件箱）"
     get_engine()
     if demo:
         os.environ.update(stack.env())
@@ -254,20 +285,20 @@ def up_cmd(
 
         refresh_global_settings_context()  # Prefect froze its settings at import
         get_settings.cache_clear()
-        data = read_org_file(DEMO_ORG)
+        data = demo_addresses(read_org_file(DEMO_ORG), inbox_port)
         with session_scope() as s:
-            load_org(session=s, data=data)
+            load_org(session=s, data=data, actor="演示", now=now())
             _ensure_demo_term(s)
             first = _first_office_password(s)
-        _start_demo_round(get_settings().ui_url)
+        _start_demo_round(ui_url)
     else:
         first = ""
     cmd = cli_command()
-    typer.echo(f"\n登录地址：{get_settings().ui_url}" + (first or
+    typer.echo(f"\n登录地址：{listening}" + (f"（提醒中的链接：{ui_url}）" if ui_url != listening else "") + (first or
                f"\n为他人设置或重置密码：巡察办用户先登录（{cmd} login 本人姓名），再运行 {cmd} set-password 姓名") +
                (f"\n公开举报页面（网络举报，可单独对外提供）：{public}" if public
                 else f"\n公开举报页面未启动：端口 {settings.public_port} 已被占用（可用 XUNCHA_PUBLIC_PORT 改用其他端口）") +
-               f"\n演示收件箱：{home / 'inbox.jsonl'}\n停止：{cmd} down")
+               f"\n演示收件箱：http://127.0.0.1:{inbox_port}{inbox_note}，收到的提醒写入 {home / 'inbox.jsonl'}\n停止：{cmd} down")
 
 
 DEMO_OFFICE = "陶文华"  # the demo county's 巡察办 account
@@ -430,7 +461,7 @@ def main() -> None:
 
     from deployments.cli.failures import run
 
-    sys.exit(run(get_command(app)))  # type: ignore[arg-type]  # typer's own click is click
+    sys.exit(run(get_command(app)))
 
 
 if __name__ == "__main__":

@@ -114,6 +114,9 @@ def schedule_cmd(
     if submit:
         from prefect.deployments import run_deployment
 
+        from deployments.cli.reach import prefect_api
+
+        prefect_api()
         run: Any = run_deployment(PLAN_DEPLOYMENT, parameters={"params": {"term": name, "as_of": day.isoformat()}}, timeout=0)
         typer.echo(f"已报审批：{get_settings().run_link(str(run.id))}")
 

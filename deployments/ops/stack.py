@@ -10,6 +10,7 @@ Used by the one-command `up` and by the end-to-end tests, so both run the same s
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from models.settings import PROJECT_ROOT
 
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
     from deployments.ops.private_pg import PrivatePostgres
 
 POOL = "xuncha-process"
+# Where a running stack says how to reach it (home/RECORD): a command typed in another shell
+# (deployments/cli/reach.py) reads the variables it does not have from there.
+RECORD = "stack.json"
+REACH_VARIABLES = ("PREFECT_API_URL", "PREFECT_HOME", "XUNCHA_UI_URL", "XUNCHA_DATABASE_URL")
 
 
 def free_port() -> int:
@@ -51,6 +56,7 @@ class Stack:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     private_pg: PrivatePostgres | None = None
     server_port: int = field(default_factory=free_port)
+    inbox_port: int | None = None
 
     @property
     def server_url(self) -> str:
@@ -124,6 +130,19 @@ class Stack:
                                                   str(self.server_port)])
         self._await("server", f"{self.api_url}/health", timeout, "Prefect 服务")
         self.start_gateway()
+        self.write_record()
+
+    def write_record(self) -> None:
+        """Say in the data folder how this stack is reached (owner-only: the application
+        database's address may hold a password)."""
+        env = self.env()
+        data = {"env": {k: env[k] for k in REACH_VARIABLES if env.get(k)}, "gateway_port": self.port,
+                "inbox_port": self.inbox_port}
+        tmp = self.home / (RECORD + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, indent=1)
+        os.replace(tmp, self.home / RECORD)
 
     def _await(self, name: str, url: str, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -191,7 +210,10 @@ class Stack:
 
     def start_inbox(self, port: int, file: Path) -> subprocess.Popen[bytes]:
         """The demo inbox (deployments/ops/inbox.py): alerts sent to it are appended to `file`."""
-        return self._spawn("inbox", [sys.executable, "-m", "deployments.ops.inbox", "--port", str(port), "--file", str(file)])
+        proc = self._spawn("inbox", [sys.executable, "-m", "deployments.ops.inbox", "--port", str(port), "--file", str(file)])
+        self.inbox_port = port
+        self.write_record()
+        return proc
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(name, None)
@@ -208,10 +230,12 @@ class Stack:
             self.kill(name, signal.SIGTERM)
         if self.private_pg is not None:
             self.private_pg.stop()
+        (self.home / RECORD).unlink(missing_ok=True)
 
 
 def stop_recorded(home: Path) -> list[str]:
     """Stop processes a previous `up` left running (their PIDs are under home/pids)."""
+    (home / RECORD).unlink(missing_ok=True)
     stopped = []
     for pidfile in sorted((home / "pids").glob("*.pid")) if (home / "pids").exists() else []:
         try:
@@ -225,6 +249,15 @@ def stop_recorded(home: Path) -> list[str]:
     if stop_private(home):
         stopped.append("prefect-pg")
     return stopped
+
+
+def read_record(home: Path) -> dict[str, Any]:
+    """What `write_record` wrote for the stack running on `home`; empty when none runs."""
+    try:
+        data = json.loads((home / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 PG_SERVER = os.environ.get("XUNCHA_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")

@@ -705,6 +705,22 @@ def deliver_due(
     return result
 
 
+def withdraw_pending(*, session: Session, role: Role, recipients: Sequence[str], now: datetime) -> int:
+    """Alerts for `role` still waiting to go to `recipients` (addresses taken off the role) are
+    not sent: marked as having no recipient, with the reason. Returns how many."""
+    if not recipients:
+        return 0
+    done = session.execute(
+        update(Alert)
+        .where(col(Alert.role) == role.value, col(Alert.recipient).in_(list(recipients)),
+               col(Alert.status) == AlertStatus.PENDING)
+        .values(status=AlertStatus.NO_RECIPIENT, secret="",
+                last_error=f"{now:%Y-%m-%d %H:%M} 该地址已从“{ROLE_NAMES[role]}”的接收人中删除，不再发送")
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    return int(done)
+
+
 def outbox_counts(*, session: Session) -> dict[str, int]:
     counts: dict[str, int] = {}
     for status in session.exec(select(Alert.status)):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ from models.text import LONG_MAX, NAME_MAX, SHORT_MAX, LineText, LongText, Name,
 
 # Names and texts follow models/text.py: no control characters, no path separators in names,
 # lengths within NAME_MAX / SHORT_MAX / LONG_MAX.
+from tasks.infra.alerts import withdraw_pending
+from tasks.infra.audit import record_event
 from tasks.infra.textio import read_text
 
 
@@ -162,10 +165,13 @@ def read_org_file_encoded(path: Path) -> tuple[OrgData, str | None]:
     return parse_org(raw), encoding
 
 
-def load_org(*, session: Session, data: OrgData, settings: Settings | None = None) -> dict[str, int]:
+def load_org(*, session: Session, data: OrgData, settings: Settings | None = None, actor: str = "组织数据导入",
+             now: datetime | None = None) -> dict[str, int]:
     """Upsert by name. Returns counts. Raises DomainError listing every problem, writing nothing.
-    A masked address (an export's, see `mask_address`) keeps the address already stored."""
-    data, problems = unmask(session=session, settings=settings or get_settings(), data=data)
+    A masked address (an export's, see `mask_address`) keeps the address already stored. A role
+    the data lists recipients for gets exactly those (`_replace_recipients`, audited as `actor`)."""
+    settings = settings or get_settings()
+    data, problems = unmask(session=session, settings=settings, data=data)
     problems += _org_problems(session, data)
     if problems:
         raise DomainError("组织数据未导入", problems)
@@ -174,7 +180,7 @@ def load_org(*, session: Session, data: OrgData, settings: Settings | None = Non
     for u in data.units:
         units[u.name].liaison_leader_id = people[u.liaison_leader].id if u.liaison_leader else None
     _upsert_conflicts(session, data, units, people)
-    _add_recipients(session, data)
+    _replace_recipients(session, data, settings=settings, actor=actor, now=now or clock_now())
     _upsert_accounts(session, data)
     session.flush()
     return {"units": len(data.units), "people": len(data.people), "conflicts": len(data.conflicts),
@@ -249,12 +255,30 @@ def _upsert_conflicts(session: Session, data: OrgData, units: dict[str, Unit], p
             session.add(Conflict(person_id=pid, unit_id=uid, kind=c.kind, note=c.note, ended_year=c.ended_year))
 
 
-def _add_recipients(session: Session, data: OrgData) -> None:
-    """Role recipients not stored yet (none is removed)."""
+def _replace_recipients(session: Session, data: OrgData, *, settings: Settings, actor: str, now: datetime) -> None:
+    """Each role the data lists gets exactly the addresses listed (roles it does not list keep
+    theirs). A changed role is audited (addresses masked), and alerts still waiting to go to an
+    address removed from it are withdrawn: a corrected address is not sent to, nor retried, again."""
     for role, urls in data.recipients.items():
-        for url in urls:
-            if not session.exec(select(RoleRecipient).where(RoleRecipient.role == role.value, RoleRecipient.url == url)).first():
-                session.add(RoleRecipient(role=role.value, url=url))
+        rows = list(session.exec(select(RoleRecipient).where(RoleRecipient.role == role.value)))
+        stored = {r.url for r in rows}
+        wanted = list(dict.fromkeys(urls))
+        removed = sorted(stored - set(wanted))
+        added = [u for u in wanted if u not in stored]
+        for row in rows:
+            if row.url in removed:
+                session.delete(row)
+        for url in added:
+            session.add(RoleRecipient(role=role.value, url=url))
+        if not removed and not added:
+            continue
+        withdrawn = withdraw_pending(session=session, role=role, recipients=removed, now=now)
+        if stored:  # a first load is the org data's own import, not a change of anyone's address
+            record_event(session=session, actor=actor, action="更换提醒接收人", entity="role_recipient", entity_id=None,
+                         now=now, detail={"role": ROLE_NAMES[role], "removed": [mask_address(settings, u) for u in removed],
+                                          "added": [mask_address(settings, u) for u in added],
+                                          "withdrawn_alerts": withdrawn})
+    session.flush()
 
 
 def _upsert_accounts(session: Session, data: OrgData) -> None:

@@ -156,13 +156,15 @@ def test_hand_typed_workbook(session: Session, tmp_path: Path) -> None:
 
 
 def test_only_some_sheets(demo_org: Session, tmp_path: Path) -> None:
-    """A workbook with just the recipients adds them and leaves units and people alone."""
+    """A workbook with just the recipients makes the roles it lists have exactly its addresses
+    (组织部's old one is replaced), and leaves other roles, units and people alone."""
     before = org_snapshot(demo_org)
     path = write_workbook(tmp_path / "recipients.xlsx", {"接收人": [["角色", "地址"], ["组织部", "json://127.0.0.1:1/zzb2"]]})
     load_org(session=demo_org, data=read_org_file(path))
     demo_org.commit()
     after = org_snapshot(demo_org)
-    assert after["recipients"] == sorted([*before["recipients"], ("organisation_department", "json://127.0.0.1:1/zzb2")])
+    assert after["recipients"] == sorted([*(r for r in before["recipients"] if r[0] != "organisation_department"),
+                                          ("organisation_department", "json://127.0.0.1:1/zzb2")])
     assert {k: v for k, v in after.items() if k != "recipients"} == {k: v for k, v in before.items() if k != "recipients"}
 
 
