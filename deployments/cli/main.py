@@ -32,7 +32,7 @@ from tasks.infra.audit import verify_trail
 from tasks.infra.scope import authorise
 from tasks.infra.textio import read_text
 from tasks.lifecycle.findings import find_inspection, parse_sheet_file, record_findings
-from tasks.lifecycle.rounds import compose_params, validate_round
+from tasks.lifecycle.rounds import round_problems
 from tasks.planning.org import load_org, read_org_file, read_org_file_encoded
 
 app = App(help="巡察工作全流程编排：命令行工具", no_args_is_help=True, add_completion=False)
@@ -108,10 +108,7 @@ def start_round_cmd(params_file: Path = typer.Argument(..., help="巡察轮次�
     params = load_round_params(params_file)
     former = get_settings().recusal_former_years
     with session_scope() as s:
-        problems = validate_round(session=s, params=params, former_years=former)
-        if not problems and params.auto_teams is not None:  # the composition must be possible too
-            composed, _ = compose_params(session=s, params=params, former_years=former)
-            problems = validate_round(session=s, params=composed, former_years=former)
+        problems = round_problems(session=s, params=params, former_years=former)
     if problems:
         raise DomainError("巡察轮次未创建", problems)
     run: Any = run_deployment(ROUND_DEPLOYMENT, parameters={"params": params.model_dump(mode="json")}, timeout=0)  # sync here
