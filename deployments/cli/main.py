@@ -37,6 +37,7 @@ from tasks.planning.org import load_org, read_org_file, read_org_file_encoded
 
 app = App(help="巡察工作全流程编排：命令行工具", no_args_is_help=True, add_completion=False)
 DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
+DEMO_ROUND = PROJECT_ROOT / "deployments" / "demo" / "round.yaml"  # the round `up` starts
 ROUND_DEPLOYMENT = "巡察轮次/发起巡察"
 
 
@@ -303,7 +304,7 @@ def _start_demo_round(ui_url: str) -> None:
     from tasks.lifecycle.rounds import busy_people, busy_units
 
     name = f"演示巡察-{date.today():%Y%m%d}-{int(time.time()) % 10000:04d}"
-    deployment_params = _deployment_default_params()
+    deployment_params = demo_round_params()
     with session_scope() as s:  # `up` again on the same data: the demo round is still running
         teams = deployment_params.get("teams") or []
         taken = busy_units(s) | busy_people(s)
@@ -313,6 +314,12 @@ def _start_demo_round(ui_url: str) -> None:
         typer.echo(f"演示单位和人员正在“{'、'.join(running)}”中，不再发起新的演示轮次（同一单位、同一人员不能同时在两轮巡察中）。")
         return
     deployment_params["name"] = name
+    with session_scope() as s:  # as the gateway checks the form: a round that could only fail is not started
+        problems = round_problems(session=s, params=RoundParams.model_validate(deployment_params),
+                                  former_years=get_settings().recusal_former_years)
+    if problems:
+        typer.echo("演示轮次未发起：" + "；".join(problems))
+        return
     run: Any = run_deployment(ROUND_DEPLOYMENT, parameters={"params": deployment_params}, timeout=0)  # sync here
     typer.echo(f"已发起演示轮次“{name}”，等待其到达第一个审批……")
     deadline = time.monotonic() + 180
@@ -331,15 +338,13 @@ def _start_demo_round(ui_url: str) -> None:
     fail("演示轮次三分钟内未到达审批，请查看执行器日志 var/logs/worker.log")
 
 
-def _deployment_default_params() -> dict:  # type: ignore[type-arg]
+def demo_round_params() -> dict[str, Any]:
+    """The demo county's round (deployments/demo/round.yaml), as the form would send it."""
     import yaml
 
-    config = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text(encoding="utf-8"))
-    for dep in config["deployments"]:
-        if dep["entrypoint"].endswith(":run_inspection_round"):
-            defaults: dict[Any, Any] = json.loads(json.dumps(dep["parameters"]["params"], default=str))
-            return defaults
-    raise RuntimeError("prefect.yaml 中缺少“发起巡察”部署")
+    raw = yaml.safe_load(DEMO_ROUND.read_text(encoding="utf-8"))
+    params: dict[str, Any] = json.loads(json.dumps(raw, default=str))
+    return params
 
 
 @app.command("db-status")
