@@ -33,6 +33,7 @@ from tasks.infra.scope import authorise
 from tasks.infra.textio import read_text
 from tasks.lifecycle.findings import find_inspection, parse_sheet_file, record_findings
 from tasks.lifecycle.rounds import round_problems
+from tasks.ops.forms import refresh_quietly
 from tasks.planning.org import load_org, read_org_file, read_org_file_encoded
 
 app = App(help="巡察工作全流程编排：命令行工具", no_args_is_help=True, add_completion=False)
@@ -48,6 +49,8 @@ def load_org_cmd(path: Path = typer.Argument(DEMO_ORG, help="组织数据文件�
     with session_scope() as s:
         counts = load_org(session=s, data=data)
     typer.echo(_encoding_note(encoding) + f"已导入：单位{counts['units']}个，人员{counts['people']}人，回避申报{counts['conflicts']}条，用户{counts['accounts']}个。")
+    with session_scope() as s:  # the forms' lists of units and people (tasks/ops/forms.py)
+        typer.echo(refresh_quietly(session=s) + "。")
 
 
 def _id_span(ids: list[Any]) -> str:
@@ -245,20 +248,22 @@ def up_cmd(
     if not port_open(inbox_port):
         stack.start_inbox(inbox_port, home / "inbox.jsonl")
     get_engine()
-    if demo:
-        os.environ.update(stack.env())
-        from prefect.context import refresh_global_settings_context
+    os.environ.update(stack.env())
+    from prefect.context import refresh_global_settings_context
 
-        refresh_global_settings_context()  # Prefect froze its settings at import
-        get_settings.cache_clear()
+    refresh_global_settings_context()  # Prefect froze its settings at import
+    get_settings.cache_clear()
+    first = ""
+    if demo:
         data = read_org_file(DEMO_ORG)
         with session_scope() as s:
             load_org(session=s, data=data)
             _ensure_demo_term(s)
             first = _first_office_password(s)
+    with session_scope() as s:  # `prefect deploy` stored the forms without the org data's lists
+        refresh_quietly(session=s)
+    if demo:
         _start_demo_round(get_settings().ui_url)
-    else:
-        first = ""
     cmd = cli_command()
     typer.echo(f"\n登录地址：{get_settings().ui_url}" + (first or
                f"\n为他人设置或重置密码：巡察办用户先登录（{cmd} login 本人姓名），再运行 {cmd} set-password 姓名") +

@@ -16,6 +16,7 @@ from tasks.lifecycle.prefect import (
     create_round_task,
     preparation_task,
     publish_round_units_task,
+    refresh_forms_task,
     settle_plan_task,
     start_unit_task,
     teams_markdown_task,
@@ -29,6 +30,7 @@ def run_inspection_round(params: RoundParams) -> Any:
     """启动一轮巡察：巡察准备、方案及组成人员审批，然后各被巡察单位分别进入集中巡察。"""
     log = get_run_logger()
     round_id, inspection_ids = create_round_task(params)
+    refresh_forms_task()
     for inspection_id in inspection_ids:
         preparation_task(inspection_id)
     teams = teams_markdown_task(round_id)
