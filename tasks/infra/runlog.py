@@ -11,10 +11,20 @@ import logging
 from models.errors import DomainError
 
 
+def _names(cls: type[BaseException]) -> set[str]:
+    return {cls.__name__}.union(*(_names(sub) for sub in cls.__subclasses__()))
+
+
 def _domain_error(record: logging.LogRecord) -> bool:
     exc = record.exc_info[1] if record.exc_info else None
     args = record.args if isinstance(record.args, tuple) else ()
-    return isinstance(exc, DomainError) or any(isinstance(a, DomainError) for a in args)
+    if isinstance(exc, DomainError) or any(isinstance(a, DomainError) for a in args):
+        return True
+    # A task's end, in Prefect's words: "Finished in state Failed('Task run encountered an
+    # exception DomainError: …')"; the flow's own line says it in Chinese.
+    message = str(record.msg)
+    return message.startswith("Finished in state Failed(") and any(
+        f"exception {name}: " in message for name in _names(DomainError))
 
 
 class DropDomainErrors(logging.Filter):

@@ -117,3 +117,30 @@ def test_a_refusal_inside_a_run_is_one_line() -> None:
     exc = DomainError("巡察轮次未创建", ["巡察轮次名称已存在：R", "未知的人员：某某"])
     assert one_line(exc) == "巡察轮次未创建：巡察轮次名称已存在：R；未知的人员：某某"
     assert one_line(DomainError("未知的巡察轮次：R")) == "未知的巡察轮次：R"
+
+
+def test_prefect_run_logs_carry_no_traceback() -> None:
+    """The API log handler's filter and formatter (tasks/infra/runlog.py); the console keeps all."""
+    import logging
+    import sys
+
+    from tasks.infra.runlog import DropDomainErrors, WithoutTraceback
+
+    def record(msg: str, exc: BaseException | None = None, name: str = "prefect.task_runs") -> logging.LogRecord:
+        info = None
+        if exc is not None:
+            try:
+                raise exc
+            except BaseException:  # noqa: BLE001 - to get a real traceback
+                info = sys.exc_info()
+        return logging.LogRecord(name, logging.ERROR, __file__, 1, msg, (), info)
+
+    keep = DropDomainErrors()
+    assert not keep.filter(record("Task run failed with exception: x", DomainError("未知的巡察轮次：R")))
+    assert not keep.filter(record("Finished in state Failed('Task run encountered an exception NotFound: 巡察任务不存在')"))
+    assert keep.filter(record("Finished in state Failed('Task run encountered an exception ValueError: x')"))
+    assert keep.filter(record("未知的巡察轮次：R", name="prefect.flow_runs"))
+    crash = record("Task run failed with exception: ValueError('x')", ValueError("x"))
+    plain = WithoutTraceback(logging.Formatter("%(message)s"))
+    assert plain.format(crash) == "Task run failed with exception: ValueError('x')"
+    assert "Traceback" in logging.Formatter("%(message)s").format(crash)  # the console's copy is untouched
