@@ -3,8 +3,7 @@ the round and the unit of 登记问题, 报送整改方案 and 报送整改进�
 and the running rounds. Prefect's form shows a string with an `enum` in its parameter schema as
 a select (a list of them as a multi-select), so the lists are written into each deployment's
 stored schema: after `prefect deploy` (which stores the flow's own schema), after `load-org`
-and when a round is created. The server then also refuses a value that is not in a list (the
-gateway's own check, tasks/ops/start_checks.py, answers first and in Chinese).
+and when a round is created. The server does not hold runs to the lists (see refresh_forms).
 
 A list that would be empty is left out (the field stays a text box), so a new install with no
 org data still has working forms. Refreshing is best-effort: a list that could not be updated
@@ -99,9 +98,13 @@ def refresh_forms(*, session: Session, client: Any = None) -> list[str]:
         except ObjectNotFound:
             continue
         schema = with_choices(dict(deployment.parameter_openapi_schema or {}), fields, lists)
-        if schema == deployment.parameter_openapi_schema:
+        if schema == deployment.parameter_openapi_schema and deployment.enforce_parameter_schema is False:
             continue
-        client.update_deployment(deployment.id, DeploymentUpdate(parameter_openapi_schema=schema))
+        # The lists are the form's choices, not its rules: a list a moment stale (a round created
+        # since) must not make the server refuse a run in English. The rules are checked by the
+        # gateway and the flow (tasks/ops/start_checks.py, the flows' own models), in Chinese.
+        client.update_deployment(deployment.id, DeploymentUpdate(parameter_openapi_schema=schema,
+                                                                 enforce_parameter_schema=False))
         updated.append(name)
     return updated
 
