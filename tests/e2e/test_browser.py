@@ -346,7 +346,7 @@ class Walk:
         page.goto(self.stack.ui_url + ui.root)
         ui.nav(page, "Runs")
         page.get_by_placeholder("Search by flow run name").filter(visible=True).first.fill(self.round_name)
-        page.get_by_role("link", name=self.round_name, exact=True).first.click()
+        page.get_by_role("link", name=f"巡察轮次·{self.round_name}", exact=True).first.click()
         page.wait_for_url(RUN_URL)
         assert RUN_URL.search(page.url).group(1) == str(self.run_id)  # type: ignore[union-attr]
         page.get_by_text("Suspended", exact=True).first.wait_for()
