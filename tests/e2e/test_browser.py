@@ -599,3 +599,37 @@ def test_an_idle_session_ends(stack: Any, page: Any) -> None:
         assert page.request.post(url + "/api/flow_runs/filter", data={}).status == 401
     finally:
         stack.kill("gateway-idle")
+
+
+def test_a_bad_round_is_refused_in_the_form_before_any_run(stack: Any, page: Any) -> None:
+    """The office submits 发起巡察's form with a unit given to both teams (both are choices of the
+    form's lists): the gateway refuses before any run exists, and the form shows why in Chinese."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    bad = _defaults()
+    bad["name"] = f"界面拒绝测试-{secrets.token_hex(3)}"
+    bad["teams"][1]["units"] = ["城东街道"]
+    with _api_settings(stack), _form_defaults(bad):
+        with get_client(sync_client=True) as client:
+            dep = client.read_deployment_by_name("巡察轮次/发起巡察")
+            filters = DeploymentFilter(id=DeploymentFilterId(any_=[dep.id]))
+            before = client.count_flow_runs(deployment_filter=filters)
+        log_in(page, stack.ui_url, ready_account("陶文华"))
+        page.goto(f"{stack.ui_url}/deployments/deployment/{dep.id}")
+        V1.open_custom_run(page)
+        assert V1.textbox(page, "巡察轮次名称").input_value() == bad["name"]
+        with page.expect_response(lambda r: "create_flow_run" in r.url, timeout=60_000) as answer:
+            page.get_by_role("button", name="Submit", exact=True).click()
+        assert answer.value.status == 400
+        banner = page.locator("#xuncha-refused")
+        banner.wait_for()
+        text = banner.inner_text()
+        assert "未运行“发起巡察”，请修改表单后再提交" in text, text
+        assert "单位“城东街道”同时分配给了 第一巡察组 和 第二巡察组" in text, text
+        assert "Traceback" not in text and "\\n" not in text
+        _shot(page, "round-refused-in-form")
+        with get_client(sync_client=True) as client:
+            assert client.count_flow_runs(deployment_filter=filters) == before
+    with session_scope() as s:
+        assert s.exec(select(InspectionRound).where(InspectionRound.name == bad["name"])).first() is None
