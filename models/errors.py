@@ -9,6 +9,7 @@ class DomainError(Exception):
     """Bad input or a forbidden action; never worth a retry."""
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.message = message
         self.problems = problems or [message]
         super().__init__(message if not problems else message + "：\n" + "\n".join(problems))
 

@@ -34,11 +34,13 @@ from tasks.infra.audit import verify_trail
 from tasks.infra.scope import authorise
 from tasks.infra.textio import read_text
 from tasks.lifecycle.findings import find_inspection, parse_sheet_file, record_findings
-from tasks.lifecycle.rounds import compose_params, validate_round
+from tasks.lifecycle.rounds import round_problems
+from tasks.ops.forms import refresh_quietly
 from tasks.planning.org import OrgData, load_org, read_org_file, read_org_file_encoded
 
 app = App(name="xuncha", help="巡察工作全流程编排：命令行工具", no_args_is_help=True, add_completion=False)
 DEMO_ORG = PROJECT_ROOT / "deployments" / "demo" / "county.yaml"
+DEMO_ROUND = PROJECT_ROOT / "deployments" / "demo" / "round.yaml"  # the round `up` starts
 DEMO_INBOX_PORT = 8765  # the port the demo county's addresses are written with
 
 
@@ -71,6 +73,8 @@ def load_org_cmd(path: Path = typer.Argument(DEMO_ORG, help="组织数据文件�
     with session_scope() as s:
         counts = load_org(session=s, data=data, actor=actor(), now=now())
     typer.echo(_encoding_note(encoding) + f"已导入：单位{counts['units']}个，人员{counts['people']}人，回避申报{counts['conflicts']}条，用户{counts['accounts']}个。")
+    with session_scope() as s:  # the forms' lists of units and people (tasks/ops/forms.py)
+        typer.echo(refresh_quietly(session=s) + "。")
 
 
 def _id_span(ids: list[Any]) -> str:
@@ -132,10 +136,7 @@ def start_round_cmd(params_file: Path = typer.Argument(..., help="巡察轮次�
     params = load_round_params(params_file)
     former = get_settings().recusal_former_years
     with session_scope() as s:
-        problems = validate_round(session=s, params=params, former_years=former)
-        if not problems and params.auto_teams is not None:  # the composition must be possible too
-            composed, _ = compose_params(session=s, params=params, former_years=former)
-            problems = validate_round(session=s, params=composed, former_years=former)
+        problems = round_problems(session=s, params=params, former_years=former)
     if problems:
         raise DomainError("巡察轮次未创建", problems)
     prefect_api()
@@ -279,20 +280,22 @@ def up_cmd(
     else:
         inbox_note = f"（端口 {inbox_port} 已被占用，未启动新的收件箱）"
     get_engine()
-    if demo:
-        os.environ.update(stack.env())
-        from prefect.context import refresh_global_settings_context
+    os.environ.update(stack.env())
+    from prefect.context import refresh_global_settings_context
 
-        refresh_global_settings_context()  # Prefect froze its settings at import
-        get_settings.cache_clear()
+    refresh_global_settings_context()  # Prefect froze its settings at import
+    get_settings.cache_clear()
+    first = ""
+    if demo:
         data = demo_addresses(read_org_file(DEMO_ORG), inbox_port)
         with session_scope() as s:
             load_org(session=s, data=data, actor="演示", now=now())
             _ensure_demo_term(s)
             first = _first_office_password(s)
+    with session_scope() as s:  # `prefect deploy` stored the forms without the org data's lists
+        refresh_quietly(session=s)
+    if demo:
         _start_demo_round(ui_url)
-    else:
-        first = ""
     cmd = cli_command()
     typer.echo(f"\n登录地址：{listening}" + (f"（提醒中的链接：{ui_url}）" if ui_url != listening else "") + (first or
                f"\n为他人设置或重置密码：巡察办用户先登录（{cmd} login 本人姓名），再运行 {cmd} set-password 姓名") +
@@ -338,7 +341,7 @@ def _start_demo_round(ui_url: str) -> None:
     from tasks.lifecycle.rounds import busy_people, busy_units
 
     name = f"演示巡察-{date.today():%Y%m%d}-{int(time.time()) % 10000:04d}"
-    deployment_params = _deployment_default_params()
+    deployment_params = demo_round_params()
     with session_scope() as s:  # `up` again on the same data: the demo round is still running
         teams = deployment_params.get("teams") or []
         taken = busy_units(s) | busy_people(s)
@@ -348,6 +351,12 @@ def _start_demo_round(ui_url: str) -> None:
         typer.echo(f"演示单位和人员正在“{'、'.join(running)}”中，不再发起新的演示轮次（同一单位、同一人员不能同时在两轮巡察中）。")
         return
     deployment_params["name"] = name
+    with session_scope() as s:  # as the gateway checks the form: a round that could only fail is not started
+        problems = round_problems(session=s, params=RoundParams.model_validate(deployment_params),
+                                  former_years=get_settings().recusal_former_years)
+    if problems:
+        typer.echo("演示轮次未发起：" + "；".join(problems))
+        return
     run: Any = run_deployment(ROUND_DEPLOYMENT, parameters={"params": deployment_params}, timeout=0)  # sync here
     typer.echo(f"已发起演示轮次“{name}”，等待其到达第一个审批……")
     deadline = time.monotonic() + 180
@@ -366,15 +375,13 @@ def _start_demo_round(ui_url: str) -> None:
     fail("演示轮次三分钟内未到达审批，请查看执行器日志 var/logs/worker.log")
 
 
-def _deployment_default_params() -> dict:  # type: ignore[type-arg]
+def demo_round_params() -> dict[str, Any]:
+    """The demo county's round (deployments/demo/round.yaml), as the form would send it."""
     import yaml
 
-    config = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text(encoding="utf-8"))
-    for dep in config["deployments"]:
-        if dep["entrypoint"].endswith(":run_inspection_round"):
-            defaults: dict[Any, Any] = json.loads(json.dumps(dep["parameters"]["params"], default=str))
-            return defaults
-    raise RuntimeError("prefect.yaml 中缺少“发起巡察”部署")
+    raw = yaml.safe_load(DEMO_ROUND.read_text(encoding="utf-8"))
+    params: dict[str, Any] = json.loads(json.dumps(raw, default=str))
+    return params
 
 
 @app.command("db-status")

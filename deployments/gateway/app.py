@@ -45,6 +45,7 @@ from models.tables import Account, LoginSession
 from tasks.identity import credentials, door, phone, receipts, sessions
 from tasks.identity.sessions import Ended, Stage
 from tasks.infra.audit import record_event, record_refusal
+from tasks.ops import run_names, start_checks
 
 log = logging.getLogger("xuncha.gateway")
 COOKIE = "xuncha_session"
@@ -517,6 +518,17 @@ class Gateway:
             for field in ("reporter", "signer"):
                 if field in params:
                     params[field] = account.name
+            body = json.dumps(data, ensure_ascii=False).encode()
+        # The domain's own checks, before any run exists: a bad form is refused in Chinese here
+        # instead of becoming a run that can only fail (tasks/ops/start_checks.py).
+        t = now()
+        problems = await db(lambda s: start_checks.start_problems(session=s, settings=self.settings, deployment=deployment,
+                                                                  parameters=parameters or {}, now=t))
+        if problems:
+            raise start_checks.refusal(deployment, problems)
+        name = run_names.start_run_name(deployment, parameters or {})  # not the UI's generated name
+        if name:
+            data["name"] = name
             body = json.dumps(data, ensure_ascii=False).encode()
         return body, None, ("运行部署", {"deployment": deployment})
 

@@ -35,7 +35,7 @@
       box.setAttribute("role", "alert");
       box.style.cssText = "position:fixed;left:50%;top:56px;transform:translateX(-50%);z-index:100000;" +
         "background:#fee2e2;color:#991b1b;border:1px solid #f87171;padding:12px 40px 12px 16px;border-radius:6px;" +
-        "max-width:640px;font-size:15px;box-shadow:0 2px 10px #0003";
+        "max-width:640px;font-size:15px;box-shadow:0 2px 10px #0003;white-space:pre-line";
       var close = document.createElement("button");
       close.textContent = "×";
       close.setAttribute("aria-label", "关闭");
@@ -54,7 +54,7 @@
   var origFetch = window.fetch;
   window.fetch = function () {
     return origFetch.apply(this, arguments).then(function (r) {
-      if (r.status === 403) refusedHeader(function (h) { return r.headers.get(h); });
+      if (r.status >= 400 && r.status < 500) refusedHeader(function (h) { return r.headers.get(h); });
       return r;
     });
   };
@@ -62,7 +62,7 @@
   XMLHttpRequest.prototype.send = function () {
     var xhr = this;
     xhr.addEventListener("load", function () {
-      if (xhr.status === 403) refusedHeader(function (h) { return xhr.getResponseHeader(h); });
+      if (xhr.status >= 400 && xhr.status < 500) refusedHeader(function (h) { return xhr.getResponseHeader(h); });
       if (xhr.status === 401) {
         var reason = "";
         try { reason = JSON.parse(xhr.responseText).reason || ""; } catch (e) { /* not ours */ }

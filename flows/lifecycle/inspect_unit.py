@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from flows.lifecycle.gates import await_condition, await_gate
+from flows.outcome import ends_in_chinese
 from models.enums import Gate
 from models.forms import (
     CloseOutApproval,
@@ -61,6 +62,7 @@ def _awaiting_plan(step: dict[str, Any]) -> str:
 
 
 @flow(name="单位巡察", persist_result=True)  # named 单位巡察·<轮次>·<单位> by start_unit_task
+@ends_in_chinese
 def inspect_unit(inspection_id: int) -> str:
     """被巡察单位的巡察全过程（由巡察轮次自动启动）。"""
     log = get_run_logger()

@@ -9,23 +9,28 @@ from prefect import flow, get_run_logger
 from prefect.states import Completed
 
 from flows.lifecycle.gates import await_gate
+from flows.outcome import ends_in_chinese
 from models.enums import Gate
 from models.forms import PlanApproval, RoundParams
 from tasks.lifecycle.prefect import (
     create_round_task,
     preparation_task,
     publish_round_units_task,
+    refresh_forms_task,
     settle_plan_task,
     start_unit_task,
     teams_markdown_task,
 )
+from tasks.ops.run_names import named_as
 
 
-@flow(name="巡察轮次", flow_run_name="{params.name}", persist_result=True)
+@flow(name="巡察轮次", flow_run_name=named_as("发起巡察"), persist_result=True)
+@ends_in_chinese
 def run_inspection_round(params: RoundParams) -> Any:
     """启动一轮巡察：巡察准备、方案及组成人员审批，然后各被巡察单位分别进入集中巡察。"""
     log = get_run_logger()
     round_id, inspection_ids = create_round_task(params)
+    refresh_forms_task()
     for inspection_id in inspection_ids:
         preparation_task(inspection_id)
     teams = teams_markdown_task(round_id)

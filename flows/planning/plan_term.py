@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.lifecycle.gates import await_gate
+from flows.outcome import ends_in_chinese
 from models.enums import Gate
 from models.forms import TermPlanApproval, TermPlanParams
 from tasks.planning.prefect import (
@@ -30,6 +31,7 @@ def _publish_coverage(cov: dict, as_of: date) -> None:  # type: ignore[type-arg]
 
 
 @flow(name="全覆盖进度", flow_run_name="全覆盖进度-{term}", persist_result=True)
+@ends_in_chinese
 def check_coverage(term: str, as_of: date | None = None) -> int:
     """任期全覆盖情况（已巡察、已排入计划、尚未安排，按单位类型），进度跟不上时提醒巡察办和领导小组。"""
     day = as_of or today()
@@ -40,6 +42,7 @@ def check_coverage(term: str, as_of: date | None = None) -> int:
 
 
 @flow(name="全覆盖排程", flow_run_name="全覆盖排程-{params.term}", persist_result=True)
+@ends_in_chinese
 def plan_term(params: TermPlanParams) -> str:
     """为任期内尚未巡察的单位提出剩余轮次安排（组合规则、容量、重点单位优先），由巡察办批准或调整后批准。"""
     log = get_run_logger()

@@ -8,8 +8,10 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from flows.lifecycle.gates import await_gate
+from flows.outcome import ends_in_chinese
 from models.enums import Gate
 from models.forms import CommonProblemsConfirm
+from tasks.ops.run_names import named_as
 from tasks.supervision.prefect import (
     common_problems_check_task,
     confirm_common_task,
@@ -17,18 +19,8 @@ from tasks.supervision.prefect import (
 )
 
 
-def _run_name() -> str:
-    """共性问题归类·<轮次>·第N次, as the product names the runs it starts (手动 when started by hand)."""
-    from prefect.runtime import flow_run
-
-    from tasks.ops.launch import run_name
-
-    params = flow_run.parameters
-    n = params.get("attempt")
-    return run_name("共性问题归类", str(params.get("round_name", "")), f"第{n}次" if n else "手动发起")
-
-
-@flow(name="共性问题归类", flow_run_name=_run_name, persist_result=True)
+@flow(name="共性问题归类", flow_run_name=named_as("共性问题归类"), persist_result=True)
+@ends_in_chinese
 def group_common_problems(round_name: str, attempt: int | None = None) -> int:
     """本轮各单位巡察报告审议通过后自动发起：问题清单中标为共性问题的问题按问题类别归组，由巡察办确认分管领导和责任部门后发出领办函。"""
     log = get_run_logger()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from flows.lifecycle.gates import await_gate
+from flows.outcome import ends_in_chinese
 from models.enums import Gate
 from models.forms import LookBackReport
 from tasks.supervision.prefect import (
@@ -16,6 +17,7 @@ from tasks.supervision.prefect import (
 
 
 @flow(name="回头看", persist_result=True)  # named 回头看·<轮次>·<单位> by tasks/ops/launch.py
+@ends_in_chinese
 def look_back(look_back_id: int) -> dict[str, int]:
     """对整改不力的单位开展回头看：逐项核查整改情况，记录新发现问题，落实问责。"""
     info = compose_look_back_team_task(look_back_id)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
+from flows.outcome import ends_in_chinese
 from models.forms import ProgressParams
+from tasks.ops.run_names import named_as
 from tasks.supervision.prefect import report_progress_task
 
 
-@flow(name="报送整改进展", persist_result=True)
+@flow(name="报送整改进展", flow_run_name=named_as("报送整改进展"), persist_result=True)
+@ends_in_chinese
 def report_progress(params: ProgressParams) -> int:
     """被巡察单位逐项报送整改进展；勾选“正式整改情况报告”即视为按期报送整改报告。"""
     count = report_progress_task(params)

@@ -12,6 +12,7 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 
+from flows.outcome import ends_in_chinese
 from models.clock import today
 from models.forms import SweepParams
 from tasks.records.prefect import round_statistics_task
@@ -19,6 +20,7 @@ from tasks.supervision.prefect import look_backs_table_task, start_look_back_tas
 
 
 @flow(name="督促整改", flow_run_name="督办-{params.as_of}", persist_result=True)
+@ends_in_chinese
 def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, int]:  # noqa: B008
     """每日督办：到期提醒、逾期逐级升级、未报送整改报告标记、整改进度，并对整改滞后的单位自动启动回头看。"""
     as_of = params.as_of or today()

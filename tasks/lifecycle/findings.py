@@ -74,13 +74,18 @@ def add_unique(session: Session, rows: list[Finding]) -> None:
         raise DomainError(CONCURRENT_IMPORT) from None
 
 
+def ensure_may_record(*, session: Session, inspection: Inspection) -> None:
+    """DomainError unless findings may be recorded for this unit now (集中巡察, not archived)."""
+    ensure_not_archived(session=session, inspection=inspection, action="登记问题")
+    if inspection.stage != Stage.STATIONING:
+        raise DomainError(f"当前阶段为“{Stage(inspection.stage).value}”，只有集中巡察阶段可以登记问题")
+
+
 def record_findings(*, session: Session, inspection: Inspection, findings: list[FindingIn], by: str, now: datetime) -> list[Finding]:
     """Record findings; only while the team is on site (集中巡察). Idempotent: a finding already
     recorded for this unit (the same category and description) is not stored again, so the same
     sheet imported twice adds nothing. Returns the rows newly stored."""
-    ensure_not_archived(session=session, inspection=inspection, action="登记问题")
-    if inspection.stage != Stage.STATIONING:
-        raise DomainError(f"当前阶段为“{Stage(inspection.stage).value}”，只有集中巡察阶段可以登记问题")
+    ensure_may_record(session=session, inspection=inspection)
     known = set(session.exec(select(Finding.content_hash).where(Finding.inspection_id == _id(inspection))))
     rows: list[Finding] = []
     for f in findings:

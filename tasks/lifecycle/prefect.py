@@ -21,6 +21,7 @@ from models.tables import Inspection, InspectionRound, Unit
 from models.transitions import InspectionState
 from tasks.lifecycle import approvals, stages
 from tasks.lifecycle.rounds import create_round, settle_plan, teams_markdown
+from tasks.ops.forms import refresh_quietly
 from tasks.ops.launch import UNIT_DEPLOYMENT, run_name, start_once
 
 
@@ -57,6 +58,13 @@ def create_round_task(params: RoundParams) -> tuple[int, list[int]]:
         ids = [i for i in s.exec(select(Inspection.id).where(Inspection.round_id == rnd.id)) if i is not None]
         assert rnd.id is not None
         return rnd.id, sorted(ids)
+
+
+@task(name="更新表单选择列表", cache_policy=NO_CACHE)
+def refresh_forms_task() -> str:
+    """The new round in the lists of 登记问题 and the others (never fails the round)."""
+    with session_scope() as s:
+        return refresh_quietly(session=s)
 
 
 @task(name="读取巡察组", **READ)

@@ -138,6 +138,16 @@ def compose_params(*, session: Session, params: RoundParams, former_years: int =
     return params.model_copy(update={"teams": teams, "auto_teams": None}), composition.excluded
 
 
+def round_problems(*, session: Session, params: RoundParams, former_years: int = 3) -> list[str]:
+    """Every reason, in Chinese, why this form cannot start a round now (what `start-round` and the
+    gateway check before any run exists): the form as given, and the composition it asks for."""
+    problems = validate_round(session=session, params=params, former_years=former_years)
+    if not problems and params.auto_teams is not None:  # the composition must be possible too
+        composed, _ = compose_params(session=session, params=params, former_years=former_years)
+        problems = validate_round(session=session, params=composed, former_years=former_years)
+    return problems
+
+
 def create_round(*, session: Session, params: RoundParams, now: datetime, flow_run_id: str | None,
                  former_years: int = 3) -> InspectionRound:
     """Create the round, its teams and one inspection per unit; re-entrant for the same flow run."""

@@ -108,11 +108,10 @@ def _unknown_or_closed(items: dict[int, RectificationItem], ids: list[int], clos
     return problems
 
 
-def report_progress(
-    *, session: Session, settings: Settings, inspection: Inspection, reports: list[ProgressIn], formal: bool,
-    by: str, now: datetime,
-) -> list[ProgressReport]:
-    """Record a progress report; any bad line refuses the whole report."""
+def _progress_lines(session: Session, inspection: Inspection, reports: list[ProgressIn]
+                    ) -> tuple[dict[int, RectificationItem], list[int], list[str]]:
+    """The unit's items, the items the report names, and every problem with it (raises when the
+    unit cannot report at all)."""
     ensure_not_archived(session=session, inspection=inspection, action="报送整改进展")
     if not reports:
         raise DomainError("整改进展为空")
@@ -122,6 +121,23 @@ def report_progress(
     problems += _unknown_or_closed(items, ids, "，不能再报送进展")
     if len(set(ids)) != len(ids):
         problems.append("同一整改事项在本次报送中出现多次")
+    return items, ids, problems
+
+
+def progress_problems(*, session: Session, inspection: Inspection, reports: list[ProgressIn]) -> list[str]:
+    """Why `report_progress` would refuse this report, in Chinese; empty when it would save it. Writes nothing."""
+    try:
+        return _progress_lines(session, inspection, reports)[2]
+    except DomainError as exc:
+        return exc.problems
+
+
+def report_progress(
+    *, session: Session, settings: Settings, inspection: Inspection, reports: list[ProgressIn], formal: bool,
+    by: str, now: datetime,
+) -> list[ProgressReport]:
+    """Record a progress report; any bad line refuses the whole report."""
+    items, ids, problems = _progress_lines(session, inspection, reports)
     if problems:
         raise DomainError("整改进展未保存", problems)
     rows = []
@@ -486,11 +502,10 @@ def warn_slow_pace(*, session: Session, settings: Settings, as_of: date, now: da
 MISSING_PLAN = "未按期报送整改方案"
 
 
-def submit_plan(
-    *, session: Session, settings: Settings, inspection: Inspection, items: list[PlanItemIn], by: str, now: datetime,
-    link: str,
-) -> int:
-    """The unit's plan: measure, owner and deadline per item. Any bad line refuses the whole plan."""
+def _plan_lines(session: Session, inspection: Inspection, items: list[PlanItemIn], now: datetime
+                ) -> tuple[dict[int, RectificationItem], list[int], list[str]]:
+    """The unit's items, the items the plan names, and every problem with the plan (raises when
+    the unit cannot submit a plan at all)."""
     ensure_not_archived(session=session, inspection=inspection, action="报送整改方案")
     if inspection.stage != Stage.RECTIFICATION:
         raise DomainError(f"当前阶段为“{Stage(inspection.stage).value}”，只有督促整改阶段可以报送整改方案")
@@ -511,6 +526,23 @@ def submit_plan(
     missing = sorted(set(rows) - set(ids) - {i for i, r in rows.items() if r.status == ItemStatus.CLOSED})
     if missing:
         problems.append("整改方案未覆盖的整改事项：" + "、".join(map(str, missing)))
+    return rows, ids, problems
+
+
+def plan_problems(*, session: Session, inspection: Inspection, items: list[PlanItemIn], now: datetime) -> list[str]:
+    """Why `submit_plan` would refuse this plan, in Chinese; empty when it would save it. Writes nothing."""
+    try:
+        return _plan_lines(session, inspection, items, now)[2]
+    except DomainError as exc:
+        return exc.problems
+
+
+def submit_plan(
+    *, session: Session, settings: Settings, inspection: Inspection, items: list[PlanItemIn], by: str, now: datetime,
+    link: str,
+) -> int:
+    """The unit's plan: measure, owner and deadline per item. Any bad line refuses the whole plan."""
+    rows, ids, problems = _plan_lines(session, inspection, items, now)
     if problems:
         raise DomainError("整改方案未保存", problems)
     for p, item_id in zip(items, ids, strict=True):

@@ -17,11 +17,11 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
 import pytest
-import yaml
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlmodel import select
 
@@ -56,10 +56,32 @@ RUN_URL = re.compile(r"/runs/flow-run/([0-9a-f-]{36})")
 
 
 def _defaults() -> dict[str, Any]:
-    """The parameters prefect.yaml gives the deployment 发起巡察 (what the form is prefilled with)."""
-    spec = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text(encoding="utf-8"))
-    (dep,) = [d for d in spec["deployments"] if d["name"] == "发起巡察"]
-    return dep["parameters"]["params"]
+    """The demo county's round (deployments/demo/round.yaml): two teams. prefect.yaml gives 发起巡察
+    no defaults; the walk puts this round into the form as the office's own defaults would."""
+    from deployments.cli.main import demo_round_params
+
+    return demo_round_params()
+
+
+@contextmanager
+def _form_defaults(params: dict[str, Any]) -> Iterator[None]:
+    """发起巡察's form prefilled with `params` and offering the org data's lists (as `load-org`
+    leaves it), for the walk; back to no defaults afterwards."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+
+    from tasks.ops.forms import refresh_forms
+
+    with session_scope() as s:
+        refresh_forms(session=s)
+    with get_client(sync_client=True) as client:
+        dep = client.read_deployment_by_name("巡察轮次/发起巡察")
+        client.update_deployment(dep.id, DeploymentUpdate(parameters={"params": params}))
+    try:
+        yield
+    finally:
+        with get_client(sync_client=True) as client:
+            client.update_deployment(dep.id, DeploymentUpdate(parameters={}))
 
 
 def _glimpse_toast(page: Any, text: str) -> None:
@@ -218,6 +240,7 @@ class Walk:
 
     def __init__(self, ui: Any, browser: Any, stack: Any, defaults: dict[str, Any]) -> None:
         self.ui, self.stack, self.defaults = ui, stack, defaults
+        self.expected = defaults  # what the form sends (start_round removes a team)
         self.round_name = f"界面测试轮次-{ui.name}-{secrets.token_hex(3)}"
         self.approver = "张明"  # the leading group's account in the demo county
         self.context = browser.new_context(viewport=VIEWPORT)
@@ -273,6 +296,14 @@ class Walk:
         assert ui.select_value(page, ui.kind_field) == self.defaults["kind"]
         self.shot("02-run-form-defaults", tall=True)
 
+        # The second team is removed from the list (its trash button), and stays removed.
+        teams = page.locator(".schema-form-property-array-item").filter(has_text="巡察组名称")
+        assert teams.count() == len(self.defaults["teams"]) == 2
+        teams.nth(1).locator(".schema-form-property-array-item__control").first.locator(":scope > button").first.click()
+        page.wait_for_function("() => [...document.querySelectorAll('.schema-form-property-array-item')]"
+                               ".filter(e => e.innerText.includes('巡察组名称')).length === 1")
+        self.expected = {**self.defaults, "teams": self.defaults["teams"][:1]}
+
         name_box.fill(self.round_name)
         assert name_box.input_value() == self.round_name
         self.shot("03-run-form-filled", tall=True)
@@ -300,7 +331,7 @@ class Walk:
         self.run_id = _find_run(self.round_name)
         submitted = _read(self.run_id).parameters["params"]
         # The form sends the optional “由系统组建巡察组” left empty as an explicit null.
-        assert submitted == {**self.defaults, "name": self.round_name, "auto_teams": None}, submitted
+        assert submitted == {**self.expected, "name": self.round_name, "auto_teams": None}, submitted
         fr = _wait_for(self.run_id, paused=True, timeout=300)
         assert fr.state is not None and fr.state.is_paused(), fr.state
         assert str(fr.state.state_details.pause_key) == "plan-0-1-0"  # type: ignore[union-attr]
@@ -315,7 +346,7 @@ class Walk:
         page.goto(self.stack.ui_url + ui.root)
         ui.nav(page, "Runs")
         page.get_by_placeholder("Search by flow run name").filter(visible=True).first.fill(self.round_name)
-        page.get_by_role("link", name=self.round_name, exact=True).first.click()
+        page.get_by_role("link", name=f"巡察轮次·{self.round_name}", exact=True).first.click()
         page.wait_for_url(RUN_URL)
         assert RUN_URL.search(page.url).group(1) == str(self.run_id)  # type: ignore[union-attr]
         page.get_by_text("Suspended", exact=True).first.wait_for()
@@ -373,6 +404,11 @@ def _walk_both(stack: Any, browser: Any) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     defaults = _defaults()
+    with _form_defaults(defaults):
+        _walk(stack, browser, defaults, started)
+
+
+def _walk(stack: Any, browser: Any, defaults: dict[str, Any], started: float) -> None:
     walks = [Walk(V1, browser, stack, defaults)]
     # The address people open is the gateway's login page, then the classic UI the README and
     # the alert links describe (the stack sets PREFECT_SERVER_UI_V2_ENABLED=false).
@@ -563,3 +599,37 @@ def test_an_idle_session_ends(stack: Any, page: Any) -> None:
         assert page.request.post(url + "/api/flow_runs/filter", data={}).status == 401
     finally:
         stack.kill("gateway-idle")
+
+
+def test_a_bad_round_is_refused_in_the_form_before_any_run(stack: Any, page: Any) -> None:
+    """The office submits 发起巡察's form with a unit given to both teams (both are choices of the
+    form's lists): the gateway refuses before any run exists, and the form shows why in Chinese."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    bad = _defaults()
+    bad["name"] = f"界面拒绝测试-{secrets.token_hex(3)}"
+    bad["teams"][1]["units"] = ["城东街道"]
+    with _api_settings(stack), _form_defaults(bad):
+        with get_client(sync_client=True) as client:
+            dep = client.read_deployment_by_name("巡察轮次/发起巡察")
+            filters = DeploymentFilter(id=DeploymentFilterId(any_=[dep.id]))
+            before = client.count_flow_runs(deployment_filter=filters)
+        log_in(page, stack.ui_url, ready_account("陶文华"))
+        page.goto(f"{stack.ui_url}/deployments/deployment/{dep.id}")
+        V1.open_custom_run(page)
+        assert V1.textbox(page, "巡察轮次名称").input_value() == bad["name"]
+        with page.expect_response(lambda r: "create_flow_run" in r.url, timeout=60_000) as answer:
+            page.get_by_role("button", name="Submit", exact=True).click()
+        assert answer.value.status == 400
+        banner = page.locator("#xuncha-refused")
+        banner.wait_for()
+        text = banner.inner_text()
+        assert "未运行“发起巡察”，请修改表单后再提交" in text, text
+        assert "单位“城东街道”同时分配给了 第一巡察组 和 第二巡察组" in text, text
+        assert "Traceback" not in text and "\\n" not in text
+        _shot(page, "round-refused-in-form")
+        with get_client(sync_client=True) as client:
+            assert client.count_flow_runs(deployment_filter=filters) == before
+    with session_scope() as s:
+        assert s.exec(select(InspectionRound).where(InspectionRound.name == bad["name"])).first() is None

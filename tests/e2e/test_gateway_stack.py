@@ -79,13 +79,10 @@ def _deployment_id(client: Any, name: str) -> str:
 
 
 def _round_params(name: str) -> dict[str, Any]:
-    import yaml
+    """The demo county's round (what `up` starts), under another name."""
+    from deployments.cli.main import demo_round_params
 
-    from models.settings import PROJECT_ROOT
-
-    spec = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text(encoding="utf-8"))
-    (dep,) = [d for d in spec["deployments"] if d["name"] == "发起巡察"]
-    return {**dep["parameters"]["params"], "name": name}
+    return {**demo_round_params(), "name": name}
 
 
 def test_roles_at_the_door_and_the_approver_is_the_person_logged_in(stack: Any) -> None:
