@@ -61,8 +61,10 @@ def restore_cmd(
     replace: bool = typer.Option(False, "--replace",
                                  help="数据目录中已有数据时，用备份替换（原有数据移到数据目录下的 replaced-时间 文件夹，不删除）"),
 ) -> None:
-    """从备份恢复数据目录（须先运行 down 停止系统）：核对清单中每个文件的 SHA-256，恢复应用数据库、Prefect 数据库、
-    数据目录中的文件和密钥；之后运行 up，等待中的审批可继续办理。"""
+    """从备份恢复数据目录（须先运行 down 停止系统）。
+
+    核对清单中每个文件的 SHA-256，恢复应用数据库、Prefect 数据库、数据目录中的文件和密钥；
+    之后运行 up，等待中的审批可继续办理。"""
     from deployments.ops.backup import restore
     from tasks.infra.audit import record_event
 

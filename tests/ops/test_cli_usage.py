@@ -32,7 +32,8 @@ COMMANDS = sorted(get_command(app).commands)  # type: ignore[attr-defined]
 # variables and examples a clerk types as they are.
 NAMES = {"YAML", "Excel", "xlsx", "csv", "Prefect", "PostgreSQL", "PNG", "SHA", "manifest", "sha256", "webhook",
          "YYYY", "MM", "DD", "sha", "var", "archive", "round", "unit", "XUNCHA", "PUBLIC", "PORT", "leading", "group", "office",
-         "up", "findings", "common", "problems", "submit"}
+         "up", "findings", "common", "problems", "submit",
+         "replaced"}  # replaced: the folder name restore --replace moves old data into
 
 
 def cli(*args: str, typed: str | None = None) -> tuple[int, str]:
