@@ -17,6 +17,8 @@
   var SKIP = "script,style,textarea,code,pre,.monaco-editor,.cm-editor,[contenteditable=''],[contenteditable=true],.xuncha-zh-skip";
   var ATTRS = ["placeholder", "title", "aria-label"];
   var ZONE = "Asia/Shanghai";
+  var DURATION_RE = /^<?\s*(\d+(?:\.\d+)?[dhms]\s*)+$/;
+  var UNITS = { d: "天", h: "小时", m: "分", s: "秒" };
   var MONTHS = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
     January: 0, February: 1, March: 2, April: 3, June: 5, July: 6, August: 7, September: 8, October: 9,
     November: 10, December: 11 };
@@ -89,6 +91,10 @@
           });
         }
       }
+    }
+    if (out === undefined && DURATION_RE.test(core)) {  // "1h 5m 30s", "<1s": the UI's durations
+      out = core.replace(/(\d+(?:\.\d+)?)([dhms])/g, function (all, n, u) { return n + UNITS[u]; })
+        .replace(/\s+/g, "").replace("<", "不到");
     }
     if (out === undefined) out = dates(core);
     if (out === core) return value;
