@@ -10,11 +10,28 @@
   "use strict";
   // The "Prefect Cloud" advert in the UI's error toast reads this key (the Dashboard sets it from
   // the server's setting, but a clerk may meet the toast before ever opening the Dashboard).
-  try { localStorage.setItem("prefect-show-promotional-content", "false"); } catch (e) { /* private mode */ }
+  // Its Dashboard writes the server's setting there under a name the 3.9 server no longer sends
+  // (so "undefined", i.e. show the advert): that key always stays "false".
+  var PROMO = "prefect-show-promotional-content";
+  try {
+    var setItem = Storage.prototype.setItem;
+    Storage.prototype.setItem = function (key, value) {
+      return setItem.call(this, key, key === PROMO ? "false" : value);
+    };
+    localStorage.setItem(PROMO, "false");
+  } catch (e) { /* storage unavailable: the CSS below still hides the link */ }
+  // No Prefect Cloud links; no run graph: it is drawn on a canvas (English, the browser's time),
+  // which no text translation reaches, and the office does not need it (docs/console.md).
+  var style = document.createElement("style");
+  style.textContent = 'a[href*="prefect.cloud"],.flow-run-graphs{display:none!important}';
+  (document.head || document.documentElement).appendChild(style);
 
   var TEXT = Object.create(null);
   var PATTERNS = [];
+  // Code, JSON and editors are data; the run's log list sits in a <code> but its rows are the
+  // engine's sentences (translated only where a whole message matches a pattern).
   var SKIP = "script,style,textarea,code,pre,.monaco-editor,.cm-editor,[contenteditable=''],[contenteditable=true],.xuncha-zh-skip";
+  var UNSKIP = ".log-row,.logs__divider";
   var ATTRS = ["placeholder", "title", "aria-label"];
   var ZONE = "Asia/Shanghai";
   var DURATION_RE = /^<?\s*(\d+(?:\.\d+)?[dhms]\s*)+$/;
@@ -104,12 +121,20 @@
   }
 
   function skipped(el) {
-    return !el || (el.closest && el.closest(SKIP) !== null);
+    return !el || (el.closest && el.closest(SKIP) !== null && el.closest(UNSKIP) === null);
+  }
+  // "@label" in a translation: the title of the form field the message stands under.
+  function fieldLabel(el) {
+    var field = el && el.closest(".schema-form-property, .p-label");
+    var label = field && field.querySelector("label, .p-label__label");
+    var text = label ? label.textContent.replace(/（选填）|\(Optional\)/g, "").trim() : "";
+    return text || "此项";
   }
   function textNode(node) {
     var v = node.nodeValue;
     if (!v || !/[A-Za-z]/.test(v) || skipped(node.parentElement)) return;
     var t = translate(v);
+    if (t.indexOf("@label") >= 0) t = t.replace("@label", fieldLabel(node.parentElement));
     if (t !== v) node.nodeValue = t;
   }
   function attributes(el) {
@@ -130,7 +155,7 @@
     if (root.nodeType === 3) { textNode(root); return; }
     if (root.nodeType !== 1 && root.nodeType !== 11) return;
     if (root.nodeType === 1) {
-      if (skipped(root)) return;
+      if (skipped(root) && !root.querySelector(UNSKIP)) return;
       attributes(root);
     }
     var it = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
@@ -231,6 +256,7 @@
     }).observe(title, { childList: true, characterData: true, subtree: true });
   }
 
+  window.xunchaConsoleZh = { translate: function (s) { return translate(s); } };  // for tests and debugging
   fetch("/gateway/console-zh.json", { credentials: "same-origin" }).then(function (r) {
     return r.ok ? r.json() : null;
   }).then(function (dict) {

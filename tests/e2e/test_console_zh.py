@@ -37,7 +37,7 @@ ALLOWED = {
     "JSON",  # a file format: the run form's "使用 JSON 输入"
     "ID",  # as in "复制 ID": the runs' identifiers are ids
 }
-WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+WORD = re.compile(r"[A-Za-z]+")
 # What the pages collect: the visible text, and the words shown in attributes.
 VISIBLE_TEXT = """() => {
   const out = [document.body.innerText];
@@ -57,10 +57,11 @@ def english(text: str, ids: set[str]) -> list[str]:
     """The lines of `text` that hold an English word not allowed (ids — run names, uuids — aside)."""
     found = []
     for line in text.splitlines():
-        rest = line
+        rest = re.sub(r"^\[(placeholder|title|aria-label)\] ", "", line)
         for name in ids:
             rest = rest.replace(name, " ")
-        rest = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", " ", rest)  # uuids
+        rest = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|\b[0-9a-f]{16,}\b", " ", rest)  # uuids, hashes
+        rest = re.sub(r"\S+\.py:\w+", " ", rest)  # a deployment's entry point (a code path)
         words = [w for w in WORD.findall(rest) if w not in ALLOWED]
         if words:
             found.append(f"{line.strip()!r}  ← {' '.join(words)}")
@@ -165,13 +166,15 @@ def walk(clerk: Clerk, run_id: UUID, deployment_id: UUID, ids: set[str], start_s
     page.get_by_role("link", name="发起巡察", exact=True).first.wait_for()
     clerk.look("deployments", ids)
     page.get_by_role("link", name="发起巡察", exact=True).first.click()
-    page.get_by_role("button", name="运行", exact=True).wait_for()
+    page.get_by_text("巡察轮次", exact=True).first.wait_for()
     clerk.look("deployment", ids)
-    page.get_by_role("button", name="运行", exact=True).click()
-    page.get_by_text("自定义运行", exact=True).click()
+    if clerk.label == "phone":  # the heading's actions are in its ⋮ menu there
+        page.goto(f"{url}/deployments/deployment/{deployment_id}/run")
+    else:
+        page.get_by_role("button", name="运行", exact=True).click()
+        page.get_by_text("自定义运行", exact=True).click()
     page.get_by_text("被巡察单位", exact=True).last.wait_for()
     clerk.look("run-form", ids)
-    # The form's own check: a required field emptied says so in Chinese.
     page.goto(f"{url}/runs/flow-run/{run_id}")
     page.get_by_text("等待审批", exact=True).first.wait_for()
     text = clerk.look("waiting-run", ids)
