@@ -104,3 +104,55 @@ def test_the_classic_ui_is_pinned(gateway: tuple[TestClient, Upstream]) -> None:
     assert client.get("/v2/assets/index.js").status_code == 404
     settings = client.get("/ui-settings").json()
     assert (settings["default_ui"], settings["available_uis"], settings["v2_base_url"]) == ("v1", ["v1"], None)
+
+
+NODE_HARNESS = """
+const fs = require('fs');
+const dict = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const store = {};
+global.Storage = function () {};
+Storage.prototype.setItem = function (k, v) { store[k] = String(v); };
+global.localStorage = new Storage();
+global.window = global;
+global.document = { body: null, head: null, documentElement: { appendChild() {} },
+  createElement() { return {}; }, addEventListener() {} };
+global.fetch = () => Promise.resolve({ ok: true, json: () => Promise.resolve(dict) });
+eval(fs.readFileSync(process.argv[3], 'utf8'));
+setTimeout(() => {
+  localStorage.setItem('prefect-show-promotional-content', 'undefined');
+  const t = window.xunchaConsoleZh.translate;
+  console.log(JSON.stringify({ promo: store['prefect-show-promotional-content'],
+    out: JSON.parse(process.argv[4]).map(t) }));
+}, 0);
+"""
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Shanghai"])
+def test_the_translator_shows_beijing_time_in_chinese(zone: str, tmp_path: Path) -> None:
+    """The script itself (Node, where installed), in browsers of three timezones: the UI's English
+    datetimes — local to the browser — read as Beijing time in Chinese format; words, counts and
+    durations from the dictionary; what is not in it (user data) unchanged."""
+    import os
+    import shutil
+    import subprocess
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("needs Node.js")
+    # 2026-12-01 01:28:28 UTC, as the UI formats it in the browser's zone.
+    local = datetime(2026, 12, 1, 1, 28, 28, tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone))
+    day = f"{local:%b} {local.day}{'th' if local.day in (11, 12, 13) else {1: 'st', 2: 'nd', 3: 'rd'}.get(local.day % 10, 'th')}"
+    shown = [f"{day}, {local.year} at {local:%I:%M %p}", f"{local:%Y/%m/%d %I:%M:%S %p}", f"{local:%I:%M:%S %p}",
+             "Completed", " (Optional)", "巡察类型 (Optional)", "3 minutes ago", "1 Flow run", "1h 5m 30s",
+             "'decision' is a required property", "eta151-carema-e", "Dec 1st, 2026"]
+    script = tmp_path / "harness.js"
+    script.write_text(NODE_HARNESS, encoding="utf-8")
+    r = subprocess.run([node, str(script), str(DICTIONARY), str(HERE / "console-zh.js"), json.dumps(shown)],
+                       capture_output=True, text=True, timeout=60, env={**os.environ, "TZ": zone}, check=True)
+    result = json.loads(r.stdout)
+    assert result["promo"] == "false"
+    assert result["out"] == ["2026年12月1日 09:28", "2026年12月1日 09:28:28", "09:28:28", "已完成", " （选填）",
+                             "巡察类型（选填）", "3 分钟前", "1 个流程运行", "1小时5分30秒", "请填写“@label”",
+                             "eta151-carema-e", "2026年12月1日"]
