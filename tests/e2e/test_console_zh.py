@@ -35,6 +35,7 @@ TIMEOUT_MS = 60_000
 ALLOWED = {
     "Prefect",  # the engine's name (the product says which engine runs it)
     "JSON",  # a file format: the run form's "使用 JSON 输入"
+    "CSV",  # a file format: the logs' download button says what it downloads
     "ID",  # as in "复制 ID": the runs' identifiers are ids
 }
 WORD = re.compile(r"[A-Za-z]+")
