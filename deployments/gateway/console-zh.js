@@ -23,7 +23,11 @@
   // No Prefect Cloud links; no run graph: it is drawn on a canvas (English, the browser's time),
   // which no text translation reaches, and the office does not need it (docs/console.md).
   var style = document.createElement("style");
-  style.textContent = 'a[href*="prefect.cloud"],.flow-run-graphs{display:none!important}';
+  // On a phone a wide table in a dialog (a gate's description) scrolls in its own box instead of
+  // pushing the dialog, its labels and buttons off the screen.
+  style.textContent = 'a[href*="prefect.cloud"],.flow-run-graphs{display:none!important}' +
+    '.p-modal__card{min-width:0}.p-modal__body{overflow-x:hidden}' +
+    '.p-modal__body table{display:block;max-width:100%;overflow-x:auto}';
   (document.head || document.documentElement).appendChild(style);
 
   var TEXT = Object.create(null);
