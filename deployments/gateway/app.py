@@ -52,6 +52,11 @@ COOKIE = "xuncha_session"
 T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 FORM_LIMIT = 16_384
+# Prefect's per-browser choice of UI (prefect/server/api/server.py UI_VERSION_COOKIE_NAME): never
+# passed on, so the classic UI is served whatever the browser says.
+UI_COOKIE = "prefect_ui_version"
+CONSOLE_ZH = "/gateway/console-zh.js"
+CONSOLE_ZH_DICT = "/gateway/console-zh.json"
 REASONS = {"idle": Ended.IDLE.value, "expired": Ended.EXPIRED.value, "logout": Ended.LOGGED_OUT.value}
 
 
@@ -359,6 +364,16 @@ class Gateway:
     async def script(self, request: Request) -> Response:
         return FileResponse(HERE / "session.js", media_type="application/javascript")
 
+    async def console_zh(self, request: Request) -> Response:
+        """The Chinese console (console-zh.js and its dictionary console-zh.json, docs/console.md):
+        for a logged-in person, like the UI pages that load it."""
+        found = await self.current(request)
+        if found.account is None or found.login is None or Stage(found.login.stage) is not Stage.ACTIVE:
+            return self._unauthenticated(found)
+        name = request.url.path.removeprefix("/gateway/")
+        media = "application/json" if name.endswith(".json") else "application/javascript"
+        return FileResponse(HERE / name, media_type=media, headers={"Cache-Control": "no-cache"})
+
     @staticmethod
     def _unauthenticated(found: sessions.Found) -> JSONResponse:
         ended = found.ended if found.ended is not Ended.NONE else Ended.UNKNOWN
@@ -410,6 +425,8 @@ class Gateway:
 
     async def forward(self, request: Request) -> Response:
         path = request.url.path
+        if _v2(path):  # the classic UI only (docs/console.md)
+            return self._classic(request)
         navigation = _is_navigation(request)
         found = await self.current(request, activity=navigation)
         if found.account is None or found.login is None or Stage(found.login.stage) is not Stage.ACTIVE:
@@ -458,7 +475,7 @@ class Gateway:
         dropped = (b"cookie", b"authorization", b"content-length") + ((b"accept-encoding",) if plain else ())
         headers = [(k, v) for k, v in request.scope["headers"] if k not in dropped]
         cookies = [c.strip() for c in request.headers.get("cookie", "").split(";")
-                   if c.strip() and not c.strip().startswith(("xuncha_session=", "xuncha_next="))]
+                   if c.strip() and not c.strip().startswith(("xuncha_session=", "xuncha_next=", UI_COOKIE + "="))]
         if cookies:
             headers.append((b"cookie", "; ".join(cookies).encode("latin-1")))
         if self.auth_header:
@@ -592,6 +609,8 @@ class Gateway:
         data = r.json()
         data["api_url"] = f"{request.url.scheme}://{request.headers.get('host', '')}/api"
         data["auth"] = None
+        # The classic UI only: no "Try V2 UI" banner, no switch (docs/console.md).
+        data.update(default_ui="v1", available_uis=["v1"], v2_base_url=None)
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
     async def page_with_script(self, request: Request) -> Response:
@@ -603,9 +622,24 @@ class Gateway:
         if "text/html" not in r.headers.get("content-type", ""):
             return Response(r.content, status_code=r.status_code, media_type=r.headers.get("content-type"))
         html = r.text.replace("</head>", '<script src="/gateway/session.js"></script></head>', 1)
+        html = html.replace("</head>", f'<script src="{CONSOLE_ZH}"></script></head>', 1)
         passthrough = {k: v for k, v in r.headers.items()
                        if k.lower() in ("location", "cache-control", "set-cookie", "etag", "last-modified")}
-        return HTMLResponse(html, status_code=r.status_code, headers=passthrough)
+        response = HTMLResponse(html, status_code=r.status_code, headers=passthrough)
+        if UI_COOKIE in request.cookies:
+            response.delete_cookie(UI_COOKIE, path="/")
+        return response
+
+    def _classic(self, request: Request) -> Response:
+        """A request for Prefect's V2 UI: a page goes to the same page of the classic UI (and the
+        browser's V2 preference cookie is cleared); anything else is not served."""
+        if not _is_navigation(request):
+            return Response(status_code=404)
+        rest = request.url.path[len("/v2"):] or "/"
+        response = RedirectResponse(_safe_next(rest + (f"?{request.url.query}" if request.url.query else "")),
+                                    status_code=303)
+        response.delete_cookie(UI_COOKIE, path="/")
+        return response
 
     async def socket(self, websocket: WebSocket) -> None:
         path = websocket.url.path
@@ -625,6 +659,10 @@ class Gateway:
     async def aclose(self) -> None:
         await self.client.aclose()
         await self.ws.aclose()
+
+
+def _v2(path: str) -> bool:
+    return path == "/v2" or path.startswith("/v2/")
 
 
 def _json(body: bytes) -> dict[str, Any]:
@@ -663,6 +701,8 @@ def create_app(*, upstream: str, settings: Settings | None = None) -> Starlette:
         Route("/gateway/activity", gw.activity, methods=["POST"]),
         Route("/gateway/health", gw.health, methods=["GET"]),
         Route("/gateway/session.js", gw.script, methods=["GET"]),
+        Route(CONSOLE_ZH, gw.console_zh, methods=["GET"]),
+        Route(CONSOLE_ZH_DICT, gw.console_zh, methods=["GET"]),
         *form_page("/approve/{run_id:uuid}", gw.phone_get, gw.phone_post),
         *Office(gw).routes(),  # the office's own pages, /office/...
         WebSocketRoute("/{path:path}", gw.socket),

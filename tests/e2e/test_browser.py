@@ -46,12 +46,13 @@ UI_TIMEOUT_MS = 60_000
 VIEWPORT = {"width": 1400, "height": 1000}
 
 # Titles of models/forms.py:RoundParams and TeamSpec in `position` order; the UI appends
-# " (Optional)" to fields that have a default.
-ROUND_TITLES = ["巡察轮次名称", "巡察类型 (Optional)", "进驻开始日期", "进驻结束日期", "巡察组及被巡察单位 (Optional)",
-                "由系统组建巡察组 (Optional)"]
-TEAM_TITLES = ["巡察组名称", "组长", "副组长 (Optional)", "组员 (Optional)", "被巡察单位"]
+# " (Optional)" to fields that have a default, which the Chinese console shows as "（选填）"
+# (docs/console.md: the UI's own words are Chinese, so the steps below name them in Chinese).
+ROUND_TITLES = ["巡察轮次名称", "巡察类型（选填）", "进驻开始日期", "进驻结束日期", "巡察组及被巡察单位（选填）",
+                "由系统组建巡察组（选填）"]
+TEAM_TITLES = ["巡察组名称", "组长", "副组长（选填）", "组员（选填）", "被巡察单位"]
 # Name and code are optional since the gateway's login names the approver (#14).
-PLAN_TITLES = ["审批决定", "审批人（姓名） (Optional)", "验证码 (Optional)", "意见 (Optional)"]
+PLAN_TITLES = ["审批决定", "审批人（姓名）（选填）", "验证码（选填）", "意见（选填）"]
 RUN_URL = re.compile(r"/runs/flow-run/([0-9a-f-]{36})")
 
 
@@ -111,7 +112,7 @@ class V1:
     name = "v1"
     root = "/deployments"
 
-    kind_field = "巡察类型 (Optional)"  # the label text
+    kind_field = "巡察类型（选填）"  # the label text
 
     @staticmethod
     def nav(page: Any, item: str) -> None:
@@ -119,8 +120,8 @@ class V1:
 
     @staticmethod
     def open_custom_run(page: Any) -> None:
-        page.get_by_role("button", name="Run", exact=True).click()
-        page.get_by_text("Custom run", exact=True).click()
+        page.get_by_role("button", name="运行", exact=True).click()
+        page.get_by_text("自定义运行", exact=True).click()
 
     @staticmethod
     def _property(scope: Any, title: str) -> Any:
@@ -151,10 +152,10 @@ class V1:
 
     @staticmethod
     def open_resume(page: Any) -> Any:
-        page.get_by_role("button", name="Resume", exact=True).click()
+        page.get_by_role("button", name="办理", exact=True).click()
         return page.get_by_role("dialog")
 
-    submit_resume = "Submit"
+    submit_resume = "提交"
 
 
 @pytest.fixture(scope="module")
@@ -281,9 +282,9 @@ class Walk:
         ui, page = self.ui, self.page
         self.login(ready_account("陶文华"))  # 巡察办 starts rounds
         page.goto(self.stack.ui_url + ui.root)
-        ui.nav(page, "Deployments")
+        ui.nav(page, "部署")
         page.get_by_role("link", name="发起巡察", exact=True).first.click()
-        page.get_by_role("button", name="Run", exact=True).wait_for()
+        page.get_by_role("button", name="运行", exact=True).wait_for()
         self.shot("01-deployment")
         ui.open_custom_run(page)
 
@@ -317,9 +318,9 @@ class Walk:
         for _ in range(3):
             refused = sum("create_flow_run" in p for p in self.problems)
             with page.expect_response(lambda r: "create_flow_run" in r.url, timeout=60_000) as answer:
-                page.get_by_role("button", name="Submit", exact=True).click()
+                page.get_by_role("button", name="提交", exact=True).click()
             if answer.value.ok:
-                _glimpse_toast(page, "scheduled to start")  # await_plan_gate finds the run through the API
+                _glimpse_toast(page, "立即开始")  # await_plan_gate finds the run through the API
                 return
             assert answer.value.status == 503, f"create_flow_run answered {answer.value.status}"
             assert sum("create_flow_run" in p for p in self.problems) == refused + 1
@@ -344,15 +345,15 @@ class Walk:
         self.logout()
         self.login(ready_account(self.approver))
         page.goto(self.stack.ui_url + ui.root)
-        ui.nav(page, "Runs")
-        page.get_by_placeholder("Search by flow run name").filter(visible=True).first.fill(self.round_name)
+        ui.nav(page, "运行记录")
+        page.get_by_placeholder("按流程运行名称搜索").filter(visible=True).first.fill(self.round_name)
         page.get_by_role("link", name=f"巡察轮次·{self.round_name}", exact=True).first.click()
         page.wait_for_url(RUN_URL)
         assert RUN_URL.search(page.url).group(1) == str(self.run_id)  # type: ignore[union-attr]
-        page.get_by_text("Suspended", exact=True).first.wait_for()
+        page.get_by_text("等待审批", exact=True).first.wait_for()
         dialog = ui.open_resume(page)
         dialog.get_by_text(f"{self.round_name}（{self.defaults['kind']}）").wait_for()  # the gate's description
-        ui.textbox(dialog, "审批人（姓名） (Optional)").wait_for()
+        ui.textbox(dialog, "审批人（姓名）（选填）").wait_for()
         assert _in_order(_labels(dialog), PLAN_TITLES), _labels(dialog)
         self.shot("05-resume-form-empty")
         ui.choose(page, dialog, "审批决定", "批准")
@@ -365,7 +366,7 @@ class Walk:
                 break
             time.sleep(2)
         assert answer.value.ok, f"resume answered {answer.value.status}"
-        _glimpse_toast(page, "Flow run resumed")  # left_gate() asks the API whether it did
+        _glimpse_toast(page, "已提交办理")  # left_gate() asks the API whether it did
         self.shot("07-resumed")
 
     def left_gate(self) -> bool:
@@ -375,7 +376,7 @@ class Walk:
         fr = _wait_for(self.run_id, final=True, timeout=300)  # type: ignore[arg-type]
         assert fr.state is not None and fr.state.is_completed(), fr.state
         self.page.reload()
-        self.page.get_by_text("Completed", exact=True).first.wait_for()
+        self.page.get_by_text("已完成", exact=True).first.wait_for()
         self.shot("08-completed")
 
     def check_records(self) -> None:
@@ -558,13 +559,13 @@ def test_a_member_cannot_answer_the_leading_groups_gate(stack: Any, page: Any) -
             _await_form(run.id)
             log_in(page, stack.ui_url, ready_account("郭涛"))  # 巡察组组员
             page.goto(f"{stack.ui_url}/runs/flow-run/{run.id}")
-            page.get_by_text("Suspended", exact=True).first.wait_for()
+            page.get_by_text("等待审批", exact=True).first.wait_for()
             dialog = V1.open_resume(page)
-            V1.textbox(dialog, "审批人（姓名） (Optional)").wait_for()
+            V1.textbox(dialog, "审批人（姓名）（选填）").wait_for()
             V1.choose(page, dialog, "审批决定", "批准")
-            V1.textbox(dialog, "审批人（姓名） (Optional)").fill("张明")  # a name typed is no proof
+            V1.textbox(dialog, "审批人（姓名）（选填）").fill("张明")  # a name typed is no proof
             with page.expect_response(lambda r: r.url.endswith("/resume"), timeout=60_000) as answer:
-                dialog.get_by_role("button", name="Submit", exact=True).click()
+                dialog.get_by_role("button", name="提交", exact=True).click()
             assert answer.value.status == 403
             banner = page.locator("#xuncha-refused")
             banner.wait_for()
@@ -620,7 +621,7 @@ def test_a_bad_round_is_refused_in_the_form_before_any_run(stack: Any, page: Any
         V1.open_custom_run(page)
         assert V1.textbox(page, "巡察轮次名称").input_value() == bad["name"]
         with page.expect_response(lambda r: "create_flow_run" in r.url, timeout=60_000) as answer:
-            page.get_by_role("button", name="Submit", exact=True).click()
+            page.get_by_role("button", name="提交", exact=True).click()
         assert answer.value.status == 400
         banner = page.locator("#xuncha-refused")
         banner.wait_for()
