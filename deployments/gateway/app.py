@@ -34,8 +34,17 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from deployments.gateway import pages
-from deployments.gateway.policy import Call, Kind, classify, socket_allowed
-from models.access import Action, Forbidden, require
+from deployments.gateway.policy import (
+    NO_PLATFORM,
+    OFFICE_HOME,
+    Call,
+    Kind,
+    classify,
+    socket_allowed,
+    socket_reader,
+)
+from deployments.gateway.reads import Reads
+from models.access import Action, Forbidden, require, uses_platform
 from models.clock import now
 from models.db import get_engine
 from models.enums import AccessRole
@@ -147,6 +156,7 @@ class Gateway:
         # The scale-out set-up protects the Prefect server with its basic-auth string as well.
         auth = os.environ.get("PREFECT_API_AUTH_STRING")
         self.auth_header = (b"authorization", b"Basic " + base64.b64encode(auth.encode())) if auth else None
+        self.reads = Reads(self)
 
     # Sessions ------------------------------------------------------------------------------
 
@@ -358,6 +368,9 @@ class Gateway:
     async def script(self, request: Request) -> Response:
         return FileResponse(HERE / "session.js", media_type="application/javascript")
 
+    async def nav_script(self, request: Request) -> Response:
+        return FileResponse(HERE / "nav.js", media_type="application/javascript")
+
     @staticmethod
     def _unauthenticated(found: sessions.Found) -> JSONResponse:
         ended = found.ended if found.ended is not Ended.NONE else Ended.UNKNOWN
@@ -424,6 +437,16 @@ class Gateway:
         body: bytes | None = None
         receipt_id: int | None = None
         audit: tuple[str, dict[str, Any]] | None = None
+        if not uses_platform(AccessRole(account.role)):  # all their work is on the office pages
+            if navigation and not path.startswith("/api"):
+                return RedirectResponse(OFFICE_HOME, status_code=302)
+            if path.startswith("/api"):
+                return refused(NO_PLATFORM.format(role=account.role))
+        if request.method in ("GET", "HEAD", "OPTIONS") and path.startswith("/api/"):
+            try:  # a read by id: checked against what it reads (policy.READ_ROUTES, reads.py)
+                await self.reads.check(request, account, path.removeprefix("/api"), b"")
+            except Forbidden as exc:
+                return refused(str(exc))
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             if not same_origin(request):
                 return refused("跨站请求被拒绝")
@@ -431,6 +454,8 @@ class Gateway:
                 call = classify(request.method, path.removeprefix("/api"))
                 body = await request.body()
                 try:
+                    if call.kind is Kind.READ:
+                        body = await self.reads.check(request, account, path.removeprefix("/api"), body)
                     body, receipt_id, audit = await self.check(request, account, call, body)
                 except Forbidden as exc:
                     await audit_refused(account.name, request, str(exc), action="界面操作（被拒绝）", entity="prefect")
@@ -517,7 +542,9 @@ class Gateway:
             for field in ("reporter", "signer"):
                 if field in params:
                     params[field] = account.name
-            body = json.dumps(data, ensure_ascii=False).encode()
+        # The unit's tag, by which its team reads the run (reads.py); none typed by the person.
+        data["tags"] = door.start_tags(parameters or {}, data.get("tags"))
+        body = json.dumps(data, ensure_ascii=False).encode()
         return body, None, ("运行部署", {"deployment": deployment})
 
     async def _check_answer(self, account: Account, call: Call, body: bytes
@@ -591,6 +618,7 @@ class Gateway:
         if "text/html" not in r.headers.get("content-type", ""):
             return Response(r.content, status_code=r.status_code, media_type=r.headers.get("content-type"))
         html = r.text.replace("</head>", '<script src="/gateway/session.js"></script></head>', 1)
+        html = html.replace("</head>", '<script src="/gateway/nav.js"></script></head>', 1)
         passthrough = {k: v for k, v in r.headers.items()
                        if k.lower() in ("location", "cache-control", "set-cookie", "etag", "last-modified")}
         return HTMLResponse(html, status_code=r.status_code, headers=passthrough)
@@ -600,7 +628,8 @@ class Gateway:
         found = await self.current(websocket)
         ok = found.account is not None and found.login is not None and Stage(found.login.stage) is Stage.ACTIVE
         if not ok or not same_origin(websocket) or not path.startswith("/api/") or \
-                not socket_allowed(path.removeprefix("/api")):
+                not socket_allowed(path.removeprefix("/api")) or \
+                not socket_reader(AccessRole(found.account.role), path.removeprefix("/api")):  # type: ignore[union-attr]
             await websocket.close(code=4403)  # before accept: the client sees 403
             return
         headers = [(k, v) for k, v in websocket.scope["headers"] if k not in (b"cookie", b"authorization", b"origin")]
@@ -651,6 +680,7 @@ def create_app(*, upstream: str, settings: Settings | None = None) -> Starlette:
         Route("/gateway/activity", gw.activity, methods=["POST"]),
         Route("/gateway/health", gw.health, methods=["GET"]),
         Route("/gateway/session.js", gw.script, methods=["GET"]),
+        Route("/gateway/nav.js", gw.nav_script, methods=["GET"]),
         *form_page("/approve/{run_id:uuid}", gw.phone_get, gw.phone_post),
         *Office(gw).routes(),  # the office's own pages, /office/...
         WebSocketRoute("/{path:path}", gw.socket),
