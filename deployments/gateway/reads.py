@@ -47,7 +47,7 @@ class Reads:
         if read.reach is Reach.OPEN:
             return body
         if read.reach in (Reach.DEPLOYMENTS_FILTER, Reach.DEPLOYMENT_ID, Reach.DEPLOYMENT_NAME):
-            return await self._deployments(role, read.reach, path, body)
+            return await self._deployments(account, read.reach, path, body)
         runs = await self.own_runs(account)
         own = f"“{role.value}”只能查看本人所在巡察组负责单位的流程运行，"
         if read.reach is Reach.RUNS_FILTER:
@@ -94,12 +94,23 @@ class Reads:
             ids |= {str(run.get("id")) for run in r.json() if isinstance(run, dict)}
         return frozenset(ids)
 
+    async def _runs_of(self, account: Account, path: str) -> bool:
+        """Whether the deployment in `path` started one of the runs this person may read (its run
+        page shows the deployment it came from)."""
+        runs = await self.own_runs(account)
+        if not runs:
+            return False
+        r = await self.gw.client.post(f"{self.gw.upstream}/api/flow_runs/count", headers=self.gw._auth(), json={
+            "flow_runs": {"id": {"any_": sorted(runs)}, "deployment_id": {"any_": [path.rstrip("/").split("/")[-1]]}}})
+        return r.status_code == 200 and int(r.json() or 0) > 0
+
     async def _get(self, path: str) -> dict[str, Any]:
         r = await self.gw.client.get(f"{self.gw.upstream}/api/{path.lstrip('/')}", headers=self.gw._auth())
         data = r.json() if r.status_code == 200 else {}
         return data if isinstance(data, dict) else {}
 
-    async def _deployments(self, role: AccessRole, reach: Reach, path: str, body: bytes) -> bytes:
+    async def _deployments(self, account: Account, reach: Reach, path: str, body: bytes) -> bytes:
+        role = AccessRole(account.role)
         names = door.runnable_deployments(role)
         if reach is Reach.DEPLOYMENTS_FILTER:
             data = _body(body)
@@ -114,7 +125,7 @@ class Reads:
             return json.dumps(data, ensure_ascii=False).encode()
         name = path.rstrip("/").split("/")[-1] if reach is Reach.DEPLOYMENT_NAME \
             else str((await self._get(path)).get("name") or "")
-        if name not in names:
+        if name not in names and not (reach is Reach.DEPLOYMENT_ID and await self._runs_of(account, path)):
             raise Forbidden(f"“{role.value}”只能查看本人可以运行的部署（{'、'.join(names) or '无'}）")
         return body
 

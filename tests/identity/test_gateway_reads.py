@@ -83,7 +83,10 @@ class Upstream:
     def narrowed_runs(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         f = body.get("flow_runs") or {}
         ids, tags = (f.get("id") or {}).get("any_"), (f.get("tags") or {}).get("any_")
+        deployments = (f.get("deployment_id") or {}).get("any_")
         out = self.runs
+        if deployments is not None:
+            out = [r for r in out if r.get("deployment_id") in deployments]
         if ids is not None:
             out = [r for r in out if r["id"] in ids]
         if tags is not None:
@@ -136,6 +139,7 @@ class World:
     other_artifact: str
     record_deployment: str
     plan_deployment: str
+    unit_deployment: str  # the deployment of both unit runs (a run page shows its deployment)
 
 
 @pytest.fixture
@@ -155,17 +159,18 @@ def world(cli_home: Path) -> Iterator[World]:
             s.add(row)
         assert s.get(InspectionRound, rnd.id) is not None
     up = Upstream()
+    record_dep, plan_dep, unit_dep = rid(), rid(), rid()
     own_record, other_record, other_plan = rid(), rid(), rid()
     chengdong, caizheng = unit_tag(ROUND, "城东街道"), unit_tag(ROUND, "区财政局")
     up.runs = [
         {"id": round_run, "name": ROUND, "tags": [], "parameters": {"params": {"name": ROUND}}},
-        {"id": own_unit_run, "name": f"单位巡察·{ROUND}·城东街道", "tags": [], "parameters": {}},
-        {"id": own_record, "name": "登记问题", "tags": [chengdong],
+        {"id": own_unit_run, "name": f"单位巡察·{ROUND}·城东街道", "tags": [], "parameters": {}, "deployment_id": unit_dep},
+        {"id": own_record, "name": "登记问题", "tags": [chengdong], "deployment_id": record_dep,
          "parameters": {"params": {"round_name": ROUND, "unit_name": "城东街道", "findings": []}}},
-        {"id": other_unit_run, "name": f"单位巡察·{ROUND}·区财政局", "tags": [], "parameters": {}},
-        {"id": other_record, "name": "登记问题", "tags": [caizheng], "parameters": {"params": {
+        {"id": other_unit_run, "name": f"单位巡察·{ROUND}·区财政局", "tags": [], "parameters": {}, "deployment_id": unit_dep},
+        {"id": other_record, "name": "登记问题", "tags": [caizheng], "deployment_id": record_dep, "parameters": {"params": {
             "round_name": ROUND, "unit_name": "区财政局", "findings": [{"description": FINDING}]}}},
-        {"id": other_plan, "name": "报送整改方案", "tags": [caizheng], "parameters": {"params": {
+        {"id": other_plan, "name": "报送整改方案", "tags": [caizheng], "deployment_id": plan_dep, "parameters": {"params": {
             "round_name": ROUND, "unit_name": "区财政局", "items": [{"measure": MEASURE, "owner": "某局长"}]}}},
     ]
     up.logs = [{"flow_run_id": other_record, "message": f"{TRACE}: ValueError"},
@@ -173,15 +178,15 @@ def world(cli_home: Path) -> Iterator[World]:
     other_task, other_artifact = rid(), rid()
     up.task_runs = [{"id": other_task, "flow_run_id": other_record, "name": FINDING}]
     up.artifacts = [{"id": other_artifact, "flow_run_id": other_plan, "data": MEASURE}]
-    record_dep, plan_dep = rid(), rid()
     up.deployments = [{"id": record_dep, "name": "登记问题", "parameter_openapi_schema": {}},
+                      {"id": unit_dep, "name": "单位巡察", "parameters": {}},
                       {"id": plan_dep, "name": "报送整改方案", "parameters": {"params": {"measure": MEASURE}}}]
     app = create_app(upstream=f"http://127.0.0.1:{free_port()}")
     gw = app.state.gateway
     gw.client = httpx.AsyncClient(transport=httpx.MockTransport(up.handler))
     gw.http = ReverseHttpProxy(gw.client, base_url=gw.upstream + "/")
     yield World(app, up, round_run, own_unit_run, own_record, other_unit_run, other_record, other_plan,
-                other_task, other_artifact, record_dep, plan_dep)
+                other_task, other_artifact, record_dep, plan_dep, unit_dep)
 
 
 def routes(w: World) -> list[tuple[str, str, Any]]:
@@ -279,6 +284,8 @@ def test_a_team_member_reads_their_own_rounds_units_only(world: World) -> None:
     # The deployments listed are the ones the member may run.
     assert [d["name"] for d in call(client, "POST", "/deployments/filter", {}).json()] == ["登记问题"]
     assert call(client, "GET", f"/deployments/{world.record_deployment}", None).status_code == 200
+    assert call(client, "GET", f"/deployments/{world.unit_deployment}", None).status_code == 200  # its run's
+    assert "只能查看本人可以运行的部署" in refused_in_chinese(call(client, "GET", f"/deployments/{world.plan_deployment}", None))
     # 第二巡察组's member sees 区财政局's runs and not 城东街道's.
     other = logged_in(world.app, "黄磊")
     seen = {r["id"] for r in call(other, "POST", "/flow_runs/filter", {}).json()}
