@@ -441,7 +441,10 @@ class Gateway:
             if navigation and not path.startswith("/api"):
                 return RedirectResponse(OFFICE_HOME, status_code=302)
             if path.startswith("/api"):
-                return refused(NO_PLATFORM.format(role=account.role))
+                reason = NO_PLATFORM.format(role=account.role)
+                if request.method not in ("GET", "HEAD", "OPTIONS"):  # writes refused are audited, as below
+                    await audit_refused(account.name, request, reason, action="界面操作（被拒绝）", entity="prefect")
+                return refused(reason)
         if request.method in ("GET", "HEAD", "OPTIONS") and path.startswith("/api/"):
             try:  # a read by id: checked against what it reads (policy.READ_ROUTES, reads.py)
                 await self.reads.check(request, account, path.removeprefix("/api"), b"")

@@ -324,6 +324,13 @@ def test_roles_without_platform_work_are_sent_to_their_todo_page(world: World) -
         # Writes too: their starts and answers are on the office pages.
         r = client.post(f"/api/deployments/{world.plan_deployment}/create_flow_run", json={"parameters": {}})
         assert refused_in_chinese(r) == NO_PLATFORM.format(role=client.get("/gateway/me").json()["role"])
+        with session_scope() as s:
+            from sqlmodel import select
+
+            from models.tables import AuditEvent
+
+            assert s.exec(select(AuditEvent).where(AuditEvent.actor == name,
+                                                   AuditEvent.action == "界面操作（被拒绝）")).first() is not None
 
 
 @pytest.mark.parametrize(("name", "events", "logs"), [
