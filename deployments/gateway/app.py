@@ -40,6 +40,7 @@ from deployments.gateway.policy import (
     Call,
     Kind,
     classify,
+    page_for,
     socket_allowed,
     socket_reader,
 )
@@ -437,6 +438,9 @@ class Gateway:
         body: bytes | None = None
         receipt_id: int | None = None
         audit: tuple[str, dict[str, Any]] | None = None
+        if navigation and not path.startswith("/api") and (other := page_for(AccessRole(account.role), path)):
+            if uses_platform(AccessRole(account.role)):  # the engineering pages are the office's
+                return RedirectResponse(other, status_code=302)
         if not uses_platform(AccessRole(account.role)):  # all their work is on the office pages
             if navigation and not path.startswith("/api"):
                 return RedirectResponse(OFFICE_HOME, status_code=302)

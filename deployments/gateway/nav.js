@@ -3,9 +3,10 @@
 // Hiding is tidiness only: the gateway refuses those routes' API calls (policy.py READ_ROUTES).
 (function () {
   "use strict";
-  // The UI's routes of platform engineering (work pools, blocks, variables, automations, event
-  // feed, concurrency, settings); matched by address, so the sidebar's wording does not matter.
-  var ENGINEERING = ["/work-pools", "/work-queues", "/blocks", "/variables", "/automations", "/events",
+  // The UI's routes of platform engineering (the dashboard's work-pool cards, work pools, blocks,
+  // variables, automations, event feed, concurrency, settings), as policy.py OFFICE_PAGES; matched
+  // by address, so the sidebar's wording does not matter.
+  var ENGINEERING = ["/dashboard", "/work-pools", "/work-queues", "/blocks", "/variables", "/automations", "/events",
     "/concurrency-limits", "/settings", "/integrations"];
   var OFFICE = "巡察办";
 

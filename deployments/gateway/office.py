@@ -57,16 +57,11 @@ env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesca
 env.globals["STYLE"] = STYLE
 
 
-# Roles whose daily work is the console itself land there after login: the office starts and
-# watches every run; a team starts 登记问题 and follows its units' runs. Everyone else lands on
-# 我的待办: the receivers and unit contacts work only on the office pages, and the leading group's
-# work is the approvals listed there (each linked to its run), not browsing runs.
-CONSOLE_FIRST: frozenset[AccessRole] = frozenset({AccessRole.OFFICE, AccessRole.TEAM_LEADER, AccessRole.TEAM_MEMBER})
-
-
 def landing(role: AccessRole, next_url: str) -> str:
-    """Where a login without a page of its own to return to goes (CONSOLE_FIRST: the UI; else 我的待办)."""
-    return f"{PREFIX}/" if next_url == "/" and (role not in CONSOLE_FIRST or not uses_platform(role)) else next_url
+    """Where a login without a page of its own to return to goes: a role with no work in the
+    Prefect UI (the receiving bodies, a unit's contact) to its to-do page; everyone else the UI,
+    whose first page the gateway makes the runs list for all but the office (policy.page_for)."""
+    return f"{PREFIX}/" if next_url == "/" and not uses_platform(role) else next_url
 
 
 def csrf_token(gw: Gateway, login: LoginSession) -> str:

@@ -186,6 +186,20 @@ SOCKET_READERS: dict[str, frozenset[AccessRole]] = {
 
 # A page of Prefect's UI opened by a role with no work there goes to 我的待办.
 OFFICE_HOME = "/office/"
+# Pages of the UI that show the office's engineering (the dashboard's cards are work pools and
+# their queues; the rest are the engineering menus): another role opening one goes to the runs.
+OFFICE_PAGES = ("/dashboard", "/work-pools", "/work-queues", "/blocks", "/variables", "/automations", "/events",
+                "/concurrency-limits", "/settings", "/integrations")
+RUNS_PAGE = "/runs"
+
+
+def page_for(role: AccessRole, path: str) -> str | None:
+    """Where a role that uses the console is sent instead of `path`, if anywhere."""
+    if role is AccessRole.OFFICE:
+        return None
+    if path in ("", "/") or any(path == p or path.startswith(p + "/") for p in OFFICE_PAGES):
+        return RUNS_PAGE
+    return None
 
 
 class Refused(Exception):

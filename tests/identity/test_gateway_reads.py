@@ -345,12 +345,16 @@ def test_websockets_follow_the_same_rules(world: World, name: str, events: bool,
         assert closed.value.code == 4403
 
 
-def test_the_leading_group_lands_on_its_todo_page() -> None:
-    from deployments.gateway.office import landing
-
-    assert landing(AccessRole.LEADING_GROUP, "/") == "/office/"
-    assert landing(AccessRole.OFFICE, "/") == "/"
-    assert landing(AccessRole.LEADING_GROUP, "/runs") == "/runs"  # a page to return to is kept
+def test_the_console_opens_on_the_runs_for_all_but_the_office(world: World) -> None:
+    """The dashboard's cards and the engineering pages are the office's: others land on the runs."""
+    for name in ("刘洋", "张明"):
+        client = logged_in(world.app, name)
+        for page in ("/", "/dashboard", "/work-pools", "/settings", "/events"):
+            r = client.get(page, headers={"accept": "text/html"})
+            assert r.status_code == 302 and r.headers["location"] == "/runs", (name, page)
+        assert client.get("/runs", headers={"accept": "text/html"}).status_code == 200
+    office = logged_in(world.app, "陶文华")
+    assert office.get("/work-pools", headers={"accept": "text/html"}).status_code == 200
 
 
 def test_the_read_table_denies_by_default() -> None:
