@@ -34,8 +34,18 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from deployments.gateway import pages
-from deployments.gateway.policy import Call, Kind, classify, socket_allowed
-from models.access import Action, Forbidden, require
+from deployments.gateway.policy import (
+    NO_PLATFORM,
+    OFFICE_HOME,
+    Call,
+    Kind,
+    classify,
+    page_for,
+    socket_allowed,
+    socket_reader,
+)
+from deployments.gateway.reads import Reads
+from models.access import Action, Forbidden, require, uses_platform
 from models.clock import now
 from models.db import get_engine
 from models.enums import AccessRole
@@ -153,6 +163,7 @@ class Gateway:
         # The scale-out set-up protects the Prefect server with its basic-auth string as well.
         auth = os.environ.get("PREFECT_API_AUTH_STRING")
         self.auth_header = (b"authorization", b"Basic " + base64.b64encode(auth.encode())) if auth else None
+        self.reads = Reads(self)
 
     # Sessions ------------------------------------------------------------------------------
 
@@ -374,6 +385,9 @@ class Gateway:
         media = "application/json" if name.endswith(".json") else "application/javascript"
         return FileResponse(HERE / name, media_type=media, headers={"Cache-Control": "no-cache"})
 
+    async def nav_script(self, request: Request) -> Response:
+        return FileResponse(HERE / "nav.js", media_type="application/javascript")
+
     @staticmethod
     def _unauthenticated(found: sessions.Found) -> JSONResponse:
         ended = found.ended if found.ended is not Ended.NONE else Ended.UNKNOWN
@@ -442,6 +456,22 @@ class Gateway:
         body: bytes | None = None
         receipt_id: int | None = None
         audit: tuple[str, dict[str, Any]] | None = None
+        if navigation and not path.startswith("/api") and (other := page_for(AccessRole(account.role), path)):
+            if uses_platform(AccessRole(account.role)):  # the engineering pages are the office's
+                return RedirectResponse(other, status_code=302)
+        if not uses_platform(AccessRole(account.role)):  # all their work is on the office pages
+            if navigation and not path.startswith("/api"):
+                return RedirectResponse(OFFICE_HOME, status_code=302)
+            if path.startswith("/api"):
+                reason = NO_PLATFORM.format(role=account.role)
+                if request.method not in ("GET", "HEAD", "OPTIONS"):  # writes refused are audited, as below
+                    await audit_refused(account.name, request, reason, action="界面操作（被拒绝）", entity="prefect")
+                return refused(reason)
+        if request.method in ("GET", "HEAD", "OPTIONS") and path.startswith("/api/"):
+            try:  # a read by id: checked against what it reads (policy.READ_ROUTES, reads.py)
+                await self.reads.check(request, account, path.removeprefix("/api"), b"")
+            except Forbidden as exc:
+                return refused(str(exc))
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             if not same_origin(request):
                 return refused("跨站请求被拒绝")
@@ -449,6 +479,8 @@ class Gateway:
                 call = classify(request.method, path.removeprefix("/api"))
                 body = await request.body()
                 try:
+                    if call.kind is Kind.READ:
+                        body = await self.reads.check(request, account, path.removeprefix("/api"), body)
                     body, receipt_id, audit = await self.check(request, account, call, body)
                 except Forbidden as exc:
                     await audit_refused(account.name, request, str(exc), action="界面操作（被拒绝）", entity="prefect")
@@ -535,7 +567,8 @@ class Gateway:
             for field in ("reporter", "signer"):
                 if field in params:
                     params[field] = account.name
-            body = json.dumps(data, ensure_ascii=False).encode()
+        # The unit's tag, by which its team reads the run (reads.py); none typed by the person.
+        data["tags"] = door.start_tags(parameters or {}, data.get("tags"))
         # The domain's own checks, before any run exists: a bad form is refused in Chinese here
         # instead of becoming a run that can only fail (tasks/ops/start_checks.py).
         t = now()
@@ -546,7 +579,7 @@ class Gateway:
         name = run_names.start_run_name(deployment, parameters or {})  # not the UI's generated name
         if name:
             data["name"] = name
-            body = json.dumps(data, ensure_ascii=False).encode()
+        body = json.dumps(data, ensure_ascii=False).encode()
         return body, None, ("运行部署", {"deployment": deployment})
 
     async def _check_answer(self, account: Account, call: Call, body: bytes
@@ -623,6 +656,7 @@ class Gateway:
             return Response(r.content, status_code=r.status_code, media_type=r.headers.get("content-type"))
         html = r.text.replace("</head>", '<script src="/gateway/session.js"></script></head>', 1)
         html = html.replace("</head>", f'<script src="{CONSOLE_ZH}"></script></head>', 1)
+        html = html.replace("</head>", '<script src="/gateway/nav.js"></script></head>', 1)
         passthrough = {k: v for k, v in r.headers.items()
                        if k.lower() in ("location", "cache-control", "set-cookie", "etag", "last-modified")}
         response = HTMLResponse(html, status_code=r.status_code, headers=passthrough)
@@ -646,7 +680,8 @@ class Gateway:
         found = await self.current(websocket)
         ok = found.account is not None and found.login is not None and Stage(found.login.stage) is Stage.ACTIVE
         if not ok or not same_origin(websocket) or not path.startswith("/api/") or \
-                not socket_allowed(path.removeprefix("/api")):
+                not socket_allowed(path.removeprefix("/api")) or \
+                not socket_reader(AccessRole(found.account.role), path.removeprefix("/api")):  # type: ignore[union-attr]
             await websocket.close(code=4403)  # before accept: the client sees 403
             return
         headers = [(k, v) for k, v in websocket.scope["headers"] if k not in (b"cookie", b"authorization", b"origin")]
@@ -703,6 +738,7 @@ def create_app(*, upstream: str, settings: Settings | None = None) -> Starlette:
         Route("/gateway/session.js", gw.script, methods=["GET"]),
         Route(CONSOLE_ZH, gw.console_zh, methods=["GET"]),
         Route(CONSOLE_ZH_DICT, gw.console_zh, methods=["GET"]),
+        Route("/gateway/nav.js", gw.nav_script, methods=["GET"]),
         *form_page("/approve/{run_id:uuid}", gw.phone_get, gw.phone_post),
         *Office(gw).routes(),  # the office's own pages, /office/...
         WebSocketRoute("/{path:path}", gw.socket),

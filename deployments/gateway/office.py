@@ -59,7 +59,8 @@ env.globals["STYLE"] = STYLE
 
 def landing(role: AccessRole, next_url: str) -> str:
     """Where a login without a page of its own to return to goes: a role with no work in the
-    Prefect UI (the receiving bodies, a unit's contact) to its to-do page; everyone else the UI."""
+    Prefect UI (the receiving bodies, a unit's contact) to its to-do page; everyone else the UI,
+    whose first page the gateway makes the runs list for all but the office (policy.page_for)."""
     return f"{PREFIX}/" if next_url == "/" and not uses_platform(role) else next_url
 
 

@@ -90,7 +90,7 @@ def test_roles_at_the_door_and_the_approver_is_the_person_logged_in(stack: Any) 
     office = http_login(stack.ui_url, ready_account("陶文华"))  # 巡察办 (second factor)
     leader = http_login(stack.ui_url, ready_account("张明"))  # 领导小组 (second factor)
     round_name = f"网关测试轮次-{secrets.token_hex(3)}"
-    dep = _deployment_id(member, "巡察轮次/发起巡察")  # reading is open to every logged-in person
+    dep = _deployment_id(office, "巡察轮次/发起巡察")  # a member reads only the deployments it may run
     body = {"parameters": {"params": _round_params(round_name)}}
 
     r = member.post(f"/api/deployments/{dep}/create_flow_run", json=body)
@@ -186,3 +186,50 @@ def test_a_leader_answers_from_the_alerts_phone_link_with_the_code(stack: Any) -
             assert decided.detail["via"] == "验证码"
     finally:
         retire_round(round_name)
+
+
+def test_reads_are_scoped_like_writes(stack: Any) -> None:
+    """A unit's contact reads nothing of Prefect's; a team member lists the runs of its own round
+    and not a run holding another unit's finding; the office lists that run (so the check could fail)."""
+    from prefect.deployments import run_deployment
+
+    from deployments.gateway.policy import NO_PLATFORM
+    from tests.support.factories import finding
+
+    tag = secrets.token_hex(3)
+    round_name, sentinel = f"读取范围测试-{tag}", f"哨兵-别的单位的问题-{tag}"
+    run = run_deployment("巡察轮次/发起巡察", parameters={"params": _round_params(round_name)}, timeout=0)
+    # Another unit's findings in a run's parameters (the round does not exist: the run fails, its
+    # parameters stay in Prefect).
+    other = run_deployment("登记问题/登记问题", timeout=0, parameters={"params": {
+        "round_name": f"别的轮次-{tag}", "unit_name": "城西街道",
+        "findings": [finding(description=sentinel).model_dump(mode="json")]}})
+    contact = http_login(stack.ui_url, ready_account("钱正平"))  # 城东街道's contact
+    member = http_login(stack.ui_url, ready_account("刘洋"))  # 第二巡察组 in the round's form
+    office = http_login(stack.ui_url, ready_account("陶文华"))
+    try:
+        wait_for(run.id, paused=True, timeout=300)  # the round and its teams are recorded by now
+        r = contact.post("/api/flow_runs/filter", json={})
+        assert r.status_code == 403 and r.json()["detail"] == NO_PLATFORM.format(role="被巡察单位联络员")
+        r = member.post("/api/flow_runs/filter", json={"limit": 200})
+        assert r.status_code == 200, r.text
+        seen = {x["id"] for x in r.json()}
+        assert str(run.id) in seen and str(other.id) not in seen and sentinel not in r.text
+        with session_scope() as s:
+            from tasks.identity.credentials import find_account
+            from tasks.identity.door import run_scope
+
+            account = find_account(s, "刘洋")
+            assert account is not None
+            mine = run_scope(session=s, account=account)
+        assert seen <= set(mine.run_ids) | {x["id"] for x in r.json() if set(x.get("tags") or []) & set(mine.tags)}
+        r = member.get(f"/api/flow_runs/{other.id}")
+        assert r.status_code == 403 and sentinel not in r.text
+        r = member.post("/api/logs/filter", json={"logs": {"flow_run_id": {"any_": [str(other.id)]}}})
+        assert r.status_code == 403
+        r = office.post("/api/flow_runs/filter", json={"flow_runs": {"id": {"any_": [str(other.id)]}}})
+        assert r.status_code == 200 and sentinel in r.text
+    finally:
+        retire_round(round_name)
+        for c in (contact, member, office):
+            c.close()
