@@ -655,8 +655,8 @@ class Gateway:
         if "text/html" not in r.headers.get("content-type", ""):
             return Response(r.content, status_code=r.status_code, media_type=r.headers.get("content-type"))
         html = r.text.replace("</head>", '<script src="/gateway/session.js"></script></head>', 1)
-        html = html.replace("</head>", f'<script src="{CONSOLE_ZH}"></script></head>', 1)
         html = html.replace("</head>", '<script src="/gateway/nav.js"></script></head>', 1)
+        html = html.replace("</head>", f'<script src="{CONSOLE_ZH}"></script></head>', 1)
         passthrough = {k: v for k, v in r.headers.items()
                        if k.lower() in ("location", "cache-control", "set-cookie", "etag", "last-modified")}
         response = HTMLResponse(html, status_code=r.status_code, headers=passthrough)

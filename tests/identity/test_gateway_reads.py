@@ -20,6 +20,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 from fastapi_proxy_lib.core.http import ReverseHttpProxy
+from sqlmodel import select
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -28,11 +29,13 @@ from deployments.gateway.policy import NO_PLATFORM, READ_ROUTES, Reach, read_rul
 from deployments.ops.stack import free_port
 from models.access import uses_platform
 from models.db import session_scope
-from models.enums import AccessRole
+from models.enums import AccessRole, Stage
+from models.settings import get_settings
 from models.tables import Inspection, InspectionRound
 from tasks.identity.door import unit_tag
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
+from tests.support.advance import advance
 from tests.support.factories import make_round, round_params, team_data
 from tests.support.gateway import logged_in
 
@@ -304,10 +307,15 @@ def test_the_leading_group_reads_runs_but_no_engineering(world: World) -> None:
 
 
 def test_a_run_started_through_the_gateway_carries_its_units_tag_only(world: World) -> None:
+    with session_scope() as s:  # findings are registered in 集中巡察 only (the gateway checks before the run)
+        own = s.exec(select(Inspection).where(Inspection.flow_run_id == world.own_unit_run)).one()
+        assert own.id is not None
+        advance(s, get_settings(), own.id, Stage.STATIONING)
     client = logged_in(world.app, "刘洋")
     forged = unit_tag(ROUND, "区财政局")
     body = {"tags": [forged, "备注"], "parameters": {"params": {"round_name": ROUND, "unit_name": "城东街道",
-                                                              "reporter": "别人", "findings": []}}}
+                                                              "reporter": "别人",
+                                                              "findings": [{"category": "党的建设", "description": "会议记录不全"}]}}}
     r = client.post(f"/api/deployments/{world.record_deployment}/create_flow_run", json=body)
     assert r.status_code == 201, r.text
     sent = [b for m, p, b in world.upstream.seen if p.endswith("/create_flow_run")][-1]
