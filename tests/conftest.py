@@ -10,15 +10,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, SQLModel
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from deployments.ops.inbox import Inbox
 from deployments.ops.stack import Stack, free_port
+from models import schema
 from models.clock import CHINA
 from models.db import get_engine, make_engine
 from models.settings import PROJECT_ROOT, Settings, get_settings
 from tasks.planning.org import load_org, read_org_file
 from tests.support.stacks import exported, load_county_without_contacts
+from tests.support.templates import TEMPLATES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,6 +30,7 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=CHINA)
 HOUR = timedelta(hours=1)
 # The run link a unit test's alerts carry (under the `settings` fixture's ui_url).
 LINK = "http://127.0.0.1:4200/runs"
+DEMO_LOADED = "demo_loaded"  # session.info: the test database already holds the demo county
 
 
 # `xuncha login` keeps its token per OS user (~/.config/xuncha): never the real one in a test run.
@@ -47,7 +51,8 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
-    """A database of its own on the local PostgreSQL for this test session, dropped at the end."""
+    """A database of its own on the local PostgreSQL for this test session, dropped at the end.
+    The `session` fixture makes it afresh for each test from a template database (built once)."""
     from sqlalchemy import create_engine, text
 
     name = f"xuncha_test_{os.getpid()}"
@@ -64,6 +69,7 @@ def pg_database() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+    TEMPLATES.drop_pg(PG_SERVER)
 
 
 @pytest.fixture
@@ -86,16 +92,18 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_backend: str, r
 
 
 @pytest.fixture
-def session(settings: Settings) -> Iterator[Session]:
-    settings.home.mkdir(parents=True, exist_ok=True)
+def session(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Session]:
+    """The test's database with the schema (made by create_all), empty; with the demo county
+    loaded when the test uses `demo_org`. Each is built once per process and copied
+    (tests/support/templates.py): a SQLite file, or a PostgreSQL database made from a template."""
+    kind = "demo" if "demo_org" in request.fixturenames else "schema"
+    if settings.database_url:
+        TEMPLATES.copy_pg(kind, PG_SERVER, settings.database_url.rsplit("/", 1)[1], settings.home)
+    else:
+        TEMPLATES.copy_sqlite(kind, settings.home)
     engine = make_engine(settings.db_url)
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy import text
-
-        with engine.begin() as conn:  # a clean schema for every test
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    SQLModel.metadata.create_all(engine)
     with Session(engine) as s:
+        s.info[DEMO_LOADED] = kind == "demo"
         yield s
     engine.dispose()
     get_settings.cache_clear()
@@ -109,6 +117,15 @@ def cli_home(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("XUNCHA_DATABASE_URL", raising=False)
     get_settings.cache_clear()
     get_engine.cache_clear()
+    # The CLI's first get_engine() migrates the empty database: to the copy of a database the
+    # migrations made once (tests/support/templates.py); anything else still runs them.
+    real_upgrade = schema.upgrade
+
+    def upgrade(engine: Engine, revision: str = "head") -> None:
+        if revision != "head" or not TEMPLATES.migrate_empty(engine):
+            real_upgrade(engine, revision)
+
+    monkeypatch.setattr(schema, "upgrade", upgrade)
     yield home
     if get_engine.cache_info().currsize:
         get_engine().dispose()
@@ -118,9 +135,12 @@ def cli_home(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 @pytest.fixture
 def demo_org(session: Session) -> Session:
-    """The demo county loaded into the test database."""
-    load_org(session=session, data=read_org_file(DEMO_ORG))
-    session.commit()
+    """The demo county loaded into the test database (the `session` fixture copied it in, unless
+    this fixture was asked for by name during the test)."""
+    if not session.info.get(DEMO_LOADED):
+        load_org(session=session, data=read_org_file(DEMO_ORG))
+        session.commit()
+        session.info[DEMO_LOADED] = True
     return session
 
 

@@ -30,7 +30,10 @@ from tests.support.factories import (
     team_data,
 )
 
-pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
+# PostgreSQL as well (`both_databases`) only where behaviour differs by database, marked per test
+# with the reason. The role table (who reads or does what) is Python over rows read alike on both
+# databases: SQLite only. Locks, once-only writes, deadlines and the encrypted columns also run on
+# PostgreSQL.
 
 DAY = timedelta(days=1)
 R = AccessRole
@@ -203,6 +206,7 @@ def test_someone_not_on_the_books_is_refused(stationing: tuple[Session, int], se
                                                            summary="x", now=NOW), "“路人甲”不是本系统的在册用户")
 
 
+@pytest.mark.both_databases  # once-only letters and alerts (insert-or-ignore per dialect)
 def test_stage_transfer_writes_one_letter_per_receiver_once(stationing: tuple[Session, int], settings: Settings) -> None:
     s, iid = stationing
     ids = one_clue_of_each_kind(s, iid)
@@ -258,6 +262,7 @@ def test_urgent_transfer_during_stationing_then_not_again(stationing: tuple[Sess
     assert stages.pending_clue_count(session=s, inspection_id=iid) == 0
 
 
+@pytest.mark.both_databases  # signing locks the letter (SELECT ... FOR UPDATE on PostgreSQL)
 def test_receipt_then_results_to_closure(stationing: tuple[Session, int], settings: Settings) -> None:
     s, iid = stationing
     cid = clues.register_clue(session=s, by="李建国", inspection_id=iid, kind="违纪违法线索", summary="x", now=NOW).id or 0
@@ -298,6 +303,7 @@ def test_open_clues_show_no_text(stationing: tuple[Session, int], settings: Sett
     assert not any("具体内容" in str(v) for r in rows for v in r.values())
 
 
+@pytest.mark.both_databases  # deadline rungs over stored dates and the outbox's dedupe
 def test_deadlines_remind_and_escalate_once_per_rung(stationing: tuple[Session, int], settings: Settings) -> None:
     from tasks.clues.ledger import sweep_clue_deadlines
 
@@ -349,6 +355,7 @@ def test_informant_is_encrypted_at_rest_and_readable_by_allowed_roles(stationing
                                now=NOW)["匿名"] == "是"
 
 
+@pytest.mark.both_databases  # the encrypted informant is stored as bytea on PostgreSQL, blob on SQLite
 def test_key_rotation_reencrypts_every_informant(stationing: tuple[Session, int], settings: Settings) -> None:
     s, iid = stationing
     ids = [clues.add_petition(session=s, settings=settings, by="刘洋", inspection_id=iid, channel="来信", content=f"反映{i}",
@@ -385,6 +392,7 @@ def test_bad_petition_writes_nothing(stationing: tuple[Session, int], settings: 
     refused_without_writing(s, lambda: clues.add_petition(session=s, settings=settings, by="刘洋", now=NOW, **args), message)
 
 
+@pytest.mark.both_databases  # the letter's row lock and the code's wrong-attempt counter
 def test_signing_needs_the_letters_code(stationing: tuple[Session, int], settings: Settings) -> None:
     from tasks.infra.codes import MAX_FAILURES
 

@@ -257,31 +257,6 @@ def test_the_app_has_no_route_to_prefect_or_the_office(world: World) -> None:
     assert client.delete("/").status_code == 405
 
 
-def test_the_stack_starts_it_on_its_own_port_and_down_stops_it(world: World) -> None:
-    """What `xuncha up` starts: the page as its own process on loopback, reaching only the
-    application database; `xuncha down` (stop_recorded) stops it."""
-    import urllib.error
-    import urllib.request
-
-    from deployments.ops.stack import Stack, free_port, port_open, stop_recorded
-
-    stack = Stack(home=world.home, port=free_port())
-    port = free_port()
-    try:
-        url = stack.start_public(port)
-        assert url == f"http://127.0.0.1:{port}"
-        with urllib.request.urlopen(url + "/", timeout=10) as r:
-            assert "城东街道" in r.read().decode()
-        with pytest.raises(urllib.error.HTTPError) as missing:
-            urllib.request.urlopen(url + "/api/health", timeout=10)
-        assert missing.value.code == 404
-        assert "public" in stop_recorded(world.home)
-        stack.procs["public"].wait(timeout=20)
-        assert not port_open(port)
-    finally:
-        stack.stop()
-
-
 def test_an_unexpected_error_answers_in_chinese_and_logs_nothing_typed(
         world: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy.exc import IntegrityError

@@ -33,7 +33,12 @@ from tests.conftest import HOUR, NOW
 from tests.support.cli import as_person
 from tests.support.factories import make_round, row_counts
 
-pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
+# PostgreSQL as well (`both_databases`) only where behaviour differs by database, marked per test
+# with the reason. The chain hashes stored timestamps (aware UTC on PostgreSQL, naive China time on
+# SQLite) and JSON details, under an advisory lock on PostgreSQL, and tampering is done in raw SQL:
+# those run on both. The command-line tests run the CLI on its own SQLite home (cli_home) whatever
+# the backend, and the gate tests are covered on PostgreSQL by tests/lifecycle/test_gate_codes.py:
+# SQLite only.
 
 
 def chain(session: Session, n: int = 5) -> list[AuditEvent]:
@@ -46,6 +51,7 @@ def chain(session: Session, n: int = 5) -> list[AuditEvent]:
     return events
 
 
+@pytest.mark.both_databases
 def test_chain_verifies(session: Session) -> None:
     assert first_broken_link(session=session) is None  # an empty trail holds
     events = chain(session)
@@ -70,6 +76,7 @@ TAMPERING: list[tuple[str, str]] = [
 ]
 
 
+@pytest.mark.both_databases
 def test_tampering_with_any_column_is_detected_at_that_row(session: Session) -> None:
     """Every column of the first, a middle and the last row, changed by raw SQL one at a time
     (and put back after): the chain check names exactly that row."""
@@ -92,6 +99,7 @@ def test_tampering_with_any_column_is_detected_at_that_row(session: Session) -> 
             assert first_broken_link(session=session) is None
 
 
+@pytest.mark.both_databases
 def test_deleted_row_is_detected_at_the_next(session: Session) -> None:
     events = chain(session)
     session.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": events[1].id})
@@ -106,6 +114,7 @@ def test_deleted_row_is_detected_at_the_next(session: Session) -> None:
     [NOW, NOW.astimezone(UTC), NOW.replace(tzinfo=None), NOW.replace(microsecond=654321)],
     ids=["china", "utc", "naive-china", "microseconds"],
 )
+@pytest.mark.both_databases
 def test_chain_holds_whatever_the_timestamp_form(session: Session, when: datetime) -> None:
     """The same instant given in UTC must not look like tampering once read back from SQLite."""
     record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=when)
@@ -117,6 +126,7 @@ def test_chain_holds_whatever_the_timestamp_form(session: Session, when: datetim
     assert first is not None and aware(first.at) == NOW.replace(microsecond=0)  # naive on SQLite, UTC on PostgreSQL
 
 
+@pytest.mark.both_databases
 def test_chain_across_a_domain_run(demo_org: Session, settings: Settings) -> None:
     """Events written by the domain functions (round, gate, decision) chain up too."""
     s = demo_org
@@ -164,6 +174,7 @@ def test_open_gate_once(demo_org: Session, settings: Settings) -> None:
     assert row_counts(s) == before
 
 
+@pytest.mark.both_databases
 def test_decision_is_recorded_once(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     approval = _open(s, settings)
@@ -181,6 +192,7 @@ def test_decision_is_recorded_once(demo_org: Session, settings: Settings) -> Non
         record_decision(session=s, approval_id=424242, decision="批准", approver="x", comment="", now=NOW)
 
 
+@pytest.mark.both_databases
 def test_reminders_one_per_elapsed_period(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     period = timedelta(hours=settings.gate_reminder_hours)
@@ -235,6 +247,7 @@ def test_reminder_goes_to_the_gate_approver(demo_org: Session, settings: Setting
 
 # --- the chain head outside the database ---------------------------------------------------
 
+@pytest.mark.both_databases
 def test_head_file_follows_every_commit_and_not_a_rollback(session: Session) -> None:
     events = chain(session, 3)
     path = head_file(session)
@@ -249,6 +262,7 @@ def test_head_file_follows_every_commit_and_not_a_rollback(session: Session) -> 
 
 
 @pytest.mark.parametrize("deleted", [1, 2, 5])
+@pytest.mark.both_databases
 def test_deleting_the_newest_rows_is_caught_by_the_head(session: Session, deleted: int) -> None:
     events = chain(session, 5)
     first_gone = events[-deleted].id
@@ -261,6 +275,7 @@ def test_deleting_the_newest_rows_is_caught_by_the_head(session: Session, delete
 
 
 @pytest.mark.parametrize(("column", "value"), TAMPERING)
+@pytest.mark.both_databases
 def test_verify_names_the_changed_entry(session: Session, column: str, value: str) -> None:
     events = chain(session, 4)
     victim = events[1]
@@ -271,6 +286,7 @@ def test_verify_names_the_changed_entry(session: Session, column: str, value: st
     assert problem.startswith(f"审计日志第{victim.id}条被篡改")
 
 
+@pytest.mark.both_databases
 def test_a_rewritten_newest_entry_with_a_valid_hash_is_caught(session: Session) -> None:
     """Even whoever holds the audit key and recomputes the last keyed hash is caught: the head file differs."""
     from tasks.infra.audit import _mac, audit_key
@@ -286,6 +302,7 @@ def test_a_rewritten_newest_entry_with_a_valid_hash_is_caught(session: Session) 
     assert verify_trail(session=session) == [f"审计日志第{last.id}条与链头文件不符（记录被替换）"]
 
 
+@pytest.mark.both_databases
 def test_a_missing_head_file_is_reported(session: Session) -> None:
     chain(session, 2)
     head_file(session).unlink()
@@ -327,12 +344,14 @@ def test_verify_audit_command(cli_home: Path) -> None:
 
 # --- the tail cannot be lost: the head's count, checks on every write, bounded refusals -----
 
+@pytest.mark.both_databases
 def test_head_file_records_the_count(session: Session) -> None:
     events = chain(session, 3)
     fields = head_file(session).read_text(encoding="ascii").split()
     assert fields == [str(events[-1].id), events[-1].hash, "3", "1"]  # keyed from the first row
 
 
+@pytest.mark.both_databases
 def test_no_append_on_top_of_a_shrunk_trail(session: Session) -> None:
     """After the newest row is deleted, the next append is refused instead of becoming the new tail."""
     chain(session, 3)
@@ -345,6 +364,7 @@ def test_no_append_on_top_of_a_shrunk_trail(session: Session) -> None:
     assert verify_trail(session=session) == ["审计日志第3条至第3条已被删除（链头文件记录到第3条，数据库只到第2条）"]
 
 
+@pytest.mark.both_databases
 def test_a_lower_count_than_the_head_is_reported(session: Session) -> None:
     """A head that says 5 rows where the database holds 4 with the same newest row: rows went missing."""
     events = chain(session, 4)
@@ -355,6 +375,7 @@ def test_a_lower_count_than_the_head_is_reported(session: Session) -> None:
         record_event(session=session, actor="系统", action="阶段变更", entity="inspection", entity_id=1, now=NOW)
 
 
+@pytest.mark.both_databases
 def test_an_old_head_without_a_count_still_reads(session: Session) -> None:
     events = chain(session, 2)
     head_file(session).write_text(f"{events[-1].id} {events[-1].hash}\n", encoding="ascii")
@@ -365,6 +386,7 @@ def test_an_old_head_without_a_count_still_reads(session: Session) -> None:
     assert head_file(session).read_text(encoding="ascii").split()[2] == "3"
 
 
+@pytest.mark.both_databases
 def test_a_mangled_timestamp_names_its_row(session: Session) -> None:
     """One character of a stored timestamp changed so it no longer parses (SQLite keeps any text):
     the check names the row instead of failing to read it."""
@@ -388,6 +410,7 @@ def test_a_mangled_timestamp_names_its_row(session: Session) -> None:
     assert problem.startswith(f"审计日志第{after}条被篡改")
 
 
+@pytest.mark.both_databases
 def test_unregistered_refusals_are_bounded(demo_org: Session) -> None:
     """Refusals by names that are no account: one row per name and hour, at most
     UNREGISTERED_PER_HOUR names an hour plus one row saying the rest went unrecorded."""
@@ -477,6 +500,7 @@ def rechain(session: Session, start: int, digest: Any, change: dict[str, Any] | 
 
 
 @pytest.mark.parametrize("start", [1, 3, 5])
+@pytest.mark.both_databases
 def test_a_trail_rechained_with_plain_sha256_is_caught_at_the_changed_row(session: Session, start: int) -> None:
     """The attack the unkeyed chain could not see: edit a row and recompute plain SHA-256 hashes
     from there to the end. Without the head's newest hash to compare it would pass; it is named."""
@@ -490,6 +514,7 @@ def test_a_trail_rechained_with_plain_sha256_is_caught_at_the_changed_row(sessio
     assert problem.startswith(f"审计日志第{start}条被篡改") and "不带密钥的 SHA-256" in problem
 
 
+@pytest.mark.both_databases
 def test_a_trail_rechained_under_another_key_is_caught(session: Session) -> None:
     import hashlib
     import hmac
@@ -506,6 +531,7 @@ def test_a_trail_rechained_under_another_key_is_caught(session: Session) -> None
     assert broken is not None and broken.id == 2 and not broken.plain
 
 
+@pytest.mark.both_databases
 def test_the_audit_key_is_not_in_the_database_and_differs_by_purpose(session: Session, settings: Settings) -> None:
     from models.crypto import PURPOSES, derived_key, master_key
     from tasks.infra.audit import audit_key
@@ -530,6 +556,7 @@ def _plain_trail(session: Session, n: int) -> list[AuditEvent]:
     return events
 
 
+@pytest.mark.both_databases
 def test_a_trail_begun_with_plain_hashes_switches_once_and_verifies(session: Session) -> None:
     from tasks.infra.audit import SWITCH
 
@@ -546,6 +573,7 @@ def test_a_trail_begun_with_plain_hashes_switches_once_and_verifies(session: Ses
     assert verify_trail(session=session) == []
 
 
+@pytest.mark.both_databases
 def test_after_the_switch_plain_hashes_are_refused_and_the_plain_part_is_sealed(session: Session) -> None:
     from tasks.infra.audit import _digest
 
@@ -562,6 +590,7 @@ def test_after_the_switch_plain_hashes_are_refused_and_the_plain_part_is_sealed(
     assert broken is not None and broken.id == 4 and broken.plain
 
 
+@pytest.mark.both_databases
 def test_the_head_beside_the_database_moves_to_the_key_folder(session: Session) -> None:
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("the earlier default beside the database file is SQLite's")

@@ -35,7 +35,9 @@ from tasks.lifecycle.approvals import check_approver, open_gate, remind_waiting
 from tests.conftest import HOUR, LINK, NOW
 from tests.support.factories import in_stationing, letter_code, make_round, sent_code
 
-pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
+# PostgreSQL as well (`both_databases`) only where behaviour differs by database, marked per test
+# with the reason. Key derivation and settings need no database; the inbox test runs the CLI on its
+# own SQLite home (cli_home): SQLite only.
 
 
 def _gate(s: Session, settings: Settings, round_id: int | None = None) -> tuple[Approval, str]:
@@ -102,6 +104,7 @@ def test_processes_starting_together_share_one_master_key(tmp_path: Path) -> Non
     assert len(seen) == 1 and sorted(p.name for p in (tmp_path / "home" / "keys").iterdir()) == ["master.key"]
 
 
+@pytest.mark.both_databases  # re-encrypted columns stored as bytea on PostgreSQL
 def test_rotating_the_informant_key_voids_no_live_code(demo_org: Session, settings: Settings) -> None:
     """The gate's code and the letter's code, both issued before rotation, still work after it."""
     s = demo_org
@@ -118,6 +121,7 @@ def test_rotating_the_informant_key_voids_no_live_code(demo_org: Session, settin
     assert signed.acknowledged_by == "郑文斌"
 
 
+@pytest.mark.both_databases  # re-encrypted columns stored as bytea on PostgreSQL
 def test_configured_informant_keys_rotate_without_voiding_codes(demo_org: Session, settings: Settings) -> None:
     from cryptography.fernet import Fernet
 
@@ -131,6 +135,7 @@ def test_configured_informant_keys_rotate_without_voiding_codes(demo_org: Sessio
                           now=NOW + HOUR) == ""
 
 
+@pytest.mark.both_databases  # an old row written in raw SQL
 def test_a_code_hashed_before_the_keys_were_separated_still_works(demo_org: Session, settings: Settings) -> None:
     """A live code of the release before: its hash is hex under the informants' key; accepted
     until it is spent or replaced, and a new code is hashed under the code key."""
@@ -170,6 +175,7 @@ def holds(blob: str, code: str) -> bool:
     return re.search(rf"(?<![0-9A-Za-z]){code}(?![0-9A-Za-z])", blob) is not None
 
 
+@pytest.mark.both_databases  # the dump reads every table as the dialect stores it
 def test_a_dump_of_every_table_holds_no_code_before_or_after_delivery(demo_org: Session, settings: Settings) -> None:
     """Codes of an asking, a reminder, a code replaced after wrong entries and a transfer letter:
     none is in clear in the database while it waits (only encrypted, under a key not in the
@@ -219,6 +225,7 @@ def received_code(sender: RecordingSender, marker: str) -> str:
     raise AssertionError(f"no code was received with {marker}")
 
 
+@pytest.mark.both_databases  # an encrypted outbox column read back per dialect
 def test_a_code_whose_key_is_gone_is_not_sent_as_garbage(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     _gate(s, settings)

@@ -23,7 +23,9 @@ from tasks.lifecycle.approvals import (
 from tests.conftest import HOUR, NOW
 from tests.support.factories import make_round
 
-pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
+# PostgreSQL as well (`both_databases`) only where behaviour differs by database, marked per test
+# with the reason. Who may answer which gate is the role table, Python over rows read alike: SQLite
+# only.
 
 # gate -> (someone allowed, someone of another role). Written out, not derived from models/access.py.
 WHO = {
@@ -87,6 +89,7 @@ def test_a_units_stationing_gate_is_for_a_leader_of_its_own_team(demo_org: Sessi
     assert check("李建国") == ""
 
 
+@pytest.mark.both_databases  # expiry compares stored timestamps (aware UTC on PostgreSQL)
 def test_an_expired_code_is_replaced_and_the_new_one_works(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     a = opened(s, settings, Gate.REPORT)
@@ -103,6 +106,7 @@ def test_an_expired_code_is_replaced_and_the_new_one_works(demo_org: Session, se
                               now=NOW + late) == "验证码不正确"
 
 
+@pytest.mark.both_databases  # the wrong-attempt counter is updated under the approval's row lock (FOR UPDATE)
 def test_too_many_wrong_codes_kill_the_code(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     a = opened(s, settings, Gate.REPORT)
@@ -118,6 +122,7 @@ def test_too_many_wrong_codes_kill_the_code(demo_org: Session, settings: Setting
     assert check_approver(session=s, settings=settings, approval_id=a.id or 0, approver="张明", code=new, now=NOW) == ""
 
 
+@pytest.mark.both_databases  # reminders pick waiting gates with SKIP LOCKED on PostgreSQL
 def test_a_decision_spends_the_code_and_reminders_bring_a_fresh_one(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     a = opened(s, settings, Gate.PLAN)

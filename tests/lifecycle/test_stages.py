@@ -31,7 +31,8 @@ from tasks.records.dossier import find_dossier
 from tests.conftest import NOW
 from tests.support.factories import finding, make_round, row_counts, sample_findings
 
-pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
+# PostgreSQL as well (`both_databases`) only where behaviour differs by database, marked per test
+# with the reason. The other stage tests check Python rules on top of the same writes: SQLite only.
 
 SENTINEL = "哨兵-绝密-7F3A"
 LINK = "http://127.0.0.1:4200/runs/flow-run/test"
@@ -77,6 +78,7 @@ def stage_of(session: Session, inspection_id: int) -> Stage:
     return Stage(insp.stage)
 
 
+@pytest.mark.both_databases  # every stage's writes, locks, dates and documents on the server database
 def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     rnd, inspections = make_round(s)

@@ -37,7 +37,9 @@ from tests.conftest import NOW
 from tests.support.cli import as_person
 from tests.support.factories import make_round, round_data, round_in, team_data
 
-pytestmark = pytest.mark.both_databases
+# PostgreSQL as well (`both_databases`) only where behaviour differs by database, marked per test
+# with the reason. Composition (OR-Tools), rotation and the forms are Python over rows read alike on
+# both databases; the SQL aggregates and the gate also run on PostgreSQL.
 
 KINDS = {"乡镇街道": 4, "部门": 7, "国有企业": 3, "社区村": 2}
 
@@ -62,6 +64,7 @@ def approved_round(s: Session, params: RoundParams | None = None) -> InspectionR
     return round_in(s, RoundStatus.ACTIVE, params=params)[0]
 
 
+@pytest.mark.both_databases  # the coverage aggregates (count/group by over joins) run as SQL
 def test_coverage_counts_covered_planned_and_open_by_kind(demo_org: Session) -> None:
     s = demo_org
     tid = make_term(s)
@@ -190,6 +193,7 @@ def test_bad_term_is_refused_with_every_reason_and_nothing_written(demo_org: Ses
     assert s.exec(select(AuditEvent).where(AuditEvent.action == "创建任期计划")).all() == []
 
 
+@pytest.mark.both_databases  # a gate: row locks (FOR UPDATE) and the outbox's insert-or-ignore differ by dialect
 def test_the_schedule_gate_belongs_to_the_term_and_asks_the_office(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     tid = make_term(s)

@@ -31,7 +31,10 @@ from tasks.supervision.rectification import rate_text, report_progress, sweep
 from tests.support.advance import advance
 from tests.support.factories import make_round, round_params, team_data
 
-pytestmark = pytest.mark.both_databases  # SQLite and the local PostgreSQL
+# PostgreSQL as well (`both_databases`) only where behaviour differs by database, marked per test
+# with the reason. Refused input writes nothing on either database (one transaction, rolled back)
+# and is checked in Python: SQLite only. The ladder (dates computed in SQL), the rates (SQL
+# aggregates) and the once-only sweeps also run on PostgreSQL.
 
 LINK = "http://127.0.0.1:4200/runs/flow-run/sweep"
 FEEDBACK = date(2027, 1, 10)
@@ -72,6 +75,7 @@ def close(s: Session, settings: Settings, iid: int, day: date, attempt: int) -> 
                      now=at(day), link=LINK)
 
 
+@pytest.mark.both_databases  # the reminder ladder's due dates are computed in SQL (tasks/supervision/rectification.py _plus_days, per dialect)
 def test_ninety_days_of_sweeps(demo_org: Session, settings: Settings) -> None:
     s = demo_org
     ids = to_rectification(s, settings, {"城东街道": 3, "区教育局": 2, "区交通投资集团": 10, "马岙村": 2})
@@ -141,6 +145,7 @@ def test_ninety_days_of_sweeps(demo_org: Session, settings: Settings) -> None:
     assert s.get(Inspection, a).stage == Stage.ARCHIVING  # type: ignore[union-attr]
 
 
+@pytest.mark.both_databases  # overdue days and rates computed over stored dates
 def test_overdue_trigger_and_threshold(demo_org: Session, settings: Settings) -> None:
     """Items overdue by more than D days start a look-back even when the rate is fine."""
     s = demo_org
@@ -217,6 +222,7 @@ def test_item_status_after_report(demo_org: Session, settings: Settings) -> None
     assert s.get(RectificationItem, item.id).status == ItemStatus.IN_PROGRESS  # type: ignore[union-attr]
 
 
+@pytest.mark.both_databases  # the rates are SQL aggregates by year (per dialect)
 def test_rates_by_unit_round_team_and_year(demo_org: Session, settings: Settings) -> None:
     """Counts computed independently with plain SQL match the statistics."""
     from sqlalchemy import text
@@ -305,6 +311,7 @@ def test_plan_review_and_missing_plan_mark(demo_org: Session, settings: Settings
     assert marks == {(i, "未按期报送整改方案") for i in ids.values()}
 
 
+@pytest.mark.both_databases  # the ladder's rung dates in SQL (_plus_days, per dialect)
 def test_new_deadline_starts_a_new_ladder_cycle(demo_org: Session, settings: Settings) -> None:
     """A reopened item (look-back) or a new deadline (plan) is reminded again, each rung once per cycle."""
     from tasks.supervision.rectification import restart_ladder
@@ -324,6 +331,7 @@ def test_new_deadline_starts_a_new_ladder_cycle(demo_org: Session, settings: Set
     assert sorted((n.ladder_cycle, n.rung) for n in s.exec(select(SupervisionNotice).where(SupervisionNotice.item_id == item.id))) == [(0, 0), (0, 1), (1, 0)]
 
 
+@pytest.mark.both_databases  # once-only reminders rest on the outbox's insert-or-ignore (per dialect)
 def test_repeated_sweep_reports_only_what_is_new(demo_org: Session, settings: Settings) -> None:
     """A second sweep of the same day sends nothing, and says so: no notices, no alerts."""
     s = demo_org

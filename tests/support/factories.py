@@ -24,9 +24,9 @@ from models.forms import FindingIn, RoundParams
 from models.settings import Settings, get_settings
 from models.tables import AuditEvent, Inspection, InspectionRound, Unit
 from tasks.lifecycle.rounds import create_round, settle_plan
-from tasks.planning.org import load_org, read_org_file
-from tests.conftest import DEMO_ORG, NOW
+from tests.conftest import NOW
 from tests.support.advance import advance
+from tests.support.templates import TEMPLATES
 
 DEMO_UNITS: tuple[str, ...] = ("城东街道", "区教育局", "区交通投资集团")
 START = date(2026, 12, 1)
@@ -38,14 +38,10 @@ SHEET_HEADER = ["问题类别", "问题描述", "证据材料", "问题性质", 
 def database(home: Path, *, demo: bool = True) -> Iterator[Session]:
     """A database like the `session`/`demo_org` fixtures, for module-scoped fixtures shared by
     tests that only read, or that each assert they wrote nothing."""
-    home.mkdir(parents=True, exist_ok=True)
+    TEMPLATES.copy_sqlite("demo" if demo else "schema", home)  # built once (tests/support/templates.py)
     engine = make_engine(f"sqlite:///{home / 'xuncha.db'}")
-    SQLModel.metadata.create_all(engine)
     try:
         with Session(engine) as session:
-            if demo:
-                load_org(session=session, data=read_org_file(DEMO_ORG))
-                session.commit()
             yield session
     finally:
         engine.dispose()
