@@ -22,6 +22,7 @@ from models.enums import Gate
 from models.forms import NEEDS_COMMENT, GateForm, WaitNotice
 from tasks.lifecycle.prefect import (
     check_approver_task,
+    gate_key_prefix,
     gate_receipt_task,
     open_gate_task,
     publish_round_units_task,
@@ -71,7 +72,7 @@ def await_gate(
     while True:
         # A refusal is said first, where the person filling the form looks.
         text = description if not error else f"> **上次提交未被接受：{error}。请改正后重新提交。**\n\n{description}"
-        key = f"{gate.name.lower().replace('_', '-')}-{inspection_id or term_id or 0}-{attempt}-{try_no}"  # [a-z0-9-] only
+        key = f"{gate_key_prefix(gate)}{inspection_id or term_id or 0}-{attempt}-{try_no}"  # [a-z0-9-] only
         try:
             answer = suspend_flow_run(wait_for_input=prefilled(form, text, initial), key=key)
         except ValidationError:

@@ -13,11 +13,11 @@ from models.enums import Gate
 from models.forms import PlanApproval, RoundParams
 from tasks.lifecycle.prefect import (
     create_round_task,
+    gate_text_task,
     preparation_task,
     publish_round_units_task,
     settle_plan_task,
     start_unit_task,
-    teams_markdown_task,
 )
 
 
@@ -28,14 +28,8 @@ def run_inspection_round(params: RoundParams) -> Any:
     round_id, inspection_ids = create_round_task(params)
     for inspection_id in inspection_ids:
         preparation_task(inspection_id)
-    teams = teams_markdown_task(round_id)
-    answer = await_gate(
-        PlanApproval, gate=Gate.PLAN, round_id=round_id, inspection_id=None, attempt=1,
-        description=(
-            f"## {params.name}（{params.kind}）\n\n进驻时间：{params.start_date} 至 {params.end_date}\n\n"
-            + teams +
-            "\n\n组成人员已按回避制度核查。请领导小组审批工作方案及组成人员。"),
-    )
+    answer = await_gate(PlanApproval, gate=Gate.PLAN, round_id=round_id, inspection_id=None, attempt=1,
+                        description=gate_text_task(Gate.PLAN, round_id, None))
     status = settle_plan_task(round_id, answer.approved)
     if not answer.approved:
         log.info("%s：方案退回（%s）", params.name, answer.comment)

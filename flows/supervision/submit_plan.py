@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from models.forms import PlanParams
-from tasks.supervision.prefect import submit_plan_task, wake_for_plan_task
+from tasks.supervision.prefect import submit_plan_task, wake_unit_task
 
 
 @flow(name="报送整改方案", persist_result=True)
@@ -14,6 +14,6 @@ def submit_plan(params: PlanParams) -> int:
     count = submit_plan_task(params)
     log = get_run_logger()
     log.info("%s·%s：报送整改方案%d项", params.round_name, params.unit_name, count)
-    if wake_for_plan_task(params.round_name, params.unit_name):
+    if wake_unit_task(params.round_name, params.unit_name):
         log.info("%s·%s：已唤醒单位巡察流程，进入整改方案审核", params.round_name, params.unit_name)
     return count

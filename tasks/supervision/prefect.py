@@ -127,12 +127,12 @@ def submit_plan_task(params: PlanParams) -> int:
                            now=now(), link=_link())
 
 
-@task(name="唤醒单位巡察（整改方案）", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
-def wake_for_plan_task(round_name: str, unit_name: str) -> bool:
-    """Wake the unit run waiting for this plan. Never fails the submission (the plan is saved):
-    a wake-up that does not happen here is done by the relay's next pass."""
+@task(name="唤醒单位巡察", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
+def wake_unit_task(round_name: str, unit_name: str) -> bool:
+    """Wake the unit run waiting for this unit's plan or for items to close out. Never fails the
+    submission (it is saved): a wake-up that does not happen here is done by the relay's next pass."""
     from tasks.lifecycle.findings import find_inspection
-    from tasks.ops.launch import wake_for_plan
+    from tasks.ops.launch import wake_unit
 
     with session_scope() as s:
         insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
@@ -141,7 +141,7 @@ def wake_for_plan_task(round_name: str, unit_name: str) -> bool:
     if not run_id:
         return False
     try:
-        return wake_for_plan(iid, run_id)
+        return wake_unit(iid, run_id)
     except Exception as exc:  # noqa: BLE001 - the relay retries; the plan is already recorded
         get_run_logger().warning("未能唤醒单位巡察流程（%s），投递进程将稍后唤醒", type(exc).__name__)
         return False
