@@ -162,7 +162,7 @@ def report(*, session: Session, inspection_id: int) -> Summary:
     return Summary(
         heading=f"{label}：巡察报告审议（第{insp.search_count}次查找问题）", intro=INTRO[Gate.REPORT],
         facts=(f"发现问题 {len(findings)} 个（其中立行立改 {fixed} 个）",
-               *(f"{c}：{n} 个" for c, n in sorted(counts.items())),
+               *([f"按类别：{'，'.join(f'{c} {n} 个' for c, n in sorted(counts.items()))}"] if counts else []),
                f"问题线索 {_count(session, Clue, inspection_id)} 件（内容不在此显示）",
                f"信访举报 {_count(session, Petition, inspection_id)} 件（内容不在此显示）"),
         sections=_by_category(findings, listed=True))

@@ -84,7 +84,7 @@ def test_report_figures_and_findings_by_category_without_clue_or_petition_text(d
                  informant_name="举报人甲", now=NOW)
     advance(demo_org, settings, iid, Stage.REPORTING)
     md = text(demo_org, settings, Gate.REPORT, iid)
-    assert "发现问题 4 个（其中立行立改 1 个）" in md and "全面从严治党：2 个" in md
+    assert "发现问题 4 个（其中立行立改 1 个）" in md and "按类别：党的建设 1 个，全面从严治党 2 个，选人用人 1 个" in md
     assert "问题线索 1 件" in md and "信访举报 1 件" in md
     assert "**全面从严治党（2 个）**" in md and "公务接待超标准" in md
     assert "财务报销 \\*审核\\* 不严 \\| 附件缺失" in md  # typed text shown as typed, not as Markdown
