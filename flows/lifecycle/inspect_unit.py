@@ -30,6 +30,7 @@ from tasks.lifecycle.prefect import (
     reporting_task,
     review_task,
     stationing_task,
+    wake_round_task,
 )
 from tasks.ops.launch import close_wait_key, plan_wait_key
 from tasks.records.prefect import unit_figures_task
@@ -154,6 +155,7 @@ def inspect_unit(inspection_id: int) -> str:
                 # The unit's figures at archiving, counts only (tasks/records/statistics.py has the definitions).
                 create_table_artifact(key=f"unit-figures-{inspection_id}", table=unit_figures_task(inspection_id),
                                       description=f"{state.label}：巡察工作统计（归档时）")
+                wake_round_task(state.round_id)  # the round's last unit: its round run ends
                 continue
             case None:
                 raise AssertionError(f"no work for {step}")  # only DONE has none, and the loop ends there

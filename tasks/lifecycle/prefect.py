@@ -266,12 +266,17 @@ def reject_answer_task(approval_id: int, try_no: int, approver: str, reason: str
 
 @task(name="更新本轮各单位", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
 def publish_round_units_task(round_id: int) -> None:
-    """A new version of the round run's table of its units (stage, waiting gate, link); written
-    on the round's own run, whichever unit run moved, so the round's page always points to them."""
+    """The round run's one table of its units (stage, waiting gate, link), kept up to date in
+    place whichever unit run moved: one 各被巡察单位 card on the round's page, not a new version
+    per move. Created once; two runs creating it at the same moment leave two versions, and
+    later updates go to the newest."""
+    import json
     from uuid import UUID
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import ArtifactCreate
+    from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
     from tasks.lifecycle.rounds import units_table
 
@@ -281,12 +286,48 @@ def publish_round_units_task(round_id: int) -> None:
             return
         table = units_table(session=s, settings=get_settings(), round_id=round_id)
         name, run_id = rnd.name, rnd.flow_run_id
-    import json
-
+    key, data = f"round-{round_id}-units", json.dumps(table, ensure_ascii=False)
+    description = f"{name}：各被巡察单位的阶段、等待的审批和流程链接"
     with get_client(sync_client=True) as client:
-        client.create_artifact(ArtifactCreate(
-            key=f"round-{round_id}-units", type="table", data=json.dumps(table, ensure_ascii=False),
-            description=f"{name}：各被巡察单位的阶段、等待的审批和流程链接", flow_run_id=UUID(run_id)))
+        latest = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                                       sort=ArtifactSort.CREATED_DESC, limit=1)
+        if latest and str(latest[0].flow_run_id) == run_id:
+            client.update_artifact(latest[0].id, ArtifactUpdate(data=data, description=description))
+        else:
+            client.create_artifact(ArtifactCreate(key=key, type="table", data=data, description=description,
+                                                  flow_run_id=UUID(run_id)))
+
+
+def round_done(round_id: int) -> bool:
+    """Every unit of the round is archived (the round run's wait is over)."""
+    from models.enums import RoundStatus
+
+    with session_scope() as s:
+        rnd = s.get(InspectionRound, round_id)
+        return rnd is None or rnd.status in (RoundStatus.DONE, RoundStatus.RETURNED)
+
+
+@task(name="读取轮次状态", **READ)
+def round_done_task(round_id: int) -> bool:
+    return round_done(round_id)
+
+
+@task(name="唤醒巡察轮次", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
+def wake_round_task(round_id: int) -> bool:
+    """Once the round's last unit is archived, its round run (waiting while its units work) ends.
+    Never fails the unit run: the relay wakes a round run whose wake-up was lost."""
+    from tasks.ops.launch import wake_round
+
+    with session_scope() as s:
+        rnd = s.get(InspectionRound, round_id)
+        run_id = rnd.flow_run_id if rnd is not None else None
+    if not run_id or not round_done(round_id):
+        return False
+    try:
+        return wake_round(round_id, run_id)
+    except Exception as exc:  # noqa: BLE001 - the relay retries
+        get_run_logger().warning("未能唤醒巡察轮次流程（%s），投递进程将稍后唤醒", type(exc).__name__)
+        return False
 
 
 @task(name="启动单位巡察", **STAGE)

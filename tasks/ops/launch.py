@@ -16,6 +16,7 @@ COMMON_DEPLOYMENT = "共性问题归类/共性问题归类"
 PLAN_WAIT = "awaiting-plan"  # pause keys of a unit run waiting for its plan: awaiting-plan-<inspection>-<attempt>-<n>
 # ... and for items to close out (reported 已完成待核): awaiting-closeout-<inspection>-<attempt>-<n>
 CLOSE_WAIT = "awaiting-closeout"
+ROUND_WAIT = "round-units"  # the round run while its units work: round-units-<round>-<n>
 
 
 def run_name(kind: str, round_name: str, unit_name: str) -> str:
@@ -106,3 +107,8 @@ def wake_for_close_out(inspection_id: int, flow_run_id: str, client: Any = None)
 def wake_unit(inspection_id: int, flow_run_id: str, client: Any = None) -> bool:
     """Wake the unit run if it waits for something this unit does: its plan, or items to close out."""
     return wake_for_plan(inspection_id, flow_run_id, client) or wake_for_close_out(inspection_id, flow_run_id, client)
+
+
+def wake_round(round_id: int, flow_run_id: str, client: Any = None) -> bool:
+    """Wake the round run waiting for its units (it ends once they are all archived)."""
+    return wake(flow_run_id, f"{ROUND_WAIT}-{round_id}-", client)
