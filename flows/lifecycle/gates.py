@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from prefect.flow_runs import suspend_flow_run
-from pydantic import ValidationError, create_model
+from pydantic import BaseModel, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from models.enums import Gate
@@ -40,6 +40,13 @@ def check_answer(answer: GateForm) -> str:
     if answer.decision in NEEDS_COMMENT and not answer.comment.strip():
         return f"选择“{answer.decision}”时必须填写意见"
     return ""
+
+
+def _plain(value: Any) -> Any:
+    """A form value as JSON-able data (rows of a list are models)."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
 def prefilled(form: type[F], description: str, initial: dict[str, Any] | None) -> type[F]:
@@ -90,6 +97,8 @@ def await_gate(
         if not error:
             break
         reject_answer_task(approval.id, try_no, answer.approver, error)
+        if initial:  # asked again with what was entered, not the first proposal (20 groups typed once)
+            initial = {name: _plain(getattr(answer, name)) for name in initial}
         try_no += 1
     record_decision_task(approval.id, answer.decision, answer.approver, answer.comment, "登录" if person else "验证码")
     return answer

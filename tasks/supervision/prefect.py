@@ -186,7 +186,10 @@ def propose_common_task(round_name: str, attempt: int | None = None) -> dict[str
     """The grouping this run works on and its proposals (ids, titles and unit names only)."""
     from models.enums import GroupingStatus
     from tasks.supervision.common_problems import (
+        default_leader,
+        department_choices,
         grouping_for_run,
+        leader_choices,
         proposal_line,
         propose_groups,
         settle_empty,
@@ -213,8 +216,12 @@ def propose_common_task(round_name: str, attempt: int | None = None) -> dict[str
         proposals = propose_groups(session=s, round_id=rnd.id, finding_ids=g.finding_ids)
         if not proposals:
             settle_empty(session=s, grouping_id=g.id, now=now())
-        return info | {"proposals": [p.to_input().model_dump() for p in proposals],
-                       "notes": [proposal_line(p) for p in proposals]}
+        leaders = leader_choices(session=s)
+        rows = [p.to_input().model_dump() for p in proposals]
+        for row, p in zip(rows, proposals, strict=True):  # prefilled with a leader who may lead it
+            row["leader_in_charge"] = row["leader_in_charge"] or default_leader(leaders, p.unit_names)
+        return info | {"proposals": rows, "notes": [proposal_line(p) for p in proposals],
+                       "leaders": list(leaders), "departments": department_choices(session=s)}
 
 
 def _run_over(flow_run_id: str) -> bool:
