@@ -57,6 +57,7 @@ from tests.support.driver import (
     pause_key,
     read,
     ready_account,
+    units_working,
     wait_for,
     wait_for_key,
     waiting_approval,
@@ -114,7 +115,7 @@ def approve_plan(run_id: str) -> None:
     refused_and_waiting(run_id, "plan-0-1-3")
     fresh = live_code(approval.id)  # sent to 张明 with the refusal
     answer(run_id, decision="批准", approver="张明", code=fresh, comment="同意")
-    assert wait_for(run_id, final=True).state.is_completed()  # type: ignore[union-attr]
+    units_working(run_id)  # the round run waits for its units (it ends when they are archived)
     with session_scope() as s:
         reasons = [e.detail["reason"] for e in s.exec(select(tables.AuditEvent).where(
             tables.AuditEvent.action == "审批被拒收", tables.AuditEvent.entity_id == approval.id).order_by(col(tables.AuditEvent.id)))]
@@ -333,7 +334,7 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
     # to its units: one table, kept up to date in place as they move.
     with session_scope() as s:
         rid = s.exec(select(tables.InspectionRound.id).where(tables.InspectionRound.name == name)).one()
-    wait_for_key(round_run, f"round-units-{rid}-0")
+    units_working(round_run)
     table = units_artifact(name)
     assert {r["被巡察单位"] for r in table} == set(insp) and {r["等待审批"] for r in table} == {"巡察组提交报告"}
     assert all(r["单位巡察流程"].endswith(f"/runs/flow-run/{runs[r['被巡察单位']]}") for r in table)
