@@ -15,6 +15,8 @@ class UnitKind(StrEnum):
 class Pool(StrEnum):
     LEADER = "组长库"
     TALENT = "人才库"
+    # Not a team pool: the leaders who may lead (领办) a round's common problems (共性问题归类).
+    COMMON_LEADER = "分管领导"
 
 
 class ConflictKind(StrEnum):

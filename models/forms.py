@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any, ClassVar, Literal
 
 from prefect.input import RunInput
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from models.text import (
     LONG_MAX,
@@ -330,3 +330,27 @@ class CommonProblemsConfirm(GateForm):
     approver: str = _approver("确认人（姓名）")
     groups: list[CommonGroupIn] = Field(title="共性问题（每组填写分管领导和责任部门）", json_schema_extra=_pos(3))
     comment: str = Field(default="", title="意见", json_schema_extra=_pos(4))
+
+
+def _one_of(values: list[str]) -> Any:
+    """Literal[values...] built at run time (the UI shows a Literal as a select of its values)."""
+    return Literal.__getitem__(tuple(values))
+
+
+def common_form(leaders: list[str], departments: list[str]) -> type[CommonProblemsConfirm]:
+    """The confirmation form with 分管领导 and 责任部门 picked from the org data (a select and a
+    multi-select) instead of typed. Without any leader in charge in the org data the field stays
+    free text, and the check after the answer says what to load."""
+    row: dict[str, Any] = {}
+    if leaders:
+        row["leader_in_charge"] = (_one_of(leaders), Field(
+            title="分管领导", description="领办该共性问题的分管领导（组织数据中的分管领导；不领办涉及本人所在单位的问题）"))
+    if departments:
+        row["departments"] = (list.__class_getitem__(_one_of(departments)), Field(
+            default_factory=list, title="责任部门", description="组织数据中类型为“部门”的单位，可多选"))
+    group: Any = create_model("CommonGroupIn", __base__=CommonGroupIn, **row) if row else CommonGroupIn
+    rows: Any = list.__class_getitem__(group)
+    form: type[CommonProblemsConfirm] = create_model(
+        "CommonProblemsConfirm", __base__=CommonProblemsConfirm,
+        groups=(rows, Field(title="共性问题（每组选择分管领导和责任部门）", json_schema_extra=_pos(3))))
+    return form

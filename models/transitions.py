@@ -128,6 +128,8 @@ class InspectionState:
     open_items: int
     plan_submitted: bool
     plan_approved: bool
+    # Items the unit reported done (已完成待核) since the last 暂不销号: what 整改销号 decides on.
+    items_to_close: int = 0
 
     @property
     def waiting_for_plan(self) -> bool:
@@ -156,6 +158,7 @@ class StepKind(StrEnum):
     RUN = "run"  # run the work, no person needed
     GATE = "gate"  # ask the gate, then run the work with its answer
     WAIT_FOR_PLAN = "wait for plan"  # hold no process until the unit submits its plan (报送整改方案)
+    WAIT_FOR_CLOSE_OUT = "wait for close-out"  # hold no process until the unit reports items done (报送整改进展)
     ARCHIVE = "archive"  # file the dossier and publish the unit's figures
     DONE = "done"
 
@@ -215,6 +218,8 @@ def next_step(state: InspectionState, *, done: frozenset[Work] = frozenset()) ->
             return Step(StepKind.WAIT_FOR_PLAN, stage, Work.PLAN)
         if state.waiting_for_plan:
             return Step(StepKind.GATE, stage, Work.PLAN, Gate.RECT_PLAN)
+        if state.open_items and not state.items_to_close:  # nothing to decide until items are reported done
+            return Step(StepKind.WAIT_FOR_CLOSE_OUT, stage, Work.CLOSE_OUT)
     work, gate = _MOVES[stage]
     if stage is Stage.CLUE_TRANSFER and not state.pending_clues:
         gate = None  # nothing to approve: transferred at once

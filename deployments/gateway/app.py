@@ -398,9 +398,10 @@ class Gateway:
 
     async def phone_get(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
-        info = await db(lambda s: phone.describe(session=s, flow_run_id=run_id))
+        info = await db(lambda s: phone.describe(session=s, settings=self.settings, flow_run_id=run_id))
         return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options,
-                                             notice=info.notice), headers={"Cache-Control": "no-store"})
+                                             notice=info.notice, summary=info.summary),
+                            headers={"Cache-Control": "no-store"})
 
     async def phone_post(self, request: Request) -> Response:
         if not same_origin(request):
@@ -408,7 +409,7 @@ class Gateway:
         run_id = request.path_params["run_id"]
         form = parse_form(await request.body())
         t = now()
-        info = await db(lambda s: phone.describe(session=s, flow_run_id=run_id))
+        info = await db(lambda s: phone.describe(session=s, settings=self.settings, flow_run_id=run_id))
         if not info.options:
             return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=[], notice=info.notice))
         try:
@@ -416,7 +417,7 @@ class Gateway:
                                                        form=form, now=t))
         except Forbidden as exc:
             return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options,
-                                                 error=str(exc), values=form), status_code=403)
+                                                 error=str(exc), values=form, summary=info.summary), status_code=403)
         status = ""
         for _ in range(20):  # the form's schema is stored a moment after the run pauses
             try:
@@ -431,7 +432,8 @@ class Gateway:
             await anyio.sleep(0.5)
         if status != "ACCEPT":
             return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options,
-                                                 error="流程暂时不能接收办理结果，请稍后再试", values=form), status_code=503)
+                                                 error="流程暂时不能接收办理结果，请稍后再试", values=form,
+                                                 summary=info.summary), status_code=503)
         return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options, done=True,
                                              notice=f"已提交：{run_input['decision']}。流程核对后生效，结果以提醒和流程页面为准。"))
 

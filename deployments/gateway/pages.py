@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+from tasks.lifecycle.gate_summary import Summary
+
 STYLE = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;background:#f3f4f6;margin:0}
 main{max-width:420px;margin:8vh auto;background:#fff;padding:32px 36px;border-radius:8px;box-shadow:0 2px 12px #0002}
@@ -15,6 +17,10 @@ button{margin-top:22px;width:100%;padding:10px;font-size:16px;background:#b91c1c
 .notice{background:#e0f2fe;color:#075985;padding:10px 12px;border-radius:4px;margin:12px 0}
 code{word-break:break-all;background:#f3f4f6;padding:2px 4px}
 .secret{font-size:20px;letter-spacing:2px;font-family:monospace}
+.subject{margin:14px 0;line-height:1.6;overflow-wrap:anywhere}
+.subject h2{font-size:17px;margin:18px 0 6px}.subject ul{margin:4px 0;padding-left:1.3em}
+.subject li{margin:2px 0}.subject .intro{color:#444}
+@media (max-width:480px){main{margin:0;border-radius:0;box-shadow:none;padding:20px 16px}}
 """
 
 
@@ -67,13 +73,27 @@ def password_page(*, name: str, forced: bool, error: str = "") -> str:
 <button type="submit">保存新密码</button></form>""")
 
 
+def summary_html(summary: Summary | None) -> str:
+    """What the decision is about (tasks/lifecycle/gate_summary.py), as short lists for a phone."""
+    if summary is None:
+        return ""
+    facts = "".join(f"<li>{escape(f)}</li>" for f in summary.facts)
+    parts = [f'<p class="intro">{escape(summary.intro)}</p>' if summary.intro else "", f"<ul>{facts}</ul>" if facts else ""]
+    for s in summary.sections:
+        lines = "".join(f"<li>{escape(line)}</li>" for line in s.lines or ("无",))
+        parts.append(f"<h2>{escape(s.title)}</h2><ul>{lines}</ul>")
+    return f'<section class="subject" aria-label="审批事项">{"".join(parts)}</section>'
+
+
 def phone_page(*, gate: str, subject: str, options: list[str], error: str = "", notice: str = "",
-               done: bool = False, values: dict[str, str] | None = None) -> str:
+               done: bool = False, values: dict[str, str] | None = None, summary: Summary | None = None) -> str:
     """A gate answered from the link in the alert, without a full login: the approver's name and
-    the one-time code the alert carried prove who answers (tasks/lifecycle/approvals.py check_approver)."""
+    the one-time code the alert carried prove who answers (tasks/lifecycle/approvals.py check_approver).
+    What is decided is shown above the form, read from the database as the page opens."""
     head = f'<h1>{escape(gate)}</h1><p class="sub">{escape(subject)}</p>{_messages(error, notice)}'
     if done or not options:
         return page(gate, head + '<p><a href="/login">登录后查看</a></p>')
+    head += summary_html(summary)
     v = values or {}
     choices = "".join(f'<option value="{escape(o)}"{" selected" if v.get("decision") == o else ""}>{escape(o)}</option>'
                       for o in options)

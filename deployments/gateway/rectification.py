@@ -24,6 +24,7 @@ from models.clock import now
 from models.enums import ItemStatus
 from models.errors import DomainError, NotFound
 from models.forms import PlanItemIn, ProgressIn
+from models.tables import Inspection
 from tasks.supervision import by_unit
 
 if TYPE_CHECKING:
@@ -36,16 +37,16 @@ T = TypeVar("T")
 
 
 def wake_plan(upstream: str, inspection_id: int, flow_run_id: str) -> bool:
-    """Wake the unit run waiting for this unit's plan (tasks/ops/launch.py, as the flow does),
-    through the Prefect server the gateway forwards to (never an ephemeral one)."""
+    """Wake the unit run waiting for this unit's plan or for items to close out (tasks/ops/launch.py,
+    as the flows do), through the Prefect server the gateway forwards to (never an ephemeral one)."""
     from prefect.client.orchestration import SyncPrefectClient
 
-    from tasks.ops.launch import wake_for_plan
+    from tasks.ops.launch import wake_unit
 
     client = SyncPrefectClient(f"{upstream}/api", auth_string=os.environ.get("PREFECT_API_AUTH_STRING"),
                                httpx_settings={"timeout": WAKE_SECONDS})
     with client:
-        return wake_for_plan(inspection_id, flow_run_id, client)
+        return wake_unit(inspection_id, flow_run_id, client)
 
 
 async def _wake(upstream: str, inspection_id: int, flow_run_id: str) -> bool:
@@ -153,8 +154,6 @@ async def view(office: Office, request: Request, who: Who) -> Response:
 
 
 async def _unit_of_inspection(inspection_id: int) -> int:
-    from models.tables import Inspection
-
     def work(s: Any) -> int:
         insp = s.get(Inspection, inspection_id)
         if insp is None:
@@ -221,4 +220,7 @@ async def report_progress(office: Office, request: Request, who: Who) -> Respons
     if isinstance(count, Response):
         return count
     done = f"已报送整改进展（{count}项）" + ("，作为正式整改情况报告" if form.get("formal") == "1" else "")
+    run_id = await db(lambda s: getattr(s.get(Inspection, iid), "flow_run_id", None))
+    if run_id and await _wake(office.gw.upstream, iid, run_id):  # items reported done: 整改销号 opens
+        done += "，已转入整改销号"
     return _back(office, who, unit_id, iid, done)

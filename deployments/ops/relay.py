@@ -33,15 +33,23 @@ from models.clock import now as clock_now
 from models.db import session_scope
 from models.settings import Settings, get_settings
 from tasks.infra.alerts import AppriseSender, Sender, deliver_due
-from tasks.lifecycle import approvals
-from tasks.ops.launch import start_common_grouping, start_look_back, wake_for_plan
+from tasks.lifecycle import approvals, rounds
+from tasks.lifecycle.prefect import refresh_gate_texts
+from tasks.ops.launch import (
+    start_common_grouping,
+    start_look_back,
+    wake_for_close_out,
+    wake_for_plan,
+    wake_round,
+)
 from tasks.ops.recovery import CrashedRun, is_silent, plan_recoveries
-from tasks.supervision import common_problems, look_back
+from tasks.supervision import close_out, common_problems, look_back
 from tasks.supervision import rectification as supervision
 
 log = logging.getLogger("xuncha.relay")
 
 HEARTBEAT = "prefect.flow-run.heartbeat"
+ROUND_WAKE_DAYS = 7  # a finished round's run is looked at for this long after its last unit archived
 
 
 @dataclass
@@ -51,7 +59,8 @@ class TickResult:
     reminded: int = 0
     started: list[int] = field(default_factory=list)
     groupings: list[int] = field(default_factory=list)
-    woken: list[int] = field(default_factory=list)  # inspections whose run was woken for its plan
+    woken: list[int] = field(default_factory=list)  # inspections whose run was woken for its plan or close-out
+    refreshed: int = 0  # waiting gates whose description was rewritten with new figures
     marked_crashed: list[str] = field(default_factory=list)
     rescheduled: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -89,6 +98,9 @@ class Relay:
             self._guard(result, "启动回头看", lambda: self.start_registered(result))
             self._guard(result, "启动共性问题归类", lambda: self.start_groupings(result))
             self._guard(result, "唤醒等待整改方案的单位", lambda: self.wake_plans(result))
+            self._guard(result, "唤醒等待销号的单位", lambda: self.wake_close_outs(result))
+            self._guard(result, "唤醒已完成的巡察轮次", lambda: self.wake_rounds(result))
+            self._guard(result, "更新审批说明", lambda: self.refresh_texts(result))
             self._guard(result, "恢复中断运行", lambda: self.recover(result))
         return result
 
@@ -131,6 +143,29 @@ class Relay:
             if wake_for_plan(inspection_id, run_id, client):
                 result.woken.append(inspection_id)
                 log.info("巡察任务%d：整改方案已报送，单位巡察流程仍在等待，已唤醒", inspection_id)
+
+    def wake_close_outs(self, result: TickResult, client: Any = None) -> None:
+        with session_scope() as s:
+            waiting = close_out.close_outs_due(session=s)
+        for inspection_id, run_id in waiting:
+            if wake_for_close_out(inspection_id, run_id, client):
+                result.woken.append(inspection_id)
+                log.info("巡察任务%d：有整改事项待销号，单位巡察流程仍在等待，已唤醒", inspection_id)
+
+    def wake_rounds(self, result: TickResult, client: Any = None) -> None:
+        """Round runs still waiting after their last unit was archived (a wake-up lost) end now."""
+        with session_scope() as s:
+            done = rounds.recently_done(session=s, since=clock_now() - timedelta(days=ROUND_WAKE_DAYS))
+        for round_id, run_id in done:
+            if wake_round(round_id, run_id, client):
+                log.info("巡察轮次%d：各单位均已归档，轮次流程仍在等待，已唤醒", round_id)
+
+    def refresh_texts(self, result: TickResult) -> None:
+        """The waiting gates' forms show the figures as they are now (tasks/lifecycle/gate_summary.py)."""
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            result.refreshed = refresh_gate_texts(client)
 
     # Runs whose process died ---------------------------------------------------------------
 

@@ -15,13 +15,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from prefect.flow_runs import suspend_flow_run
-from pydantic import ValidationError, create_model
+from pydantic import BaseModel, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from models.enums import Gate
 from models.forms import NEEDS_COMMENT, GateForm, WaitNotice
 from tasks.lifecycle.prefect import (
     check_approver_task,
+    gate_key_prefix,
     gate_receipt_task,
     open_gate_task,
     publish_round_units_task,
@@ -39,6 +40,13 @@ def check_answer(answer: GateForm) -> str:
     if answer.decision in NEEDS_COMMENT and not answer.comment.strip():
         return f"选择“{answer.decision}”时必须填写意见"
     return ""
+
+
+def _plain(value: Any) -> Any:
+    """A form value as JSON-able data (rows of a list are models)."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
 def prefilled(form: type[F], description: str, initial: dict[str, Any] | None) -> type[F]:
@@ -71,7 +79,7 @@ def await_gate(
     while True:
         # A refusal is said first, where the person filling the form looks.
         text = description if not error else f"> **上次提交未被接受：{error}。请改正后重新提交。**\n\n{description}"
-        key = f"{gate.name.lower().replace('_', '-')}-{inspection_id or term_id or 0}-{attempt}-{try_no}"  # [a-z0-9-] only
+        key = f"{gate_key_prefix(gate)}{inspection_id or term_id or 0}-{attempt}-{try_no}"  # [a-z0-9-] only
         try:
             answer = suspend_flow_run(wait_for_input=prefilled(form, text, initial), key=key)
         except ValidationError:
@@ -89,6 +97,8 @@ def await_gate(
         if not error:
             break
         reject_answer_task(approval.id, try_no, answer.approver, error)
+        if initial:  # asked again with what was entered, not the first proposal (20 groups typed once)
+            initial = {name: _plain(getattr(answer, name)) for name in initial}
         try_no += 1
     record_decision_task(approval.id, answer.decision, answer.approver, answer.comment, "登录" if person else "验证码")
     return answer

@@ -10,7 +10,7 @@ from prefect.artifacts import create_table_artifact
 
 from flows.lifecycle.gates import await_condition, await_gate
 from flows.outcome import ends_in_chinese
-from models.enums import Gate
+from models.enums import Gate, Stage
 from models.forms import (
     CloseOutApproval,
     ClueTransferApproval,
@@ -18,20 +18,22 @@ from models.forms import (
     ReportReview,
     StationingDone,
 )
-from models.transitions import StepKind, Work, next_step
+from models.transitions import InspectionState, StepKind, Work, next_step
 from tasks.lifecycle.prefect import (
     archiving_task,
     close_out_task,
     clue_transfer_task,
     feedback_task,
+    gate_text_task,
     publish_round_units_task,
     read_inspection,
     rectification_task,
     reporting_task,
     review_task,
     stationing_task,
+    wake_round_task,
 )
-from tasks.ops.launch import plan_wait_key
+from tasks.ops.launch import close_wait_key, plan_wait_key
 from tasks.records.prefect import unit_figures_task
 from tasks.supervision.prefect import (
     close_out_check_task,
@@ -47,10 +49,21 @@ def _plan_in(inspection_id: int) -> bool:
     return state.plan_submitted or not state.waiting_for_plan
 
 
-def _items_table(items: list[dict[str, str]], plan: bool = False) -> str:
-    cols = ["编号", "问题", "整改措施", "责任人", "完成时限"] if plan else ["编号", "问题"]
-    return ("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
-            + "".join("| " + " | ".join(i[c] for c in cols) + " |\n" for i in items))
+def _close_out_due(inspection_id: int) -> bool:
+    """The wait for 整改销号 is over: items are reported done, or there is nothing left open."""
+    state = read_inspection(inspection_id)
+    return state.stage is not Stage.RECTIFICATION or bool(state.items_to_close) or not state.open_items
+
+
+def _awaiting_close_out(state: InspectionState) -> str:
+    return (f"## {state.label}：督促整改中\n\n未销号整改事项 **{state.open_items}** 项，暂无单位报送“已完成待核”的事项，"
+            "巡察办暂无需办理整改销号。\n\n单位通过部署“报送整改进展”（或巡察办的整改事项页面）报送整改进展；"
+            "有事项报送为“已完成待核”后，本流程自动进入“整改销号”，此处无需填写。\n")
+
+
+def _items_list(items: list[dict[str, str]]) -> str:
+    """The items as a list (a table scrolls sideways on a phone)."""
+    return "".join(f"- {i['编号']}号：{i['问题']}\n" for i in items)
 
 
 def _awaiting_plan(step: dict[str, Any]) -> str:
@@ -58,7 +71,7 @@ def _awaiting_plan(step: dict[str, Any]) -> str:
     due = f"应于 **{step['due']}** 前" if step["due"] else ""
     return (f"## {step['label']}：等待报送整改方案\n\n{again}单位{due}通过部署“报送整改方案”报送整改方案"
             "（逐项填写整改措施、责任人和完成时限；整改事项可填编号或问题描述）。报送后本流程自动进入“整改方案审核”，"
-            "此处无需填写。\n\n" + _items_table(step["items"]))
+            "此处无需填写。\n\n" + _items_list(step["items"]))
 
 
 @flow(name="单位巡察", persist_result=True)  # named 单位巡察·<轮次>·<单位> by start_unit_task
@@ -80,16 +93,13 @@ def inspect_unit(inspection_id: int) -> str:
             case Work.REPORTING:
                 answer = await_gate(
                     StationingDone, gate=Gate.STATIONING_DONE, round_id=state.round_id, inspection_id=inspection_id,
-                    attempt=n, description=(
-                        f"## {state.label}：集中巡察（第{n}次查找问题）\n\n已登记问题 **{state.findings}** 个。"
-                        "问题清单登记完毕后，由组长确认进驻结束并提交巡察报告。"),
+                    attempt=n, description=gate_text_task(Gate.STATIONING_DONE, state.round_id, inspection_id),
                 )
                 reporting_task(inspection_id, n, answer.approver, answer.comment)
             case Work.REPORT_REVIEW:
                 review = await_gate(
                     ReportReview, gate=Gate.REPORT, round_id=state.round_id, inspection_id=inspection_id, attempt=n,
-                    description=(f"## {state.label}：巡察报告审议\n\n本次报告共 **{state.findings}** 个问题。"
-                                 "通过后进入反馈阶段；退回则巡察组重新查找问题（须填写意见）。"),
+                    description=gate_text_task(Gate.REPORT, state.round_id, inspection_id),
                 )
                 review_task(inspection_id, n, review.approved, review.comment)
             case Work.COMMON_GROUPING:
@@ -106,9 +116,8 @@ def inspect_unit(inspection_id: int) -> str:
                 if step.gate is not None:
                     clues = await_gate(
                         ClueTransferApproval, gate=Gate.CLUE_TRANSFER, round_id=state.round_id,
-                        inspection_id=inspection_id, attempt=1, description=(
-                            f"## {state.label}：线索移交审批\n\n待移交问题线索 **{state.pending_clues}** 件"
-                            "（线索内容仅在巡察办系统内查阅）。"),
+                        inspection_id=inspection_id, attempt=1,
+                        description=gate_text_task(Gate.CLUE_TRANSFER, state.round_id, inspection_id),
                     )
                     approved = clues.approved
                 clue_transfer_task(inspection_id, approved)
@@ -118,26 +127,25 @@ def inspect_unit(inspection_id: int) -> str:
                 plan_step = plan_step_task(inspection_id)
                 if step.kind is StepKind.WAIT_FOR_PLAN:
                     # Wait for 报送整改方案, which wakes this run.
+                    publish_round_units_task(state.round_id)
                     await_condition(lambda: _plan_in(inspection_id), key=plan_wait_key(inspection_id, plan_attempt),
                                     description=_awaiting_plan(plan_step))
                 else:
                     plan = await_gate(
                         RectPlanReview, gate=Gate.RECT_PLAN, round_id=state.round_id, inspection_id=inspection_id,
-                        attempt=plan_attempt, description=(
-                            f"## {plan_step['label']}：整改方案审核\n\n单位已报送整改方案，整改事项 "
-                            f"**{len(plan_step['items'])}** 项（编号、问题和方案中的措施、责任人、完成时限如下）。"
-                            "审核结论：通过，或退回修改（须填写意见，单位修改后重新报送，再次审核）。\n\n"
-                            + _items_table(plan_step["items"], plan=True)),
+                        attempt=plan_attempt, description=gate_text_task(Gate.RECT_PLAN, state.round_id, inspection_id),
                     )
                     review_plan_task(inspection_id, plan_attempt, plan.approved, plan.comment)
                     plan_attempt += 1
+            case Work.CLOSE_OUT if step.kind is StepKind.WAIT_FOR_CLOSE_OUT:
+                # Nothing to decide until the unit reports items done (报送整改进展), which wakes this run.
+                publish_round_units_task(state.round_id)
+                await_condition(lambda: _close_out_due(inspection_id), key=close_wait_key(inspection_id, close_attempt),
+                                description=_awaiting_close_out(state))
             case Work.CLOSE_OUT:
                 close = await_gate(
                     CloseOutApproval, gate=Gate.CLOSE_OUT, round_id=state.round_id, inspection_id=inspection_id,
-                    attempt=close_attempt, description=(
-                        f"## {state.label}：整改销号\n\n未销号整改事项 **{state.open_items}** 项。"
-                        "核实整改到位后同意销号；否则选择暂不销号并写明理由。"
-                        "标为共性问题的问题须先经“共性问题归类”确认，单位才能销号归档。"),
+                    attempt=close_attempt, description=gate_text_task(Gate.CLOSE_OUT, state.round_id, inspection_id),
                     # Leaving rectification archives the unit: its common findings must be led first.
                     validate=lambda a: close_out_check_task(inspection_id, a.approved),
                 )
@@ -149,6 +157,7 @@ def inspect_unit(inspection_id: int) -> str:
                 # The unit's figures at archiving, counts only (tasks/records/statistics.py has the definitions).
                 create_table_artifact(key=f"unit-figures-{inspection_id}", table=unit_figures_task(inspection_id),
                                       description=f"{state.label}：巡察工作统计（归档时）")
+                wake_round_task(state.round_id)  # the round's last unit: its round run ends
                 continue
             case None:
                 raise AssertionError(f"no work for {step}")  # only DONE has none, and the loop ends there

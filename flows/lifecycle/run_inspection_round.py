@@ -1,5 +1,8 @@
 """A round: create it, prepare each unit, get the plan and teams approved, then start one
-independent `单位巡察` flow run per unit (each can wait at its own gates for days)."""
+independent `单位巡察` flow run per unit (each can wait at its own gates for days). The round's
+run then waits, suspended, until every unit is archived: it reads as still going (not Completed
+with a Retry button) while its units work. Its state keeps Prefect's name "Suspended": Prefect
+itself tells suspended runs by that name (prefect/_flow_run_suspension.py), so it is not renamed."""
 
 from __future__ import annotations
 
@@ -8,19 +11,21 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.states import Completed
 
-from flows.lifecycle.gates import await_gate
+from flows.lifecycle.gates import await_condition, await_gate
 from flows.outcome import ends_in_chinese
 from models.enums import Gate
 from models.forms import PlanApproval, RoundParams
 from tasks.lifecycle.prefect import (
     create_round_task,
+    gate_text_task,
     preparation_task,
     publish_round_units_task,
     refresh_forms_task,
+    round_done_task,
     settle_plan_task,
     start_unit_task,
-    teams_markdown_task,
 )
+from tasks.ops.launch import ROUND_WAIT
 from tasks.ops.run_names import named_as
 
 
@@ -33,14 +38,8 @@ def run_inspection_round(params: RoundParams) -> Any:
     refresh_forms_task()
     for inspection_id in inspection_ids:
         preparation_task(inspection_id)
-    teams = teams_markdown_task(round_id)
-    answer = await_gate(
-        PlanApproval, gate=Gate.PLAN, round_id=round_id, inspection_id=None, attempt=1,
-        description=(
-            f"## {params.name}（{params.kind}）\n\n进驻时间：{params.start_date} 至 {params.end_date}\n\n"
-            + teams +
-            "\n\n组成人员已按回避制度核查。请领导小组审批工作方案及组成人员。"),
-    )
+    answer = await_gate(PlanApproval, gate=Gate.PLAN, round_id=round_id, inspection_id=None, attempt=1,
+                        description=gate_text_task(Gate.PLAN, round_id, None))
     status = settle_plan_task(round_id, answer.approved)
     if not answer.approved:
         log.info("%s：方案退回（%s）", params.name, answer.comment)
@@ -48,7 +47,11 @@ def run_inspection_round(params: RoundParams) -> Any:
     for inspection_id in inspection_ids:
         start_unit_task(inspection_id)
     publish_round_units_task(round_id)
-    # The round's run ends here; its units go on in runs of their own, listed in the table
-    # artifact 本轮各单位 that every unit run keeps up to date.
-    return Completed(message=f"方案已批准，{len(inspection_ids)}个单位的巡察流程已启动（见本运行的工件“各被巡察单位”）",
-                     data=status)
+    # The round's run waits (holding no process) while its units go on in runs of their own,
+    # listed in its one table 各被巡察单位; the last unit's archiving wakes it, and it ends.
+    await_condition(lambda: round_done_task(round_id), key=f"{ROUND_WAIT}-{round_id}", description=(
+        f"## {params.name}：各被巡察单位巡察进行中\n\n方案已批准，{len(inspection_ids)}个单位的巡察流程已启动，"
+        "各单位的阶段和等待办理的事项见本运行的工件“各被巡察单位”。本轮全部单位立卷归档后，本运行自动结束；"
+        "此处无需办理。\n"))
+    log.info("%s：各被巡察单位均已归档", params.name)
+    return Completed(message=f"本轮{len(inspection_ids)}个单位均已立卷归档", data=status)

@@ -7,7 +7,7 @@ from prefect import flow, get_run_logger
 from flows.outcome import ends_in_chinese
 from models.forms import PlanParams
 from tasks.ops.run_names import named_as
-from tasks.supervision.prefect import submit_plan_task, wake_for_plan_task
+from tasks.supervision.prefect import submit_plan_task, wake_unit_task
 
 
 @flow(name="报送整改方案", flow_run_name=named_as("报送整改方案"), persist_result=True)
@@ -17,6 +17,6 @@ def submit_plan(params: PlanParams) -> int:
     count = submit_plan_task(params)
     log = get_run_logger()
     log.info("%s·%s：报送整改方案%d项", params.round_name, params.unit_name, count)
-    if wake_for_plan_task(params.round_name, params.unit_name):
+    if wake_unit_task(params.round_name, params.unit_name):
         log.info("%s·%s：已唤醒单位巡察流程，进入整改方案审核", params.round_name, params.unit_name)
     return count

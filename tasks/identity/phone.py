@@ -18,6 +18,7 @@ from models.settings import Settings
 from tasks.identity.door import waiting_gate
 from tasks.infra.audit import record_refusal
 from tasks.lifecycle.approvals import check_approver, subject_name
+from tasks.lifecycle.gate_summary import Summary, gate_summary
 
 FORMS: dict[Gate, type[GateForm]] = {Gate.PLAN: PlanApproval, Gate.REPORT: ReportReview,
                                      Gate.CLUE_TRANSFER: ClueTransferApproval}
@@ -30,9 +31,10 @@ class PhoneGate:
     subject: str
     options: list[str]  # empty: not answerable here
     notice: str = ""
+    summary: Summary | None = None  # what the decision is about, read as the page opens
 
 
-def describe(*, session: Session, flow_run_id: str) -> PhoneGate:
+def describe(*, session: Session, settings: Settings, flow_run_id: str) -> PhoneGate:
     approval = waiting_gate(session=session, flow_run_id=str(flow_run_id))
     if approval is None:
         return PhoneGate("审批", "", [], "该审批已办理或不在等待中")
@@ -41,7 +43,9 @@ def describe(*, session: Session, flow_run_id: str) -> PhoneGate:
     form = PHONE_GATES.get(gate)
     if form is None:
         return PhoneGate(gate.value, subject, [], "该审批请登录后在流程页面办理")
-    return PhoneGate(gate.value, subject, list(get_args(form.model_fields["decision"].annotation)))
+    summary = gate_summary(session=session, settings=settings, gate=gate, round_id=approval.round_id,
+                           inspection_id=approval.inspection_id)
+    return PhoneGate(gate.value, subject, list(get_args(form.model_fields["decision"].annotation)), summary=summary)
 
 
 def check(*, session: Session, settings: Settings, flow_run_id: str, form: dict[str, str], now: datetime
@@ -50,7 +54,7 @@ def check(*, session: Session, settings: Settings, flow_run_id: str, form: dict[
     approval = waiting_gate(session=session, flow_run_id=str(flow_run_id))
     if approval is None or Gate(approval.gate) not in PHONE_GATES:
         raise Forbidden("该审批不能用验证码办理")
-    options = describe(session=session, flow_run_id=flow_run_id).options
+    options = describe(session=session, settings=settings, flow_run_id=flow_run_id).options
     decision, approver = form.get("decision", ""), form.get("approver", "").strip()[:50]
     comment, code = form.get("comment", "").strip()[:2000], form.get("code", "").strip()[:12]
     if decision not in options:

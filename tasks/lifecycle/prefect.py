@@ -19,10 +19,11 @@ from models.handoffs import GateAsked
 from models.settings import get_settings
 from models.tables import Inspection, InspectionRound, Unit
 from models.transitions import InspectionState
-from tasks.lifecycle import approvals, stages
+from tasks.lifecycle import approvals, gate_summary, stages
 from tasks.lifecycle.rounds import create_round, settle_plan, teams_markdown
 from tasks.ops.forms import refresh_quietly
 from tasks.ops.launch import UNIT_DEPLOYMENT, run_name, start_once
+from tasks.supervision.close_out import items_to_close
 
 
 def retry_unless_domain_error(task: Any, task_run: Any, state: Any) -> bool:
@@ -153,7 +154,75 @@ def read_inspection(inspection_id: int) -> InspectionState:
             findings=len(stages.Ctx(s, get_settings(), inspection_id).findings()),
             open_items=len(stages.open_items(session=s, inspection_id=inspection_id)),
             plan_submitted=insp.plan_submitted_at is not None, plan_approved=insp.plan_approved_at is not None,
+            items_to_close=items_to_close(session=s, inspection_id=inspection_id),
         )
+
+
+@task(name="读取审批事项", **READ)
+def gate_text_task(gate: Gate, round_id: int | None, inspection_id: int | None) -> str:
+    """What the gate's form says the decision is about, read now (tasks/lifecycle/gate_summary.py)."""
+    with session_scope() as s:
+        return gate_summary.gate_text(session=s, settings=get_settings(), gate=gate, round_id=round_id,
+                                      inspection_id=inspection_id)
+
+
+def gate_key_prefix(gate: Gate) -> str:
+    """How a gate's pause keys begin (flows/lifecycle/gates.py await_gate)."""
+    return gate.name.lower().replace("_", "-") + "-"
+
+
+def refresh_gate_texts(client: Any, inspection_id: int | None = None) -> int:
+    """Rewrite the stored description of each waiting gate (of one inspection, or all) whose
+    figures changed since it was asked: a finding registered while the stationing gate waits, a
+    progress report while the close-out waits. The refusal said above it is kept. Returns how
+    many were rewritten. Called after registering findings and by the relay's housekeeping."""
+    import orjson
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+
+    from models.tables import Approval
+
+    with session_scope() as s:
+        q = select(Approval).where(Approval.status == ApprovalStatus.PENDING, Approval.flow_run_id.is_not(None))  # type: ignore[union-attr]
+        if inspection_id is not None:
+            q = q.where(Approval.inspection_id == inspection_id)
+        texts = [(str(a.flow_run_id), Gate(a.gate), gate_summary.gate_text(
+            session=s, settings=get_settings(), gate=Gate(a.gate), round_id=a.round_id, inspection_id=a.inspection_id))
+            for a in s.exec(q)]
+    from uuid import UUID
+
+    rewritten = 0
+    for run_id, gate, text in texts:
+        if not text:
+            continue
+        try:
+            state = client.read_flow_run(UUID(run_id)).state
+            keyset = state.state_details.run_input_keyset if state is not None and state.is_paused() else None
+            if not keyset or not str(state.state_details.pause_key or "").startswith(gate_key_prefix(gate)):
+                continue
+            old = orjson.loads(client.read_flow_run_input(flow_run_id=UUID(run_id), key=keyset["description"]))
+        except (ObjectNotFound, PrefectHTTPStatusError):
+            continue
+        head = old.partition("## ")[0] if isinstance(old, str) else ""
+        if head + text == old:
+            continue
+        client.delete_flow_run_input(flow_run_id=UUID(run_id), key=keyset["description"])
+        client.create_flow_run_input(flow_run_id=UUID(run_id), key=keyset["description"],
+                                     value=orjson.dumps(head + text).decode())
+        rewritten += 1
+    return rewritten
+
+
+@task(name="更新审批说明", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
+def refresh_gate_texts_task(inspection_id: int) -> int:
+    """After findings are registered: the waiting gate's form shows them (never fails the caller)."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            return refresh_gate_texts(client, inspection_id)
+    except Exception as exc:  # noqa: BLE001 - the relay's housekeeping does it again
+        get_run_logger().warning("未能更新等待中审批的说明（%s），投递进程将稍后更新", type(exc).__name__)
+        return 0
 
 
 @task(name="发起审批", **READ)
@@ -205,12 +274,17 @@ def reject_answer_task(approval_id: int, try_no: int, approver: str, reason: str
 
 @task(name="更新本轮各单位", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
 def publish_round_units_task(round_id: int) -> None:
-    """A new version of the round run's table of its units (stage, waiting gate, link); written
-    on the round's own run, whichever unit run moved, so the round's page always points to them."""
+    """The round run's one table of its units (stage, waiting gate, link), kept up to date in
+    place whichever unit run moved: one 各被巡察单位 card on the round's page, not a new version
+    per move. Created once; two runs creating it at the same moment leave two versions, and
+    later updates go to the newest."""
+    import json
     from uuid import UUID
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import ArtifactCreate
+    from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
     from tasks.lifecycle.rounds import units_table
 
@@ -220,12 +294,48 @@ def publish_round_units_task(round_id: int) -> None:
             return
         table = units_table(session=s, settings=get_settings(), round_id=round_id)
         name, run_id = rnd.name, rnd.flow_run_id
-    import json
-
+    key, data = f"round-{round_id}-units", json.dumps(table, ensure_ascii=False)
+    description = f"{name}：各被巡察单位的阶段、等待的审批和流程链接"
     with get_client(sync_client=True) as client:
-        client.create_artifact(ArtifactCreate(
-            key=f"round-{round_id}-units", type="table", data=json.dumps(table, ensure_ascii=False),
-            description=f"{name}：各被巡察单位的阶段、等待的审批和流程链接", flow_run_id=UUID(run_id)))
+        latest = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                                       sort=ArtifactSort.CREATED_DESC, limit=1)
+        if latest and str(latest[0].flow_run_id) == run_id:
+            client.update_artifact(latest[0].id, ArtifactUpdate(data=data, description=description))
+        else:
+            client.create_artifact(ArtifactCreate(key=key, type="table", data=data, description=description,
+                                                  flow_run_id=UUID(run_id)))
+
+
+def round_done(round_id: int) -> bool:
+    """Every unit of the round is archived (the round run's wait is over)."""
+    from models.enums import RoundStatus
+
+    with session_scope() as s:
+        rnd = s.get(InspectionRound, round_id)
+        return rnd is None or rnd.status in (RoundStatus.DONE, RoundStatus.RETURNED)
+
+
+@task(name="读取轮次状态", **READ)
+def round_done_task(round_id: int) -> bool:
+    return round_done(round_id)
+
+
+@task(name="唤醒巡察轮次", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
+def wake_round_task(round_id: int) -> bool:
+    """Once the round's last unit is archived, its round run (waiting while its units work) ends.
+    Never fails the unit run: the relay wakes a round run whose wake-up was lost."""
+    from tasks.ops.launch import wake_round
+
+    with session_scope() as s:
+        rnd = s.get(InspectionRound, round_id)
+        run_id = rnd.flow_run_id if rnd is not None else None
+    if not run_id or not round_done(round_id):
+        return False
+    try:
+        return wake_round(round_id, run_id)
+    except Exception as exc:  # noqa: BLE001 - the relay retries
+        get_run_logger().warning("未能唤醒巡察轮次流程（%s），投递进程将稍后唤醒", type(exc).__name__)
+        return False
 
 
 @task(name="启动单位巡察", **STAGE)

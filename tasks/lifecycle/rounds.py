@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models.db import get_or_raise
 from models.enums import ConflictKind, Pool, RoundKind, RoundStatus, Stage, TeamRole
@@ -227,6 +227,8 @@ def units_table(*, session: Session, settings: Settings, round_id: int) -> list[
         if (insp.id not in waiting and insp.stage == Stage.RECTIFICATION and insp.plan_submitted_at is None
                 and insp.plan_approved_at is None):
             waiting[insp.id] = "（等待单位报送整改方案）"
+        elif insp.id not in waiting and insp.stage == Stage.RECTIFICATION and insp.plan_approved_at is not None:
+            waiting[insp.id] = "（督促整改中，等待单位报送整改进展）"
     return [{"被巡察单位": unit.name, "所处阶段": Stage(insp.stage).value, "等待审批": waiting.get(insp.id, "—"),
              "单位巡察流程": settings.run_link(insp.flow_run_id) if insp.flow_run_id else "（尚未启动）"}
             for insp, unit in rows]
@@ -241,3 +243,13 @@ def settle_plan(*, session: Session, round_id: int, approved: bool, now: datetim
         record_event(session=session, actor="领导小组", action="方案审批", entity="round", entity_id=round_id,
                      now=now, detail={"status": RoundStatus(rnd.status).value})
     return RoundStatus(rnd.status)
+
+
+def recently_done(*, session: Session, since: datetime) -> list[tuple[int, str]]:
+    """(round, its run) of finished rounds whose last unit was archived since `since`: their run
+    may still wait for its units (a wake-up lost). The relay wakes those."""
+    last = (select(func.max(Inspection.archived_at)).where(Inspection.round_id == InspectionRound.id)
+            .scalar_subquery())
+    rows = session.execute(select(InspectionRound.id, InspectionRound.flow_run_id).where(
+        InspectionRound.status == RoundStatus.DONE, col(InspectionRound.flow_run_id).is_not(None), last >= since)).all()
+    return [(int(r), str(f)) for r, f in rows]

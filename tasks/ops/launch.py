@@ -14,6 +14,9 @@ UNIT_DEPLOYMENT = "单位巡察/单位巡察"
 LOOK_BACK_DEPLOYMENT = "回头看/回头看"
 COMMON_DEPLOYMENT = "共性问题归类/共性问题归类"
 PLAN_WAIT = "awaiting-plan"  # pause keys of a unit run waiting for its plan: awaiting-plan-<inspection>-<attempt>-<n>
+# ... and for items to close out (reported 已完成待核): awaiting-closeout-<inspection>-<attempt>-<n>
+CLOSE_WAIT = "awaiting-closeout"
+ROUND_WAIT = "round-units"  # the round run while its units work: round-units-<round>-<n>
 
 
 def run_name(kind: str, round_name: str, unit_name: str) -> str:
@@ -62,6 +65,11 @@ def plan_wait_key(inspection_id: int, attempt: int) -> str:
     return f"{PLAN_WAIT}-{inspection_id}-{attempt}"
 
 
+def close_wait_key(inspection_id: int, attempt: int) -> str:
+    """The pause key prefix of a unit run waiting for items to close out before its `attempt`-th 整改销号."""
+    return f"{CLOSE_WAIT}-{inspection_id}-{attempt}"
+
+
 def wake(flow_run_id: str, key_prefix: str, client: Any = None) -> bool:
     """Resume the run if it is suspended under a pause key starting with `key_prefix`, and only
     then: a run waiting at a gate, running or finished is left alone. False when nothing was
@@ -89,3 +97,18 @@ def wake(flow_run_id: str, key_prefix: str, client: Any = None) -> bool:
 def wake_for_plan(inspection_id: int, flow_run_id: str, client: Any = None) -> bool:
     """Wake the unit run if it waits for this unit's plan (any attempt)."""
     return wake(flow_run_id, f"{PLAN_WAIT}-{inspection_id}-", client)
+
+
+def wake_for_close_out(inspection_id: int, flow_run_id: str, client: Any = None) -> bool:
+    """Wake the unit run if it waits for items of this unit to close out (any attempt)."""
+    return wake(flow_run_id, f"{CLOSE_WAIT}-{inspection_id}-", client)
+
+
+def wake_unit(inspection_id: int, flow_run_id: str, client: Any = None) -> bool:
+    """Wake the unit run if it waits for something this unit does: its plan, or items to close out."""
+    return wake_for_plan(inspection_id, flow_run_id, client) or wake_for_close_out(inspection_id, flow_run_id, client)
+
+
+def wake_round(round_id: int, flow_run_id: str, client: Any = None) -> bool:
+    """Wake the round run waiting for its units (it ends once they are all archived)."""
+    return wake(flow_run_id, f"{ROUND_WAIT}-{round_id}-", client)

@@ -41,6 +41,7 @@ from models.enums import (
     FindingScope,
     GroupingStatus,
     ItemStatus,
+    Pool,
     Role,
     RoundStatus,
     Stage,
@@ -344,6 +345,23 @@ def propose_groups(*, session: Session, round_id: int, finding_ids: list[int] | 
     return sorted(proposals, key=lambda p: (p.flagged, p.finding_ids[0]))
 
 
+def leader_choices(*, session: Session) -> dict[str, str]:
+    """Who may lead a common problem (the org data's 分管领导), by name, with their own unit ('' for none)."""
+    rows = session.exec(select(Person.name, Person.pools, Unit.name).join(
+        Unit, col(Unit.id) == Person.unit_id, isouter=True).order_by(col(Person.id))).all()
+    return {name: unit or "" for name, pools, unit in rows if Pool.COMMON_LEADER.value in (pools or [])}
+
+
+def department_choices(*, session: Session) -> list[str]:
+    """The units of kind 部门 in the org data: what 责任部门 may name."""
+    return list(session.exec(select(Unit.name).where(Unit.kind == UnitKind.DEPARTMENT).order_by(col(Unit.id))))
+
+
+def default_leader(leaders: dict[str, str], unit_names: list[str]) -> str:
+    """The first leader in charge who belongs to none of the group's units ('' when none may)."""
+    return next((name for name, own in leaders.items() if own not in unit_names), "")
+
+
 def proposal_line(p: GroupProposal) -> str:
     """One line of the confirmation form's description."""
     ids = "、".join(map(str, p.finding_ids))
@@ -389,6 +407,7 @@ class _Known:
     archived: set[int | None]  # findings of archived units
     leaders: dict[str, Person]
     kinds: dict[str, str]  # unit name -> kind, of the departments named
+    unit_names: dict[int, str]  # unit id -> name, of the leaders' own units
     items: dict[int, RectificationItem]  # finding id -> its item
     other_problems: dict[int | None, CommonProblem]  # problems the findings belong to already
 
@@ -426,6 +445,8 @@ def _read_known(session: Session, round_id: int, groups: list[CommonGroupIn]) ->
             select(Person).where(col(Person.name).in_([g.leader_in_charge for g in groups])))},
         kinds=dict(session.exec(select(Unit.name, Unit.kind).where(
             col(Unit.name).in_(sorted({d for g in groups for d in g.departments})))).all()),
+        unit_names={i or 0: n for i, n in session.exec(select(Unit.id, Unit.name).join(
+            Person, col(Person.unit_id) == Unit.id).where(col(Person.name).in_([g.leader_in_charge for g in groups])))},
         items={i.finding_id: i for i in session.exec(
             select(RectificationItem).where(col(RectificationItem.finding_id).in_(all_ids)))},
         other_problems={c.id: c for c in session.exec(select(CommonProblem).where(col(CommonProblem.id).in_(other_ids)))},
@@ -448,6 +469,13 @@ def _heading_problems(label: str, n: int, g: CommonGroupIn, prior: CommonProblem
         problems.append(f"{label}：未填写分管领导")
     elif g.leader_in_charge not in known.leaders:
         problems.append(f"{label}：分管领导“{g.leader_in_charge}”不在人员名单中")
+    elif prior is None:  # a confirmed problem's leader was checked when it was confirmed
+        leader = known.leaders[g.leader_in_charge]
+        own = known.unit_names.get(leader.unit_id or 0, "")
+        if Pool.COMMON_LEADER.value not in leader.pools:
+            problems.append(f"{label}：“{leader.name}”不是组织数据中可领办共性问题的分管领导（人员的“库”须含“分管领导”）")
+        elif own and own in {known.found[i][1] for i in g.finding_ids if i in known.found}:
+            problems.append(f"{label}：分管领导“{leader.name}”是{own}的人员，不能领办涉及本单位的共性问题")
     if prior is None:  # a confirmed problem's departments were checked when it was confirmed
         problems += _department_problems(label, g.departments, known.kinds)
     return problems

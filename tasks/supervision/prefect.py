@@ -127,12 +127,12 @@ def submit_plan_task(params: PlanParams) -> int:
                            now=now(), link=_link())
 
 
-@task(name="唤醒单位巡察（整改方案）", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
-def wake_for_plan_task(round_name: str, unit_name: str) -> bool:
-    """Wake the unit run waiting for this plan. Never fails the submission (the plan is saved):
-    a wake-up that does not happen here is done by the relay's next pass."""
+@task(name="唤醒单位巡察", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
+def wake_unit_task(round_name: str, unit_name: str) -> bool:
+    """Wake the unit run waiting for this unit's plan or for items to close out. Never fails the
+    submission (it is saved): a wake-up that does not happen here is done by the relay's next pass."""
     from tasks.lifecycle.findings import find_inspection
-    from tasks.ops.launch import wake_for_plan
+    from tasks.ops.launch import wake_unit
 
     with session_scope() as s:
         insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
@@ -141,7 +141,7 @@ def wake_for_plan_task(round_name: str, unit_name: str) -> bool:
     if not run_id:
         return False
     try:
-        return wake_for_plan(iid, run_id)
+        return wake_unit(iid, run_id)
     except Exception as exc:  # noqa: BLE001 - the relay retries; the plan is already recorded
         get_run_logger().warning("未能唤醒单位巡察流程（%s），投递进程将稍后唤醒", type(exc).__name__)
         return False
@@ -186,7 +186,10 @@ def propose_common_task(round_name: str, attempt: int | None = None) -> dict[str
     """The grouping this run works on and its proposals (ids, titles and unit names only)."""
     from models.enums import GroupingStatus
     from tasks.supervision.common_problems import (
+        default_leader,
+        department_choices,
         grouping_for_run,
+        leader_choices,
         proposal_line,
         propose_groups,
         settle_empty,
@@ -213,8 +216,12 @@ def propose_common_task(round_name: str, attempt: int | None = None) -> dict[str
         proposals = propose_groups(session=s, round_id=rnd.id, finding_ids=g.finding_ids)
         if not proposals:
             settle_empty(session=s, grouping_id=g.id, now=now())
-        return info | {"proposals": [p.to_input().model_dump() for p in proposals],
-                       "notes": [proposal_line(p) for p in proposals]}
+        leaders = leader_choices(session=s)
+        rows = [p.to_input().model_dump() for p in proposals]
+        for row, p in zip(rows, proposals, strict=True):  # prefilled with a leader who may lead it
+            row["leader_in_charge"] = row["leader_in_charge"] or default_leader(leaders, p.unit_names)
+        return info | {"proposals": rows, "notes": [proposal_line(p) for p in proposals],
+                       "leaders": list(leaders), "departments": department_choices(session=s)}
 
 
 def _run_over(flow_run_id: str) -> bool:

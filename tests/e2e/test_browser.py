@@ -350,9 +350,12 @@ class Walk:
         page.get_by_role("link", name=f"巡察轮次·{self.round_name}", exact=True).first.click()
         page.wait_for_url(RUN_URL)
         assert RUN_URL.search(page.url).group(1) == str(self.run_id)  # type: ignore[union-attr]
-        page.get_by_text("等待审批", exact=True).first.wait_for()
+        page.get_by_text("等待中", exact=True).first.wait_for()
         dialog = ui.open_resume(page)
-        dialog.get_by_text(f"{self.round_name}（{self.defaults['kind']}）").wait_for()  # the gate's description
+        # The gate's description says what is decided (tasks/lifecycle/gate_summary.py): teams, roles, units.
+        dialog.get_by_text(f"{self.round_name}：方案及组成人员审批").wait_for()
+        dialog.get_by_text(f"巡察类型：{self.defaults['kind']}").wait_for()
+        dialog.get_by_text("回避及未选配说明").wait_for()
         ui.textbox(dialog, "审批人（姓名）（选填）").wait_for()
         assert _in_order(_labels(dialog), PLAN_TITLES), _labels(dialog)
         self.shot("05-resume-form-empty")
@@ -372,12 +375,21 @@ class Walk:
     def left_gate(self) -> bool:
         return not _read(self.run_id).state.is_paused()  # type: ignore[arg-type]
 
-    def await_completed(self) -> None:
-        fr = _wait_for(self.run_id, final=True, timeout=300)  # type: ignore[arg-type]
-        assert fr.state is not None and fr.state.is_completed(), fr.state
+    def await_units_working(self) -> None:
+        """Past the plan the round run starts its units and waits for them (not Completed with a
+        Retry button while they work): suspended under round-units-<round>-0."""
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            state = _read(self.run_id).state  # type: ignore[arg-type]
+            assert state is not None and not (state.is_failed() or state.is_crashed()), state
+            if state.is_paused() and str(state.state_details.pause_key).startswith("round-units-"):
+                break
+            time.sleep(1)
+        else:
+            raise AssertionError(f"the round run did not wait for its units: {_read(self.run_id).state}")  # type: ignore[arg-type]
         self.page.reload()
-        self.page.get_by_text("已完成", exact=True).first.wait_for()
-        self.shot("08-completed")
+        self.page.get_by_text("等待中", exact=True).first.wait_for()  # Prefect's "Suspended", in Chinese
+        self.shot("08-units-working")
 
     def check_records(self) -> None:
         """The application recorded the round as started and who approved the plan (the person
@@ -433,8 +445,8 @@ def _walk(stack: Any, browser: Any, defaults: dict[str, Any], started: float) ->
             while not w.left_gate() and time.monotonic() < deadline:
                 time.sleep(0.5)
             assert w.left_gate(), f"{w.ui.name}: still paused 30 s after resuming in the UI"
-            w.await_completed()
-            phase(f"{w.ui.name}: run completed")
+            w.await_units_working()
+            phase(f"{w.ui.name}: round run waits for its units")
             w.check_records()
             phase(f"{w.ui.name}: records checked")
             retire_round(w.round_name)  # the next tests may use the same units and people
@@ -559,7 +571,7 @@ def test_a_member_cannot_answer_the_leading_groups_gate(stack: Any, page: Any) -
             _await_form(run.id)
             log_in(page, stack.ui_url, ready_account("郭涛"))  # 巡察组组员
             page.goto(f"{stack.ui_url}/runs/flow-run/{run.id}")
-            page.get_by_text("等待审批", exact=True).first.wait_for()
+            page.get_by_text("等待中", exact=True).first.wait_for()
             dialog = V1.open_resume(page)
             V1.textbox(dialog, "审批人（姓名）（选填）").wait_for()
             V1.choose(page, dialog, "审批决定", "批准")

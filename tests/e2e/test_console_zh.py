@@ -177,7 +177,7 @@ def walk(clerk: Clerk, run_id: UUID, deployment_id: UUID, ids: set[str], start_s
     page.get_by_text("被巡察单位", exact=True).last.wait_for()
     clerk.look("run-form", ids)
     page.goto(f"{url}/runs/flow-run/{run_id}")
-    page.get_by_text("等待审批", exact=True).first.wait_for()
+    page.get_by_text("等待中", exact=True).first.wait_for()
     text = clerk.look("waiting-run", ids)
     if clerk.label == "desktop":  # the phone's heading shows the state and links, not the start time
         assert start_shown in text, f"the start time {start_shown} (Beijing) is not on the page"

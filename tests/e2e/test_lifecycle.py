@@ -15,6 +15,8 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.deployments import run_deployment
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -55,6 +57,7 @@ from tests.support.driver import (
     pause_key,
     read,
     ready_account,
+    units_working,
     wait_for,
     wait_for_key,
     waiting_approval,
@@ -112,7 +115,7 @@ def approve_plan(run_id: str) -> None:
     refused_and_waiting(run_id, "plan-0-1-3")
     fresh = live_code(approval.id)  # sent to 张明 with the refusal
     answer(run_id, decision="批准", approver="张明", code=fresh, comment="同意")
-    assert wait_for(run_id, final=True).state.is_completed()  # type: ignore[union-attr]
+    units_working(run_id)  # the round run waits for its units (it ends when they are archived)
     with session_scope() as s:
         reasons = [e.detail["reason"] for e in s.exec(select(tables.AuditEvent).where(
             tables.AuditEvent.action == "审批被拒收", tables.AuditEvent.entity_id == approval.id).order_by(col(tables.AuditEvent.id)))]
@@ -327,9 +330,11 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
         assert run_id, f"no flow run started for {unit}"
         fr = wait_for(run_id, paused=True)
         assert fr.name == f"单位巡察·{name}·{unit}"  # findable in the Runs list
-    # The round's run ended, and points to its units: a table kept up to date as they move.
-    round_state = read(round_run).state
-    assert round_state is not None and round_state.is_completed() and "3个单位的巡察流程已启动" in str(round_state.message)
+    # The round's run waits while its units work (not Completed with a Retry button), and points
+    # to its units: one table, kept up to date in place as they move.
+    with session_scope() as s:
+        rid = s.exec(select(tables.InspectionRound.id).where(tables.InspectionRound.name == name)).one()
+    units_working(round_run)
     table = units_artifact(name)
     assert {r["被巡察单位"] for r in table} == set(insp) and {r["等待审批"] for r in table} == {"巡察组提交报告"}
     assert all(r["单位巡察流程"].endswith(f"/runs/flow-run/{runs[r['被巡察单位']]}") for r in table)
@@ -381,7 +386,9 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
             # No review before a plan: the run waits until the 报送整改方案 form wakes it.
             (f"awaiting-plan-{cd}-1-0", None, submit_plan_by_form(name, "城东街道", cd, plan_runs)),
             (f"rect-plan-{cd}-1-0", ok("通过")),
-            (f"close-out-{cd}-1-0", ok("同意销号"), all_done(cd)),
+            # Nothing to close out until the unit reports items done (the relay wakes the run).
+            (f"awaiting-closeout-{cd}-1-0", None, all_done(cd)),
+            (f"close-out-{cd}-1-0", ok("同意销号")),
         ],
         # A return without a reason is refused and asked again; a clue gate; close-out refused once.
         "区财政局": [
@@ -392,8 +399,11 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
             # The plan recorded without the form's wake-up (a lost wake-up): the relay wakes the run.
             (f"awaiting-plan-{cz}-1-0", None, submit_plan_for(cz)),
             (f"rect-plan-{cz}-1-0", ok("通过")),
+            (f"awaiting-closeout-{cz}-1-0", None, all_done(cz)),
             (f"close-out-{cz}-1-0", ok("暂不销号", "整改材料不全")),
-            (f"close-out-{cz}-2-0", ok("同意销号"), all_done(cz), led),
+            # Refused: it waits until the unit reports again, then asks again.
+            (f"awaiting-closeout-{cz}-2-0", None, all_done(cz)),
+            (f"close-out-{cz}-2-0", ok("同意销号"), led),
         ],
         "区交通投资集团": [
             (f"stationing-done-{jt}-1-0", ok("进驻结束，提交巡察报告")),
@@ -405,7 +415,8 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
             (f"awaiting-plan-{jt}-2-0", None, submit_plan_by_form(name, "区交通投资集团", jt, plan_runs, by="description")),
             (f"rect-plan-{jt}-2-0", ok("通过")),
             # Answered while the grouping waits: refused (its common finding has no leader yet).
-            (f"close-out-{jt}-1-0", ok("同意销号"), all_done(jt), waiting_at(runs_and_grouping, "共性问题归类", "common-0-1-0")),
+            (f"awaiting-closeout-{jt}-1-0", None, all_done(jt)),
+            (f"close-out-{jt}-1-0", ok("同意销号"), waiting_at(runs_and_grouping, "共性问题归类", "common-0-1-0")),
             (f"close-out-{jt}-1-1", ok("同意销号"), led),
         ],
     })
@@ -428,6 +439,12 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
     assert read(common() or "").name == f"共性问题归类·{name}·第1次"
 
     final_table = units_artifact(name)  # read before the session below takes the database
+    # The last unit archived ended the round's run; its table is one artifact, updated in place.
+    fr = wait_for(round_run, final=True)
+    assert fr.state is not None and fr.state.is_completed() and "本轮3个单位均已立卷归档" in str(fr.state.message), fr.state
+    with get_client(sync_client=True) as client:
+        versions = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"round-{rid}-units"])))
+    assert len(versions) == 1, [v.created for v in versions]
     with session_scope() as s:
         rnd = s.exec(select(tables.InspectionRound).where(tables.InspectionRound.name == name)).one()
         assert rnd.status == RoundStatus.DONE

@@ -55,7 +55,10 @@ CASES: list[tuple[Stage, dict[str, Any], frozenset[Work], Step]] = [
     (Stage.RECTIFICATION, {"open_items": 2}, STARTED, Step(StepKind.WAIT_FOR_PLAN, Stage.RECTIFICATION, Work.PLAN)),
     (Stage.RECTIFICATION, {"open_items": 2, "plan_submitted": True}, STARTED,
      Step(StepKind.GATE, Stage.RECTIFICATION, Work.PLAN, Gate.RECT_PLAN)),
+    # Plan approved, no item reported done: nothing to close out yet, the run waits for progress.
     (Stage.RECTIFICATION, {"open_items": 2, "plan_submitted": True, "plan_approved": True}, STARTED,
+     Step(StepKind.WAIT_FOR_CLOSE_OUT, Stage.RECTIFICATION, Work.CLOSE_OUT)),
+    (Stage.RECTIFICATION, {"open_items": 2, "plan_submitted": True, "plan_approved": True, "items_to_close": 1}, STARTED,
      Step(StepKind.GATE, Stage.RECTIFICATION, Work.CLOSE_OUT, Gate.CLOSE_OUT, leads_to=moves(Stage.RECTIFICATION))),
     (Stage.RECTIFICATION, {"open_items": 0}, STARTED,  # nothing to plan: straight to close-out
      Step(StepKind.GATE, Stage.RECTIFICATION, Work.CLOSE_OUT, Gate.CLOSE_OUT, leads_to=moves(Stage.RECTIFICATION))),
@@ -108,6 +111,8 @@ def test_a_walk_from_preparation_takes_every_stage_in_order() -> None:
             st = dataclasses.replace(st, open_items=2)
         elif step.kind is StepKind.WAIT_FOR_PLAN:
             st = dataclasses.replace(st, plan_submitted=True)
+        elif step.kind is StepKind.WAIT_FOR_CLOSE_OUT:
+            st = dataclasses.replace(st, items_to_close=2)  # the unit reports its items done
         elif step.work is Work.PLAN:
             st = dataclasses.replace(st, plan_approved=True)
         elif step.leads_to:
@@ -121,7 +126,8 @@ def test_a_walk_from_preparation_takes_every_stage_in_order() -> None:
         pytest.fail("the walk did not end")
     assert seen == STAGE_ORDER
     assert works == [Work.STATIONING, Work.REPORTING, Work.REPORT_REVIEW, Work.COMMON_GROUPING, Work.FEEDBACK,
-                     Work.CLUE_TRANSFER, Work.RECTIFICATION, Work.PLAN, Work.PLAN, Work.CLOSE_OUT, Work.ARCHIVING]
+                     Work.CLUE_TRANSFER, Work.RECTIFICATION, Work.PLAN, Work.PLAN, Work.CLOSE_OUT, Work.CLOSE_OUT,
+                     Work.ARCHIVING]
 
 
 def test_a_returned_report_searches_again() -> None:

@@ -43,8 +43,8 @@ class Script:
 
         def close_out(_: int, attempt: int, approved: bool, comment: str) -> None:
             log.append(("close out", attempt, approved))
-            if approved:
-                d.update(stage=Stage.ARCHIVING, open_items=0)
+            # Approved: closed and archived; refused: the items wait to be reported done again.
+            d.update(stage=Stage.ARCHIVING, open_items=0) if approved else d.update(items_to_close=0)
 
         def gate(form: Any, *, gate: Gate, attempt: int, validate: Any = None, **_: Any) -> Any:
             queue = self.answers.get(gate, [])
@@ -53,7 +53,10 @@ class Script:
 
         def wait(ready: Any, *, key: str, description: str) -> None:
             log.append(("wait", key))
-            d["plan_submitted"] = True  # the unit submits its plan
+            if key.startswith("awaiting-closeout-"):
+                d["items_to_close"] = 1  # the unit reports an item done
+            else:
+                d["plan_submitted"] = True  # the unit submits its plan
 
         replaced: dict[str, Any] = {
             "read_inspection": lambda _: InspectionState(round_id=7, label="第一轮·甲单位", **d),
@@ -71,7 +74,7 @@ class Script:
             "archiving_task": moving("archiving", Stage.ARCHIVED),
             "await_gate": gate, "await_condition": wait,
             "unit_figures_task": lambda _: [], "create_table_artifact": lambda **_: log.append(("figures",)),
-            "publish_round_units_task": lambda _: None,
+            "publish_round_units_task": lambda _: None, "gate_text_task": lambda *_: "", "wake_round_task": lambda _: False,
             "get_run_logger": lambda: SimpleNamespace(info=lambda *a: None, warning=lambda *a: None),
         }
         for name, fake in replaced.items():
@@ -95,7 +98,8 @@ def test_a_unit_from_preparation_to_archived(monkeypatch: pytest.MonkeyPatch) ->
         ("rectification",),
         ("wait", "awaiting-plan-5-1"), ("gate", Gate.RECT_PLAN, 1), ("review plan", 1, False),
         ("wait", "awaiting-plan-5-2"), ("gate", Gate.RECT_PLAN, 2), ("review plan", 2, True),
-        ("gate", Gate.CLOSE_OUT, 1), ("close out", 1, False), ("gate", Gate.CLOSE_OUT, 2), ("close out", 2, True),
+        ("wait", "awaiting-closeout-5-1"), ("gate", Gate.CLOSE_OUT, 1), ("close out", 1, False),
+        ("wait", "awaiting-closeout-5-2"), ("gate", Gate.CLOSE_OUT, 2), ("close out", 2, True),
         ("archiving",), ("figures",),
     ]
 

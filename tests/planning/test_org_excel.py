@@ -186,7 +186,7 @@ def cell(sheet: str, ref: str, value: Any) -> Spoil:
 # (name, spoil, what the refusal says).
 BAD_ROWS: list[tuple[str, Spoil, str]] = [
     ("unknown_unit_kind", cell("单位", "B3", "群团组织"), "工作表“单位”第3行：“类型”应为“乡镇街道”、“部门”、“国有企业”、“社区村”之一，实为“群团组织”"),
-    ("bad_pool", cell("人员", "E4", "组长库、专家库"), "工作表“人员”第4行：“人才库”应填“组长库”、“人才库”（多个用逗号或顿号分隔），实为“专家库”"),
+    ("bad_pool", cell("人员", "E4", "组长库、专家库"), "工作表“人员”第4行：“人才库”应填“组长库”、“人才库”、“分管领导”（多个用逗号或顿号分隔），实为“专家库”"),
     ("missing_unit_name", cell("单位", "A5", None), "工作表“单位”第5行：“名称”不能为空"),
     ("unknown_role", cell("接收人", "A2", "市长"), "工作表“接收人”第2行：“角色”应为“巡察办”"),
     ("missing_person_name_column", lambda wb: wb["人员"].delete_cols(1), "工作表“人员”缺少必需的列：姓名"),

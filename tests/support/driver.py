@@ -139,6 +139,23 @@ def wait_for_key(run_id: UUID | str, key: str, timeout: float = 120) -> None:
     assert pause_key(run_id) == key
 
 
+def units_working(run_id: UUID | str, timeout: float = 180) -> FlowRun:
+    """Past the plan a round run starts its units and waits for them, suspended under
+    round-units-<round>-0 (it ends when the last unit is archived); fail loudly otherwise."""
+    from models.tables import InspectionRound
+
+    with session_scope() as s:
+        rid = s.exec(select(InspectionRound.id).where(InspectionRound.flow_run_id == str(run_id))).one()
+    key, deadline = f"round-units-{rid}-0", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fr = read(run_id)
+        assert fr.state is not None and not fr.state.is_final(), f"round run {run_id} ended: {fr.state}"
+        if fr.state.is_paused() and fr.state.state_details.pause_key == key:
+            return fr
+        time.sleep(0.5)
+    raise TimeoutError(f"round run {run_id} not waiting for its units after {timeout}s: {read(run_id).state}")
+
+
 def retire_round(round_name: str) -> None:
     """A test's round left at a gate is marked finished, so the session's later tests may use its
     units and people (the rule against double booking counts only rounds awaiting approval or
