@@ -41,6 +41,7 @@ from sqlalchemy.engine import make_url
 
 from models.errors import DomainError
 from models.settings import Settings
+from tasks.records.documents import sha256_of as sha256
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -66,14 +67,6 @@ class Outcome:
 
 
 # --- small helpers ----------------------------------------------------------------------------
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def _inside(a: Path, b: Path) -> bool:
     """Whether `a` is `b` or lies inside it (both resolved)."""

@@ -74,6 +74,15 @@ def _start_each(pending: list[int], start: Callable[[int], Any], started: list[i
         log.info(message, item_id)
 
 
+def _wake_each(waiting: list[tuple[int, str]], wake: Callable[[int, str, Any], bool], result: TickResult,
+               client: Any, message: str) -> None:
+    """Wake each unit run still waiting for what has now happened; note it and log it."""
+    for inspection_id, run_id in waiting:
+        if wake(inspection_id, run_id, client):
+            result.woken.append(inspection_id)
+            log.info(message, inspection_id)
+
+
 class Relay:
     def __init__(self, settings: Settings | None = None, sender: Sender | None = None) -> None:
         self.settings = settings or get_settings()
@@ -139,18 +148,12 @@ class Relay:
     def wake_plans(self, result: TickResult, client: Any = None) -> None:
         with session_scope() as s:
             waiting = supervision.plans_to_review(session=s)
-        for inspection_id, run_id in waiting:
-            if wake_for_plan(inspection_id, run_id, client):
-                result.woken.append(inspection_id)
-                log.info("巡察任务%d：整改方案已报送，单位巡察流程仍在等待，已唤醒", inspection_id)
+        _wake_each(waiting, wake_for_plan, result, client, "巡察任务%d：整改方案已报送，单位巡察流程仍在等待，已唤醒")
 
     def wake_close_outs(self, result: TickResult, client: Any = None) -> None:
         with session_scope() as s:
             waiting = close_out.close_outs_due(session=s)
-        for inspection_id, run_id in waiting:
-            if wake_for_close_out(inspection_id, run_id, client):
-                result.woken.append(inspection_id)
-                log.info("巡察任务%d：有整改事项待销号，单位巡察流程仍在等待，已唤醒", inspection_id)
+        _wake_each(waiting, wake_for_close_out, result, client, "巡察任务%d：有整改事项待销号，单位巡察流程仍在等待，已唤醒")
 
     def wake_rounds(self, result: TickResult, client: Any = None) -> None:
         """Round runs still waiting after their last unit was archived (a wake-up lost) end now."""
