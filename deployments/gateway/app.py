@@ -41,6 +41,7 @@ from deployments.gateway.policy import (
     Kind,
     classify,
     page_for,
+    quiet_read,
     socket_allowed,
     socket_reader,
 )
@@ -469,6 +470,9 @@ class Gateway:
                 if request.method not in ("GET", "HEAD", "OPTIONS"):  # writes refused are audited, as below
                     await audit_refused(account.name, request, reason, action="界面操作（被拒绝）", entity="prefect")
                 return refused(reason)
+        quiet, empty = quiet_read(AccessRole(account.role), request.method, path.removeprefix("/api"))
+        if quiet:
+            return JSONResponse(empty)
         if request.method in ("GET", "HEAD", "OPTIONS") and path.startswith("/api/"):
             try:  # a read by id: checked against what it reads (policy.READ_ROUTES, reads.py)
                 await self.reads.check(request, account, path.removeprefix("/api"), b"")
@@ -485,7 +489,8 @@ class Gateway:
                         body = await self.reads.check(request, account, path.removeprefix("/api"), body)
                     body, receipt_id, audit = await self.check(request, account, call, body)
                 except Forbidden as exc:
-                    await audit_refused(account.name, request, str(exc), action="界面操作（被拒绝）", entity="prefect")
+                    if call.kind is not Kind.READ:  # refused reads are not audited (the UI polls them)
+                        await audit_refused(account.name, request, str(exc), action="界面操作（被拒绝）", entity="prefect")
                     return refused(str(exc))
                 except DomainError as exc:
                     return refused(str(exc), status=400)

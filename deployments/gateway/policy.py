@@ -238,6 +238,26 @@ def read_rule(role: AccessRole, method: str, path: str) -> Read:
 
 NO_PLATFORM = "“{role}”的工作都在办公页面（我的待办）办理，不能查看或操作流程平台"
 
+# Engineering reads the console makes by itself on every page (the sidebar waits for the server's
+# settings; the runs page and the run page ask for work pools and events). For a role that may
+# not read them, the gateway answers them empty instead of refusing: nothing of the platform's
+# configuration is disclosed, and the page still draws (a refusal left the sidebar out and an
+# English "check your connection" toast on every page).
+QUIET_READS: dict[tuple[str, str], object] = {
+    ("GET", "/admin/settings"): {},
+    ("POST", "/work_pools/filter"): [],
+    ("POST", "/events/filter"): {"events": [], "total": 0, "next_page": None},
+}
+
+
+def quiet_read(role: AccessRole, method: str, path: str) -> tuple[bool, object]:
+    """(True, the empty answer) for an engineering read the console makes unasked, when `role`
+    may not read it; (False, None) otherwise."""
+    key = (method.upper(), "/" + path.lstrip("/"))
+    if role is AccessRole.OFFICE or key not in QUIET_READS:
+        return False, None
+    return True, QUIET_READS[key]
+
 
 def socket_reader(role: AccessRole, path: str) -> bool:
     path = "/" + path.lstrip("/")

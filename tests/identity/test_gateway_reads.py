@@ -300,10 +300,27 @@ def test_the_leading_group_reads_runs_but_no_engineering(world: World) -> None:
     assert len(call(client, "POST", "/flow_runs/filter", {}).json()) == len(world.upstream.runs)
     assert call(client, "POST", "/logs/filter", {}).status_code == 200
     assert call(client, "GET", f"/deployments/{world.plan_deployment}", None).status_code == 200
-    for method, path, body in [("GET", "/admin/settings", None), ("POST", "/work_pools/filter", {}),
+    for method, path, body in [("POST", "/concurrency_limits/filter", {}), ("POST", "/work_queues/filter", {}),
                                ("POST", "/variables/filter", {}), ("POST", "/automations/filter", {}),
-                               ("POST", "/events/filter", {}), ("POST", "/block_documents/filter", {})]:
+                               ("POST", "/block_documents/filter", {})]:
         assert "仅限：巡察办" in refused_in_chinese(call(client, method, path, body))
+
+
+def test_the_engineering_reads_the_console_makes_unasked_are_answered_empty(world: World) -> None:
+    """The sidebar waits for the server's settings and the pages ask for work pools and events by
+    themselves: to everyone but the office they are answered empty (nothing of the platform's
+    configuration, and never the upstream's answer), not refused, so the console still draws."""
+    from deployments.gateway.policy import QUIET_READS
+
+    for name in ("张明", "刘洋", "李建国"):
+        client = logged_in(world.app, name)
+        for (method, path), empty in QUIET_READS.items():
+            r = call(client, method, path, {} if method == "POST" else None)
+            assert r.status_code == 200 and r.json() == empty, (name, path, r.text)
+    office = logged_in(world.app, "陶文华")
+    seen = len(world.upstream.seen)
+    assert call(office, "GET", "/admin/settings", None).status_code == 200
+    assert len(world.upstream.seen) == seen + 1  # the office's goes to Prefect
 
 
 def test_a_run_started_through_the_gateway_carries_its_units_tag_only(world: World) -> None:
