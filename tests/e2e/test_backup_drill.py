@@ -30,7 +30,14 @@ from tests.conftest import DEMO_ORG
 from tests.e2e.test_lifecycle import inspections_of, start_round
 from tests.support.accounts import ready_account
 from tests.support.cli import login
-from tests.support.driver import answer, pause_key, wait_for, wait_for_gate, wait_for_key
+from tests.support.driver import (
+    answer,
+    pause_key,
+    units_working,
+    wait_for,
+    wait_for_gate,
+    wait_for_key,
+)
 from tests.support.stacks import exported, load_county_without_contacts
 
 pytestmark = pytest.mark.stack
@@ -95,7 +102,7 @@ def test_backup_destroy_restore_answer(drill_stack: Stack, tmp_path: Path) -> No
     second = start_round(planned, [{"name": "第四巡察组", "leader": "李建国", "members": ["高峰"], "units": ["马岙村"]}])
     wait_for(first, paused=True)
     answer(first, decision="批准", comment="同意")  # 张明 (领导小组) with the code sent to him
-    assert wait_for(first, final=True).state.is_completed()  # type: ignore[union-attr]
+    units_working(first)  # the round run waits for its units (it ends when they are archived)
     (iid, unit_run), = inspections_of(stationed).values()
     wait_for_gate(unit_run)
     assert pause_key(unit_run) == f"stationing-done-{iid}-1-0"
@@ -128,7 +135,7 @@ def test_backup_destroy_restore_answer(drill_stack: Stack, tmp_path: Path) -> No
     assert pause_key(unit_run) == f"stationing-done-{iid}-1-0"
     answer(second, decision="批准", comment="同意")
     answer(unit_run, decision="进驻结束，提交巡察报告", comment="")
-    assert wait_for(second, final=True, timeout=240).state.is_completed()  # type: ignore[union-attr]
+    units_working(second, timeout=240)
     (iid2, unit_run2), = inspections_of(planned).values()
     assert unit_run2 and iid2 != iid
     wait_for(unit_run, paused=True, timeout=240)

@@ -21,7 +21,7 @@ from models.enums import RoundStatus, Stage
 from models.settings import get_settings
 from models.tables import Alert, AuditEvent, Document, Inspection, InspectionRound
 from tests.e2e.test_lifecycle import inspections_of, start_round
-from tests.support.driver import answer, pause_key, read, wait_for, wait_for_gate
+from tests.support.driver import answer, pause_key, read, units_working, wait_for, wait_for_gate
 from tests.support.stacks import exported, load_county_without_contacts
 
 pytestmark = pytest.mark.stack
@@ -56,8 +56,7 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def approve_plan(run_id: str) -> None:
     wait_for(run_id, paused=True, timeout=240)
     answer(run_id, decision="批准", comment="")
-    fr = wait_for(run_id, final=True, timeout=240)
-    assert fr.state is not None and fr.state.is_completed(), fr.state
+    units_working(run_id, timeout=240)  # the round run waits for its units (it ends when they are archived)
 
 
 def restart_postgres() -> None:
