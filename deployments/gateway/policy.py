@@ -145,6 +145,9 @@ READ_ROUTES: list[ReadRoute] = [
     _r("GET", r"^/(health|hello|ready|version|csrf-token|admin/version)$", A.CONSOLE, X.OPEN),
     _r("POST", r"^/ui/schemas/validate$", A.CONSOLE, X.OPEN),
     _r("POST", r"^/saved_searches/filter$", A.CONSOLE, X.OPEN),
+    # The run page names its work pool and queue and shows their status (the pool is Prefect's
+    # default process template: no one's data, no secret): a refusal put an error toast on it.
+    _r("GET", r"^/work_pools/[^/]+(/queues/[^/]+)?$", A.CONSOLE, X.OPEN),
     _r("GET", r"^/saved_searches/{id}$", A.CONSOLE, X.OPEN),
     _r("POST", r"^/flow_runs/(filter|count|paginate|history|lateness)$", A.RUNS, X.RUNS_FILTER),
     _r("POST", r"^/ui/flow_runs/history$", A.RUNS, X.RUNS_FILTER),
