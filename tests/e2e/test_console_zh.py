@@ -174,7 +174,7 @@ def walk(clerk: Clerk, run_id: UUID, deployment_id: UUID, ids: set[str], start_s
     else:
         page.get_by_role("button", name="运行", exact=True).click()
         page.get_by_text("自定义运行", exact=True).click()
-    page.get_by_text("被巡察单位", exact=True).last.wait_for()
+    page.get_by_text("巡察轮次名称", exact=True).last.wait_for()  # the form has no teams until one is added
     clerk.look("run-form", ids)
     page.goto(f"{url}/runs/flow-run/{run_id}")
     page.get_by_text("等待中", exact=True).first.wait_for()

@@ -145,10 +145,11 @@ def test_common_problems_grouped_by_themselves_once_the_reports_are_approved(sta
         ids = sorted(f.id for f, _ in s.exec(select(Finding, Inspection).join(Inspection).where(  # type: ignore[misc]
             Inspection.round_id == round_id, Finding.category == "全面从严治党")))
     group = {"category": "全面从严治党", "title": "财务报销审核不严", "finding_ids": ids, "departments": ["区财政局"]}
-    # Without a leader in charge the confirmation is refused and asked again.
-    answer(run_id, approver="陶文华", groups=[group])
-    wait_for(run_id, paused=True, timeout=240)
-    assert pause_key(run_id) == "common-0-1-1"
+    # Without a leader in charge the confirmation is refused (the form requires one: a choice of the
+    # org data's 分管领导) and the run goes on waiting.
+    with pytest.raises(RuntimeError, match="leader_in_charge"):
+        answer(run_id, approver="陶文华", groups=[group])
+    assert read(run_id).state.is_paused() and pause_key(run_id) == "common-0-1-0"  # type: ignore[union-attr]
     answer(run_id, approver="陶文华", groups=[group | {"leader_in_charge": "吴志刚"}])
     fr = wait_for(run_id, final=True, timeout=240)
     assert fr.state is not None and fr.state.is_completed(), read(run_id).state
