@@ -6,6 +6,7 @@ the org data's lists; a run the domain refuses ends with one Chinese line, no tr
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 from urllib.parse import unquote
 
@@ -108,9 +109,19 @@ def test_a_refusal_inside_a_run_is_one_chinese_line(stack: Any) -> None:
     line = f"未知的巡察轮次：{round_name}"
     assert fr.state is not None and fr.state.is_failed() and fr.state.message == line, fr.state
     assert read(run_id).name == f"登记问题·{round_name}·城东街道"
-    logs = httpx.post(f"{stack.api_url}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}},
-                      timeout=30).json()
-    messages = [entry["message"] for entry in logs]
+
+    def messages_now() -> list[str]:
+        logs = httpx.post(f"{stack.api_url}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}},
+                          timeout=30).json()
+        return [entry["message"] for entry in logs]
+
+    # The run's own log lines reach the server in batches, after its final state on a loaded machine:
+    # wait for ours, then a little longer, so a repeat sent after it would be seen too.
+    deadline = time.monotonic() + 90
+    while line not in messages_now() and time.monotonic() < deadline:
+        time.sleep(1)
+    time.sleep(5)
+    messages = messages_now()
     assert messages, "the run logged nothing"
     assert not [m for m in messages if "Traceback" in m or "\\n" in m or "DomainError" in m], "\n".join(messages)
     assert messages.count(line) == 1, messages  # ours, once; Prefect's own lines do not repeat it as an error
