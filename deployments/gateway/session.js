@@ -27,6 +27,8 @@
     fetch("/gateway/me", { credentials: "same-origin" }).then(check);
   }, 10000);
 
+  // A 403 is a refusal of the person ("未获准"); any other 4xx with the header is a form the
+  // gateway sent back (e.g. 400 "未运行“发起巡察”，请修改表单后再提交……"), shown as it is.
   function showRefusal(text) {
     var box = document.getElementById("xuncha-refused");
     if (!box) {
@@ -45,16 +47,16 @@
       box.appendChild(close);
       document.body.appendChild(box);
     }
-    box.firstChild.textContent = "未获准：" + text;
+    box.firstChild.textContent = text;
   }
-  function refusedHeader(get) {
+  function refusedHeader(status, get) {
     var v = get("x-xuncha-refused");
-    if (v) showRefusal(decodeURIComponent(v));
+    if (v) showRefusal((status === 403 ? "未获准：" : "") + decodeURIComponent(v));
   }
   var origFetch = window.fetch;
   window.fetch = function () {
     return origFetch.apply(this, arguments).then(function (r) {
-      if (r.status >= 400 && r.status < 500) refusedHeader(function (h) { return r.headers.get(h); });
+      if (r.status >= 400 && r.status < 500) refusedHeader(r.status, function (h) { return r.headers.get(h); });
       return r;
     });
   };
@@ -62,7 +64,7 @@
   XMLHttpRequest.prototype.send = function () {
     var xhr = this;
     xhr.addEventListener("load", function () {
-      if (xhr.status >= 400 && xhr.status < 500) refusedHeader(function (h) { return xhr.getResponseHeader(h); });
+      if (xhr.status >= 400 && xhr.status < 500) refusedHeader(xhr.status, function (h) { return xhr.getResponseHeader(h); });
       if (xhr.status === 401) {
         var reason = "";
         try { reason = JSON.parse(xhr.responseText).reason || ""; } catch (e) { /* not ours */ }
