@@ -133,13 +133,15 @@ class Clerk:
 
 
 def _ids(stack: Any) -> set[str]:
-    """The names of the flow runs and task runs: generated ids, not words (the UI lists them)."""
+    """Generated ids, not words, that the UI lists: the names of the flow runs and task runs, and the
+    deployments' versions (the commit they were registered from, e.g. 57ef7ac0)."""
     from prefect.client.orchestration import get_client
 
     from tests.e2e.test_browser import _api_settings
 
     with _api_settings(stack), get_client(sync_client=True) as client:
         names = {r.name for r in client.read_flow_runs(limit=200)} | {t.name for t in client.read_task_runs(limit=200)}
+        names |= {d.version or "" for d in client.read_deployments()}
     return {n for n in names if n}
 
 
