@@ -59,9 +59,11 @@ env.globals["STYLE"] = STYLE
 
 def landing(role: AccessRole, next_url: str) -> str:
     """Where a login without a page of its own to return to goes: a role with no work in the
-    Prefect UI (the receiving bodies, a unit's contact) to its to-do page; everyone else the UI,
-    whose first page the gateway makes the runs list for all but the office (policy.page_for)."""
-    return f"{PREFIX}/" if next_url == "/" and not uses_platform(role) else next_url
+    Prefect UI (the receiving bodies, a unit's contact) to its to-do page, and so does the leading
+    group, whose work is answering the gates listed there (each with its run's link); everyone else
+    the UI, whose first page the gateway makes the runs list for all but the office (policy.page_for)."""
+    to_todo = not uses_platform(role) or role is AccessRole.LEADING_GROUP
+    return f"{PREFIX}/" if next_url == "/" and to_todo else next_url
 
 
 def csrf_token(gw: Gateway, login: LoginSession) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import quote
 from pathlib import Path
 
 import pytest
@@ -300,7 +301,7 @@ def test_unknown_office_paths_are_not_passed_to_prefect(world: World) -> None:
     assert client.get(f"/office/letters/{world.letter_id}/acknowledge").status_code == 404
 
 
-def test_a_receiver_lands_on_the_todo_page_after_login(world: World) -> None:
+def test_a_receiver_and_the_leading_group_land_on_the_todo_page_after_login(world: World) -> None:
     acc = ready_account("许丽")
     client = TestClient(world.app, base_url=ORIGIN, follow_redirects=False)
     r = client.post("/login", data={"name": acc.name, "password": acc.password, "next": "/"})
@@ -313,6 +314,15 @@ def test_a_receiver_lands_on_the_todo_page_after_login(world: World) -> None:
     r = TestClient(world.app, base_url=ORIGIN, follow_redirects=False).post(
         "/login", data={"name": acc.name, "password": acc.password, "next": "/"})
     assert r.headers["location"] == "/"
+    # The leading group answers gates: its to-do page lists them, each with its run's link. Its
+    # members have a second factor: the page to go to after it rides in a cookie.
+    acc = ready_account("张明")
+    r = TestClient(world.app, base_url=ORIGIN, follow_redirects=False).post(
+        "/login", data={"name": acc.name, "password": acc.password, "next": "/"})
+    assert r.headers["location"] == "/login/totp" and r.cookies["xuncha_next"].strip('"') == quote("/office/")
+    r = TestClient(world.app, base_url=ORIGIN, follow_redirects=False).post(
+        "/login", data={"name": acc.name, "password": acc.password, "next": "/runs"})
+    assert r.cookies["xuncha_next"].strip('"') == quote("/runs")
 
 
 def test_only_roles_with_work_in_the_platform_are_linked_to_it(world: World) -> None:
