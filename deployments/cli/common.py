@@ -9,6 +9,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 
+from deployments.cli.naming import cli_command as cli_command  # where commands import it from
 from models.errors import DomainError
 
 C = TypeVar("C", bound=Callable[..., Any])
@@ -63,19 +64,6 @@ def register_commands(app: typer.Typer, module: ModuleType) -> None:
     for name, fn in vars(module).items():
         if name.endswith("_cmd") and callable(fn) and getattr(fn, "__module__", "") == module.__name__:
             app.command(name.removesuffix("_cmd").replace("_", "-"))(fn)
-
-
-def cli_command() -> str:
-    """How a person types this CLI in a fresh shell (no venv activated): the console script set-up
-    installs, relative to the project folder when they stand in it."""
-    import sys
-    from pathlib import Path
-
-    exe = Path(sys.executable).parent / "xuncha"
-    try:
-        return str(exe.relative_to(Path.cwd()))
-    except ValueError:
-        return str(exe)
 
 
 def fail(message: str) -> NoReturn:

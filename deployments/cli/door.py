@@ -112,7 +112,7 @@ def new_install(s: Session, command: str) -> bool:
 
 
 def _not_logged_in(ended: sessions.Ended) -> NotLoggedIn:
-    from deployments.cli.common import cli_command
+    from deployments.cli.naming import cli_command
 
     why = "" if ended in (sessions.Ended.UNKNOWN, sessions.Ended.NONE) else f"（{ended.value}）"
     return NotLoggedIn(f"尚未登录{why}：请先运行 {cli_command()} login 姓名")

@@ -72,7 +72,7 @@ def prefect_api() -> str:
     """The running stack's Prefect API; a Chinese refusal when there is none or it does not answer."""
     from prefect.settings import PREFECT_API_URL
 
-    from deployments.cli.common import cli_command
+    from deployments.cli.naming import cli_command
 
     url = str(PREFECT_API_URL.value() or "")
     if not url:

@@ -22,7 +22,8 @@ from models.transitions import InspectionState
 from tasks.lifecycle import approvals, gate_summary, stages
 from tasks.lifecycle.rounds import create_round, settle_plan, teams_markdown
 from tasks.ops.forms import refresh_quietly
-from tasks.ops.launch import UNIT_DEPLOYMENT, run_name, start_once
+from tasks.ops.launch import UNIT_DEPLOYMENT, start_once
+from tasks.ops.run_names import run_name
 from tasks.supervision.close_out import items_to_close
 
 

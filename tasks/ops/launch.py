@@ -19,11 +19,6 @@ CLOSE_WAIT = "awaiting-closeout"
 ROUND_WAIT = "round-units"  # the round run while its units work: round-units-<round>-<n>
 
 
-def run_name(kind: str, round_name: str, unit_name: str) -> str:
-    """What a person looks for in the Runs list: `单位巡察·<轮次>·<单位>` (names are not confidential)."""
-    return f"{kind}·{round_name}·{unit_name}"[:200]
-
-
 def start_once(deployment: str, parameters: dict[str, Any], key: str, name: str | None = None) -> str:
     """Start an independent flow run of `deployment`; the same key returns the same run."""
     from prefect.client.schemas.objects import FlowRun

@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tasks.ops.launch import run_name
+
+def run_name(kind: str, round_name: str, unit_name: str) -> str:
+    """What a person looks for in the Runs list: `单位巡察·<轮次>·<单位>` (names are not confidential)."""
+    return f"{kind}·{round_name}·{unit_name}"[:200]
+
 
 # Deployment name -> the kind word of its runs, for the forms that name a round and a unit.
 BY_UNIT = {"登记问题": "登记问题", "报送整改方案": "报送整改方案", "报送整改进展": "报送整改进展"}

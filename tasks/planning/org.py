@@ -11,89 +11,32 @@ behind it is refused.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from models.clock import now as clock_now
-from models.crypto import derived_key
-from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitKind
+from models.enums import ROLE_NAMES
 from models.errors import DomainError, explain
 from models.settings import Settings, get_settings
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
-from models.text import LONG_MAX, NAME_MAX, SHORT_MAX, LineText, LongText, Name, NameText
 
 # Names and texts follow models/text.py: no control characters, no path separators in names,
 # lengths within NAME_MAX / SHORT_MAX / LONG_MAX.
 from tasks.infra.alerts import withdraw_pending
 from tasks.infra.audit import record_event
 from tasks.infra.textio import read_text
-
-
-class SecretaryIn(BaseModel):
-    name: NameText = Field(default="", title="党组织书记", max_length=NAME_MAX)
-    contact: LineText = Field(default="", title="书记联系方式", max_length=SHORT_MAX)
-
-
-class UnitIn(BaseModel):
-    name: NameText = Field(title="单位名称", min_length=1, max_length=NAME_MAX)
-    kind: UnitKind
-    area: LineText = Field(default="", title="片区", max_length=NAME_MAX)
-    secretary: SecretaryIn = Field(default_factory=SecretaryIn)
-    liaison_leader: NameText | None = Field(default=None, title="联系领导", max_length=NAME_MAX)
-    priority: int = Field(default=0, ge=0, le=100, title="重点关注程度")
-
-
-class PersonIn(BaseModel):
-    name: NameText = Field(title="姓名", min_length=1, max_length=NAME_MAX)
-    unit: NameText | None = Field(default=None, title="所在单位", max_length=NAME_MAX)
-    title: LineText = Field(default="", title="职务", max_length=SHORT_MAX)
-    specialties: list[Name] = Field(default_factory=list, title="专长")
-    pools: list[Pool] = Field(default_factory=list)
-    contact: LineText = Field(default="", title="联系方式", max_length=SHORT_MAX)
-    available: bool = True
-
-
-class ConflictIn(BaseModel):
-    person: NameText = Field(title="人员", min_length=1, max_length=NAME_MAX)
-    unit: NameText = Field(title="单位", min_length=1, max_length=NAME_MAX)
-    kind: ConflictKind
-    note: LongText = Field(default="", title="说明", max_length=LONG_MAX)
-    ended_year: int | None = Field(default=None, ge=1949, le=2100, title="离开年份")
-
-
-class AccountIn(BaseModel):
-    name: NameText = Field(title="姓名", min_length=1, max_length=NAME_MAX)
-    role: AccessRole
-    active: bool = True
-
-
-class OrgData(BaseModel):
-    units: list[UnitIn] = Field(default_factory=list)
-    accounts: list[AccountIn] = Field(default_factory=list)
-    people: list[PersonIn] = Field(default_factory=list)
-    conflicts: list[ConflictIn] = Field(default_factory=list)
-    recipients: dict[Role, list[str]] = Field(default_factory=dict)
-
-
-MASKED = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://（已隐藏·[0-9a-f]{8}）")
-
-
-def mask_address(settings: Settings, value: str) -> str:
-    """An alert address as exports show it: its scheme and a keyed fingerprint, so it can be told
-    apart and matched on loading, not read. Text that is no URL (a telephone number) is kept."""
-    if "://" not in value or MASKED.fullmatch(value):
-        return value
-    scheme = value.split("://", 1)[0]
-    mark = hmac.new(derived_key(settings, "address"), value.encode(), hashlib.sha256).hexdigest()[:8]
-    return f"{scheme}://（已隐藏·{mark}）"
+from tasks.planning.org_data import MASKED
+from tasks.planning.org_data import (
+    OrgData as OrgData,  # re-exported: the org's models live in org_data
+)
+from tasks.planning.org_data import UnitIn as UnitIn
+from tasks.planning.org_data import mask_address as mask_address
+from tasks.planning.org_excel import read_org_excel
 
 
 def _unmasked(settings: Settings, value: str, stored: list[str], what: str, problems: list[str]) -> str:
@@ -150,8 +93,6 @@ def read_org_file_encoded(path: Path) -> tuple[OrgData, str | None]:
         raise DomainError(f"找不到组织数据文件：{path}")
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        from tasks.planning.org_excel import read_org_excel  # imports this module
-
         return read_org_excel(path), None
     if suffix not in (".yaml", ".yml"):
         raise DomainError(f"不支持的组织数据文件类型：{suffix or '无扩展名'}（请使用 .yaml、.yml 或 .xlsx）")

@@ -28,7 +28,7 @@ from models.errors import DomainError, field_titles, reason
 from models.settings import Settings, get_settings
 from models.tables import Account, Conflict, Person, RoleRecipient, Unit
 from tasks.infra.xlsx import append_row, read_workbook, save_workbook
-from tasks.planning.org import AccountIn, ConflictIn, OrgData, PersonIn, UnitIn, mask_address
+from tasks.planning.org_data import AccountIn, ConflictIn, OrgData, PersonIn, UnitIn, mask_address
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ from models.enums import ItemStatus, UnitKind  # noqa: E402
 from models.errors import DomainError  # noqa: E402
 from models.tables import Inspection, InspectionRound, RectificationItem, Unit  # noqa: E402
 from tasks.lifecycle.rounds import get_round
+from tasks.records.rates import rate_text  # noqa: E402
 from tasks.records.statistics import rate_value, unit_figures  # noqa: E402
-from tasks.supervision.rectification import rate_text  # noqa: E402
 
 PREFERRED_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei",
                    "Microsoft YaHei", "Noto Serif CJK SC")

@@ -54,7 +54,6 @@ from models.tables import (
     AuditEvent,
     Clue,
     ClueLetter,
-    CommonProblem,
     Document,
     Finding,
     Inspection,
@@ -68,16 +67,15 @@ from models.tables import (
 )
 from models.text import printable
 from tasks.infra.audit import record_event
-from tasks.infra.workdays import template_days
 from tasks.infra.xlsx import append_row
 from tasks.lifecycle.rounds import get_round
+from tasks.records.common_letter import COMMON_TASK_KIND
 from tasks.records.documents import OFFICE, DocSpec, cn_date, sha256_of, write_document, written
 
 MANIFEST = "manifest.sha256"
 CATALOGUE = "卷内目录"
 RECORDS = "巡察记录.xlsx"
 SUMMARY_KIND = "巡察工作总结报告"
-COMMON_TASK_KIND = "关于落实巡察整改工作任务的函"
 ARCHIVED_ACTION = "立卷归档"
 
 
@@ -569,23 +567,3 @@ def dossier_folders(settings: Settings, round_name: str, unit_name: str | None =
             raise DomainError(f"找不到“{unit_name}”在轮次“{round_name}”的归档案卷")
         return units
     return sorted(p for r in rounds for p in r.iterdir() if p.is_dir() and not p.name.endswith(".building"))
-
-
-def common_task_letter(*, session: Session, settings: Settings, problem: CommonProblem, units: list[str],
-                       findings: list[tuple[str, str]], now: datetime, version: int = 1) -> Document:
-    """《关于落实巡察整改工作任务的函》 to the leader in charge of a common problem (one per problem;
-    a new version when findings of a later unit join it)."""
-    rnd = session.get(InspectionRound, problem.round_id)
-    assert rnd is not None and rnd.id is not None and problem.id is not None
-    spec = DocSpec(
-        kind=f"{COMMON_TASK_KIND}-{problem.id}", template=COMMON_TASK_KIND, title=COMMON_TASK_KIND,
-        doc_no=f"巡察〔{rnd.start_date.year}〕领办{rnd.id}-{problem.id}号", addressee=f"{problem.leader_in_charge}同志",
-        signature="巡察工作领导小组",
-        context={"round_name": rnd.name, "leader": problem.leader_in_charge, "problem": problem.title,
-                 "category": problem.category, "units": units, "unit_count": len(units),
-                 "departments": "、".join(problem.departments) or "有关责任部门",
-                 "findings": [{"no": n, "unit": u, "description": d} for n, (u, d) in enumerate(findings, 1)],
-                 "plan_due_days": template_days(settings.rule("plan"))},
-    )
-    return write_document(session=session, settings=settings, directory=document_dir(settings, rnd.id, part="common"),
-                          round_id=rnd.id, inspection_id=None, spec=spec, now=now, version=version)

@@ -42,8 +42,9 @@ from models.enums import ClueResult, ItemStatus, Stage, TeamRole
 from models.errors import DomainError, NotFound
 from models.settings import Settings
 from tasks.lifecycle.rounds import get_round
+from tasks.records.rates import rate_text
 from tasks.supervision.forecast import Forecast, slowest
-from tasks.supervision.rectification import inspection_forecasts, rate_text
+from tasks.supervision.rectification import inspection_forecasts
 
 CASE_RESULTS = (ClueResult.CASE_FILED, ClueResult.DETENTION, ClueResult.JUDICIARY, ClueResult.SANCTION)
 SANCTION_RESULTS = (ClueResult.ADMONISHING_TALK, ClueResult.DETENTION, ClueResult.JUDICIARY, ClueResult.SANCTION)

@@ -65,8 +65,8 @@ from models.transitions import reached
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
 from tasks.lifecycle.rounds import get_round
-from tasks.ops.launch import run_name
-from tasks.records.dossier import common_task_letter
+from tasks.ops.run_names import run_name
+from tasks.records.common_letter import common_task_letter
 
 SIMILARITY = 0.8
 LETTER = "【关于落实巡察整改工作任务的函】"

@@ -34,7 +34,7 @@ from tasks.infra.workdays import work_calendar
 from tasks.lifecycle.archived import ensure_not_archived
 from tasks.lifecycle.findings import finding_hash
 from tasks.lifecycle.rounds import recusal_problems
-from tasks.ops.launch import run_name
+from tasks.ops.run_names import run_name
 from tasks.supervision.rectification import first_action_on, restart_ladder
 
 

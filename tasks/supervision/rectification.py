@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, func, insert, literal, update
@@ -40,6 +40,7 @@ from tasks.infra.audit import record_event
 from tasks.infra.holidays import missing_years
 from tasks.infra.workdays import WorkCalendar, span_text, work_calendar
 from tasks.lifecycle.archived import ensure_not_archived
+from tasks.records.rates import rate_text
 from tasks.supervision.forecast import DONE_STATUSES, Forecast, PaceKind, done_counts, forecast
 from tasks.supervision.items import (
     ItemChoice,
@@ -59,14 +60,6 @@ LADDER: list[tuple[Role, str]] = [
     (Role.LEADING_GROUP, "整改严重逾期（领导小组）"),
 ]
 MISSING_REPORT = "未报送整改报告"
-
-
-def rate_text(done: int, total: int) -> str:
-    """Exact percentage with two decimals, rounded half up: 590 of 1,172 → '50.34%'."""
-    if total == 0:
-        return "—"
-    pct = (Decimal(done) * 100 / Decimal(total)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"{pct}%"
 
 
 def first_action_on(deadline: date, settings: Settings) -> date:

@@ -213,8 +213,8 @@ def test_left_out_become_individual_and_late_findings_join_a_confirmed_problem(d
     assert "第2稿：增补1个问题" in told[f"common-problem:{cp.id}:2"].body and "涉及4个单位" in told[f"common-problem:{cp.id}:2"].body
     assert told[f"common-leader:{cp.id}:2"].recipient == "json://127.0.0.1:8765/leader/wu"  # the leader in charge himself
     # The archived unit's dossier keeps the letter it was archived with (verify-dossier stays clean).
+    from tasks.records.common_letter import COMMON_TASK_KIND
     from tasks.records.dossier import (
-        COMMON_TASK_KIND,
         dossier_folder,
         registered_hashes,
         verify_dossier,

@@ -27,7 +27,8 @@ from models.tables import (
     SupervisionNotice,
 )
 from tasks.lifecycle import stages
-from tasks.supervision.rectification import rate_text, report_progress, sweep
+from tasks.records.rates import rate_text
+from tasks.supervision.rectification import report_progress, sweep
 from tests.support.advance import advance
 from tests.support.factories import make_round, round_params, team_data
 
