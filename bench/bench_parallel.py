@@ -2,6 +2,11 @@
 on PostgreSQL, two process workers on one pool (limit 20). Every gate is answered through the API
 as soon as it opens. All rounds must complete.
 
+One unit or person may be in one running round only (tasks/lifecycle/rounds.py), so the demo
+county's 16 units cannot carry 50 rounds at once: the bench adds to it an org large enough, one
+unit and one team leader (组长库, in no unit) per round, each round with its own unit and leader.
+A round that cannot start, or any round not archived at the end, makes the bench exit 1.
+
 Last line: SECONDS <s> ROUNDS <n> FAILED <n>
 """
 
@@ -19,14 +24,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.drive import drive, load_demo_org, start_round, start_stack  # noqa: E402
 from deployments.ops.stack import drop_postgres, postgres_env  # noqa: E402
 
-UNITS = ["城东街道", "城西街道", "盐仓街道", "临城街道", "区财政局", "区教育局", "区卫生健康局", "区住房和城乡建设局",
-         "区农业农村局", "区民政局", "区审计局", "区交通投资集团", "区城市建设投资公司", "区水务集团", "东港社区", "马岙村"]
+
+def bench_org(rounds: int) -> dict[str, object]:
+    """The units and leaders `rounds` distinct rounds need, beside the demo county."""
+    units = [{"name": f"并发测试单位{i + 1:02d}", "kind": "部门", "area": "机关",
+              "secretary": {"name": f"并发测试书记{i + 1:02d}"}} for i in range(rounds)]
+    people = [{"name": f"并发测试组长{i + 1:02d}", "title": "调研员", "pools": ["组长库"]} for i in range(rounds)]
+    return {"units": units, "people": people}
 
 
 def team(i: int) -> list[dict[str, object]]:
-    unit = UNITS[i % len(UNITS)]
-    leader = "李建国" if unit == "区农业农村局" else "马成功"  # no one inspects their own unit
-    return [{"name": f"第{i + 1}巡察组", "leader": leader, "units": [unit]}]
+    return [{"name": f"第{i + 1}巡察组", "leader": f"并发测试组长{i + 1:02d}", "units": [f"并发测试单位{i + 1:02d}"]}]
+
+
+def load_bench_org(rounds: int) -> None:
+    from models.db import session_scope
+    from tasks.planning.org import load_org, parse_org
+
+    with session_scope() as s:
+        load_org(session=s, data=parse_org(bench_org(rounds)))
 
 
 def main() -> int:
@@ -40,6 +56,7 @@ def main() -> int:
     stack = start_stack(home, workers=args.workers, env=postgres_env(name))
     try:
         load_demo_org()
+        load_bench_org(args.rounds)
         tag = uuid.uuid4().hex[:4]
         names = [f"并发轮次-{tag}-{i:02d}" for i in range(args.rounds)]
         t0 = time.monotonic()
