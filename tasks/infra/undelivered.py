@@ -95,7 +95,7 @@ class Summary:
         if not self.total:
             return ""
         return (f"有{self.total}条提醒未能送达（无接收人{self.no_recipient}条、多次发送失败{self.undeliverable}条），"
-                "请在办公页面“未送达提醒”中更正接收地址后重新发送，或标为已处理")
+                "请在办公页面“未送达提醒”中更正接收地址后重新发送，或标为已处理。")
 
 
 def _office(session: Session, by: str) -> Account:

@@ -108,7 +108,7 @@ def test_the_office_sees_both_kinds_without_the_body(demo_org: Session, settings
     assert rows[1].reason == "没有配置接收人：请在组织数据中为该角色填写接收地址"
     assert all("等待您办理" not in str(vars(r)) for r in rows)  # the body is never shown
     assert summary(session=demo_org).line() == (
-        "有2条提醒未能送达（无接收人1条、多次发送失败1条），请在办公页面“未送达提醒”中更正接收地址后重新发送，或标为已处理")
+        "有2条提醒未能送达（无接收人1条、多次发送失败1条），请在办公页面“未送达提醒”中更正接收地址后重新发送，或标为已处理。")
     with pytest.raises(Forbidden, match="无权处理未送达的提醒"):
         undelivered(session=demo_org, settings=cfg, by="张明")
 
