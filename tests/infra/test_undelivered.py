@@ -179,3 +179,12 @@ def test_mark_handled_needs_a_note_and_is_audited(demo_org: Session, settings: S
     with pytest.raises(DomainError, match="已处理"):
         mark_handled(session=demo_org, settings=cfg, by="陶文华", alert_id=row.id or 0, note="again", now=NOW)
     assert summary(session=demo_org).total == 0
+
+
+def test_the_daily_sweep_tells_the_office(demo_org: Session, settings: Settings) -> None:
+    from tasks.supervision.rectification import sweep
+
+    assert sweep(session=demo_org, settings=settings, as_of=NOW.date(), now=NOW, link="").undelivered == ""
+    queue(demo_org, settings, key="common:1:lead", role=Role.LEADER_IN_CHARGE)
+    said = sweep(session=demo_org, settings=settings, as_of=NOW.date(), now=NOW, link="").undelivered
+    assert said.startswith("有1条提醒未能送达（无接收人1条、多次发送失败0条）")
