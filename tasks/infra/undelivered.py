@@ -16,11 +16,12 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
+from cryptography.fernet import InvalidToken
 from sqlmodel import Session, col, select
 
 from models.access import Action, Forbidden, require
 from models.clock import CHINA, aware
-from models.crypto import derived_key
+from models.crypto import derived_key, outbox_cipher
 from models.enums import ROLE_NAMES, AccessRole, AlertStatus, Role
 from models.errors import DomainError
 from models.settings import Settings
@@ -106,6 +107,18 @@ def _office(session: Session, by: str) -> Account:
     return acc
 
 
+def _without_code(settings: Settings, text: str, secret: str) -> str:
+    """The relay's error text with the alert's one-time code blanked: a receiver that refuses a
+    message may quote it back, and the code is for the approver, not for whoever reads the list."""
+    if not secret:
+        return text
+    try:
+        code = outbox_cipher(settings).decrypt(secret.encode()).decode()
+    except InvalidToken:
+        return text
+    return text.replace(code, "（验证码已隐去）") if code else text
+
+
 def _when(value: datetime | None) -> str:
     return f"{aware(value).astimezone(CHINA):%Y-%m-%d %H:%M}" if value is not None else ""
 
@@ -131,7 +144,7 @@ def undelivered(*, session: Session, settings: Settings, by: str) -> list[Undeli
     rows = session.exec(select(Alert).where(col(Alert.status).in_(OPEN)).order_by(col(Alert.id))).all()
     return [Undelivered(id=a.id or 0, status=AlertStatus(a.status).value, role=_role_name(a.role),
                         address=masked(settings, a.recipient), title=a.title, attempts=a.attempts,
-                        reason=plain_reason(a.last_error), detail=a.last_error, queued=_when(a.created_at),
+                        reason=plain_reason(a.last_error), detail=_without_code(settings, a.last_error, a.secret), queued=_when(a.created_at),
                         since=_when(a.failing_since)) for a in rows]
 
 

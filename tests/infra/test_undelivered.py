@@ -126,6 +126,20 @@ def test_the_reason_is_said_plainly(error: str, plain: str) -> None:
     assert plain_reason(error) == plain
 
 
+def test_a_code_the_receiver_quoted_back_is_not_listed(demo_org: Session, settings: Settings) -> None:
+    cfg = settings.model_copy(update={"recipients": {"office": [DEAD]}, "alert_max_attempts": 1})
+    queue(demo_org, cfg, secret="246810")
+
+    class Echo(RecordingSender):
+        def send(self, url: str, title: str, body: str) -> str | None:
+            return f"接收端返回 HTTP 400，未送达：bad message {body}"
+
+    deliver_due(session=demo_org, sender=Echo(), settings=cfg, now=NOW)
+    (row,) = undelivered(session=demo_org, settings=cfg, by="陶文华")
+    assert "246810" not in str(vars(row)) and "（验证码已隐去）" in row.detail
+    assert row.reason == "接收端拒收了消息：地址或令牌可能已失效"
+
+
 def test_resend_to_the_same_address_once_it_works_again(demo_org: Session, settings: Settings) -> None:
     cfg, row = given_up(demo_org, settings, secret="654321")
     done = resend(session=demo_org, settings=cfg, by="陶文华", alert_id=row.id or 0, now=NOW + MINUTE)

@@ -10,6 +10,10 @@ What it holds: the demo county; 2026年第一轮巡察 approved; 城东街道 in
 named petition and the team's report gate waiting (an open approval with its code alert);
 区教育局 in 督促整改 with its items, a clue and its letter; a pending alert and one with no
 recipient; the audit trail of all of it. tests/infra/test_upgrade.py upgrades it to head.
+
+At each release: run this at the release's checkout into release-<its head revision>/ and point
+tests/infra/test_upgrade.py (RELEASE, PREVIOUS) at it, so the test always starts from the database
+the offices run. Keep the older folders only while offices still run those releases.
 """
 
 from __future__ import annotations
