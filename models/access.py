@@ -52,6 +52,8 @@ class Action(StrEnum):
     VIEW_RECTIFICATION = "查看整改事项"
     # `xuncha backup`: a copy of every record (deployments/ops/backup.py).
     BACKUP = "备份数据"
+    # Alerts that could not be delivered (tasks/infra/undelivered.py): listed, re-sent, marked handled.
+    HANDLE_UNDELIVERED = "处理未送达的提醒"
 
 
 class Scope(StrEnum):
@@ -110,6 +112,7 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     # office and the leading group any unit's, a unit contact their own unit's only.
     Action.VIEW_RECTIFICATION: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.UNIT_CONTACT: UNIT},
     Action.BACKUP: {R.OFFICE: ALL},
+    Action.HANDLE_UNDELIVERED: {R.OFFICE: ALL},
 }
 
 

@@ -184,6 +184,8 @@ class AlertStatus(StrEnum):
     SENDING = "发送中"
     SENT = "已发送"
     NO_RECIPIENT = "无接收人"
+    UNDELIVERABLE = "无法送达"  # retried until Settings.alert_give_up_hours / alert_max_attempts
+    HANDLED = "已处理"  # undeliverable or without recipient, and the office has dealt with it
 
 
 class Role(StrEnum):

@@ -45,6 +45,7 @@ class SweepSummary:
     common_reminders: int
     held_until: str  # a rest day: the working day the reminders go out on; empty on a working day
     calendar_warnings: list[str]
+    undelivered: str = ""  # alerts that did not arrive: one line for the office, empty when none
 
 
 @dataclass(frozen=True)

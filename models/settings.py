@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     alert_send_timeout: int = Field(default=4, gt=0)
     # A row a deliverer claimed and did not record in this time (it died mid-send) is claimed again.
     alert_lease_seconds: int = Field(default=300, gt=0, description="提醒投递租约（秒）")
+    # Retrying is bounded: an alert failing this long (from its first failure) or this many times is
+    # marked undeliverable and listed for the office (tasks/infra/undelivered.py) instead.
+    alert_give_up_hours: float = Field(default=24, gt=0, description="提醒连续发送失败多少小时后不再重试，标为无法送达")
+    alert_max_attempts: int = Field(default=50, ge=1, description="提醒最多发送几次，仍失败即标为无法送达")
     work_pool: str = "xuncha-process"
     max_recoveries: int = Field(default=3, ge=0, description="中断（Crashed）的运行最多自动恢复几次")
     # The relay (deployments/ops/relay.py): how often it delivers the outbox, how often it reminds,

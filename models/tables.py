@@ -504,6 +504,8 @@ class Alert(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_type=TZ, index=True)
     created_at: datetime = Field(sa_type=TZ)
     sent_at: datetime | None = Field(default=None, sa_type=TZ)
+    # The first failed send of the current run of failures (retrying stops after a while).
+    failing_since: datetime | None = Field(default=None, sa_type=TZ)
     # A one-time code for the body's slot, encrypted under the outbox key; erased once sent.
     secret: str = Field(default="", max_length=500)
 

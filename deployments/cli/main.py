@@ -194,6 +194,8 @@ def sweep_cmd(
         typer.echo(f"{day}为休息日：提醒顺延至{result.held_until}（下一个工作日）发送。")
     for warning in result.calendar_warnings:
         typer.echo(f"注意：{warning}")
+    if result.undelivered:
+        typer.echo(f"注意：{result.undelivered}")
 
 
 @app.command("stats")

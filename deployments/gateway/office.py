@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from deployments.gateway import holidays, rectification
+from deployments.gateway import holidays, rectification, undelivered
 from deployments.gateway.app import (
     FORM_LIMIT,
     OFFICE_REFUSED,
@@ -405,6 +405,10 @@ class Office:
             # The working-day calendar (deployments/gateway/holidays.py): the office only.
             get("/holidays", A.MANAGE_HOLIDAYS, partial(holidays.view, self)),
             post("/holidays", A.MANAGE_HOLIDAYS, partial(holidays.enter, self)),
+            # Alerts that did not arrive (deployments/gateway/undelivered.py): the office only.
+            get("/alerts", A.HANDLE_UNDELIVERED, partial(undelivered.view, self)),
+            post("/alerts/{alert_id:int}/resend", A.HANDLE_UNDELIVERED, partial(undelivered.resend, self)),
+            post("/alerts/{alert_id:int}/handled", A.HANDLE_UNDELIVERED, partial(undelivered.handled, self)),
             # Anything else under the prefix is not the Prefect UI's either: not found here.
             Route(p + "/{rest:path}", self.page(A.VIEW_TODO, self.missing),
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),

@@ -126,6 +126,8 @@ class Relay:
         result.sent, result.failed = done.sent, done.failed
         if done.failed:
             log.warning("有%d条提醒发送失败，将按退避策略重试：%s", done.failed, "；".join(done.errors[:5]))
+        if done.gave_up:
+            log.warning("有%d条提醒多次发送失败，已标为无法送达、不再重试，列在巡察办的“未送达提醒”页面", done.gave_up)
 
     def remind(self, result: TickResult) -> None:
         with session_scope() as s:

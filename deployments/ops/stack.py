@@ -87,7 +87,7 @@ class Stack:
             "PREFECT_WORKER_QUERY_SECONDS": "2",
             "PREFECT_WORKER_PREFETCH_SECONDS": "5",
             "PREFECT_LOGGING_LEVEL": "INFO",
-            # The classic UI, which the README and the alert links describe (Resume is a button
+            # The classic UI, which the manual (docs/) and the alert links describe (Resume is a button
             # on the run's page there; the V2 UI hides it in a menu).
             "PREFECT_SERVER_UI_V2_ENABLED": "false",
             # Runs send heartbeats; the relay (deployments/ops/relay.py) takes a Running run whose

@@ -4,7 +4,7 @@ answered in the Prefect UI or by API; the application records who answered and w
 Prefect's resume form does not say who answered. Through the login gateway it does not need
 to: the gateway checks the logged-in person's role and writes a receipt (HMAC-keyed) for this
 asking before it forwards the resume, and the approver is the receipt's person, whatever name
-was typed. An answer without a receipt (the one-time-code path, see README) must name an
+was typed. An answer without a receipt (the one-time-code path, see docs/login.md) must name an
 approver of the gate's roles and give the live code the alert sent them. Either way an answer
 from outside the gate's roles, a forged receipt or a wrong or expired code is refused and
 audited while the run keeps waiting."""

@@ -55,9 +55,12 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
         f"- 线索签收与办理结果催办：{result.clue_reminders}条\n"
         f"- 共性问题督办（分管领导）：{result.common_reminders}条\n"
         + (f"- 今日为休息日：提醒顺延至{result.held_until}（下一个工作日）发送\n" if result.held_until else "")
-        + "".join(f"- 注意：{w}\n" for w in result.calendar_warnings)))
+        + "".join(f"- 注意：{w}\n" for w in result.calendar_warnings)
+        + (f"- 注意：{result.undelivered}\n" if result.undelivered else "")))
     logger = get_run_logger()
     for warning in result.calendar_warnings:
         logger.warning(warning)
+    if result.undelivered:
+        logger.warning(result.undelivered)
     logger.info("%s 督办：%d项，回头看%d个", as_of, result.notices, len(result.look_backs))
     return {"notices": result.notices, "look_backs": len(result.look_backs)}

@@ -40,6 +40,7 @@ from models.tables import (
 from tasks.clues.views import receives
 from tasks.infra.holidays import missing_years, provisional_ids
 from tasks.infra.scope import serves_on, unit_of
+from tasks.infra.undelivered import summary as undelivered_summary
 from tasks.lifecycle.approvals import subject_name
 from tasks.supervision.rectification import plan_due, plan_due_provisional
 
@@ -118,6 +119,7 @@ class Todo:
     unit_items: list[UnitItem] = field(default_factory=list)  # a unit contact's own unit's open items
     plans: list[PlanWait] = field(default_factory=list)  # and the plans it owes
     calendar: list[str] = field(default_factory=list)  # the office: a year's holidays to enter
+    undelivered: str = ""  # the office: alerts that did not arrive (tasks/infra/undelivered.py)
 
     @property
     def unit_overdue(self) -> int:
@@ -126,7 +128,7 @@ class Todo:
     @property
     def empty(self) -> bool:
         return not (self.gates or self.items or self.all_overdue_items or self.letters or self.clues or self.clues_counted
-                    or self.unit_items or self.plans or self.calendar)
+                    or self.unit_items or self.plans or self.calendar or self.undelivered)
 
 
 def _may_answer(session: Session, acc: Account, approval: Approval) -> bool:
@@ -165,6 +167,8 @@ def todo_for(*, session: Session, settings: Settings, account: Account, now: dat
         out.all_overdue_items = len(session.exec(select(RectificationItem.id).where(*late)).all())
     if allowed(account.role, Action.MANAGE_HOLIDAYS):
         out.calendar = missing_years(session=session, settings=settings, today=today)
+    if allowed(account.role, Action.HANDLE_UNDELIVERED):
+        out.undelivered = undelivered_summary(session=session).line()
     if allowed(account.role, Action.ACKNOWLEDGE):
         guessed = provisional_ids(session=session, model=ClueLetter, column="ack_due_on")
         for letter in session.exec(select(ClueLetter).where(col(ClueLetter.acknowledged_at).is_(None))

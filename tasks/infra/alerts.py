@@ -58,6 +58,7 @@ from sqlalchemy import bindparam, text, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, col, select
 
+from models.clock import aware
 from models.crypto import outbox_cipher
 from models.enums import ROLE_NAMES, AlertStatus, Role, TeamRole
 from models.settings import Settings
@@ -500,7 +501,8 @@ def enqueue_alert(
     message = f"{body}\n\n查看与办理：{link}" if link else body
     due = max(now, not_before) if not_before is not None else now
     common: dict[str, Any] = {"dedupe_key": key, "role": role.value, "title": title, "body": message, "link": link,
-                              "next_attempt_at": due, "created_at": now, "attempts": 0, "sent_at": None}
+                              "next_attempt_at": due, "created_at": now, "attempts": 0, "sent_at": None,
+                              "failing_since": None}
     values = [
         {**common, "channel": _scheme(u), "recipient": u, "status": AlertStatus.PENDING, "last_error": ""}
         for u in urls
@@ -539,6 +541,7 @@ class _Claimed:
     title: str
     body: str
     attempts: int  # before this attempt
+    failing_since: datetime | None  # the first failure of its current run of failures
 
 
 def _claimable(now: datetime, lease: timedelta) -> Any:
@@ -559,12 +562,13 @@ def _claim(session: Session, settings: Settings, ids: Sequence[int], now: dateti
         .where(_claimable(now, lease))
         .values(status=AlertStatus.SENDING, next_attempt_at=stamp)
         .returning(col(Alert.id), col(Alert.channel), col(Alert.recipient), col(Alert.title), col(Alert.body),
-                   col(Alert.attempts), col(Alert.secret))
+                   col(Alert.attempts), col(Alert.secret), col(Alert.failing_since))
         .execution_options(synchronize_session=False)
     ).all()
     session.commit()
-    claimed = [_Claimed(i, channel, recipient, title, render(settings, body, secret), attempts)
-               for i, channel, recipient, title, body, attempts, secret in rows]
+    claimed = [_Claimed(i, channel, recipient, title, render(settings, body, secret), attempts,
+                        aware(since) if since is not None else None)
+               for i, channel, recipient, title, body, attempts, secret, since in rows]
     return sorted(claimed, key=lambda c: c.id)
 
 
@@ -589,6 +593,7 @@ def _send_one(sender: Sender, alert: _Claimed) -> str | None:
 class DeliveryResult:
     sent: int = 0
     failed: int = 0
+    gave_up: int = 0  # of the failed: marked undeliverable, no more retries
     errors: list[str] = field(default_factory=list)
 
 
@@ -600,22 +605,53 @@ _MINE = (
 )
 # A sent row keeps no code, not even encrypted.
 _RECORD_SENT = update(_ALERTS).where(_MINE).values(
-    status=AlertStatus.SENT, sent_at=bindparam("b_now"), last_error="", attempts=bindparam("b_attempts"), secret="")
+    status=AlertStatus.SENT, sent_at=bindparam("b_now"), last_error="", attempts=bindparam("b_attempts"), secret="",
+    failing_since=None)
 _RECORD_FAILED = update(_ALERTS).where(_MINE).values(
     status=AlertStatus.PENDING, last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"),
-    attempts=bindparam("b_attempts"))
+    attempts=bindparam("b_attempts"), failing_since=bindparam("b_since"))
+# Retrying has a bound (Settings.alert_give_up_hours / alert_max_attempts): the row stays, listed
+# for the office (tasks/infra/undelivered.py), until someone re-sends it or marks it handled.
+_RECORD_GAVE_UP = update(_ALERTS).where(_MINE).values(
+    status=AlertStatus.UNDELIVERABLE, last_error=bindparam("b_error"), attempts=bindparam("b_attempts"),
+    failing_since=bindparam("b_since"))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failed send is retried: the waits between attempts, and when to stop."""
+
+    backoff: list[int]
+    max_attempts: int
+    give_up: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> RetryPolicy:
+        return cls(backoff=settings.alert_backoff_seconds, max_attempts=settings.alert_max_attempts,
+                   give_up=timedelta(hours=settings.alert_give_up_hours))
+
+    def gives_up(self, *, attempts: int, failing_since: datetime, now: datetime) -> bool:
+        """After `attempts` failed sends, the first at `failing_since`: stop retrying?"""
+        return attempts >= self.max_attempts or now - failing_since >= self.give_up
 
 
 def _record(session: Session, alert: _Claimed, error: str | None, stamp: datetime, now: datetime,
-            backoff: list[int], result: DeliveryResult) -> None:
+            policy: RetryPolicy, result: DeliveryResult) -> None:
     """The send's outcome, written only while the row is still under our claim."""
     params: dict[str, Any] = {"b_id": alert.id, "b_stamp": stamp, "b_attempts": alert.attempts + 1}
     if error is None:
         done = session.execute(_RECORD_SENT, {**params, "b_now": now}).rowcount  # type: ignore[attr-defined]
     else:
-        wait = backoff[min(alert.attempts, len(backoff) - 1)]
-        done = session.execute(_RECORD_FAILED, {**params, "b_error": error[:1000],  # type: ignore[attr-defined]
-                                                "b_next": now + timedelta(seconds=wait)}).rowcount
+        since = alert.failing_since or now
+        failed = {**params, "b_error": error[:1000], "b_since": since}
+        if policy.gives_up(attempts=alert.attempts + 1, failing_since=since, now=now):
+            done = session.execute(_RECORD_GAVE_UP, failed).rowcount  # type: ignore[attr-defined]
+            if done:
+                result.gave_up += 1
+        else:
+            wait = policy.backoff[min(alert.attempts, len(policy.backoff) - 1)]
+            done = session.execute(_RECORD_FAILED, {**failed,  # type: ignore[attr-defined]
+                                                    "b_next": now + timedelta(seconds=wait)}).rowcount
     if not done:
         log.warning("提醒 %s 的租约已过期，本次结果不记录（由其他投递进程处理）", alert.id)
     elif error is None:
@@ -641,7 +677,7 @@ def deliver_due(
     """
     result = DeliveryResult()
     started = time.monotonic()
-    backoff = settings.alert_backoff_seconds
+    policy = RetryPolicy.of(settings)
     lease = timedelta(seconds=settings.alert_lease_seconds)
     due = [i for i in session.exec(
         select(Alert.id).where(_claimable(now, lease)).order_by(col(Alert.id)).limit(limit)
@@ -658,7 +694,7 @@ def deliver_due(
         for start in range(0, len(due), CLAIM_BATCH):
             stamp, batch = claim(start)
             for alert in batch:
-                _record(session, alert, _send_one(sender, alert), stamp, now, backoff, result)
+                _record(session, alert, _send_one(sender, alert), stamp, now, policy, result)
                 session.commit()
         return result
 
@@ -697,7 +733,7 @@ def deliver_due(
                 except queue.Empty:
                     break
             for alert, stamp, error in arrived:
-                _record(session, alert, error, stamp, now, backoff, result)
+                _record(session, alert, error, stamp, now, policy, result)
             session.commit()
             outstanding -= len(arrived)
     finally:

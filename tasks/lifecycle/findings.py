@@ -26,7 +26,7 @@ from tasks.infra.textio import read_text
 from tasks.infra.xlsx import MAX_ROWS, read_workbook
 from tasks.lifecycle.archived import ensure_not_archived
 
-# Sheet columns, in order (documented in the README).
+# Sheet columns, in order (documented in docs/data-files.md).
 COLUMNS = {"问题类别": "category", "问题描述": "description", "证据材料": "evidence", "问题性质": "scope", "立行立改": "fixed_on_site"}
 # Compared case-insensitively: an Excel TRUE/FALSE cell reads as "True"/"False".
 YES = {"是", "已", "y", "yes", "true", "1", "√"}

@@ -1,6 +1,6 @@
 """Statistics (统计) per round, unit, team and year, and the per-team evaluation of inspectors.
 
-Definitions (the README section “统计、图表与表格导出” says the same in Chinese):
+Definitions (docs/records.md, “统计、图表与表格导出”, says the same in Chinese):
 
 - 发现问题 problems_found: every finding recorded for the inspection (all searches, look-back
   findings included).

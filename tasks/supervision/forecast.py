@@ -2,7 +2,7 @@
 at the pace its progress reports show, and which of them will that make late?
 
 Pure functions over plain values (no database, no clock); tasks/supervision/rectification.py feeds them. The
-model, as the README's 督促整改与回头看 section states it in Chinese:
+model, as docs/rectification.md (督促整改与回头看) states it in Chinese:
 
 - **Done** is 已完成待核 or 已销号 (the unit's part is finished; 销号 is the office's step);
   **open** is 未开始 or 整改中.

@@ -38,6 +38,7 @@ from models.transitions import ITEMS
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
 from tasks.infra.holidays import missing_years
+from tasks.infra.undelivered import summary as undelivered_summary
 from tasks.infra.workdays import WorkCalendar, span_text, work_calendar
 from tasks.lifecycle.archived import ensure_not_archived
 from tasks.records.rates import rate_text
@@ -171,6 +172,7 @@ class SweepResult:
     common_reminders: int = 0  # to leaders in charge of common problems still supervised (督办中)
     held_until: date | None = None  # a rest day: the day's reminders go out on this working day
     calendar_warnings: list[str] = field(default_factory=list)
+    undelivered: str = ""  # alerts that did not arrive, for the office (tasks/infra/undelivered.py)
 
 
 def last_notice_id(session: Session) -> int:
@@ -376,6 +378,7 @@ def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, l
     missing = missing_years(session=session, settings=settings, today=as_of, cal=cal)
     said = {y for y in (as_of.year, as_of.year + 1) if any(line.startswith(f"{y}年") for line in missing)}
     result.calendar_warnings = missing + [w for y, w in zip(cal.unknown_years, cal.warnings, strict=True) if y not in said]
+    result.undelivered = undelivered_summary(session=session).line()
     session.flush()
     return result
 

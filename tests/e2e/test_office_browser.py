@@ -233,3 +233,40 @@ def test_the_office_clerk_registers_reads_turns_and_transfers(gateway_url: tuple
         assert clue is not None and clue.urgent and clue.letter_id is not None and clue.receiver
         actions = set(s.exec(select(AuditEvent.action).where(AuditEvent.actor == "陶文华")))
         assert {"查阅信访举报", "查阅举报人身份", "线索移交"} <= actions, actions
+
+
+def test_the_office_clerk_deals_with_alerts_that_did_not_arrive(gateway_url: tuple[str, int]) -> None:
+    """The relay gave up on the letter's alerts (a dead robot) and a common problem's leader has no
+    address: 我的待办 says so, 未送达提醒 lists them (the address masked, no body), and the clerk
+    marks one handled after telephoning."""
+    from models.enums import AlertStatus, Role
+    from tasks.infra.alerts import RecordingSender, deliver_due, enqueue_alert
+
+    settings, t = get_settings().model_copy(update={"alert_max_attempts": 1}), clock_now()
+    with session_scope() as s:
+        deliver_due(session=s, sender=RecordingSender(down=True), settings=settings, now=t)
+        enqueue_alert(session=s, settings=settings, key="common:1:lead", role=Role.LEADER_IN_CHARGE,
+                      title="【共性问题领办】干部选拔任用程序不规范", body="领办通知", link="", now=t)
+    url, _ = gateway_url
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+        page.set_default_timeout(30_000)
+        log_in(page, url, "陶文华", then="/office/")
+        page.wait_for_url(url + "/office/")
+        page.locator("#todo-undelivered").get_by_role("link", name="去处理").click()
+        page.wait_for_url(url + "/office/alerts")
+        summary = page.locator("#alerts-summary").inner_text()
+        assert "无接收人1条" in summary and "多次发送失败" in summary
+        assert "领办通知" not in page.content() and "（已隐藏·" in page.content()
+        page.screenshot(path=str(SHOTS / "office-alerts.png"), full_page=True)
+        row = page.locator("#alerts tr", has_text="干部选拔任用程序不规范")
+        row.get_by_label("处理情况").fill("已电话通知分管领导")
+        row.get_by_role("button", name="标为已处理").click()
+        page.get_by_text("已标为已处理").wait_for()
+        assert "干部选拔任用程序不规范" not in page.locator("#alerts").inner_text()
+    with session_scope() as s:
+        from sqlmodel import select
+
+        from models.tables import Alert
+
+        assert s.exec(select(Alert.status).where(Alert.dedupe_key == "common:1:lead")).one() == AlertStatus.HANDLED

@@ -19,6 +19,7 @@ TABLE: dict[Action, tuple[Scope | None, ...]] = {
     Action.BROWSE_CLUES:    (A,     A,      T,     T,     X,    X,    X,   X),
     Action.VIEW_RECTIFICATION: (A,  A,      X,     X,     X,    X,    X,   U),
     Action.REPORT_RECTIFICATION: (A, X,     X,     X,     X,    X,    X,   U),
+    Action.HANDLE_UNDELIVERED: (A,  X,      X,     X,     X,    X,    X,   X),
 }
 
 

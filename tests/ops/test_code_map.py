@@ -1,4 +1,4 @@
-"""The README's code map (section 代码结构) is the tree as it is: every module of flows, tasks,
+"""The code map (docs/code-map.md) is the tree as it is: every module of flows, tasks,
 models and deployments appears in it, at its place, and nothing it lists is missing."""
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ CODE = ("flows", "tasks", "models", "deployments")
 
 
 def code_map() -> tuple[set[str], set[str]]:
-    """(files, folders) of the tree drawn in the first code block under ## 代码结构."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("\n## 代码结构\n", 1)[1]
-    block = section.split("```", 2)[1]
+    """(files, folders) of the tree drawn in the first code block of docs/code-map.md."""
+    text = (ROOT / "docs" / "code-map.md").read_text(encoding="utf-8")
+    block = text.split("```", 2)[1]
     files: set[str] = set()
     folders: set[str] = set()
     stack: list[str] = []

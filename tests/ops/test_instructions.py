@@ -1,6 +1,6 @@
 """Every instruction the project documents or prints works as typed in a fresh shell after
 set-up: the console command exists, runs without an activated virtualenv, and every command the
-README or the code tells people to type is one it has."""
+README, the manuals in docs/ or the code tell people to type is one it has."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def commands() -> set[str]:
 
 
 def texts() -> dict[str, str]:
-    files = [PROJECT_ROOT / "README.md", PROJECT_ROOT / "bench" / "README.md"]
+    files = [PROJECT_ROOT / "README.md", PROJECT_ROOT / "bench" / "README.md", *sorted((PROJECT_ROOT / "docs").rglob("*.md"))]
     files += [p for d in SOURCES for p in (PROJECT_ROOT / d).rglob("*") if p.suffix in {".py", ".sh"}]
     return {str(p.relative_to(PROJECT_ROOT)): p.read_text(encoding="utf-8") for p in files}
 
