@@ -52,6 +52,11 @@ class Action(StrEnum):
     VIEW_RECTIFICATION = "查看整改事项"
     # `xuncha backup`: a copy of every record (deployments/ops/backup.py).
     BACKUP = "备份数据"
+    # Health-check indicators guiding stationing (tasks/stationing/indicators.py, #27).
+    MANAGE_INDICATORS = "维护巡察指标库"
+    VIEW_INDICATORS = "查看巡察指标库"
+    RECORD_EXAMINATION = "登记指标核查情况"
+    VIEW_INDICATOR_COVERAGE = "查看指标覆盖情况"
 
 
 class Scope(StrEnum):
@@ -110,6 +115,11 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     # office and the leading group any unit's, a unit contact their own unit's only.
     Action.VIEW_RECTIFICATION: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.UNIT_CONTACT: UNIT},
     Action.BACKUP: {R.OFFICE: ALL},
+    # The library is guidance, not confidential: every inspecting role reads it; the office keeps it.
+    Action.MANAGE_INDICATORS: {R.OFFICE: ALL},
+    Action.VIEW_INDICATORS: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.TEAM_LEADER: ALL, R.TEAM_MEMBER: ALL},
+    Action.RECORD_EXAMINATION: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
+    Action.VIEW_INDICATOR_COVERAGE: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
 }
 
 
@@ -175,6 +185,11 @@ COMMANDS: dict[str, Command | None] = {
     "clue-result": Command(Action.REPORT_RESULT),
     "holidays": Command(Action.MANAGE_HOLIDAYS),
     "set-holidays": Command(Action.MANAGE_HOLIDAYS, "录入节假日安排"),
+    "indicators": Command(Action.VIEW_INDICATORS),
+    "import-indicators": Command(Action.MANAGE_INDICATORS, "导入巡察指标库"),
+    "export-indicators": Command(Action.VIEW_INDICATORS),
+    "examine": Command(Action.RECORD_EXAMINATION),
+    "indicator-coverage": Command(Action.VIEW_INDICATOR_COVERAGE),
 }
 # Commands that may run before anyone can log in, on a new install only: the first import of the
 # org data (no account exists yet) and the first office password (no 巡察办 account has one).
