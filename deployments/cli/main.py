@@ -15,7 +15,17 @@ import yaml
 from pydantic import ValidationError
 from sqlmodel import func, select
 
-from deployments.cli import backup, clues, common_problems, dossier, findings, identity, indicators, plan, stats
+from deployments.cli import (
+    backup,
+    clues,
+    common_problems,
+    dossier,
+    findings,
+    identity,
+    indicators,
+    plan,
+    stats,
+)
 from deployments.cli import holidays as holiday_commands
 from deployments.cli.common import App, cli_command, fail, register_commands
 from deployments.cli.door import actor
@@ -206,7 +216,8 @@ def stats_cmd(
     按巡察组考评、巡察干部统计时列出每单位问题数、指标覆盖、移交线索及办理结果（只有件数）、所巡单位整改到位率和报告退回次数。"""
     from deployments.cli.stats import parse_year, print_table
     from tasks.records.statistics import MEASURES, find_round, labelled, statistics, with_forecasts
-    from tasks.records.team_figures import LEVELS as EVALUATION, evaluation
+    from tasks.records.team_figures import LEVELS as EVALUATION
+    from tasks.records.team_figures import evaluation
 
     y = parse_year(year)
     with session_scope() as s:

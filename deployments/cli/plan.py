@@ -61,7 +61,6 @@ def parse_day(text: str) -> date:
 def _on_term(name: str, by: str, action: Action, work: Callable[[Any, int], T]) -> T:
     """`work(session, term id)` for person `by` if their role may do `action`; a refusal ends the command."""
     from tasks.planning import term_plan
-from tasks.records.team_figures import person_figures
     with session_scope() as s:
         _as(s, by, action)
         term = term_plan.get_term(s, name)

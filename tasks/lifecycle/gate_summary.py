@@ -152,7 +152,7 @@ def _coverage(session: Session, inspection_id: int) -> tuple[tuple[str, ...], tu
     if not cov.has_library:
         return (), ()
     facts = (f"指标覆盖：已核查 {cov.rate()}，关联问题 {cov.findings_linked}/{cov.findings_total} 个",)
-    sections = (Section("已核查的指标", tuple(f"{name}：{'、'.join(methods)}（问题 {n} 个）" for name, methods, n in cov.examined)),
+    sections: tuple[Section, ...] = (Section("已核查的指标", tuple(f"{name}：{'、'.join(methods)}（问题 {n} 个）" for name, methods, n in cov.examined)),
                 Section("未核查的指标", cov.missing), Section("未使用的巡察方法", cov.methods_missing))
     if cov.gaps:
         sections += (Section("缺项说明", ("有未核查的指标或未使用的巡察方法：请在表单“缺项说明”中写明原因，否则不能提交",)),)

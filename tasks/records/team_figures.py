@@ -44,9 +44,9 @@ def _per_inspection(session: Session, team_ids: list[int]) -> dict[int, dict[str
     """team id -> the counts this module adds, summed over the team's inspections."""
     insps = list(session.exec(sa_select(Inspection).where(col(Inspection.team_id).in_(team_ids))).scalars())  # type: ignore[call-overload]
     ids = [i.id for i in insps]
-    examined = dict(session.execute(sa_select(col(IndicatorCheck.inspection_id), func.count())
+    examined: dict[int, int] = {int(i): int(n) for i, n in session.execute(sa_select(col(IndicatorCheck.inspection_id), func.count())
                                     .where(col(IndicatorCheck.inspection_id).in_(ids))
-                                    .group_by(col(IndicatorCheck.inspection_id))).all())
+                                    .group_by(col(IndicatorCheck.inspection_id))).all()}
     clues: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for iid, result, transferred, closed in session.execute(
             sa_select(col(Clue.inspection_id), col(Clue.result), col(Clue.transferred_at), col(Clue.closed_at))

@@ -13,7 +13,12 @@ from models.settings import Settings
 from models.tables import Account, Clue, Inspection
 from tasks.lifecycle import stages
 from tasks.records.charts import teams_chart
-from tasks.records.team_figures import evaluation, member_evaluation, person_figures, team_evaluation
+from tasks.records.team_figures import (
+    evaluation,
+    member_evaluation,
+    person_figures,
+    team_evaluation,
+)
 from tasks.stationing import indicators as ind
 from tests.conftest import NOW
 from tests.support.advance import advance
