@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from deployments.gateway import holidays, rectification
+from deployments.gateway import holidays, indicators, rectification
 from deployments.gateway.app import (
     FORM_LIMIT,
     OFFICE_REFUSED,
@@ -403,6 +403,9 @@ class Office:
             # The working-day calendar (deployments/gateway/holidays.py): the office only.
             get("/holidays", A.MANAGE_HOLIDAYS, partial(holidays.view, self)),
             post("/holidays", A.MANAGE_HOLIDAYS, partial(holidays.enter, self)),
+            # 巡察指标 (deployments/gateway/indicators.py): the reach is checked there.
+            get("/indicators", A.VIEW_INDICATOR_COVERAGE, partial(indicators.view, self)),
+            post("/indicators/examine", A.RECORD_EXAMINATION, partial(indicators.examine, self)),
             # Anything else under the prefix is not the Prefect UI's either: not found here.
             Route(p + "/{rest:path}", self.page(A.VIEW_TODO, self.missing),
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),

@@ -406,3 +406,44 @@ def coverage_lines(cov: Coverage) -> list[str]:
     if cov.gap_reason:
         lines.append(f"缺项说明：{cov.gap_reason}")
     return lines
+
+
+@dataclass(frozen=True)
+class UnitCoverage:
+    """A unit in stationing or reporting as the office page shows it: its coverage, and whether
+    this person may record examinations there now."""
+
+    inspection_id: int
+    coverage: Coverage
+    may_record: bool
+
+
+def coverage_in_reach(*, session: Session, account: Account) -> list[UnitCoverage]:
+    """The units on site (集中巡察) or reporting whose coverage this person may view (a team role:
+    its own team's), newest round first."""
+    q = (select(Inspection).join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
+         .where(col(Inspection.stage).in_([Stage.STATIONING, Stage.REPORTING]))
+         .order_by(col(InspectionRound.start_date).desc(), col(Inspection.id)))
+    out = []
+    for insp in session.exec(q):
+        assert insp.id is not None
+        try:
+            authorise(session=session, account=account, action=Action.VIEW_INDICATOR_COVERAGE, inspection=insp)
+        except Forbidden:
+            continue
+        try:
+            authorise(session=session, account=account, action=Action.RECORD_EXAMINATION, inspection=insp)
+            may = insp.stage == Stage.STATIONING
+        except Forbidden:
+            may = False
+        out.append(UnitCoverage(insp.id, coverage(session=session, inspection_id=insp.id), may))
+    return out
+
+
+def finding_numbers(text: str) -> list[int]:
+    """“12、13, 14” → [12, 13, 14]; a Chinese error for anything that is not a number."""
+    parts = [p.strip() for p in text.replace("，", ",").replace("、", ",").replace(" ", ",").split(",") if p.strip()]
+    wrong = [p for p in parts if not p.isdigit()]
+    if wrong:
+        raise DomainError(f"问题编号应为数字，用顿号分隔：{'、'.join(wrong)}")
+    return [int(p) for p in parts]

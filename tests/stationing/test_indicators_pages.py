@@ -26,7 +26,7 @@ from tasks.planning.org import load_org, read_org_file
 from tasks.stationing import indicators as ind
 from tests.conftest import DEMO_ORG
 from tests.support.factories import in_stationing
-from tests.support.gateway import ORIGIN, logged_in
+from tests.support.gateway import ORIGIN, csrf, logged_in
 
 RUN = str(uuid.UUID(int=27))
 
@@ -66,3 +66,35 @@ def test_a_reason_passes_the_gateways_check(app: Starlette) -> None:
             coverage_refusal(s, approval, {"run_input": {"gap_reason": "略"}})
         coverage_refusal(s, approval, {"run_input": {"gap_reason": "进驻期间信访渠道未收到反映，未开展暗访"}})
         assert s.exec(select(CoverageGap)).first() is None  # kept by the flow once it takes the answer
+
+
+def test_office_page_shows_coverage_and_records_an_examination(app: Starlette, tmp_path: Path) -> None:
+    leader = logged_in(app, "李建国")
+    page = leader.get("/office/indicators")
+    assert page.status_code == 200
+    assert "城东街道" in page.text and "指标覆盖：已核查 0/10（0%）" in page.text and "不是官方指标清单" in page.text
+    r = leader.post("/office/indicators/examine", headers={"origin": ORIGIN}, data={
+        "csrf": csrf(page.text), "inspection": str(_iid()), "indicator": "“三重一大”集体决策（示例）",
+        "method-1": "个别谈话", "method-8": "查阅资料", "findings": "", "note": "查阅党委会记录"})
+    assert r.status_code == 303, r.text
+    after = leader.get(r.headers["location"])
+    assert "已登记：" in after.text and "已核查 1/10（10%）" in after.text
+    (tmp_path / "indicators.html").write_text(after.text, encoding="utf-8")  # looked at in a browser while writing
+
+    bad = leader.post("/office/indicators/examine", headers={"origin": ORIGIN}, data={
+        "csrf": csrf(page.text), "inspection": str(_iid()), "indicator": "“三重一大”集体决策（示例）", "findings": "一"})
+    assert bad.status_code == 400 and "未登记：问题编号应为数字" in bad.text
+
+    other = logged_in(app, "林静")  # a member of no team in this round: no unit, no form, and a post refused
+    page = other.get("/office/indicators")
+    assert page.status_code == 200 and "城东街道" not in page.text and "登记核查情况" not in page.text
+    r = other.post("/office/indicators/examine", headers={"origin": ORIGIN}, data={
+        "csrf": csrf(page.text), "inspection": str(_iid()), "indicator": "干部选拔任用（示例）", "method-1": "个别谈话"})
+    assert r.status_code == 403 and "不由您所在的巡察组巡察" in r.text
+    contact = logged_in(app, "钱正平")
+    assert contact.get("/office/indicators").status_code == 403
+
+
+def _iid() -> int:
+    with session_scope() as s:
+        return s.exec(select(Approval)).one().inspection_id or 0
