@@ -222,6 +222,8 @@ def stats_cmd(
     y = parse_year(year)
     with session_scope() as s:
         rid = find_round(session=s, name=round_name).id if round_name else None
+        if by not in EVALUATION and by not in ("轮次", "单位", "巡察组", "年度"):
+            raise DomainError(f"统计口径应为：轮次、单位、巡察组、年度、{'、'.join(EVALUATION)}，实为“{by}”")
         if by in EVALUATION:
             rows, labels = evaluation(session=s, by=by, round_id=rid, year=y)
             print_table(labelled(rows, labels))

@@ -170,19 +170,33 @@ def stationing_done(*, session: Session, inspection_id: int) -> Summary:
                    sections=_by_category(findings, listed=False) + cov_sections)
 
 
+def _coverage_for_review(session: Session, inspection_id: int) -> tuple[tuple[str, ...], tuple[Section, ...]]:
+    """What the leading group weighs besides the figures: the indicators' coverage and the team's reason for gaps."""
+    cov = indicators.coverage(session=session, inspection_id=inspection_id)
+    if not cov.has_library:
+        return (), ()
+    facts = (f"指标覆盖：已核查 {cov.rate()}，未使用的巡察方法 {len(cov.methods_missing)} 种",)
+    if not cov.gaps:
+        return facts, ()
+    return facts, (Section("巡察组的缺项说明", (cov.gap_reason or "（未填写）",
+                                          *(f"未核查：{n}" for n in cov.missing),
+                                          *([f"未使用：{'、'.join(cov.methods_missing)}"] if cov.methods_missing else []))),)
+
+
 def report(*, session: Session, inspection_id: int) -> Summary:
     """报告审议: the report's figures (problems by category, clues, petitions) and its problems by category."""
     insp, label = _label(session, inspection_id)
     findings = _findings(session, inspection_id)
     counts = Counter(f.category for f in findings)
     fixed = sum(f.fixed_on_site for f in findings)
+    cov_facts, cov_sections = _coverage_for_review(session, inspection_id)
     return Summary(
         heading=f"{label}：巡察报告审议（第{insp.search_count}次查找问题）", intro=INTRO[Gate.REPORT],
         facts=(f"发现问题 {len(findings)} 个（其中立行立改 {fixed} 个）",
                *([f"按类别：{'，'.join(f'{c} {n} 个' for c, n in sorted(counts.items()))}"] if counts else []),
                f"问题线索 {_count(session, Clue, inspection_id)} 件（内容不在此显示）",
-               f"信访举报 {_count(session, Petition, inspection_id)} 件（内容不在此显示）"),
-        sections=_by_category(findings, listed=True))
+               f"信访举报 {_count(session, Petition, inspection_id)} 件（内容不在此显示）", *cov_facts),
+        sections=_by_category(findings, listed=True) + cov_sections)
 
 
 def clue_transfer(*, session: Session, settings: Settings, inspection_id: int) -> Summary:

@@ -143,6 +143,13 @@ def test_report_gate_shows_gaps_and_refuses_them_without_a_reason(demo_org: Sess
     gap = demo_org.exec(select(CoverageGap)).one()
     assert gap.missing_indicators == ["基层党建"] and gap.reason.startswith("基层党建由组织部")
     assert "缺项说明：基层党建由组织部" in "\n".join(ind.coverage_lines(ind.coverage(session=demo_org, inspection_id=iid)))
+    # The leading group reviewing the report reads the coverage and the team's reason.
+    advance(demo_org, settings, iid, Stage.REPORTING)
+    review = gate_summary.gate_summary(session=demo_org, settings=settings, gate=Gate.REPORT, round_id=None,
+                                       inspection_id=iid)
+    assert review is not None
+    assert "指标覆盖：已核查 1/2（50%），未使用的巡察方法 4 种" in review.markdown()
+    assert "**巡察组的缺项说明**" in review.markdown() and "- 未核查：基层党建" in review.markdown()
 
 
 def test_round_coverage_shows_a_team_role_its_own_units_only(demo_org: Session, settings: Settings) -> None:
