@@ -37,6 +37,7 @@ def indicators_cmd() -> None:
 def import_indicators_cmd(
     path: Path = typer.Argument(None, help="指标库 Excel 文件（.xlsx；列：指标、类别、问题表现、如何巡察、有何要求、适用单位类型）"),
     sample: bool = typer.Option(False, "--sample", help="导入本系统附带的示例指标（约十项，标为“示例”，不是官方清单）"),
+    replace: bool = typer.Option(False, "--replace", help="以文件为准：文件中没有的指标移出指标库（已登记的核查情况保留）"),
 ) -> None:
     """导入巡察指标库（按指标名称新增或更新；任何一行有误整表不导入）。"""
     if (path is None) == (not sample):
@@ -44,9 +45,10 @@ def import_indicators_cmd(
     rows = ind.read_indicator_file(path) if path is not None else None
     by, t = actor(), now()
     with session_scope() as s:
-        counts = (ind.import_indicators(session=s, rows=rows, by=by, now=t) if rows is not None
+        counts = (ind.import_indicators(session=s, rows=rows, by=by, now=t, replace=replace) if rows is not None
                   else ind.load_sample(session=s, by=by, now=t))
-    typer.echo(f"已导入巡察指标库：新增{counts['added']}项，更新{counts['updated']}项。")
+    typer.echo(f"已导入巡察指标库：新增{counts['added']}项，更新{counts['updated']}项"
+               + (f"，移出{counts['retired']}项" if counts["retired"] else "") + "。")
     if sample:
         typer.echo(SAMPLE_NOTE)
 

@@ -17,10 +17,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from models.enums import ClueResult, TeamRole
-from models.indicator_tables import IndicatorCheck
 from models.tables import Clue, Inspection, InspectionRound, Person, TeamMember
 from tasks.records.statistics import CASE_RESULTS, SANCTION_RESULTS, _scope, per_team_evaluation
-from tasks.stationing.indicators import applicable
+from tasks.stationing.indicators import coverage
 from tasks.supervision.rectification import rate_text
 
 COUNTED = ("units", "problems_found", "examined", "applicable", "clues_transferred", "cases", "sanctioned", "no_issue",
@@ -44,9 +43,6 @@ def _per_inspection(session: Session, team_ids: list[int]) -> dict[int, dict[str
     """team id -> the counts this module adds, summed over the team's inspections."""
     insps = list(session.exec(sa_select(Inspection).where(col(Inspection.team_id).in_(team_ids))).scalars())  # type: ignore[call-overload]
     ids = [i.id for i in insps]
-    examined: dict[int, int] = {int(i): int(n) for i, n in session.execute(sa_select(col(IndicatorCheck.inspection_id), func.count())
-                                    .where(col(IndicatorCheck.inspection_id).in_(ids))
-                                    .group_by(col(IndicatorCheck.inspection_id))).all()}
     clues: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for iid, result, transferred, closed in session.execute(
             sa_select(col(Clue.inspection_id), col(Clue.result), col(Clue.transferred_at), col(Clue.closed_at))
@@ -62,8 +58,10 @@ def _per_inspection(session: Session, team_ids: list[int]) -> dict[int, dict[str
     out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for insp in insps:
         t = out[insp.team_id]
-        t["examined"] += int(examined.get(insp.id, 0))
-        t["applicable"] += len(applicable(session=session, inspection=insp))
+        # Examined among the indicators that apply now (one the office took out of the library no longer counts).
+        cov = coverage(session=session, inspection_id=insp.id or 0)
+        t["examined"] += len(cov.applicable) - len(cov.missing)
+        t["applicable"] += len(cov.applicable)
         t["returned"] += max(insp.search_count - 1, 0)
         for k, v in clues.get(insp.id or 0, {}).items():
             t[k] += v

@@ -180,10 +180,20 @@ def read_indicator_file(path: Path) -> list[IndicatorIn]:
     return rows
 
 
-def import_indicators(*, session: Session, rows: list[IndicatorIn], by: str, now: datetime) -> dict[str, int]:
-    """Add or update (by name) every row; indicators not in the rows stay as they are. One transaction."""
+def import_indicators(*, session: Session, rows: list[IndicatorIn], by: str, now: datetime,
+                      replace: bool = False) -> dict[str, int]:
+    """Add or update (by name) every row. Indicators not in the rows stay as they are, or with
+    `replace` leave the library (kept for the examinations that name them: 示例 rows replaced by the
+    office's own list). One transaction."""
     known = {i.name: i for i in session.exec(select(Indicator))}
-    added = updated = 0
+    added = updated = retired = 0
+    if replace:
+        names = {r.name for r in rows}
+        for gone in known.values():
+            if gone.active and gone.name not in names:
+                gone.active, gone.updated_at = False, now
+                session.add(gone)
+                retired += 1
     for row in rows:
         ind = known.get(row.name)
         if ind is None:
@@ -196,8 +206,8 @@ def import_indicators(*, session: Session, rows: list[IndicatorIn], by: str, now
         session.add(ind)
     session.flush()
     record_event(session=session, actor=by, action="导入巡察指标库", entity="indicator", entity_id=None, now=now,
-                 detail={"added": added, "updated": updated})
-    return {"added": added, "updated": updated}
+                 detail={"added": added, "updated": updated, "retired": retired})
+    return {"added": added, "updated": updated, "retired": retired}
 
 
 def load_sample(*, session: Session, by: str, now: datetime) -> dict[str, int]:

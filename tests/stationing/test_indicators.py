@@ -32,7 +32,7 @@ def who(s: Session, name: str) -> Account:
 
 def test_sample_is_marked_and_round_trips_through_excel(demo_org: Session, tmp_path: Path) -> None:
     counts = ind.load_sample(session=demo_org, by="陶文华", now=NOW)
-    assert counts == {"added": len(ind.SAMPLE), "updated": 0} and 8 <= len(ind.SAMPLE) <= 12
+    assert counts == {"added": len(ind.SAMPLE), "updated": 0, "retired": 0} and 8 <= len(ind.SAMPLE) <= 12
     rows = ind.library(session=demo_org)
     assert all(i.sample for i in rows) and all(ind.shown_name(i).endswith("（示例）") for i in rows)
     path = tmp_path / "指标库.xlsx"
@@ -45,8 +45,14 @@ def test_sample_is_marked_and_round_trips_through_excel(demo_org: Session, tmp_p
     sheet.cell(2, 3).value = "本地修改的问题表现"
     sheet.parent.save(path)
     again = ind.import_indicators(session=demo_org, rows=ind.read_indicator_file(path), by="陶文华", now=NOW)
-    assert again == {"added": 0, "updated": len(ind.SAMPLE)}
+    assert again == {"added": 0, "updated": len(ind.SAMPLE), "retired": 0}
     assert demo_org.exec(select(Indicator).where(Indicator.symptoms == "本地修改的问题表现")).one().sample
+    # The office's own list replaces the sample: the 示例 rows leave the library (their rows stay).
+    own = ind.import_indicators(session=demo_org, by="陶文华", now=NOW, replace=True,
+                                rows=[ind.IndicatorIn(name="本地指标一", category="党的领导")])
+    assert own == {"added": 1, "updated": 0, "retired": len(ind.SAMPLE)}
+    assert [i.name for i in ind.library(session=demo_org)] == ["本地指标一"]
+    assert len(demo_org.exec(select(Indicator)).all()) == len(ind.SAMPLE) + 1
 
 
 def test_a_bad_workbook_is_refused_row_by_row_and_nothing_is_written(demo_org: Session, tmp_path: Path) -> None:
