@@ -54,6 +54,11 @@ class Action(StrEnum):
     BACKUP = "备份数据"
     # Alerts that could not be delivered (tasks/infra/undelivered.py): listed, re-sent, marked handled.
     HANDLE_UNDELIVERED = "处理未送达的提醒"
+    # Health-check indicators guiding stationing (tasks/stationing/indicators.py, #27).
+    MANAGE_INDICATORS = "维护巡察指标库"
+    VIEW_INDICATORS = "查看巡察指标库"
+    RECORD_EXAMINATION = "登记指标核查情况"
+    VIEW_INDICATOR_COVERAGE = "查看指标覆盖情况"
 
 
 class Scope(StrEnum):
@@ -113,6 +118,11 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     Action.VIEW_RECTIFICATION: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.UNIT_CONTACT: UNIT},
     Action.BACKUP: {R.OFFICE: ALL},
     Action.HANDLE_UNDELIVERED: {R.OFFICE: ALL},
+    # The library is guidance, not confidential: every inspecting role reads it; the office keeps it.
+    Action.MANAGE_INDICATORS: {R.OFFICE: ALL},
+    Action.VIEW_INDICATORS: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.TEAM_LEADER: ALL, R.TEAM_MEMBER: ALL},
+    Action.RECORD_EXAMINATION: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
+    Action.VIEW_INDICATOR_COVERAGE: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
 }
 
 
@@ -178,6 +188,11 @@ COMMANDS: dict[str, Command | None] = {
     "clue-result": Command(Action.REPORT_RESULT),
     "holidays": Command(Action.MANAGE_HOLIDAYS),
     "set-holidays": Command(Action.MANAGE_HOLIDAYS, "录入节假日安排"),
+    "indicators": Command(Action.VIEW_INDICATORS),
+    "import-indicators": Command(Action.MANAGE_INDICATORS, "导入巡察指标库"),
+    "export-indicators": Command(Action.VIEW_INDICATORS),
+    "examine": Command(Action.RECORD_EXAMINATION),
+    "indicator-coverage": Command(Action.VIEW_INDICATOR_COVERAGE),
 }
 # Commands that may run before anyone can log in, on a new install only: the first import of the
 # org data (no account exists yet) and the first office password (no 巡察办 account has one).

@@ -238,6 +238,10 @@ class StationingDone(GateForm):
     )
     approver: str = _approver("组长（姓名）")
     comment: str = Field(default="", title="报告要点", json_schema_extra=_pos(3))
+    # Asked when the indicator library applies to the unit and an indicator was not examined or a
+    # method not used (tasks/stationing/indicators.py): without a reason the report is not submitted.
+    gap_reason: str = Field(default="", title="缺项说明", max_length=2000, json_schema_extra={"position": 4, "format": "textarea"},
+                            description="说明中列出未核查的指标或未使用的巡察方法时必须填写原因，否则不能提交")
 
 
 class ReportReview(GateForm):

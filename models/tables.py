@@ -576,3 +576,7 @@ class ProvisionalDeadline(SQLModel, table=True):
     days: int  # working days
     due: date
     created_at: datetime = Field(sa_type=TZ)
+
+
+# The indicator tables live in their own module (#27); importing it here registers them with the metadata.
+import models.indicator_tables  # noqa: E402,F401

@@ -15,7 +15,17 @@ import yaml
 from pydantic import ValidationError
 from sqlmodel import func, select
 
-from deployments.cli import backup, clues, common_problems, dossier, findings, identity, plan, stats
+from deployments.cli import (
+    backup,
+    clues,
+    common_problems,
+    dossier,
+    findings,
+    identity,
+    indicators,
+    plan,
+    stats,
+)
 from deployments.cli import holidays as holiday_commands
 from deployments.cli.common import App, cli_command, fail, register_commands
 from deployments.cli.door import actor
@@ -200,17 +210,28 @@ def sweep_cmd(
 
 @app.command("stats")
 def stats_cmd(
-    by: str = typer.Option("轮次", "--by", help="统计口径：单位、轮次、巡察组、年度"),
+    by: str = typer.Option("轮次", "--by", help="统计口径：单位、轮次、巡察组、年度；巡察组考评、巡察干部（评价巡察组和巡察干部）"),
     round_name: str = typer.Option("", "--round", help="只统计某一巡察轮次（名称）"),
     year: str = typer.Option("", "--year", help="只统计某一年度开始的轮次，如 2026"),
 ) -> None:
-    """发现问题、反馈问题、立行立改、整改到位率（已销号/整改事项）、移交线索、立案、处分处理人数、建章立制；按单位统计时另列预计完成（按近期整改进度估算）。"""
+    """发现问题、反馈问题、立行立改、整改到位率（已销号/整改事项）、移交线索、立案、处分处理人数、建章立制；按单位统计时另列预计完成（按近期整改进度估算）；
+    按巡察组考评、巡察干部统计时列出每单位问题数、指标覆盖、移交线索及办理结果（只有件数）、所巡单位整改到位率和报告退回次数。"""
     from deployments.cli.stats import parse_year, print_table
     from tasks.records.statistics import MEASURES, find_round, labelled, statistics, with_forecasts
+    from tasks.records.team_figures import LEVELS as EVALUATION
+    from tasks.records.team_figures import evaluation
 
     y = parse_year(year)
     with session_scope() as s:
         rid = find_round(session=s, name=round_name).id if round_name else None
+        if by not in EVALUATION and by not in ("轮次", "单位", "巡察组", "年度"):
+            raise DomainError(f"统计口径应为：轮次、单位、巡察组、年度、{'、'.join(EVALUATION)}，实为“{by}”")
+        if by in EVALUATION:
+            rows, labels = evaluation(session=s, by=by, round_id=rid, year=y)
+            print_table(labelled(rows, labels))
+            if by == "巡察干部":
+                typer.echo("（问题和线索按被巡察单位登记，每名巡察干部为其所在巡察组的合计）")
+            return
         rows = statistics(session=s, by=by, round_id=rid, year=y)
         labels = MEASURES
         if by == "单位":
@@ -460,7 +481,7 @@ def down_cmd() -> None:
     typer.echo("已停止：" + ("、".join(stopped) or "无"))
 
 
-for module in (clues, findings, dossier, stats, plan, common_problems, identity, holiday_commands, backup):
+for module in (clues, findings, dossier, stats, plan, common_problems, identity, holiday_commands, backup, indicators):
     register_commands(app, module)
 
 

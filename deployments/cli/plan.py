@@ -17,6 +17,7 @@ from models.db import session_scope
 from models.errors import DomainError
 from models.settings import get_settings
 from tasks.planning import term_plan
+from tasks.records.team_figures import person_figures
 
 T = TypeVar("T")
 PLAN_DEPLOYMENT = "全覆盖排程/全覆盖排程"
@@ -121,16 +122,23 @@ def schedule_cmd(
         typer.echo(f"已报审批：{get_settings().run_link(str(run.id))}")
 
 def pools_cmd() -> None:
-    """组长库、人才库：专长、是否可用、参加巡察次数和最近一次。"""
+    """组长库、人才库：专长、是否可用、参加巡察次数和最近一次，以及所在巡察组历轮的每单位问题数、指标覆盖、移交线索、整改到位率和报告退回次数。"""
     by = actor()
     with session_scope() as s:
         _as(s, by, Action.PLAN_TERM)
         history = term_plan.service_history(s)
         people = [p for p in term_plan.person_records(s) if p.leader or p.talent]
+        figures = person_figures(session=s)  # how their teams did (tasks/records/team_figures.py)
+    none: dict[str, Any] = {}
     echo_rows([{"姓名": p.name, "组长库": "是" if p.leader else "", "人才库": "是" if p.talent else "",
              "专长": "、".join(sorted(p.specialties)), "可用": "是" if p.available else "否",
              "参加次数": p.rounds_served,
-             "最近参加": "；".join(f"{h.round}（{h.role}）" for h in history.get(p.id, [])[-2:])} for p in people])
+             "最近参加": "；".join(f"{h.round}（{h.role}）" for h in history.get(p.id, [])[-2:]),
+             "每单位问题数": figures.get(p.name, none).get("per_unit", "—"),
+             "指标覆盖": figures.get(p.name, none).get("indicators", "—"),
+             "移交线索": figures.get(p.name, none).get("clues_transferred", 0),
+             "整改到位率": figures.get(p.name, none).get("rate", "—"),
+             "报告退回": figures.get(p.name, none).get("returned", 0)} for p in people])
 
 def compose_cmd(
     units: str = typer.Option(..., "--units", help="被巡察单位，用顿号或逗号分隔"),

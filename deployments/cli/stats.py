@@ -61,15 +61,18 @@ def evaluate_teams_cmd(
 def charts_cmd(
     directory: Path = typer.Argument(..., help="图表输出目录（PNG 文件，同名覆盖）"),
     round_name: str = typer.Option(..., "--round", help="巡察轮次名称"),
+    teams: bool = typer.Option(False, "--teams", help="另生成巡察组考评图（全部轮次的各巡察组：每单位问题数、指标覆盖率、整改到位率）"),
 ) -> None:
-    """生成一轮巡察的图表：整改进度（累计销号与整改事项）、各单位整改到位率、按单位类型的巡察覆盖。"""
-    from tasks.records.charts import round_charts
+    """生成一轮巡察的图表：整改进度（累计销号与整改事项）、各单位整改到位率、按单位类型的巡察覆盖；--teams 另生成巡察组考评图。"""
+    from tasks.records.charts import round_charts, teams_chart
     from tasks.records.statistics import find_round
 
     with session_scope() as s:
         rnd = find_round(session=s, name=round_name)
         assert rnd.id is not None
         paths = round_charts(session=s, round_id=rnd.id, directory=directory)
+        if teams:
+            paths.append(teams_chart(session=s, path=directory / "teams.png"))
     typer.echo(f"已生成{len(paths)}张图表：\n" + "\n".join(str(p) for p in paths))
 
 def export_lists_cmd(

@@ -49,7 +49,7 @@ from deployments.gateway.reads import Reads
 from models.access import Action, Forbidden, require, uses_platform
 from models.clock import now
 from models.db import get_engine
-from models.enums import AccessRole
+from models.enums import AccessRole, Gate
 from models.errors import DomainError
 from models.settings import Settings, get_settings
 from models.tables import Account, LoginSession
@@ -57,6 +57,7 @@ from tasks.identity import credentials, door, phone, receipts, sessions
 from tasks.identity.sessions import Ended, Stage
 from tasks.infra.audit import record_event, record_refusal
 from tasks.ops import run_names, start_checks
+from tasks.stationing import indicators
 
 log = logging.getLogger("xuncha.gateway")
 COOKIE = "xuncha_session"
@@ -592,6 +593,7 @@ class Gateway:
     async def _check_answer(self, account: Account, call: Call, body: bytes
                             ) -> tuple[bytes, int | None, tuple[str, dict[str, Any]]]:
         approval = await db(lambda s: door.authorise_answer(session=s, account=account, flow_run_id=call.target))
+        await db(lambda s: coverage_refusal(s, approval, _json(body)))
         r = await self.client.get(f"{self.upstream}/api/flow_runs/{call.target}", headers=self._auth())
         state = (r.json().get("state") or {}) if r.status_code == 200 else {}
         pause_key = str((state.get("state_details") or {}).get("pause_key") or "")
@@ -705,6 +707,19 @@ class Gateway:
 
 def _v2(path: str) -> bool:
     return path == "/v2" or path.startswith("/v2/")
+
+
+def coverage_refusal(session: Session, approval: Any, data: dict[str, Any]) -> None:
+    """巡察组提交报告 with an indicator not examined or a method not used and no reason: refused on the
+    form before the run resumes (the flow checks the same again, tasks/stationing/indicators.py)."""
+    if Gate(approval.gate) is not Gate.STATIONING_DONE or approval.inspection_id is None:
+        return
+    run_input = data.get("run_input")
+    reason = run_input.get("gap_reason") if isinstance(run_input, dict) else ""
+    problem = indicators.gap_problem(indicators.coverage(session=session, inspection_id=approval.inspection_id),
+                                     reason if isinstance(reason, str) else "")
+    if problem:
+        raise DomainError(f"未提交“{Gate.STATIONING_DONE.value}”：{problem}")
 
 
 def _json(body: bytes) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from deployments.gateway import holidays, rectification, undelivered
+from deployments.gateway import holidays, indicators, rectification, undelivered
 from deployments.gateway.app import (
     FORM_LIMIT,
     OFFICE_REFUSED,
@@ -409,6 +409,9 @@ class Office:
             get("/alerts", A.HANDLE_UNDELIVERED, partial(undelivered.view, self)),
             post("/alerts/{alert_id:int}/resend", A.HANDLE_UNDELIVERED, partial(undelivered.resend, self)),
             post("/alerts/{alert_id:int}/handled", A.HANDLE_UNDELIVERED, partial(undelivered.handled, self)),
+            # 巡察指标 (deployments/gateway/indicators.py): the reach is checked there.
+            get("/indicators", A.VIEW_INDICATOR_COVERAGE, partial(indicators.view, self)),
+            post("/indicators/examine", A.RECORD_EXAMINATION, partial(indicators.examine, self)),
             # Anything else under the prefix is not the Prefect UI's either: not found here.
             Route(p + "/{rest:path}", self.page(A.VIEW_TODO, self.missing),
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),

@@ -30,6 +30,7 @@ from tasks.lifecycle.prefect import (
     rectification_task,
     reporting_task,
     review_task,
+    settle_coverage_task,
     stationing_task,
     wake_round_task,
 )
@@ -91,9 +92,14 @@ def inspect_unit(inspection_id: int) -> str:
             case Work.STATIONING:
                 stationing_task(inspection_id)
             case Work.REPORTING:
+                def coverage_ok(a: StationingDone, count: int = n) -> str:
+                    """An indicator not examined or a method not used needs a reason (#27)."""
+                    return settle_coverage_task(inspection_id, count, a.gap_reason, a.approver)
+
                 answer = await_gate(
                     StationingDone, gate=Gate.STATIONING_DONE, round_id=state.round_id, inspection_id=inspection_id,
                     attempt=n, description=gate_text_task(Gate.STATIONING_DONE, state.round_id, inspection_id),
+                    validate=coverage_ok,
                 )
                 reporting_task(inspection_id, n, answer.approver, answer.comment)
             case Work.REPORT_REVIEW:

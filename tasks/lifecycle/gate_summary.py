@@ -28,6 +28,7 @@ from models.tables import (
     TeamMember,
     Unit,
 )
+from tasks.stationing import indicators
 
 LINE_WIDTH = 80  # a problem's description in a list; the full text is on the office pages
 RECEIVERS: dict[str, str] = {Role.DISCIPLINE_COMMISSION.value: "纪委监委", Role.ORGANISATION_DEPARTMENT.value: "组织部",
@@ -36,7 +37,8 @@ RECEIVERS: dict[str, str] = {Role.DISCIPLINE_COMMISSION.value: "纪委监委", R
 # What the approver decides, said under the heading (the figures follow).
 INTRO: dict[Gate, str] = {
     Gate.PLAN: "请领导小组审批巡察工作方案及组成人员（组成人员已按回避制度核查）。",
-    Gate.STATIONING_DONE: "问题清单登记完毕后，由组长确认进驻结束并提交巡察报告。",
+    Gate.STATIONING_DONE: ("问题清单登记完毕后，由组长确认进驻结束并提交巡察报告。"
+                           "有未核查的巡察指标或未使用的巡察方法时，须在“缺项说明”中写明原因。"),
     Gate.REPORT: "通过后进入反馈阶段；退回则巡察组重新查找问题（须填写意见）。",
     Gate.CLUE_TRANSFER: "同意后按线索类别移交接收单位；线索内容仅在巡察办系统内查阅，此处只列件数和接收单位。",
     Gate.RECT_PLAN: "审核结论：通过，或退回修改（须填写意见，单位修改后重新报送，再次审核）。",
@@ -143,14 +145,42 @@ def _count(session: Session, model: type[Clue] | type[Petition], inspection_id: 
     return int(session.exec(select(func.count()).select_from(model).where(model.inspection_id == inspection_id)).one())
 
 
+def _coverage(session: Session, inspection_id: int) -> tuple[tuple[str, ...], tuple[Section, ...]]:
+    """The health-check indicators' coverage (#27): a fact and, when the library applies, what was
+    examined and what was not (indicator names and methods: guidance, not confidential)."""
+    cov = indicators.coverage(session=session, inspection_id=inspection_id)
+    if not cov.has_library:
+        return (), ()
+    facts = (f"指标覆盖：已核查 {cov.rate()}，关联问题 {cov.findings_linked}/{cov.findings_total} 个",)
+    sections: tuple[Section, ...] = (Section("已核查的指标", tuple(f"{name}：{'、'.join(methods)}（问题 {n} 个）" for name, methods, n in cov.examined)),
+                Section("未核查的指标", cov.missing), Section("未使用的巡察方法", cov.methods_missing))
+    if cov.gaps:
+        sections += (Section("缺项说明", ("有未核查的指标或未使用的巡察方法：请在表单“缺项说明”中写明原因，否则不能提交",)),)
+    return facts, sections
+
+
 def stationing_done(*, session: Session, inspection_id: int) -> Summary:
-    """巡察组提交报告: the findings registered so far, by category."""
+    """巡察组提交报告: the findings registered so far, by category, and the indicators' coverage."""
     insp, label = _label(session, inspection_id)
     findings = _findings(session, inspection_id)
     fixed = sum(f.fixed_on_site for f in findings)
+    cov_facts, cov_sections = _coverage(session, inspection_id)
     return Summary(heading=f"{label}：集中巡察（第{insp.search_count}次查找问题）", intro=INTRO[Gate.STATIONING_DONE],
-                   facts=(f"已登记问题 {len(findings)} 个（其中立行立改 {fixed} 个）",),
-                   sections=_by_category(findings, listed=False))
+                   facts=(f"已登记问题 {len(findings)} 个（其中立行立改 {fixed} 个）", *cov_facts),
+                   sections=_by_category(findings, listed=False) + cov_sections)
+
+
+def _coverage_for_review(session: Session, inspection_id: int) -> tuple[tuple[str, ...], tuple[Section, ...]]:
+    """What the leading group weighs besides the figures: the indicators' coverage and the team's reason for gaps."""
+    cov = indicators.coverage(session=session, inspection_id=inspection_id)
+    if not cov.has_library:
+        return (), ()
+    facts = (f"指标覆盖：已核查 {cov.rate()}，未使用的巡察方法 {len(cov.methods_missing)} 种",)
+    if not cov.gaps:
+        return facts, ()
+    return facts, (Section("巡察组的缺项说明", (cov.gap_reason or "（未填写）",
+                                          *(f"未核查：{n}" for n in cov.missing),
+                                          *([f"未使用：{'、'.join(cov.methods_missing)}"] if cov.methods_missing else []))),)
 
 
 def report(*, session: Session, inspection_id: int) -> Summary:
@@ -159,13 +189,14 @@ def report(*, session: Session, inspection_id: int) -> Summary:
     findings = _findings(session, inspection_id)
     counts = Counter(f.category for f in findings)
     fixed = sum(f.fixed_on_site for f in findings)
+    cov_facts, cov_sections = _coverage_for_review(session, inspection_id)
     return Summary(
         heading=f"{label}：巡察报告审议（第{insp.search_count}次查找问题）", intro=INTRO[Gate.REPORT],
         facts=(f"发现问题 {len(findings)} 个（其中立行立改 {fixed} 个）",
                *([f"按类别：{'，'.join(f'{c} {n} 个' for c, n in sorted(counts.items()))}"] if counts else []),
                f"问题线索 {_count(session, Clue, inspection_id)} 件（内容不在此显示）",
-               f"信访举报 {_count(session, Petition, inspection_id)} 件（内容不在此显示）"),
-        sections=_by_category(findings, listed=True))
+               f"信访举报 {_count(session, Petition, inspection_id)} 件（内容不在此显示）", *cov_facts),
+        sections=_by_category(findings, listed=True) + cov_sections)
 
 
 def clue_transfer(*, session: Session, settings: Settings, inspection_id: int) -> Summary:

@@ -222,3 +222,41 @@ def round_charts(*, session: Session, round_id: int, directory: Path) -> list[Pa
         unit_rates_chart(session=session, round_id=round_id, path=directory / f"round-{round_id}-unit-rates.png"),
         coverage_chart(session=session, path=directory / f"round-{round_id}-coverage.png", until=rnd.start_date),
     ]
+
+
+def teams_chart(*, session: Session, path: Path, round_id: int | None = None, year: int | None = None) -> Path:
+    """巡察组考评: per team, findings per unit (left) and indicator coverage and its units'
+    rectification rate in percent (right); counts only (tasks/records/team_figures.py)."""
+    from tasks.records.team_figures import team_evaluation
+
+    rows = team_evaluation(session=session, round_id=round_id, year=year)
+    names = [f"{r['round']}·{r['team']}" for r in rows]
+    with _drawing():
+        fig = Figure(figsize=SIZE)
+        left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+        if not rows:
+            left.text(0.5, 0.5, "暂无巡察组", ha="center", va="center", fontsize=16, transform=left.transAxes)
+        ys = list(range(len(rows)))
+        per_unit = [r["problems_found"] / r["units"] if r["units"] else 0.0 for r in rows]
+        bars = left.barh(ys, per_unit, color="#2e75b6")
+        for bar, r in zip(bars, rows, strict=True):
+            left.annotate(f"{r['per_unit']}（{r['problems_found']}/{r['units']}）", (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                          va="center", fontsize=8)
+        left.set_yticks(ys, names)
+        left.invert_yaxis()
+        left.set_title("每单位发现问题数")
+        height = 0.38
+        cover = [r["examined"] * 100 / r["applicable"] if r["applicable"] else 0.0 for r in rows]
+        rates = [rate_value(r["rectified"], r["items"]) for r in rows]
+        right.barh([y - height / 2 for y in ys], cover, height, label="指标覆盖率", color="#70ad47")
+        right.barh([y + height / 2 for y in ys], rates, height, label="整改到位率", color="#c00000")
+        right.set_yticks(ys, ["" for _ in ys])
+        right.invert_yaxis()
+        right.set_xlim(0, 110)
+        right.set_xlabel("%")
+        right.set_title("指标覆盖率、所巡单位整改到位率")
+        if rows:
+            right.legend(loc="lower right", fontsize=8)
+        fig.suptitle("巡察组考评")
+        fig.tight_layout()
+        return _save(fig, path)

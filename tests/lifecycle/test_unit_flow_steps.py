@@ -118,3 +118,27 @@ def test_a_pass_started_again_skips_what_is_done(monkeypatch: pytest.MonkeyPatch
     assert script.run() == Stage.ARCHIVED.value
     assert script.log[:len(expected)] == expected
     assert script.log.count(("grouping",)) == 1 and script.log.count(("rectification",)) <= 1
+
+
+def test_the_report_gate_checks_indicator_coverage_per_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """巡察组提交报告 takes an answer only past the coverage check (tasks/stationing/indicators.py), for
+    the search it belongs to: a report returned once is checked again as the second search (#27)."""
+    from models.forms import StationingDone
+
+    script = Script(monkeypatch, Stage.STATIONING, {Gate.REPORT: [False, True]})
+    scripted, checked = iu.await_gate, list[tuple[Any, ...]]()
+
+    def gate(form: Any, *, gate: Gate, attempt: int, validate: Any = None, **kw: Any) -> Any:
+        if gate is Gate.STATIONING_DONE:
+            assert validate is not None
+            assert validate(StationingDone(approver="李建国", gap_reason=f"说明{attempt}")) == "缺项"
+        return scripted(form, gate=gate, attempt=attempt, validate=validate, **kw)
+
+    def settle(*args: Any) -> str:
+        checked.append(args)
+        return "缺项"
+
+    monkeypatch.setattr(iu, "await_gate", gate)
+    monkeypatch.setattr(iu, "settle_coverage_task", settle)
+    script.run()
+    assert checked == [(5, 1, "说明1", "李建国"), (5, 2, "说明2", "李建国")]

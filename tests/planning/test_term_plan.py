@@ -366,7 +366,8 @@ def test_planning_from_the_command_line() -> None:
     assert code == 0 and "| 第一巡察组 |" in out and "| 罗敏 | 交叉巡察：与临城街道同属北片片区" in out, out
     assert "| 高峰 | 区水务集团是其本单位" in out, out
     code, out = run("pools", "--as", "陶文华")
-    assert code == 0 and out.splitlines()[0] == "姓名\t组长库\t人才库\t专长\t可用\t参加次数\t最近参加", out
+    assert code == 0 and out.splitlines()[0] == ("姓名\t组长库\t人才库\t专长\t可用\t参加次数\t最近参加"
+                                                   "\t每单位问题数\t指标覆盖\t移交线索\t整改到位率\t报告退回"), out
     with Session(get_engine()) as s:  # nothing the commands only show was written
         assert s.exec(select(PlannedUnit)).all() == []
 
