@@ -52,6 +52,11 @@ class Action(StrEnum):
     VIEW_RECTIFICATION = "查看整改事项"
     # `xuncha backup`: a copy of every record (deployments/ops/backup.py).
     BACKUP = "备份数据"
+    # Stationing's individual talks and evaluations (tasks/stationing): talk records are as
+    # confidential as clues, so only the unit's own team and the office reach them.
+    RECORD_TALKS = "安排个别谈话和登记谈话记录"
+    READ_TALKS = "查阅谈话安排和谈话记录"
+    IMPORT_EVALUATIONS = "导入民主测评和问卷调查结果"
 
 
 class Scope(StrEnum):
@@ -110,6 +115,9 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     # office and the leading group any unit's, a unit contact their own unit's only.
     Action.VIEW_RECTIFICATION: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.UNIT_CONTACT: UNIT},
     Action.BACKUP: {R.OFFICE: ALL},
+    Action.RECORD_TALKS: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
+    Action.READ_TALKS: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
+    Action.IMPORT_EVALUATIONS: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
 }
 
 
@@ -175,6 +183,12 @@ COMMANDS: dict[str, Command | None] = {
     "clue-result": Command(Action.REPORT_RESULT),
     "holidays": Command(Action.MANAGE_HOLIDAYS),
     "set-holidays": Command(Action.MANAGE_HOLIDAYS, "录入节假日安排"),
+    "plan-talk": Command(Action.RECORD_TALKS, "安排个别谈话"),
+    "add-talk": Command(Action.RECORD_TALKS, "登记谈话记录"),
+    "talks": Command(Action.READ_TALKS, "查看谈话安排和谈话记录"),
+    "show-talk": Command(Action.READ_TALKS, "查阅谈话记录"),
+    "import-evaluations": Command(Action.IMPORT_EVALUATIONS),
+    "evaluations": Command(Action.VIEW_PROGRESS),
 }
 # Commands that may run before anyone can log in, on a new install only: the first import of the
 # org data (no account exists yet) and the first office password (no 巡察办 account has one).

@@ -19,6 +19,10 @@ TABLE: dict[Action, tuple[Scope | None, ...]] = {
     Action.BROWSE_CLUES:    (A,     A,      T,     T,     X,    X,    X,   X),
     Action.VIEW_RECTIFICATION: (A,  A,      X,     X,     X,    X,    X,   U),
     Action.REPORT_RECTIFICATION: (A, X,     X,     X,     X,    X,    X,   U),
+    # Talk records: the unit's own team and the office, no one else (not even the leading group).
+    Action.RECORD_TALKS:    (A,     X,      T,     T,     X,    X,    X,   X),
+    Action.READ_TALKS:      (A,     X,      T,     T,     X,    X,    X,   X),
+    Action.IMPORT_EVALUATIONS: (A,  X,      T,     T,     X,    X,    X,   X),
 }
 
 
