@@ -196,7 +196,7 @@ def write_confidential_index(*, session: Session, inspection: Inspection, path: 
     wb = Workbook()
     wb.remove(wb.active)
     records = list(session.exec(select(TalkRecord).where(TalkRecord.inspection_id == iid).order_by(col(TalkRecord.id))))
-    held = {r.plan_id: r.id for r in records if r.plan_id is not None}
+    held: dict[int | None, int | None] = {r.plan_id: r.id for r in records if r.plan_id is not None}
     plans = list(session.exec(select(TalkPlan).where(TalkPlan.inspection_id == iid).order_by(col(TalkPlan.id))))
     _sheet(wb, "说明", ["说明"], [(CONFIDENTIAL_NOTE,), (f"谈话安排{len(plans)}项（已谈{len(held)}项），谈话记录{len(records)}份。",)])
     _sheet(wb, "谈话安排", ["编号", "谈话人", "计划日期", "谈话记录编号", "安排人", "安排时间"],

@@ -19,8 +19,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.access import Action
-from models.tables import EvaluationResult, Inspection, InspectionRound, Unit
 from models.errors import DomainError
+from models.tables import EvaluationResult, Inspection, InspectionRound, Unit
 from tasks.clues.ledger import account, guarded
 from tasks.infra.audit import record_event
 from tasks.infra.scope import authorise

@@ -174,7 +174,7 @@ def talk_overview(*, session: Session, by: str, inspection_id: int, now: datetim
         authorise(session=session, account=acc, action=Action.READ_TALKS, inspection=insp)
         records = list(session.exec(select(TalkRecord).where(TalkRecord.inspection_id == inspection_id)
                                     .order_by(col(TalkRecord.id))))
-        by_plan = {r.plan_id: r for r in records if r.plan_id is not None}
+        by_plan: dict[int | None, TalkRecord] = {r.plan_id: r for r in records if r.plan_id is not None}
         rows: list[dict[str, Any]] = []
         for plan in session.exec(select(TalkPlan).where(TalkPlan.inspection_id == inspection_id).order_by(col(TalkPlan.id))):
             rec = by_plan.get(plan.id)

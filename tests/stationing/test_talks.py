@@ -10,14 +10,21 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from models.settings import Settings
 from models.enums import Stage
+from models.settings import Settings
 from models.tables import Alert, AuditEvent, Document, Inspection, TalkPlan, TalkRecord
 from tasks.clues.keys import rotate_informant_key
+from tasks.infra.xlsx import read_workbook
 from tasks.lifecycle.rounds import units_table
 from tasks.records.dossier import CONFIDENTIAL, RECORDS, find_dossier
-from tasks.stationing.talks import Person, plan_talk, read_plan, read_talk, record_talk, talk_overview
-from tasks.infra.xlsx import read_workbook
+from tasks.stationing.talks import (
+    Person,
+    plan_talk,
+    read_plan,
+    read_talk,
+    record_talk,
+    talk_overview,
+)
 from tests.conftest import NOW
 from tests.support.advance import advance
 from tests.support.factories import in_stationing, refused
@@ -48,8 +55,7 @@ def test_plan_and_record_encrypted_read_by_team_and_office_audited(demo_org: Ses
     extra = _record(s, settings, iid)  # a talk held without a plan
     # Nothing of the person or what was said is stored in the clear, not even in our database.
     db = settings.home / "xuncha.db"
-    if db.exists():
-        assert scan_sqlite(db, SENTINEL) == [] and scan_sqlite(db, NAMED) == []
+    assert db.exists() and scan_sqlite(db, SENTINEL) == [] and scan_sqlite(db, NAMED) == []
     for row in (plan, rec, extra):
         assert SENTINEL not in str(row.model_dump()) and NAMED not in str(row.model_dump())
 
