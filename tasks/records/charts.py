@@ -240,14 +240,14 @@ def evaluation_chart(*, title: str, rows: list[tuple[str, dict[str, int], float 
             ax.barh(ys, shares, left=left, label=option, color=palette[n % len(palette)])
             left = [a + b for a, b in zip(left, shares, strict=True)]
         for y, (_, counts, score) in zip(ys, rows, strict=True):
-            note = f"{sum(counts.values())}人" + (f"，{score:g}分" if score is not None else "")
+            note = f"作答{sum(counts.values())}人" + (f"，{score:g}分" if score is not None else "")
             ax.annotate(note, (101, y), va="center", fontsize=9)
         ax.set_yticks(ys, labels)
         ax.set_xlim(0, 118)
         ax.set_xlabel("占比（%）")
         ax.set_title(title)
         if rows:
-            ax.legend(loc="lower right", fontsize=9)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=max(1, len(options)), fontsize=9, frameon=False)
         else:
             ax.text(0.5, 0.5, "暂无结果", ha="center", va="center", fontsize=16, transform=ax.transAxes)
         fig.tight_layout()
