@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from deployments.gateway import holidays, rectification
+from deployments.gateway import talks as talk_pages
 from deployments.gateway.app import (
     FORM_LIMIT,
     OFFICE_REFUSED,
@@ -403,6 +404,11 @@ class Office:
             # The working-day calendar (deployments/gateway/holidays.py): the office only.
             get("/holidays", A.MANAGE_HOLIDAYS, partial(holidays.view, self)),
             post("/holidays", A.MANAGE_HOLIDAYS, partial(holidays.enter, self)),
+            # 个别谈话 (deployments/gateway/talks.py): the unit's team and the office; reach checked there.
+            get("/talks", A.READ_TALKS, partial(talk_pages.view, self)),
+            post("/talks/plan", A.RECORD_TALKS, partial(talk_pages.plan, self)),
+            post("/talks/record", A.RECORD_TALKS, partial(talk_pages.record, self)),
+            get("/talks/{record_id:int}", A.READ_TALKS, partial(talk_pages.show, self)),
             # Anything else under the prefix is not the Prefect UI's either: not found here.
             Route(p + "/{rest:path}", self.page(A.VIEW_TODO, self.missing),
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
