@@ -59,6 +59,11 @@ class Action(StrEnum):
     VIEW_INDICATORS = "查看巡察指标库"
     RECORD_EXAMINATION = "登记指标核查情况"
     VIEW_INDICATOR_COVERAGE = "查看指标覆盖情况"
+    # Stationing's individual talks and evaluations (tasks/stationing): talk records are as
+    # confidential as clues, so only the unit's own team and the office reach them.
+    RECORD_TALKS = "安排个别谈话和登记谈话记录"
+    READ_TALKS = "查阅谈话安排和谈话记录"
+    IMPORT_EVALUATIONS = "导入民主测评和问卷调查结果"
 
 
 class Scope(StrEnum):
@@ -123,6 +128,9 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     Action.VIEW_INDICATORS: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.TEAM_LEADER: ALL, R.TEAM_MEMBER: ALL},
     Action.RECORD_EXAMINATION: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
     Action.VIEW_INDICATOR_COVERAGE: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
+    Action.RECORD_TALKS: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
+    Action.READ_TALKS: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
+    Action.IMPORT_EVALUATIONS: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
 }
 
 
@@ -193,6 +201,12 @@ COMMANDS: dict[str, Command | None] = {
     "export-indicators": Command(Action.VIEW_INDICATORS),
     "examine": Command(Action.RECORD_EXAMINATION),
     "indicator-coverage": Command(Action.VIEW_INDICATOR_COVERAGE),
+    "plan-talk": Command(Action.RECORD_TALKS, "安排个别谈话"),
+    "add-talk": Command(Action.RECORD_TALKS, "登记谈话记录"),
+    "talks": Command(Action.READ_TALKS, "查看谈话安排和谈话记录"),
+    "show-talk": Command(Action.READ_TALKS, "查阅谈话记录"),
+    "import-evaluations": Command(Action.IMPORT_EVALUATIONS),
+    "evaluations": Command(Action.VIEW_PROGRESS),
 }
 # Commands that may run before anyone can log in, on a new install only: the first import of the
 # org data (no account exists yet) and the first office password (no 巡察办 account has one).

@@ -578,5 +578,56 @@ class ProvisionalDeadline(SQLModel, table=True):
     created_at: datetime = Field(sa_type=TZ)
 
 
+class TalkPlan(SQLModel, table=True):
+    """谈话安排 (tasks/stationing/talks.py): who is to be talked to, by which inspector, on which
+    day and why. Confidential like a clue: the person talked to and the reason are stored only
+    encrypted (models/crypto.py), the inspector and the day in the clear."""
+
+    __tablename__ = "talk_plan"
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    talker: str = Field(max_length=50)
+    planned_on: date
+    person_enc: str = Field(sa_type=sa.Text)  # Fernet token of {"name", "post"}
+    purpose_enc: str = Field(sa_type=sa.Text)  # Fernet token of the reason
+    created_by: str = Field(max_length=50)
+    created_at: datetime = Field(sa_type=TZ)
+
+
+class TalkRecord(SQLModel, table=True):
+    """谈话记录: who said what about their leaders. Only in this database, the person and the
+    content encrypted; read by the team and the office only, every read audited."""
+
+    __tablename__ = "talk_record"
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    plan_id: int | None = Field(default=None, foreign_key="talk_plan.id", unique=True)
+    talker: str = Field(max_length=50)
+    held_on: date
+    person_enc: str = Field(sa_type=sa.Text)  # Fernet token of {"name", "post"}
+    content_enc: str = Field(sa_type=sa.Text)  # Fernet token of the record's text
+    recorded_by: str = Field(max_length=50)
+    created_at: datetime = Field(sa_type=TZ)
+
+
+class EvaluationResult(SQLModel, table=True):
+    """One item of a unit's 民主测评 or 问卷调查 as the office's sheet gives it: the count of each
+    answer (好/较好/一般/差, 满意/基本满意/不满意 …), how many took part and the score if any
+    (tasks/stationing/evaluations.py)."""
+
+    __tablename__ = "evaluation_result"
+    __table_args__ = (UniqueConstraint("inspection_id", "kind", "item"),)
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    kind: str = Field(max_length=20)  # 民主测评 / 问卷调查
+    item: str = Field(max_length=200)
+    position: int = 0  # the row's order in the sheet
+    counts: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON))
+    respondents: int = 0
+    score: float | None = None
+    imported_by: str = Field(max_length=50)
+    imported_at: datetime = Field(sa_type=TZ)
+
+
 # The indicator tables live in their own module (#27); importing it here registers them with the metadata.
 import models.indicator_tables  # noqa: E402,F401

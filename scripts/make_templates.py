@@ -202,7 +202,18 @@ def report(doc: DocxDocument) -> None:
     control(doc, "for f in findings")
     para(doc, "{{ loop.index }}. 【{{ f.category }}】{{ f.description }}")
     control(doc, "endfor")
-    h1(doc, "三、组长意见")
+    h1(doc, "三、民主测评和问卷调查")
+    control(doc, "if evaluations")
+    loop_table(doc, ["类型", "项目", "参评人数", "各答案人数", "得分"],
+               ["{{ r.kind }}", "{{ r.item }}", "{{ r.respondents }}", "{{ r.answers }}", "{{ r.score }}"],
+               "evaluations", "r", [22, 50, 18, 56, 14])
+    control(doc, "for c in charts")
+    para(doc, "{{ c }}", "图表")
+    control(doc, "endfor")
+    control(doc, "else")
+    para(doc, "未导入民主测评和问卷调查结果。")
+    control(doc, "endif")
+    h1(doc, "四、组长意见")
     para(doc, "{{ summary }}")
 
 

@@ -27,6 +27,7 @@ from deployments.cli import (
     stats,
 )
 from deployments.cli import holidays as holiday_commands
+from deployments.cli import talks as talk_commands
 from deployments.cli.common import App, cli_command, fail, register_commands
 from deployments.cli.door import actor
 from deployments.cli.reach import prefect_api
@@ -481,7 +482,8 @@ def down_cmd() -> None:
     typer.echo("已停止：" + ("、".join(stopped) or "无"))
 
 
-for module in (clues, findings, dossier, stats, plan, common_problems, identity, holiday_commands, backup, indicators):
+for module in (clues, findings, dossier, stats, plan, common_problems, identity, holiday_commands, backup, indicators,
+               talk_commands):
     register_commands(app, module)
 
 

@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from deployments.gateway import holidays, indicators, rectification, undelivered
+from deployments.gateway import talks as talk_pages
 from deployments.gateway.app import (
     FORM_LIMIT,
     OFFICE_REFUSED,
@@ -412,6 +413,11 @@ class Office:
             # 巡察指标 (deployments/gateway/indicators.py): the reach is checked there.
             get("/indicators", A.VIEW_INDICATOR_COVERAGE, partial(indicators.view, self)),
             post("/indicators/examine", A.RECORD_EXAMINATION, partial(indicators.examine, self)),
+            # 个别谈话 (deployments/gateway/talks.py): the unit's team and the office; reach checked there.
+            get("/talks", A.READ_TALKS, partial(talk_pages.view, self)),
+            post("/talks/plan", A.RECORD_TALKS, partial(talk_pages.plan, self)),
+            post("/talks/record", A.RECORD_TALKS, partial(talk_pages.record, self)),
+            get("/talks/{record_id:int}", A.READ_TALKS, partial(talk_pages.show, self)),
             # Anything else under the prefix is not the Prefect UI's either: not found here.
             Route(p + "/{rest:path}", self.page(A.VIEW_TODO, self.missing),
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),

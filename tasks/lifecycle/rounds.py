@@ -14,6 +14,7 @@ from models.settings import Settings
 from models.tables import Conflict, Inspection, InspectionRound, Person, Team, TeamMember, Unit
 from models.transitions import ROUNDS
 from tasks.infra.audit import record_event
+from tasks.stationing.talks import talk_counts
 
 
 def get_round(*, session: Session, round_id: int) -> InspectionRound:
@@ -229,7 +230,10 @@ def units_table(*, session: Session, settings: Settings, round_id: int) -> list[
             waiting[insp.id] = "（等待单位报送整改方案）"
         elif insp.id not in waiting and insp.stage == Stage.RECTIFICATION and insp.plan_approved_at is not None:
             waiting[insp.id] = "（督促整改中，等待单位报送整改进展）"
+    # Talks are confidential: the table counts them, never names a person or says what was said.
+    talks = talk_counts(session=session, inspection_ids=[i.id for i, _ in rows if i.id is not None])
     return [{"被巡察单位": unit.name, "所处阶段": Stage(insp.stage).value, "等待审批": waiting.get(insp.id, "—"),
+             "个别谈话（已谈/安排）": "{1}/{0}".format(*talks.get(insp.id or 0, (0, 0))),
              "单位巡察流程": settings.run_link(insp.flow_run_id) if insp.flow_run_id else "（尚未启动）"}
             for insp, unit in rows]
 

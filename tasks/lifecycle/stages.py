@@ -49,6 +49,7 @@ from tasks.infra.holidays import note_deadline
 from tasks.infra.workdays import span_text, template_days, work_calendar
 from tasks.records.documents import LEADING_GROUP, DocSpec, cn_date, ordinal, write_document
 from tasks.records.dossier import archive_inspection, archive_round, dossier_folder
+from tasks.stationing.evaluations import evaluation_charts, result_lines
 from tasks.supervision.rectification import first_action_on, plan_notice
 
 
@@ -162,7 +163,10 @@ def conclude_stationing(
         context={**_fields(ctx), "total": len(findings), "fixed": sum(f.fixed_on_site for f in findings),
                  "categories": [{"name": c, "count": n} for c, n in sorted(by_cat.items())],
                  "findings": [{"category": f.category, "description": f.description} for f in findings],
+                 "evaluations": result_lines(session=session, inspection_id=inspection_id),
                  "summary": summary or "无"},
+        charts=evaluation_charts(session=session, inspection_id=inspection_id, label=ctx.unit.name,  # type: ignore[union-attr]
+                                 directory=ctx.doc_dir / "charts"),
     ), now, version=search_count)
     ctx.move(Stage.REPORTING, now, actor=by)
     ctx.alert(f"report:{search_count}", Role.LEADING_GROUP, "【待审议】巡察报告",

@@ -260,3 +260,33 @@ def teams_chart(*, session: Session, path: Path, round_id: int | None = None, ye
         fig.suptitle("巡察组考评")
         fig.tight_layout()
         return _save(fig, path)
+
+
+def evaluation_chart(*, title: str, rows: list[tuple[str, dict[str, int], float | None]], path: Path) -> Path:
+    """民主测评 / 问卷调查 of one unit: a bar per item, split by the share of each answer (in the
+    sheet's order, the first answer darkest), the score beside it when the sheet gives one."""
+    options = list(dict.fromkeys(k for _, counts, _ in rows for k in counts))
+    palette = ["#1f4e79", "#2e75b6", "#9dc3e6", "#f4b183", "#c00000", "#7f7f7f"]
+    with _drawing():
+        fig = Figure(figsize=(SIZE[0], max(SIZE[1], 1.2 + 0.45 * len(rows))))
+        ax = fig.add_subplot()
+        labels = [item for item, _, _ in rows]
+        ys = list(range(len(rows)))[::-1]
+        left = [0.0] * len(rows)
+        for n, option in enumerate(options):
+            shares = [100 * counts.get(option, 0) / (sum(counts.values()) or 1) for _, counts, _ in rows]
+            ax.barh(ys, shares, left=left, label=option, color=palette[n % len(palette)])
+            left = [a + b for a, b in zip(left, shares, strict=True)]
+        for y, (_, counts, score) in zip(ys, rows, strict=True):
+            note = f"作答{sum(counts.values())}人" + (f"，{score:g}分" if score is not None else "")
+            ax.annotate(note, (101, y), va="center", fontsize=9)
+        ax.set_yticks(ys, labels)
+        ax.set_xlim(0, 118)
+        ax.set_xlabel("占比（%）")
+        ax.set_title(title)
+        if rows:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=max(1, len(options)), fontsize=9, frameon=False)
+        else:
+            ax.text(0.5, 0.5, "暂无结果", ha="center", va="center", fontsize=16, transform=ax.transAxes)
+        fig.tight_layout()
+        return _save(fig, path)

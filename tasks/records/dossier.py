@@ -11,9 +11,13 @@ the zip against the folder (same names, same contents).
 What the records hold, and what they leave out: findings, rectification items and progress
 reports, approvals with their decisions, transfer letters, the clue ledger (number, kind,
 receiver, status, result, dates), petitions (number, channel, date, whether anonymous) and the
-audit events of the inspection. Clue text, the receiver's handling notes, petition content and
-informants' identities stay in the application database (encrypted where they are identities):
-the dossier on disk may be copied and handed on, those may not.
+audit events of the inspection, and the democratic evaluation and questionnaire results with their
+charts. Clue text, the receiver's handling notes, petition content and informants' identities
+stay in the application database (encrypted where they are identities): the dossier on disk may
+be copied and handed on, those may not. Talk records are kept the same way: the dossier's
+confidential volume (保密卷目录) lists every planned talk and talk record by number, inspector and
+day, and says where the person, the reason and the text are kept (encrypted, readable by the
+unit's team and the office, every read audited).
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ from models.tables import (
     Petition,
     ProgressReport,
     RectificationItem,
+    TalkPlan,
+    TalkRecord,
     Unit,
 )
 from models.text import printable
@@ -75,6 +81,9 @@ from tasks.records.documents import OFFICE, DocSpec, cn_date, sha256_of, write_d
 MANIFEST = "manifest.sha256"
 CATALOGUE = "卷内目录"
 RECORDS = "巡察记录.xlsx"
+CONFIDENTIAL = "保密卷目录（个别谈话）.xlsx"
+CONFIDENTIAL_NOTE = ("谈话对象、谈话事由和谈话记录正文加密保存于巡察系统数据库，不随案卷复制；"
+                     "由负责该单位的巡察组成员和巡察办凭权限查阅（查阅留痕）。")
 SUMMARY_KIND = "巡察工作总结报告"
 ARCHIVED_ACTION = "立卷归档"
 
@@ -158,7 +167,42 @@ def write_records(*, session: Session, inspection: Inspection, path: Path) -> No
     _approval_sheet(session, wb, iid)
     mine |= _clue_sheets(session, wb, iid)
     mine |= _look_back_sheets(session, wb, iid)
+    _evaluation_sheet(session, wb, iid)
+    mine |= _talk_ids(session, iid)
     _audit_sheet(session, wb, mine)
+    wb.save(str(path))
+
+
+def _talk_ids(session: Session, iid: int | None) -> Ids:
+    """The talks of the unit, for the audit sheet: who planned, recorded and read them, when."""
+    return {"talk_plan": list(session.exec(select(TalkPlan.id).where(TalkPlan.inspection_id == iid))),
+            "talk_record": list(session.exec(select(TalkRecord.id).where(TalkRecord.inspection_id == iid)))}
+
+
+def _evaluation_sheet(session: Session, wb: Workbook, iid: int | None) -> None:
+    from tasks.stationing.evaluations import result_lines
+
+    _sheet(wb, "民主测评和问卷调查", ["类型", "项目", "参评人数", "各答案人数", "得分"],
+           [(r["kind"], r["item"], r["respondents"], r["answers"], r["score"])
+            for r in result_lines(session=session, inspection_id=iid or 0)])
+
+
+def write_confidential_index(*, session: Session, inspection: Inspection, path: Path) -> None:
+    """保密卷目录: the unit's planned talks and talk records by number, inspector and day; never the
+    person talked to, the reason or the text (CONFIDENTIAL_NOTE says where they are)."""
+    iid = inspection.id
+    wb = Workbook()
+    wb.remove(wb.active)
+    records = list(session.exec(select(TalkRecord).where(TalkRecord.inspection_id == iid).order_by(col(TalkRecord.id))))
+    held: dict[int | None, int | None] = {r.plan_id: r.id for r in records if r.plan_id is not None}
+    plans = list(session.exec(select(TalkPlan).where(TalkPlan.inspection_id == iid).order_by(col(TalkPlan.id))))
+    _sheet(wb, "说明", ["说明"], [(CONFIDENTIAL_NOTE,), (f"谈话安排{len(plans)}项（已谈{len(held)}项），谈话记录{len(records)}份。",)])
+    _sheet(wb, "谈话安排", ["编号", "谈话人", "计划日期", "谈话记录编号", "安排人", "安排时间"],
+           [(p.id, p.talker, _day(p.planned_on), held.get(p.id, "（未谈）"), p.created_by, _time(p.created_at))
+            for p in plans])
+    _sheet(wb, "谈话记录", ["编号", "谈话安排编号", "谈话人", "谈话日期", "登记人", "登记时间"],
+           [(r.id, r.plan_id or "（未列入安排）", r.talker, _day(r.held_on), r.recorded_by, _time(r.created_at))
+            for r in records])
     wb.save(str(path))
 
 
@@ -398,14 +442,30 @@ def archive_inspection(*, session: Session, settings: Settings, inspection_id: i
     """The unit's dossier folder; returns how many files the catalogue lists."""
     insp = get_or_raise(session, Inspection, inspection_id, "巡察任务")
     entries = _doc_entries(_unit_docs(session, insp))
-    entries.append(Entry(name=RECORDS, title="巡察工作记录（问题、整改、审批、线索移交、审计事件）", made=now))
+    entries.append(Entry(name=RECORDS, title="巡察工作记录（问题、整改、审批、线索移交、民主测评和问卷调查、审计事件）", made=now))
+    entries.append(Entry(name=CONFIDENTIAL, title="保密卷目录（谈话安排、谈话记录；内容加密存于系统数据库）", made=now))
+    charts = _evaluation_chart_files(session, settings, insp)
+    n = len(entries)
+    entries += [Entry(name=f"{n + i:02d}-统计图-{p.stem.removeprefix(f'inspection-{inspection_id}-')}.png",
+                      title=f"民主测评和问卷调查结果图（{p.stem}）", made=now, source=p) for i, p in enumerate(charts, 1)]
 
     def write(building: Path) -> None:
         write_records(session=session, inspection=insp, path=building / RECORDS)
+        write_confidential_index(session=session, inspection=insp, path=building / CONFIDENTIAL)
 
     count = assemble(base=settings.archive_dir, folder=folder, entries=entries, write=write)
     _register_manifest(session=session, folder=folder, entity="inspection", entity_id=inspection_id, now=now)
     return count
+
+
+def _evaluation_chart_files(session: Session, settings: Settings, insp: Inspection) -> list[Path]:
+    """The unit's evaluation charts drawn afresh from the stored results (PNG)."""
+    from tasks.stationing.evaluations import evaluation_charts
+
+    assert insp.id is not None
+    unit = session.get(Unit, insp.unit_id)
+    return evaluation_charts(session=session, inspection_id=insp.id, label=unit.name if unit else "",
+                             directory=document_dir(settings, insp.round_id, insp.id, part="charts"))
 
 
 # The round ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -48,6 +48,7 @@ from tasks.infra.audit import first_broken_link
 from tasks.lifecycle.findings import find_inspection, record_findings
 from tasks.lifecycle.stages import open_items
 from tasks.records.dossier import find_dossier
+from tasks.stationing.talks import Person, plan_talk, record_talk
 from tasks.supervision.rectification import report_progress, submit_plan
 from tests.support.driver import (
     answer,
@@ -63,12 +64,16 @@ from tests.support.driver import (
     waiting_approval,
 )
 from tests.support.factories import letter_code
-from tests.support.leaks import prefect_leaks, scan_sqlite
+from tests.support.leaks import prefect_leaks, scan_files, scan_sqlite
 
 pytestmark = pytest.mark.stack
 
 SENTINEL = "哨兵-保密-7F3A"
 INFORMANT = "举报人-甲乙-5C2E"  # an informant's name: encrypted at rest, so not even in our own database
+# A talk record's text and the person talked to: encrypted at rest like the informant.
+TALK = "哨兵-谈话-6B1F"
+INTERVIEWEE = "谈话对象-庚辛-8A2D"
+ROUND_DAY = date(2026, 12, 1)  # the round's first day (talks are dated within the round)
 
 
 def round_params(name: str, teams: list[dict[str, Any]]) -> dict[str, Any]:
@@ -363,6 +368,14 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
         petition_id = petition.id or 0
         petition_to_clue(session=s, settings=get_settings(), by="林静", petition_id=petition_id, kind="行业领域问题",
                          summary=f"某项目涉嫌围标串标 {SENTINEL}", now=now())
+        # A planned individual talk and its record (个别谈话): confidential like the clue.
+        cz_id = find_inspection(session=s, round_name=name, unit_name="区财政局").id or 0
+        talk_plan = plan_talk(session=s, settings=get_settings(), by="李建国", inspection_id=cz_id,
+                              person=Person(INTERVIEWEE, "预算科科长"), talker="林静", planned_on=ROUND_DAY,
+                              purpose=f"了解预算执行 {TALK}", now=now())
+        talk_record_id = record_talk(session=s, settings=get_settings(), by="林静", inspection_id=cz_id, talker="林静",
+                                     held_on=ROUND_DAY, content=f"反映局长干预项目评审 {TALK}", plan_id=talk_plan.id,
+                                     now=now()).id or 0
 
     cd, cz, jt = (insp[u][0] for u in ("城东街道", "区财政局", "区交通投资集团"))
     # 共性问题归类 starts by itself once the three reports are approved; until it is confirmed a
@@ -439,6 +452,9 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
     assert read(common() or "").name == f"共性问题归类·{name}·第1次"
 
     final_table = units_artifact(name)  # read before the session below takes the database
+    # Prefect counts the talks, never names anyone or says what was said.
+    assert {r["被巡察单位"]: r["个别谈话（已谈/安排）"] for r in final_table} == {"城东街道": "0/0", "区财政局": "1/1",
+                                                                       "区交通投资集团": "0/0"}
     # The last unit archived ended the round's run; its table is one artifact, updated in place.
     fr = wait_for(round_run, final=True)
     assert fr.state is not None and fr.state.is_completed() and "本轮3个单位均已立卷归档" in str(fr.state.message), fr.state
@@ -556,17 +572,25 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
     for name in ("吴志刚", "钱正平"):
         other = http_login(stack.ui_url, ready_account(name))
         for path in ("/office/", "/office/clues", f"/office/clues/{clue_id}", "/office/petitions",
-                     f"/office/petitions/{petition_id}", "/office/letters"):
+                     f"/office/petitions/{petition_id}", "/office/letters", "/office/talks", f"/office/talks/{talk_record_id}"):
             page = other.get(path)
             assert SENTINEL not in page.text and INFORMANT not in page.text, (name, path, page.status_code)
+            assert TALK not in page.text and INTERVIEWEE not in page.text, (name, path, page.status_code)
 
     # Nothing confidential reached Prefect: not its database (every table), its result files
     # or any process log. The same scan finds the sentinel in the application's own database.
-    for secret in (SENTINEL, INFORMANT):
+    for secret in (SENTINEL, INFORMANT, TALK, INTERVIEWEE):
         assert prefect_leaks(stack.home, secret, stack.extra_env["PREFECT_API_DATABASE_CONNECTION_URL"]) == {
             "database": [], "files": [], "logs": []}
     assert {"xuncha.db:clue", "xuncha.db:petition"} <= set(scan_sqlite(stack.home / "xuncha.db", SENTINEL))
-    assert scan_sqlite(stack.home / "xuncha.db", INFORMANT) == []
+    for secret in (INFORMANT, TALK, INTERVIEWEE):  # encrypted at rest
+        assert scan_sqlite(stack.home / "xuncha.db", secret) == []
+    # The talk is in the unit's dossier only as a line of its confidential volume, and no page of the
+    # office shows it to anyone but the team and the office.
+    for secret in (TALK, INTERVIEWEE):
+        assert scan_files(folders["区财政局"].parent, secret) == []
+    talk_page = http_login(stack.ui_url, ready_account("李建国")).get(f"/office/talks/{talk_record_id}")
+    assert talk_page.status_code == 200 and TALK in talk_page.text and INTERVIEWEE in talk_page.text
     with session_scope() as s:
         shown = read_petition(session=s, settings=get_settings(), by="陶文华", petition_id=petition_id, informant=True, now=now())
         assert shown["举报人"] == INFORMANT

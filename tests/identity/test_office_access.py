@@ -20,6 +20,10 @@ TABLE: dict[Action, tuple[Scope | None, ...]] = {
     Action.VIEW_RECTIFICATION: (A,  A,      X,     X,     X,    X,    X,   U),
     Action.REPORT_RECTIFICATION: (A, X,     X,     X,     X,    X,    X,   U),
     Action.HANDLE_UNDELIVERED: (A,  X,      X,     X,     X,    X,    X,   X),
+    # Talk records: the unit's own team and the office, no one else (not even the leading group).
+    Action.RECORD_TALKS:    (A,     X,      T,     T,     X,    X,    X,   X),
+    Action.READ_TALKS:      (A,     X,      T,     T,     X,    X,    X,   X),
+    Action.IMPORT_EVALUATIONS: (A,  X,      T,     T,     X,    X,    X,   X),
 }
 
 

@@ -215,7 +215,8 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
         ("整改通知书", 1), ("落实巡察整改工作责任建议书", 1)]
     catalogue = (folder / "卷内目录.tsv").read_text(encoding="utf-8").splitlines()
     assert catalogue[0] == "序号\t文件名称\t形成日期\t大小\t文件"
-    assert len(catalogue) == 1 + len(registered) + 1  # the documents and the records workbook
+    # The documents, the records workbook and the confidential volume's index of talks.
+    assert len(catalogue) == 1 + len(registered) + 2
     assert catalogue[1].startswith("1\t关于对城东街道党组织开展巡察的公告（巡察公告）")
     manifest = dict(reversed(line.split("  ", 1)) for line in (folder / "manifest.sha256").read_text(encoding="utf-8").splitlines())
     for n, d in enumerate(registered, 1):

@@ -172,7 +172,9 @@ def test_announcement_and_report(built: Built) -> None:
     assert "第一巡察组于2026年12月1日至2026年12月31日对城东街道党组织开展常规巡察" in announcement.text
     assert "组长：李建国" in announcement.text and "组员：刘洋" in announcement.text
     report = read(built, "巡察报告")
-    assert report.headings == ["一、基本情况", "二、发现的主要问题", "三、组长意见"]
+    # The evaluation section (tests/stationing/test_evaluations.py fills it) says when there is nothing.
+    assert report.headings == ["一、基本情况", "二、发现的主要问题", "三、民主测评和问卷调查", "四、组长意见"]
+    assert "未导入民主测评和问卷调查结果。" in report.text
     assert "共发现问题5个，其中立行立改1个" in report.text
     assert "党的建设：2个" in report.text and "全面从严治党：2个" in report.text and "选人用人：1个" in report.text
     assert "5. 【全面从严治党】村级工程项目未按规定招投标" in report.text

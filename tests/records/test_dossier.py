@@ -65,18 +65,18 @@ def test_dossier_of_a_finished_unit(demo_org: Session, settings: Settings) -> No
     assert verify_dossier(folder) == []
     names = sorted(p.name for p in folder.iterdir())
     assert names == ["01-巡察公告.docx", "02-巡察报告.docx", "03-巡察反馈意见.docx", "04-线索移交函-纪委监委.docx",
-                     "05-整改通知书.docx", "06-落实巡察整改工作责任建议书.docx", "manifest.sha256", "卷内目录.tsv",
-                     "卷内目录.xlsx", "巡察记录.xlsx"]
+                     "05-整改通知书.docx", "06-落实巡察整改工作责任建议书.docx", "manifest.sha256", "保密卷目录（个别谈话）.xlsx",
+                     "卷内目录.tsv", "卷内目录.xlsx", "巡察记录.xlsx"]
     # The catalogue: 序号/文件名称/形成日期/大小 for every catalogued file.
     ws = load_workbook(folder / "卷内目录.xlsx").active
     rows = list(ws.iter_rows(values_only=True))  # type: ignore[union-attr]
     assert rows[0] == ("序号", "文件名称", "形成日期", "大小", "文件")
-    assert [r[4] for r in rows[1:]] == [n for n in names if n[0].isdigit()] + ["巡察记录.xlsx"]
+    assert [r[4] for r in rows[1:]] == [n for n in names if n[0].isdigit()] + ["巡察记录.xlsx", "保密卷目录（个别谈话）.xlsx"]
     assert all(r[2] == "2026-12-01" and r[3] for r in rows[1:])
     # The records: one sheet per kind, without clue text.
     wb = load_workbook(folder / "巡察记录.xlsx")
     assert wb.sheetnames == ["问题清单", "整改事项", "整改进展", "审批记录", "线索移交函", "线索台账", "信访举报", "回头看",
-                             "回头看核查与问责", "审计事件"]
+                             "回头看核查与问责", "民主测评和问卷调查", "审计事件"]
     assert wb["问题清单"].max_row == 1 + 3 and wb["整改事项"].max_row == 1 + 2
     assert [c.value for c in wb["整改事项"][2]][6] == "已销号"
     assert [c.value for c in wb["线索台账"][2]][1:5] == ["违纪违法线索", None, "纪委监委", "已移交"]
