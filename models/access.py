@@ -52,6 +52,10 @@ class Action(StrEnum):
     VIEW_RECTIFICATION = "查看整改事项"
     # `xuncha backup`: a copy of every record (deployments/ops/backup.py).
     BACKUP = "备份数据"
+    # 巡察成果运用 (tasks/results/use.py, the office page /office/results).
+    VIEW_RESULTS_USE = "查看巡察成果运用函"
+    ACKNOWLEDGE_RESULTS = "签收巡察成果运用函"
+    RECORD_RESULTS_USE = "反馈巡察成果运用情况"
 
 
 class Scope(StrEnum):
@@ -110,6 +114,13 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     # office and the leading group any unit's, a unit contact their own unit's only.
     Action.VIEW_RECTIFICATION: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.UNIT_CONTACT: UNIT},
     Action.BACKUP: {R.OFFICE: ALL},
+    # The results letters (findings about leadership and cadres, never a clue's text): the office and
+    # the leading group follow every letter; the organisation department and the discipline
+    # commission see, sign for and report the use of the letters sent to them only.
+    Action.VIEW_RESULTS_USE: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.DISCIPLINE_COMMISSION: RECEIVER,
+                              R.ORGANISATION_DEPARTMENT: RECEIVER},
+    Action.ACKNOWLEDGE_RESULTS: {R.DISCIPLINE_COMMISSION: RECEIVER, R.ORGANISATION_DEPARTMENT: RECEIVER},
+    Action.RECORD_RESULTS_USE: {R.DISCIPLINE_COMMISSION: RECEIVER, R.ORGANISATION_DEPARTMENT: RECEIVER},
 }
 
 
@@ -175,6 +186,7 @@ COMMANDS: dict[str, Command | None] = {
     "clue-result": Command(Action.REPORT_RESULT),
     "holidays": Command(Action.MANAGE_HOLIDAYS),
     "set-holidays": Command(Action.MANAGE_HOLIDAYS, "录入节假日安排"),
+    "results-letters": Command(Action.VIEW_RESULTS_USE, "查看巡察成果运用函"),
 }
 # Commands that may run before anyone can log in, on a new install only: the first import of the
 # org data (no account exists yet) and the first office password (no 巡察办 account has one).

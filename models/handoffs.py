@@ -45,6 +45,7 @@ class SweepSummary:
     common_reminders: int
     held_until: str  # a rest day: the working day the reminders go out on; empty on a working day
     calendar_warnings: list[str]
+    results_reminders: int = 0  # results letters (巡察成果运用) not signed for or not reported in time
 
 
 @dataclass(frozen=True)

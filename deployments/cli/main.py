@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 from sqlmodel import func, select
 
-from deployments.cli import backup, clues, common_problems, dossier, findings, identity, plan, stats
+from deployments.cli import backup, clues, common_problems, dossier, findings, identity, plan, results, stats
 from deployments.cli import holidays as holiday_commands
 from deployments.cli.common import App, cli_command, fail, register_commands
 from deployments.cli.door import actor
@@ -202,7 +202,7 @@ def stats_cmd(
     round_name: str = typer.Option("", "--round", help="只统计某一巡察轮次（名称）"),
     year: str = typer.Option("", "--year", help="只统计某一年度开始的轮次，如 2026"),
 ) -> None:
-    """发现问题、反馈问题、立行立改、整改到位率（已销号/整改事项）、移交线索、立案、处分处理人数、建章立制；按单位统计时另列预计完成（按近期整改进度估算）。"""
+    """发现问题、反馈问题、立行立改、整改到位率（已销号/整改事项）、移交线索、立案、处分处理人数、建章立制；按单位统计时另列预计完成（按近期整改进度估算）；另列巡察成果运用（成果运用函、签收、运用次数、办结）。"""
     from deployments.cli.stats import parse_year, print_table
     from tasks.records.statistics import MEASURES, find_round, labelled, statistics, with_forecasts
 
@@ -214,6 +214,13 @@ def stats_cmd(
         if by == "单位":
             rows, labels = with_forecasts(session=s, settings=get_settings(), rows=rows, as_of=today(), round_id=rid, year=y)
     print_table(labelled(rows, labels, first={"name": by}))
+    from tasks.results.use import FIGURES, figures
+
+    with session_scope() as s:
+        used = figures(session=s, by=by, round_id=rid, year=y)
+    if used:  # 巡察成果运用 (tasks/results/use.py): letters sent, signed, used, closed
+        typer.echo("\n巡察成果运用（成果运用函的签收与运用）：")
+        print_table(labelled(used, FIGURES, first={"name": by}))
 
 
 @app.command("export-org")
@@ -458,7 +465,7 @@ def down_cmd() -> None:
     typer.echo("已停止：" + ("、".join(stopped) or "无"))
 
 
-for module in (clues, findings, dossier, stats, plan, common_problems, identity, holiday_commands, backup):
+for module in (clues, findings, dossier, stats, plan, common_problems, identity, holiday_commands, backup, results):
     register_commands(app, module)
 
 

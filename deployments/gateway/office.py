@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from deployments.gateway import holidays, rectification
+from deployments.gateway import holidays, rectification, results
 from deployments.gateway.app import (
     FORM_LIMIT,
     OFFICE_REFUSED,
@@ -403,6 +403,12 @@ class Office:
             # The working-day calendar (deployments/gateway/holidays.py): the office only.
             get("/holidays", A.MANAGE_HOLIDAYS, partial(holidays.view, self)),
             post("/holidays", A.MANAGE_HOLIDAYS, partial(holidays.enter, self)),
+            # 巡察成果运用 (deployments/gateway/results.py): a receiving body only its own letters, checked there.
+            get("/results", A.VIEW_RESULTS_USE, partial(results.view, self)),
+            post("/results/{letter_id:int}/acknowledge", A.ACKNOWLEDGE_RESULTS, partial(results.acknowledge, self)),
+            post("/results/{letter_id:int}/use", A.RECORD_RESULTS_USE, partial(results.record, self)),
+            post("/results/uses/{use_id:int}/done", A.RECORD_RESULTS_USE, partial(results.complete, self)),
+            post("/results/{letter_id:int}/close", A.RECORD_RESULTS_USE, partial(results.close, self)),
             # Anything else under the prefix is not the Prefect UI's either: not found here.
             Route(p + "/{rest:path}", self.page(A.VIEW_TODO, self.missing),
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),

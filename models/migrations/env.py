@@ -7,6 +7,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (registers the tables)
+import models.results_use  # noqa: F401  (registers the results-use tables)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -64,8 +64,9 @@ def test_dossier_of_a_finished_unit(demo_org: Session, settings: Settings) -> No
     folder = dossier_of(demo_org, settings, "城东街道")
     assert verify_dossier(folder) == []
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["01-巡察公告.docx", "02-巡察报告.docx", "03-巡察反馈意见.docx", "04-线索移交函-纪委监委.docx",
-                     "05-整改通知书.docx", "06-落实巡察整改工作责任建议书.docx", "manifest.sha256", "卷内目录.tsv",
+    assert names == ["01-巡察公告.docx", "02-巡察报告.docx", "03-巡察反馈意见.docx", "04-巡察成果运用函-组织部.docx",
+                     "05-巡察成果运用函-纪委监委.docx", "06-线索移交函-纪委监委.docx",
+                     "07-整改通知书.docx", "08-落实巡察整改工作责任建议书.docx", "manifest.sha256", "卷内目录.tsv",
                      "卷内目录.xlsx", "巡察记录.xlsx"]
     # The catalogue: 序号/文件名称/形成日期/大小 for every catalogued file.
     ws = load_workbook(folder / "卷内目录.xlsx").active
