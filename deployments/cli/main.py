@@ -15,7 +15,17 @@ import yaml
 from pydantic import ValidationError
 from sqlmodel import func, select
 
-from deployments.cli import backup, clues, common_problems, dossier, findings, identity, plan, results, stats
+from deployments.cli import (
+    backup,
+    clues,
+    common_problems,
+    dossier,
+    findings,
+    identity,
+    plan,
+    results,
+    stats,
+)
 from deployments.cli import holidays as holiday_commands
 from deployments.cli.common import App, cli_command, fail, register_commands
 from deployments.cli.door import actor

@@ -20,13 +20,27 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from models.access import PERMISSIONS, RECEIVER_ACCESS, RECEIVER_NAMES, Action, Forbidden, Scope, require
+from models.access import (
+    PERMISSIONS,
+    RECEIVER_ACCESS,
+    RECEIVER_NAMES,
+    Action,
+    Forbidden,
+    Scope,
+    require,
+)
 from models.clock import CHINA, aware
 from models.db import get_or_raise
 from models.enums import AccessRole, ClueKind, Role
 from models.errors import DomainError
 from models.paths import document_dir
-from models.results_use import RESULTS_LETTERS, ResultsLetter, ResultsLetterStatus, ResultsUse, UseKind
+from models.results_use import (
+    RESULTS_LETTERS,
+    ResultsLetter,
+    ResultsLetterStatus,
+    ResultsUse,
+    UseKind,
+)
 from models.settings import Settings
 from models.tables import Clue, Finding, Inspection, InspectionRound, Team, Unit
 from tasks.clues.ledger import account, guarded, route
@@ -172,7 +186,7 @@ def record_use(*, session: Session, by: str, letter_id: int, kind: str, note: st
     (not earlier than today)."""
     def work() -> ResultsUse:
         acc = account(session, by)
-        letter = _open_letter(session, acc.role, letter_id)
+        _open_letter(session, acc.role, letter_id)
         try:
             use_kind = UseKind(kind.strip())
         except ValueError:
@@ -381,14 +395,25 @@ FIGURES: dict[str, str] = {"letters": "成果运用函", "signed": "已签收", 
                            "closed": "已办结", "kinds": "运用方式"}
 
 
+LEVELS = ("轮次", "单位", "巡察组", "年度")
+
+
+def _group(by: str, rnd: InspectionRound, unit: Unit, team: Team) -> tuple[tuple[Any, ...], str]:
+    """(sort key, name) of the row a letter counts in, ordered as `stats` orders its rows."""
+    if by == "轮次":
+        return (rnd.start_date, rnd.id or 0), rnd.name
+    if by == "单位":
+        return (unit.name,), unit.name
+    if by == "巡察组":
+        return (rnd.start_date, team.id or 0), f"{rnd.name}·{team.name}"
+    return (rnd.start_date.year,), str(rnd.start_date.year)
+
+
 def figures(*, session: Session, by: str, round_id: int | None = None, year: int | None = None) -> list[dict[str, Any]]:
     """Per 轮次, 单位, 巡察组 or 年度 (as `xuncha stats`): letters sent, signed, uses done, letters
     with a use done, letters closed, and the uses by kind. Counts only."""
-    key_of = {"轮次": lambda r, u, t: (r.start_date, r.id, r.name), "单位": lambda r, u, t: (u.name, u.id, u.name),
-              "巡察组": lambda r, u, t: (r.start_date, t.id, f"{r.name}·{t.name}"),
-              "年度": lambda r, u, t: (r.start_date.year, r.start_date.year, str(r.start_date.year))}
-    if by not in key_of:
-        raise DomainError(f"统计口径应为：{'、'.join(key_of)}，实为“{by}”")
+    if by not in LEVELS:
+        raise DomainError(f"统计口径应为：{'、'.join(LEVELS)}，实为“{by}”")
     q = (select(ResultsLetter, InspectionRound, Unit, Team)
          .join(Inspection, col(Inspection.id) == ResultsLetter.inspection_id)
          .join(InspectionRound, col(InspectionRound.id) == Inspection.round_id)
@@ -406,10 +431,10 @@ def figures(*, session: Session, by: str, round_id: int | None = None, year: int
     for lt, rnd, unit, team in session.exec(q).all():
         if year is not None and rnd.start_date.year != year:
             continue
-        sort, _, name = key_of[by](rnd, unit, team)
+        sort, name = _group(by, rnd, unit, team)
         row = rows.setdefault((sort, name), {"name": name, "letters": 0, "signed": 0, "uses": 0, "used_letters": 0,
                                              "closed": 0, "_kinds": Counter()})
-        n = int(done.get(lt.id, 0))
+        n = done.get(lt.id or 0, 0)
         row["letters"] += 1
         row["signed"] += int(lt.acknowledged_at is not None)
         row["uses"] += n

@@ -105,10 +105,10 @@ def test_changes_are_reported_by_name(demo_org: Session, settings: Settings, tmp
     data = bytearray(report.read_bytes())
     data[len(data) // 2] ^= 0x01  # one byte
     report.write_bytes(bytes(data))
-    (folder / "05-整改通知书.docx").unlink()
+    (folder / "07-整改通知书.docx").unlink()
     (folder / "说明.txt").write_text("后来放进去的", encoding="utf-8")
     assert verify_dossier(folder) == [
-        "文件已被改动（SHA-256 不一致）：02-巡察报告.docx", "缺少文件：05-整改通知书.docx", "多出文件：说明.txt"]
+        "文件已被改动（SHA-256 不一致）：02-巡察报告.docx", "缺少文件：07-整改通知书.docx", "多出文件：说明.txt"]
     (folder / "manifest.sha256").unlink()
     assert verify_dossier(folder) == ["缺少文件：manifest.sha256（无法核验）"]
     assert verify_dossier(tmp_path / "没有这个目录") == [f"案卷目录不存在：{tmp_path / '没有这个目录'}"]

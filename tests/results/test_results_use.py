@@ -111,7 +111,7 @@ def test_the_receiver_signs_records_its_uses_and_closes(demo_org: Session, setti
     # Who sees which letters: a receiving body its own only; the office and the leading group all.
     seen = {name: [ln.receiver for ln in use.letters_in_reach(session=s, by=name, now=later)]
             for name in (ORG, JIWEI, OFFICE, "张明")}
-    assert seen[ORG] == ["组织部"] and seen[JIWEI] == ["纪委监委"] and commission.id is not None
+    assert seen[ORG] == ["组织部", "组织部"] and seen[JIWEI] == ["纪委监委"] and commission.id is not None
     assert sorted(seen[OFFICE]) == sorted(seen["张明"]) == ["纪委监委", "组织部", "组织部"]
     refused(s, lambda: use.letters_in_reach(session=s, by=LEADER, now=later), "无权查看巡察成果运用函")
     line = next(ln for ln in use.letters_in_reach(session=s, by=ORG, now=later) if ln.id == oid)
@@ -125,8 +125,10 @@ def reminders(s: Session, prefix: str) -> list[tuple[str, str]]:
 
 def test_late_receivers_are_reminded_and_escalated(demo_org: Session, settings: Settings) -> None:
     s = demo_org
-    _, jiaoyu, _ = fed_back(s, settings)
-    (org,) = letters(s, jiaoyu.id or 0).values()
+    _, insps = make_round(s)
+    advance(s, settings, insps[1].id or 0, Stage.CLUE_TRANSFER, findings=sample_findings())  # 区教育局: 组织部 only
+    s.commit()
+    (org,) = s.exec(select(ResultsLetter)).all()
     oid = org.id or 0
 
     def sweep(day: date) -> int:
@@ -151,7 +153,7 @@ def test_late_receivers_are_reminded_and_escalated(demo_org: Session, settings: 
     use.record_use(session=s, by=ORG, letter_id=oid, kind="年度考核", note="", on=planned_on, done=False,
                    now=NOW + (org.use_due_on - NOW.date()))
     assert sweep(org.use_due_on + 7 * DAY) == 0
-    assert sweep(planned_on + 7 * DAY) == 3  # a week past the planned date: receiver, office, leading group
+    assert sweep(planned_on + 7 * DAY) == 2  # a week past the planned date: the receiver and the leading group
     assert reminders(s, "results-use:")[-1] == ("organisation_department", "【催办】巡察成果运用情况逾期未反馈")
     line = use.letters_in_reach(session=s, by=ORG, now=NOW + (planned_on + 7 * DAY - NOW.date()))[0]
     assert line.overdue and line.uses[0].overdue
