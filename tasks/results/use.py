@@ -41,15 +41,15 @@ from models.results_use import (
     ResultsUse,
     UseKind,
 )
-from models.settings import Settings
+from models.settings import PROJECT_ROOT, Settings
 from models.tables import Clue, Finding, Inspection, InspectionRound, Team, Unit
 from tasks.clues.ledger import account, guarded, route
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
 from tasks.infra.workdays import WorkCalendar, span_text, template_days, work_calendar
-from tasks.records.documents import LEADING_GROUP, DocSpec, cn_date, write_document
+from tasks.records.documents import LEADING_GROUP, DocSpec, cn_date, template_path, write_document
 
-RECEIVERS = (Role.ORGANISATION_DEPARTMENT, Role.DISCIPLINE_COMMISSION)
+TEMPLATE = "巡察成果运用函"
 NOTE_LIMIT = 2000
 # Days past a deadline at which reminders go out, and to whom besides the receiver (as for clues).
 LADDER: list[tuple[int, Role | None]] = [(0, None), (3, Role.OFFICE), (7, Role.LEADING_GROUP)]
@@ -89,6 +89,9 @@ def issue_letters(*, session: Session, settings: Settings, inspection_id: int, n
     rnd, unit, team = session.get(InspectionRound, insp.round_id), session.get(Unit, insp.unit_id), session.get(Team, insp.team_id)
     assert rnd is not None and rnd.id is not None and unit is not None and team is not None
     label, cal = _label(session, insp), work_calendar(settings, session)
+    # An office's own templates folder made before this kind existed: the standard letter until it adds its own.
+    doc_settings = settings if template_path(settings, TEMPLATE).is_file() else settings.model_copy(
+        update={"templates_dir": PROJECT_ROOT / "templates"})
     by_cat = Counter(f.category for f in findings)
     out = []
     for receiver in _receivers(session, settings, insp):
@@ -106,9 +109,9 @@ def issue_letters(*, session: Session, settings: Settings, inspection_id: int, n
         name = RECEIVER_NAMES[receiver]
         letter.doc_no = f"巡察〔{rnd.start_date.year}〕成果{inspection_id}-{letter.id}号"
         write_document(
-            session=session, settings=settings, round_id=rnd.id, inspection_id=inspection_id, now=now,
+            session=session, settings=doc_settings, round_id=rnd.id, inspection_id=inspection_id, now=now,
             directory=document_dir(settings, rnd.id, inspection_id),
-            spec=DocSpec(kind=f"巡察成果运用函-{name}", template="巡察成果运用函", title="巡察成果运用函",
+            spec=DocSpec(kind=f"巡察成果运用函-{name}", template=TEMPLATE, title="巡察成果运用函",
                          doc_no=letter.doc_no, addressee=name, signature=LEADING_GROUP, issuer=LEADING_GROUP,
                          context={"label": label, "unit": unit.name, "team": team.name, "round_name": rnd.name,
                                   "total": len(findings),

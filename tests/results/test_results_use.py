@@ -6,6 +6,7 @@ late clue results; the figures count letters and uses per round and unit."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import docx
 import pytest
@@ -180,3 +181,15 @@ def test_figures_count_letters_and_uses_per_round_and_unit(demo_org: Session, se
     with pytest.raises(Exception, match="统计口径应为"):
         use.figures(session=s, by="季度")
     assert jiaoyu.id is not None
+
+
+def test_an_office_templates_folder_without_the_letter_gets_the_standard_one(
+        demo_org: Session, settings: Settings, tmp_path: Path) -> None:
+    """Upgrading must not stop feedback: an office folder made before this kind existed lacks it."""
+    s = demo_org
+    _, insps = make_round(s)
+    advance(s, settings, insps[1].id or 0, Stage.FEEDBACK, findings=sample_findings())
+    own = settings.model_copy(update={"templates_dir": tmp_path / "own-templates"})
+    (sent,) = use.issue_letters(session=s, settings=own, inspection_id=insps[1].id or 0, now=NOW)
+    doc = s.exec(select(Document).where(Document.kind == "巡察成果运用函-组织部")).one()
+    assert sent.inspection_id == insps[1].id and "对区教育局党组织开展了巡察" in text_of(doc.path)
