@@ -64,6 +64,10 @@ class Action(StrEnum):
     RECORD_TALKS = "安排个别谈话和登记谈话记录"
     READ_TALKS = "查阅谈话安排和谈话记录"
     IMPORT_EVALUATIONS = "导入民主测评和问卷调查结果"
+    # 巡察成果运用 (tasks/results/use.py, the office page /office/results).
+    VIEW_RESULTS_USE = "查看巡察成果运用函"
+    ACKNOWLEDGE_RESULTS = "签收巡察成果运用函"
+    RECORD_RESULTS_USE = "反馈巡察成果运用情况"
 
 
 class Scope(StrEnum):
@@ -131,6 +135,13 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     Action.RECORD_TALKS: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
     Action.READ_TALKS: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
     Action.IMPORT_EVALUATIONS: {R.OFFICE: ALL, R.TEAM_LEADER: TEAM, R.TEAM_MEMBER: TEAM},
+    # The results letters (findings about leadership and cadres, never a clue's text): the office and
+    # the leading group follow every letter; the organisation department and the discipline
+    # commission see, sign for and report the use of the letters sent to them only.
+    Action.VIEW_RESULTS_USE: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.DISCIPLINE_COMMISSION: RECEIVER,
+                              R.ORGANISATION_DEPARTMENT: RECEIVER},
+    Action.ACKNOWLEDGE_RESULTS: {R.DISCIPLINE_COMMISSION: RECEIVER, R.ORGANISATION_DEPARTMENT: RECEIVER},
+    Action.RECORD_RESULTS_USE: {R.DISCIPLINE_COMMISSION: RECEIVER, R.ORGANISATION_DEPARTMENT: RECEIVER},
 }
 
 
@@ -207,6 +218,7 @@ COMMANDS: dict[str, Command | None] = {
     "show-talk": Command(Action.READ_TALKS, "查阅谈话记录"),
     "import-evaluations": Command(Action.IMPORT_EVALUATIONS),
     "evaluations": Command(Action.VIEW_PROGRESS),
+    "results-letters": Command(Action.VIEW_RESULTS_USE, "查看巡察成果运用函"),
 }
 # Commands that may run before anyone can log in, on a new install only: the first import of the
 # org data (no account exists yet) and the first office password (no 巡察办 account has one).

@@ -46,6 +46,7 @@ class SweepSummary:
     held_until: str  # a rest day: the working day the reminders go out on; empty on a working day
     calendar_warnings: list[str]
     undelivered: str = ""  # alerts that did not arrive: one line for the office, empty when none
+    results_reminders: int = 0  # results letters (巡察成果运用) not signed for or not reported in time
 
 
 @dataclass(frozen=True)

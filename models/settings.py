@@ -23,6 +23,9 @@ DEADLINE_RULES: dict[str, tuple[str, str, str]] = {
     "report": ("rectification_days", "report_count", "报送整改报告"),
     "rectification": ("rectification_days", "rectification_count", "整改期限"),
     "look_back": ("look_back_days", "look_back_count", "回头看重新整改期限"),
+    # 巡察成果运用 (tasks/results/use.py): the letter is signed for like a clue transfer letter.
+    "results_ack": ("clue_ack_days", "clue_ack_count", "巡察成果运用函签收"),
+    "results_use": ("results_use_days", "results_use_count", "巡察成果运用情况反馈"),
 }
 
 
@@ -117,6 +120,13 @@ class Settings(BaseSettings):
     )
     clue_ack_days: int = Field(default=3, gt=0, description="线索移交函签收期限（天）")
     clue_result_days: int = Field(default=90, gt=0, description="线索办理结果反馈期限（天）")
+    # 巡察成果运用 (tasks/results/use.py): the finding categories about leadership and cadres that the
+    # results letter carries to the organisation department (and the discipline commission).
+    results_categories: list[str] = Field(
+        default_factory=lambda: ["党的领导", "党的建设", "全面从严治党", "选人用人"],
+        description="巡察成果运用函列入的问题类别（领导班子和干部方面）")
+    results_use_days: int = Field(default=90, gt=0, description="签收巡察成果运用函后反馈运用情况的期限（天）")
+    results_use_count: DayCount = Field(default=DayCount.NATURAL, description="巡察成果运用情况反馈期限按工作日或自然日计算")
     recusal_former_years: int = Field(default=3, ge=0, description="离开原工作单位几年内须回避该单位")
     approval_code_hours: float = Field(default=72, gt=0, description="审批验证码有效期（小时）")
     # Fernet keys for informants' identities, newest first; empty: a key file under home.

@@ -282,6 +282,22 @@ def clue_letter(doc: DocxDocument) -> None:
     para(doc, "线索具体内容另附密件，不在本函中列明。")
 
 
+def results_letter(doc: DocxDocument) -> None:
+    para(doc, "根据巡察工作领导小组统一部署，{{ team }}在{{ round_name }}中对{{ unit }}党组织开展了巡察。"
+              "现将巡察发现的领导班子和干部方面的问题{{ total }}个函告你单位，请在干部考核评价、选拔任用、"
+              "提醒谈话、诫勉谈话、年度考核、党建考核等工作中运用。")
+    h1(doc, "一、巡察发现的领导班子和干部方面的问题")
+    loop_table(doc, ["问题类别", "问题数（个）"], ["{{ c.name }}", "{{ c.count }}"], "categories", "c", [100, 50])
+    loop_table(doc, ["序号", "问题类别", "问题描述"], ["{{ r.no }}", "{{ r.category }}", "{{ r.description }}"],
+               "findings", "r", [14, 30, 114])
+    h1(doc, "二、运用要求")
+    para(doc, "（一）请于{{ ack_due }}前签收，并在签收后{{ use_days }}日内将运用情况（{{ uses }}等）反馈巡察办。")
+    para(doc, "（二）计划在以后的考核、考察中运用的，请写明完成时限，运用后及时登记。")
+    control(doc, "if clues_apart")
+    para(doc, "（三）该单位的问题线索按程序另行移交，不在本函中列明。")
+    control(doc, "endif")
+
+
 def rectification_notice(doc: DocxDocument) -> None:
     para(doc, "根据巡察反馈意见，现将巡察发现问题的整改任务通知如下。请你单位党组织切实履行整改主体责任，逐项抓好落实。")
     h1(doc, "一、整改任务")
@@ -327,6 +343,7 @@ KINDS: dict[str, Callable[[DocxDocument], None]] = {
     "落实巡察整改工作责任建议书": responsibility,
     "关于落实巡察整改工作任务的函": common_task,
     "问题线索移交函": clue_letter,
+    "巡察成果运用函": results_letter,
     "整改通知书": rectification_notice,
     "巡察工作总结报告": summary,
 }

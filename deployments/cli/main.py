@@ -24,6 +24,7 @@ from deployments.cli import (
     identity,
     indicators,
     plan,
+    results,
     stats,
 )
 from deployments.cli import holidays as holiday_commands
@@ -215,7 +216,7 @@ def stats_cmd(
     round_name: str = typer.Option("", "--round", help="只统计某一巡察轮次（名称）"),
     year: str = typer.Option("", "--year", help="只统计某一年度开始的轮次，如 2026"),
 ) -> None:
-    """发现问题、反馈问题、立行立改、整改到位率（已销号/整改事项）、移交线索、立案、处分处理人数、建章立制；按单位统计时另列预计完成（按近期整改进度估算）；
+    """发现问题、反馈问题、立行立改、整改到位率（已销号/整改事项）、移交线索、立案、处分处理人数、建章立制；按单位统计时另列预计完成（按近期整改进度估算）；另列巡察成果运用（成果运用函、签收、运用次数、办结）；
     按巡察组考评、巡察干部统计时列出每单位问题数、指标覆盖、移交线索及办理结果（只有件数）、所巡单位整改到位率和报告退回次数。"""
     from deployments.cli.stats import parse_year, print_table
     from tasks.records.statistics import MEASURES, find_round, labelled, statistics, with_forecasts
@@ -238,6 +239,13 @@ def stats_cmd(
         if by == "单位":
             rows, labels = with_forecasts(session=s, settings=get_settings(), rows=rows, as_of=today(), round_id=rid, year=y)
     print_table(labelled(rows, labels, first={"name": by}))
+    from tasks.results.use import FIGURES, figures
+
+    with session_scope() as s:
+        used = figures(session=s, by=by, round_id=rid, year=y)
+    if used:  # 巡察成果运用 (tasks/results/use.py): letters sent, signed, used, closed
+        typer.echo("\n巡察成果运用（成果运用函的签收与运用）：")
+        print_table(labelled(used, FIGURES, first={"name": by}))
 
 
 @app.command("export-org")
@@ -483,7 +491,7 @@ def down_cmd() -> None:
 
 
 for module in (clues, findings, dossier, stats, plan, common_problems, identity, holiday_commands, backup, indicators,
-               talk_commands):
+               talk_commands, results):
     register_commands(app, module)
 
 

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from deployments.gateway import holidays, indicators, rectification, undelivered
+from deployments.gateway import holidays, indicators, rectification, results, undelivered
 from deployments.gateway import talks as talk_pages
 from deployments.gateway.app import (
     FORM_LIMIT,
@@ -418,6 +418,12 @@ class Office:
             post("/talks/plan", A.RECORD_TALKS, partial(talk_pages.plan, self)),
             post("/talks/record", A.RECORD_TALKS, partial(talk_pages.record, self)),
             get("/talks/{record_id:int}", A.READ_TALKS, partial(talk_pages.show, self)),
+            # 巡察成果运用 (deployments/gateway/results.py): a receiving body only its own letters, checked there.
+            get("/results", A.VIEW_RESULTS_USE, partial(results.view, self)),
+            post("/results/{letter_id:int}/acknowledge", A.ACKNOWLEDGE_RESULTS, partial(results.acknowledge, self)),
+            post("/results/{letter_id:int}/use", A.RECORD_RESULTS_USE, partial(results.record, self)),
+            post("/results/uses/{use_id:int}/done", A.RECORD_RESULTS_USE, partial(results.complete, self)),
+            post("/results/{letter_id:int}/close", A.RECORD_RESULTS_USE, partial(results.close, self)),
             # Anything else under the prefix is not the Prefect UI's either: not found here.
             Route(p + "/{rest:path}", self.page(A.VIEW_TODO, self.missing),
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),

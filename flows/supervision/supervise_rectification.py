@@ -53,6 +53,7 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
         f"- 新标记未按期报送整改报告：{result.missing_reports}个单位\n"
         f"- 整改方案催报：{result.plan_notices}项（其中新标记未按期报送整改方案{result.missing_plans}个单位）\n- 新启动回头看：{len(result.look_backs)}个单位\n"
         f"- 线索签收与办理结果催办：{result.clue_reminders}条\n"
+        f"- 巡察成果运用函签收与运用情况催办：{result.results_reminders}条\n"
         f"- 共性问题督办（分管领导）：{result.common_reminders}条\n"
         + (f"- 今日为休息日：提醒顺延至{result.held_until}（下一个工作日）发送\n" if result.held_until else "")
         + "".join(f"- 注意：{w}\n" for w in result.calendar_warnings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import models.results_use  # noqa: F401  (registers the results-use tables)
 import models.tables  # noqa: F401  (registers the tables)
 
 config = context.config

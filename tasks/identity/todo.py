@@ -42,6 +42,7 @@ from tasks.infra.holidays import missing_years, provisional_ids
 from tasks.infra.scope import serves_on, unit_of
 from tasks.infra.undelivered import summary as undelivered_summary
 from tasks.lifecycle.approvals import subject_name
+from tasks.results.use import ResultsWait, waiting_for
 from tasks.supervision.rectification import plan_due, plan_due_provisional
 
 
@@ -120,6 +121,7 @@ class Todo:
     plans: list[PlanWait] = field(default_factory=list)  # and the plans it owes
     calendar: list[str] = field(default_factory=list)  # the office: a year's holidays to enter
     undelivered: str = ""  # the office: alerts that did not arrive (tasks/infra/undelivered.py)
+    results: list[ResultsWait] = field(default_factory=list)  # results letters (巡察成果运用) its body owes
 
     @property
     def unit_overdue(self) -> int:
@@ -128,7 +130,8 @@ class Todo:
     @property
     def empty(self) -> bool:
         return not (self.gates or self.items or self.all_overdue_items or self.letters or self.clues or self.clues_counted
-                    or self.unit_items or self.plans or self.calendar or self.undelivered)
+                    or self.unit_items or self.plans or self.calendar or self.undelivered
+                    or self.results)
 
 
 def _may_answer(session: Session, acc: Account, approval: Approval) -> bool:
@@ -188,6 +191,7 @@ def todo_for(*, session: Session, settings: Settings, account: Account, now: dat
                                           provisional=clue.id in guessed))
             else:
                 out.clues_counted += 1
+    out.results = waiting_for(session=session, role=AccessRole(account.role), today=today)
     if PERMISSIONS[Action.VIEW_RECTIFICATION].get(AccessRole(account.role)) is Scope.OWN_UNIT:
         _own_unit(session, settings, account, today, out)
     return out

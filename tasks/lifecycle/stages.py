@@ -49,6 +49,7 @@ from tasks.infra.holidays import note_deadline
 from tasks.infra.workdays import span_text, template_days, work_calendar
 from tasks.records.documents import LEADING_GROUP, DocSpec, cn_date, ordinal, write_document
 from tasks.records.dossier import archive_inspection, archive_round, dossier_folder
+from tasks.results.use import issue_letters as issue_results_letters
 from tasks.stationing.evaluations import evaluation_charts, result_lines
 from tasks.supervision.rectification import first_action_on, plan_notice
 
@@ -214,6 +215,8 @@ def issue_feedback(*, session: Session, settings: Settings, inspection_id: int, 
                  "plan_due_days": template_days(settings.rule("plan"))},
     ), now)
     ctx.insp.feedback_date = now.date()
+    # 巡察成果运用函 to the organisation department (and the discipline commission), in the same transaction.
+    issue_results_letters(session=session, settings=settings, inspection_id=inspection_id, now=now)
     ctx.move(Stage.CLUE_TRANSFER, now)
     ctx.alert("feedback", Role.UNIT_SECRETARY, "【巡察反馈】请抓好整改",
               f"{ctx.label}：巡察反馈意见已印发，共{len(findings)}个问题，请{span_text(settings.rule('report'))}内报送整改情况。", link, now)

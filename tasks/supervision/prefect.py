@@ -51,7 +51,7 @@ def sweep_task(as_of: date, rate_below: float | None, overdue_days: int | None) 
         missing_plans=result.missing_plans, look_backs=result.look_backs, progress=progress, clue_ledger=ledger,
         clue_reminders=result.clue_reminders, common_reminders=result.common_reminders,
         held_until=str(result.held_until or ""), calendar_warnings=result.calendar_warnings,
-        undelivered=result.undelivered)
+        undelivered=result.undelivered, results_reminders=result.results_reminders)
 
 
 @task(name="启动回头看", **STAGE)

@@ -169,6 +169,7 @@ class SweepResult:
     pace_warnings: int = 0  # units newly warned that their pace will miss a deadline
     look_backs: list[int] = field(default_factory=list)
     clue_reminders: int = 0
+    results_reminders: int = 0  # results letters (巡察成果运用) not signed for or not reported in time
     common_reminders: int = 0  # to leaders in charge of common problems still supervised (督办中)
     held_until: date | None = None  # a rest day: the day's reminders go out on this working day
     calendar_warnings: list[str] = field(default_factory=list)
@@ -366,6 +367,9 @@ def sweep(*, session: Session, settings: Settings, as_of: date, now: datetime, l
     )
 
     result.clue_reminders = sweep_clue_deadlines(link=link, **kw)
+    from tasks.results.use import sweep_results  # writes letters too (documents), as clues does
+
+    result.results_reminders = sweep_results(**kw)
     # It writes letters (documents): kept out of this module's imports, as clues is.
     from tasks.supervision.common_problems import supervise_open
 

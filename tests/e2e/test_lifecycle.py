@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from models import tables
-from models.clock import now, today
+from models.clock import CHINA, now, today
 from models.db import session_scope
 from models.enums import (
     ClueStatus,
@@ -35,6 +35,7 @@ from models.enums import (
     Stage,
 )
 from models.forms import FindingIn, PlanItemIn, ProgressIn
+from models.results_use import ResultsLetter, ResultsLetterStatus
 from models.settings import get_settings
 from tasks.clues.ledger import (
     acknowledge,
@@ -48,6 +49,7 @@ from tasks.infra.audit import first_broken_link
 from tasks.lifecycle.findings import find_inspection, record_findings
 from tasks.lifecycle.stages import open_items
 from tasks.records.dossier import find_dossier
+from tasks.results.use import figures as results_figures
 from tasks.stationing.talks import Person, plan_talk, record_talk
 from tasks.supervision.rectification import report_progress, submit_plan
 from tests.support.driver import (
@@ -64,6 +66,7 @@ from tests.support.driver import (
     waiting_approval,
 )
 from tests.support.factories import letter_code
+from tests.support.gateway import csrf
 from tests.support.leaks import prefect_leaks, scan_files, scan_sqlite
 
 pytestmark = pytest.mark.stack
@@ -572,10 +575,36 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
     for name in ("吴志刚", "钱正平"):
         other = http_login(stack.ui_url, ready_account(name))
         for path in ("/office/", "/office/clues", f"/office/clues/{clue_id}", "/office/petitions",
-                     f"/office/petitions/{petition_id}", "/office/letters", "/office/talks", f"/office/talks/{talk_record_id}"):
+                     f"/office/petitions/{petition_id}", "/office/letters", "/office/talks", f"/office/talks/{talk_record_id}",
+                     "/office/results"):
             page = other.get(path)
             assert SENTINEL not in page.text and INFORMANT not in page.text, (name, path, page.status_code)
             assert TALK not in page.text and INTERVIEWEE not in page.text, (name, path, page.status_code)
+
+    # 巡察成果运用: each unit's results letter went to 组织部 at feedback, and to 纪委监委 as well for the
+    # unit with a discipline clue; 组织部 signs for one on its page, records a use and closes it.
+    with session_scope() as s:
+        sent = {(lt.inspection_id, lt.receiver): lt for lt in s.exec(
+            select(ResultsLetter).where(col(ResultsLetter.inspection_id).in_([cd, cz, jt])))}
+    assert {r for i, r in sent if i == cz} == {"organisation_department", "discipline_commission"}
+    assert {(cd, "organisation_department"), (jt, "organisation_department")} <= set(sent)
+    org_letter = sent[(cz, "organisation_department")]
+    wu = http_login(stack.ui_url, ready_account("吴志刚"))
+    page = wu.get("/office/results")
+    assert page.status_code == 200 and org_letter.doc_no in page.text
+    assert sent[(cz, "discipline_commission")].doc_no not in page.text and SENTINEL not in page.text
+    token = csrf(page.text)
+    assert wu.post(f"/office/results/{org_letter.id}/acknowledge", data={"csrf": token}).status_code == 303
+    used = wu.post(f"/office/results/{org_letter.id}/use", data={
+        "csrf": token, "kind": "干部考核评价", "state": "done", "note": "纳入班子年度考核",
+        "day": now().astimezone(CHINA).date().isoformat()})
+    assert used.status_code == 303, used.text
+    assert wu.post(f"/office/results/{org_letter.id}/close", data={"csrf": token}).status_code == 303
+    with session_scope() as s:
+        closed = s.get(ResultsLetter, org_letter.id)
+        assert closed is not None and closed.status == ResultsLetterStatus.CLOSED
+        (row,) = [r for r in results_figures(session=s, by="单位", round_id=rid) if r["name"] == "区财政局"]
+        assert (row["letters"], row["signed"], row["uses"], row["closed"], row["kinds"]) == (2, 1, 1, 1, "干部考核评价1")
 
     # Nothing confidential reached Prefect: not its database (every table), its result files
     # or any process log. The same scan finds the sentinel in the application's own database.

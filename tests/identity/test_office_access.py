@@ -12,6 +12,7 @@ R = AccessRole
 ROLES = [R.OFFICE, R.LEADING_GROUP, R.TEAM_LEADER, R.TEAM_MEMBER, R.DISCIPLINE_COMMISSION,
          R.ORGANISATION_DEPARTMENT, R.DEPARTMENT, R.UNIT_CONTACT]
 A, T, U, X = Scope.ALL, Scope.OWN_TEAM, Scope.OWN_UNIT, None  # X: refused
+C = Scope.OWN_RECEIVER
 
 #                          office leading leader member jiwei zuzhi dept unit
 TABLE: dict[Action, tuple[Scope | None, ...]] = {
@@ -24,6 +25,10 @@ TABLE: dict[Action, tuple[Scope | None, ...]] = {
     Action.RECORD_TALKS:    (A,     X,      T,     T,     X,    X,    X,   X),
     Action.READ_TALKS:      (A,     X,      T,     T,     X,    X,    X,   X),
     Action.IMPORT_EVALUATIONS: (A,  X,      T,     T,     X,    X,    X,   X),
+    # 巡察成果运用 (/office/results): the office and the leading group follow; 纪委监委 and 组织部 act on their own letters.
+    Action.VIEW_RESULTS_USE:    (A,   A,      X,     X,     C,    C,    X,   X),
+    Action.ACKNOWLEDGE_RESULTS: (X,   X,      X,     X,     C,    C,    X,   X),
+    Action.RECORD_RESULTS_USE:  (X,   X,      X,     X,     C,    C,    X,   X),
 }
 
 

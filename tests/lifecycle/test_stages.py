@@ -211,8 +211,8 @@ def test_one_unit_through_every_stage(demo_org: Session, settings: Settings) -> 
     assert folder == find_dossier(session=s, settings=settings, round_name=rnd.name, unit_name="城东街道")
     registered = sorted(docs(s, iid).values(), key=lambda d: d.id or 0)
     assert [(d.kind, d.version) for d in registered] == [
-        ("巡察公告", 1), ("巡察报告", 1), ("巡察报告", 2), ("巡察反馈意见", 1), ("线索移交函-纪委监委", 1),
-        ("整改通知书", 1), ("落实巡察整改工作责任建议书", 1)]
+        ("巡察公告", 1), ("巡察报告", 1), ("巡察报告", 2), ("巡察反馈意见", 1), ("巡察成果运用函-组织部", 1),
+        ("巡察成果运用函-纪委监委", 1), ("线索移交函-纪委监委", 1), ("整改通知书", 1), ("落实巡察整改工作责任建议书", 1)]
     catalogue = (folder / "卷内目录.tsv").read_text(encoding="utf-8").splitlines()
     assert catalogue[0] == "序号\t文件名称\t形成日期\t大小\t文件"
     # The documents, the records workbook and the confidential volume's index of talks.

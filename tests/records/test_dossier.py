@@ -64,8 +64,9 @@ def test_dossier_of_a_finished_unit(demo_org: Session, settings: Settings) -> No
     folder = dossier_of(demo_org, settings, "城东街道")
     assert verify_dossier(folder) == []
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["01-巡察公告.docx", "02-巡察报告.docx", "03-巡察反馈意见.docx", "04-线索移交函-纪委监委.docx",
-                     "05-整改通知书.docx", "06-落实巡察整改工作责任建议书.docx", "manifest.sha256", "保密卷目录（个别谈话）.xlsx",
+    assert names == ["01-巡察公告.docx", "02-巡察报告.docx", "03-巡察反馈意见.docx", "04-巡察成果运用函-组织部.docx",
+                     "05-巡察成果运用函-纪委监委.docx", "06-线索移交函-纪委监委.docx",
+                     "07-整改通知书.docx", "08-落实巡察整改工作责任建议书.docx", "manifest.sha256", "保密卷目录（个别谈话）.xlsx",
                      "卷内目录.tsv", "卷内目录.xlsx", "巡察记录.xlsx"]
     # The catalogue: 序号/文件名称/形成日期/大小 for every catalogued file.
     ws = load_workbook(folder / "卷内目录.xlsx").active
@@ -104,10 +105,10 @@ def test_changes_are_reported_by_name(demo_org: Session, settings: Settings, tmp
     data = bytearray(report.read_bytes())
     data[len(data) // 2] ^= 0x01  # one byte
     report.write_bytes(bytes(data))
-    (folder / "05-整改通知书.docx").unlink()
+    (folder / "07-整改通知书.docx").unlink()
     (folder / "说明.txt").write_text("后来放进去的", encoding="utf-8")
     assert verify_dossier(folder) == [
-        "文件已被改动（SHA-256 不一致）：02-巡察报告.docx", "缺少文件：05-整改通知书.docx", "多出文件：说明.txt"]
+        "文件已被改动（SHA-256 不一致）：02-巡察报告.docx", "缺少文件：07-整改通知书.docx", "多出文件：说明.txt"]
     (folder / "manifest.sha256").unlink()
     assert verify_dossier(folder) == ["缺少文件：manifest.sha256（无法核验）"]
     assert verify_dossier(tmp_path / "没有这个目录") == [f"案卷目录不存在：{tmp_path / '没有这个目录'}"]

@@ -1,7 +1,7 @@
 """undeliverable alerts
 
 Revision ID: 0017
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07
 
 An alert's retrying is bounded (#25): `alert.failing_since` holds the first failed send of its
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0017'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
