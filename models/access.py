@@ -52,6 +52,9 @@ class Action(StrEnum):
     VIEW_RECTIFICATION = "查看整改事项"
     # `xuncha backup`: a copy of every record (deployments/ops/backup.py).
     BACKUP = "备份数据"
+    # The crypto profile (models/crypto.py, `xuncha crypto` and `crypto-switch`).
+    VIEW_CRYPTO = "查看密码配置"
+    SWITCH_CRYPTO = "切换密码配置"
 
 
 class Scope(StrEnum):
@@ -110,6 +113,8 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
     # office and the leading group any unit's, a unit contact their own unit's only.
     Action.VIEW_RECTIFICATION: {R.OFFICE: ALL, R.LEADING_GROUP: ALL, R.UNIT_CONTACT: UNIT},
     Action.BACKUP: {R.OFFICE: ALL},
+    Action.VIEW_CRYPTO: {R.OFFICE: ALL},
+    Action.SWITCH_CRYPTO: {R.OFFICE: ALL},
 }
 
 
@@ -159,6 +164,8 @@ COMMANDS: dict[str, Command | None] = {
     "verify-audit": Command(Action.VERIFY_AUDIT),
     "verify-dossier": Command(Action.VERIFY_DOSSIER),
     "rotate-key": Command(Action.ROTATE_KEY),
+    "crypto": Command(Action.VIEW_CRYPTO),
+    "crypto-switch": Command(Action.SWITCH_CRYPTO),
     "term-create": Command(Action.PLAN_TERM, "创建任期计划"),
     "schedule": Command(Action.PLAN_TERM),
     "compose": Command(Action.PLAN_TERM),

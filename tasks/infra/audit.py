@@ -16,6 +16,11 @@ a file outside the database (`head_file`, by default in the key folder). Every a
 `verify_trail` compare the two: a database that holds less than the head says is reported, and
 no append is made on top of it (it would otherwise become the new, valid-looking tail).
 
+Under the `gm` profile (models/crypto.py) new rows are chained with HMAC-SM3 under an audit key
+derived with HKDF-SM3; such a hash carries SM3_TAG, so a trail holding rows of both profiles is
+verified row by row in the profile each names. `rechain` rewrites the whole trail in one profile
+(`xuncha crypto-switch`).
+
 Refusals by names that are not registered accounts are rate-limited (`record_refusal`), so
 whoever can type a command cannot fill the trail."""
 
@@ -35,6 +40,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from models.clock import CHINA, aware
+from models.crypto import PROFILES, derived_key, mac_profile, tagged_mac
 from models.errors import DomainError
 from models.tables import Account, AuditEvent
 from tasks.infra.locks import Lock, serialise
@@ -87,17 +93,29 @@ def _digest(event_id: int | None, prev_hash: str, at: datetime, actor: str, acti
 
 
 def _mac(key: bytes, event_id: int | None, prev_hash: str, at: datetime, actor: str, action: str, entity: str,
-         entity_id: int | None, detail: dict[str, Any]) -> str:
-    """The keyed hash of a row (HMAC-SHA256 under the audit key), 64 hex digits like the plain one."""
+         entity_id: int | None, detail: dict[str, Any], profile: str = "intl") -> str:
+    """The keyed hash of a row: HMAC-SHA256 under the audit key, 64 hex digits like the plain one;
+    under `gm` HMAC-SM3, tagged (models/crypto.py tagged_mac)."""
     payload = _payload(event_id, prev_hash, at, actor, action, entity, entity_id, detail)
-    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+    return tagged_mac(profile, key, payload)
 
 
-def audit_key() -> bytes:
-    from models.crypto import derived_key
+def current_profile() -> str:
     from models.settings import get_settings
 
-    return derived_key(get_settings(), "audit")
+    return get_settings().crypto_profile
+
+
+def audit_key(profile: str | None = None) -> bytes:
+    """The audit key of `profile` (default: the current one)."""
+    from models.settings import get_settings
+
+    settings = get_settings()
+    return derived_key(settings, "audit", profile or settings.crypto_profile)
+
+
+def _audit_keys() -> dict[str, bytes]:
+    return {p: audit_key(p) for p in PROFILES}
 
 
 def head_file(session: Session) -> Path:
@@ -164,29 +182,30 @@ def record_event(
     if problem:
         raise DomainError(f"审计日志不完整，已停止记录新的操作：{problem}。请巡察办核查（verify-audit）后处理")
     last_id, prev, count = tail
-    key = audit_key()
-    keyed_from = _keyed_from(session, path, tail, key)
+    profile = current_profile()
+    key = audit_key(profile)
+    keyed_from = _keyed_from(session, path, tail)
     # Stored as China wall time (SQLite drops the offset), so hash the same instant in China time.
     at = aware(now).astimezone(CHINA).replace(microsecond=0)
     if last_id and keyed_from is None:  # a trail begun with plain hashes: keyed from here on
         switch = _append(session, key, last_id + 1, prev, at, "系统", SWITCH, "audit_event", None,
-                         {"plain_until": last_id})
+                         {"plain_until": last_id}, profile)
         last_id, prev, count, keyed_from = last_id + 1, switch.hash, count + 1, last_id + 1
-    ev = _append(session, key, last_id + 1, prev, at, actor, action, entity, entity_id, detail or {})
+    ev = _append(session, key, last_id + 1, prev, at, actor, action, entity, entity_id, detail or {}, profile)
     session.info[_PENDING_HEAD] = (Head(ev.id or 0, ev.hash, count + 1, keyed_from or ev.id), path)
     return ev
 
 
 def _append(session: Session, key: bytes, event_id: int, prev: str, at: datetime, actor: str, action: str,
-            entity: str, entity_id: int | None, detail: dict[str, Any]) -> AuditEvent:
+            entity: str, entity_id: int | None, detail: dict[str, Any], profile: str) -> AuditEvent:
     ev = AuditEvent(id=event_id, at=at, actor=actor, action=action, entity=entity, entity_id=entity_id, detail=detail,
-                    prev_hash=prev, hash=_mac(key, event_id, prev, at, actor, action, entity, entity_id, detail))
+                    prev_hash=prev, hash=_mac(key, event_id, prev, at, actor, action, entity, entity_id, detail, profile))
     session.add(ev)
     session.flush()
     return ev
 
 
-def _keyed_from(session: Session, path: Path, tail: tuple[int, str, int], key: bytes) -> int | None:
+def _keyed_from(session: Session, path: Path, tail: tuple[int, str, int]) -> int | None:
     """The trail's first keyed row, None when it has none (empty, or plain hashes only): from this
     transaction's pending head, else the head file, else (a head file written before keying, or
     none) from the rows themselves."""
@@ -199,7 +218,7 @@ def _keyed_from(session: Session, path: Path, tail: tuple[int, str, int], key: b
         return head.keyed_from
     if not tail[2]:
         return None
-    return _walk(session, key, None)[1]
+    return _walk(session, _audit_keys(), None)[1]
 
 
 def record_refusal(
@@ -306,9 +325,9 @@ def _parsed_detail(value: Any) -> Any:
         return None
 
 
-def _walk(session: Session, key: bytes, keyed_from: int | None) -> tuple[Broken | None, int | None]:
+def _walk(session: Session, keys: dict[str, bytes], keyed_from: int | None) -> tuple[Broken | None, int | None]:
     """The first row whose hash or back-link does not match (None if the chain holds), and the
-    first keyed row. A plain hash is accepted only before the first keyed row and before
+    first keyed row. A keyed hash is checked in the profile it names, under that profile's key. A plain hash is accepted only before the first keyed row and before
     `keyed_from` (the head file's); rows are read as stored, so a value that no longer parses (a
     mangled timestamp, broken JSON) is reported at its row rather than failing the check."""
     prev, first_keyed = "", None
@@ -316,7 +335,9 @@ def _walk(session: Session, key: bytes, keyed_from: int | None) -> tuple[Broken 
         ev_id, raw_at, actor, action, entity, entity_id, raw_detail, prev_hash, digest = row
         at, detail = _parsed_at(raw_at), _parsed_detail(raw_detail)
         fields = (ev_id, prev, at, actor, action, entity, entity_id, detail)
-        keyed = at is not None and hmac.compare_digest(_mac(key, *fields).encode(), str(digest).encode())  # type: ignore[arg-type]
+        profile = mac_profile(str(digest))
+        keyed = at is not None and hmac.compare_digest(
+            _mac(keys[profile], *fields, profile).encode(), str(digest).encode())  # type: ignore[arg-type]
         plain = at is not None and digest == _digest(*fields)  # type: ignore[arg-type]
         plain_allowed = first_keyed is None and (keyed_from is None or ev_id < keyed_from)
         if prev_hash != prev or not (keyed or (plain and plain_allowed)):
@@ -331,7 +352,7 @@ def _walk(session: Session, key: bytes, keyed_from: int | None) -> tuple[Broken 
 def first_broken_link(*, session: Session) -> Broken | None:
     """The first event whose hash or back-link does not match, or None if the chain holds."""
     head = _read(head_file(session))
-    return _walk(session, audit_key(), head.keyed_from if head else None)[0]
+    return _walk(session, _audit_keys(), head.keyed_from if head else None)[0]
 
 
 def verify_trail(*, session: Session) -> list[str]:
@@ -346,3 +367,23 @@ def verify_trail(*, session: Session) -> list[str]:
         return [] if _tail(session)[2] == 0 else [f"找不到审计链头文件 {path}，无法确认最新记录未被删除"]
     problem = shrink(session=session, path=path)
     return [problem] if problem else []
+
+
+def rechain(*, session: Session, profile: str) -> int:
+    """Hash the whole trail again in `profile`, from its first row, in the caller's transaction;
+    the head file follows on commit. Call it only on a trail that verifies (`verify_trail`), after
+    recording the event that says so in the same transaction, so the head moves forward."""
+    serialise(session, Lock.AUDIT_CHAIN)
+    path = head_file(session)
+    key = audit_key(profile)
+    rows = list(session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all())
+    prev = ""
+    for ev in rows:
+        ev.prev_hash = prev
+        ev.hash = _mac(key, ev.id, prev, ev.at, ev.actor, ev.action, ev.entity, ev.entity_id, ev.detail, profile)
+        prev = ev.hash
+        session.add(ev)
+    session.flush()
+    if rows:
+        session.info[_PENDING_HEAD] = (Head(rows[-1].id or 0, rows[-1].hash, len(rows), rows[0].id), path)
+    return len(rows)

@@ -11,8 +11,6 @@ behind it is refused.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, select
 
 from models.clock import now as clock_now
-from models.crypto import derived_key
+from models.crypto import PROFILES, derived_key, mac_bytes
 from models.enums import ROLE_NAMES, AccessRole, ConflictKind, Pool, Role, UnitKind
 from models.errors import DomainError, explain
 from models.settings import Settings, get_settings
@@ -86,13 +84,15 @@ class OrgData(BaseModel):
 MASKED = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://（已隐藏·[0-9a-f]{8}）")
 
 
-def mask_address(settings: Settings, value: str) -> str:
-    """An alert address as exports show it: its scheme and a keyed fingerprint, so it can be told
-    apart and matched on loading, not read. Text that is no URL (a telephone number) is kept."""
+def mask_address(settings: Settings, value: str, profile: str | None = None) -> str:
+    """An alert address as exports show it: its scheme and a keyed fingerprint (HMAC-SHA256 or
+    HMAC-SM3 by the profile), so it can be told apart and matched on loading, not read. Text that
+    is no URL (a telephone number) is kept."""
     if "://" not in value or MASKED.fullmatch(value):
         return value
     scheme = value.split("://", 1)[0]
-    mark = hmac.new(derived_key(settings, "address"), value.encode(), hashlib.sha256).hexdigest()[:8]
+    profile = profile or settings.crypto_profile
+    mark = mac_bytes(profile, derived_key(settings, "address", profile), value.encode()).hex()[:8]
     return f"{scheme}://（已隐藏·{mark}）"
 
 
@@ -101,7 +101,7 @@ def _unmasked(settings: Settings, value: str, stored: list[str], what: str, prob
     if not MASKED.fullmatch(value):
         return value
     for url in stored:
-        if url and mask_address(settings, url) == value:
+        if url and any(mask_address(settings, url, p) == value for p in PROFILES):  # exported before a switch too
             return url
     problems.append(f"{what}“{value}”是导出时隐藏的地址，数据库中没有与之对应的原地址：请填写完整地址"
                     "（或改用 export-org --with-addresses 导出的文件）")
