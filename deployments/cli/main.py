@@ -15,7 +15,8 @@ import yaml
 from pydantic import ValidationError
 from sqlmodel import func, select
 
-from deployments.cli import backup, clues, common_problems, crypto, dossier, findings, identity, plan, stats
+from deployments.cli import backup, clues, common_problems, dossier, findings, identity, plan, stats
+from deployments.cli import crypto as crypto_commands
 from deployments.cli import holidays as holiday_commands
 from deployments.cli.common import App, cli_command, fail, register_commands
 from deployments.cli.door import actor
@@ -458,7 +459,7 @@ def down_cmd() -> None:
     typer.echo("已停止：" + ("、".join(stopped) or "无"))
 
 
-for module in (clues, findings, dossier, stats, plan, common_problems, identity, holiday_commands, backup, crypto):
+for module in (clues, findings, dossier, stats, plan, common_problems, identity, holiday_commands, backup, crypto_commands):
     register_commands(app, module)
 
 

@@ -120,7 +120,7 @@ def purposes(settings: Settings) -> list[Purpose]:
         Purpose("一次性验证码校验", MAC_NAMES[p], master, key_id(p, derived_key(settings, "code", p))),
         Purpose("审批凭据校验", MAC_NAMES[p], identity, key_id(p, derive(newest_identity, RECEIPT_PURPOSE, p))),
         Purpose("审计日志哈希链", MAC_NAMES[p], master, key_id(p, derived_key(settings, "audit", p))),
-        Purpose("网络举报查询码", MAC_NAMES[p], master, key_id(p, derived_key(settings, "public-code", p))),
+        Purpose("网络举报查询码校验", MAC_NAMES[p], master, key_id(p, derived_key(settings, "public-code", p))),
         Purpose("公开页面来源标识", MAC_NAMES[p], master, key_id(p, derived_key(settings, "public-client", p))),
         Purpose("导出地址指纹", MAC_NAMES[p], master, key_id(p, derived_key(settings, "address", p))),
         Purpose("案卷清单摘要", "SHA-256 + SM3" if p == GM else "SHA-256", "无密钥", ""),
@@ -135,16 +135,20 @@ def derived_for_informant(raw: bytes) -> bytes:
     return hkdf(GM, raw, INFORMANT_SM4, length=16)
 
 
-def stored_counts(*, session: Session) -> list[tuple[str, dict[str, int], bool]]:
-    """(what, {profile: stored values made under it}, whether crypto-switch rewrites it)."""
-    out: list[tuple[str, dict[str, int], bool]] = []
+REENCRYPT, RECOMPUTE = "重新加密", "重新计算"
+
+
+def stored_counts(*, session: Session) -> list[tuple[str, dict[str, int], str]]:
+    """(what, {profile: stored values made under it}, what crypto-switch does with it: REENCRYPT,
+    RECOMPUTE, or "" for nothing)."""
+    out: list[tuple[str, dict[str, int], str]] = []
     for part in SEALED:
         column = getattr(part.model, part.column)
-        out.append((part.label, {p: _count(session, column, SM4_TAG, p) for p in PROFILES}, True))
+        out.append((part.label, {p: _count(session, column, SM4_TAG, p) for p in PROFILES}, REENCRYPT))
     for column, label in MACS:
-        out.append((label, {p: _count(session, column, SM3_TAG, p) for p in PROFILES}, True))
+        out.append((label, {p: _count(session, column, SM3_TAG, p) for p in PROFILES}, RECOMPUTE))
     for column, label in ONE_WAY:
-        out.append((label, {p: _count(session, column, SM3_TAG, p) for p in PROFILES}, False))
+        out.append((label, {p: _count(session, column, SM3_TAG, p) for p in PROFILES}, ""))
     return out
 
 
