@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from models.clock import CHINA, aware
-from models.crypto import PROFILES, derived_key, mac_profile, tagged_mac
+from models.crypto import PROFILES, derived_key, mac_profile, tagged_mac, write_private
 from models.errors import DomainError
 from models.tables import Account, AuditEvent
 from tasks.infra.locks import Lock, serialise
@@ -151,13 +151,33 @@ def _tail(session: Session) -> tuple[int, str, int]:
 
 def shrink(*, session: Session, path: Path, tail: tuple[int, str, int] | None = None) -> str | None:
     """In Chinese, how the database holds less than the head file says (rows deleted or the newest
-    replaced); None when it holds at least that. A missing head file is not judged here."""
+    replaced); None when it holds at least that. A missing head file is not judged here.
+
+    A re-chained trail (`rechain`) leaves the head it will have in a `.next` file beside the head
+    before it commits: when the process died between the commit and moving the head, the database
+    matches that file exactly, and the head is moved then."""
+    tail = tail or _tail(session)
+    problem = _shrink(session, path, tail)
+    if problem is None:
+        return None
+    nxt = _read(_next_file(path))
+    if nxt is not None and nxt != _UNREADABLE and (nxt.id, nxt.hash, nxt.rows) == tail:
+        os.replace(_next_file(path), path)
+        return None
+    return problem
+
+
+def _next_file(path: Path) -> Path:
+    return path.with_suffix(path.suffix + ".next")
+
+
+def _shrink(session: Session, path: Path, tail: tuple[int, str, int]) -> str | None:
     head = _read(path)
     if head is None:
         return None
     if head == _UNREADABLE:
         return f"审计链头文件 {path} 内容无法识别"
-    last_id, last_hash, count = tail or _tail(session)
+    last_id, last_hash, count = tail
     if last_id < head.id:
         return f"审计日志第{last_id + 1}条至第{head.id}条已被删除（链头文件记录到第{head.id}条，数据库只到第{last_id}条）"
     at_head = last_hash if last_id == head.id else session.execute(
@@ -253,8 +273,12 @@ def record_refusal(
 def _write_head(session: OrmSession) -> None:
     pending = session.info.pop(_PENDING_HEAD, None)
     if pending:
-        head, path = pending
-        write_head(head.id, head.hash, path, count=head.rows, keyed_from=head.keyed_from)
+        _move_head(*pending)
+
+
+def _move_head(head: Head, path: Path) -> None:
+    write_head(head.id, head.hash, path, count=head.rows, keyed_from=head.keyed_from)
+    _next_file(path).unlink(missing_ok=True)
 
 
 @event.listens_for(OrmSession, "after_rollback")
@@ -291,8 +315,6 @@ def write_head(event_id: int, digest: str, path: Path, *, count: int | None = No
                keyed_from: int | None = None) -> None:
     """Move the head forward (never back: commits from several processes may finish out of order).
     The file is the owner's alone (0600), like the keys it sits beside by default."""
-    from models.crypto import write_private
-
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(path.with_suffix(path.suffix + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -385,5 +407,9 @@ def rechain(*, session: Session, profile: str) -> int:
         session.add(ev)
     session.flush()
     if rows:
-        session.info[_PENDING_HEAD] = (Head(rows[-1].id or 0, rows[-1].hash, len(rows), rows[0].id), path)
+        head = Head(rows[-1].id or 0, rows[-1].hash, len(rows), rows[0].id)
+        session.info[_PENDING_HEAD] = (head, path)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_private(_next_file(path), f"{head.id} {head.hash} {head.rows} {head.keyed_from}\n",
+                      path.with_suffix(path.suffix + ".next.tmp"))
     return len(rows)

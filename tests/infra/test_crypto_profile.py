@@ -283,3 +283,27 @@ def test_crypto_commands_are_the_office_s_and_name_sm4_and_sm3_under_gm(
     rows = {line.split("\t")[0]: line.split("\t") for line in out.splitlines() if "\t" in line}
     assert rows["动态口令密钥"][1:3] == ["0", "1"] and rows["审计日志"][1] == "0", out
     assert run("verify-audit", "--as", "陶文华")[0] == 0
+
+
+def test_a_switch_that_died_before_moving_the_audit_head_is_still_intact(
+        demo_org: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The re-chained trail committed, the process died before the head file moved: the head
+    waiting beside it (.next) matches the database exactly and is taken; nothing else is."""
+    from tasks.infra import audit
+
+    s = demo_org
+    aid = _populate(s, use_profile(settings, monkeypatch, INTL), ["赵某"])
+    head = audit.head_file(s)
+    before = head.read_text()
+    gm = use_profile(settings, monkeypatch, GM)
+    with monkeypatch.context() as m:
+        m.setattr(audit, "_move_head", lambda *a: None)  # the process dies after the commit
+        switch_profile(session=s, settings=gm, to=GM, by="陶文华", now=NOW)
+    assert head.read_text() == before and audit._next_file(head).exists()
+    _readable(s, gm, ["赵某"], aid)  # verify_trail: intact, the head moved
+    assert head.read_text() != before and not audit._next_file(head).exists()
+    # A .next file that does not match the database exactly is not taken.
+    audit._next_file(head).write_text("1 " + "0" * 64 + " 1 1\n")
+    s.execute(text("UPDATE audit_event SET hash = 'x' WHERE id = (SELECT max(id) FROM audit_event)"))
+    s.commit()
+    assert verify_trail(session=s) != []
