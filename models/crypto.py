@@ -214,15 +214,10 @@ def master_key(settings: Settings) -> bytes:
     return value.encode()
 
 
-def derived_key(settings: Settings, purpose: str, profile: str = INTL, *, length: int = 32) -> bytes:
+def derived_key(settings: Settings, purpose: str, profile: str | None = None, *, length: int = 32) -> bytes:
     """A key for one purpose (see PURPOSES), derived from the master key with HKDF-SHA256 (`intl`,
-    as before profiles) or HKDF-SM3 (`gm`)."""
-    return hkdf(profile, master_key(settings), PURPOSES[purpose], length=length)
-
-
-def profile_key(settings: Settings, purpose: str) -> bytes:
-    """The derived key of `purpose` under the current profile."""
-    return derived_key(settings, purpose, settings.crypto_profile)
+    as before profiles) or HKDF-SM3 (`gm`); by default under the configured profile."""
+    return hkdf(profile or settings.crypto_profile, master_key(settings), PURPOSES[purpose], length=length)
 
 
 def outbox_cipher(settings: Settings) -> Sealer:

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from models.crypto import PROFILES, derived_key, profile_key, tagged_mac
+from models.crypto import PROFILES, derived_key, tagged_mac
 from models.enums import PetitionChannel, Stage
 from models.errors import DomainError
 from models.settings import Settings
@@ -65,7 +65,7 @@ class Received:
 def client_key(settings: Settings, address: str) -> str:
     """A keyed hash of a client's address: counts requests without keeping who sent them (kept an
     hour at most, so a profile switch only restarts the counts)."""
-    return tagged_mac(settings.crypto_profile, profile_key(settings, "public-client"), address.encode())
+    return tagged_mac(settings.crypto_profile, derived_key(settings, "public-client"), address.encode())
 
 
 def normalise_code(code: str) -> str:

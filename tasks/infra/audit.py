@@ -93,11 +93,11 @@ def _digest(event_id: int | None, prev_hash: str, at: datetime, actor: str, acti
 
 
 def _mac(key: bytes, event_id: int | None, prev_hash: str, at: datetime, actor: str, action: str, entity: str,
-         entity_id: int | None, detail: dict[str, Any], profile: str = "intl") -> str:
+         entity_id: int | None, detail: dict[str, Any], profile: str | None = None) -> str:
     """The keyed hash of a row: HMAC-SHA256 under the audit key, 64 hex digits like the plain one;
-    under `gm` HMAC-SM3, tagged (models/crypto.py tagged_mac)."""
+    under `gm` HMAC-SM3, tagged (models/crypto.py tagged_mac). By default in the current profile."""
     payload = _payload(event_id, prev_hash, at, actor, action, entity, entity_id, detail)
-    return tagged_mac(profile, key, payload)
+    return tagged_mac(profile or current_profile(), key, payload)
 
 
 def current_profile() -> str:
