@@ -128,6 +128,14 @@ class Settings(BaseSettings):
         default="intl", description="密码算法配置：intl（国际通用算法）或 gm（国密算法 SM4/SM3）")
     templates_dir: Path = Field(default=PROJECT_ROOT / "templates", description="公文模板目录（每类公文一个 .docx，docxtpl 标签）")
 
+    @field_validator("crypto_profile", mode="before")
+    @classmethod
+    def _known_profile(cls, value: object) -> object:
+        text = value.strip().lower() if isinstance(value, str) else value
+        if text not in ("intl", "gm"):
+            raise ValueError("只能是 intl（国际通用算法）或 gm（国密算法）")
+        return text
+
     @field_validator("alert_backoff_seconds")
     @classmethod
     def _non_empty(cls, value: list[int]) -> list[int]:

@@ -307,3 +307,11 @@ def test_a_switch_that_died_before_moving_the_audit_head_is_still_intact(
     s.execute(text("UPDATE audit_event SET hash = 'x' WHERE id = (SELECT max(id) FROM audit_event)"))
     s.commit()
     assert verify_trail(session=s) != []
+
+
+def test_an_unknown_profile_is_refused_in_chinese(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    assert Settings(home=tmp_path, crypto_profile=" GM ", _env_file=None).crypto_profile == GM  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="只能是 intl（国际通用算法）或 gm（国密算法）"):
+        Settings(home=tmp_path, crypto_profile="sm4", _env_file=None)  # type: ignore[arg-type]
