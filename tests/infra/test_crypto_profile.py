@@ -315,3 +315,16 @@ def test_an_unknown_profile_is_refused_in_chinese(tmp_path: Path) -> None:
     assert Settings(home=tmp_path, crypto_profile=" GM ", _env_file=None).crypto_profile == GM  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="只能是 intl（国际通用算法）或 gm（国密算法）"):
         Settings(home=tmp_path, crypto_profile="sm4", _env_file=None)  # type: ignore[arg-type]
+
+
+def test_rotating_the_informant_key_keeps_the_profile(demo_org: Session, profiled: Settings) -> None:
+    from tasks.clues.keys import rotate_informant_key
+
+    s = demo_org
+    iid = in_stationing(s, profiled)
+    _petition(s, profiled, iid, "赵某")
+    s.commit()
+    assert rotate_informant_key(session=s, settings=profiled, by="陶文华", now=NOW) == 1
+    token = s.exec(select(Petition.informant_enc)).one()
+    assert token_profile(token) == profiled.crypto_profile
+    assert json.loads(vault(profiled).decrypt(token))["name"] == "赵某"
