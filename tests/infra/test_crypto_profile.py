@@ -103,6 +103,7 @@ def test_each_secret_is_protected_under_the_profile_and_read_under_either(demo_o
     assert verify_trail(session=s) == []
 
 
+@pytest.mark.both_databases
 def test_a_trail_of_both_profiles_verifies_and_a_changed_row_breaks_it(
         session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     for profile in (INTL, INTL, GM, GM, INTL):
@@ -185,6 +186,7 @@ def _all_in(s: Session, profile: str) -> None:
             assert counts[OTHER[profile]] == 0, label
 
 
+@pytest.mark.both_databases
 def test_switch_both_ways_in_process(demo_org: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     s, names = demo_org, ["赵某", "钱某", "孙某"]
     intl = use_profile(settings, monkeypatch, INTL)
