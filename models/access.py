@@ -68,6 +68,9 @@ class Action(StrEnum):
     VIEW_RESULTS_USE = "查看巡察成果运用函"
     ACKNOWLEDGE_RESULTS = "签收巡察成果运用函"
     RECORD_RESULTS_USE = "反馈巡察成果运用情况"
+    # The crypto profile (models/crypto.py, `xuncha crypto` and `crypto-switch`).
+    VIEW_CRYPTO = "查看密码配置"
+    SWITCH_CRYPTO = "切换密码配置"
 
 
 class Scope(StrEnum):
@@ -142,6 +145,8 @@ PERMISSIONS: dict[Action, dict[AccessRole, Scope]] = {
                               R.ORGANISATION_DEPARTMENT: RECEIVER},
     Action.ACKNOWLEDGE_RESULTS: {R.DISCIPLINE_COMMISSION: RECEIVER, R.ORGANISATION_DEPARTMENT: RECEIVER},
     Action.RECORD_RESULTS_USE: {R.DISCIPLINE_COMMISSION: RECEIVER, R.ORGANISATION_DEPARTMENT: RECEIVER},
+    Action.VIEW_CRYPTO: {R.OFFICE: ALL},
+    Action.SWITCH_CRYPTO: {R.OFFICE: ALL},
 }
 
 
@@ -191,6 +196,8 @@ COMMANDS: dict[str, Command | None] = {
     "verify-audit": Command(Action.VERIFY_AUDIT),
     "verify-dossier": Command(Action.VERIFY_DOSSIER),
     "rotate-key": Command(Action.ROTATE_KEY),
+    "crypto": Command(Action.VIEW_CRYPTO),
+    "crypto-switch": Command(Action.SWITCH_CRYPTO),
     "term-create": Command(Action.PLAN_TERM, "创建任期计划"),
     "schedule": Command(Action.PLAN_TERM),
     "compose": Command(Action.PLAN_TERM),

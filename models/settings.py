@@ -6,6 +6,7 @@ import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -135,7 +136,19 @@ class Settings(BaseSettings):
     # audit chain, address fingerprints); empty: home/keys/master.key, made on first use.
     master_key: SecretStr | None = Field(default=None, description="主密钥（至少32个字符）；为空时用 home/keys/master.key")
     audit_head_file: Path | None = Field(default=None, description="审计链头文件；为空时放在密钥目录 home/keys/ 中")
+    # Which algorithms protect stored secrets (models/crypto.py): intl (AES/HMAC-SHA256) or gm
+    # (SM4-GCM/HMAC-SM3/SM3). Data of either profile stays readable; `xuncha crypto-switch` converts it.
+    crypto_profile: Literal["intl", "gm"] = Field(
+        default="intl", description="密码算法配置：intl（国际通用算法）或 gm（国密算法 SM4/SM3）")
     templates_dir: Path = Field(default=PROJECT_ROOT / "templates", description="公文模板目录（每类公文一个 .docx，docxtpl 标签）")
+
+    @field_validator("crypto_profile", mode="before")
+    @classmethod
+    def _known_profile(cls, value: object) -> object:
+        text = value.strip().lower() if isinstance(value, str) else value
+        if text not in ("intl", "gm"):
+            raise ValueError("只能是 intl（国际通用算法）或 gm（国密算法）")
+        return text
 
     @field_validator("alert_backoff_seconds")
     @classmethod

@@ -251,7 +251,7 @@ class Petition(SQLModel, table=True):
     channel: PetitionChannel = Field(sa_type=enum_type(PetitionChannel))
     content: str = Field(max_length=4000)
     anonymous: bool = False
-    informant_enc: str = Field(default="", max_length=2000)  # Fernet token of {"name", "contact"}
+    informant_enc: str = Field(default="", max_length=2000)  # sealed {"name", "contact"}: Fernet or SM4-GCM (models/crypto.py)
     received_at: datetime = Field(sa_type=TZ)
     recorded_by: str = Field(default="", max_length=50)
     clue_id: int | None = Field(default=None, foreign_key="clue.id")

@@ -36,6 +36,9 @@ DEMO_LOADED = "demo_loaded"  # session.info: the test database already holds the
 # `xuncha login` keeps its token per OS user (~/.config/xuncha): never the real one in a test run.
 os.environ.setdefault("XUNCHA_CLI_SESSION_DIR", tempfile.mkdtemp(prefix="xuncha-cli-session-"))
 PG_SERVER = os.environ.get("XUNCHA_TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
+# XUNCHA_TEST_CRYPTO_PROFILE=gm runs the unit tests under the 国密 profile (models/crypto.py);
+# tests/infra/test_crypto_profile.py runs the key crypto tests under both profiles anyway.
+TEST_CRYPTO_PROFILE = os.environ.get("XUNCHA_TEST_CRYPTO_PROFILE", "")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -88,6 +91,11 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_backend: str, r
         # The audit head of a server database lives under the global settings' home.
         monkeypatch.setenv("XUNCHA_AUDIT_HEAD_FILE", str(tmp_path / "home" / "audit-head"))
         get_settings.cache_clear()
+    if TEST_CRYPTO_PROFILE:
+        monkeypatch.setenv("XUNCHA_CRYPTO_PROFILE", TEST_CRYPTO_PROFILE)
+        get_settings.cache_clear()
+        return Settings(home=tmp_path / "home", ui_url="http://127.0.0.1:4200", database_url=url, _env_file=None,
+                        crypto_profile=TEST_CRYPTO_PROFILE)
     return Settings(home=tmp_path / "home", ui_url="http://127.0.0.1:4200", database_url=url, _env_file=None)
 
 

@@ -12,6 +12,7 @@ from models.db import session_scope
 from models.settings import get_settings
 from tasks.records.dossier import (
     MANIFEST,
+    MANIFEST_SM3,
     dossier_folders,
     dossier_owner,
     registered_hashes,
@@ -54,6 +55,7 @@ def verify_dossier_cmd(
             count = sum(1 for line in (f / MANIFEST).read_text(encoding="utf-8").splitlines() if line.strip())
             against = ("，公文与数据库登记的 SHA-256 一致，压缩包与目录一致" if registered is not None
                        else "；数据库中没有这一案卷，未与登记的公文比对")
-            typer.echo(f"案卷完整：{f}（共{count}个文件，与 manifest.sha256 一致{against}）")
+            sm3 = "及 manifest.sm3（SM3）" if (f / MANIFEST_SM3).is_file() else ""
+            typer.echo(f"案卷完整：{f}（共{count}个文件，与 manifest.sha256{sm3} 一致{against}）")
     if bad:
         raise typer.Exit(code=1)

@@ -27,6 +27,7 @@ from deployments.cli import (
     results,
     stats,
 )
+from deployments.cli import crypto as crypto_commands
 from deployments.cli import holidays as holiday_commands
 from deployments.cli import talks as talk_commands
 from deployments.cli.common import App, cli_command, fail, register_commands
@@ -491,7 +492,7 @@ def down_cmd() -> None:
 
 
 for module in (clues, findings, dossier, stats, plan, common_problems, identity, holiday_commands, backup, indicators,
-               talk_commands, results):
+               talk_commands, results, crypto_commands):
     register_commands(app, module)
 
 

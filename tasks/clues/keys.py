@@ -26,7 +26,7 @@ def rotate_informant_key(*, session: Session, settings: Settings, by: str, now: 
     keys = [Fernet.generate_key().decode(), *old] if from_file else old
     if from_file:
         write_key_file(key_file(settings), keys)
-    v = Vault(keys)
+    v = Vault(keys, settings.crypto_profile)
     rows = list(session.exec(select(Petition).where(col(Petition.informant_enc) != "")))
     for p in rows:
         p.informant_enc = v.rotate(p.informant_enc)

@@ -15,8 +15,6 @@ sent at once from one address cannot all pass a limit that has room for one."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -24,7 +22,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from models.crypto import derived_key
+from models.crypto import PROFILES, derived_key, tagged_mac
 from models.enums import PetitionChannel, Stage
 from models.errors import DomainError
 from models.settings import Settings
@@ -65,16 +63,25 @@ class Received:
 
 
 def client_key(settings: Settings, address: str) -> str:
-    """A keyed hash of a client's address: counts requests without keeping who sent them."""
-    return hmac.new(derived_key(settings, "public-client"), address.encode(), hashlib.sha256).hexdigest()
+    """A keyed hash of a client's address: counts requests without keeping who sent them (kept an
+    hour at most, so a profile switch only restarts the counts)."""
+    return tagged_mac(settings.crypto_profile, derived_key(settings, "public-client"), address.encode())
 
 
 def normalise_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch not in " -\t")
 
 
-def code_hash(settings: Settings, code: str) -> str:
-    return hmac.new(derived_key(settings, "public-code"), normalise_code(code).encode(), hashlib.sha256).hexdigest()
+def code_hash(settings: Settings, code: str, profile: str | None = None) -> str:
+    """The stored hash of a query code: HMAC-SHA256 (64 hex digits) or HMAC-SM3 (tagged) by the profile."""
+    profile = profile or settings.crypto_profile
+    return tagged_mac(profile, derived_key(settings, "public-code", profile), normalise_code(code).encode())
+
+
+def code_hashes(settings: Settings, code: str) -> list[str]:
+    """The hashes a stored query code may have: one per profile (a report keeps the hash it was
+    given, which cannot be made again without the code)."""
+    return [code_hash(settings, code, p) for p in PROFILES]
 
 
 def new_code() -> str:
@@ -171,7 +178,7 @@ def query_report(*, session: Session, settings: Settings, code: str, client: str
     wanted = normalise_code(code)
     report = None
     if len(wanted) == CODE_LENGTH and set(wanted) <= set(CODE_ALPHABET):
-        report = session.exec(select(PublicReport).where(PublicReport.code_hash == code_hash(settings, wanted))).first()
+        report = session.exec(select(PublicReport).where(col(PublicReport.code_hash).in_(code_hashes(settings, wanted)))).first()
     if report is None:
         _hit(session, "wrong-code", client, now)
         session.commit()

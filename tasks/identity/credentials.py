@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from cryptography.fernet import InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken
 from sqlmodel import Session, select
 
 from models.clock import aware
@@ -21,7 +21,7 @@ from models.enums import AccessRole
 from models.errors import DomainError
 from models.settings import Settings
 from models.tables import Account, Credential
-from tasks.identity.keys import fernet_keys
+from tasks.identity.keys import sealer
 from tasks.infra.audit import record_event, record_refusal
 
 HASHER = PasswordHasher()  # argon2id with the library's current parameters
@@ -152,17 +152,17 @@ def change_password(*, session: Session, account: Account, old: str, new: str, r
 
 # Second factor ------------------------------------------------------------------------------
 
-def _vault(settings: Settings) -> MultiFernet:
-    return MultiFernet(fernet_keys(settings, "totp-secret"))
+TOTP_PURPOSE = "totp-secret"
 
 
 def seal_secret(settings: Settings, secret: str) -> str:
-    return _vault(settings).encrypt(secret.encode()).decode()
+    """A TOTP secret at rest: Fernet or SM4-GCM by the profile, under a key from the identity key."""
+    return sealer(settings, TOTP_PURPOSE).seal(secret.encode())
 
 
 def open_secret(settings: Settings, token: str) -> str:
     try:
-        return _vault(settings).decrypt(token.encode()).decode()
+        return sealer(settings, TOTP_PURPOSE).open(token).decode()
     except InvalidToken:
         raise DomainError("无法读取动态口令密钥：身份密钥已更换，请联系巡察办重新绑定") from None
 

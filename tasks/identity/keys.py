@@ -1,17 +1,13 @@
 """The identity key: kept apart from the informant keys (models/crypto.py) so that rotating one
 leaves the other alone. Each use gets its own key derived with HKDF (TOTP secrets at rest, gate
-receipts), so no two purposes share a key."""
+receipts), so no two purposes share a key. Under the `gm` profile the derivation is HKDF-SM3 and
+the keys are SM4's 16 bytes; under `intl` HKDF-SHA256, 32 bytes, as before profiles."""
 
 from __future__ import annotations
 
-import base64
 import secrets
 
-from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from models.crypto import read_key_file, write_key_file
+from models.crypto import GM, INTL, Sealer, hkdf, read_key_file, write_key_file
 from models.settings import Settings
 
 
@@ -25,14 +21,16 @@ def identity_keys(settings: Settings) -> list[str]:
     return read_key_file(path)
 
 
-def derive(master: str, purpose: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"xuncha-identity", info=purpose.encode()).derive(master.encode())
+def derive(master: str, purpose: str, profile: str = INTL, *, length: int = 32) -> bytes:
+    return hkdf(profile, master.encode(), purpose.encode(), length=length, salt=b"xuncha-identity")
 
 
-def purpose_keys(settings: Settings, purpose: str) -> list[bytes]:
-    """The keys for one purpose, newest first (all verify, the first signs or encrypts)."""
-    return [derive(k, purpose) for k in identity_keys(settings)]
+def purpose_keys(settings: Settings, purpose: str, profile: str = INTL) -> list[bytes]:
+    """The keys for one purpose under `profile`, newest first (all verify, the first signs)."""
+    return [derive(k, purpose, profile) for k in identity_keys(settings)]
 
 
-def fernet_keys(settings: Settings, purpose: str) -> list[Fernet]:
-    return [Fernet(base64.urlsafe_b64encode(k)) for k in purpose_keys(settings, purpose)]
+def sealer(settings: Settings, purpose: str) -> Sealer:
+    """Encryption for one purpose under the current profile; opens what either profile sealed."""
+    return Sealer(settings.crypto_profile,
+                  lambda p: [derive(k, purpose, p, length=16 if p == GM else 32) for k in identity_keys(settings)])

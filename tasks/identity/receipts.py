@@ -7,7 +7,6 @@ the database by someone without the key is refused by the flow."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +14,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from models.clock import aware
+from models.crypto import mac_profile, tagged_mac
 from models.settings import Settings
 from models.tables import GateReceipt
 from tasks.identity.keys import purpose_keys
@@ -22,17 +22,33 @@ from tasks.identity.keys import purpose_keys
 PURPOSE = "gate-receipt"
 
 
-def _mac(key: bytes, approval_id: int, flow_run_id: str, pause_key: str, person: str, at: datetime) -> str:
+def _mac(key: bytes, approval_id: int, flow_run_id: str, pause_key: str, person: str, at: datetime,
+         profile: str = "intl") -> str:
+    """HMAC-SHA256 (64 hex digits) or, under `gm`, HMAC-SM3 (tagged) of the receipt's fields."""
     message = f"{approval_id}|{flow_run_id}|{pause_key}|{person}|{int(aware(at).timestamp())}"
-    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    return tagged_mac(profile, key, message.encode())
+
+
+def receipt_valid(settings: Settings, row: GateReceipt) -> bool:
+    """Whether the row's MAC holds under any live identity key, in the profile it was made under."""
+    profile = mac_profile(row.mac)
+    return any(hmac.compare_digest(row.mac, _mac(key, row.approval_id, row.flow_run_id, row.pause_key, row.person,
+                                                 row.at, profile))
+               for key in purpose_keys(settings, PURPOSE, profile))
+
+
+def remac(settings: Settings, row: GateReceipt) -> str:
+    """The row's MAC under the current profile and newest key (the row must be valid first)."""
+    key = purpose_keys(settings, PURPOSE, settings.crypto_profile)[0]
+    return _mac(key, row.approval_id, row.flow_run_id, row.pause_key, row.person, row.at, settings.crypto_profile)
 
 
 def write_receipt(*, session: Session, settings: Settings, approval_id: int, flow_run_id: str, pause_key: str,
                   person: str, now: datetime) -> GateReceipt:
     at = now.replace(microsecond=0)
-    key = purpose_keys(settings, PURPOSE)[0]
     row = GateReceipt(approval_id=approval_id, flow_run_id=flow_run_id, pause_key=pause_key, person=person, at=at,
-                      mac=_mac(key, approval_id, flow_run_id, pause_key, person, at))
+                      mac="")
+    row.mac = remac(settings, row)
     session.add(row)
     session.flush()
     return row
@@ -54,9 +70,8 @@ def check_receipt(*, session: Session, settings: Settings, approval_id: int, flo
         return ReceiptCheck("", "")
     if row.approval_id != approval_id:
         return ReceiptCheck("", "审批凭据与本次审批不符")
-    for key in purpose_keys(settings, PURPOSE):
-        if hmac.compare_digest(row.mac, _mac(key, row.approval_id, row.flow_run_id, row.pause_key, row.person, row.at)):
-            return ReceiptCheck(row.person, "")
+    if receipt_valid(settings, row):
+        return ReceiptCheck(row.person, "")
     return ReceiptCheck("", "审批凭据校验失败（记录可能被改动）")
 
 

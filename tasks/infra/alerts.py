@@ -428,7 +428,7 @@ def render(settings: Settings, body: str, secret: str) -> str:
     if not secret or CODE_SLOT not in body:
         return body
     try:
-        code = outbox_cipher(settings).decrypt(secret.encode()).decode()
+        code = outbox_cipher(settings).open(secret).decode()
     except InvalidToken:
         code = UNREADABLE_CODE
     before, _, after = body.rpartition(CODE_SLOT)
@@ -511,8 +511,8 @@ def enqueue_alert(
          "last_error": f"未配置“{ROLE_NAMES[role]}”的接收人"}
     ]
     cipher = outbox_cipher(settings) if secret else None
-    for v in values:  # each row its own token (Fernet: a fresh IV each time)
-        v["secret"] = cipher.encrypt(secret.encode()).decode() if cipher else ""
+    for v in values:  # each row its own token (a fresh IV or nonce each time)
+        v["secret"] = cipher.seal(secret.encode()) if cipher else ""
     # One statement per row: executemany would not return the RETURNING rows.
     ids = {row.recipient: row.id for row in (session.execute(_INSERT_IF_NEW, v).first() for v in values) if row}
     if len(ids) < len(values):  # a racing run queued the same key first

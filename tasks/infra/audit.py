@@ -16,6 +16,11 @@ a file outside the database (`head_file`, by default in the key folder). Every a
 `verify_trail` compare the two: a database that holds less than the head says is reported, and
 no append is made on top of it (it would otherwise become the new, valid-looking tail).
 
+Under the `gm` profile (models/crypto.py) new rows are chained with HMAC-SM3 under an audit key
+derived with HKDF-SM3; such a hash carries SM3_TAG, so a trail holding rows of both profiles is
+verified row by row in the profile each names. `rechain` rewrites the whole trail in one profile
+(`xuncha crypto-switch`).
+
 Refusals by names that are not registered accounts are rate-limited (`record_refusal`), so
 whoever can type a command cannot fill the trail."""
 
@@ -35,6 +40,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from models.clock import CHINA, aware
+from models.crypto import PROFILES, derived_key, mac_profile, tagged_mac, write_private
 from models.errors import DomainError
 from models.tables import Account, AuditEvent
 from tasks.infra.locks import Lock, serialise
@@ -87,17 +93,29 @@ def _digest(event_id: int | None, prev_hash: str, at: datetime, actor: str, acti
 
 
 def _mac(key: bytes, event_id: int | None, prev_hash: str, at: datetime, actor: str, action: str, entity: str,
-         entity_id: int | None, detail: dict[str, Any]) -> str:
-    """The keyed hash of a row (HMAC-SHA256 under the audit key), 64 hex digits like the plain one."""
+         entity_id: int | None, detail: dict[str, Any], profile: str | None = None) -> str:
+    """The keyed hash of a row: HMAC-SHA256 under the audit key, 64 hex digits like the plain one;
+    under `gm` HMAC-SM3, tagged (models/crypto.py tagged_mac). By default in the current profile."""
     payload = _payload(event_id, prev_hash, at, actor, action, entity, entity_id, detail)
-    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+    return tagged_mac(profile or current_profile(), key, payload)
 
 
-def audit_key() -> bytes:
-    from models.crypto import derived_key
+def current_profile() -> str:
     from models.settings import get_settings
 
-    return derived_key(get_settings(), "audit")
+    return get_settings().crypto_profile
+
+
+def audit_key(profile: str | None = None) -> bytes:
+    """The audit key of `profile` (default: the current one)."""
+    from models.settings import get_settings
+
+    settings = get_settings()
+    return derived_key(settings, "audit", profile or settings.crypto_profile)
+
+
+def _audit_keys() -> dict[str, bytes]:
+    return {p: audit_key(p) for p in PROFILES}
 
 
 def head_file(session: Session) -> Path:
@@ -133,13 +151,33 @@ def _tail(session: Session) -> tuple[int, str, int]:
 
 def shrink(*, session: Session, path: Path, tail: tuple[int, str, int] | None = None) -> str | None:
     """In Chinese, how the database holds less than the head file says (rows deleted or the newest
-    replaced); None when it holds at least that. A missing head file is not judged here."""
+    replaced); None when it holds at least that. A missing head file is not judged here.
+
+    A re-chained trail (`rechain`) leaves the head it will have in a `.next` file beside the head
+    before it commits: when the process died between the commit and moving the head, the database
+    matches that file exactly, and the head is moved then."""
+    tail = tail or _tail(session)
+    problem = _shrink(session, path, tail)
+    if problem is None:
+        return None
+    nxt = _read(_next_file(path))
+    if nxt is not None and nxt != _UNREADABLE and (nxt.id, nxt.hash, nxt.rows) == tail:
+        os.replace(_next_file(path), path)
+        return None
+    return problem
+
+
+def _next_file(path: Path) -> Path:
+    return path.with_suffix(path.suffix + ".next")
+
+
+def _shrink(session: Session, path: Path, tail: tuple[int, str, int]) -> str | None:
     head = _read(path)
     if head is None:
         return None
     if head == _UNREADABLE:
         return f"审计链头文件 {path} 内容无法识别"
-    last_id, last_hash, count = tail or _tail(session)
+    last_id, last_hash, count = tail
     if last_id < head.id:
         return f"审计日志第{last_id + 1}条至第{head.id}条已被删除（链头文件记录到第{head.id}条，数据库只到第{last_id}条）"
     at_head = last_hash if last_id == head.id else session.execute(
@@ -164,29 +202,30 @@ def record_event(
     if problem:
         raise DomainError(f"审计日志不完整，已停止记录新的操作：{problem}。请巡察办核查（verify-audit）后处理")
     last_id, prev, count = tail
-    key = audit_key()
-    keyed_from = _keyed_from(session, path, tail, key)
+    profile = current_profile()
+    key = audit_key(profile)
+    keyed_from = _keyed_from(session, path, tail)
     # Stored as China wall time (SQLite drops the offset), so hash the same instant in China time.
     at = aware(now).astimezone(CHINA).replace(microsecond=0)
     if last_id and keyed_from is None:  # a trail begun with plain hashes: keyed from here on
         switch = _append(session, key, last_id + 1, prev, at, "系统", SWITCH, "audit_event", None,
-                         {"plain_until": last_id})
+                         {"plain_until": last_id}, profile)
         last_id, prev, count, keyed_from = last_id + 1, switch.hash, count + 1, last_id + 1
-    ev = _append(session, key, last_id + 1, prev, at, actor, action, entity, entity_id, detail or {})
+    ev = _append(session, key, last_id + 1, prev, at, actor, action, entity, entity_id, detail or {}, profile)
     session.info[_PENDING_HEAD] = (Head(ev.id or 0, ev.hash, count + 1, keyed_from or ev.id), path)
     return ev
 
 
 def _append(session: Session, key: bytes, event_id: int, prev: str, at: datetime, actor: str, action: str,
-            entity: str, entity_id: int | None, detail: dict[str, Any]) -> AuditEvent:
+            entity: str, entity_id: int | None, detail: dict[str, Any], profile: str) -> AuditEvent:
     ev = AuditEvent(id=event_id, at=at, actor=actor, action=action, entity=entity, entity_id=entity_id, detail=detail,
-                    prev_hash=prev, hash=_mac(key, event_id, prev, at, actor, action, entity, entity_id, detail))
+                    prev_hash=prev, hash=_mac(key, event_id, prev, at, actor, action, entity, entity_id, detail, profile))
     session.add(ev)
     session.flush()
     return ev
 
 
-def _keyed_from(session: Session, path: Path, tail: tuple[int, str, int], key: bytes) -> int | None:
+def _keyed_from(session: Session, path: Path, tail: tuple[int, str, int]) -> int | None:
     """The trail's first keyed row, None when it has none (empty, or plain hashes only): from this
     transaction's pending head, else the head file, else (a head file written before keying, or
     none) from the rows themselves."""
@@ -199,7 +238,7 @@ def _keyed_from(session: Session, path: Path, tail: tuple[int, str, int], key: b
         return head.keyed_from
     if not tail[2]:
         return None
-    return _walk(session, key, None)[1]
+    return _walk(session, _audit_keys(), None)[1]
 
 
 def record_refusal(
@@ -234,8 +273,12 @@ def record_refusal(
 def _write_head(session: OrmSession) -> None:
     pending = session.info.pop(_PENDING_HEAD, None)
     if pending:
-        head, path = pending
-        write_head(head.id, head.hash, path, count=head.rows, keyed_from=head.keyed_from)
+        _move_head(*pending)
+
+
+def _move_head(head: Head, path: Path) -> None:
+    write_head(head.id, head.hash, path, count=head.rows, keyed_from=head.keyed_from)
+    _next_file(path).unlink(missing_ok=True)
 
 
 @event.listens_for(OrmSession, "after_rollback")
@@ -272,8 +315,6 @@ def write_head(event_id: int, digest: str, path: Path, *, count: int | None = No
                keyed_from: int | None = None) -> None:
     """Move the head forward (never back: commits from several processes may finish out of order).
     The file is the owner's alone (0600), like the keys it sits beside by default."""
-    from models.crypto import write_private
-
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(path.with_suffix(path.suffix + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -306,9 +347,9 @@ def _parsed_detail(value: Any) -> Any:
         return None
 
 
-def _walk(session: Session, key: bytes, keyed_from: int | None) -> tuple[Broken | None, int | None]:
+def _walk(session: Session, keys: dict[str, bytes], keyed_from: int | None) -> tuple[Broken | None, int | None]:
     """The first row whose hash or back-link does not match (None if the chain holds), and the
-    first keyed row. A plain hash is accepted only before the first keyed row and before
+    first keyed row. A keyed hash is checked in the profile it names, under that profile's key. A plain hash is accepted only before the first keyed row and before
     `keyed_from` (the head file's); rows are read as stored, so a value that no longer parses (a
     mangled timestamp, broken JSON) is reported at its row rather than failing the check."""
     prev, first_keyed = "", None
@@ -316,7 +357,9 @@ def _walk(session: Session, key: bytes, keyed_from: int | None) -> tuple[Broken 
         ev_id, raw_at, actor, action, entity, entity_id, raw_detail, prev_hash, digest = row
         at, detail = _parsed_at(raw_at), _parsed_detail(raw_detail)
         fields = (ev_id, prev, at, actor, action, entity, entity_id, detail)
-        keyed = at is not None and hmac.compare_digest(_mac(key, *fields).encode(), str(digest).encode())  # type: ignore[arg-type]
+        profile = mac_profile(str(digest))
+        keyed = at is not None and hmac.compare_digest(
+            _mac(keys[profile], *fields, profile).encode(), str(digest).encode())  # type: ignore[arg-type]
         plain = at is not None and digest == _digest(*fields)  # type: ignore[arg-type]
         plain_allowed = first_keyed is None and (keyed_from is None or ev_id < keyed_from)
         if prev_hash != prev or not (keyed or (plain and plain_allowed)):
@@ -331,7 +374,7 @@ def _walk(session: Session, key: bytes, keyed_from: int | None) -> tuple[Broken 
 def first_broken_link(*, session: Session) -> Broken | None:
     """The first event whose hash or back-link does not match, or None if the chain holds."""
     head = _read(head_file(session))
-    return _walk(session, audit_key(), head.keyed_from if head else None)[0]
+    return _walk(session, _audit_keys(), head.keyed_from if head else None)[0]
 
 
 def verify_trail(*, session: Session) -> list[str]:
@@ -346,3 +389,27 @@ def verify_trail(*, session: Session) -> list[str]:
         return [] if _tail(session)[2] == 0 else [f"找不到审计链头文件 {path}，无法确认最新记录未被删除"]
     problem = shrink(session=session, path=path)
     return [problem] if problem else []
+
+
+def rechain(*, session: Session, profile: str) -> int:
+    """Hash the whole trail again in `profile`, from its first row, in the caller's transaction;
+    the head file follows on commit. Call it only on a trail that verifies (`verify_trail`), after
+    recording the event that says so in the same transaction, so the head moves forward."""
+    serialise(session, Lock.AUDIT_CHAIN)
+    path = head_file(session)
+    key = audit_key(profile)
+    rows = list(session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all())
+    prev = ""
+    for ev in rows:
+        ev.prev_hash = prev
+        ev.hash = _mac(key, ev.id, prev, ev.at, ev.actor, ev.action, ev.entity, ev.entity_id, ev.detail, profile)
+        prev = ev.hash
+        session.add(ev)
+    session.flush()
+    if rows:
+        head = Head(rows[-1].id or 0, rows[-1].hash, len(rows), rows[0].id)
+        session.info[_PENDING_HEAD] = (head, path)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_private(_next_file(path), f"{head.id} {head.hash} {head.rows} {head.keyed_from}\n",
+                      path.with_suffix(path.suffix + ".next.tmp"))
+    return len(rows)

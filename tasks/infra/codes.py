@@ -1,6 +1,8 @@
 """One-time codes that prove who answers: sent in an alert to the designated person, kept only as
-a keyed hash (HMAC-SHA256 under the code key derived from the master key, models/crypto.py), so a
-database copy does not reveal them and rotating the informants' key does not void them."""
+a keyed hash (HMAC-SHA256, or HMAC-SM3 under the `gm` profile, under the code key derived from the
+master key, models/crypto.py), so a database copy does not reveal them and rotating the informants'
+key does not void them. The hash cannot be made again without the code, so a profile switch leaves
+it as it is: it is checked in the profile its prefix names until the code is spent or replaced."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 
-from models.crypto import configured_keys, derived_key
+from models.crypto import GM, INTL, SM3_TAG, configured_keys, derived_key, mac_bytes
 from models.settings import Settings
 
 MAX_FAILURES = 5
@@ -26,17 +28,21 @@ def _message(purpose: str, record_id: int, code: str) -> bytes:
     return f"{purpose}:{record_id}:{code.strip()}".encode()
 
 
-def digest(settings: Settings, purpose: str, record_id: int, code: str) -> str:
-    mac = hmac.new(derived_key(settings, "code"), _message(purpose, record_id, code), hashlib.sha256).digest()
-    return PREFIX + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+def digest(settings: Settings, purpose: str, record_id: int, code: str, profile: str | None = None) -> str:
+    """The stored hash: PREFIX and HMAC-SHA256 (`intl`), or SM3_TAG and HMAC-SM3 (`gm`)."""
+    profile = profile or settings.crypto_profile
+    mac = mac_bytes(profile, derived_key(settings, "code", profile), _message(purpose, record_id, code))
+    return (SM3_TAG if profile == GM else PREFIX) + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
 def matches(settings: Settings, purpose: str, record_id: int, code: str, stored: str) -> bool:
     """Whether `code` is the one whose hash is `stored`."""
     if not stored or not code.strip():
         return False
+    if stored.startswith(SM3_TAG):
+        return hmac.compare_digest(digest(settings, purpose, record_id, code, GM), stored)
     if stored.startswith(PREFIX):
-        return hmac.compare_digest(digest(settings, purpose, record_id, code), stored)
+        return hmac.compare_digest(digest(settings, purpose, record_id, code, INTL), stored)
     for key in configured_keys(settings):  # a hash from before the code key (see PREFIX)
         mac = hmac.new(key.encode(), _message(purpose, record_id, code), hashlib.sha256).hexdigest()
         if hmac.compare_digest(mac, stored):

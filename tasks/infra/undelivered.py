@@ -11,8 +11,6 @@ Chinese first and the relay's own words after.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,13 +19,14 @@ from sqlmodel import Session, col, select
 
 from models.access import Action, Forbidden, require
 from models.clock import CHINA, aware
-from models.crypto import derived_key, outbox_cipher
+from models.crypto import outbox_cipher
 from models.enums import ROLE_NAMES, AccessRole, AlertStatus, Role
 from models.errors import DomainError
 from models.settings import Settings
 from models.tables import Account, Alert, Person, Unit
 from tasks.infra.alerts import resolve_recipients
 from tasks.infra.audit import record_event
+from tasks.planning.org_data import mask_address
 
 OPEN = (AlertStatus.NO_RECIPIENT, AlertStatus.UNDELIVERABLE)
 
@@ -58,14 +57,8 @@ def plain_reason(error: str) -> str:
 
 
 def masked(settings: Settings, address: str) -> str:
-    """The address as exports show it (tasks/planning/org.py mask_address: same key, same mark)."""
-    if not address:
-        return "（无）"
-    if "://" not in address:
-        return address
-    scheme = address.split("://", 1)[0]
-    mark = hmac.new(derived_key(settings, "address"), address.encode(), hashlib.sha256).hexdigest()[:8]
-    return f"{scheme}://（已隐藏·{mark}）"
+    """The address as exports show it (tasks/planning/org_data.py mask_address: same key, same mark)."""
+    return mask_address(settings, address) if address else "（无）"
 
 
 @dataclass(frozen=True)
@@ -113,7 +106,7 @@ def _without_code(settings: Settings, text: str, secret: str) -> str:
     if not secret:
         return text
     try:
-        code = outbox_cipher(settings).decrypt(secret.encode()).decode()
+        code = outbox_cipher(settings).open(secret).decode()
     except InvalidToken:
         return text
     return text.replace(code, "（验证码已隐去）") if code else text

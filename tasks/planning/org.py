@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from models.clock import now as clock_now
+from models.crypto import PROFILES
 from models.enums import ROLE_NAMES
 from models.errors import DomainError, explain
 from models.settings import Settings, get_settings
@@ -44,7 +45,7 @@ def _unmasked(settings: Settings, value: str, stored: list[str], what: str, prob
     if not MASKED.fullmatch(value):
         return value
     for url in stored:
-        if url and mask_address(settings, url) == value:
+        if url and any(mask_address(settings, url, p) == value for p in PROFILES):  # exported before a switch too
             return url
     problems.append(f"{what}“{value}”是导出时隐藏的地址，数据库中没有与之对应的原地址：请填写完整地址"
                     "（或改用 export-org --with-addresses 导出的文件）")

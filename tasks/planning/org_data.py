@@ -4,13 +4,11 @@ address is masked in exports: what the YAML reader (tasks/planning/org.py) and t
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 
 from pydantic import BaseModel, Field
 
-from models.crypto import derived_key
+from models.crypto import derived_key, mac_bytes
 from models.enums import AccessRole, ConflictKind, Pool, Role, UnitKind
 from models.settings import Settings
 from models.text import LONG_MAX, NAME_MAX, SHORT_MAX, LineText, LongText, Name, NameText
@@ -65,11 +63,13 @@ class OrgData(BaseModel):
 MASKED = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://（已隐藏·[0-9a-f]{8}）")
 
 
-def mask_address(settings: Settings, value: str) -> str:
-    """An alert address as exports show it: its scheme and a keyed fingerprint, so it can be told
-    apart and matched on loading, not read. Text that is no URL (a telephone number) is kept."""
+def mask_address(settings: Settings, value: str, profile: str | None = None) -> str:
+    """An alert address as exports show it: its scheme and a keyed fingerprint (HMAC-SHA256 or
+    HMAC-SM3 by the profile), so it can be told apart and matched on loading, not read. Text that
+    is no URL (a telephone number) is kept."""
     if "://" not in value or MASKED.fullmatch(value):
         return value
     scheme = value.split("://", 1)[0]
-    mark = hmac.new(derived_key(settings, "address"), value.encode(), hashlib.sha256).hexdigest()[:8]
+    profile = profile or settings.crypto_profile
+    mark = mac_bytes(profile, derived_key(settings, "address", profile), value.encode()).hex()[:8]
     return f"{scheme}://（已隐藏·{mark}）"

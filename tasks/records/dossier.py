@@ -8,6 +8,10 @@ names every file missing, changed or extra, checks each document against the SHA
 for it in the database (so a file edited together with its manifest line is still found) and
 the zip against the folder (same names, same contents).
 
+Under the `gm` crypto profile (models/crypto.py) the folder also holds `manifest.sm3`, the SM3 of
+every file the SHA-256 manifest lists (in the same format), written first so that the SHA-256
+manifest covers it in turn; `verify_dossier` checks it whenever it is there, whatever the profile.
+
 What the records hold, and what they leave out: findings, rectification items and progress
 reports, approvals with their decisions, transfer letters, the clue ledger (number, kind,
 receiver, status, result, dates), petitions (number, channel, date, whether anonymous) and the
@@ -39,6 +43,7 @@ from sqlmodel import Session, col, or_, select
 
 from models.access import RECEIVER_NAMES
 from models.clock import CHINA, aware
+from models.crypto import GM, file_hash
 from models.db import get_or_raise
 from models.enums import Role, Stage
 from models.errors import DomainError, NotFound
@@ -79,6 +84,7 @@ from tasks.records.common_letter import COMMON_TASK_KIND
 from tasks.records.documents import OFFICE, DocSpec, cn_date, sha256_of, write_document, written
 
 MANIFEST = "manifest.sha256"
+MANIFEST_SM3 = "manifest.sm3"
 CATALOGUE = "卷内目录"
 RECORDS = "巡察记录.xlsx"
 CONFIDENTIAL = "保密卷目录（个别谈话）.xlsx"
@@ -311,7 +317,20 @@ def _catalogue(folder: Path, entries: list[Entry]) -> None:
     wb.save(str(folder / f"{CATALOGUE}.xlsx"))
 
 
-def _manifest(folder: Path) -> None:
+def sm3_of(path: Path) -> str:
+    h = file_hash(GM)
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 16), b""):
+            h.update(chunk)
+    return h.finalize().hex()
+
+
+def _manifest(folder: Path, *, sm3: bool = False) -> None:
+    """manifest.sha256 of every file; with `sm3`, manifest.sm3 first (then listed in the former)."""
+    if sm3:
+        lines = [f"{sm3_of(p)}  {p.relative_to(folder).as_posix()}" for p in sorted(folder.rglob("*"))
+                 if p.is_file() and p.name not in (MANIFEST, MANIFEST_SM3)]
+        (folder / MANIFEST_SM3).write_text("\n".join(lines) + "\n", encoding="utf-8")
     lines = [f"{sha256_of(p)}  {p.relative_to(folder).as_posix()}" for p in sorted(folder.rglob("*"))
              if p.is_file() and p.name != MANIFEST]
     (folder / MANIFEST).write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -328,7 +347,7 @@ def _zip(folder: Path) -> Path:
     return target
 
 
-def assemble(*, base: Path, folder: Path, entries: list[Entry], write: Any = None) -> int:
+def assemble(*, base: Path, folder: Path, entries: list[Entry], write: Any = None, sm3: bool = False) -> int:
     """Build the folder afresh beside it (copies, generated files via `write(building)`,
     catalogues, manifest), then swap it in and zip it: a crash leaves the old folder or none.
     Both stay inside `base`, and only folders this product created are ever removed (models/paths.py)."""
@@ -347,7 +366,7 @@ def assemble(*, base: Path, folder: Path, entries: list[Entry], write: Any = Non
         if write is not None:
             write(building)
         _catalogue(building, entries)
-        _manifest(building)
+        _manifest(building, sm3=sm3)
         remove_folder(base, folder)  # refuses a folder this product did not create
     except BaseException:
         remove_folder(base, building)
@@ -453,7 +472,8 @@ def archive_inspection(*, session: Session, settings: Settings, inspection_id: i
         write_records(session=session, inspection=insp, path=building / RECORDS)
         write_confidential_index(session=session, inspection=insp, path=building / CONFIDENTIAL)
 
-    count = assemble(base=settings.archive_dir, folder=folder, entries=entries, write=write)
+    count = assemble(base=settings.archive_dir, folder=folder, entries=entries, write=write,
+                     sm3=settings.crypto_profile == GM)
     _register_manifest(session=session, folder=folder, entity="inspection", entity_id=inspection_id, now=now)
     return count
 
@@ -516,7 +536,8 @@ def archive_round(*, session: Session, settings: Settings, round_id: int, now: d
                       made=now, source=p) for i, p in enumerate(charts, 1)]
     entries.append(Entry(name="统计数据.xlsx", title="本轮巡察统计数据（主要数据、各巡察组、各单位）", made=now))
     folder = dossier_folder(settings, rnd)
-    assemble(base=settings.archive_dir, folder=folder, entries=entries, write=lambda b: _figures_workbook(summary, b / "统计数据.xlsx"))
+    assemble(base=settings.archive_dir, folder=folder, entries=entries, write=lambda b: _figures_workbook(summary, b / "统计数据.xlsx"),
+             sm3=settings.crypto_profile == GM)
     _register_manifest(session=session, folder=folder, entity="round", entity_id=round_id, now=now)
     return folder
 
@@ -525,13 +546,14 @@ def archive_round(*, session: Session, settings: Settings, round_id: int, now: d
 
 
 def _manifest_lines(manifest: Path) -> tuple[dict[str, str], list[str]]:
-    """{name: SHA-256} of a manifest, and a Chinese line for each line that is not `hash  name`."""
+    """{name: digest} of a manifest, and a Chinese line for each line that is not `hash  name`."""
+    label = manifest.name
     try:
         text = manifest.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
-        return {}, [f"{MANIFEST} 已损坏（不是 UTF-8 文本），无法按清单核验"]
+        return {}, [f"{label} 已损坏（不是 UTF-8 文本），无法按清单核验"]
     except OSError as exc:
-        return {}, [f"无法读取 {MANIFEST}（{exc.strerror or exc}）"]
+        return {}, [f"无法读取 {label}（{exc.strerror or exc}）"]
     expected: dict[str, str] = {}
     problems: list[str] = []
     for n, line in enumerate(text.splitlines(), 1):
@@ -542,7 +564,7 @@ def _manifest_lines(manifest: Path) -> tuple[dict[str, str], list[str]]:
                 or name.startswith("/") or ".." in Path(name).parts or any(ord(c) < 32 for c in name)
                 or len(name.encode()) > 255 * 8):
             shown = "".join(c if c.isprintable() else "?" for c in line[:80])
-            problems.append(f"{MANIFEST} 第{n}行格式有误：{shown}")
+            problems.append(f"{label} 第{n}行格式有误：{shown}")
             continue
         expected[name] = digest.lower()
     return expected, problems
@@ -611,7 +633,25 @@ def verify_dossier(folder: Path, *, registered: dict[str, str] | None = None, zi
     for name in files:
         if name != MANIFEST and name not in expected:
             problems.append(f"多出文件：{name}")
+    if MANIFEST_SM3 in expected and _is_file(folder / MANIFEST_SM3):
+        problems += _sm3_problems(folder, expected, missing)
     return problems + _zip_problems(folder, files, required=zip_required)
+
+
+def _sm3_problems(folder: Path, expected: dict[str, str], missing: set[str]) -> list[str]:
+    """The SM3 manifest against the files: each listed file's SM3, and every file the SHA-256
+    manifest lists is in it too."""
+    sm3, problems = _manifest_lines(folder / MANIFEST_SM3)
+    for name, digest in sm3.items():
+        path = folder / name
+        if not _is_file(path):
+            if name not in missing:
+                problems.append(f"缺少文件：{name}（{MANIFEST_SM3} 中列出）")
+        elif sm3_of(path) != digest:
+            problems.append(f"文件已被改动（SM3 不一致）：{name}")
+    for name in sorted(set(expected) - set(sm3) - {MANIFEST_SM3}):
+        problems.append(f"{MANIFEST_SM3} 中没有文件：{name}")
+    return problems
 
 
 def dossier_folders(settings: Settings, round_name: str, unit_name: str | None = None) -> list[Path]:

@@ -33,7 +33,8 @@ COMMANDS = sorted(get_command(app).commands)  # type: ignore[attr-defined]
 NAMES = {"YAML", "Excel", "xlsx", "csv", "Prefect", "PostgreSQL", "PNG", "SHA", "manifest", "sha256", "webhook",
          "YYYY", "MM", "DD", "sha", "var", "archive", "round", "unit", "XUNCHA", "PUBLIC", "PORT", "leading", "group", "office",
          "up", "findings", "common", "problems", "submit",
-         "replaced"}  # replaced: the folder name restore --replace moves old data into
+         "replaced",  # replaced: the folder name restore --replace moves old data into
+         "CRYPTO", "PROFILE", "gm", "intl"}  # the setting XUNCHA_CRYPTO_PROFILE and its two values
 
 
 def cli(*args: str, typed: str | None = None) -> tuple[int, str]:

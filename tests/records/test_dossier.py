@@ -349,3 +349,19 @@ def test_verify_dossier_command_uses_the_database(demo_org: Session, settings: S
     assert bad.exit_code == 1, bad.output
     assert "文件与数据库登记的 SHA-256 不一致：01-巡察公告.docx" in bad.output
     assert "manifest.sha256 与归档时登记的 SHA-256 不一致" in bad.output
+
+
+def test_under_the_gm_profile_the_dossier_has_an_sm3_manifest(demo_org: Session, settings: Settings,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XUNCHA_CRYPTO_PROFILE", "gm")  # the audit chain's profile too
+    get_settings.cache_clear()
+    gm = settings.model_copy(update={"crypto_profile": "gm"})
+    archived_unit(demo_org, gm)
+    folder = dossier_of(demo_org, gm, "城东街道")
+    assert (folder / "manifest.sm3").is_file() and "  manifest.sm3\n" in (folder / "manifest.sha256").read_text()
+    assert verify_dossier(folder) == []
+    (folder / "巡察记录.xlsx").write_bytes(b"changed")
+    problems = verify_dossier(folder)
+    assert "文件已被改动（SM3 不一致）：巡察记录.xlsx" in problems
+    assert "文件已被改动（SHA-256 不一致）：巡察记录.xlsx" in problems
+    get_settings.cache_clear()
