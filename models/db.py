@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+import models.indicator_tables  # noqa: F401  (registers the indicator tables)
 import models.results_use  # noqa: F401  (registers the results-use tables)
 import models.tables  # noqa: F401  (registers the tables)
 from models.errors import NotFound

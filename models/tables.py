@@ -627,7 +627,3 @@ class EvaluationResult(SQLModel, table=True):
     score: float | None = None
     imported_by: str = Field(max_length=50)
     imported_at: datetime = Field(sa_type=TZ)
-
-
-# The indicator tables live in their own module (#27); importing it here registers them with the metadata.
-import models.indicator_tables  # noqa: E402,F401

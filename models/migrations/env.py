@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import models.indicator_tables  # noqa: F401  (registers the indicator tables)
 import models.results_use  # noqa: F401  (registers the results-use tables)
 import models.tables  # noqa: F401  (registers the tables)
 
