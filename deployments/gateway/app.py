@@ -258,13 +258,19 @@ class Gateway:
         return await self._enrol_page(found)
 
     async def _enrol_page(self, found: Midway, error: str = "") -> Response:
-        """A new secret each time the page is shown until one is confirmed: each is shown once."""
+        """The key to bind: the one this login was shown (a reload or a typo keeps it, until the
+        half-done login expires or the key is bound), or a new one."""
         login_id, account = found.login.id, found.account
 
         def work(s: Session) -> str:
-            secret = credentials.new_totp_secret()
             row = s.get(LoginSession, login_id)
             assert row is not None
+            if row.pending_secret_enc:
+                try:
+                    return credentials.open_secret(self.settings, row.pending_secret_enc)
+                except DomainError:  # the identity key changed since: a new one
+                    pass
+            secret = credentials.new_totp_secret()
             row.pending_secret_enc = credentials.seal_secret(self.settings, secret)
             s.add(row)
             return secret
@@ -301,8 +307,9 @@ class Gateway:
         except credentials.LoginRefused as exc:
             if str(exc).startswith("账户已锁定"):  # back to the start: the login is over
                 return HTMLResponse(pages.login_page(error=str(exc)), status_code=401)
-            if found.stage is Stage.ENROL:  # the secret shown is void: a new one
-                return await self._enrol_page(found, f"{exc}。原密钥已作废，请删除后按下面的新密钥重新添加")
+            if found.stage is Stage.ENROL:  # the same key again: the one already added to the phone stays good
+                return await self._enrol_page(found, f"{exc}。密钥没有变，不必重新添加：请等应用中出现新的六位数字后重新输入"
+                                                     "（如一直不对，请核对手机时间是否准确，或对照上面的密钥）")
             return HTMLResponse(pages.totp_page(name=found.account.name, error=str(exc)), status_code=401)
         return self._step_page(stage, self._next(request))
 

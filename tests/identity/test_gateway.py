@@ -121,7 +121,7 @@ def test_office_and_leaders_need_the_second_factor(gateway: TestClient) -> None:
     r = _login(gateway, "张明", pw)
     assert r.headers["location"] == "/login/totp"
     page = gateway.get("/login/totp").text
-    assert "绑定动态口令" in page and "密钥只显示这一次" in page
+    assert "绑定动态口令" in page and "绑定后不再显示" in page
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")  # type: ignore[union-attr]
     assert f"secret={secret}" in re.search(r'id="totp-uri">([^<]+)<', page).group(1)  # type: ignore[union-attr]
     r = gateway.post("/login/totp", data={"code": pyotp.TOTP(secret).now()})
