@@ -81,6 +81,15 @@ def _sheet_values(ws: Any, *, what: str) -> list[tuple[Any, ...]]:
     return rows
 
 
+def _defused(exc: BaseException | None) -> bool:
+    """Whether defusedxml refused the XML, anywhere in the chain (openpyxl wraps it in a ValueError)."""
+    while exc is not None:
+        if isinstance(exc, DefusedXmlException):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def read_workbook(path: Path, *, what: str, active_only: bool = False) -> dict[str, list[tuple[Any, ...]]]:
     """Every sheet (or only the active one) as rows of cell values, keyed by sheet title."""
     check_file(path, what=what, max_mb=MAX_XLSX_MB)
@@ -101,18 +110,14 @@ def read_workbook(path: Path, *, what: str, active_only: bool = False) -> dict[s
               "已拒绝读取；请在 Excel 中另存为新的 .xlsx 后再导入）")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except DefusedXmlException as exc:
-        raise DomainError(unsafe) from exc
     except Exception as exc:
-        raise DomainError(damaged) from exc
+        raise DomainError(unsafe if _defused(exc) else damaged) from exc
     try:
         sheets = [wb.active] if active_only else wb.worksheets
         return {str(ws.title).strip(): _sheet_values(ws, what=what) for ws in sheets if ws is not None}
     except DomainError:
         raise
-    except DefusedXmlException as exc:
-        raise DomainError(unsafe) from exc
     except Exception as exc:
-        raise DomainError(f"无法读取{what}：{path.name}（文件内容已损坏）") from exc
+        raise DomainError(unsafe if _defused(exc) else f"无法读取{what}：{path.name}（文件内容已损坏）") from exc
     finally:
         wb.close()
