@@ -136,7 +136,7 @@ def account_lines(*, session: Session, by: Account, now: datetime) -> list[Accou
     require(by.role, Action.MANAGE_ACCOUNTS)
     creds = {c.account_id: c for c in session.exec(select(Credential))}
     lines = []
-    for acc in session.exec(select(Account).order_by(Account.role, Account.name)):  # type: ignore[arg-type]
+    for acc in session.exec(select(Account).order_by(Account.role, Account.name)):
         cred = creds.get(acc.id or 0)
         password = "未设置" if cred is None else ("待本人修改" if cred.must_change else "已设置")
         factor = ("不需要" if not needs_totp(acc) else
