@@ -68,6 +68,7 @@ FORM_LIMIT = 16_384
 UI_COOKIE = "prefect_ui_version"
 CONSOLE_ZH = "/gateway/console-zh.js"
 CONSOLE_ZH_DICT = "/gateway/console-zh.json"
+NO_KEY_YET = "请先用身份验证器应用扫描上面的二维码（或输入密钥）添加账户，再输入应用中显示的六位数字"
 REASONS = {"idle": Ended.IDLE.value, "expired": Ended.EXPIRED.value, "logout": Ended.LOGGED_OUT.value}
 
 
@@ -294,7 +295,7 @@ class Gateway:
             pending = None
             if Stage(row.stage) is Stage.ENROL:
                 if not row.pending_secret_enc:
-                    raise credentials.LoginRefused("请重新打开绑定页面")
+                    raise credentials.LoginRefused(NO_KEY_YET)
                 pending = credentials.open_secret(self.settings, row.pending_secret_enc)
             credentials.check_totp(session=s, settings=self.settings, account=account, code=code, now=t, secret=pending)
             stage = sessions.advance(session=s, login=row, account=account, now=t)
@@ -308,8 +309,9 @@ class Gateway:
             if str(exc).startswith("账户已锁定"):  # back to the start: the login is over
                 return HTMLResponse(pages.login_page(error=str(exc)), status_code=401)
             if found.stage is Stage.ENROL:  # the same key again: the one already added to the phone stays good
-                return await self._enrol_page(found, f"{exc}。密钥没有变，不必重新添加：请等应用中出现新的六位数字后重新输入"
-                                                     "（如一直不对，请核对手机时间是否准确，或对照上面的密钥）")
+                return await self._enrol_page(found, str(exc) if str(exc) == NO_KEY_YET else
+                                              f"{exc}。密钥没有变，不必重新添加：请等应用中出现新的六位数字后重新输入"
+                                              "（如一直不对，请核对手机时间是否准确，或对照上面的密钥）")
             return HTMLResponse(pages.totp_page(name=found.account.name, error=str(exc)), status_code=401)
         return self._step_page(stage, self._next(request))
 
