@@ -53,6 +53,7 @@ from models.enums import AccessRole
 from models.errors import DomainError
 from models.settings import Settings, get_settings
 from models.tables import Account, LoginSession
+from models.text import first_control
 from tasks.identity import credentials, door, phone, receipts, sessions
 from tasks.identity.sessions import Ended, Stage
 from tasks.infra.audit import record_event, record_refusal
@@ -601,6 +602,13 @@ class Gateway:
     async def _check_answer(self, account: Account, call: Call, body: bytes
                             ) -> tuple[bytes, int | None, tuple[str, dict[str, Any]]]:
         approval = await db(lambda s: door.authorise_answer(session=s, account=account, flow_run_id=call.target))
+        data = _json(body)
+        run_input = data.get("run_input")
+        # No control or bidi-override characters in an answer (the form would refuse it inside the
+        # flow, which could only ask again without saying why).
+        bad = first_control({k: v for k, v in run_input.items() if isinstance(v, str)}) if isinstance(run_input, dict) else None
+        if bad is not None:
+            raise DomainError(f"提交的审批内容{bad[1]}，请删除后重新提交")
         r = await self.client.get(f"{self.upstream}/api/flow_runs/{call.target}", headers=self._auth())
         state = (r.json().get("state") or {}) if r.status_code == 200 else {}
         pause_key = str((state.get("state_details") or {}).get("pause_key") or "")
@@ -611,8 +619,6 @@ class Gateway:
         receipt = await db(lambda s: receipts.write_receipt(
             session=s, settings=self.settings, approval_id=approval_id, flow_run_id=call.target,
             pause_key=pause_key, person=account.name, now=t).id)
-        data = _json(body)
-        run_input = data.get("run_input")
         if isinstance(run_input, dict) and "approver" in run_input:
             run_input["approver"] = account.name  # what Prefect stores shows who answered
             body = json.dumps(data, ensure_ascii=False).encode()
