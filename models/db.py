@@ -74,8 +74,24 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
             raise
 
 
+# Ids are 64-bit integers in both databases: a larger number names no record (SQLite would raise
+# OverflowError binding it, which reached people as a 500).
+MAX_ID = 2**63 - 1
+
+
+def record_id(value: object, what: str = "编号") -> int:
+    """A record id typed by a person (an address, a form, a command line): NotFound in Chinese
+    unless it is a whole number from 1 to MAX_ID."""
+    text = str(value).strip()
+    if not text.isdecimal() or not text.isascii() or len(text) > 19 or not 1 <= int(text) <= MAX_ID:
+        raise NotFound(f"{what}“{text[:30]}”不存在：编号应为1至{MAX_ID}之间的整数")
+    return int(text)
+
+
 def get_or_raise(session: Session, model: type[T], key: int, what: str, **options: Any) -> T:
     """The row of `model` with this id, or NotFound "<what>不存在：<id>" (options as for session.get)."""
+    if not 0 < key <= MAX_ID:
+        raise NotFound(f"{what}不存在：{key}")
     row = session.get(model, key, **options)
     if row is None:
         raise NotFound(f"{what}不存在：{key}")

@@ -77,7 +77,11 @@ def reason(error: Any) -> str:
         return "无法识别的项"
     if kind in ("model_type", "dict_type", "list_type"):
         return "格式不对"
-    return str(error["msg"]).removeprefix("Value error, ")
+    if kind in ("string_type", "string_sub_type", "string_unicode"):
+        return "应为一段文字（不能是列表或多项）"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    # pydantic's own wording is English: never shown as it is.
+    return message if any("\u4e00" <= ch <= "\u9fff" for ch in message) else "格式不对"
 
 
 def explain(exc: Any, model: Any = None) -> list[str]:

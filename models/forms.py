@@ -141,9 +141,9 @@ class PlanItemIn(ItemRef):
 
 
 class PlanParams(BaseModel):
-    round_name: str = Field(title="巡察轮次名称", min_length=1, json_schema_extra=_pos(0))
-    unit_name: str = Field(title="被巡察单位", min_length=1, json_schema_extra=_pos(1))
-    reporter: str = Field(title="报送人（姓名）", min_length=1, json_schema_extra=_pos(2))
+    round_name: LineText = Field(title="巡察轮次名称", min_length=1, json_schema_extra=_pos(0))
+    unit_name: LineText = Field(title="被巡察单位", min_length=1, json_schema_extra=_pos(1))
+    reporter: LineText = Field(title="报送人（姓名）", min_length=1, json_schema_extra=_pos(2))
     items: list[PlanItemIn] = Field(title="整改任务清单（措施、责任人、时限）", min_length=1, json_schema_extra=_pos(3))
 
 
@@ -151,16 +151,16 @@ class AckParams(BaseModel):
     """接收单位签收线索移交函：填写移交函编号、签收人和提醒中的签收码（线索内容不经此表单）。"""
 
     letter_id: int = Field(title="移交函编号", description="线索移交提醒中的编号", gt=0, json_schema_extra=_pos(0))
-    signer: str = Field(title="签收人（姓名）", description="须为接收单位的在册用户", min_length=1, max_length=50,
+    signer: LineText = Field(title="签收人（姓名）", description="须为接收单位的在册用户", min_length=1, max_length=50,
                         json_schema_extra=_pos(1))
-    code: str = Field(title="签收码", description="线索移交提醒中的六位签收码", min_length=1, max_length=12,
+    code: LineText = Field(title="签收码", description="线索移交提醒中的六位签收码", min_length=1, max_length=12,
                       json_schema_extra=_pos(2))
 
 
 class ProgressParams(BaseModel):
-    round_name: str = Field(title="巡察轮次名称", min_length=1, json_schema_extra=_pos(0))
-    unit_name: str = Field(title="被巡察单位", min_length=1, json_schema_extra=_pos(1))
-    reporter: str = Field(title="报送人（姓名）", min_length=1, json_schema_extra=_pos(2))
+    round_name: LineText = Field(title="巡察轮次名称", min_length=1, json_schema_extra=_pos(0))
+    unit_name: LineText = Field(title="被巡察单位", min_length=1, json_schema_extra=_pos(1))
+    reporter: LineText = Field(title="报送人（姓名）", min_length=1, json_schema_extra=_pos(2))
     formal: bool = Field(default=False, title="本次为正式整改情况报告", json_schema_extra=_pos(3))
     items: list[ProgressIn] = Field(title="各整改事项进展", min_length=1, json_schema_extra=_pos(4))
 
@@ -186,8 +186,8 @@ class CommonGroupIn(BaseModel):
 
 
 class FindingsParams(BaseModel):
-    round_name: str = Field(title="巡察轮次名称", min_length=1)
-    unit_name: str = Field(title="被巡察单位", min_length=1)
+    round_name: LineText = Field(title="巡察轮次名称", min_length=1)
+    unit_name: LineText = Field(title="被巡察单位", min_length=1)
     findings: list[FindingIn] = Field(title="发现的问题", min_length=1)
 
 
@@ -211,9 +211,9 @@ class GateForm(RunInput):
     APPROVE: ClassVar[frozenset[str]] = frozenset()
 
     decision: str = Field(title="审批决定", json_schema_extra=_pos(0))
-    approver: str = _approver("审批人（姓名）")
-    code: str = CODE_FIELD
-    comment: str = Field(default="", title="意见", json_schema_extra=_pos(3))
+    approver: LineText = _approver("审批人（姓名）")
+    code: LineText = CODE_FIELD
+    comment: LongText = Field(default="", title="意见", json_schema_extra=_pos(3))
 
     @property
     def approved(self) -> bool:
@@ -236,12 +236,12 @@ class StationingDone(GateForm):
     decision: Literal["进驻结束，提交巡察报告"] = Field(
         default="进驻结束，提交巡察报告", title="巡察组确认", json_schema_extra=_pos(0)
     )
-    approver: str = _approver("组长（姓名）")
-    comment: str = Field(default="", title="报告要点", json_schema_extra=_pos(3))
+    approver: LineText = _approver("组长（姓名）")
+    comment: LongText = Field(default="", title="报告要点", json_schema_extra=_pos(3))
     # Asked when the indicator library applies to the unit and an indicator was not examined or a
     # method not used (tasks/stationing/indicators.py): without a reason the report is not submitted.
-    gap_reason: str = Field(default="", title="缺项说明", max_length=2000, json_schema_extra={"position": 4, "format": "textarea"},
-                            description="说明中列出未核查的指标或未使用的巡察方法时必须填写原因，否则不能提交")
+    gap_reason: LongText = Field(default="", title="缺项说明", max_length=2000, json_schema_extra={"position": 4, "format": "textarea"},
+                                 description="说明中列出未核查的指标或未使用的巡察方法时必须填写原因，否则不能提交")
 
 
 class ReportReview(GateForm):
@@ -267,12 +267,12 @@ class CloseOutApproval(GateForm):
 class TermPlanApproval(GateForm):
     APPROVE = frozenset({"批准", "按调整批准"})
     decision: Literal["批准", "按调整批准", "退回"] = Field(title="审批决定", json_schema_extra=_pos(0))
-    edits: str = Field(
+    edits: LongText = Field(
         default="", title="排程调整", max_length=4000, json_schema_extra={"position": 3, "format": "textarea"},
         description="选择“按调整批准”时填写，每行一个要改的轮次，如：2027年第2轮：区财政局、城东街道、新港社区。"
                     "写到的单位从原轮次移出；原轮次中没写到的单位须另行安排。",
     )
-    comment: str = Field(default="", title="意见", json_schema_extra=_pos(4))
+    comment: LongText = Field(default="", title="意见", json_schema_extra=_pos(4))
 
     @property
     def adjusted(self) -> bool:
@@ -283,7 +283,7 @@ class TermPlanApproval(GateForm):
 class TermPlanParams(BaseModel):
     """全覆盖排程：为任期内尚未巡察的单位安排剩余轮次，报巡察办审批。"""
 
-    term: str = Field(title="任期计划名称", description="如：十四届区委任期（2021—2026年）", min_length=1, json_schema_extra=_pos(0))
+    term: LineText = Field(title="任期计划名称", description="如：十四届区委任期（2021—2026年）", min_length=1, json_schema_extra=_pos(0))
     as_of: date | None = Field(default=None, title="排程日期", description="留空为今天（北京时间）", json_schema_extra=_pos(1))
 
 
@@ -319,10 +319,10 @@ class LookBackReport(GateForm):
     APPROVE = frozenset({"提交核查结果"})
 
     decision: Literal["提交核查结果"] = Field(default="提交核查结果", title="回头看核查", json_schema_extra=_pos(0))
-    approver: str = _approver("回头看组组长（姓名）")
+    approver: LineText = _approver("回头看组组长（姓名）")
     checks: list[ItemCheckIn] = Field(title="逐项核查结论", json_schema_extra=_pos(3))
     new_findings: list[FindingIn] = Field(default_factory=list, title="新发现的问题", json_schema_extra=_pos(4))
-    comment: str = Field(default="", title="总体意见", json_schema_extra=_pos(5))
+    comment: LongText = Field(default="", title="总体意见", json_schema_extra=_pos(5))
 
 
 class CommonProblemsConfirm(GateForm):
@@ -331,9 +331,9 @@ class CommonProblemsConfirm(GateForm):
     APPROVE = frozenset({"确认归类"})
 
     decision: Literal["确认归类"] = Field(default="确认归类", title="共性问题归类", json_schema_extra=_pos(0))
-    approver: str = _approver("确认人（姓名）")
+    approver: LineText = _approver("确认人（姓名）")
     groups: list[CommonGroupIn] = Field(title="共性问题（每组填写分管领导和责任部门）", json_schema_extra=_pos(3))
-    comment: str = Field(default="", title="意见", json_schema_extra=_pos(4))
+    comment: LongText = Field(default="", title="意见", json_schema_extra=_pos(4))
 
 
 def _one_of(values: list[str]) -> Any:

@@ -78,6 +78,26 @@ def check_long_text(value: str) -> str:
     return value
 
 
+def checked(value: str, what: str, *, multiline: bool = True) -> str:
+    """`value` as it is, or DomainError “<what>不能包含控制字符……” — for free text that reaches a
+    domain function without a pydantic form (a petition, a clue, a result, the public page)."""
+    from models.errors import DomainError
+
+    hit = _where(value, LINE_BREAKS if multiline else "")
+    if hit:
+        raise DomainError(f"{what}{_control_message(hit)}，请删除后重新提交")
+    return value
+
+
+def first_control(fields: dict[str, str], multiline: bool = True) -> tuple[str, str] | None:
+    """The first field (name, Chinese reason) holding a control or invisible character; None if none."""
+    for name, value in fields.items():
+        hit = _where(value, LINE_BREAKS if multiline else "")
+        if hit:
+            return name, _control_message(hit)
+    return None
+
+
 _NFC = BeforeValidator(_normal)
 
 # The character rules, to be combined with a length at the field: `Field(title=..., min_length=1,

@@ -19,7 +19,7 @@ from models.enums import ClueKind
 from models.errors import DomainError
 from models.settings import get_settings
 from tasks.clues import ledger as clues
-from tasks.infra.textio import read_stream, read_text
+from tasks.infra.textio import read_stream, read_text, yaml_problem
 from tasks.infra.workdays import span_text
 from tasks.lifecycle.findings import find_inspection
 
@@ -35,6 +35,16 @@ def _text(path: Path | None) -> str:
     return read_text(path)[0]
 
 
+def _field(raw: dict[object, object], key: str) -> str:
+    """One item of the form as text: a number (a telephone) is text too; a list or a table is refused."""
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise DomainError(f"登记表中“{key}”应为一段文字（不能是列表或多项）")
+    return str(value)
+
+
 def add_petition_cmd(
     round_name: str = typer.Option(..., "--round", help="巡察轮次名称"),
     unit_name: str = typer.Option(..., "--unit", help="被巡察单位名称"),
@@ -43,20 +53,23 @@ def add_petition_cmd(
     """受理信访举报。举报人身份加密保存，仅有权角色可查阅；登记后请删除登记表文件。"""
     by = actor()
     try:
-        raw = yaml.safe_load(_text(file)) or {}
+        try:
+            raw = yaml.safe_load(_text(file)) or {}
+        except yaml.YAMLError as exc:
+            raise yaml_problem(exc, what="信访举报登记表") from None
         if not isinstance(raw, dict):
             raise DomainError("登记表应包含：渠道、内容、举报人、联系方式")
         unknown = set(raw) - {"渠道", "内容", "举报人", "联系方式"}
         if unknown:
             raise DomainError(f"登记表中有无法识别的项：{'、'.join(sorted(map(str, unknown)))}")
+        fields = {key: _field(raw, key) for key in ("渠道", "内容", "举报人", "联系方式")}
         with session_scope() as s:
             insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
             p = clues.add_petition(session=s, settings=get_settings(), by=by, inspection_id=insp.id or 0,
-                                   channel=str(raw.get("渠道", "")), content=str(raw.get("内容", "")),
-                                   informant_name=str(raw.get("举报人") or ""),
-                                   informant_contact=str(raw.get("联系方式") or ""), now=now())
+                                   channel=fields["渠道"], content=fields["内容"], informant_name=fields["举报人"],
+                                   informant_contact=fields["联系方式"], now=now())
             pid, anonymous = p.id, p.anonymous
-    except (DomainError, yaml.YAMLError) as exc:
+    except DomainError as exc:
         fail(str(exc))
     typer.echo(f"已受理信访举报，编号 {pid}{'（匿名）' if anonymous else '（举报人身份已加密保存）'}。")
 

@@ -46,7 +46,7 @@ class App(typer.Typer):
                 try:
                     with running_stack(name):
                         who = door.admit(name, owner=bool(kw.get("operator")))  # OWNER_COMMANDS' --operator
-                        result = door.run_as(who, lambda: fn(*a, **kw))
+                        result = door.run_as(who, lambda: fn(*a, **_ids_in_range(kw)))
                         if who is not None:
                             door.record_run(name, who)
                         return result
@@ -57,6 +57,17 @@ class App(typer.Typer):
             return fn
 
         return decorator
+
+def _ids_in_range(kw: dict[str, Any]) -> dict[str, Any]:
+    """A record id typed on the command line (`petition_id`, `clue_id` …) outside 1..2^63-1
+    (`-1`, 23 digits) names no record: said so in Chinese before any database sees it."""
+    from models.db import record_id
+
+    for key, value in kw.items():
+        if key.endswith("_id") and isinstance(value, int) and not isinstance(value, bool):
+            record_id(value, "编号")
+    return kw
+
 
 def register_commands(app: typer.Typer, module: ModuleType) -> None:
     """Register a command module's commands: its functions named `<command>_cmd`, in the order

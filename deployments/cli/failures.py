@@ -52,12 +52,27 @@ def _os(exc: OSError) -> str:
 
 
 def _settings(exc: Any) -> str:
+    from models.errors import reason
+
     parts = []
     for error in exc.errors():
-        field = ".".join(str(p) for p in error.get("loc", ())) or "?"
-        message = str(error.get("msg", "")).removeprefix("Value error, ")
-        parts.append(f"XUNCHA_{field.upper()}：{message}")
+        loc = [str(p) for p in error.get("loc", ())]
+        field = loc[0] if loc else "?"
+        inner = f"（其中“{'.'.join(loc[1:])}”）" if len(loc) > 1 else ""
+        given = error.get("input")
+        shown = f"，实为“{given}”" if isinstance(given, str | int | float) and len(str(given)) <= 60 else ""
+        parts.append(f"XUNCHA_{field.upper()}{inner}：{reason(error)}{shown}")
     return "配置有误（环境变量或 .env）：" + "；".join(parts)
+
+
+def _settings_source(exc: Exception) -> str:
+    """pydantic-settings' SettingsError: a value that should be JSON (a list, a table) is not."""
+    import re
+
+    found = re.search(r'field "([a-z_]+)"', str(exc))
+    name = f"XUNCHA_{found.group(1).upper()}" if found else "某个 XUNCHA_ 设置"
+    return (f"配置有误（环境变量或 .env）：{name} 的值不是有效的 JSON（应为如 "
+            '{"违纪违法线索": "纪委监委"} 的对象或 ["…"] 的列表，键和文字用英文双引号），请改正后重试')
 
 
 def explain(exc: BaseException) -> str | None:
@@ -71,6 +86,15 @@ def explain(exc: BaseException) -> str | None:
         return str(exc)
     if isinstance(exc, ValidationError) and exc.title == "Settings":
         return _settings(exc)
+    try:
+        from pydantic_settings import SettingsError
+
+        if isinstance(exc, SettingsError):
+            return _settings_source(exc)
+    except ImportError:  # pragma: no cover - pydantic-settings is a dependency
+        pass
+    if isinstance(exc, OverflowError):  # an id past 64 bits reached the database
+        return "编号超出范围（应为1至9223372036854775807之间的整数）：没有这样的记录"
     if isinstance(exc, OperationalError | DBAPIError):
         return _database(exc)
     try:

@@ -45,7 +45,7 @@ from tasks.clues.ledger import account, guarded
 from tasks.infra.alerts import AppriseSender, deliver_due, outbox_counts
 from tasks.infra.audit import verify_trail
 from tasks.infra.scope import authorise
-from tasks.infra.textio import read_text
+from tasks.infra.textio import read_text, yaml_problem
 from tasks.lifecycle.findings import find_inspection, parse_sheet_file, record_findings
 from tasks.lifecycle.rounds import round_problems
 from tasks.ops.forms import refresh_quietly
@@ -136,7 +136,7 @@ def load_round_params(path: Path) -> RoundParams:
         raw = yaml.load(text, Loader=_TextDates)  # noqa: S506 - a SafeLoader
         return RoundParams.model_validate(raw)
     except yaml.YAMLError as exc:
-        raise DomainError(f"参数文件不是有效的 YAML：{path}（第{getattr(getattr(exc, 'problem_mark', None), 'line', -1) + 1}行附近）") from None
+        raise yaml_problem(exc, what=f"参数文件 {path} ") from None
     except ValidationError as exc:
         raise DomainError("巡察轮次参数有误", explain(exc, RoundParams)) from None
 

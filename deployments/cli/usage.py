@@ -176,6 +176,8 @@ def problem(exc: ClickException) -> str:
         return f"缺少{_named(exc.param)}".rstrip()
     if isinstance(exc, NoSuchOption):
         maybe = f"（是否要用 {'、'.join(sorted(exc.possibilities))}）" if exc.possibilities else ""
+        if exc.option_name.lstrip("-").isdigit():  # `show-petition -1`: a negative number, read as an option
+            return f"没有选项 {exc.option_name}：编号是从1起的正整数，没有负数编号"
         return f"没有选项 {exc.option_name}{maybe}"
     if isinstance(exc, BadParameter):
         return f"{_named(exc.param)}的值不对：{_value_reason(exc)}"

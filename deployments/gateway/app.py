@@ -53,6 +53,7 @@ from models.enums import AccessRole, Gate
 from models.errors import DomainError
 from models.settings import Settings, get_settings
 from models.tables import Account, LoginSession
+from models.text import first_control
 from tasks.identity import credentials, door, phone, receipts, sessions
 from tasks.identity.sessions import Ended, Stage
 from tasks.infra.audit import record_event, record_refusal
@@ -69,6 +70,7 @@ FORM_LIMIT = 16_384
 UI_COOKIE = "prefect_ui_version"
 CONSOLE_ZH = "/gateway/console-zh.js"
 CONSOLE_ZH_DICT = "/gateway/console-zh.json"
+NO_KEY_YET = "请先用身份验证器应用扫描上面的二维码（或输入密钥）添加账户，再输入应用中显示的六位数字"
 REASONS = {"idle": Ended.IDLE.value, "expired": Ended.EXPIRED.value, "logout": Ended.LOGGED_OUT.value}
 
 
@@ -259,13 +261,19 @@ class Gateway:
         return await self._enrol_page(found)
 
     async def _enrol_page(self, found: Midway, error: str = "") -> Response:
-        """A new secret each time the page is shown until one is confirmed: each is shown once."""
+        """The key to bind: the one this login was shown (a reload or a typo keeps it, until the
+        half-done login expires or the key is bound), or a new one."""
         login_id, account = found.login.id, found.account
 
         def work(s: Session) -> str:
-            secret = credentials.new_totp_secret()
             row = s.get(LoginSession, login_id)
             assert row is not None
+            if row.pending_secret_enc:
+                try:
+                    return credentials.open_secret(self.settings, row.pending_secret_enc)
+                except DomainError:  # the identity key changed since: a new one
+                    pass
+            secret = credentials.new_totp_secret()
             row.pending_secret_enc = credentials.seal_secret(self.settings, secret)
             s.add(row)
             return secret
@@ -289,7 +297,7 @@ class Gateway:
             pending = None
             if Stage(row.stage) is Stage.ENROL:
                 if not row.pending_secret_enc:
-                    raise credentials.LoginRefused("请重新打开绑定页面")
+                    raise credentials.LoginRefused(NO_KEY_YET)
                 pending = credentials.open_secret(self.settings, row.pending_secret_enc)
             credentials.check_totp(session=s, settings=self.settings, account=account, code=code, now=t, secret=pending)
             stage = sessions.advance(session=s, login=row, account=account, now=t)
@@ -302,8 +310,10 @@ class Gateway:
         except credentials.LoginRefused as exc:
             if str(exc).startswith("账户已锁定"):  # back to the start: the login is over
                 return HTMLResponse(pages.login_page(error=str(exc)), status_code=401)
-            if found.stage is Stage.ENROL:  # the secret shown is void: a new one
-                return await self._enrol_page(found, f"{exc}。原密钥已作废，请删除后按下面的新密钥重新添加")
+            if found.stage is Stage.ENROL:  # the same key again: the one already added to the phone stays good
+                return await self._enrol_page(found, str(exc) if str(exc) == NO_KEY_YET else
+                                              f"{exc}。密钥没有变，不必重新添加：请等应用中出现新的六位数字后重新输入"
+                                              "（如一直不对，请核对手机时间是否准确，或对照上面的密钥）")
             return HTMLResponse(pages.totp_page(name=found.account.name, error=str(exc)), status_code=401)
         return self._step_page(stage, self._next(request))
 
@@ -593,7 +603,14 @@ class Gateway:
     async def _check_answer(self, account: Account, call: Call, body: bytes
                             ) -> tuple[bytes, int | None, tuple[str, dict[str, Any]]]:
         approval = await db(lambda s: door.authorise_answer(session=s, account=account, flow_run_id=call.target))
-        await db(lambda s: coverage_refusal(s, approval, _json(body)))
+        data = _json(body)
+        await db(lambda s: coverage_refusal(s, approval, data))
+        run_input = data.get("run_input")
+        # No control or bidi-override characters in an answer (the form would refuse it inside the
+        # flow, which could only ask again without saying why).
+        bad = first_control({k: v for k, v in run_input.items() if isinstance(v, str)}) if isinstance(run_input, dict) else None
+        if bad is not None:
+            raise DomainError(f"提交的审批内容{bad[1]}，请删除后重新提交")
         r = await self.client.get(f"{self.upstream}/api/flow_runs/{call.target}", headers=self._auth())
         state = (r.json().get("state") or {}) if r.status_code == 200 else {}
         pause_key = str((state.get("state_details") or {}).get("pause_key") or "")
@@ -604,8 +621,6 @@ class Gateway:
         receipt = await db(lambda s: receipts.write_receipt(
             session=s, settings=self.settings, approval_id=approval_id, flow_run_id=call.target,
             pause_key=pause_key, person=account.name, now=t).id)
-        data = _json(body)
-        run_input = data.get("run_input")
         if isinstance(run_input, dict) and "approver" in run_input:
             run_input["approver"] = account.name  # what Prefect stores shows who answered
             body = json.dumps(data, ensure_ascii=False).encode()

@@ -35,7 +35,7 @@ async def _page(office: Office, request: Request, who: Who, *, status: int = 200
     def read(s: Session) -> tuple[list[holidays.YearLine], list[str], str]:
         lines = holidays.known_years(session=s, settings=office.gw.settings, by=who.name, today=t.date())
         missing = holidays.missing_years(session=s, settings=office.gw.settings, today=t.date())
-        row = s.get(HolidayYear, int(year)) if year.isdigit() else None
+        row = s.get(HolidayYear, int(year)) if year.isdigit() and len(year) == 4 else None
         return lines, missing, holidays.notice_text(row.festivals) if row is not None else ""
 
     # The year asked for (查看、更正), else next year; shown as entered, if it is.
@@ -56,7 +56,7 @@ async def enter(office: Office, request: Request, who: Who) -> Response:
 
     form, t = office.form(request), now()
     raw = form.get("year", "").strip()
-    if not raw.isdigit():
+    if not (raw.isdigit() and len(raw) == 4):
         return await _page(office, request, who, status=400, error=f"年份“{raw}”不对，应为如 2027 这样的四位年份",
                            values=form)
     year = int(raw)

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from deployments.gateway import holidays, indicators, rectification, results, undelivered
+from deployments.gateway import accounts, holidays, indicators, rectification, results, undelivered
 from deployments.gateway import talks as talk_pages
 from deployments.gateway.app import (
     FORM_LIMIT,
@@ -37,9 +37,11 @@ from deployments.gateway.app import (
 from deployments.gateway.pages import STYLE
 from models.access import Action, Forbidden, allowed, require, uses_platform
 from models.clock import now
+from models.db import record_id
 from models.enums import AccessRole, ClueKind, ClueResult, ClueStatus, PetitionChannel
 from models.errors import DomainError, NotFound
 from models.tables import Account, LoginSession
+from models.text import first_control
 from tasks.clues import ledger, views
 from tasks.identity import todo
 from tasks.identity.keys import purpose_keys
@@ -168,10 +170,17 @@ class Office:
             except Forbidden as exc:
                 await audit_refused(who.name, request, str(exc), action=OFFICE_REFUSED, entity="office")
                 return self.refusal(request, who, str(exc))
+            # Every text field of every office form: no control or bidi-override characters (one
+            # check here rather than one per field; the domain functions check their own texts too).
+            bad = first_control({k: v for k, v in self.form(request).items() if k != "csrf"}) if post else None
+            if bad is not None:
+                return self.refusal(request, who, f"提交的内容{bad[1]}，请删除后重新提交（未保存）", 400)
             try:
                 return await handler(request, who)
             except NotFound as exc:
                 return self.refusal(request, who, str(exc), 404)
+            except OverflowError:  # a number past 64 bits that reached the database some other way
+                return self.refusal(request, who, "没有这个编号", 404)
             except Forbidden as exc:  # the ledger has audited it
                 return self.refusal(request, who, str(exc))
 
@@ -190,10 +199,7 @@ class Office:
 
     @staticmethod
     def _int(value: str | int) -> int:
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise NotFound("编号无效") from None
+        return record_id(value)
 
     # 我的待办 ----------------------------------------------------------------------------------
 
@@ -424,6 +430,11 @@ class Office:
             post("/results/{letter_id:int}/use", A.RECORD_RESULTS_USE, partial(results.record, self)),
             post("/results/uses/{use_id:int}/done", A.RECORD_RESULTS_USE, partial(results.complete, self)),
             post("/results/{letter_id:int}/close", A.RECORD_RESULTS_USE, partial(results.close, self)),
+            # 用户管理 (deployments/gateway/accounts.py): the office only.
+            get("/accounts", A.MANAGE_ACCOUNTS, partial(accounts.view, self)),
+            post("/accounts/password", A.MANAGE_ACCOUNTS, partial(accounts.reset_password, self)),
+            post("/accounts/second-factor", A.MANAGE_ACCOUNTS, partial(accounts.reset_second_factor, self)),
+            post("/accounts/active", A.MANAGE_ACCOUNTS, partial(accounts.set_active, self)),
             # Anything else under the prefix is not the Prefect UI's either: not found here.
             Route(p + "/{rest:path}", self.page(A.VIEW_TODO, self.missing),
                   methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),

@@ -17,6 +17,9 @@ button{margin-top:22px;width:100%;padding:10px;font-size:16px;background:#b91c1c
 .notice{background:#e0f2fe;color:#075985;padding:10px 12px;border-radius:4px;margin:12px 0}
 code{word-break:break-all;background:#f3f4f6;padding:2px 4px}
 .secret{font-size:20px;letter-spacing:2px;font-family:monospace}
+.qr{text-align:center;margin:8px 0}.qr svg{width:200px;height:200px}
+.hint{color:#555;font-size:14px}
+summary{cursor:pointer;color:#555}
 .subject{margin:14px 0;line-height:1.6;overflow-wrap:anywhere}
 .subject h2{font-size:17px;margin:18px 0 6px}.subject ul{margin:4px 0;padding-left:1.3em}
 .subject li{margin:2px 0}.subject .intro{color:#444}
@@ -45,14 +48,23 @@ def login_page(*, error: str = "", notice: str = "", next_url: str = "/", name: 
 <button type="submit">登录</button></form>""")
 
 
+def qr_svg(uri: str) -> str:
+    """The otpauth:// address as an inline SVG QR code (segno: pure Python, no image library)."""
+    import segno
+
+    return str(segno.make(uri, error="m").svg_inline(scale=5, border=2, title="动态口令绑定二维码"))
+
+
 def totp_page(*, name: str, error: str = "", secret: str = "", uri: str = "") -> str:
     if secret:
         grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
         intro = f"""<h1>绑定动态口令</h1><p class="sub">{escape(name)}：您的账户须使用动态口令（第二重验证）。</p>
-<p>请在手机的身份验证器应用（如 Microsoft Authenticator、Google 身份验证器、FreeOTP）中添加账户，输入下面的密钥（基于时间），
-或用支持链接的应用打开后面的地址。<b>密钥只显示这一次</b>，绑定后不再显示；如更换手机，请联系巡察办重置。</p>
+<p>请用手机的身份验证器应用（如 Microsoft Authenticator、Google 身份验证器、FreeOTP）<b>扫描下面的二维码</b>添加账户；
+不能扫码的，在应用中选“输入密钥”（基于时间），输入二维码下面的密钥。</p>
+<div class="qr" id="totp-qr">{qr_svg(uri)}</div>
 <p>密钥：<span class="secret" id="totp-secret">{escape(grouped)}</span></p>
-<p>地址：<code id="totp-uri">{escape(uri)}</code></p>
+<details><summary>地址（支持链接的应用可直接打开）</summary><p><code id="totp-uri">{escape(uri)}</code></p></details>
+<p class="hint">绑定完成前刷新本页或输错口令，密钥都不变（本页10分钟内有效，过期须重新登录并换一个新密钥）；<b>绑定后不再显示</b>。如更换手机，请联系巡察办重置。</p>
 <p>添加后，请输入应用中显示的六位数字完成绑定。</p>"""
     else:
         intro = f'<h1>动态口令</h1><p class="sub">{escape(name)}：请输入身份验证器应用中显示的六位数字。</p>'

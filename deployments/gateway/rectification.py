@@ -21,6 +21,7 @@ from starlette.responses import Response
 from deployments.gateway.app import OFFICE_REFUSED, audit_refused, db
 from models.access import Forbidden
 from models.clock import now
+from models.db import record_id
 from models.enums import ItemStatus
 from models.errors import DomainError, NotFound
 from models.forms import PlanItemIn, ProgressIn
@@ -127,9 +128,7 @@ def _unit_param(request: Request) -> int | None:
     raw = request.query_params.get("unit", "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
-        raise NotFound("被巡察单位编号无效")
-    return int(raw)
+    return record_id(raw, "被巡察单位编号")
 
 
 async def page(office: Office, request: Request, who: Who, *, unit_id: int | None = None, status: int = 200,

@@ -43,6 +43,7 @@ from models.errors import DomainError
 from models.paths import document_dir
 from models.settings import Settings
 from models.tables import Account, Clue, ClueLetter, Inspection, InspectionRound, Petition, Unit
+from models.text import checked
 from models.transitions import CLUES, LETTERS, letter_status
 from tasks.infra import codes
 from tasks.infra.alerts import CODE_SLOT, enqueue_alert
@@ -102,6 +103,8 @@ def _label(session: Session, insp: Inspection) -> str:
 # --- petitions (信访举报) ---------------------------------------------------------------------
 
 CONTENT_LIMIT = 4000
+# What people write in the informant's place when they give no name: not a named informant.
+ANONYMOUS_NAMES = frozenset({"匿名", "（匿名）", "(匿名)", "匿名举报", "匿名者", "不愿透露", "不具名"})
 
 
 def store_petition(*, session: Session, settings: Settings, insp: Inspection, channel: PetitionChannel, content: str,
@@ -111,10 +114,15 @@ def store_petition(*, session: Session, settings: Settings, insp: Inspection, ch
     ensure_not_archived(session=session, inspection=insp, action="受理信访举报")
     if not content.strip():
         raise DomainError("信访举报内容不能为空")
+    checked(content, "信访举报内容")
+    checked(informant_name, "举报人姓名", multiline=False)
+    checked(informant_contact, "联系方式", multiline=False)
     if len(content) > CONTENT_LIMIT:
         raise DomainError(f"信访举报内容超过{CONTENT_LIMIT}字，请精简或作为附件另存")
     if insp.stage not in RECEIVING_STAGES:
         raise DomainError("只有集中巡察和报告阶段可以受理信访举报")
+    if informant_name.strip() in ANONYMOUS_NAMES:  # "举报人: 匿名" names no one
+        informant_name = ""
     anonymous = not (informant_name.strip() or informant_contact.strip())
     token = "" if anonymous else vault(settings).encrypt(
         json.dumps({"name": informant_name.strip(), "contact": informant_contact.strip()}, ensure_ascii=False))
@@ -211,6 +219,7 @@ def store_clue(*, session: Session, inspection: Inspection, kind: str, summary: 
         raise DomainError(f"未知的线索类型：{kind}（可选：{_choices(ClueKind)}）") from None
     if not summary.strip():
         raise DomainError("线索内容不能为空")
+    checked(summary, "线索内容")
     if len(summary) > CONTENT_LIMIT:
         raise DomainError(f"线索内容超过{CONTENT_LIMIT}字")
     ensure_not_archived(session=session, inspection=inspection, action="登记线索")
@@ -446,6 +455,7 @@ def report_result(*, session: Session, settings: Settings, by: str, clue_id: int
             raise DomainError(f"线索{clue_id}已办结（{ClueResult(clue.result).value if clue.result else ''}），不能再反馈结果")
         if clue.status != ClueStatus.RECEIVED:
             raise DomainError(f"线索{clue_id}的移交函尚未签收，请先签收")
+        checked(note, "办理情况说明")
         clue.result, clue.result_note, clue.result_at = outcome, note.strip(), now
         closed = outcome in FINAL_CLUE_RESULTS
         if closed:

@@ -23,10 +23,12 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from models.crypto import PROFILES, derived_key, tagged_mac
+from models.db import MAX_ID
 from models.enums import PetitionChannel, Stage
 from models.errors import DomainError
 from models.settings import Settings
 from models.tables import Inspection, InspectionRound, Petition, PublicHit, PublicReport, Team, Unit
+from models.text import checked
 from tasks.clues.ledger import store_petition
 from tasks.infra.audit import record_event
 from tasks.infra.locks import Lock, serialise
@@ -139,7 +141,10 @@ def submit_report(*, session: Session, settings: Settings, inspection_id: int, c
             raise DomainError("实名反映请填写姓名和联系方式；不愿留名的请选择匿名")
         if len(name) > NAME_LIMIT or len(contact) > CONTACT_LIMIT:
             raise DomainError(f"姓名不能超过{NAME_LIMIT}字，联系方式不能超过{CONTACT_LIMIT}字")
-    insp = session.get(Inspection, inspection_id)
+    checked(content, "反映的问题")
+    checked(name, "姓名", multiline=False)
+    checked(contact, "联系方式", multiline=False)
+    insp = session.get(Inspection, inspection_id) if 0 < inspection_id <= MAX_ID else None
     if insp is None or insp.stage != Stage.STATIONING:
         raise DomainError("所选单位目前不在巡察进驻期间，请从列表中选择")
     serialise(session, Lock.PUBLIC_LIMITS)  # count, decide and record one submission at a time

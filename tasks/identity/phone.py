@@ -15,6 +15,7 @@ from models.access import CODE_GATES, GATE_ROLES, Forbidden
 from models.enums import AccessRole, Gate
 from models.forms import NEEDS_COMMENT, ClueTransferApproval, GateForm, PlanApproval, ReportReview
 from models.settings import Settings
+from models.text import first_control
 from tasks.identity.door import waiting_gate
 from tasks.infra.audit import record_refusal
 from tasks.lifecycle.approvals import check_approver, subject_name
@@ -61,6 +62,9 @@ def check(*, session: Session, settings: Settings, flow_run_id: str, form: dict[
         raise Forbidden("请选择审批决定")
     if decision in NEEDS_COMMENT and not comment:
         raise Forbidden(f"选择“{decision}”时必须填写意见")
+    bad = first_control({"审批人": approver, "意见": comment})
+    if bad is not None:
+        raise Forbidden(f"“{bad[0]}”{bad[1]}，请删除后重新提交")
     assert approval.id is not None
     problem = check_approver(session=session, settings=settings, approval_id=approval.id, approver=approver,
                              code=code, now=now)

@@ -79,3 +79,27 @@ def read_stream(stream: BinaryIO, *, what: str = "输入内容") -> tuple[str, s
     if len(data) > limit:
         raise DomainError(f"{what}过大（上限 {MAX_TEXT_MB} MB）")
     return decode(data, what=what, where="标准输入")
+
+
+# The YAML reader's English problems (PyYAML's scanner and parser), as what to check on the line.
+_YAML_HINTS = (
+    ("found character '\\t'", "不能用 Tab 键缩进，请改用空格"),
+    ("mapping values are not allowed", "此处不能有冒号：冒号后须有空格，文字中含冒号的请整段加引号"),
+    ("flow mapping", "花括号 { } 没有配对，或其中各项之间缺少逗号"),
+    ("flow sequence", "方括号 [ ] 没有配对，或其中各项之间缺少逗号"),
+    ("quoted scalar", "引号没有配对"),
+    ("could not find expected ':'", "缺少冒号（应为“项目: 内容”，冒号后有空格）"),
+    ("alias", "文字以 * 或 & 开头的，请整段加引号"),
+    ("anchor", "文字以 * 或 & 开头的，请整段加引号"),
+    ("block", "缩进不一致：同一层的项目应对齐，下一层多缩进两个空格"),
+    ("indentation", "缩进不一致：同一层的项目应对齐，下一层多缩进两个空格"),
+)
+
+
+def yaml_problem(exc: Exception, *, what: str) -> DomainError:
+    """A YAML syntax error as a Chinese refusal naming the line (PyYAML's text stays out)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"（第{mark.line + 1}行第{mark.column + 1}列附近）" if mark is not None else ""
+    text = f"{getattr(exc, 'context', '') or ''} {getattr(exc, 'problem', '') or ''}"
+    hint = next((h for key, h in _YAML_HINTS if key in text), "请检查该行的缩进、冒号和引号")
+    return DomainError(f"{what}不是有效的 YAML 格式{where}：{hint}")

@@ -31,6 +31,7 @@ from models.clock import CHINA
 from models.enums import DayCount
 from models.errors import DomainError
 from models.settings import DeadlineRule, Settings
+from tasks.infra.textio import yaml_problem
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -162,7 +163,7 @@ def parse_office_file(text: str) -> dict[int, OfficeYear]:
     try:
         data = yaml.load(text, Loader=_Loader) or {}  # noqa: S506 - a SafeLoader without timestamps
     except yaml.YAMLError as exc:
-        raise DomainError(f"节假日安排文件不是有效的 YAML：{exc}") from None
+        raise yaml_problem(exc, what="节假日安排文件") from None
     if not isinstance(data, dict):
         raise DomainError("节假日安排文件应按年份列出，如“2027: {放假: [...], 调休上班: [...]}”")
     years: dict[int, OfficeYear] = {}

@@ -2,7 +2,8 @@
 formula stays text, control characters Excel cannot hold are replaced), saved all or nothing with
 a Chinese message when the file cannot be written. In: `read_workbook` opens read-only within
 limits on file size, unpacked size, rows and columns, so a small file that declares a huge sheet
-(A1:XFD1048576) or unpacks to gigabytes is refused in Chinese instead of exhausting memory."""
+(A1:XFD1048576) or unpacks to gigabytes is refused in Chinese instead of exhausting memory, and
+so is XML with entity definitions (defusedxml, which openpyxl uses when it is installed)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from defusedxml import DefusedXmlException
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -79,6 +81,15 @@ def _sheet_values(ws: Any, *, what: str) -> list[tuple[Any, ...]]:
     return rows
 
 
+def _defused(exc: BaseException | None) -> bool:
+    """Whether defusedxml refused the XML, anywhere in the chain (openpyxl wraps it in a ValueError)."""
+    while exc is not None:
+        if isinstance(exc, DefusedXmlException):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def read_workbook(path: Path, *, what: str, active_only: bool = False) -> dict[str, list[tuple[Any, ...]]]:
     """Every sheet (or only the active one) as rows of cell values, keyed by sheet title."""
     check_file(path, what=what, max_mb=MAX_XLSX_MB)
@@ -93,16 +104,20 @@ def read_workbook(path: Path, *, what: str, active_only: bool = False) -> dict[s
                           f"超过上限 {MAX_UNPACKED_MB} MB（可能不是正常的工作簿）")
     # openpyxl fails on a damaged file in many ways (KeyError, lxml and ElementTree parse errors,
     # TypeError…); whatever it raises, the file is unreadable for the office.
+    # With defusedxml installed openpyxl parses through it, which refuses DTDs and entity
+    # definitions (billion laughs, quadratic blow-up, external entities): a workbook Excel writes never has them.
+    unsafe = (f"无法读取{what}：{path.name}（文件中含有实体定义等不安全的 XML 内容，正常的 Excel 工作簿没有这些，"
+              "已拒绝读取；请在 Excel 中另存为新的 .xlsx 后再导入）")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise DomainError(damaged) from exc
+        raise DomainError(unsafe if _defused(exc) else damaged) from exc
     try:
         sheets = [wb.active] if active_only else wb.worksheets
         return {str(ws.title).strip(): _sheet_values(ws, what=what) for ws in sheets if ws is not None}
     except DomainError:
         raise
     except Exception as exc:
-        raise DomainError(f"无法读取{what}：{path.name}（文件内容已损坏）") from exc
+        raise DomainError(unsafe if _defused(exc) else f"无法读取{what}：{path.name}（文件内容已损坏）") from exc
     finally:
         wb.close()

@@ -124,6 +124,9 @@ def _read_rows(path: Path) -> tuple[list[dict[str, str]], str | None]:
     if not table or not any(c.strip() for c in table[0]):
         raise DomainError("问题清单为空或缺少表头")
     header = [c.strip() for c in table[0]]
+    twice = sorted({c for c in header if c and header.count(c) > 1}, key=header.index)
+    if twice:  # which of the two columns is meant cannot be guessed: one would be dropped silently
+        raise DomainError(f"问题清单的表头中“{'”“'.join(twice)}”出现了不止一次，请只保留一列后再导入（整表未写入）")
     missing = [c for c in ("问题类别", "问题描述") if c not in header]
     if missing:
         raise DomainError(f"问题清单缺少必需的列：{'、'.join(missing)}（表头应为：{'、'.join(COLUMNS)}）")

@@ -30,7 +30,7 @@ from models.tables import Account, Conflict, Person, RoleRecipient, Unit
 # lengths within NAME_MAX / SHORT_MAX / LONG_MAX.
 from tasks.infra.alerts import withdraw_pending
 from tasks.infra.audit import record_event
-from tasks.infra.textio import read_text
+from tasks.infra.textio import read_text, yaml_problem
 from tasks.planning.org_data import MASKED
 from tasks.planning.org_data import (
     OrgData as OrgData,  # re-exported: the org's models live in org_data
@@ -101,7 +101,7 @@ def read_org_file_encoded(path: Path) -> tuple[OrgData, str | None]:
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise DomainError(f"组织数据文件不是有效的 YAML：{exc}") from exc
+        raise yaml_problem(exc, what="组织数据文件") from None
     if not isinstance(raw, dict):
         raise DomainError("组织数据文件顶层应包含 units、people、conflicts、recipients")
     return parse_org(raw), encoding

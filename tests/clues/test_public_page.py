@@ -235,6 +235,13 @@ def test_forms_without_this_apps_token_or_from_another_site_are_refused(world: W
     ({"content": CONTENT, "mode": "anonymous", "inspection": "waiting"}, "所选单位目前不在巡察进驻期间"),
     ({"content": CONTENT, "mode": "anonymous", "inspection": "abc"}, "所选单位目前不在巡察进驻期间"),
     ({"content": CONTENT, "mode": "anonymous", "inspection": "999"}, "所选单位目前不在巡察进驻期间"),
+    ({"content": CONTENT, "mode": "anonymous", "inspection": "1" * 23}, "所选单位目前不在巡察进驻期间"),
+    # Control characters and bidirectional overrides (which reorder what the clerk sees) are refused.
+    ({"content": "违规发放\u202e贴补\u202c", "mode": "anonymous"}, "不能包含控制字符或不可见字符（第5个字符，U+202E）"),
+    ({"content": "违规\u2066发放\u2069", "mode": "anonymous"}, "U+2066"),
+    ({"content": "违规\x00发放", "mode": "anonymous"}, "U+0000"),
+    ({"content": CONTENT, "mode": "named", "name": "王\u202b某", "contact": CONTACT}, "U+202B"),
+    ({"content": CONTENT, "mode": "named", "name": INFORMANT, "contact": "138\x07000"}, "U+0007"),
 ])
 def test_bad_input_gets_a_chinese_message_and_writes_nothing(world: World, fields: dict[str, str], message: str) -> None:
     inspection = fields.pop("inspection", str(world.inspection_id))

@@ -530,7 +530,7 @@ def test_second_factor_is_bound_at_first_login_and_asked_after(stack: Any, page:
     page.get_by_label("姓名", exact=True).fill(who.name)
     page.get_by_label("密码", exact=True).fill(who.password)
     _submit(page, "登录")
-    page.get_by_text("密钥只显示这一次").wait_for()
+    page.get_by_text("绑定后不再显示").wait_for()
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
     assert f"secret={secret}" in page.locator("#totp-uri").inner_text()
     _shot(page, "totp-enrol")

@@ -121,7 +121,7 @@ def test_office_and_leaders_need_the_second_factor(gateway: TestClient) -> None:
     r = _login(gateway, "张明", pw)
     assert r.headers["location"] == "/login/totp"
     page = gateway.get("/login/totp").text
-    assert "绑定动态口令" in page and "密钥只显示这一次" in page
+    assert "绑定动态口令" in page and "绑定后不再显示" in page
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")  # type: ignore[union-attr]
     assert f"secret={secret}" in re.search(r'id="totp-uri">([^<]+)<', page).group(1)  # type: ignore[union-attr]
     r = gateway.post("/login/totp", data={"code": pyotp.TOTP(secret).now()})
@@ -246,6 +246,10 @@ def test_a_leader_answers_from_a_phone_with_the_code(gateway: TestClient) -> Non
     assert wrong.status_code == 403 and "验证码不正确" in wrong.text
     other = gateway.post(f"/approve/{run_id}", data={"decision": "批准", "approver": "刘洋", "code": code})
     assert other.status_code == 403 and "无权办理" in other.text
+    # A comment with a bidirectional override is refused before anything is checked or counted.
+    bidi = gateway.post(f"/approve/{run_id}", data={"decision": "批准", "approver": "张明", "code": code,
+                                                    "comment": "同意\u202e意同"})
+    assert bidi.status_code == 403 and "“意见”不能包含控制字符或不可见字符（第3个字符，U+202E）" in bidi.text
     # Right name and code: passed on to Prefect (nothing listens upstream in this test).
     right = gateway.post(f"/approve/{run_id}", data={"decision": "批准", "approver": "张明", "code": code})
     assert right.status_code == 503 and "暂时不能接收" in right.text
@@ -255,3 +259,29 @@ def test_a_leader_answers_from_a_phone_with_the_code(gateway: TestClient) -> Non
         open_gate(session=s, settings=get_settings(), round_id=round_id, inspection_id=inspection_id, gate=Gate.CLOSE_OUT,
                   attempt=1, flow_run_id=other_run, now=clock_now())
     assert "请登录后在流程页面办理" in gateway.get(f"/approve/{other_run}").text
+
+
+def test_a_gate_answer_with_control_characters_is_refused_before_it_is_forwarded(gateway: TestClient) -> None:
+    """Answering in the Prefect UI: a comment holding a control or bidi-override character is
+    refused at the door in Chinese (400), before a receipt is written or Prefect is asked."""
+    from sqlmodel import select
+
+    from models.enums import Gate
+    from models.settings import get_settings
+    from models.tables import GateReceipt
+    from tasks.lifecycle.approvals import open_gate
+    from tests.support.factories import make_round
+    from tests.support.gateway import logged_in
+
+    run_id = str(uuid.uuid4())
+    with session_scope() as s:
+        rnd, _ = make_round(s)
+        open_gate(session=s, settings=get_settings(), round_id=rnd.id, inspection_id=None, gate=Gate.PLAN,
+                  attempt=1, flow_run_id=run_id, now=clock_now())
+    leader = logged_in(gateway.app, "张明")  # type: ignore[arg-type]
+    for bad in ("\u202e", "\u2066", "\x00"):
+        r = leader.post(f"/api/flow_runs/{run_id}/resume",
+                        json={"run_input": {"decision": "批准", "approver": "", "code": "", "comment": f"同意{bad}"}})
+        assert r.status_code == 400 and f"U+{ord(bad):04X}" in r.json()["detail"], r.text
+    with session_scope() as s:
+        assert s.exec(select(GateReceipt)).first() is None

@@ -435,3 +435,50 @@ def test_the_office_still_gets_in_when_the_audit_trail_has_lost_rows(world: Worl
     assert office.get("/office/").status_code == 200
     with session_scope() as s:
         assert any("已被删除" in p for p in verify_trail(session=s))
+
+
+BIG = "1" * 23  # past 64 bits: SQLite could not even bind it (an OverflowError, once a 500)
+
+
+def test_ids_beyond_64_bits_answer_a_chinese_404(world: World) -> None:
+    office = login(world, "陶文华")
+    for path in (f"/office/clues/{BIG}", f"/office/petitions/{BIG}", f"/office/petitions/{2**63}",
+                 f"/office/rectification?unit={BIG}", "/office/holidays?year=" + BIG):
+        r = office.get(path)
+        assert r.status_code in (200, 404) and "Internal Server Error" not in r.text, path
+        if r.status_code == 404:
+            assert "不存在" in r.text or "没有这个" in r.text, (path, r.text)
+    assert office.get(f"/office/clues/{BIG}").status_code == 404
+    token = csrf(office.get("/office/clues/new").text)
+    for path, data in ((f"/office/clues/{BIG}/transfer", {}), (f"/office/petitions/{BIG}/clue", {"kind": "违纪违法线索", "summary": "x"}),
+                       (f"/office/rectification/{BIG}/plan", {}), ("/office/clues/new", {"inspection": BIG, "kind": "违纪违法线索", "summary": "x"})):
+        r = office.post(path, data={"csrf": token, **data}, headers={"Origin": ORIGIN})
+        assert r.status_code in (400, 404) and "Internal Server Error" not in r.text, (path, r.status_code)
+        assert "不存在" in r.text or "没有这个" in r.text, (path, r.text)
+    receiver = login(world, "郑文斌")
+    r = receiver.post(f"/office/letters/{BIG}/acknowledge", data={"csrf": csrf(receiver.get("/office/letters").text)},
+                      headers={"Origin": ORIGIN})
+    assert r.status_code == 404 and "不存在" in r.text
+
+
+@pytest.mark.parametrize("bad", ["\u202e", "\u202a", "\u2066", "\u2069", "\x00", "\x1b"])
+def test_control_and_bidi_characters_are_refused_in_every_form(world: World, bad: str) -> None:
+    client = login(world, "刘洋")
+    token = csrf(client.get("/office/petitions/new").text)
+    with session_scope() as s:
+        before = (len(s.exec(select(Petition)).all()), len(s.exec(select(Clue)).all()))
+    for path, data in (
+        ("/office/petitions/new", {"inspection": str(world.inspection_id), "channel": "来电",
+                                   "content": f"违规发放{bad}补贴", "anonymous": "1"}),
+        ("/office/petitions/new", {"inspection": str(world.inspection_id), "channel": "来电",
+                                   "content": "违规发放补贴", "informant": f"王{bad}某"}),
+        ("/office/clues/new", {"inspection": str(world.inspection_id), "kind": "行业领域问题", "summary": f"工程{bad}未招标"}),
+    ):
+        r = client.post(path, data={"csrf": token, **data}, headers={"Origin": ORIGIN})
+        assert r.status_code == 400 and "不能包含控制字符或不可见字符" in r.text and f"U+{ord(bad):04X}" in r.text, (path, r.text)
+    with session_scope() as s:
+        assert (len(s.exec(select(Petition)).all()), len(s.exec(select(Clue)).all())) == before
+    # The domain refuses them as well (the command line and the public page reach it without the page's check).
+    with session_scope() as s, pytest.raises(Exception, match="不能包含控制字符"):
+        ledger.register_clue(session=s, by="刘洋", inspection_id=world.inspection_id, kind="行业领域问题",
+                             summary=f"工程{bad}未招标", now=clock_now())

@@ -180,3 +180,38 @@ def test_a_workbook_that_unpacks_to_too_much(tmp_path: Path) -> None:
     assert bomb.stat().st_size < 1_000_000
     error, peak = _peak_mb(lambda: read_workbook(bomb, what="问题清单"))
     assert error is not None and "解压后达" in str(error) and peak < 50
+
+
+LAUGHS = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<!DOCTYPE lolz [<!ENTITY lol "lollollollollollollollollollol">'
+          + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%s;" % (b"" if i == 1 else str(i - 1).encode())) * 10)
+                     for i in range(1, 10))
+          + b"]>\n")
+
+
+@pytest.mark.parametrize(("part", "refused"), [("xl/worksheets/sheet1.xml", True), ("xl/workbook.xml", False)])
+def test_an_entity_expansion_workbook_is_refused(tmp_path: Path, part: str, refused: bool) -> None:
+    """Billion laughs inside a workbook: defusedxml (which openpyxl uses when installed) refuses the
+    entity definitions in the sheets, so the file is refused in Chinese instead of expanding to
+    gigabytes. (The workbook part openpyxl parses with lxml without resolving entities: read, not expanded.)"""
+    import defusedxml  # noqa: F401 - installed, not merely optional: openpyxl only uses it when present
+    from openpyxl.xml import DEFUSEDXML
+
+    assert DEFUSEDXML
+    plain = write_xlsx(tmp_path / "plain.xlsx", [SHEET_HEADER, ["党的建设", "&lol9;问题", "记录", "个性问题", "否"]])
+    bomb = tmp_path / "问题清单.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == part:
+                data = LAUGHS + re.sub(rb"^<\?xml[^>]*\?>\s*", b"", data)
+                data = data.replace(b"&amp;lol9;", b"&lol9;")  # the cell's text refers to the entity
+            dst.writestr(info, data)
+    error, peak = _peak_mb(lambda: read_workbook(bomb, what="问题清单"))
+    assert peak < 50
+    if not refused:
+        assert error is None
+        return
+    assert isinstance(error, DomainError)
+    assert "不安全的 XML" in str(error) and str(error).startswith("无法读取问题清单：问题清单.xlsx"), str(error)
+    with pytest.raises(DomainError, match="不安全的 XML"):
+        parse_sheet_file(bomb)

@@ -24,7 +24,8 @@ from tests.support.cli import as_person, login
 from tests.support.factories import letter_code, make_round, row_counts, write_xlsx
 
 ROUND = "2026年第一轮巡察"  # the default of tests/support/factories.round_params
-ENGLISH = re.compile(r"Field required|Input should|value_error|Traceback|validation error", re.I)
+ENGLISH = re.compile(r"Field required|Input should|value_error|Traceback|validation error|while parsing|while scanning|"
+                     r"expected|found character|内部错误", re.I)
 
 
 def write(tmp: Path, name: str, text: str) -> str:
@@ -134,6 +135,21 @@ CASES: list[tuple[str, Argv, str]] = [
     ("round: huge name", round_yaml("新一轮巡察", "轮" * 101), "巡察轮次名称：不能超过100个字"),
     ("round: unit named like a path", round_yaml("区审计局", "..\\\\审计局"), "被巡察单位·第1项：不能包含路径分隔符“\\”"),
     ("round: team name with a line break", round_yaml("第五巡察组", '"第五\\n巡察组"'), "巡察组名称：不能包含控制字符"),
+    # YAML syntax and types in Chinese, with the line (issue 26), never the parser's English.
+    ("org: flow mapping not closed", org_yaml("units:\n  - {name: 新单位, kind: 部门\npeople: []\n"), "组织数据文件不是有效的 YAML 格式（第3行"),
+    ("org: a tab for indentation", org_yaml("units:\n\t- {name: 新单位, kind: 部门}\n"), "不能用 Tab 键缩进"),
+    ("org: a list where a name belongs", org_yaml("units:\n  - {name: [甲, 乙], kind: 部门}\n"), "单位名称：应为一段文字"),
+    ("petition: not YAML", petition("渠道: 来信\n内容: {反映问题\n", by="刘洋"), "信访举报登记表不是有效的 YAML 格式（第"),
+    ("petition: content a list", petition("渠道: 来信\n内容: [a, b]\n", by="刘洋"), "登记表中“内容”应为一段文字"),
+    ("petition: NUL in the content", petition('渠道: 来信\n内容: "反映\\x00问题"\n', by="刘洋"), "信访举报内容不能包含控制字符或不可见字符（第3个字符，U+0000）"),
+    ("petition: bidi override in the content", petition('渠道: 来信\n内容: "反映\\u202e问题"\n', by="刘洋"), "U+202E"),
+    ("petition: isolate in the informant", petition('渠道: 来信\n内容: 反映问题\n举报人: "王\\u2067某"\n', by="刘洋"), "举报人姓名不能包含控制字符"),
+    ("petition: negative id", lambda t: ["show-petition", "--as", "陶文华", "--", "-1"], "不存在"),
+    ("petition: 23-digit id", lambda t: ["show-petition", "1" * 23, "--as", "陶文华"], "不存在"),
+    ("clue: 23-digit id", lambda t: ["show-clue", "9" * 23, "--as", "陶文华"], "不存在"),
+    ("findings: 问题描述 twice", findings_csv("问题类别,问题描述,证据材料,问题描述\n党的建设,会议记录缺失,记录本,另一描述\n"),
+     "问题清单的表头中“问题描述”出现了不止一次"),
+    ("round: YAML syntax", round_yaml("teams:\n", "teams: [\n"), "不是有效的 YAML 格式（第"),
 ]
 
 
@@ -178,3 +194,16 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(office: Path, tmp_path:
     assert after.pop("audit_event") == before.pop("audit_event") + len(new_audit)
     assert after == before, case
     assert all(e.action.endswith("（被拒绝）") for e in new_audit) and len(new_audit) <= 1, [e.action for e in new_audit]
+
+
+@pytest.mark.parametrize("written", ["匿名", "（匿名）", "不愿透露"])
+def test_an_informant_written_as_anonymous_is_recorded_anonymous(office: Path, tmp_path: Path, written: str) -> None:
+    """“举报人: 匿名” names no one: the petition is anonymous, no identity is encrypted for it."""
+    from models.tables import Petition
+
+    args = as_person(petition(f"渠道: 来信\n内容: 反映某站所长优亲厚友\n举报人: {written}\n", by="刘洋")(tmp_path))
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0 and "（匿名）" in result.output, result.output
+    with Session(get_engine()) as s:
+        row = s.exec(select(Petition).order_by(col(Petition.id).desc())).first()
+        assert row is not None and row.anonymous and row.informant_enc == ""

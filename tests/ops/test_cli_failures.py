@@ -122,3 +122,34 @@ def test_an_unexpected_error_is_logged_not_shown(cli_home: Path, capsys: pytest.
     line = one_line(text)
     assert code == 2 and line.startswith("内部错误（KeyError）") and "Traceback" not in text
     assert "KeyError" in (cli_home / "logs" / "cli.log").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("variable", "value", "phrase"), [
+    ("XUNCHA_SESSION_IDLE_MINUTES", "abc", "XUNCHA_SESSION_IDLE_MINUTES：应为数字，实为“abc”"),
+    ("XUNCHA_CLUE_ROUTES", '{"违纪违法线索": 纪委监委', "XUNCHA_CLUE_ROUTES 的值不是有效的 JSON"),
+    ("XUNCHA_CLUE_ROUTES", '["纪委监委"]', "XUNCHA_CLUE_ROUTES：格式不对"),
+], ids=["not-a-number", "broken-json", "a-list"])
+def test_bad_setting_values_name_the_setting_in_chinese(cli_home: Path, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch, variable: str, value: str,
+                                                        phrase: str) -> None:
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    try:
+        code, text = cli(["status"], capsys)
+    finally:
+        monkeypatch.delenv(variable)
+        get_settings.cache_clear()
+    line = one_line(text)
+    assert code == 2 and line.startswith("配置有误（环境变量或 .env）") and phrase in line, line
+    assert "内部错误" not in line and not any(w in line for w in ("Input should", "error parsing", "Value error"))
+
+
+@pytest.mark.parametrize("record", ["-1", "0", "1" * 23])
+def test_an_id_out_of_range_is_not_an_internal_error(cli_home: Path, capsys: pytest.CaptureFixture[str],
+                                                     record: str) -> None:
+    assert cli(["load-org", str(DEMO_ORG)], capsys)[0] == 0
+    login("陶文华")
+    for command in (["show-petition", record], ["show-clue", record], ["show-petition", "--", record]):
+        code, text = cli(command, capsys)
+        line = one_line(text)
+        assert code == 2 and "内部错误" not in line and ("不存在" in line or "选项" in line), (command, line)

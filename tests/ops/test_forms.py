@@ -55,3 +55,27 @@ def test_the_findings_form_offers_running_rounds(demo_org: Session) -> None:
     schema = with_choices(_schema("flows/lifecycle/record_findings.py:record_findings_flow"), FORMS["登记问题"], lists)
     props = schema["definitions"]["FindingsParams"]["properties"]
     assert props["round_name"]["enum"] == ["2026年第一轮巡察"] and props["unit_name"]["enum"] == lists.units
+
+
+def test_free_text_of_the_forms_refuses_control_and_bidi_characters() -> None:
+    """The deployment and gate forms' texts follow models/text.py, as the org data and findings do."""
+    from pydantic import ValidationError
+
+    from models.errors import explain
+    from models.forms import AckParams, PlanApproval, PlanParams
+
+    for model, data, where in (
+        (PlanApproval, {"decision": "批准", "comment": "同意\u202e"}, "意见"),
+        (PlanApproval, {"decision": "批准", "approver": "张\u2066明"}, "审批人（姓名）"),
+        (AckParams, {"letter_id": 1, "signer": "郑文斌\x00", "code": "123456"}, "签收人（姓名）"),
+        (PlanParams, {"round_name": "2026\u202b", "unit_name": "城东街道", "reporter": "钱正平",
+                      "items": [{"item": "1", "measures": "建立制度", "owner": "钱正平", "due": "2026-12-31"}]}, "巡察轮次名称"),
+    ):
+        try:
+            model.model_validate(data)
+        except ValidationError as exc:
+            lines = explain(exc, model)
+            assert any(line.startswith(f"{where}：不能包含控制字符或不可见字符") for line in lines), lines
+        else:
+            raise AssertionError(f"{model.__name__} took {data}")
+    assert PlanApproval.model_validate({"decision": "批准", "comment": "同意。\n请按期完成。"}).comment == "同意。\n请按期完成。"

@@ -365,3 +365,23 @@ def test_under_the_gm_profile_the_dossier_has_an_sm3_manifest(demo_org: Session,
     assert "文件已被改动（SM3 不一致）：巡察记录.xlsx" in problems
     assert "文件已被改动（SHA-256 不一致）：巡察记录.xlsx" in problems
     get_settings.cache_clear()
+
+
+def test_a_dossier_the_database_does_not_know_is_unregistered(demo_org: Session, settings: Settings, tmp_path: Path,
+                                                             cli_on_test_db: None) -> None:
+    """A copy elsewhere (or a dossier of another installation) is not 案卷完整: it is 未登记 and the
+    command fails, unless only the files are asked for (--files-only)."""
+    archived_unit(demo_org, settings)
+    stamp(demo_org)
+    folder = tmp_path / "副本"
+    shutil.copytree(dossier_of(demo_org, settings, "城东街道"), folder)
+    login("陶文华")
+    runner = CliRunner()
+    unknown = runner.invoke(app, ["verify-dossier", str(folder)])
+    assert unknown.exit_code == 1 and "案卷未登记" in unknown.output and "案卷完整" not in unknown.output, unknown.output
+    assert "--files-only" in unknown.output
+    files = runner.invoke(app, ["verify-dossier", str(folder), "--files-only"])
+    assert files.exit_code == 0 and "案卷完整" in files.output and "只核对了文件" in files.output, files.output
+    (folder / "01-巡察公告.docx").write_bytes(b"changed")
+    changed = runner.invoke(app, ["verify-dossier", str(folder), "--files-only"])
+    assert changed.exit_code == 1 and "01-巡察公告.docx" in changed.output
