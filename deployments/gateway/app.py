@@ -599,7 +599,7 @@ class Gateway:
         dropped = (b"cookie", b"authorization", b"content-length") + ((b"accept-encoding",) if plain else ())
         headers = [(k, v) for k, v in request.scope["headers"] if k not in dropped]
         cookies = [c.strip() for c in request.headers.get("cookie", "").split(";")
-                   if c.strip() and not c.strip().startswith(("xuncha_session=", "xuncha_next=", UI_COOKIE + "="))]
+                   if c.strip() and not c.strip().startswith(("xuncha_session=", "xuncha_next=", hardening.LOGIN_COOKIE + "=", UI_COOKIE + "="))]
         if cookies:
             headers.append((b"cookie", "; ".join(cookies).encode("latin-1")))
         if self.auth_header:

@@ -42,7 +42,7 @@ class LoginRefused(DomainError):
 
 # The one answer to an unknown name, a wrong password, an unset password and a deactivated account.
 WRONG = "姓名或密码不正确"
-WRONG_CODE = "动态口令不正确"
+WRONG_CODE = "动态口令不正确或已使用过"
 
 
 def needs_totp(account: Account) -> bool:

@@ -164,7 +164,7 @@ def test_the_second_factor_step_is_throttled_and_counts(app: Starlette, monkeypa
     assert login_post(browser, "张明", acc.password).headers["location"] == "/login/totp"
     answers = [totp_post(browser, "000000") for _ in range(4)]
     assert [r.status_code for r in answers] == [401, 401, 401, 429]  # the right password's attempt is not held against it
-    assert alert_text(answers[0]) == "动态口令不正确"
+    assert alert_text(answers[0]) == "动态口令不正确或已使用过"
     assert failures("张明") == 3
 
 
