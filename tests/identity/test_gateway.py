@@ -145,7 +145,7 @@ def test_wrong_passwords_lock_the_account(gateway: TestClient, monkeypatch: pyte
     pw = initial_password("刘洋")
     texts = [_login(gateway, "刘洋", "not-the-password-1").text for _ in range(3)]
     clock = clock_now()
-    for n in range(7):
+    for _ in range(7):
         clock += timedelta(minutes=16)  # longer than any wait (15 minutes at most)
         monkeypatch.setattr(gateway_app, "now", lambda at=clock: at)
         texts.append(_login(gateway, "刘洋", "not-the-password-1").text)
