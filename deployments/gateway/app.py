@@ -265,7 +265,7 @@ class Gateway:
             return found
         form = parse_form(await request.body())
         if not hardening.session_token_ok(self.settings, found.login, form.get("csrf", "")):
-            return refused(STALE_FORM)
+            return HTMLResponse(pages.stale_page(STALE_FORM, request.url.path), status_code=403)
         return Midway(found.login, found.account, form)
 
     async def _partial(self, request: Request, *stages: Stage) -> Midway | Response:
@@ -366,14 +366,26 @@ class Gateway:
         if isinstance(posted, Response):
             return posted
         found, form = posted, posted.form
-        login_id, account_id, t = found.login.id, found.account.id, now()
         forced = found.stage is Stage.CHANGE
+        keys = self._login_keys(request, found.account.name)  # the old password is guessed no faster than at login
+        try:
+            tried = await self._attempt(keys)
+        except throttle.Throttled as exc:
+            return HTMLResponse(pages.password_page(name=found.account.name, forced=forced, error=str(exc),
+                                                    csrf=self._csrf(found)), status_code=429)
+        login_id, account_id, t = found.login.id, found.account.id, now()
 
         def work(s: Session) -> tuple[Stage, str]:
             row, account = s.get(LoginSession, login_id), s.get(Account, account_id)
             assert row is not None and account is not None
-            credentials.change_password(session=s, account=account, old=form.get("old", ""), new=form.get("new", ""),
-                                        repeat=form.get("repeat", ""), now=t)
+            try:
+                credentials.change_password(session=s, account=account, old=form.get("old", ""),
+                                            new=form.get("new", ""), repeat=form.get("repeat", ""), now=t)
+            except credentials.LoginRefused as exc:
+                if str(exc) != credentials.WRONG_OLD:  # the old password was right: no failure
+                    throttle.succeeded(session=s, done=tried)
+                raise
+            throttle.succeeded(session=s, done=tried)
             stage = sessions.advance(session=s, login=row, account=account, now=t)
             # A new token for this browser; any other browser logged in with the old password is out.
             token = sessions.renew(session=s, login=row)

@@ -77,6 +77,11 @@ def password_page(*, name: str, forced: bool, error: str = "", csrf: str = "") -
 <button type="submit">保存新密码</button></form>""")
 
 
+def stale_page(reason: str, path: str) -> str:
+    """A form of the login steps whose token no longer matches (another tab went on, or another site sent it)."""
+    return page("页面已过期", f'<h1>页面已过期</h1>{_messages(reason)}<p><a href="{escape(path)}">重新打开</a></p>')
+
+
 def summary_html(summary: Summary | None) -> str:
     """What the decision is about (tasks/lifecycle/gate_summary.py), as short lists for a phone."""
     if summary is None:

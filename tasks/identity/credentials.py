@@ -43,6 +43,7 @@ class LoginRefused(DomainError):
 # The one answer to an unknown name, a wrong password, an unset password and a deactivated account.
 WRONG = "姓名或密码不正确"
 WRONG_CODE = "动态口令不正确或已使用过"
+WRONG_OLD = "原密码不正确"
 
 
 def needs_totp(account: Account) -> bool:
@@ -164,7 +165,7 @@ def change_password(*, session: Session, account: Account, old: str, new: str, r
     try:
         HASHER.verify(cred.password_hash, old)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        raise LoginRefused("原密码不正确") from None
+        raise LoginRefused(WRONG_OLD) from None
     if new != repeat:
         raise LoginRefused("两次输入的新密码不一致")
     if problem := password_problem(new, name=account.name):

@@ -194,6 +194,16 @@ def test_a_new_token_after_the_second_factor_and_after_a_password_change(app: St
     assert stale.get("/gateway/me").status_code == 401
 
 
+def test_a_taken_session_cannot_guess_the_old_password_fast(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> None:
+    Clock(monkeypatch)
+    acc = ready_account("林静")
+    browser = client(app)
+    login_post(browser, "林静", acc.password)
+    codes = [password_post(browser, f"guess-{n}-123456", "linjing-2026-new").status_code for n in range(5)]
+    assert codes == [400, 400, 400, 429, 429]
+    assert "尝试次数过多" in password_post(browser, acc.password, "linjing-2026-new").text  # even the right one waits
+
+
 # CSRF and headers ----------------------------------------------------------------------------------
 
 def test_the_login_forms_need_their_token(app: Starlette) -> None:
