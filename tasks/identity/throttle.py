@@ -105,3 +105,9 @@ def succeeded(*, session: Session, done: Attempt, clear: Sequence[tuple[str, str
         session.execute(delete(PublicHit).where(col(PublicHit.id).in_(done.ids)))
     for kind, client in clear:
         session.execute(delete(PublicHit).where(col(PublicHit.kind) == kind, col(PublicHit.client) == client))
+
+
+def forgive_name(*, session: Session, settings: Settings, name: str) -> None:
+    """Forget the failures counted against a login name (the office has just reset its password)."""
+    session.execute(delete(PublicHit).where(col(PublicHit.kind) == Kind.LOGIN_NAME,
+                                            col(PublicHit.client) == key(settings, Kind.LOGIN_NAME, name)))
