@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -56,8 +57,16 @@ class Settings(BaseSettings):
     session_idle_minutes: float = Field(default=30, gt=0, description="无操作多少分钟后会话失效，须重新登录")
     session_max_hours: float = Field(default=12, gt=0, description="一次登录最长有效多少小时")
     cli_session_dir: Path | None = Field(default=None, description="命令行登录凭据的存放目录（每个操作系统用户一份）；为空时为 ~/.config/xuncha")
-    login_max_failures: int = Field(default=5, ge=1, description="连续登录失败几次后锁定账户")
+    login_max_failures: int = Field(default=10, ge=1, description="连续登录失败几次后锁定账户")
     login_lockout_minutes: float = Field(default=30, ge=0, description="账户锁定多少分钟；0 表示直到巡察办重置密码")
+    # Before the lock: growing waits per source address and per name (tasks/identity/throttle.py),
+    # so one source cannot lock an account in seconds and nobody guesses fast.
+    login_free_failures: int = Field(default=3, ge=1, description="同一来源或同一姓名一小时内可输错几次而不必等待")
+    login_delay_seconds: float = Field(default=30, gt=0, description="超过上述次数后，下一次尝试须等待的秒数（每再错一次加倍）")
+    login_delay_max_seconds: float = Field(default=900, gt=0, description="每次尝试须等待的最长秒数")
+    # Reverse proxies (HTTPS termination) whose X-Forwarded-For / X-Forwarded-Proto are believed;
+    # from any other peer the headers are ignored and the peer's own address is the source.
+    trusted_proxies: list[str] = Field(default_factory=list, description="可信的反向代理地址（IP 或网段）；只采信它们转发的来源地址")
     # Keys of the front door (TOTP secrets at rest, gate receipts), newest first; empty: a key
     # file under home. Kept apart from the informant keys so rotating one leaves the other alone.
     identity_keys: list[SecretStr] = Field(default_factory=list)
@@ -156,6 +165,19 @@ class Settings(BaseSettings):
         if not value or any(v < 0 for v in value):
             raise ValueError("提醒重试间隔须为非负整数列表")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        bad = []
+        for v in value:
+            try:
+                ipaddress.ip_network(v.strip(), strict=False)
+            except ValueError:
+                bad.append(v)
+        if bad:
+            raise ValueError(f"可信代理须为 IP 地址或网段（如 10.0.0.5、10.0.0.0/24）：{'、'.join(bad)} 不是")
+        return [v.strip() for v in value]
 
     @field_validator("rest_day_alerts")
     @classmethod

@@ -187,6 +187,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
                                                   os.environ.get("PYTHONPATH", "")) if p),
         "XUNCHA_ZOMBIE_SECONDS": "90",  # a silent run is taken for dead sooner than the 5-minute default
         "XUNCHA_HOUSEKEEPING_SECONDS": "5",  # the relay reminds, starts and recovers every 5 s
+        # The tests pose as browsers behind an HTTPS front on loopback (X-Forwarded-For believed from
+        # 127.0.0.1 only); the gateway's waits start at 1 s and five failures lock, so the attacker
+        # tests (tests/e2e/test_gateway_stack.py, test_browser.py) run in seconds.
+        "XUNCHA_TRUSTED_PROXIES": '["127.0.0.1"]',
+        "XUNCHA_LOGIN_DELAY_SECONDS": "1",
+        "XUNCHA_LOGIN_MAX_FAILURES": "5",
     })
     with exported(st):
         try:

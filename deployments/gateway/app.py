@@ -33,7 +33,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from deployments.gateway import pages
+from deployments.gateway import hardening, pages
 from deployments.gateway.policy import (
     NO_PLATFORM,
     OFFICE_HOME,
@@ -54,8 +54,9 @@ from models.errors import DomainError
 from models.settings import Settings, get_settings
 from models.tables import Account, LoginSession
 from models.text import first_control
-from tasks.identity import credentials, door, phone, receipts, sessions
+from tasks.identity import credentials, door, phone, receipts, sessions, throttle
 from tasks.identity.sessions import Ended, Stage
+from tasks.identity.throttle import Kind as Throttle
 from tasks.infra.audit import record_event, record_refusal
 from tasks.ops import run_names, start_checks
 from tasks.stationing import indicators
@@ -71,6 +72,7 @@ UI_COOKIE = "prefect_ui_version"
 CONSOLE_ZH = "/gateway/console-zh.js"
 CONSOLE_ZH_DICT = "/gateway/console-zh.json"
 NO_KEY_YET = "请先用身份验证器应用扫描上面的二维码（或输入密钥）添加账户，再输入应用中显示的六位数字"
+STALE_FORM = "页面已过期或来源不明，请重新输入后提交"
 REASONS = {"idle": Ended.IDLE.value, "expired": Ended.EXPIRED.value, "logout": Ended.LOGGED_OUT.value}
 
 
@@ -199,18 +201,47 @@ class Gateway:
 
     async def login_get(self, request: Request) -> Response:
         reason = REASONS.get(request.query_params.get("reason", ""), "")
-        return HTMLResponse(pages.login_page(notice=reason, next_url=_safe_next(request.query_params.get("next"))))
+        return self._login_page(request, notice=reason, next_url=_safe_next(request.query_params.get("next")))
+
+    def _login_page(self, request: Request, *, status: int = 200, **shown: str) -> HTMLResponse:
+        """The login form with its CSRF token, bound to the browser's login cookie (hardening.py)."""
+        cookie = hardening.login_cookie(request)
+        response = HTMLResponse(pages.login_page(csrf=hardening.login_token(self.settings, cookie), **shown),
+                                status_code=status, headers={"Cache-Control": "no-store"})
+        hardening.keep_login_cookie(response, request, cookie)
+        return response
+
+    def _login_keys(self, request: Request, name: str) -> list[tuple[str, str]]:
+        """What a login attempt is counted under: the client's address and the name typed."""
+        source = hardening.client_address(request)
+        return [(Throttle.LOGIN_SOURCE, throttle.key(self.settings, Throttle.LOGIN_SOURCE, source)),
+                (Throttle.LOGIN_NAME, throttle.key(self.settings, Throttle.LOGIN_NAME, name))]
+
+    async def _attempt(self, keys: list[tuple[str, str]]) -> throttle.Attempt:
+        """Throttled while a wait runs; else the attempt written down as a failure until it passes."""
+        t = now()
+        return await db(lambda s: throttle.attempt(session=s, settings=self.settings, keys=keys, now=t))
 
     async def login_post(self, request: Request) -> Response:
         if not same_origin(request):
             return refused("跨站提交被拒绝")
         form = parse_form(await request.body())
         name, password, next_url = form.get("name", "").strip(), form.get("password", ""), _safe_next(form.get("next"))
+        if not hardening.login_token_ok(self.settings, request, form.get("csrf", "")):
+            return self._login_page(request, status=403, error=STALE_FORM, next_url=next_url, name=name)
+        keys = self._login_keys(request, name)
+        try:
+            tried = await self._attempt(keys)
+        except throttle.Throttled as exc:
+            return self._login_page(request, status=429, error=str(exc), next_url=next_url, name=name)
         t = now()
 
         def work(s: Session) -> tuple[str, Stage, AccessRole]:
             account = credentials.check_password(session=s, settings=self.settings, name=name, password=password, now=t)
             token, row = sessions.start(session=s, account=account, now=t)
+            done = Stage(row.stage) is not Stage.TOTP and Stage(row.stage) is not Stage.ENROL
+            # The name's earlier failures are forgiven only once every factor is proved.
+            throttle.succeeded(session=s, done=tried, clear=keys[1:] if done else ())
             if Stage(row.stage) is Stage.ACTIVE:
                 sessions.record_login(session=s, account=account, action="登录", now=t)
             return token, Stage(row.stage), AccessRole(account.role)
@@ -218,7 +249,7 @@ class Gateway:
         try:
             token, stage, role = await db(work)
         except credentials.LoginRefused as exc:
-            return HTMLResponse(pages.login_page(error=str(exc), next_url=next_url, name=name), status_code=401)
+            return self._login_page(request, status=401, error=str(exc), next_url=next_url, name=name)
         from deployments.gateway.office import landing
 
         next_url = landing(role, next_url)
@@ -235,7 +266,10 @@ class Gateway:
         found = await self._partial(request, *stages)
         if isinstance(found, Response):
             return found
-        return Midway(found.login, found.account, parse_form(await request.body()))
+        form = parse_form(await request.body())
+        if not hardening.session_token_ok(self.settings, found.login, form.get("csrf", "")):
+            return HTMLResponse(pages.stale_page(STALE_FORM, request.url.path), status_code=403)
+        return Midway(found.login, found.account, form)
 
     async def _partial(self, request: Request, *stages: Stage) -> Midway | Response:
         """A login at one of `stages`; else the page of the step it is at (or the login page)."""
@@ -257,8 +291,11 @@ class Gateway:
         if isinstance(found, Response):
             return found
         if found.stage is Stage.TOTP:
-            return HTMLResponse(pages.totp_page(name=found.account.name))
+            return HTMLResponse(pages.totp_page(name=found.account.name, csrf=self._csrf(found)))
         return await self._enrol_page(found)
+
+    def _csrf(self, found: Midway) -> str:
+        return hardening.session_token(self.settings, found.login)
 
     async def _enrol_page(self, found: Midway, error: str = "") -> Response:
         """The key to bind: the one this login was shown (a reload or a typo keeps it, until the
@@ -279,7 +316,7 @@ class Gateway:
             return secret
 
         secret = await db(work)
-        return HTMLResponse(pages.totp_page(name=account.name, secret=secret, error=error,
+        return HTMLResponse(pages.totp_page(name=account.name, secret=secret, error=error, csrf=self._csrf(found),
                                             uri=credentials.provisioning_uri(account, secret)),
                             status_code=401 if error else 200, headers={"Cache-Control": "no-store"})
 
@@ -289,9 +326,15 @@ class Gateway:
             return posted
         found = posted
         code = found.form.get("code", "")
+        keys = self._login_keys(request, found.account.name)
+        try:
+            tried = await self._attempt(keys)
+        except throttle.Throttled as exc:
+            return HTMLResponse(pages.totp_page(name=found.account.name, error=str(exc), csrf=self._csrf(found)),
+                                status_code=429)
         login_id, account_id, t = found.login.id, found.account.id, now()
 
-        def work(s: Session) -> Stage:
+        def work(s: Session) -> tuple[Stage, str]:
             row, account = s.get(LoginSession, login_id), s.get(Account, account_id)
             assert row is not None and account is not None
             pending = None
@@ -300,13 +343,15 @@ class Gateway:
                     raise credentials.LoginRefused(NO_KEY_YET)
                 pending = credentials.open_secret(self.settings, row.pending_secret_enc)
             credentials.check_totp(session=s, settings=self.settings, account=account, code=code, now=t, secret=pending)
+            throttle.succeeded(session=s, done=tried, clear=keys[1:])
             stage = sessions.advance(session=s, login=row, account=account, now=t)
+            token = sessions.renew(session=s, login=row)  # a new token once the second factor is proved
             if stage is Stage.ACTIVE:
                 sessions.record_login(session=s, account=account, action="登录", now=t)
-            return stage
+            return stage, token
 
         try:
-            stage = await db(work)
+            stage, token = await db(work)
         except credentials.LoginRefused as exc:
             if str(exc).startswith("账户已锁定"):  # back to the start: the login is over
                 return HTMLResponse(pages.login_page(error=str(exc)), status_code=401)
@@ -314,38 +359,60 @@ class Gateway:
                 return await self._enrol_page(found, str(exc) if str(exc) == NO_KEY_YET else
                                               f"{exc}。密钥没有变，不必重新添加：请等应用中出现新的六位数字后重新输入"
                                               "（如一直不对，请核对手机时间是否准确，或对照上面的密钥）")
-            return HTMLResponse(pages.totp_page(name=found.account.name, error=str(exc)), status_code=401)
-        return self._step_page(stage, self._next(request))
+            return HTMLResponse(pages.totp_page(name=found.account.name, error=str(exc), csrf=self._csrf(found)),
+                                status_code=401)
+        response = self._step_page(stage, self._next(request))
+        self._cookie(response, request, token)
+        return response
 
     async def password_get(self, request: Request) -> Response:
         found = await self._partial(request, Stage.CHANGE, Stage.ACTIVE)
         if isinstance(found, Response):
             return found
-        return HTMLResponse(pages.password_page(name=found.account.name, forced=found.stage is Stage.CHANGE))
+        return HTMLResponse(pages.password_page(name=found.account.name, forced=found.stage is Stage.CHANGE,
+                                                csrf=self._csrf(found)))
 
     async def password_post(self, request: Request) -> Response:
         posted = await self._partial_form(request, Stage.CHANGE, Stage.ACTIVE)
         if isinstance(posted, Response):
             return posted
         found, form = posted, posted.form
-        login_id, account_id, t = found.login.id, found.account.id, now()
         forced = found.stage is Stage.CHANGE
+        keys = self._login_keys(request, found.account.name)  # the old password is guessed no faster than at login
+        try:
+            tried = await self._attempt(keys)
+        except throttle.Throttled as exc:
+            return HTMLResponse(pages.password_page(name=found.account.name, forced=forced, error=str(exc),
+                                                    csrf=self._csrf(found)), status_code=429)
+        login_id, account_id, t = found.login.id, found.account.id, now()
 
-        def work(s: Session) -> Stage:
+        def work(s: Session) -> tuple[Stage, str]:
             row, account = s.get(LoginSession, login_id), s.get(Account, account_id)
             assert row is not None and account is not None
-            credentials.change_password(session=s, account=account, old=form.get("old", ""), new=form.get("new", ""),
-                                        repeat=form.get("repeat", ""), now=t)
+            try:
+                credentials.change_password(session=s, account=account, old=form.get("old", ""),
+                                            new=form.get("new", ""), repeat=form.get("repeat", ""), now=t)
+            except credentials.LoginRefused as exc:
+                if str(exc) != credentials.WRONG_OLD:  # the old password was right: no failure
+                    throttle.succeeded(session=s, done=tried)
+                raise
+            throttle.succeeded(session=s, done=tried)
             stage = sessions.advance(session=s, login=row, account=account, now=t)
+            # A new token for this browser; any other browser logged in with the old password is out.
+            token = sessions.renew(session=s, login=row)
+            sessions.end_others(session=s, login=row, now=t)
             if forced and stage is Stage.ACTIVE:
                 sessions.record_login(session=s, account=account, action="登录", now=t)
-            return stage
+            return stage, token
 
         try:
-            stage = await db(work)
+            stage, token = await db(work)
         except credentials.LoginRefused as exc:
-            return HTMLResponse(pages.password_page(name=found.account.name, forced=forced, error=str(exc)), status_code=400)
-        return self._step_page(stage, self._next(request) if forced else "/")
+            return HTMLResponse(pages.password_page(name=found.account.name, forced=forced, error=str(exc),
+                                                    csrf=self._csrf(found)), status_code=400)
+        response = self._step_page(stage, self._next(request) if forced else "/")
+        self._cookie(response, request, token)
+        return response
 
     async def logout(self, request: Request) -> Response:
         if not same_origin(request):
@@ -411,8 +478,8 @@ class Gateway:
     async def phone_get(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
         info = await db(lambda s: phone.describe(session=s, settings=self.settings, flow_run_id=run_id))
-        return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options,
-                                             notice=info.notice, summary=info.summary),
+        # The gate's name only: what is decided, and for what, shows after a valid code.
+        return HTMLResponse(pages.phone_page(gate=info.gate, options=info.options, notice=info.notice),
                             headers={"Cache-Control": "no-store"})
 
     async def phone_post(self, request: Request) -> Response:
@@ -420,16 +487,48 @@ class Gateway:
             return refused("跨站提交被拒绝")
         run_id = request.path_params["run_id"]
         form = parse_form(await request.body())
-        t = now()
+        values = {k: form.get(k, "") for k in ("approver", "decision", "comment")}
         info = await db(lambda s: phone.describe(session=s, settings=self.settings, flow_run_id=run_id))
         if not info.options:
-            return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=[], notice=info.notice))
+            return HTMLResponse(pages.phone_page(gate=info.gate, options=[], notice=info.notice))
+        keys = [(Throttle.PHONE_SOURCE, throttle.key(self.settings, Throttle.PHONE_SOURCE, hardening.client_address(request))),
+                (Throttle.PHONE_GATE, throttle.key(self.settings, Throttle.PHONE_GATE, str(run_id)))]
         try:
-            run_input = await db(lambda s: phone.check(session=s, settings=self.settings, flow_run_id=run_id,
-                                                       form=form, now=t))
-        except Forbidden as exc:
+            tried = await self._attempt(keys)
+        except throttle.Throttled as exc:
+            return HTMLResponse(pages.phone_page(gate=info.gate, options=info.options, error=str(exc), values=values),
+                                status_code=429, headers={"Cache-Control": "no-store"})
+        t = now()
+        deciding = "decision" in form
+
+        def work(s: Session) -> dict[str, Any]:
+            if deciding:
+                try:
+                    run_input = phone.check(session=s, settings=self.settings, flow_run_id=run_id, form=form, now=t)
+                except phone.BadDecision:
+                    throttle.succeeded(session=s, done=tried)  # name and code were right
+                    raise
+            else:
+                run_input = {"approver": phone.verify(session=s, settings=self.settings, flow_run_id=run_id,
+                                                      form=form, now=t)}
+            throttle.succeeded(session=s, done=tried)
+            return run_input
+
+        def matter(approver: str, error: str = "", status: int = 200) -> HTMLResponse:
+            """After a valid code: what is decided, and the decision form."""
             return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options,
-                                                 error=str(exc), values=form, summary=info.summary), status_code=403)
+                                                 summary=info.summary, approver=approver, values=form, error=error),
+                                status_code=status, headers={"Cache-Control": "no-store"})
+
+        try:
+            run_input = await db(work)
+        except phone.BadDecision as exc:
+            return matter(exc.approver, str(exc), 400)
+        except Forbidden as exc:
+            return HTMLResponse(pages.phone_page(gate=info.gate, options=info.options, error=str(exc), values=values),
+                                status_code=403, headers={"Cache-Control": "no-store"})
+        if not deciding:
+            return matter(run_input["approver"])
         status = ""
         for _ in range(20):  # the form's schema is stored a moment after the run pauses
             try:
@@ -443,9 +542,7 @@ class Gateway:
                 break
             await anyio.sleep(0.5)
         if status != "ACCEPT":
-            return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options,
-                                                 error="流程暂时不能接收办理结果，请稍后再试", values=form,
-                                                 summary=info.summary), status_code=503)
+            return matter(run_input["approver"], "流程暂时不能接收办理结果，请稍后再试", 503)
         return HTMLResponse(pages.phone_page(gate=info.gate, subject=info.subject, options=info.options, done=True,
                                              notice=f"已提交：{run_input['decision']}。流程核对后生效，结果以提醒和流程页面为准。"))
 
@@ -525,7 +622,7 @@ class Gateway:
         dropped = (b"cookie", b"authorization", b"content-length") + ((b"accept-encoding",) if plain else ())
         headers = [(k, v) for k, v in request.scope["headers"] if k not in dropped]
         cookies = [c.strip() for c in request.headers.get("cookie", "").split(";")
-                   if c.strip() and not c.strip().startswith(("xuncha_session=", "xuncha_next=", UI_COOKIE + "="))]
+                   if c.strip() and not c.strip().startswith(("xuncha_session=", "xuncha_next=", hardening.LOGIN_COOKIE + "=", UI_COOKIE + "="))]
         if cookies:
             headers.append((b"cookie", "; ".join(cookies).encode("latin-1")))
         if self.auth_header:
@@ -780,6 +877,6 @@ def create_app(*, upstream: str, settings: Settings | None = None) -> Starlette:
         *Office(gw).routes(),  # the office's own pages, /office/...
         WebSocketRoute("/{path:path}", gw.socket),
         Route("/{path:path}", gw.forward, methods=methods),
-    ], lifespan=lifespan, exception_handlers={FormTooLong: _too_long})
+    ], lifespan=lifespan, exception_handlers={FormTooLong: _too_long}, middleware=hardening.middleware(gw.settings))
     app.state.gateway = gw
     return app

@@ -34,6 +34,7 @@ from deployments.gateway.app import (
     parse_form,
     same_origin,
 )
+from deployments.gateway.hardening import session_token, session_token_ok
 from deployments.gateway.pages import STYLE
 from models.access import Action, Forbidden, allowed, require, uses_platform
 from models.clock import now
@@ -70,14 +71,11 @@ def landing(role: AccessRole, next_url: str) -> str:
 
 
 def csrf_token(gw: Gateway, login: LoginSession) -> str:
-    key = purpose_keys(gw.settings, "csrf")[0]
-    return hmac.new(key, login.token_hash.encode(), hashlib.sha256).hexdigest()
+    return session_token(gw.settings, login)
 
 
 def csrf_ok(gw: Gateway, login: LoginSession, token: str) -> bool:
-    """Any live identity key verifies (a key rotation does not void open forms)."""
-    return any(hmac.compare_digest(hmac.new(k, login.token_hash.encode(), hashlib.sha256).hexdigest(), token)
-               for k in purpose_keys(gw.settings, "csrf"))
+    return session_token_ok(gw.settings, login, token)
 
 
 def _notice_mac(key: bytes, login: LoginSession, text: str) -> str:

@@ -22,7 +22,7 @@ code{word-break:break-all;background:#f3f4f6;padding:2px 4px}
 summary{cursor:pointer;color:#555}
 .subject{margin:14px 0;line-height:1.6;overflow-wrap:anywhere}
 .subject h2{font-size:17px;margin:18px 0 6px}.subject ul{margin:4px 0;padding-left:1.3em}
-.subject li{margin:2px 0}.subject .intro{color:#444}
+.subject li{margin:2px 0}select.decision{width:100%;padding:9px;font-size:16px}.subject .intro{color:#444}
 @media (max-width:480px){main{margin:0;border-radius:0;box-shadow:none;padding:20px 16px}}
 """
 
@@ -38,11 +38,15 @@ def _messages(error: str = "", notice: str = "") -> str:
     return out + (f'<div class="notice" role="status">{escape(notice)}</div>' if notice else "")
 
 
-def login_page(*, error: str = "", notice: str = "", next_url: str = "/", name: str = "") -> str:
+def _csrf(token: str) -> str:
+    return f'<input type="hidden" name="csrf" value="{escape(token)}">' if token else ""
+
+
+def login_page(*, error: str = "", notice: str = "", next_url: str = "/", name: str = "", csrf: str = "") -> str:
     return page("登录", f"""
 <h1>巡察工作系统</h1><p class="sub">请使用本人账户登录</p>{_messages(error, notice)}
 <form method="post" action="/login">
-<input type="hidden" name="next" value="{escape(next_url)}">
+<input type="hidden" name="next" value="{escape(next_url)}">{_csrf(csrf)}
 <label for="name">姓名</label><input id="name" name="name" autocomplete="username" value="{escape(name)}" required>
 <label for="password">密码</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">登录</button></form>""")
@@ -55,7 +59,7 @@ def qr_svg(uri: str) -> str:
     return str(segno.make(uri, error="m").svg_inline(scale=5, border=2, title="动态口令绑定二维码"))
 
 
-def totp_page(*, name: str, error: str = "", secret: str = "", uri: str = "") -> str:
+def totp_page(*, name: str, error: str = "", secret: str = "", uri: str = "", csrf: str = "") -> str:
     if secret:
         grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
         intro = f"""<h1>绑定动态口令</h1><p class="sub">{escape(name)}：您的账户须使用动态口令（第二重验证）。</p>
@@ -69,20 +73,25 @@ def totp_page(*, name: str, error: str = "", secret: str = "", uri: str = "") ->
     else:
         intro = f'<h1>动态口令</h1><p class="sub">{escape(name)}：请输入身份验证器应用中显示的六位数字。</p>'
     return page("动态口令", f"""{intro}{_messages(error)}
-<form method="post" action="/login/totp">
+<form method="post" action="/login/totp">{_csrf(csrf)}
 <label for="code">动态口令</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="8" required>
 <button type="submit">验证</button></form>""")
 
 
-def password_page(*, name: str, forced: bool, error: str = "") -> str:
+def password_page(*, name: str, forced: bool, error: str = "", csrf: str = "") -> str:
     why = "首次登录（或密码被重置）后须设置本人的新密码。" if forced else "修改本人的登录密码。"
     return page("修改密码", f"""<h1>修改密码</h1><p class="sub">{escape(name)}：{why}</p>{_messages(error)}
 <p>新密码至少10位，须同时包含字母和数字，不能包含本人姓名。</p>
-<form method="post" action="/password">
+<form method="post" action="/password">{_csrf(csrf)}
 <label for="old">原密码</label><input id="old" name="old" type="password" autocomplete="current-password" required>
 <label for="new">新密码</label><input id="new" name="new" type="password" autocomplete="new-password" required>
 <label for="repeat">再次输入新密码</label><input id="repeat" name="repeat" type="password" autocomplete="new-password" required>
 <button type="submit">保存新密码</button></form>""")
+
+
+def stale_page(reason: str, path: str) -> str:
+    """A form of the login steps whose token no longer matches (another tab went on, or another site sent it)."""
+    return page("页面已过期", f'<h1>页面已过期</h1>{_messages(reason)}<p><a href="{escape(path)}">重新打开</a></p>')
 
 
 def summary_html(summary: Summary | None) -> str:
@@ -97,23 +106,32 @@ def summary_html(summary: Summary | None) -> str:
     return f'<section class="subject" aria-label="审批事项">{"".join(parts)}</section>'
 
 
-def phone_page(*, gate: str, subject: str, options: list[str], error: str = "", notice: str = "",
-               done: bool = False, values: dict[str, str] | None = None, summary: Summary | None = None) -> str:
+def phone_page(*, gate: str, subject: str = "", options: list[str], error: str = "", notice: str = "",
+               done: bool = False, values: dict[str, str] | None = None, summary: Summary | None = None,
+               approver: str = "") -> str:
     """A gate answered from the link in the alert, without a full login: the approver's name and
-    the one-time code the alert carried prove who answers (tasks/lifecycle/approvals.py check_approver).
-    What is decided is shown above the form, read from the database as the page opens."""
-    head = f'<h1>{escape(gate)}</h1><p class="sub">{escape(subject)}</p>{_messages(error, notice)}'
+    the one-time code the alert carried prove who answers (tasks/identity/phone.py). Before a valid
+    code the page shows the gate's name only; with one (`approver` set), what is decided — read
+    from the database as the page opens — and the decision form, which carries name and code on."""
+    head = f'<h1>{escape(gate)}</h1>' + (f'<p class="sub">{escape(subject)}</p>' if subject else "")
+    head += _messages(error, notice)
     if done or not options:
         return page(gate, head + '<p><a href="/login">登录后查看</a></p>')
-    head += summary_html(summary)
     v = values or {}
+    if not approver:
+        return page(gate, f"""{head}
+<p>请填写本人姓名和提醒中的验证码（验证码只发给本审批的办理人，只能用于这一次审批），核验后显示审批事项。也可<a href="/login">登录</a>后在流程页面办理。</p>
+<form method="post">
+<label for="approver">审批人（本人姓名）</label><input id="approver" name="approver" value="{escape(v.get("approver", ""))}" required>
+<label for="code">验证码</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="12" required>
+<button type="submit">核验</button></form>""")
+    head += summary_html(summary)
     choices = "".join(f'<option value="{escape(o)}"{" selected" if v.get("decision") == o else ""}>{escape(o)}</option>'
                       for o in options)
     return page(gate, f"""{head}
-<p>用提醒中的验证码办理（验证码只发给本审批的办理人，只能用于这一次审批）。也可<a href="/login">登录</a>后在流程页面办理。</p>
 <form method="post">
-<label for="decision">审批决定</label><select id="decision" name="decision" style="width:100%;padding:9px;font-size:16px">{choices}</select>
-<label for="approver">审批人（本人姓名）</label><input id="approver" name="approver" value="{escape(v.get("approver", ""))}" required>
-<label for="code">验证码</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="12" required>
+<input type="hidden" name="approver" value="{escape(approver)}"><input type="hidden" name="code" value="{escape(v.get("code", ""))}">
+<p>审批人：{escape(approver)}</p>
+<label for="decision">审批决定</label><select id="decision" name="decision" class="decision">{choices}</select>
 <label for="comment">意见</label><input id="comment" name="comment" value="{escape(v.get("comment", ""))}">
 <button type="submit">提交</button></form>""")

@@ -23,9 +23,11 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from models.clock import now
 from models.db import get_engine
@@ -206,6 +208,8 @@ def create_app(*, settings: Settings | None = None) -> Starlette:
         Route("/query", guarded(page, page.query_form), methods=["GET"]),
         Route("/query", guarded(page, page.query), methods=["POST"]),
         Route("/health", page.health, methods=["GET"]),
-    ], exception_handlers={HTTPException: page.not_found})
+    ], exception_handlers={HTTPException: page.not_found},
+        # Behind HTTPS termination the per-source limits count the address the trusted proxy forwarded.
+        middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=list(page.settings.trusted_proxies))])
     app.state.public = page
     return app

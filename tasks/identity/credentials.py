@@ -1,9 +1,12 @@
 """Passwords (argon2id, argon2-cffi), the second factor (TOTP, pyotp) and lock-out.
 
-A person logs in with the name of their account in the org data. Five failures in a row (the
-setting `login_max_failures`) lock the account for `login_lockout_minutes`; a wrong second-factor
-code counts as a failure too. The office sets an initial password, which must be changed at the
-first login; 巡察办 and 领导小组 accounts need a TOTP code as well."""
+A person logs in with the name of their account in the org data. `login_max_failures` failures
+in a row lock the account for `login_lockout_minutes` and alert the office; a wrong second-factor
+code counts as a failure too. Before that, the gateway slows failures per source and per name
+(tasks/identity/throttle.py). An unknown name, a wrong password and a locked account with a wrong
+password get one answer, so nobody learns which names exist; only the right password is told of
+a lock. The office sets an initial password, which must be changed at the first login; 巡察办 and
+领导小组 accounts need a TOTP code as well."""
 
 from __future__ import annotations
 
@@ -17,11 +20,12 @@ from cryptography.fernet import InvalidToken
 from sqlmodel import Session, select
 
 from models.clock import aware
-from models.enums import AccessRole
+from models.enums import AccessRole, Role
 from models.errors import DomainError
 from models.settings import Settings
 from models.tables import Account, Credential
 from tasks.identity.keys import sealer
+from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event, record_refusal
 
 HASHER = PasswordHasher()  # argon2id with the library's current parameters
@@ -34,6 +38,12 @@ _ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 class LoginRefused(DomainError):
     """A login step that did not succeed; the message is shown on the login page."""
+
+
+# The one answer to an unknown name, a wrong password, an unset password and a deactivated account.
+WRONG = "姓名或密码不正确"
+WRONG_CODE = "动态口令不正确或已使用过"
+WRONG_OLD = "原密码不正确"
 
 
 def needs_totp(account: Account) -> bool:
@@ -89,10 +99,10 @@ def is_locked(cred: Credential, now: datetime) -> bool:
 
 
 def _fail(session: Session, settings: Settings, account: Account, cred: Credential, what: str, now: datetime) -> LoginRefused:
-    """Count a failure (locking at the limit), audit it and build the refusal to raise."""
+    """Count a failure (locking at the limit, and telling the office), audit it and build the
+    refusal to raise: `what`, the same whether or not this failure locked the account."""
     cred.failures += 1
-    left = settings.login_max_failures - cred.failures
-    if left <= 0:
+    if cred.failures >= settings.login_max_failures:
         minutes = settings.login_lockout_minutes
         # 0 minutes: locked until the office resets the password (a lock far in the future).
         cred.locked_until = now + (timedelta(minutes=minutes) if minutes else timedelta(days=36500))
@@ -100,16 +110,28 @@ def _fail(session: Session, settings: Settings, account: Account, cred: Credenti
     session.add(cred)
     record_refusal(session=session, actor=account.name, action="登录失败（被拒绝）", entity="account",
                    entity_id=account.id, now=now, detail={"reason": what})
-    if left <= 0:
+    if cred.failures == 0:
         record_event(session=session, actor="系统", action="账户锁定", entity="account", entity_id=account.id, now=now,
                      detail={"account": account.name, "failures": settings.login_max_failures})
-        return LoginRefused(_locked_message(cred, settings))
-    return LoginRefused(f"{what}（再错{left}次账户将被锁定）")
+        _tell_office(session, settings, account, cred, now)
+    return LoginRefused(what)
+
+
+def _tell_office(session: Session, settings: Settings, account: Account, cred: Credential, now: datetime) -> None:
+    """An alert to the office that an account locked: someone may be guessing its password."""
+    until = (f"锁定至{aware(cred.locked_until):%m月%d日 %H:%M}" if cred.locked_until and settings.login_lockout_minutes
+             else "锁定至巡察办重置密码")
+    enqueue_alert(session=session, settings=settings, key=f"account:{account.id}:locked:{now.isoformat()}",
+                  role=Role.OFFICE, title="【账户锁定】" + account.name,
+                  body=f"账户“{account.name}”连续{settings.login_max_failures}次登录失败，已{until}。"
+                       "如非本人输错，可能有人在猜测该账户的密码；请与本人核实，需要时用“set-password”重置密码。",
+                  link=settings.office_link(), now=now)
 
 
 def check_password(*, session: Session, settings: Settings, name: str, password: str, now: datetime) -> Account:
     """The account whose password this is; LoginRefused otherwise (the caller commits, so a
-    failure is counted and audited even though the login is refused)."""
+    failure is counted and audited even though the login is refused). Every wrong answer reads
+    WRONG; a lock is told only to the right password."""
     account = find_account(session, name)
     cred = credential_of(session, account) if account is not None else None
     if account is None or cred is None or not account.active:
@@ -117,13 +139,17 @@ def check_password(*, session: Session, settings: Settings, name: str, password:
         record_refusal(session=session, actor=name.strip()[:50] or "（未署名）", action="登录失败（被拒绝）",
                        entity="account", entity_id=account.id if account else None, now=now,
                        detail={"reason": "无此用户、未设置密码或已停用"})
-        raise LoginRefused("姓名或密码不正确，或尚未设置初始密码（请联系巡察办）")
-    if is_locked(cred, now):
-        raise LoginRefused(_locked_message(cred, settings))
+        raise LoginRefused(WRONG)
     try:
         HASHER.verify(cred.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        raise _fail(session, settings, account, cred, "姓名或密码不正确", now) from None
+        if is_locked(cred, now):  # not counted again, and not told: the answer of any wrong password
+            record_refusal(session=session, actor=account.name, action="登录失败（被拒绝）", entity="account",
+                           entity_id=account.id, now=now, detail={"reason": "账户锁定期间密码不正确"})
+            raise LoginRefused(WRONG) from None
+        raise _fail(session, settings, account, cred, WRONG, now) from None
+    if is_locked(cred, now):
+        raise LoginRefused(_locked_message(cred, settings))
     if HASHER.check_needs_rehash(cred.password_hash):
         cred.password_hash = HASHER.hash(password)
     if not needs_totp(account):
@@ -139,7 +165,7 @@ def change_password(*, session: Session, account: Account, old: str, new: str, r
     try:
         HASHER.verify(cred.password_hash, old)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        raise LoginRefused("原密码不正确") from None
+        raise LoginRefused(WRONG_OLD) from None
     if new != repeat:
         raise LoginRefused("两次输入的新密码不一致")
     if problem := password_problem(new, name=account.name):
@@ -200,7 +226,9 @@ def check_totp(*, session: Session, settings: Settings, account: Account, code: 
     key = secret if secret is not None else open_secret(settings, cred.totp_secret_enc)
     step = _matching_step(key, code, now)
     if step is None or step <= cred.totp_last_step:
-        raise _fail(session, settings, account, cred, "动态口令不正确或已使用过", now)
+        refusal = _fail(session, settings, account, cred, WRONG_CODE, now)
+        # The password was right: the person may be told that this code locked the account.
+        raise LoginRefused(_locked_message(cred, settings)) if is_locked(cred, now) else refusal
     cred.totp_last_step, cred.failures = step, 0
     if enrolling:
         cred.totp_secret_enc, cred.totp_enrolled_at = seal_secret(settings, key), now

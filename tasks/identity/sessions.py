@@ -136,6 +136,25 @@ def advance(*, session: Session, login: LoginSession, account: Account, now: dat
     return Stage(login.stage)
 
 
+def renew(*, session: Session, login: LoginSession) -> str:
+    """A new token for the same login (after the second factor, after a password change): a token
+    seen or planted before the step (session fixation) no longer opens anything. Returns it."""
+    token = secrets.token_urlsafe(32)
+    login.token_hash = digest(token)
+    session.add(login)
+    return token
+
+
+def end_others(*, session: Session, login: LoginSession, now: datetime) -> int:
+    """End every other live session of the login's account (its password was just changed)."""
+    rows = session.exec(select(LoginSession).where(LoginSession.account_id == login.account_id,
+                                                   LoginSession.id != login.id,
+                                                   LoginSession.ended_at == None)).all()  # noqa: E711
+    for row in rows:
+        end(session=session, login=row, now=now)
+    return len(rows)
+
+
 def end(*, session: Session, login: LoginSession, now: datetime) -> None:
     login.ended_at = now
     session.add(login)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from models.access import CODE_GATES, GATE_ROLES, Scope
-from models.clock import aware
+from models.clock import CHINA, aware
 from models.enums import ApprovalStatus, Gate, Role
 from models.errors import DomainError
 from models.settings import Settings
@@ -119,6 +119,11 @@ def check_approver(*, session: Session, settings: Settings, approval_id: int, ap
         return ""
     if not code.strip():
         return "请填写审批提醒中的验证码"
+    if approval.code_failures >= MAX_CODE_FAILURES:  # void, and its new code held back (below): nothing is tried
+        if (wait := _renewal_wait(settings, approval, now)) is not None:
+            return f"验证码已作废，{wait:%H:%M}后再办理时将发送新的验证码"
+        _send_new_code(session, settings, approval, now, f"验证码连续{MAX_CODE_FAILURES}次填写错误")
+        return f"验证码连续{MAX_CODE_FAILURES}次错误，原验证码已作废，新的验证码已发送给审批人"
     if approval.code_expires_at is None or aware(approval.code_expires_at) <= now:
         _send_new_code(session, settings, approval, now, "的验证码已过期")
         return "验证码已过期，新的验证码已发送给审批人"
@@ -126,10 +131,24 @@ def check_approver(*, session: Session, settings: Settings, approval_id: int, ap
         approval.code_failures += 1
         session.add(approval)
         if approval.code_failures >= MAX_CODE_FAILURES:
+            if (wait := _renewal_wait(settings, approval, now)) is not None:
+                return f"验证码连续{MAX_CODE_FAILURES}次错误，原验证码已作废，{wait:%H:%M}后再办理时将发送新的验证码"
             _send_new_code(session, settings, approval, now, f"验证码连续{MAX_CODE_FAILURES}次填写错误")
             return f"验证码连续{MAX_CODE_FAILURES}次错误，原验证码已作废，新的验证码已发送给审批人"
         return "验证码不正确"
     return ""
+
+
+RENEWAL_GAP = timedelta(hours=1)  # at most one new code (and its alert) per asking of a gate per hour
+
+
+def _renewal_wait(settings: Settings, approval: Approval, now: datetime) -> datetime | None:
+    """When a voided code may be replaced, if a code was re-sent (not the asking's first) less
+    than an hour ago: guessing gets MAX_CODE_FAILURES tries an hour, and the approver one alert."""
+    if approval.codes_issued < 2 or approval.code_expires_at is None:
+        return None
+    issued = aware(approval.code_expires_at) - timedelta(hours=settings.approval_code_hours)
+    return (issued + RENEWAL_GAP).astimezone(CHINA) if issued + RENEWAL_GAP > now else None
 
 
 def open_gate(

@@ -503,20 +503,26 @@ def _shot(page: Any, name: str) -> None:
 
 def test_five_wrong_passwords_lock_the_account(stack: Any, page: Any) -> None:
     who = ready_account("黄磊")
+    # A browser of its own behind the HTTPS front (the stack believes 127.0.0.1's X-Forwarded-For):
+    # its failures do not make the other tests' logins from loopback wait.
+    page.context.set_extra_http_headers({"x-forwarded-for": f"198.19.{secrets.randbelow(250)}.{secrets.randbelow(250)}"})
     page.goto(stack.ui_url + "/runs")  # sent to the login page first
     page.wait_for_url(re.compile(r"/login\?next="))
-    errors = []
-    for n in range(5):
+    errors: list[str] = []
+    while len([e for e in errors if not e.startswith("尝试次数过多")]) < 5:  # the stack locks at five
         page.get_by_label("姓名", exact=True).fill(who.name)
-        page.get_by_label("密码", exact=True).fill(f"wrong-password-{n}")
+        page.get_by_label("密码", exact=True).fill(f"wrong-password-{len(errors)}")
         _submit(page, "登录")
         errors.append(page.get_by_role("alert").inner_text())
-    assert errors[0] == "姓名或密码不正确（再错4次账户将被锁定）", errors
-    assert errors[4].startswith("账户已锁定（连续5次登录失败）"), errors
+        if errors[-1].startswith("尝试次数过多"):  # the gateway's wait before the next try
+            time.sleep(int(re.search(r"请(\d+)秒", errors[-1]).group(1)))  # type: ignore[union-attr]
+    # Every wrong password reads alike (no count of tries left, no word of the lock).
+    assert {e for e in errors if not e.startswith("尝试次数过多")} == {"姓名或密码不正确"}, errors
+    time.sleep(5)  # past the name's last wait
     page.get_by_label("姓名", exact=True).fill(who.name)
     page.get_by_label("密码", exact=True).fill(who.password)  # the right one, too late
     _submit(page, "登录")
-    assert page.get_by_role("alert").inner_text().startswith("账户已锁定")
+    assert page.get_by_role("alert").inner_text().startswith("账户已锁定（连续5次登录失败）")
     _shot(page, "locked")
     assert page.request.post(stack.ui_url + "/api/flow_runs/filter", data={}).status == 401
     ready_account("黄磊")  # the office's reset lifts the lock (later tests use the account)

@@ -152,6 +152,7 @@ def test_a_leader_answers_from_the_alerts_phone_link_with_the_code(stack: Any) -
     import httpx
     from prefect.deployments import run_deployment
 
+    from tasks.identity import phone as phone_wrong
     from tests.support.driver import live_code
 
     round_name = f"手机审批测试-{secrets.token_hex(3)}"
@@ -167,10 +168,15 @@ def test_a_leader_answers_from_the_alerts_phone_link_with_the_code(stack: Any) -
         assert body is not None and f"{stack.ui_url}/approve/{run.id}" in body
         with httpx.Client(base_url=stack.ui_url, timeout=60) as phone:
             page = phone.get(f"/approve/{run.id}")
-            assert page.status_code == 200 and "方案及组成人员审批" in page.text and round_name in page.text
+            # The gate's name only, before a valid code: not the round, not the decision.
+            assert page.status_code == 200 and "方案及组成人员审批" in page.text and round_name not in page.text
             wrong = phone.post(f"/approve/{run.id}", data={"decision": "批准", "approver": "张明", "code": "000000"
                                                           if code != "000000" else "111111"})
-            assert wrong.status_code == 403 and "验证码不正确" in wrong.text
+            assert wrong.status_code == 403 and phone_wrong.WRONG in wrong.text and round_name not in wrong.text
+            stranger = phone.post(f"/approve/{run.id}", data={"approver": "刘洋", "code": code})
+            assert stranger.status_code == 403 and phone_wrong.WRONG in stranger.text and "巡察组" not in stranger.text
+            shown = phone.post(f"/approve/{run.id}", data={"approver": "张明", "code": code})
+            assert shown.status_code == 200 and round_name in shown.text and '<option value="批准"' in shown.text
             assert read(run.id).state.is_paused()  # type: ignore[union-attr]
             done = phone.post(f"/approve/{run.id}", data={"decision": "批准", "approver": "张明", "code": code})
             assert done.status_code == 200 and "已提交：批准" in done.text, done.text
@@ -232,3 +238,109 @@ def test_reads_are_scoped_like_writes(stack: Any) -> None:
         retire_round(round_name)
         for c in (contact, member, office):
             c.close()
+
+
+# Against an attacker ----------------------------------------------------------------------------
+
+def _login_as(client: Any, name: str, password: str, source: str) -> Any:
+    from tests.support.gateway import login_post
+
+    return login_post(client, name, password, **{"x-forwarded-for": source})
+
+
+def _alert(r: Any) -> str:
+    import re
+
+    m = re.search(r'role="alert">([^<]*)<', r.text)
+    return m.group(1) if m else ""
+
+
+def test_guessing_waits_per_source_and_name_and_a_lock_tells_the_office(stack: Any, inbox: Any) -> None:
+    """Behind the HTTPS front (the stack believes 127.0.0.1's X-Forwarded-For): an unknown name and
+    a wrong password read alike; one source waits after three failures whatever names it tries,
+    another source does not; one name waits whatever the source; the lock comes after the waits and
+    the office's receiver hears of it; only the right password is told of the lock."""
+    import httpx
+
+    from models.tables import Alert
+
+    who = ready_account("高峰")  # no other test logs in as 高峰 (its name's waits stay an hour)
+    tag = secrets.randbelow(200) + 20
+    try:
+        with httpx.Client(base_url=stack.ui_url, follow_redirects=False, timeout=60) as c:
+            unknown = _login_as(c, "路人甲", "guess-123456", f"198.18.{tag}.1")
+            wrong = _login_as(c, who.name, "guess-123456", f"198.18.{tag}.2")
+            assert (unknown.status_code, _alert(unknown)) == (wrong.status_code, _alert(wrong)) == (401, "姓名或密码不正确")
+            # (the wait after the third is 1 s in the stack: a loaded machine may let one more through)
+            spray = [_login_as(c, f"路人{n}", "guess-123456", f"198.18.{tag}.3").status_code for n in range(6)]
+            assert spray[:3] == [401, 401, 401] and 429 in spray[3:], spray
+            n, started = 1, time.monotonic()  # one failure of 高峰 so far
+            while n < 5:
+                r = _login_as(c, who.name, "guess-123456", f"198.18.{tag}.{10 + n}")
+                if r.status_code == 429:
+                    time.sleep(int(_alert(r).split("请")[1].split("秒")[0]))
+                    continue
+                assert _alert(r) == "姓名或密码不正确"
+                n += 1
+            assert time.monotonic() - started >= 3  # waits of 1 s and 2 s before the fourth and fifth
+            time.sleep(5)  # past the name's last wait, well inside the 30-minute lock
+            locked = _login_as(c, who.name, who.password, f"198.18.{tag}.99")
+            assert "账户已锁定（连续5次登录失败）" in _alert(locked)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any("账户“高峰”连续5次登录失败" in m.get("message", "")
+                                                      for m in inbox.messages):
+            time.sleep(1)
+        assert any("账户“高峰”连续5次登录失败" in m.get("message", "") for m in inbox.messages)
+        with session_scope() as s:
+            assert s.exec(select(Alert).where(Alert.role == "office", Alert.title == "【账户锁定】高峰")).first()
+    finally:
+        ready_account("高峰")
+
+
+def test_the_phone_page_waits_per_client_and_per_gate_on_the_stack(stack: Any) -> None:
+    import httpx
+    from prefect.deployments import run_deployment
+
+    from tasks.identity import phone
+
+    round_name = f"手机限速测试-{secrets.token_hex(3)}"
+    run = run_deployment("巡察轮次/发起巡察", parameters={"params": _round_params(round_name)}, timeout=0)
+    try:
+        wait_for(run.id, paused=True, timeout=300)
+        with httpx.Client(base_url=stack.ui_url, timeout=60) as c:
+            answers = [c.post(f"/approve/{run.id}", data={"approver": "张明", "code": f"{k:06d}"},
+                              headers={"x-forwarded-for": "198.18.5.5"}) for k in range(8)]
+            statuses = [r.status_code for r in answers]
+            assert statuses[:3] == [403, 403, 403] and 429 in statuses[3:], statuses
+            assert {_alert(r) for r in answers if r.status_code == 403} == {phone.WRONG}
+        gate = waiting_approval(run.id)
+        with session_scope() as s:  # the refused ones checked no code
+            assert s.get(Approval, gate.id).code_failures == statuses.count(403)  # type: ignore[union-attr]
+    finally:
+        retire_round(round_name)
+
+
+def test_headers_and_session_renewal_on_the_stack(stack: Any) -> None:
+    """The gateway's pages carry a strict policy; Prefect's UI still loads its own scripts (only
+    framing and referrer rules added); the token changes once the second factor is proved."""
+    import httpx
+
+    from tests.support.driver import totp_code
+    from tests.support.gateway import login_post, totp_post
+
+    with httpx.Client(base_url=stack.ui_url, follow_redirects=False, timeout=60) as c:
+        h = c.get("/login").headers
+        assert "default-src 'none'" in h["content-security-policy"] and h["x-frame-options"] == "DENY"
+        assert h["x-content-type-options"] == "nosniff" and h["referrer-policy"] == "same-origin"
+        leader = ready_account("张明")
+        assert login_post(c, leader.name, leader.password).headers["location"] == "/login/totp"
+        before = c.cookies["xuncha_session"]
+        assert totp_post(c, totp_code(leader.name, leader.secret)).status_code == 303
+        assert c.cookies["xuncha_session"] != before
+        page = c.get("/runs", headers={"accept": "text/html"})
+        assert page.status_code == 200 and "<script" in page.text
+        assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+        assert page.headers["x-frame-options"] == "DENY"
+    with httpx.Client(base_url=stack.ui_url, follow_redirects=False, timeout=60) as stale:
+        stale.cookies.set("xuncha_session", before)
+        assert stale.get("/gateway/me").status_code == 401

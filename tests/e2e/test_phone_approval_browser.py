@@ -6,10 +6,12 @@ screenshot goes to docs/screenshots/approve-phone.png for the README."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from deployments.gateway.app import create_app
 from deployments.ops.stack import free_port
@@ -17,8 +19,9 @@ from models.clock import now as clock_now
 from models.db import session_scope
 from models.enums import Gate, Stage
 from models.settings import get_settings
-from models.tables import Inspection
+from models.tables import Alert, Inspection
 from tasks.clues.ledger import store_clue
+from tasks.infra.alerts import message_text
 from tasks.lifecycle.approvals import open_gate
 from tasks.lifecycle.findings import record_findings
 from tasks.planning.org import load_org, read_org_file
@@ -46,11 +49,20 @@ def test_the_report_gate_on_a_phone_shows_what_is_decided(cli_home: Path) -> Non
             *sample_findings(), finding("财务报销审核不严，部分报销凭证缺少审批签字，涉及金额较大且时间跨度较长", category="全面从严治党")])
         store_clue(session=s, inspection=insp, kind="违纪违法线索", summary=SECRET, by="巡察组", now=t)
         advance(s, settings, iid, Stage.REPORTING, now=t)
-        open_gate(session=s, settings=settings, round_id=insp.round_id, inspection_id=iid, gate=Gate.REPORT, attempt=1,
-                  flow_run_id=run_id, now=t)
+        approval = open_gate(session=s, settings=settings, round_id=insp.round_id, inspection_id=iid, gate=Gate.REPORT,
+                             attempt=1, flow_run_id=run_id, now=t)
+        alert = s.exec(select(Alert).where(Alert.dedupe_key == f"gate:{approval.id}:ask")).first()
+        assert alert is not None
+        code = re.search(r"验证码：(\d{6})", message_text(settings, alert)).group(1)  # type: ignore[union-attr]
     with served(create_app(upstream=f"http://127.0.0.1:{free_port()}"), "gateway") as url, chromium() as browser:
         page = browser.new_page(viewport=PHONE, locale="zh-CN")
         page.goto(f"{url}/approve/{run_id}")
+        # Before a valid code the gate's name only; name and code from the alert open the matter.
+        assert "报告审议" in page.content() and "发现问题" not in page.content()
+        page.get_by_label("审批人（本人姓名）").fill("张明")
+        page.get_by_label("验证码").fill(code)
+        with page.expect_navigation():
+            page.get_by_role("button", name="核验").click()
         subject = page.get_by_role("region", name="审批事项")
         text = subject.inner_text()
         assert "发现问题 4 个（其中立行立改 1 个）" in text and "问题线索 1 件" in text

@@ -22,10 +22,10 @@ from deployments.ops.stack import free_port
 from models.clock import now as clock_now
 from models.db import session_scope
 from tasks.identity.accounts import reset_password
-from tasks.identity.credentials import find_account
+from tasks.identity.credentials import credential_of, find_account
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
-from tests.support.gateway import ORIGIN
+from tests.support.gateway import ORIGIN, csrf, login_post, password_post, totp_post
 
 
 def prefect_routes() -> list[tuple[str, str]]:
@@ -91,8 +91,8 @@ def test_a_forged_or_stale_cookie_opens_nothing(gateway: TestClient) -> None:
     assert gateway.get("/gateway/me").status_code == 401
 
 
-def _login(client: TestClient, name: str, password: str) -> Any:
-    return client.post("/login", data={"name": name, "password": password, "next": "/runs"})
+def _login(client: TestClient, name: str, password: str, **headers: str) -> Any:
+    return login_post(client, name, password, "/runs", **headers)
 
 
 def test_first_login_changes_the_password_then_the_door_opens(gateway: TestClient) -> None:
@@ -104,9 +104,9 @@ def test_first_login_changes_the_password_then_the_door_opens(gateway: TestClien
     assert gateway.get("/runs", headers={"accept": "text/html"}).headers["location"] == "/password"
     page = gateway.get("/password")
     assert "首次登录" in page.text
-    bad = gateway.post("/password", data={"old": pw, "new": "short1", "repeat": "short1"})
+    bad = password_post(gateway, pw, "short1")
     assert bad.status_code == 400 and "至少10位" in bad.text
-    r = gateway.post("/password", data={"old": pw, "new": "linjing-2026-new", "repeat": "linjing-2026-new"})
+    r = password_post(gateway, pw, "linjing-2026-new")
     assert r.status_code == 303 and r.headers["location"] == "/runs"
     assert gateway.get("/gateway/me").json() == {"name": "林静", "role": "巡察组组员"}
     # Forwarded now (nothing listens upstream in this test: the proxy says 502).
@@ -124,9 +124,9 @@ def test_office_and_leaders_need_the_second_factor(gateway: TestClient) -> None:
     assert "绑定动态口令" in page and "绑定后不再显示" in page
     secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")  # type: ignore[union-attr]
     assert f"secret={secret}" in re.search(r'id="totp-uri">([^<]+)<', page).group(1)  # type: ignore[union-attr]
-    r = gateway.post("/login/totp", data={"code": pyotp.TOTP(secret).now()})
+    r = gateway.post("/login/totp", data={"code": pyotp.TOTP(secret).now(), "csrf": csrf(page)})
     assert r.headers["location"] == "/password"  # then the initial password is changed
-    gateway.post("/password", data={"old": pw, "new": "zhangming-2026", "repeat": "zhangming-2026"})
+    password_post(gateway, pw, "zhangming-2026")
     assert gateway.get("/gateway/me").status_code == 200
     gateway.post("/logout")
     # The next login asks for a code and no longer shows the secret.
@@ -134,22 +134,30 @@ def test_office_and_leaders_need_the_second_factor(gateway: TestClient) -> None:
     assert r.headers["location"] == "/login/totp"
     page = gateway.get("/login/totp").text
     assert secret not in page and "绑定" not in page
-    wrong = gateway.post("/login/totp", data={"code": "12345x"})
+    wrong = totp_post(gateway, "12345x")
     assert wrong.status_code == 401 and "动态口令不正确" in wrong.text
     assert gateway.get("/gateway/me").status_code == 401
 
 
-def test_wrong_passwords_lock_the_account(gateway: TestClient) -> None:
+def test_wrong_passwords_lock_the_account(gateway: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten failures lock (the waits between them passed by the clock), and only the right password
+    is told so; each wrong one reads like an unknown name's."""
     pw = initial_password("刘洋")
-    texts = [_login(gateway, "刘洋", "not-the-password-1").text for _ in range(5)]
-    assert "再错4次" in texts[0] and "账户已锁定" in texts[4]
-    assert "账户已锁定" in _login(gateway, "刘洋", pw).text
+    texts = [_login(gateway, "刘洋", "not-the-password-1").text for _ in range(3)]
+    clock = clock_now()
+    for _ in range(7):
+        clock += timedelta(minutes=16)  # longer than any wait (15 minutes at most)
+        monkeypatch.setattr(gateway_app, "now", lambda at=clock: at)
+        texts.append(_login(gateway, "刘洋", "not-the-password-1").text)
+    assert all("姓名或密码不正确" in t and "锁定" not in t for t in texts)
+    monkeypatch.setattr(gateway_app, "now", lambda: clock + timedelta(minutes=2))  # past the wait, inside the lock
+    assert "账户已锁定（连续10次登录失败）" in _login(gateway, "刘洋", pw).text
 
 
 def test_an_idle_session_is_sent_back_to_login(gateway: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     pw = initial_password("黄磊")
     _login(gateway, "黄磊", pw)
-    gateway.post("/password", data={"old": pw, "new": "huanglei-2026", "repeat": "huanglei-2026"})
+    password_post(gateway, pw, "huanglei-2026")
     assert gateway.get("/gateway/me").status_code == 200
     later = clock_now() + timedelta(minutes=31)
     monkeypatch.setattr(gateway_app, "now", lambda: later)
@@ -163,7 +171,9 @@ def test_an_oversized_form_is_refused_not_cut(gateway: TestClient) -> None:
     initial_password("刘洋")
     r = gateway.post("/login", data={"name": "刘洋", "password": "x" * 20_000})
     assert r.status_code == 413 and "提交的内容过长" in r.json()["detail"]
-    assert "再错4次" in _login(gateway, "刘洋", "not-the-password-1").text  # the first failure
+    with session_scope() as s:
+        cred = credential_of(s, find_account(s, "刘洋"))  # type: ignore[arg-type]
+        assert cred is not None and cred.failures == 0  # not counted
 
 
 def test_cross_site_posts_are_refused(gateway: TestClient) -> None:
@@ -223,7 +233,8 @@ def test_a_leader_answers_from_a_phone_with_the_code(gateway: TestClient) -> Non
 
     from models.enums import Gate
     from models.settings import get_settings
-    from models.tables import Alert
+    from models.tables import Alert, InspectionRound
+    from tasks.identity import phone
     from tasks.infra.alerts import message_text
     from tasks.lifecycle.approvals import open_gate
     from tests.support.factories import make_round
@@ -240,17 +251,23 @@ def test_a_leader_answers_from_a_phone_with_the_code(gateway: TestClient) -> Non
     assert body is not None and f"/approve/{run_id}" in body  # the alert carries the phone link
     code = re.search(r"验证码：(\d{6})", body).group(1)  # type: ignore[union-attr]
     page = gateway.get(f"/approve/{run_id}")
-    assert "方案及组成人员审批" in page.text and "<option value=\"批准\"" in page.text
-    wrong = gateway.post(f"/approve/{run_id}", data={"decision": "批准", "approver": "张明",
-                                                     "code": f"{(int(code) + 1) % 10**6:06d}"})
-    assert wrong.status_code == 403 and "验证码不正确" in wrong.text
+    # Before a valid code: the gate's name, nothing of the round or of the decision.
+    assert "方案及组成人员审批" in page.text and "<option" not in page.text
+    with session_scope() as s:
+        round_name = s.get(InspectionRound, round_id).name  # type: ignore[union-attr]
+    assert round_name not in page.text and 'aria-label="审批事项"' not in page.text
+    wrong = gateway.post(f"/approve/{run_id}", data={"approver": "张明", "code": f"{(int(code) + 1) % 10**6:06d}"})
+    assert wrong.status_code == 403 and phone.WRONG in wrong.text and round_name not in wrong.text
     other = gateway.post(f"/approve/{run_id}", data={"decision": "批准", "approver": "刘洋", "code": code})
-    assert other.status_code == 403 and "无权办理" in other.text
-    # A comment with a bidirectional override is refused before anything is checked or counted.
+    assert other.status_code == 403 and phone.WRONG in other.text and "无权办理" not in other.text
+    # Right name and code: what is decided, then the decision form.
+    shown = gateway.post(f"/approve/{run_id}", data={"approver": "张明", "code": code})
+    assert shown.status_code == 200 and round_name in shown.text and '<option value="批准"' in shown.text
+    # A comment with a bidirectional override is refused before anything is passed on (the matter stays shown).
     bidi = gateway.post(f"/approve/{run_id}", data={"decision": "批准", "approver": "张明", "code": code,
                                                     "comment": "同意\u202e意同"})
-    assert bidi.status_code == 403 and "“意见”不能包含控制字符或不可见字符（第3个字符，U+202E）" in bidi.text
-    # Right name and code: passed on to Prefect (nothing listens upstream in this test).
+    assert bidi.status_code == 400 and "“意见”不能包含控制字符或不可见字符（第3个字符，U+202E）" in bidi.text
+    # The decision: passed on to Prefect (nothing listens upstream in this test).
     right = gateway.post(f"/approve/{run_id}", data={"decision": "批准", "approver": "张明", "code": code})
     assert right.status_code == 503 and "暂时不能接收" in right.text
     # Gates of other roles are answered after logging in only.

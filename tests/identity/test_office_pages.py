@@ -27,7 +27,7 @@ from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
 from tests.support.driver import ready_account
 from tests.support.factories import in_stationing
-from tests.support.gateway import ORIGIN, csrf, logged_in
+from tests.support.gateway import ORIGIN, csrf, logged_in, login_post
 
 R = AccessRole
 CLUE_SECRET = "线索哨兵文字-ZX81"  # the text of a discipline clue
@@ -304,15 +304,13 @@ def test_unknown_office_paths_are_not_passed_to_prefect(world: World) -> None:
 def test_a_receiver_and_the_leading_group_land_on_the_todo_page_after_login(world: World) -> None:
     acc = ready_account("许丽")
     client = TestClient(world.app, base_url=ORIGIN, follow_redirects=False)
-    r = client.post("/login", data={"name": acc.name, "password": acc.password, "next": "/"})
+    r = login_post(client, acc.name, acc.password)
     assert r.headers["location"] == "/office/"
     acc = ready_account("钱正平")  # a unit's contact: its items and reports are on its pages too
-    r = TestClient(world.app, base_url=ORIGIN, follow_redirects=False).post(
-        "/login", data={"name": acc.name, "password": acc.password, "next": "/"})
+    r = login_post(TestClient(world.app, base_url=ORIGIN, follow_redirects=False), acc.name, acc.password)
     assert r.headers["location"] == "/office/"
     acc = ready_account("刘洋")
-    r = TestClient(world.app, base_url=ORIGIN, follow_redirects=False).post(
-        "/login", data={"name": acc.name, "password": acc.password, "next": "/"})
+    r = login_post(TestClient(world.app, base_url=ORIGIN, follow_redirects=False), acc.name, acc.password)
     assert r.headers["location"] == "/"
     # The leading group answers gates: its to-do page lists them, each with its run's link. Its
     # members have a second factor: the page to go to after it rides in a cookie.

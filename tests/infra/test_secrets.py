@@ -186,8 +186,10 @@ def test_a_dump_of_every_table_holds_no_code_before_or_after_delivery(demo_org: 
     approval, _ = _gate(s, settings, _round_of(s, letter))
     remind_waiting(session=s, settings=settings, now=NOW + timedelta(hours=settings.gate_reminder_hours))
     s.commit()
-    for _ in range(codes.MAX_FAILURES):  # wrong entries: the code is replaced by a new one
-        check_approver(session=s, settings=settings, approval_id=approval.id or 0, approver="张明", code="x", now=NOW)
+    # Wrong entries an hour after the reminder's code (one new code an hour at most): the code is replaced by a new one.
+    later = NOW + timedelta(hours=settings.gate_reminder_hours) + HOUR
+    for _ in range(codes.MAX_FAILURES):
+        check_approver(session=s, settings=settings, approval_id=approval.id or 0, approver="张明", code="x", now=later)
     s.commit()
     waiting = s.exec(select(Alert).where(col(Alert.body).contains(CODE_SLOT))).all()
     sent_later = [m for a in waiting if (m := re.search(r"(验证码|签收码)：(\d{6})", message_text(settings, a)))]

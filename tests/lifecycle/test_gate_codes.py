@@ -122,6 +122,34 @@ def test_too_many_wrong_codes_kill_the_code(demo_org: Session, settings: Setting
     assert check_approver(session=s, settings=settings, approval_id=a.id or 0, approver="张明", code=new, now=NOW) == ""
 
 
+@pytest.mark.both_databases  # the void code and its hour compare stored timestamps
+def test_one_new_code_an_hour_however_fast_codes_are_guessed(demo_org: Session, settings: Settings) -> None:
+    """Guessing past one void code gets the approver one new code; past the next, nothing for an
+    hour, and while void no code is tried at all (not even the right one)."""
+    s = demo_org
+    a = opened(s, settings, Gate.REPORT)
+
+    def guess(code: str, at: timedelta) -> str:
+        return check_approver(session=s, settings=settings, approval_id=a.id or 0, approver="张明", code=code, now=NOW + at)
+
+    def wrong(at: timedelta) -> list[str]:
+        live = codes(s, a.id or 0)[-1]
+        return [guess(f"{(int(live) + 1) % 10**6:06d}", at) for _ in range(MAX_CODE_FAILURES)]
+
+    assert wrong(timedelta())[-1].endswith("新的验证码已发送给审批人")  # the first renewal at once
+    s.commit()
+    second = codes(s, a.id or 0)[-1]
+    held = wrong(timedelta(minutes=10))[-1]
+    assert "原验证码已作废" in held and "后再办理时将发送新的验证码" in held
+    s.commit()
+    assert len(codes(s, a.id or 0)) == 2  # no second alert within the hour
+    assert "后再办理时将发送新的验证码" in guess(second, timedelta(minutes=30))  # void: the right code too
+    assert guess(second, HOUR + timedelta(minutes=1)).endswith("新的验证码已发送给审批人")
+    s.commit()
+    assert len(codes(s, a.id or 0)) == 3
+    assert guess(codes(s, a.id or 0)[-1], HOUR + timedelta(minutes=2)) == ""
+
+
 @pytest.mark.both_databases  # reminders pick waiting gates with SKIP LOCKED on PostgreSQL
 def test_a_decision_spends_the_code_and_reminders_bring_a_fresh_one(demo_org: Session, settings: Settings) -> None:
     s = demo_org

@@ -18,6 +18,7 @@ from models.enums import AccessRole, ApprovalStatus, Gate, TeamRole
 from models.tables import Approval, Inspection, Person, TeamMember
 from tests.support.accounts import E2E_PASSWORD, Login, ready_account, totp_code  # noqa: F401 - the e2e tests import them here
 from tests.support.factories import sent_code
+from tests.support.gateway import login_post, totp_post
 
 
 def read(run_id: UUID | str) -> FlowRun:
@@ -191,10 +192,10 @@ def http_login(ui_url: str, login: Login) -> Any:
     import httpx
 
     client = httpx.Client(base_url=ui_url, follow_redirects=False, timeout=60)
-    r = client.post("/login", data={"name": login.name, "password": login.password, "next": "/"})
+    r = login_post(client, login.name, login.password)
     assert r.status_code == 303, r.text
     if r.headers["location"] == "/login/totp":
-        r = client.post("/login/totp", data={"code": totp_code(login.name, login.secret)})
+        r = totp_post(client, totp_code(login.name, login.secret))
         assert r.status_code == 303, r.text
     assert client.get("/gateway/me").status_code == 200
     return client
