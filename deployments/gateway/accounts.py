@@ -14,7 +14,8 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from deployments.gateway.app import db
+from deployments.gateway.office_forms import PREFIX, after_post, notice_of
+from deployments.gateway.web import db
 from models.access import Forbidden
 from models.clock import now
 from models.errors import DomainError
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 async def _page(office: Office, request: Request, who: Who, *, status: int = 200, error: str = "",
                 shown: accounts.Reset | None = None) -> Response:
-    from deployments.gateway.office import notice_of
-
     t = now()
     lines = await db(lambda s: accounts.account_lines(session=s, by=_me(s, who), now=t))
     return office.render(request, who, "accounts.html", status=status, lines=lines, error=error, shown=shown,
@@ -49,8 +48,6 @@ async def view(office: Office, request: Request, who: Who) -> Response:
 
 async def _act(office: Office, request: Request, who: Who,
                work: Callable[[Session, Account, str], accounts.Reset], done: Callable[[accounts.Reset], str]) -> Response:
-    from deployments.gateway.office import PREFIX, after_post
-
     name = office.form(request).get("name", "").strip()
     if not name:
         return await _page(office, request, who, status=400, error="请选择用户")

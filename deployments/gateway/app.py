@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import parse_qs, quote, urlsplit
+from typing import Any
+from urllib.parse import quote
 
 import anyio
 import httpx
@@ -27,7 +27,6 @@ from fastapi_proxy_lib.core.http import ReverseHttpProxy
 from fastapi_proxy_lib.core.websocket import ReverseWebSocketProxy
 from sqlmodel import Session
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -46,9 +45,16 @@ from deployments.gateway.policy import (
     socket_reader,
 )
 from deployments.gateway.reads import Reads
+from deployments.gateway.web import (
+    FormTooLong,
+    audit_refused,
+    db,
+    parse_form,
+    refused,
+    same_origin,
+)
 from models.access import Action, Forbidden, require, uses_platform
 from models.clock import now
-from models.db import get_engine
 from models.enums import AccessRole, Gate
 from models.errors import DomainError
 from models.settings import Settings, get_settings
@@ -57,15 +63,13 @@ from models.text import first_control
 from tasks.identity import credentials, door, phone, receipts, sessions, throttle
 from tasks.identity.sessions import Ended, Stage
 from tasks.identity.throttle import Kind as Throttle
-from tasks.infra.audit import record_event, record_refusal
+from tasks.infra.audit import record_event
 from tasks.ops import run_names, start_checks
 from tasks.stationing import indicators
 
 log = logging.getLogger("xuncha.gateway")
 COOKIE = "xuncha_session"
-T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
-FORM_LIMIT = 16_384
 # Prefect's per-browser choice of UI (prefect/server/api/server.py UI_VERSION_COOKIE_NAME): never
 # passed on, so the classic UI is served whatever the browser says.
 UI_COOKIE = "prefect_ui_version"
@@ -76,37 +80,6 @@ STALE_FORM = "页面已过期或来源不明，请重新输入后提交"
 REASONS = {"idle": Ended.IDLE.value, "expired": Ended.EXPIRED.value, "logout": Ended.LOGGED_OUT.value}
 
 
-def _db(work: Callable[[Session], T]) -> T:
-    """Run `work` in one transaction; commit even when it raises a refusal (a failed login is
-    counted and audited), roll back on anything else."""
-    with Session(get_engine(), expire_on_commit=False) as s:
-        try:
-            result = work(s)
-        except (credentials.LoginRefused, Forbidden):
-            s.commit()
-            raise
-        except BaseException:
-            s.rollback()
-            raise
-        s.commit()
-        return result
-
-
-async def db(work: Callable[[Session], T]) -> T:
-    return await run_in_threadpool(_db, work)
-
-
-OFFICE_REFUSED = "办公页面（被拒绝）"  # the audit name of a refusal on the office's own pages
-
-
-async def audit_refused(actor: str, request: Request, reason: str, *, action: str, entity: str) -> None:
-    """The audit record of a request the gateway refused: who, which call, why."""
-    t = now()
-    await db(lambda s: record_refusal(session=s, actor=actor, action=action, entity=entity, entity_id=None, now=t,
-                                      detail={"method": request.method, "path": request.url.path[:200],
-                                              "reason": reason[:300]}))
-
-
 def _safe_next(value: str | None) -> str:
     """Only a path on this site (no open redirect)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -114,30 +87,8 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
-class FormTooLong(Exception):
-    """A form longer than its limit: refused whole (413), never cut and used."""
-
-
-def parse_form(body: bytes, limit: int = FORM_LIMIT) -> dict[str, str]:
-    if len(body) > limit:
-        raise FormTooLong
-    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-
-
 async def _too_long(request: Request, exc: Exception) -> Response:
     return refused("提交的内容过长，请删减后重新提交", 413)
-
-
-def same_origin(request: Request | WebSocket) -> bool:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", "")
-
-
-def refused(reason: str, status: int = 403) -> JSONResponse:
-    return JSONResponse({"detail": reason, "exception_message": reason}, status_code=status,
-                        headers={"X-Xuncha-Refused": quote(reason)})
 
 
 def _is_navigation(request: Request) -> bool:

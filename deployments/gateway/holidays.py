@@ -12,7 +12,8 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from deployments.gateway.app import db
+from deployments.gateway.office_forms import PREFIX, after_post, notice_of
+from deployments.gateway.web import db
 from models.access import Forbidden
 from models.clock import now
 from models.errors import DomainError
@@ -27,8 +28,6 @@ EXAMPLE = "元旦:\n  放假: {y}-01-01 至 {y}-01-03\n春节:\n  放假: {y}-02
 
 async def _page(office: Office, request: Request, who: Who, *, status: int = 200, error: str = "",
                 values: dict[str, str] | None = None) -> Response:
-    from deployments.gateway.office import notice_of
-
     t = now()
     asked = request.query_params.get("year", "")
 
@@ -52,8 +51,6 @@ async def view(office: Office, request: Request, who: Who) -> Response:
 
 
 async def enter(office: Office, request: Request, who: Who) -> Response:
-    from deployments.gateway.office import PREFIX, after_post
-
     form, t = office.form(request), now()
     raw = form.get("year", "").strip()
     if not (raw.isdigit() and len(raw) == 4):

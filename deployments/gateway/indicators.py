@@ -11,7 +11,8 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from deployments.gateway.app import db
+from deployments.gateway.office_forms import PREFIX, after_post, notice_of
+from deployments.gateway.web import db
 from models.access import Action, Forbidden
 from models.clock import now
 from models.errors import DomainError
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
 async def _page(office: Office, request: Request, who: Who, *, status: int = 200, error: str = "",
                 values: dict[str, str] | None = None) -> Response:
-    from deployments.gateway.office import notice_of
-
     def read(s: Session) -> tuple[list[ind.UnitCoverage], list[Indicator]]:
         return ind.coverage_in_reach(session=s, account=account(s, who.name)), ind.library(session=s)
 
@@ -43,8 +42,6 @@ async def view(office: Office, request: Request, who: Who) -> Response:
 
 
 async def examine(office: Office, request: Request, who: Who) -> Response:
-    from deployments.gateway.office import PREFIX, after_post
-
     form, t = office.form(request), now()
     methods = [v for k, v in form.items() if k.startswith("method-")]
     try:

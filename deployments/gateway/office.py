@@ -9,8 +9,6 @@ tasks/clues/ledger.py, which audits each read; nothing confidential is logged.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
@@ -26,7 +24,9 @@ from starlette.routing import Route
 
 from deployments.gateway import accounts, holidays, indicators, rectification, results, undelivered
 from deployments.gateway import talks as talk_pages
-from deployments.gateway.app import (
+from deployments.gateway.office_forms import PREFIX, after_post, csrf_ok, csrf_token, notice_of
+from deployments.gateway.pages import STYLE
+from deployments.gateway.web import (
     FORM_LIMIT,
     OFFICE_REFUSED,
     audit_refused,
@@ -34,8 +34,6 @@ from deployments.gateway.app import (
     parse_form,
     same_origin,
 )
-from deployments.gateway.hardening import session_token, session_token_ok
-from deployments.gateway.pages import STYLE
 from models.access import Action, Forbidden, allowed, require, uses_platform
 from models.clock import now
 from models.db import record_id
@@ -45,13 +43,11 @@ from models.tables import Account, LoginSession
 from models.text import first_control
 from tasks.clues import ledger, views
 from tasks.identity import todo
-from tasks.identity.keys import purpose_keys
 from tasks.identity.sessions import Stage
 
 if TYPE_CHECKING:
     from deployments.gateway.app import Gateway
 
-PREFIX = "/office"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # A plan or progress form: up to some hundred items of 2,000 characters (percent-encoded, 9 bytes each).
 RECTIFICATION_LIMIT = 4 * 1024 * 1024
@@ -68,34 +64,6 @@ def landing(role: AccessRole, next_url: str) -> str:
     the UI, whose first page the gateway makes the runs list for all but the office (policy.page_for)."""
     to_todo = not uses_platform(role) or role is AccessRole.LEADING_GROUP
     return f"{PREFIX}/" if next_url == "/" and to_todo else next_url
-
-
-def csrf_token(gw: Gateway, login: LoginSession) -> str:
-    return session_token(gw.settings, login)
-
-
-def csrf_ok(gw: Gateway, login: LoginSession, token: str) -> bool:
-    return session_token_ok(gw.settings, login, token)
-
-
-def _notice_mac(key: bytes, login: LoginSession, text: str) -> str:
-    return hmac.new(key, f"{login.token_hash}\n{text}".encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def after_post(gw: Gateway, login: LoginSession, path: str, text: str, *, query: str = "",
-               anchor: str = "") -> RedirectResponse:
-    """Back to a page after a form was done, with the confirmation to show there. The text rides in
-    the address signed for this session, so a crafted link cannot show a false "已签收"."""
-    mac = _notice_mac(purpose_keys(gw.settings, "notice")[0], login, text)
-    return RedirectResponse(f"{path}?{query + '&' if query else ''}done={quote(text)}&sig={mac}"
-                            + (f"#{anchor}" if anchor else ""), status_code=303)
-
-
-def notice_of(gw: Gateway, login: LoginSession, request: Request) -> str:
-    """The confirmation an address carries, if this gateway signed it for this session; else none."""
-    text, sig = request.query_params.get("done", ""), request.query_params.get("sig", "")
-    ok = bool(text) and any(hmac.compare_digest(_notice_mac(k, login, text), sig) for k in purpose_keys(gw.settings, "notice"))
-    return text if ok else ""
 
 
 class Who:
@@ -186,7 +154,7 @@ class Office:
 
     @staticmethod
     def gw_refused(reason: str, status: int = 403) -> Response:
-        from deployments.gateway.app import refused
+        from deployments.gateway.web import refused
 
         return refused(reason, status)
 

@@ -82,7 +82,7 @@ class Reads:
     async def own_runs(self, account: Account) -> frozenset[str]:
         """The ids of the flow runs this team role may read: known to the application, or tagged
         with one of its units when the gateway forwarded their start."""
-        from deployments.gateway.app import db
+        from deployments.gateway.web import db
 
         scope = await db(lambda s: door.run_scope(session=s, account=account))
         ids = set(scope.run_ids)

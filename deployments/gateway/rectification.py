@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from deployments.gateway.app import OFFICE_REFUSED, audit_refused, db
+from deployments.gateway.office_forms import PREFIX, after_post, notice_of
+from deployments.gateway.web import OFFICE_REFUSED, audit_refused, db
 from models.access import Forbidden
 from models.clock import now
 from models.db import record_id
@@ -133,8 +134,6 @@ def _unit_param(request: Request) -> int | None:
 
 async def page(office: Office, request: Request, who: Who, *, unit_id: int | None = None, status: int = 200,
                error: str = "", values: dict[str, str] | None = None) -> Response:
-    from deployments.gateway.office import notice_of
-
     t = now()
     wanted = unit_id if unit_id is not None else _unit_param(request)
     try:
@@ -199,8 +198,6 @@ async def _saved(office: Office, request: Request, who: Who, unit_id: int, form:
 
 def _back(office: Office, who: Who, unit_id: int, inspection_id: int, done: str) -> Response:
     """To the unit's page at the round's section, with the confirmation signed for this session."""
-    from deployments.gateway.office import PREFIX, after_post
-
     return after_post(office.gw, who.login, f"{PREFIX}/rectification", done, query=f"unit={unit_id}",
                       anchor=f"round-{inspection_id}")
 

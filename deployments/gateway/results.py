@@ -14,7 +14,8 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from deployments.gateway.app import db
+from deployments.gateway.office_forms import PREFIX, after_post, notice_of
+from deployments.gateway.web import db
 from models.access import Forbidden
 from models.clock import now
 from models.errors import DomainError
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 async def _page(office: Office, request: Request, who: Who, *, status: int = 200, error: str = "",
                 values: dict[str, str] | None = None) -> Response:
-    from deployments.gateway.office import notice_of
-
     t = now()
     letters = await db(lambda s: use.letters_in_reach(session=s, by=who.name, now=t))
     return office.render(request, who, "results.html", status=status, letters=letters,
@@ -49,8 +48,6 @@ def _day(text: str, what: str) -> date:
 
 async def _step(office: Office, request: Request, who: Who, work: Callable[[Session], str], letter_id: int) -> Response:
     """Do one step; a refusal shows the page again with the reason (and what was typed)."""
-    from deployments.gateway.office import PREFIX, after_post
-
     try:
         done = await db(work)
     except Forbidden:

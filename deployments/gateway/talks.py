@@ -13,7 +13,8 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from deployments.gateway.app import db
+from deployments.gateway.office_forms import PREFIX, after_post, notice_of
+from deployments.gateway.web import db
 from models.access import Action, Forbidden
 from models.clock import now
 from models.errors import DomainError
@@ -32,8 +33,6 @@ def _units(s: Session, who: Who) -> list[dict[str, Any]]:
 
 async def _page(office: Office, request: Request, who: Who, *, status: int = 200, error: str = "",
                 values: dict[str, str] | None = None, form: str = "") -> Response:
-    from deployments.gateway.office import notice_of
-
     units = await db(lambda s: _units(s, who))
     return office.render(request, who, "talks.html", status=status, units=units, values=values or {}, form=form,
                          error=error, notice="" if error else notice_of(office.gw, who.login, request))
@@ -58,8 +57,6 @@ def _inspection(form: dict[str, str]) -> int:
 
 
 async def plan(office: Office, request: Request, who: Who) -> Response:
-    from deployments.gateway.office import PREFIX, after_post
-
     form, t = office.form(request), now()
     try:
         row = await db(lambda s: talks.plan_talk(
@@ -74,8 +71,6 @@ async def plan(office: Office, request: Request, who: Who) -> Response:
 
 
 async def record(office: Office, request: Request, who: Who) -> Response:
-    from deployments.gateway.office import PREFIX, after_post
-
     form, t = office.form(request), now()
     plan_text = form.get("plan", "").strip()
     try:

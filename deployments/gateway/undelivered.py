@@ -11,7 +11,8 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from deployments.gateway.app import db
+from deployments.gateway.office_forms import PREFIX, after_post, notice_of
+from deployments.gateway.web import db
 from models.access import Forbidden
 from models.clock import now
 from models.errors import DomainError
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 
 
 async def _page(office: Office, request: Request, who: Who, *, status: int = 200, error: str = "") -> Response:
-    from deployments.gateway.office import notice_of
-
     def read(s: Session) -> tuple[list[undelivered.Undelivered], undelivered.Summary]:
         return undelivered.undelivered(session=s, settings=office.gw.settings, by=who.name), undelivered.summary(session=s)
 
@@ -37,8 +36,6 @@ async def view(office: Office, request: Request, who: Who) -> Response:
 
 
 async def resend(office: Office, request: Request, who: Who) -> Response:
-    from deployments.gateway.office import PREFIX, after_post
-
     alert_id, t = office._int(request.path_params["alert_id"]), now()
     try:
         done = await db(lambda s: undelivered.resend(session=s, settings=office.gw.settings, by=who.name,
@@ -54,8 +51,6 @@ async def resend(office: Office, request: Request, who: Who) -> Response:
 
 
 async def handled(office: Office, request: Request, who: Who) -> Response:
-    from deployments.gateway.office import PREFIX, after_post
-
     alert_id, t = office._int(request.path_params["alert_id"]), now()
     note = office.form(request).get("note", "")
     try:

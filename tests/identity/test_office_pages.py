@@ -315,11 +315,9 @@ def test_a_receiver_and_the_leading_group_land_on_the_todo_page_after_login(worl
     # The leading group answers gates: its to-do page lists them, each with its run's link. Its
     # members have a second factor: the page to go to after it rides in a cookie.
     acc = ready_account("张明")
-    r = TestClient(world.app, base_url=ORIGIN, follow_redirects=False).post(
-        "/login", data={"name": acc.name, "password": acc.password, "next": "/"})
+    r = login_post(TestClient(world.app, base_url=ORIGIN, follow_redirects=False), acc.name, acc.password)
     assert r.headers["location"] == "/login/totp" and r.cookies["xuncha_next"].strip('"') == quote("/office/")
-    r = TestClient(world.app, base_url=ORIGIN, follow_redirects=False).post(
-        "/login", data={"name": acc.name, "password": acc.password, "next": "/runs"})
+    r = login_post(TestClient(world.app, base_url=ORIGIN, follow_redirects=False), acc.name, acc.password, "/runs")
     assert r.cookies["xuncha_next"].strip('"') == quote("/runs")
 
 
