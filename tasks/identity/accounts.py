@@ -12,8 +12,9 @@ from sqlmodel import Session, select
 from models.access import Action, require
 from models.enums import AccessRole
 from models.errors import DomainError
+from models.settings import get_settings
 from models.tables import Account, Credential
-from tasks.identity import sessions
+from tasks.identity import sessions, throttle
 from tasks.identity.credentials import (
     credential_of,
     find_account,
@@ -54,6 +55,9 @@ def reset_password(*, session: Session, by: Account, name: str, now: datetime, p
         cred.totp_secret_enc, cred.totp_enrolled_at, cred.totp_last_step = "", None, 0
         session.add(cred)
     ended = sessions.end_all(session=session, account=account, now=now)
+    # The waits counted against the name (tasks/identity/throttle.py) end with the reset: the
+    # person logs in with the new password at once.
+    throttle.forgive_name(session=session, settings=get_settings(), name=account.name)
     record_event(session=session, actor=by.name, action="重置密码", entity="account", entity_id=account.id, now=now,
                  detail={"account": account.name, "totp_reset": reset_totp, "second_factor": needs_totp(account)})
     return Reset(account, pw, reset_totp, ended)

@@ -136,6 +136,23 @@ def test_failures_wait_per_name_whatever_the_source(app: Starlette, monkeypatch:
     assert failures("林静") == 0
 
 
+def test_an_office_reset_ends_the_names_waits(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Someone guessed at 林静's name; the office resets her password: she logs in at once."""
+    from tasks.identity.accounts import reset_password
+
+    Clock(monkeypatch)
+    ready_account("林静")
+    for n in range(3):
+        login_post(client(app, f"203.0.113.{n}"), "林静", "guess-123456")
+    assert login_post(client(app, "203.0.113.50"), "林静", "guess-123456").status_code == 429
+    with session_scope() as s:
+        office = find_account(s, "陶文华")
+        assert office is not None
+        new = reset_password(session=s, by=office, name="林静", now=clock_now()).password
+    r = login_post(client(app, "203.0.113.51"), "林静", new)
+    assert r.status_code == 303, alert_text(r)
+
+
 def test_a_lock_needs_the_waits_first_and_alerts_the_office(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock(monkeypatch)
     acc = ready_account("刘洋")
