@@ -24,7 +24,7 @@ from models.tables import Account, AuditEvent, Credential
 from tasks.infra.audit import verify_trail
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
-from tests.support.gateway import ORIGIN, csrf, logged_in
+from tests.support.gateway import ORIGIN, csrf, logged_in, login_post, totp_post
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def test_the_office_sets_a_password_shown_once_and_the_person_logs_in(app: Starl
     assert event.actor == "陶文华" and password not in str(event.detail)
     # The person logs in with it and must change it.
     person = TestClient(app, base_url=ORIGIN, follow_redirects=False)
-    r = person.post("/login", data={"name": "林静", "password": password, "next": "/"})
+    r = login_post(person, "林静", password)
     assert r.status_code == 303 and r.headers["location"] == "/password"
     after = office.get("/office/accounts").text
     assert "<td>待本人修改</td>" in after[after.index("<td>林静</td>"):].split("</tr>")[0]
@@ -108,11 +108,11 @@ def test_the_office_resets_a_second_factor_and_deactivates_an_account(app: Starl
     again = TestClient(app, base_url=ORIGIN, follow_redirects=False)
     from tests.support.accounts import E2E_PASSWORD
 
-    r = again.post("/login", data={"name": "林静", "password": E2E_PASSWORD, "next": "/"})
+    r = login_post(again, "林静", E2E_PASSWORD)
     assert r.status_code == 401  # a deactivated account cannot log in
     r = _post(office, "/office/accounts/active", name="林静", active="1")
     assert r.status_code == 303  # type: ignore[attr-defined]
-    r = again.post("/login", data={"name": "林静", "password": E2E_PASSWORD, "next": "/"})
+    r = login_post(again, "林静", E2E_PASSWORD)
     assert r.status_code == 303
     # Not oneself, not the last office account.
     r = _post(office, "/office/accounts/active", name="陶文华", active="0")
@@ -157,7 +157,7 @@ def test_the_binding_page_has_a_qr_code_and_keeps_its_key_through_a_reload_and_a
     r = _post(office, "/office/accounts/password", name="张明")
     password = re.search(r'id="initial-password-value">([A-Za-z0-9]{12})<', r.text).group(1)  # type: ignore[attr-defined, union-attr]
     person = TestClient(app, base_url=ORIGIN, follow_redirects=False)
-    r = person.post("/login", data={"name": "张明", "password": password, "next": "/"})
+    r = login_post(person, "张明", password)
     assert r.headers["location"] == "/login/totp"
     page = person.get("/login/totp").text
     secret = _secret(page)
@@ -170,12 +170,12 @@ def test_the_binding_page_has_a_qr_code_and_keeps_its_key_through_a_reload_and_a
     assert qr.group(1) == segno.make(uri.replace("&amp;", "&"), error="m").svg_inline(
         scale=5, border=2, title="动态口令绑定二维码")  # the QR code is of this very address
     assert _secret(person.get("/login/totp").text) == secret  # a reload shows the same key
-    wrong = person.post("/login/totp", data={"code": "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"})
+    wrong = totp_post(person, "000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
     assert wrong.status_code == 401
     assert _secret(wrong.text) == secret and "密钥没有变" in wrong.text and "上面的密钥" in wrong.text
     message = re.search(r'<div class="error" role="alert">([^<]+)</div>', wrong.text).group(1)  # type: ignore[union-attr]
     assert "下面" not in message and wrong.text.index("totp-secret") < wrong.text.index(message)  # the key is above it
-    r = person.post("/login/totp", data={"code": pyotp.TOTP(secret).now()})
+    r = totp_post(person, pyotp.TOTP(secret).now())
     assert r.status_code == 303 and r.headers["location"] == "/password"
     cred = _credential("张明")
     assert cred is not None and cred.totp_enrolled_at is not None
