@@ -538,7 +538,7 @@ def test_second_factor_is_bound_at_first_login_and_asked_after(stack: Any, page:
     _submit(page, "登录")
     page.get_by_text("绑定后不再显示").wait_for()
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
-    assert f"secret={secret}" in page.locator("#totp-uri").inner_text()
+    assert f"secret={secret}" in (page.locator("#totp-uri").text_content() or "")  # inside a closed <details>
     _shot(page, "totp-enrol")
     page.get_by_label("动态口令", exact=True).fill(pyotp.TOTP(secret).now())
     _submit(page, "验证")
@@ -600,19 +600,19 @@ def test_a_member_cannot_answer_the_leading_groups_gate(stack: Any, page: Any) -
 
 
 def test_an_idle_session_ends(stack: Any, page: Any) -> None:
-    """A gateway with a 15-second idle time-out beside the stack's own (same server, same data):
+    """A gateway with a 45-second idle time-out (longer than the runs page's 30-second refresh) beside the stack's own (same server, same data):
     the UI keeps polling, but without the person doing anything the session ends and the page
     goes back to the login page."""
     from deployments.ops.stack import free_port
 
-    url = stack.start_gateway(name="gateway-idle", port=free_port(), env={"XUNCHA_SESSION_IDLE_MINUTES": "0.25"})
+    url = stack.start_gateway(name="gateway-idle", port=free_port(), env={"XUNCHA_SESSION_IDLE_MINUTES": "0.75"})
     try:
         log_in(page, url, ready_account("罗敏"))
         page.goto(url + "/runs")
         page.locator("#xuncha-user").wait_for()
         polled = []
         page.on("request", lambda r: polled.append(r.url) if "/api/" in r.url else None)
-        page.wait_for_url(re.compile(r"/login\?reason=idle"), timeout=90_000)
+        page.wait_for_url(re.compile(r"/login\?reason=idle"), timeout=150_000)
         assert page.get_by_role("status").inner_text() == "长时间未操作，会话已超时，请重新登录"
         assert polled, "the UI did not poll while idle: the test proves nothing"
         _shot(page, "idle")
