@@ -584,24 +584,24 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any) -
     # 巡察成果运用: each unit's results letter went to 组织部 at feedback, and to 纪委监委 as well for the
     # unit with a discipline clue; 组织部 signs for one on its page, records a use and closes it.
     with session_scope() as s:
-        sent = {(lt.inspection_id, lt.receiver): lt for lt in s.exec(
+        sent = {(lt.inspection_id, lt.receiver): (lt.id, lt.doc_no) for lt in s.exec(  # plain values: read after the session
             select(ResultsLetter).where(col(ResultsLetter.inspection_id).in_([cd, cz, jt])))}
     assert {r for i, r in sent if i == cz} == {"organisation_department", "discipline_commission"}
     assert {(cd, "organisation_department"), (jt, "organisation_department")} <= set(sent)
-    org_letter = sent[(cz, "organisation_department")]
+    org_id, org_doc = sent[(cz, "organisation_department")]
     wu = http_login(stack.ui_url, ready_account("吴志刚"))
     page = wu.get("/office/results")
-    assert page.status_code == 200 and org_letter.doc_no in page.text
-    assert sent[(cz, "discipline_commission")].doc_no not in page.text and SENTINEL not in page.text
+    assert page.status_code == 200 and org_doc in page.text
+    assert sent[(cz, "discipline_commission")][1] not in page.text and SENTINEL not in page.text
     token = csrf(page.text)
-    assert wu.post(f"/office/results/{org_letter.id}/acknowledge", data={"csrf": token}).status_code == 303
-    used = wu.post(f"/office/results/{org_letter.id}/use", data={
+    assert wu.post(f"/office/results/{org_id}/acknowledge", data={"csrf": token}).status_code == 303
+    used = wu.post(f"/office/results/{org_id}/use", data={
         "csrf": token, "kind": "干部考核评价", "state": "done", "note": "纳入班子年度考核",
         "day": now().astimezone(CHINA).date().isoformat()})
     assert used.status_code == 303, used.text
-    assert wu.post(f"/office/results/{org_letter.id}/close", data={"csrf": token}).status_code == 303
+    assert wu.post(f"/office/results/{org_id}/close", data={"csrf": token}).status_code == 303
     with session_scope() as s:
-        closed = s.get(ResultsLetter, org_letter.id)
+        closed = s.get(ResultsLetter, org_id)
         assert closed is not None and closed.status == ResultsLetterStatus.CLOSED
         (row,) = [r for r in results_figures(session=s, by="单位", round_id=rid) if r["name"] == "区财政局"]
         assert (row["letters"], row["signed"], row["uses"], row["closed"], row["kinds"]) == (2, 1, 1, 1, "干部考核评价1")
