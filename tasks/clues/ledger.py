@@ -476,7 +476,9 @@ def report_result(*, session: Session, settings: Settings, by: str, clue_id: int
 CLUE_LADDER: list[tuple[int, Role | None]] = [(0, None), (3, Role.OFFICE), (7, Role.LEADING_GROUP)]
 
 
-def _rung(days_over: int) -> int:
+def ladder_rung(days_over: int) -> int:
+    """The rung of the receivers' reminder ladder (CLUE_LADDER) a deadline `days_over` days past is on:
+    shared by clue letters and results letters (tasks/results/use.py)."""
     return max(i for i, (d, _) in enumerate(CLUE_LADDER) if days_over >= d)
 
 
@@ -500,7 +502,7 @@ def sweep_clue_deadlines(*, session: Session, settings: Settings, as_of: date, n
     late_letters = session.exec(select(ClueLetter).where(
         col(ClueLetter.acknowledged_at).is_(None), col(ClueLetter.ack_due_on) <= as_of))
     for letter in late_letters:
-        rung = _rung((as_of - letter.ack_due_on).days)
+        rung = ladder_rung((as_of - letter.ack_due_on).days)
         receiver = Role(letter.receiver)
         body = f"线索移交函{letter.doc_no}（{letter.clue_count}件）签收期限为{letter.ack_due_on:%m月%d日}，尚未签收。"
         for role in (receiver, CLUE_LADDER[rung][1]):
@@ -509,7 +511,7 @@ def sweep_clue_deadlines(*, session: Session, settings: Settings, as_of: date, n
     late: dict[tuple[str, int], int] = defaultdict(int)
     for clue in session.exec(select(Clue).where(Clue.status == ClueStatus.RECEIVED, col(Clue.result_due_on) <= as_of)):
         assert clue.result_due_on is not None
-        late[(clue.receiver, _rung((as_of - clue.result_due_on).days))] += 1
+        late[(clue.receiver, ladder_rung((as_of - clue.result_due_on).days))] += 1
     year, week, _ = as_of.isocalendar()
     for (receiver_value, rung), n in sorted(late.items()):
         for role in (Role(receiver_value), CLUE_LADDER[rung][1]):

@@ -43,7 +43,7 @@ from models.results_use import (
 )
 from models.settings import PROJECT_ROOT, Settings
 from models.tables import Clue, Finding, Inspection, InspectionRound, Team, Unit
-from tasks.clues.ledger import account, guarded, route
+from tasks.clues.ledger import CLUE_LADDER, account, guarded, ladder_rung, route
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
 from tasks.infra.workdays import WorkCalendar, span_text, template_days, work_calendar
@@ -52,7 +52,6 @@ from tasks.records.documents import LEADING_GROUP, DocSpec, cn_date, template_pa
 TEMPLATE = "巡察成果运用函"
 NOTE_LIMIT = 2000
 # Days past a deadline at which reminders go out, and to whom besides the receiver (as for clues).
-LADDER: list[tuple[int, Role | None]] = [(0, None), (3, Role.OFFICE), (7, Role.LEADING_GROUP)]
 
 
 def _choices() -> str:
@@ -343,10 +342,6 @@ def _use_late(letter: ResultsLetter, uses: Sequence[ResultsUse], as_of: date) ->
 
 # --- the daily sweep ------------------------------------------------------------------------------
 
-def _rung(days_over: int) -> int:
-    return max(i for i, (d, _) in enumerate(LADDER) if days_over >= d)
-
-
 def sweep_results(*, session: Session, settings: Settings, as_of: date, now: datetime,
                   calendar: WorkCalendar | None = None) -> int:
     """Remind receivers of letters not signed for (each rung once) and of uses not reported or not
@@ -370,9 +365,9 @@ def sweep_results(*, session: Session, settings: Settings, as_of: date, now: dat
         if letter.status == ResultsLetterStatus.SENT:
             if letter.ack_due_on > as_of:
                 continue
-            rung = _rung((as_of - letter.ack_due_on).days)
+            rung = ladder_rung((as_of - letter.ack_due_on).days)
             body = f"巡察成果运用函{letter.doc_no}签收期限为{letter.ack_due_on:%m月%d日}，{RECEIVER_NAMES[receiver]}尚未签收。"
-            for role in (receiver, LADDER[rung][1]):
+            for role in (receiver, CLUE_LADDER[rung][1]):
                 if role is not None:
                     send(f"results-letter:{letter.id}:late:{rung}:{role.value}", role, "【催办】巡察成果运用函逾期未签收",
                          body, "results_ack", letter.id)
@@ -381,10 +376,10 @@ def sweep_results(*, session: Session, settings: Settings, as_of: date, now: dat
         due = _use_late(letter, uses, as_of)
         if due is None:
             continue
-        rung = _rung((as_of - due).days)
+        rung = ladder_rung((as_of - due).days)
         body = (f"巡察成果运用函{letter.doc_no}：{RECEIVER_NAMES[receiver]}的运用情况应于{due:%m月%d日}前"
                 + ("完成并登记" if uses else "反馈") + "，请登记运用情况（干部考核评价、选拔任用、提醒谈话等）并办结。")
-        for role in (receiver, LADDER[rung][1]):
+        for role in (receiver, CLUE_LADDER[rung][1]):
             if role is not None:
                 send(f"results-use:{year}-w{week}:{letter.id}:{rung}:{role.value}", role, "【催办】巡察成果运用情况逾期未反馈",
                      body, "results_use", letter.id)
