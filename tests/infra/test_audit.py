@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from sqlmodel import Session, col, func, select
 from typer.testing import CliRunner
 
 from models.clock import aware
+from models.crypto import INTL, SM3_TAG
 from models.enums import ApprovalStatus, Gate, Role
 from models.errors import DomainError
 from models.settings import Settings
@@ -21,6 +23,7 @@ from tasks.infra.audit import (
     UNREGISTERED,
     UNREGISTERED_FLOOD,
     UNREGISTERED_PER_HOUR,
+    current_profile,
     first_broken_link,
     head_file,
     read_head,
@@ -56,8 +59,11 @@ def test_chain_verifies(session: Session) -> None:
     assert first_broken_link(session=session) is None  # an empty trail holds
     events = chain(session)
     assert events[0].prev_hash == ""
+    # A whole MAC in the configured profile's stored form: 64 hex digits (HMAC-SHA256) or, under
+    # gm, the SM3 tag and base64url (HMAC-SM3; XUNCHA_TEST_CRYPTO_PROFILE=gm, tests/conftest.py).
+    form = re.compile(r"[0-9a-f]{64}" if current_profile() == INTL else re.escape(SM3_TAG) + r"[A-Za-z0-9_-]{43}")
     for prev, ev in zip(events, events[1:], strict=False):
-        assert ev.prev_hash == prev.hash and len(ev.hash) == 64
+        assert ev.prev_hash == prev.hash and form.fullmatch(ev.hash), ev.hash
     session.expire_all()
     assert first_broken_link(session=session) is None
 

@@ -16,7 +16,9 @@ from pydantic import SecretStr
 from sqlmodel import Session, col, select
 
 from models.crypto import (
+    GM,
     PURPOSES,
+    SM3_TAG,
     configured_keys,
     derived_key,
     key_file,
@@ -110,7 +112,8 @@ def test_rotating_the_informant_key_voids_no_live_code(demo_org: Session, settin
     s = demo_org
     letter, sign_code = _letter(s, settings)
     approval, gate_code = _gate(s, settings, _round_of(s, letter))
-    assert approval.code_hash.startswith(codes.PREFIX) and letter.code_hash.startswith(codes.PREFIX)
+    tag = SM3_TAG if settings.crypto_profile == GM else codes.PREFIX  # made under the code key, in the profile
+    assert approval.code_hash.startswith(tag) and letter.code_hash.startswith(tag)
     assert not key_file(settings).exists()  # codes never needed the informants' key
     old_keys = configured_keys(settings)
     rotate_informant_key(session=s, settings=settings, by="陶文华", now=NOW)
