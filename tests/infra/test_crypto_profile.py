@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from models.crypto import GM, INTL, SM3_TAG, SM4_TAG, token_profile, vault
-from models.enums import Gate, PetitionChannel, Role
+from models.db import get_engine
+from models.enums import Gate, PetitionChannel, Role, Stage
 from models.errors import DomainError
 from models.settings import Settings, get_settings
 from models.tables import Account, Alert, Approval, AuditEvent, Credential, Inspection, Petition
@@ -253,14 +254,42 @@ def test_a_switch_killed_in_the_middle_goes_on_when_run_again(
 
 
 def test_crypto_commands_are_the_office_s_and_name_sm4_and_sm3_under_gm(
-        cli_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        cli_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A home as a deployment holds it, filled through the command line under intl (the org, a unit
+    in 集中巡察, petitions by named and anonymous informants, their reading audited); the operator
+    sets XUNCHA_CRYPTO_PROFILE=gm: `crypto` names SM4 and SM3 for every stored secret,
+    `crypto-switch --to gm` re-encrypts and re-chains, every informant still reads back through
+    `show-petition`, and `verify-audit` finds the trail intact."""
     def run(*args: str) -> tuple[int, str]:
         result = CliRunner().invoke(app, as_person(args))
         return result.exit_code, result.output
 
     from deployments.cli.main import app
+    from tests.conftest import LINK
+    from tests.support.advance import advance
+    from tests.support.factories import make_round
 
+    monkeypatch.setenv("XUNCHA_CRYPTO_PROFILE", INTL)  # a deployment begun before the profile (also under
+    get_settings.cache_clear()                        # XUNCHA_TEST_CRYPTO_PROFILE=gm)
     assert run("load-org")[0] == 0
+    with Session(get_engine()) as s:
+        rnd, insps = make_round(s)
+        advance(s, get_settings(), insps[0].id or 0, Stage.STATIONING, link=LINK)
+        s.commit()
+        where = ["--round", rnd.name, "--unit", "城东街道"]
+    informants = {"赵某": "13700000001", "钱某": "13700000002", "孙某": "13700000003"}
+    for n, (name, phone) in enumerate([*informants.items(), ("", "")]):
+        form = tmp_path / f"来信{n}.yaml"
+        form.write_text(f"渠道: 来信\n内容: 反映某站所长优亲厚友{n}\n" + (f"举报人: {name}\n联系方式: {phone}\n" if name else ""),
+                        encoding="utf-8")
+        code, out = run("add-petition", *where, str(form), "--as", "刘洋")
+        assert code == 0 and f"编号 {n + 1}" in out, out
+    code, out = run("show-petition", "1", "--informant", "--as", "李建国")  # an audited reading
+    assert code == 0 and "举报人：赵某" in out
+    with Session(get_engine()) as s:
+        sealed = [p.informant_enc for p in s.exec(select(Petition).where(col(Petition.informant_enc) != ""))]
+        assert len(sealed) == 3 and {token_profile(t) for t in sealed} == {INTL}
+
     monkeypatch.setenv("XUNCHA_CRYPTO_PROFILE", GM)
     get_settings.cache_clear()
     code, out = run("crypto", "--as", "刘洋")
@@ -271,20 +300,38 @@ def test_crypto_commands_are_the_office_s_and_name_sm4_and_sm3_under_gm(
     rows = {line.split("\t")[0]: line.split("\t") for line in out.splitlines() if "\t" in line}
     for purpose in ("举报人身份加密", "动态口令密钥加密", "发件箱验证码加密"):
         assert rows[purpose][1].startswith("SM4-GCM") and len(rows[purpose][3]) == 16
-    for purpose in ("一次性验证码校验", "审批凭据校验", "审计日志哈希链", "网络举报查询码校验"):
+    for purpose in ("一次性验证码校验", "审批凭据校验", "审计日志哈希链", "网络举报查询码校验", "公开页面来源标识", "导出地址指纹"):
         assert rows[purpose][1] == "HMAC-SM3"
     assert "SM3" in rows["案卷清单摘要"][1] and rows["密钥派生"][1] == "HKDF-SM3"
+    listed = [rows[p][1] for p in rows if p in {"举报人身份加密", "动态口令密钥加密", "发件箱验证码加密", "一次性验证码校验",
+                                                 "审批凭据校验", "审计日志哈希链", "网络举报查询码校验", "公开页面来源标识",
+                                                 "导出地址指纹", "案卷清单摘要", "密钥派生"}]
+    assert len(listed) == 11 and not any("AES" in a or "Fernet" in a or a == "SHA-256" or "SHA256" in a for a in listed)
+    assert "尚有数据不是按当前配置保护的" in out and rows["举报人身份"][1:3] == ["3", "0"], out
     master = (get_settings().keys_dir / "master.key").read_text().strip()
     informant = (get_settings().keys_dir / "informant.keys").read_text().strip()
     assert master not in out and informant not in out
     code, out = run("crypto-switch", "--to", "gm", "--as", "刘洋")
     assert code == 2 and "无权切换密码配置" in out
     code, out = run("crypto-switch", "--to", "gm", "--as", "陶文华")
-    assert code == 0 and "已切换到 gm" in out, out
+    assert code == 0 and "已切换到 gm" in out and "举报人身份3条" in out, out
     code, out = run("crypto", "--as", "陶文华")
     rows = {line.split("\t")[0]: line.split("\t") for line in out.splitlines() if "\t" in line}
     assert rows["动态口令密钥"][1:3] == ["0", "1"] and rows["审计日志"][1] == "0", out
-    assert run("verify-audit", "--as", "陶文华")[0] == 0
+    assert rows["举报人身份"][1:3] == ["0", "3"], out
+    for n, (name, phone) in enumerate(informants.items(), start=1):
+        code, out = run("show-petition", str(n), "--informant", "--as", "李建国")
+        assert code == 0 and f"举报人：{name}" in out and f"联系方式：{phone}" in out, out
+    code, out = run("show-petition", "4", "--informant", "--as", "李建国")
+    assert code == 0 and "匿名：是" in out, out
+    with Session(get_engine()) as s:
+        assert {token_profile(p.informant_enc) for p in s.exec(select(Petition).where(col(Petition.informant_enc) != ""))} == {GM}
+        readings = s.exec(select(AuditEvent.entity_id).where(AuditEvent.action == "查阅举报人身份")
+                          .order_by(col(AuditEvent.id))).all()
+        assert readings == [1, 1, 2, 3, 4]  # the reading before the switch kept, those after added
+        assert all(h.startswith(SM3_TAG) for h in s.exec(select(AuditEvent.hash)))  # the whole trail re-chained
+    code, out = run("verify-audit", "--as", "陶文华")
+    assert code == 0 and "审计日志完整" in out, out
 
 
 def test_a_switch_that_died_before_moving_the_audit_head_is_still_intact(

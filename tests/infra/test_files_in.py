@@ -21,7 +21,7 @@ from tasks.infra.textio import GB18030, UTF8, UTF8_BOM, read_stream, read_text
 from tasks.infra.xlsx import MAX_COLUMNS, MAX_ROWS, read_workbook
 from tasks.lifecycle.findings import parse_sheet_file
 from tasks.planning.org import read_org_file, read_org_file_encoded
-from tests.support.factories import SHEET_HEADER, row_counts, write_xlsx
+from tests.support.factories import SHEET_HEADER, laughing_workbook, row_counts, write_xlsx
 
 CSV = "问题类别,问题描述,证据材料,问题性质,立行立改\n党的建设,“三会一课”制度落实不到位,会议记录本,个性问题,否\n"
 YAML = "units:\n  - {name: 新设单位, kind: 部门}\n"
@@ -182,12 +182,6 @@ def test_a_workbook_that_unpacks_to_too_much(tmp_path: Path) -> None:
     assert error is not None and "解压后达" in str(error) and peak < 50
 
 
-LAUGHS = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<!DOCTYPE lolz [<!ENTITY lol "lollollollollollollollollollol">'
-          + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%s;" % (b"" if i == 1 else str(i - 1).encode())) * 10)
-                     for i in range(1, 10))
-          + b"]>\n")
-
-
 @pytest.mark.parametrize(("part", "refused"), [("xl/worksheets/sheet1.xml", True), ("xl/workbook.xml", False)])
 def test_an_entity_expansion_workbook_is_refused(tmp_path: Path, part: str, refused: bool) -> None:
     """Billion laughs inside a workbook: defusedxml (which openpyxl uses when installed) refuses the
@@ -197,15 +191,7 @@ def test_an_entity_expansion_workbook_is_refused(tmp_path: Path, part: str, refu
     from openpyxl.xml import DEFUSEDXML
 
     assert DEFUSEDXML
-    plain = write_xlsx(tmp_path / "plain.xlsx", [SHEET_HEADER, ["党的建设", "&lol9;问题", "记录", "个性问题", "否"]])
-    bomb = tmp_path / "问题清单.xlsx"
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == part:
-                data = LAUGHS + re.sub(rb"^<\?xml[^>]*\?>\s*", b"", data)
-                data = data.replace(b"&amp;lol9;", b"&lol9;")  # the cell's text refers to the entity
-            dst.writestr(info, data)
+    bomb = laughing_workbook(tmp_path / "问题清单.xlsx", part)
     error, peak = _peak_mb(lambda: read_workbook(bomb, what="问题清单"))
     assert peak < 50
     if not refused:

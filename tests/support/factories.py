@@ -7,6 +7,8 @@ none of them has to recuse from: 城东街道, 区教育局 and 区交通投资�
 from __future__ import annotations
 
 import csv
+import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -230,3 +232,25 @@ def sent_code(session: Session, key_prefix: str, label: str = "签收码", *, se
 
 def letter_code(session: Session, letter_id: int) -> str:
     return sent_code(session, f"clue-letter:{letter_id}")
+
+
+# Billion laughs: nine levels of entities, each ten of the one below (10**9 "lol"s when expanded).
+LAUGHS = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<!DOCTYPE lolz [<!ENTITY lol "lollollollollollollollollollol">'
+          + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%s;" % (b"" if i == 1 else str(i - 1).encode())) * 10)
+                     for i in range(1, 10))
+          + b"]>\n")
+
+
+def laughing_workbook(path: Path, part: str = "xl/worksheets/sheet1.xml") -> Path:
+    """A findings workbook whose `part` defines the billion-laughs entities and whose first
+    finding's text refers to the largest of them (an entity-expansion attack)."""
+    plain = write_xlsx(path.with_name("plain-" + path.name), [SHEET_HEADER, ["党的建设", "&lol9;问题", "记录", "个性问题", "否"]])
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == part:
+                data = LAUGHS + re.sub(rb"^<\?xml[^>]*\?>\s*", b"", data)
+                data = data.replace(b"&amp;lol9;", b"&lol9;")  # the cell's text refers to the entity
+            dst.writestr(info, data)
+    plain.unlink()
+    return path
