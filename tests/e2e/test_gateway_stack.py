@@ -1,10 +1,13 @@
 """The gateway in the real stack, over HTTP as a browser or an attacker would talk to it: the
 Prefect server is reachable on loopback only, nothing of its API answers without a login, and
 after logging in each person can do what the role table allows and no more. The approval
-recorded is the logged-in person, whatever name is typed."""
+recorded is the logged-in person, whatever name is typed. As an attacker (issue 26): guessing
+waits and locks, the phone page's limits, headers and session renewal, the office's accounts page,
+ids past 64 bits, control and bidi characters on the public page, a billion-laughs workbook."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from pathlib import Path
@@ -344,3 +347,186 @@ def test_headers_and_session_renewal_on_the_stack(stack: Any) -> None:
     with httpx.Client(base_url=stack.ui_url, follow_redirects=False, timeout=60) as stale:
         stale.cookies.set("xuncha_session", before)
         assert stale.get("/gateway/me").status_code == 401
+
+
+# Accounts a clerk can run, and bad input (issue 26, parts 3 and 4) ----------------------------
+
+def _office_post(client: Any, path: str, **data: str) -> Any:
+    from tests.support.gateway import csrf
+
+    token = csrf(client.get("/office/accounts").text)
+    return client.post(path, data={"csrf": token, **data}, headers={"Origin": str(client.base_url).rstrip("/")})
+
+
+def _audit_since(first_id: int, action: str) -> list[tuple[str, dict[str, Any]]]:
+    from sqlmodel import col
+
+    with session_scope() as s:
+        rows = s.exec(select(AuditEvent).where(col(AuditEvent.id) > first_id, AuditEvent.action == action)
+                      .order_by(col(AuditEvent.id))).all()
+        return [(e.actor, dict(e.detail or {})) for e in rows]
+
+
+def _last_audit_id() -> int:
+    from sqlmodel import col
+
+    with session_scope() as s:
+        return s.exec(select(AuditEvent.id).order_by(col(AuditEvent.id).desc())).first() or 0
+
+
+def test_the_office_runs_accounts_on_the_stack_and_a_low_role_cannot(stack: Any) -> None:
+    """/office/accounts over HTTP: a member is refused (and audited); the office resets 柳青's second
+    factor and sets an initial password shown once; 柳青 then binds on a page with a QR code whose
+    key stays through a reload and a typo; the office deactivates 赵志强, whose live session ends
+    and whose right password then reads like an unknown name; every act is in the audit trail."""
+    import httpx
+    import pyotp
+
+    from models.tables import Account, Credential
+    from tests.support.gateway import login_post, totp_post
+
+    start = _last_audit_id()
+    office = http_login(stack.ui_url, ready_account("陶文华"))
+    member = http_login(stack.ui_url, ready_account("刘洋"))
+    zhao = ready_account("赵志强")  # 巡察组组员 no other stack test logs in as
+    target = http_login(stack.ui_url, zhao)
+    ready_account("柳青")  # 巡察办: a bound second factor to reset
+    tag = secrets.randbelow(200) + 20
+    try:
+        # A low role: no page, no act, each refusal audited.
+        r = member.get("/office/accounts")
+        assert r.status_code == 403 and "无权" in r.text and "管理用户" in r.text
+        r = _office_post(member, "/office/accounts/active", name="陶文华", active="0")
+        assert r.status_code == 403
+        refused = [d for who, d in _audit_since(start, "办公页面（被拒绝）") if who == "刘洋"]
+        assert len(refused) >= 2 and all("/office/accounts" in str(d) for d in refused)
+
+        page = office.get("/office/accounts")
+        assert page.status_code == 200 and "<h1>用户管理</h1>" in page.text
+        row = page.text[page.text.index("<td>柳青</td>"):].split("</tr>")[0]
+        assert "已绑定" in row and "重置动态口令" in row
+        r = _office_post(office, "/office/accounts/second-factor", name="柳青")
+        assert r.status_code == 303, r.text
+        assert "已重置“柳青”的动态口令，下次登录时重新绑定" in office.get(r.headers["location"]).text
+        r = _office_post(office, "/office/accounts/password", name="柳青")
+        assert r.status_code == 200 and "只显示这一次" in r.text
+        shown = re.search(r'id="initial-password-value">([A-Za-z0-9]{12})<', r.text)
+        assert shown is not None
+        initial = shown.group(1)
+        assert initial not in office.get("/office/accounts").text  # shown once
+        with session_scope() as s:
+            acc = s.exec(select(Account).where(Account.name == "柳青")).one()
+            cred = s.exec(select(Credential).where(Credential.account_id == acc.id)).one()
+            assert cred.must_change and cred.totp_enrolled_at is None and initial not in cred.password_hash
+
+        # 柳青 binds the second factor: a QR code (SVG) of the address, the same key throughout.
+        source = {"x-forwarded-for": f"198.18.{tag}.61"}
+        with httpx.Client(base_url=stack.ui_url, follow_redirects=False, timeout=60) as liu:
+            assert login_post(liu, "柳青", initial, **source).headers["location"] == "/login/totp"
+            first = liu.get("/login/totp", headers=source).text
+            key = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', first)
+            qr = re.search(r'<div class="qr" id="totp-qr">(<svg.*?</svg>)</div>', first, re.S)
+            assert key is not None and qr is not None and "<path" in qr.group(1)
+            secret = key.group(1).replace(" ", "")
+            assert f"secret={secret}" in first
+            assert f'id="totp-secret">{key.group(1)}<' in liu.get("/login/totp", headers=source).text  # a reload: the same key
+            typo = totp_post(liu, "000000" if pyotp.TOTP(secret).now() != "000000" else "111111", **source)
+            assert typo.status_code == 401 and f'id="totp-secret">{key.group(1)}<' in typo.text
+            assert "密钥没有变" in typo.text
+            bound = totp_post(liu, pyotp.TOTP(secret).now(), **source)
+            assert bound.status_code == 303 and bound.headers["location"] == "/password"
+
+        # 赵志强 deactivated: the live session ends; the right password reads like an unknown name.
+        r = _office_post(office, "/office/accounts/active", name="赵志强", active="0")
+        assert r.status_code == 303, r.text
+        assert "已停用用户“赵志强”；其已登录的1个会话已失效" in office.get(r.headers["location"]).text
+        assert target.get("/gateway/me").status_code == 401
+        with httpx.Client(base_url=stack.ui_url, follow_redirects=False, timeout=60) as c:
+            gone = _login_as(c, zhao.name, zhao.password, f"198.18.{tag}.62")
+            unknown = _login_as(c, "赵志弱", zhao.password, f"198.18.{tag}.63")
+        assert (gone.status_code, _alert(gone)) == (unknown.status_code, _alert(unknown)) == (401, "姓名或密码不正确")
+        r = _office_post(office, "/office/accounts/active", name="赵志强", active="1")
+        assert r.status_code == 303
+
+        assert [(who, d["account"]) for who, d in _audit_since(start, "重置动态口令")] == [("陶文华", "柳青")]
+        assert [(who, d["account"]) for who, d in _audit_since(start, "重置密码")] == [("陶文华", "柳青")]
+        assert initial not in str(_audit_since(start, "重置密码"))
+        assert [(who, d["account"]) for who, d in _audit_since(start, "停用用户")] == [("陶文华", "赵志强")]
+        assert [(who, d["account"]) for who, d in _audit_since(start, "启用用户")] == [("陶文华", "赵志强")]
+    finally:
+        with session_scope() as s:  # 赵志强 active again whatever happened above
+            acc = s.exec(select(Account).where(Account.name == "赵志强")).one()
+            acc.active = True
+            s.add(acc)
+        ready_account("柳青")
+        ready_account("赵志强")
+        for c in (office, member, target):
+            c.close()
+
+
+BIG = "1" * 23  # past 64 bits (SQLite cannot bind it: an OverflowError, once a 500)
+
+
+def test_hostile_input_on_the_stack_is_refused_in_chinese(stack: Any, tmp_path: Path) -> None:
+    """Ids past 64 bits on the office pages answer a Chinese 404; the public page `up` starts
+    refuses a right-to-left override and a control character and stores nothing; a billion-laughs
+    workbook given to the command line against the stack's data is refused in Chinese."""
+    import httpx
+    from typer.testing import CliRunner
+
+    from deployments.cli.main import app
+    from deployments.ops.stack import free_port
+    from models.tables import Finding, Petition, PublicReport
+    from tests.support.cli import login
+    from tests.support.factories import laughing_workbook
+    from tests.support.gateway import csrf
+
+    office = http_login(stack.ui_url, ready_account("陶文华"))
+    try:
+        for path in (f"/office/clues/{BIG}", f"/office/petitions/{BIG}", f"/office/petitions/{2**63}",
+                     f"/office/talks/{BIG}"):
+            r = office.get(path)
+            assert r.status_code == 404 and "不存在" in r.text and "Internal Server Error" not in r.text, (path, r.text)
+        token = csrf(office.get("/office/clues/new").text)
+        r = office.post(f"/office/clues/{BIG}/transfer", data={"csrf": token}, headers={"Origin": stack.ui_url})
+        assert r.status_code == 404 and "不存在" in r.text, r.text
+    finally:
+        office.close()
+
+    def stored() -> tuple[int, int]:
+        from sqlalchemy import func
+
+        with session_scope() as s:
+            return (s.exec(select(func.count()).select_from(Petition)).one(),
+                    s.exec(select(func.count()).select_from(PublicReport)).one())
+
+    before = stored()
+    url = stack.start_public(free_port())
+    try:
+        with httpx.Client(base_url=url, timeout=60) as public:
+            for fields, said in (({"content": "反映某站所长\u202e优亲厚友", "mode": "anonymous"}, "反映的问题"),
+                                 ({"content": "反映某站所长优亲厚友", "mode": "named", "name": "王\x1b某",
+                                   "contact": "13700000000"}, "姓名")):
+                # The report form shows only while a unit is in 集中巡察; an attacker posts without it,
+                # with the token any page of the site carries (the query page's).
+                form = public.get("/").text
+                signed = re.search(r'name="csrf" value="([0-9]+\.[0-9a-f]+)"', form + public.get("/query").text)
+                inspection = re.search(r'<option value="(\d+)"', form)
+                assert signed is not None
+                r = public.post("/report", data={"csrf": signed.group(1), **fields,
+                                                 "inspection": inspection.group(1) if inspection else "1"})
+                bad = next(ch for ch in "".join(fields.values()) if ch in "\u202e\x1b")
+                assert r.status_code == 400, r.text
+                assert f"{said}不能包含控制字符或不可见字符" in r.text and f"U+{ord(bad):04X}" in r.text, r.text
+    finally:
+        stack.kill("public")
+    assert stored() == before
+
+    login("陶文华")
+    with session_scope() as s:
+        findings = len(s.exec(select(Finding.id)).all())
+    bomb = laughing_workbook(tmp_path / "问题清单.xlsx")
+    result = CliRunner().invoke(app, ["import-findings", str(bomb), "--round", "任一轮次", "--unit", "城东街道"])
+    assert result.exit_code == 2 and "不安全的 XML" in result.output and "Traceback" not in result.output, result.output
+    with session_scope() as s:
+        assert len(s.exec(select(Finding.id)).all()) == findings
