@@ -470,7 +470,8 @@ BIG = "1" * 23  # past 64 bits (SQLite cannot bind it: an OverflowError, once a 
 def test_hostile_input_on_the_stack_is_refused_in_chinese(stack: Any, tmp_path: Path) -> None:
     """Ids past 64 bits on the office pages answer a Chinese 404; the public page `up` starts
     refuses a right-to-left override and a control character and stores nothing; a billion-laughs
-    workbook given to the command line against the stack's data is refused in Chinese."""
+    workbook, ids out of range, a YAML syntax error and an unregistered dossier given to the
+    command line against the stack's data are answered in Chinese, the dossier with a failure."""
     import httpx
     from typer.testing import CliRunner
 
@@ -530,3 +531,24 @@ def test_hostile_input_on_the_stack_is_refused_in_chinese(stack: Any, tmp_path: 
     assert result.exit_code == 2 and "不安全的 XML" in result.output and "Traceback" not in result.output, result.output
     with session_scope() as s:
         assert len(s.exec(select(Finding.id)).all()) == findings
+    # More of the command line's hostile cases against the stack's data: ids out of range, a YAML
+    # syntax error (the line, in Chinese), a self-consistent dossier the database does not know.
+    for argv, said in ((["show-petition", "--", "-1"], "不存在"), (["show-petition", BIG], "不存在"),
+                       (["show-clue", "9" * 23], "不存在")):
+        result = CliRunner().invoke(app, argv)
+        assert result.exit_code == 2 and said in result.output and "内部错误" not in result.output, (argv, result.output)
+    broken = tmp_path / "轮次.yaml"
+    broken.write_text("name: 新一轮巡察\nteams: [\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["start-round", str(broken)])
+    assert result.exit_code == 2 and "不是有效的 YAML 格式（第" in result.output, result.output
+    assert "while parsing" not in result.output and "Traceback" not in result.output
+    copy = tmp_path / "副本"
+    copy.mkdir()
+    (copy / "01-巡察公告.docx").write_bytes(b"not ours")
+    from tasks.records.documents import sha256_of
+
+    (copy / "manifest.sha256").write_text(f"{sha256_of(copy / '01-巡察公告.docx')}  01-巡察公告.docx\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["verify-dossier", str(copy)])
+    assert result.exit_code == 1 and "案卷未登记" in result.output and "案卷完整" not in result.output, result.output
+    result = CliRunner().invoke(app, ["verify-dossier", str(copy), "--files-only"])
+    assert result.exit_code == 0 and "案卷完整" in result.output, result.output  # the files themselves are consistent
