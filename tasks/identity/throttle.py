@@ -15,8 +15,6 @@ success takes its own rows back (`succeeded`)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from models.clock import aware
-from models.crypto import derived_key
+from models.crypto import derived_key, tagged_mac
 from models.errors import DomainError
 from models.settings import Settings
 from models.tables import PublicHit
@@ -55,7 +53,9 @@ class Throttled(DomainError):
 def key(settings: Settings, kind: str, value: str) -> str:
     """A keyed hash of an address, a name or a gate under its kind: counts without keeping it."""
     message = f"throttle\n{kind}\n{value.strip()}".encode()
-    return hmac.new(derived_key(settings, "public-client"), message, hashlib.sha256).hexdigest()
+    # HMAC-SHA256 (intl) or HMAC-SM3 (gm), as `xuncha crypto` lists for 公开页面来源标识; a profile
+    # switch only restarts the counts (kept an hour at most), as with the public page's client key.
+    return tagged_mac(settings.crypto_profile, derived_key(settings, "public-client"), message)
 
 
 @dataclass(frozen=True)

@@ -377,3 +377,17 @@ def test_rotating_the_informant_key_keeps_the_profile(demo_org: Session, profile
     token = s.exec(select(Petition.informant_enc)).one()
     assert token_profile(token) == profiled.crypto_profile
     assert json.loads(vault(profiled).decrypt(token))["name"] == "赵某"
+
+
+def test_the_login_waits_count_under_keyed_hashes_of_the_profile(profiled: Settings) -> None:
+    """The throttle's rows (tasks/identity/throttle.py) are keyed as `crypto` lists 公开页面来源标识:
+    HMAC-SHA256 under intl, HMAC-SM3 under gm; never the name or the address itself."""
+    import re
+
+    from tasks.identity import throttle
+
+    got = throttle.key(profiled, throttle.Kind.LOGIN_NAME, "张明")
+    form = re.escape(SM3_TAG) + r"[A-Za-z0-9_-]{43}" if profiled.crypto_profile == GM else r"[0-9a-f]{64}"
+    assert re.fullmatch(form, got) and got == throttle.key(profiled, throttle.Kind.LOGIN_NAME, " 张明 ")
+    other = profiled.model_copy(update={"crypto_profile": OTHER[profiled.crypto_profile]})
+    assert throttle.key(other, throttle.Kind.LOGIN_NAME, "张明") != got
