@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from models.crypto import key_file, vault
+from models.crypto import GM, SM4_TAG, key_file, vault
 from models.enums import AccessRole, ClueKind, ClueStatus, Stage
 from models.errors import DomainError
 from models.settings import Settings
@@ -341,7 +341,9 @@ def test_informant_is_encrypted_at_rest_and_readable_by_allowed_roles(stationing
     if s.get_bind().dialect.name == "sqlite":  # nor anywhere in the database files
         raw = b"".join(p.read_bytes() for p in settings.home.glob("xuncha.db*"))
         assert "举报人乙".encode() not in raw and b"13900001111" not in raw
-    assert s.get(Petition, p.id).informant_enc.startswith("gAAAAA")  # type: ignore[union-attr]
+    # Sealed in the configured profile: a Fernet token (intl) or SM4-GCM, tagged (gm).
+    assert s.get(Petition, p.id).informant_enc.startswith(  # type: ignore[union-attr]
+        SM4_TAG if settings.crypto_profile == GM else "gAAAAA")
     shown = clues.read_petition(session=s, settings=settings, by="李建国", petition_id=p.id or 0, informant=True, now=NOW)
     assert (shown["举报人"], shown["联系方式"]) == ("举报人乙", "13900001111")
     plain = clues.read_petition(session=s, settings=settings, by="刘洋", petition_id=p.id or 0, informant=False, now=NOW)
