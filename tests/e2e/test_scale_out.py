@@ -24,7 +24,7 @@ from tests.e2e.test_lifecycle import inspections_of, start_round
 from tests.support.driver import answer, pause_key, read, units_working, wait_for, wait_for_gate
 from tests.support.stacks import exported, load_county_without_contacts
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, pytest.mark.serial]
 
 
 @pytest.fixture(scope="module")
