@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from sqlmodel import Session, col, delete, select
 
 from models.enums import ConflictKind, Pool, RoundKind, RoundStatus, TeamRole, UnitKind
 from models.errors import DomainError, NotFound
+from models.handoffs import RoundPlan
 from models.tables import (
     Conflict,
     Inspection,
@@ -397,11 +399,11 @@ def save_plan(*, session: Session, term_id: int, plan: list[PlannedRound], actor
     return n
 
 
-def plan_to_records(plan: list[PlannedRound]) -> list[dict[str, Any]]:
+def plan_to_records(plan: list[PlannedRound]) -> tuple[RoundPlan, ...]:
     """A plan as plain data (unit ids only) so a flow can carry it between tasks."""
-    return [{"year": r.year, "number": r.number, "unit_ids": [u.id for u in r.units]} for r in plan]
+    return tuple(RoundPlan(year=r.year, number=r.number, unit_ids=tuple(u.id for u in r.units)) for r in plan)
 
 
-def plan_from_records(session: Session, records: list[dict[str, Any]]) -> list[PlannedRound]:
+def plan_from_records(session: Session, records: Sequence[RoundPlan]) -> list[PlannedRound]:
     units = {u.id: u for u in unit_records(session)}
-    return [PlannedRound(year=r["year"], number=r["number"], units=[units[i] for i in r["unit_ids"]]) for r in records]
+    return [PlannedRound(year=r.year, number=r.number, units=[units[i] for i in r.unit_ids]) for r in records]

@@ -22,6 +22,7 @@ from models.clock import CHINA, aware
 from models.enums import ApprovalStatus, Gate, ItemStatus, LookBackCause, Role, Stage
 from models.errors import DomainError
 from models.forms import PlanItemIn, ProgressIn
+from models.handoffs import PlanStep, PlanStepItem
 from models.settings import DeadlineRule, Settings
 from models.tables import (
     Approval,
@@ -720,24 +721,13 @@ def plans_to_review(*, session: Session) -> list[tuple[int, str]]:
     return [(int(i), str(r)) for i, r in rows]
 
 
-@dataclass
-class PlanStep:
-    """What the unit run's plan step shows: the deadline, the items, the plan as submitted and
-    the last reason it was sent back. Finding descriptions only; nothing confidential."""
-
-    label: str
-    due: str
-    items: list[dict[str, str]]
-    returned: str = ""
-
-
 def plan_step(*, session: Session, settings: Settings, inspection_id: int) -> PlanStep:
     insp, label = _label(session, inspection_id)
     due = plan_due(settings=settings, inspection=insp, session=session)
     rows = _items_of(session, insp)
-    items = [{"编号": str(c.id), "问题": one_line(c.description), "整改措施": one_line(rows[c.id].measure, 60) or "—",
-              "责任人": one_line(rows[c.id].owner) or "—", "完成时限": str(rows[c.id].deadline)}
-             for c in unit_items(session=session, inspection_id=inspection_id, open_only=True)]
+    items = tuple(PlanStepItem(no=str(c.id), problem=one_line(c.description), measure=one_line(rows[c.id].measure, 60) or "—",
+                               owner=one_line(rows[c.id].owner) or "—", deadline=str(rows[c.id].deadline))
+                  for c in unit_items(session=session, inspection_id=inspection_id, open_only=True))
     last = session.exec(select(Approval).where(
         Approval.inspection_id == inspection_id, Approval.gate == Gate.RECT_PLAN, Approval.status == ApprovalStatus.DECIDED)
         .order_by(col(Approval.attempt).desc())).first()
