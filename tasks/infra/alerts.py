@@ -60,6 +60,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from models.clock import aware
 from models.crypto import outbox_cipher
+from models.db import rows_changed
 from models.enums import ROLE_NAMES, AlertStatus, Role, TeamRole
 from models.settings import Settings
 from models.tables import Alert, Inspection, Person, RoleRecipient, TeamMember, Unit
@@ -644,18 +645,17 @@ def _record(session: Session, alert: _Claimed, error: str | None, stamp: datetim
     """The send's outcome, written only while the row is still under our claim."""
     params: dict[str, Any] = {"b_id": alert.id, "b_stamp": stamp, "b_attempts": alert.attempts + 1}
     if error is None:
-        done = session.execute(_RECORD_SENT, {**params, "b_now": now}).rowcount  # type: ignore[attr-defined]
+        done = rows_changed(session.execute(_RECORD_SENT, {**params, "b_now": now}))
     else:
         since = alert.failing_since or now
         failed = {**params, "b_error": error[:1000], "b_since": since}
         if policy.gives_up(attempts=alert.attempts + 1, failing_since=since, now=now):
-            done = session.execute(_RECORD_GAVE_UP, failed).rowcount  # type: ignore[attr-defined]
+            done = rows_changed(session.execute(_RECORD_GAVE_UP, failed))
             if done:
                 result.gave_up += 1
         else:
             wait = policy.backoff[min(alert.attempts, len(policy.backoff) - 1)]
-            done = session.execute(_RECORD_FAILED, {**failed,  # type: ignore[attr-defined]
-                                                    "b_next": now + timedelta(seconds=wait)}).rowcount
+            done = rows_changed(session.execute(_RECORD_FAILED, {**failed, "b_next": now + timedelta(seconds=wait)}))
     if not done:
         log.warning("提醒 %s 的租约已过期，本次结果不记录（由其他投递进程处理）", alert.id)
     elif error is None:
@@ -750,15 +750,14 @@ def withdraw_pending(*, session: Session, role: Role, recipients: Sequence[str],
     not sent: marked as having no recipient, with the reason. Returns how many."""
     if not recipients:
         return 0
-    done = session.execute(
+    return rows_changed(session.execute(
         update(Alert)
         .where(col(Alert.role) == role.value, col(Alert.recipient).in_(list(recipients)),
                col(Alert.status) == AlertStatus.PENDING)
         .values(**ALERTS.bulk([AlertStatus.PENDING], AlertStatus.NO_RECIPIENT), secret="",
                 last_error=f"{now:%Y-%m-%d %H:%M} 该地址已从“{ROLE_NAMES[role]}”的接收人中删除，不再发送")
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    return int(done)
+    ))
 
 
 def outbox_counts(*, session: Session) -> dict[str, int]:

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, select
 
 from models.enums import ConflictKind, Pool, RoundKind, RoundStatus, TeamRole, UnitKind
@@ -76,9 +77,9 @@ class Service:
 
 def service_history(session: Session) -> dict[int, list[Service]]:
     """person id -> the rounds they served in (参加巡察的记录), oldest first."""
-    rows = session.exec(  # sqlmodel's select is typed for up to four columns
-        select(col(TeamMember.person_id), col(InspectionRound.name), col(InspectionRound.start_date), col(Team.name),  # type: ignore[call-overload]
-               col(TeamMember.role))
+    rows = session.execute(  # sqlmodel's select is typed for up to four columns; SQLAlchemy's for any number
+        sa_select(col(TeamMember.person_id), col(InspectionRound.name), col(InspectionRound.start_date), col(Team.name),
+                  col(TeamMember.role))
         .join(Team, col(Team.id) == TeamMember.team_id)
         .join(InspectionRound, col(InspectionRound.id) == Team.round_id)
         .order_by(col(InspectionRound.start_date), col(InspectionRound.id))

@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from models.clock import CHINA, aware
+from models.db import rows_changed, table_of
 from models.enums import ApprovalStatus, Gate, ItemStatus, LookBackCause, Role, Stage
 from models.errors import DomainError
 from models.forms import PlanItemIn, ProgressIn
@@ -184,7 +185,7 @@ def last_notice_id(session: Session) -> int:
 def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[int, int]:
     """Write one notice per item and rung that falls due on or before `as_of`; each rung once."""
     dialect = session.get_bind().dialect.name
-    item = RectificationItem.__table__  # type: ignore[attr-defined]
+    item = table_of(RectificationItem)
     offsets = settings.escalation_offsets_days
     due = and_(item.c.next_action_on.is_not(None), item.c.next_action_on <= as_of)
     next_date = case(
@@ -196,20 +197,20 @@ def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[
     before = last_notice_id(session)
     # A sweep that missed days catches up one rung per pass; a daily sweep needs one pass.
     for _ in range(len(LADDER)):
-        inserted = session.execute(
-            insert(SupervisionNotice.__table__).from_select(  # type: ignore[attr-defined]
+        inserted = rows_changed(session.execute(
+            insert(table_of(SupervisionNotice)).from_select(
                 ["item_id", "inspection_id", "ladder_cycle", "rung", "due_on", "as_of"],
                 # `id + 0` keeps the index on next_action_on for the filter while feeding the
                 # notice index in item order (measured: about 40% less work on SQLite).
                 sa_select(item.c.id, item.c.inspection_id, item.c.ladder_cycle, item.c.next_rung, item.c.next_action_on,
                           literal(as_of)).where(due).order_by(item.c.id + 0),
             ).execution_options(preserve_rowcount=True)  # psycopg reports -1 otherwise
-        ).rowcount
+        ))
         if not inserted:
             break
         # Advance only items that got this rung's notice: an item made due by a transaction that
         # committed between the two statements waits for the next pass instead of skipping a rung.
-        notice = SupervisionNotice.__table__  # type: ignore[attr-defined]
+        notice = table_of(SupervisionNotice)
         noticed = sa_select(literal(1)).where(
             notice.c.item_id == item.c.id, notice.c.ladder_cycle == item.c.ladder_cycle, notice.c.rung == item.c.next_rung,
         ).exists()
