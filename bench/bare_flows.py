@@ -36,5 +36,5 @@ def bare_unit(unit: int, tasks: int, gates: int) -> int:
 def bare_round(units: int, tasks: int, gates: int, tag: str) -> list[str]:
     suspend_flow_run(wait_for_input=Go, key="plan")
     return [str(run_deployment("基准单位/基准单位", parameters={"unit": u, "tasks": tasks, "gates": gates},
-                               as_subflow=False, timeout=0, idempotency_key=f"{tag}-{u}").id)  # type: ignore[union-attr]
+                               as_subflow=False, timeout=0, idempotency_key=f"{tag}-{u}").id)  # type: ignore[union-attr]  # Prefect: FlowRun | coroutine; sync here (bare flows import nothing of ours)
             for u in range(units)]

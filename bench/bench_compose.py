@@ -29,11 +29,12 @@ AREAS = ["城区", "北片", "南片", "东片", "西片"]
 SPECIALTIES = ["财务", "审计", "组织", "宣传", "工程", "法律"]
 
 
-def missing(units: list[UnitRec], people: list[PersonRec], conflicts: list[ConflictRec], greedy: bool,
-            **kw: object) -> int | None:
+def missing(units: list[UnitRec], people: list[PersonRec], conflicts: list[ConflictRec], greedy: bool, *,
+            n_teams: int, members_per_team: int, year: int) -> int | None:
     """Specialties missing across the teams; None when no composition is possible."""
     try:
-        comp = (compose_teams_greedy if greedy else compose_teams)(units, people, conflicts, **kw)  # type: ignore[arg-type]
+        comp = (compose_teams_greedy if greedy else compose_teams)(units, people, conflicts, n_teams=n_teams,
+                                                                   members_per_team=members_per_team, year=year)
     except DomainError:
         return None
     return sum(len(t.missing) for t in comp.teams)

@@ -135,7 +135,7 @@ def main() -> int:
     server_log = home / "logs" / "server.log"
     print(f"默认配置（与 up 相同）：数据目录 {home}")
     with stack_with_bare_flows(home):
-        from prefect.deployments import run_deployment
+        from tasks.ops.launch import started
 
         name = f"审批基准-{uuid.uuid4().hex[:6]}"
         t0 = time.monotonic()
@@ -154,8 +154,8 @@ def main() -> int:
             archived = sum(1 for i in s.exec(select(Inspection).where(Inspection.round_id == rnd.id)) if i.stage == Stage.ARCHIVED)
         print(f"本系统：{args.units}个单位，{len(lat)}次计时，用时{seconds:.1f}秒，已归档{archived}个，结束的运行{final}个")
 
-        bare_first = str(run_deployment("基准轮次/基准轮次", timeout=0, parameters={  # type: ignore[union-attr]
-            "units": args.units, "tasks": 3, "gates": 3, "tag": uuid.uuid4().hex[:8]}).id)
+        bare_first = started("基准轮次/基准轮次", timeout=0, parameters={
+            "units": args.units, "tasks": 3, "gates": 3, "tag": uuid.uuid4().hex[:8]})
 
         def bare_children() -> list[str]:
             fr = flow_run_states([bare_first]).get(bare_first)

@@ -72,7 +72,7 @@ def main() -> int:
     print(f"Prefect 服务数据库：{args.prefect_db}；应用数据：SQLite；一个执行器、一个投递进程")
     try:
         with stack_with_bare_flows(home, env):
-            from prefect.deployments import run_deployment
+            from tasks.ops.launch import started
 
             # Ours: one round, every gate answered when it opens.
             name = f"基准轮次-{uuid.uuid4().hex[:6]}"
@@ -88,9 +88,9 @@ def main() -> int:
 
             # Bare: the same shape, empty tasks.
             t0 = time.monotonic()
-            bare_run = run_deployment("基准轮次/基准轮次", timeout=0, parameters={
+            bare_run = started("基准轮次/基准轮次", timeout=0, parameters={
                 "units": args.units, "tasks": tasks, "gates": gates, "tag": uuid.uuid4().hex[:8]})
-            bare = drive([str(bare_run.id)], [], units=args.units, timeout=args.timeout, bare=True)  # type: ignore[union-attr]
+            bare = drive([bare_run], [], units=args.units, timeout=args.timeout, bare=True)
             bare_seconds = time.monotonic() - t0
             print(f"空流程：同样形状，用时 {bare_seconds:.1f} 秒，失败 {bare['failed']}")
             if ours["failed"] or bare["failed"]:

@@ -43,9 +43,10 @@ if str(ROOT) not in sys.path:
 # schema but not the application (tasks.* pulls in Prefect and is imported lazily).
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy.sql.schema import ScalarElementColumnDefault  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
-from models.db import make_engine  # noqa: E402
+from models.db import make_engine, table_of  # noqa: E402
 from models.enums import FindingScope, ItemStatus, RoundKind, RoundStatus, Stage, UnitKind  # noqa: E402
 from models.settings import Settings  # noqa: E402
 from models.tables import RectificationItem, SupervisionNotice  # noqa: E402
@@ -62,8 +63,8 @@ TARGET_SECONDS, TARGET_RATIO, TARGET_RSS_MB = 2.0, 1.5, 300.0
 BIG_TABLES = ("finding", "rectification_item", "supervision_notice")
 DIFFERENT = "（语义不同，仅供参考）"
 
-ITEM_TABLE = RectificationItem.__table__  # type: ignore[attr-defined]
-NOTICE_TABLE = SupervisionNotice.__table__  # type: ignore[attr-defined]
+ITEM_TABLE = table_of(RectificationItem)
+NOTICE_TABLE = table_of(SupervisionNotice)
 
 
 # SQL spellings -------------------------------------------------------------------------------
@@ -141,9 +142,9 @@ def insert_sql(q: Sql, table: str, values: dict[str, str], source: str = "", wit
     for c in SQLModel.metadata.tables[table].columns:
         if c.name in cols or c.nullable or c.primary_key:
             continue
-        if c.default is None or not c.default.is_scalar:
+        if not isinstance(c.default, ScalarElementColumnDefault):
             raise SystemExit(f"数据生成：{table}.{c.name} 非空且没有默认值，请在 bench/bench_sweep.py 中补上")
-        cols[c.name] = q.literal(c.default.arg)  # type: ignore[attr-defined]
+        cols[c.name] = q.literal(c.default.arg)
     head = f"WITH RECURSIVE {with_} " if with_ else ""
     return f"{head}INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols.values())} {source}".rstrip()
 

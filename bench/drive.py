@@ -52,11 +52,10 @@ def load_demo_org() -> None:
 
 
 def start_round(name: str, teams: list[dict[str, Any]]) -> str:
-    from prefect.deployments import run_deployment
+    from tasks.ops.launch import started
 
-    run = run_deployment("巡察轮次/发起巡察", timeout=0, parameters={"params": {
+    return started("巡察轮次/发起巡察", timeout=0, parameters={"params": {
         "name": name, "kind": "常规巡察", "start_date": "2026-12-01", "end_date": "2026-12-31", "teams": teams}})
-    return str(run.id)  # type: ignore[union-attr]
 
 
 def flow_run_states(ids: Iterable[str]) -> dict[str, Any]:

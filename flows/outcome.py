@@ -43,7 +43,7 @@ def ends_in_chinese(fn: F) -> F:
 
     # Prefect reads the parameters from the signature: the flow's own, with its types resolved
     # (the flows' modules use postponed annotations, which this module's globals cannot resolve).
-    run.__signature__ = inspect.signature(fn, eval_str=True)  # type: ignore[attr-defined]
+    run.__signature__ = inspect.signature(fn, eval_str=True)  # type: ignore[attr-defined]  # typeshed: no __signature__ on functions
     run.__annotations__ = typing.get_type_hints(fn)
     del run.__wrapped__
     return typing.cast(F, run)

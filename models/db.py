@@ -7,9 +7,10 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, create_engine
+from sqlalchemy import Table, event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
+from sqlmodel import Session, SQLModel, create_engine
 
 import models.indicator_tables  # noqa: F401  (registers the indicator tables)
 import models.results_use  # noqa: F401  (registers the results-use tables)
@@ -26,7 +27,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             # Let SQLAlchemy's "begin" below open transactions, not the driver.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -36,7 +37,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):  # type: ignore[no-untyped-def]
+        def _begin_immediate(conn: Connection) -> None:
             # A deferred transaction that reads and then writes fails at once with "database
             # is locked" when another writer got there first (no busy wait is possible).
             # Taking the write lock at BEGIN makes writers queue on busy_timeout instead.
@@ -96,3 +97,19 @@ def get_or_raise(session: Session, model: type[T], key: int, what: str, **option
     if row is None:
         raise NotFound(f"{what}不存在：{key}")
     return row
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The model's Table, for set-based statements (SQLModel leaves `__table__` untyped)."""
+    mapper = sa_inspect(model)
+    assert mapper is not None
+    table = mapper.local_table
+    assert isinstance(table, Table)
+    return table
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed. SQLAlchemy types `execute()` as a Result;
+    for these statements it is a CursorResult, which counts them."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)

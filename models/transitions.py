@@ -1,20 +1,26 @@
-"""The tables of allowed status changes: one per status with rules (inspection stage, round, clue,
-transfer letter, rectification item, approval, look-back). Every change of such a status goes
-through `Machine.move` (or `check`), which raises `IllegalTransition` with a Chinese reason.
+"""The tables of allowed status changes, one per status (inspection stage, round, clue, transfer
+letter, rectification item, approval, look-back, common-problem grouping, common problem, alert).
+Every change of a status goes through `Machine.move` (a record) or `Machine.bulk` (a set-based
+UPDATE), which raise `IllegalTransition` with a Chinese reason; tests/ops/test_status_writes.py
+fails on a status written anywhere else.
 
 The stage table also decides what the unit flow does next (`next_step`): the flow asks it
 instead of re-encoding the lifecycle order."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from models.enums import (
+    AlertStatus,
     ApprovalStatus,
     ClueStatus,
+    CommonProblemStatus,
     Gate,
+    GroupingStatus,
     ItemStatus,
     LetterStatus,
     LookBackStatus,
@@ -42,6 +48,13 @@ class Machine(Generic[S]):
         current = getattr(record, attr)
         self.check(type(target)(current), target)
         setattr(record, attr, target)
+
+    def bulk(self, sources: Iterable[S], target: S) -> dict[str, S]:
+        """A set-based UPDATE's change of status: its WHERE admits only rows in `sources`, each of
+        which must be allowed to move to `target`. Returns the `.values(...)` keyword."""
+        for current in sources:
+            self.check(current, target)
+        return {"status": target}
 
 
 STAGES: Machine[Stage] = Machine("阶段", {
@@ -101,7 +114,31 @@ LOOK_BACKS: Machine[LookBackStatus] = Machine("回头看状态", {
     LookBackStatus.DONE: frozenset(),
 })
 
-MACHINES: tuple[Machine[Any], ...] = (STAGES, ROUNDS, CLUES, LETTERS, ITEMS, APPROVALS, LOOK_BACKS)
+GROUPINGS: Machine[GroupingStatus] = Machine("共性问题归类状态", {
+    # Confirmed by its run, or settled empty before a run was started for it.
+    GroupingStatus.REGISTERED: frozenset({GroupingStatus.STARTED, GroupingStatus.CONFIRMED}),
+    GroupingStatus.STARTED: frozenset({GroupingStatus.CONFIRMED}),
+    GroupingStatus.CONFIRMED: frozenset(),  # late common findings register a new grouping
+})
+
+COMMON_PROBLEMS: Machine[CommonProblemStatus] = Machine("共性问题状态", {
+    CommonProblemStatus.SUPERVISING: frozenset({CommonProblemStatus.CLOSED}),
+    CommonProblemStatus.CLOSED: frozenset(),
+})
+
+ALERTS: Machine[AlertStatus] = Machine("提醒状态", {
+    AlertStatus.PENDING: frozenset({AlertStatus.SENDING, AlertStatus.NO_RECIPIENT}),
+    # Claimed again once the lease of a deliverer that died mid-send has run out.
+    AlertStatus.SENDING: frozenset({AlertStatus.SENDING, AlertStatus.SENT, AlertStatus.PENDING, AlertStatus.UNDELIVERABLE}),
+    AlertStatus.SENT: frozenset(),
+    # The office re-sends (the address is current again) or marks it handled (tasks/infra/undelivered.py).
+    AlertStatus.NO_RECIPIENT: frozenset({AlertStatus.PENDING, AlertStatus.HANDLED}),
+    AlertStatus.UNDELIVERABLE: frozenset({AlertStatus.PENDING, AlertStatus.HANDLED}),
+    AlertStatus.HANDLED: frozenset(),
+})
+
+MACHINES: tuple[Machine[Any], ...] = (STAGES, ROUNDS, CLUES, LETTERS, ITEMS, APPROVALS, LOOK_BACKS, GROUPINGS,
+                                      COMMON_PROBLEMS, ALERTS)
 
 
 def check_transition(current: Stage, target: Stage) -> None:

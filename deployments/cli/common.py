@@ -29,11 +29,11 @@ class App(typer.Typer):
 
         super().__init__(cls=ChineseGroup, rich_markup_mode=None, **kwargs)
 
-    def command(self, name: str, *args: Any, **kwargs: Any) -> Callable[[C], C]:  # type: ignore[override]
+    def command(self, name: str | None = None, *args: Any, **kwargs: Any) -> Callable[[C], C]:
         from deployments.cli.usage import ChineseCommand
         from models.access import COMMANDS
 
-        if name not in COMMANDS:
+        if name is None or name not in COMMANDS:  # every command is named, to be checked at the door
             raise KeyError(f"command {name!r} is missing from models.access.COMMANDS")
         register = super().command(name, *args, cls=kwargs.pop("cls", ChineseCommand), **kwargs)
 

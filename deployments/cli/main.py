@@ -8,12 +8,12 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import typer
 import yaml
 from pydantic import ValidationError
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from deployments.cli import (
     backup,
@@ -161,7 +161,7 @@ def start_round_cmd(params_file: Path = typer.Argument(..., help="巡察轮次�
 def status_cmd() -> None:
     """各轮次、各单位所处阶段，以及提醒发件箱情况。"""
     with session_scope() as s:
-        for rnd in s.exec(select(InspectionRound).order_by(InspectionRound.id)):  # type: ignore[arg-type]
+        for rnd in s.exec(select(InspectionRound).order_by(col(InspectionRound.id))):
             typer.echo(f"{rnd.name}（{rnd.kind}，{rnd.status}）")
             for insp, unit in s.exec(select(Inspection, Unit).join(Unit).where(Inspection.round_id == rnd.id)):
                 typer.echo(f"  {unit.name}：{Stage(insp.stage).value}")
@@ -354,17 +354,26 @@ def _first_office_password(s: Any) -> str:
             f"\n  登录后为其他用户设置初始密码，如：{cmd} set-password 张明")
 
 
-DEMO_TERM = {"name": "十五届区委任期", "first_year": 2026, "last_year": 2030, "rounds_per_year": 2,
-             "units_per_round": 4, "mix": {"部门": 1, "乡镇街道": 1}}
+class _Term(TypedDict):
+    name: str
+    first_year: int
+    last_year: int
+    rounds_per_year: int
+    units_per_round: int
+    mix: dict[str, int]
+
+
+DEMO_TERM: _Term = {"name": "十五届区委任期", "first_year": 2026, "last_year": 2030, "rounds_per_year": 2,
+                    "units_per_round": 4, "mix": {"部门": 1, "乡镇街道": 1}}
 
 
 def _ensure_demo_term(s: Any) -> None:
     """The term plan the deployments 全覆盖排程 and 全覆盖进度 default to."""
     from tasks.planning import term_plan
     try:
-        term_plan.get_term(s, str(DEMO_TERM["name"]))
+        term_plan.get_term(s, DEMO_TERM["name"])
     except DomainError:
-        term_plan.create_term(session=s, actor="演示", now=now(), **DEMO_TERM)  # type: ignore[arg-type]
+        term_plan.create_term(session=s, actor="演示", now=now(), **DEMO_TERM)
 
 
 def _start_demo_round(ui_url: str) -> None:

@@ -247,7 +247,7 @@ class ChineseGroup(TyperGroup):
             raise ChineseUsageError(f"没有命令“{name}”{maybe}", ctx)
         return super().resolve_command(ctx, args)
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # type: ignore[override]
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # type: ignore[override]  # click overloads main on standalone_mode
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         try:
             result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,

@@ -28,7 +28,14 @@ from fastapi_proxy_lib.core.websocket import ReverseWebSocketProxy
 from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -681,10 +688,14 @@ class Gateway:
                      audit: tuple[str, dict[str, Any]] | None) -> Response:
         """Read the server's answer: a resume it did not accept withdraws the receipt; what it
         accepted is audited under the person's name."""
-        chunks = [c async for c in response.body_iterator]  # type: ignore[attr-defined]
+        # The proxy streams the server's answer; its own refusal (502, server unreachable) is a plain Response.
+        if isinstance(response, StreamingResponse):
+            chunks = [c async for c in response.body_iterator]
+        else:
+            chunks = [bytes(response.body)]
         if response.background is not None:
             await response.background()
-        content = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+        content = b"".join(c.encode() if isinstance(c, str) else bytes(c) for c in chunks)
         accepted = 200 <= response.status_code < 300
         if receipt_id is not None and accepted:
             text = gzip.decompress(content) if response.headers.get("content-encoding") == "gzip" else content
@@ -750,10 +761,10 @@ class Gateway:
     async def socket(self, websocket: WebSocket) -> None:
         path = websocket.url.path
         found = await self.current(websocket)
-        ok = found.account is not None and found.login is not None and Stage(found.login.stage) is Stage.ACTIVE
-        if not ok or not same_origin(websocket) or not path.startswith("/api/") or \
-                not socket_allowed(path.removeprefix("/api")) or \
-                not socket_reader(AccessRole(found.account.role), path.removeprefix("/api")):  # type: ignore[union-attr]
+        account, login = found.account, found.login
+        if account is None or login is None or Stage(login.stage) is not Stage.ACTIVE or not same_origin(websocket) or \
+                not path.startswith("/api/") or not socket_allowed(path.removeprefix("/api")) or \
+                not socket_reader(AccessRole(account.role), path.removeprefix("/api")):
             await websocket.close(code=4403)  # before accept: the client sees 403
             return
         headers = [(k, v) for k, v in websocket.scope["headers"] if k not in (b"cookie", b"authorization", b"origin")]

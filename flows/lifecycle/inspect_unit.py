@@ -3,8 +3,6 @@ and archiving. Re-entrant: run again from the top, it skips what the database sa
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
@@ -18,6 +16,7 @@ from models.forms import (
     ReportReview,
     StationingDone,
 )
+from models.handoffs import PlanStep, PlanStepItem
 from models.transitions import InspectionState, StepKind, Work, next_step
 from tasks.lifecycle.prefect import (
     archiving_task,
@@ -62,17 +61,17 @@ def _awaiting_close_out(state: InspectionState) -> str:
             "有事项报送为“已完成待核”后，本流程自动进入“整改销号”，此处无需填写。\n")
 
 
-def _items_list(items: list[dict[str, str]]) -> str:
+def _items_list(items: tuple[PlanStepItem, ...]) -> str:
     """The items as a list (a table scrolls sideways on a phone)."""
-    return "".join(f"- {i['编号']}号：{i['问题']}\n" for i in items)
+    return "".join(f"- {i.no}号：{i.problem}\n" for i in items)
 
 
-def _awaiting_plan(step: dict[str, Any]) -> str:
-    again = f"整改方案已退回修改（意见：{step['returned']}），请修改后重新报送。\n\n" if step["returned"] else ""
-    due = f"应于 **{step['due']}** 前" if step["due"] else ""
-    return (f"## {step['label']}：等待报送整改方案\n\n{again}单位{due}通过部署“报送整改方案”报送整改方案"
+def _awaiting_plan(step: PlanStep) -> str:
+    again = f"整改方案已退回修改（意见：{step.returned}），请修改后重新报送。\n\n" if step.returned else ""
+    due = f"应于 **{step.due}** 前" if step.due else ""
+    return (f"## {step.label}：等待报送整改方案\n\n{again}单位{due}通过部署“报送整改方案”报送整改方案"
             "（逐项填写整改措施、责任人和完成时限；整改事项可填编号或问题描述）。报送后本流程自动进入“整改方案审核”，"
-            "此处无需填写。\n\n" + _items_list(step["items"]))
+            "此处无需填写。\n\n" + _items_list(step.items))
 
 
 @flow(name="单位巡察", persist_result=True)  # named 单位巡察·<轮次>·<单位> by start_unit_task
@@ -161,7 +160,7 @@ def inspect_unit(inspection_id: int) -> str:
                 archiving_task(inspection_id)
                 state = read_inspection(inspection_id)
                 # The unit's figures at archiving, counts only (tasks/records/statistics.py has the definitions).
-                create_table_artifact(key=f"unit-figures-{inspection_id}", table=unit_figures_task(inspection_id),
+                create_table_artifact(key=f"unit-figures-{inspection_id}", table=unit_figures_task(inspection_id).records(),
                                       description=f"{state.label}：巡察工作统计（归档时）")
                 wake_round_task(state.round_id)  # the round's last unit: its round run ends
                 continue

@@ -12,6 +12,7 @@ from flows.lifecycle.gates import await_gate
 from flows.outcome import ends_in_chinese
 from models.enums import Gate
 from models.forms import TermPlanApproval, TermPlanParams
+from models.handoffs import TermCoverage
 from tasks.planning.prefect import (
     check_edits_task,
     coverage_task,
@@ -23,11 +24,11 @@ from tasks.planning.prefect import (
 )
 
 
-def _publish_coverage(cov: dict, as_of: date) -> None:  # type: ignore[type-arg]
-    create_table_artifact(key=f"term-{cov['term_id']}-coverage", table=cov["rows"],
-                          description=f"{cov['term']} 全覆盖情况（{as_of}）")
-    create_markdown_artifact(key=f"term-{cov['term_id']}-summary", markdown=cov["markdown"],
-                             description=f"{cov['term']} 全覆盖情况与进度预警（{as_of}）")
+def _publish_coverage(cov: TermCoverage, as_of: date) -> None:
+    create_table_artifact(key=f"term-{cov.term_id}-coverage", table=cov.table.records(),
+                          description=f"{cov.term} 全覆盖情况（{as_of}）")
+    create_markdown_artifact(key=f"term-{cov.term_id}-summary", markdown=cov.markdown,
+                             description=f"{cov.term} 全覆盖情况与进度预警（{as_of}）")
 
 
 @flow(name="全覆盖进度", flow_run_name="全覆盖进度-{term}", persist_result=True)
@@ -37,8 +38,8 @@ def check_coverage(term: str, as_of: date | None = None) -> int:
     day = as_of or today()
     cov = coverage_task(term, day)
     _publish_coverage(cov, day)
-    warn_pace_task(cov["term_id"], day, cov["warnings"])
-    return int(cov["left"])
+    warn_pace_task(cov.term_id, day, cov.warnings)
+    return cov.left
 
 
 @flow(name="全覆盖排程", flow_run_name="全覆盖排程-{params.term}", persist_result=True)
@@ -49,29 +50,29 @@ def plan_term(params: TermPlanParams) -> str:
     day = params.as_of or today()
     cov = coverage_task(params.term, day)
     _publish_coverage(cov, day)
-    term_id = cov["term_id"]
+    term_id = cov.term_id
     proposal = propose_task(term_id, day)
-    if proposal["error"]:
-        create_markdown_artifact(key=f"term-{term_id}-proposal", markdown=f"# 无法排程\n\n{proposal['error']}",
+    if proposal.error:
+        create_markdown_artifact(key=f"term-{term_id}-proposal", markdown=f"# 无法排程\n\n{proposal.error}",
                                  description="全覆盖排程")
-        log.warning("%s：%s", cov["term"], proposal["error"])
-        return str(proposal["error"])
-    if not proposal["plan"]:
+        log.warning("%s：%s", cov.term, proposal.error)
+        return proposal.error
+    if not proposal.plan:
         return "任期内单位均已巡察，无需排程"
-    plan = proposal["plan"]
-    create_markdown_artifact(key=f"term-{term_id}-proposal", markdown=f"# {cov['term']} 排程建议\n\n{proposal['markdown']}",
+    plan = proposal.plan
+    create_markdown_artifact(key=f"term-{term_id}-proposal", markdown=f"# {cov.term} 排程建议\n\n{proposal.markdown}",
                              description="全覆盖排程建议")
     answer = await_gate(
         TermPlanApproval, gate=Gate.TERM_PLAN, round_id=None, inspection_id=None, term_id=term_id,
         attempt=next_attempt_task(term_id),
-        description=(f"## {cov['term']}：全覆盖排程审批\n\n{cov['markdown']}\n\n### 排程建议（{len(plan)}轮）\n\n"
-                     f"{proposal['markdown']}\n\n批准；或在“排程调整”中逐行写明要改的轮次后选择“按调整批准”；或退回（须填写意见）。"),
+        description=(f"## {cov.term}：全覆盖排程审批\n\n{cov.markdown}\n\n### 排程建议（{len(plan)}轮）\n\n"
+                     f"{proposal.markdown}\n\n批准；或在“排程调整”中逐行写明要改的轮次后选择“按调整批准”；或退回（须填写意见）。"),
         validate=lambda a: check_edits_task(term_id, plan, a.edits) if a.adjusted else "",
     )
     if not answer.approved:
-        log.info("%s：排程退回（%s）", cov["term"], answer.comment)
+        log.info("%s：排程退回（%s）", cov.term, answer.comment)
         return "退回"
     saved = save_plan_task(term_id, plan, answer.edits if answer.adjusted else "", answer.approver)
-    create_markdown_artifact(key=f"term-{term_id}-plan", markdown=f"# {cov['term']} 已批准的排程\n\n{saved['markdown']}",
+    create_markdown_artifact(key=f"term-{term_id}-plan", markdown=f"# {cov.term} 已批准的排程\n\n{saved.markdown}",
                              description=f"{answer.approver}批准")
-    return f"已批准：{saved['rounds']}轮、{saved['units']}个单位"
+    return f"已批准：{saved.rounds}轮、{saved.units}个单位"

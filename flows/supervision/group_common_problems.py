@@ -25,17 +25,17 @@ def group_common_problems(round_name: str, attempt: int | None = None) -> int:
     """本轮各单位巡察报告审议通过后自动发起：问题清单中标为共性问题的问题按问题类别归组，由巡察办确认分管领导和责任部门后发出领办函。"""
     log = get_run_logger()
     info = propose_common_task(round_name, attempt)
-    if info["busy"]:
-        log.info("%s：共性问题归类已在另一运行中等待确认：%s", round_name, info["busy"])
+    if info.busy:
+        log.info("%s：共性问题归类已在另一运行中等待确认：%s", round_name, info.busy)
         return 0
-    if not info["proposals"]:
-        log.info("%s：%s", round_name, info["waiting"] or "没有待归类的共性问题")
+    if not info.proposals:
+        log.info("%s：%s", round_name, info.waiting or "没有待归类的共性问题")
         return 0
-    n = info["attempt"]
-    listing = "\n".join(f"- {line}" for line in info["notes"])
+    n = info.attempt
+    listing = "\n".join(f"- {line}" for line in info.notes)
     later = "" if n == 1 else "（此前确认后新出现的共性问题；同类问题可并入已确认的共性问题）"
     answer = await_gate(
-        common_form(info.get("leaders", []), info.get("departments", [])), gate=Gate.COMMON, round_id=info["round_id"], inspection_id=None, attempt=n,
+        common_form(list(info.leaders), list(info.departments)), gate=Gate.COMMON, round_id=info.round_id, inspection_id=None, attempt=n,
         description=(f"## {round_name}：共性问题归类（第{n}次）{later}\n\n"
                      "本轮各单位巡察报告均已审议通过。问题清单中标为“共性问题”的问题按问题类别归为以下各组"
                      "（括号内为问题编号），请核对、调整，并为每组选择分管领导和责任部门（均取自组织数据；"
@@ -43,10 +43,10 @@ def group_common_problems(round_name: str, attempt: int | None = None) -> int:
                      f"{listing}\n\n确认后向分管领导发出《关于落实巡察整改工作任务的函》，各组问题的整改事项由分管领导督办，"
                      "直至该共性问题销号。未列入任何一组的问题改为个性问题，由所在单位的联系领导督办。"
                      "确认之前，有共性问题的单位不能整改销号归档。"),
-        initial={"groups": info["proposals"]},
-        validate=lambda a: common_problems_check_task(info["round_id"], n, _rows(a.groups), a.approver),
+        initial={"groups": [g.model_dump() for g in info.proposals]},
+        validate=lambda a: common_problems_check_task(info.round_id, n, _rows(a.groups), a.approver),
     )
-    return confirm_common_task(info["round_id"], n, _rows(answer.groups), answer.approver)
+    return confirm_common_task(info.round_id, n, _rows(answer.groups), answer.approver)
 
 
 def _rows(groups: list[CommonGroupIn]) -> list[CommonGroupIn]:

@@ -40,8 +40,8 @@ def supervise_rectification(params: SweepParams = SweepParams()) -> dict[str, in
         create_progress_artifact(progress=r.progress, key=f"rectification-rate-round-{r.id}",
                                  description=f"{r.name} 整改到位率 {r.rate}")
     look_backs = look_backs_table_task()
-    if look_backs:
-        create_table_artifact(key="look-backs", table=look_backs,
+    if look_backs.rows:
+        create_table_artifact(key="look-backs", table=look_backs.records(),
                               description=f"{as_of} 回头看一览（单位、原因、状态、流程链接；已登记的由投递进程自动启动）")
     if result.clue_ledger:  # counts only: no clue text and no clue identities leave the database
         create_table_artifact(key="clue-ledger", table=result.clue_ledger,

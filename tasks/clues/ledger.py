@@ -321,9 +321,10 @@ def transfer(*, session: Session, settings: Settings, insp: Inspection, clues: l
             letter.doc_no = f"巡察〔{rnd.start_date.year}〕移{insp.id}-{letter.id}号"
             code = _issue_letter_code(settings, letter)
             kinds = Counter(ClueKind(c.kind).value for c in group)
+            assert rnd.id is not None and insp.id is not None
             write_document(
-                session=session, settings=settings, round_id=rnd.id, inspection_id=insp.id, now=now,  # type: ignore[arg-type]
-                directory=document_dir(settings, rnd.id, insp.id),  # type: ignore[arg-type]
+                session=session, settings=settings, round_id=rnd.id, inspection_id=insp.id, now=now,
+                directory=document_dir(settings, rnd.id, insp.id),
                 spec=DocSpec(kind=f"线索移交函-{RECEIVER_NAMES[receiver]}" + ("" if batch == "stage" else f"-{batch}"),
                              template="问题线索移交函", title="问题线索移交函", doc_no=letter.doc_no,
                              addressee=RECEIVER_NAMES[receiver],

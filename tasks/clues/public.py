@@ -104,8 +104,8 @@ def open_units(*, session: Session) -> list[OpenUnit]:
         .where(Inspection.stage == Stage.STATIONING)
         .order_by(col(InspectionRound.start_date), col(Unit.name))
     ).all()
-    return [OpenUnit(inspection_id=i.id, unit=u.name, team=t.name, start=r.start_date, end=r.end_date)  # type: ignore[arg-type]
-            for i, u, t, r in rows]
+    return [OpenUnit(inspection_id=i.id, unit=u.name, team=t.name, start=r.start_date, end=r.end_date)
+            for i, u, t, r in rows if i.id is not None]
 
 
 def _count(session: Session, kind: str, client: str, now: datetime) -> int:

@@ -60,9 +60,11 @@ from sqlmodel import Session, SQLModel, col, select
 
 from models.clock import aware
 from models.crypto import outbox_cipher
+from models.db import rows_changed
 from models.enums import ROLE_NAMES, AlertStatus, Role, TeamRole
 from models.settings import Settings
 from models.tables import Alert, Inspection, Person, RoleRecipient, TeamMember, Unit
+from models.transitions import ALERTS
 
 log = logging.getLogger(__name__)
 
@@ -544,6 +546,9 @@ class _Claimed:
     failing_since: datetime | None  # the first failure of its current run of failures
 
 
+_CLAIMABLE = (AlertStatus.PENDING, AlertStatus.SENDING)  # the statuses _claimable admits
+
+
 def _claimable(now: datetime, lease: timedelta) -> Any:
     """Due and pending, or claimed by a deliverer whose lease has run out (it died mid-send)."""
     return (
@@ -560,7 +565,7 @@ def _claim(session: Session, settings: Settings, ids: Sequence[int], now: dateti
         update(Alert)
         .where(col(Alert.id).in_(ids))
         .where(_claimable(now, lease))
-        .values(status=AlertStatus.SENDING, next_attempt_at=stamp)
+        .values(**ALERTS.bulk(_CLAIMABLE, AlertStatus.SENDING), next_attempt_at=stamp)
         .returning(col(Alert.id), col(Alert.channel), col(Alert.recipient), col(Alert.title), col(Alert.body),
                    col(Alert.attempts), col(Alert.secret), col(Alert.failing_since))
         .execution_options(synchronize_session=False)
@@ -605,15 +610,15 @@ _MINE = (
 )
 # A sent row keeps no code, not even encrypted.
 _RECORD_SENT = update(_ALERTS).where(_MINE).values(
-    status=AlertStatus.SENT, sent_at=bindparam("b_now"), last_error="", attempts=bindparam("b_attempts"), secret="",
+    **ALERTS.bulk([AlertStatus.SENDING], AlertStatus.SENT), sent_at=bindparam("b_now"), last_error="", attempts=bindparam("b_attempts"), secret="",
     failing_since=None)
 _RECORD_FAILED = update(_ALERTS).where(_MINE).values(
-    status=AlertStatus.PENDING, last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"),
+    **ALERTS.bulk([AlertStatus.SENDING], AlertStatus.PENDING), last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next"),
     attempts=bindparam("b_attempts"), failing_since=bindparam("b_since"))
 # Retrying has a bound (Settings.alert_give_up_hours / alert_max_attempts): the row stays, listed
 # for the office (tasks/infra/undelivered.py), until someone re-sends it or marks it handled.
 _RECORD_GAVE_UP = update(_ALERTS).where(_MINE).values(
-    status=AlertStatus.UNDELIVERABLE, last_error=bindparam("b_error"), attempts=bindparam("b_attempts"),
+    **ALERTS.bulk([AlertStatus.SENDING], AlertStatus.UNDELIVERABLE), last_error=bindparam("b_error"), attempts=bindparam("b_attempts"),
     failing_since=bindparam("b_since"))
 
 
@@ -640,18 +645,17 @@ def _record(session: Session, alert: _Claimed, error: str | None, stamp: datetim
     """The send's outcome, written only while the row is still under our claim."""
     params: dict[str, Any] = {"b_id": alert.id, "b_stamp": stamp, "b_attempts": alert.attempts + 1}
     if error is None:
-        done = session.execute(_RECORD_SENT, {**params, "b_now": now}).rowcount  # type: ignore[attr-defined]
+        done = rows_changed(session.execute(_RECORD_SENT, {**params, "b_now": now}))
     else:
         since = alert.failing_since or now
         failed = {**params, "b_error": error[:1000], "b_since": since}
         if policy.gives_up(attempts=alert.attempts + 1, failing_since=since, now=now):
-            done = session.execute(_RECORD_GAVE_UP, failed).rowcount  # type: ignore[attr-defined]
+            done = rows_changed(session.execute(_RECORD_GAVE_UP, failed))
             if done:
                 result.gave_up += 1
         else:
             wait = policy.backoff[min(alert.attempts, len(policy.backoff) - 1)]
-            done = session.execute(_RECORD_FAILED, {**failed,  # type: ignore[attr-defined]
-                                                    "b_next": now + timedelta(seconds=wait)}).rowcount
+            done = rows_changed(session.execute(_RECORD_FAILED, {**failed, "b_next": now + timedelta(seconds=wait)}))
     if not done:
         log.warning("提醒 %s 的租约已过期，本次结果不记录（由其他投递进程处理）", alert.id)
     elif error is None:
@@ -746,15 +750,14 @@ def withdraw_pending(*, session: Session, role: Role, recipients: Sequence[str],
     not sent: marked as having no recipient, with the reason. Returns how many."""
     if not recipients:
         return 0
-    done = session.execute(
+    return rows_changed(session.execute(
         update(Alert)
         .where(col(Alert.role) == role.value, col(Alert.recipient).in_(list(recipients)),
                col(Alert.status) == AlertStatus.PENDING)
-        .values(status=AlertStatus.NO_RECIPIENT, secret="",
+        .values(**ALERTS.bulk([AlertStatus.PENDING], AlertStatus.NO_RECIPIENT), secret="",
                 last_error=f"{now:%Y-%m-%d %H:%M} 该地址已从“{ROLE_NAMES[role]}”的接收人中删除，不再发送")
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    return int(done)
+    ))
 
 
 def outbox_counts(*, session: Session) -> dict[str, int]:

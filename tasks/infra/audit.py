@@ -356,11 +356,12 @@ def _walk(session: Session, keys: dict[str, bytes], keyed_from: int | None) -> t
     for row in session.execute(text(f"SELECT {_COLUMNS} FROM audit_event ORDER BY id")):
         ev_id, raw_at, actor, action, entity, entity_id, raw_detail, prev_hash, digest = row
         at, detail = _parsed_at(raw_at), _parsed_detail(raw_detail)
-        fields = (ev_id, prev, at, actor, action, entity, entity_id, detail)
-        profile = mac_profile(str(digest))
-        keyed = at is not None and hmac.compare_digest(
-            _mac(keys[profile], *fields, profile).encode(), str(digest).encode())  # type: ignore[arg-type]
-        plain = at is not None and digest == _digest(*fields)  # type: ignore[arg-type]
+        keyed = plain = False
+        if at is not None:  # a timestamp that no longer parses matches no hash
+            fields = (ev_id, prev, at, actor, action, entity, entity_id, detail)
+            profile = mac_profile(str(digest))
+            keyed = hmac.compare_digest(_mac(keys[profile], *fields, profile).encode(), str(digest).encode())
+            plain = digest == _digest(*fields)
         plain_allowed = first_keyed is None and (keyed_from is None or ev_id < keyed_from)
         if prev_hash != prev or not (keyed or (plain and plain_allowed)):
             shown = f"{aware(at).astimezone(CHINA):%Y-%m-%d %H:%M}" if at else f"时间“{str(raw_at)[:40]}”无法识别"

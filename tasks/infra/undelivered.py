@@ -24,6 +24,7 @@ from models.enums import ROLE_NAMES, AccessRole, AlertStatus, Role
 from models.errors import DomainError
 from models.settings import Settings
 from models.tables import Account, Alert, Person, Unit
+from models.transitions import ALERTS
 from tasks.infra.alerts import resolve_recipients
 from tasks.infra.audit import record_event
 from tasks.planning.org_data import mask_address
@@ -173,7 +174,8 @@ def resend(*, session: Session, settings: Settings, by: str, alert_id: int, now:
     role = Role(row.role)
     current = resolve_recipients(session=session, settings=settings, role=role, inspection=None)
     if row.recipient and (row.recipient in current or _still_listed(session, row.recipient)):
-        row.status, row.attempts, row.failing_since = AlertStatus.PENDING, 0, None
+        ALERTS.move(row, AlertStatus.PENDING)
+        row.attempts, row.failing_since = 0, None
         row.next_attempt_at, row.last_error = now, ""
         session.add(row)
         done = Resent(addresses=[masked(settings, row.recipient)], same=True)
@@ -188,7 +190,8 @@ def resend(*, session: Session, settings: Settings, by: str, alert_id: int, now:
                          recipient=url, title=row.title, body=row.body, link=row.link, status=AlertStatus.PENDING,
                          next_attempt_at=now, created_at=now, secret=row.secret)
             session.add(copy)
-        row.status, row.secret = AlertStatus.HANDLED, ""
+        ALERTS.move(row, AlertStatus.HANDLED)
+        row.secret = ""
         row.last_error = f"{row.last_error}（{now.astimezone(CHINA):%Y-%m-%d %H:%M} {by} 已改发至新的接收地址）"[:1000]
         session.add(row)
         done = Resent(addresses=[masked(settings, u) for u in fresh], same=False)
@@ -208,7 +211,8 @@ def mark_handled(*, session: Session, settings: Settings, by: str, alert_id: int
     if len(note) > 200:
         raise DomainError("处理情况不超过200个字")
     row = _open_row(session, alert_id)
-    row.status, row.secret = AlertStatus.HANDLED, ""
+    ALERTS.move(row, AlertStatus.HANDLED)
+    row.secret = ""
     session.add(row)
     session.flush()
     record_event(session=session, actor=by, action="未送达的提醒标为已处理", entity="alert", entity_id=row.id, now=now,

@@ -8,7 +8,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from sqlmodel import select
+from sqlmodel import col, select
 
 from models.clock import now
 from models.db import session_scope
@@ -194,7 +194,7 @@ def refresh_gate_texts(client: Any, inspection_id: int | None = None) -> int:
     from models.tables import Approval
 
     with session_scope() as s:
-        q = select(Approval).where(Approval.status == ApprovalStatus.PENDING, Approval.flow_run_id.is_not(None))  # type: ignore[union-attr]
+        q = select(Approval).where(Approval.status == ApprovalStatus.PENDING, col(Approval.flow_run_id).is_not(None))
         if inspection_id is not None:
             q = q.where(Approval.inspection_id == inspection_id)
         texts = [(str(a.flow_run_id), Gate(a.gate), gate_summary.gate_text(

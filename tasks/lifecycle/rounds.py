@@ -197,15 +197,15 @@ def teams_markdown(*, session: Session, round_id: int) -> str:
     """The round's teams as the plan approval shows them, with the exclusions of a composed round."""
     rnd = get_round(session=session, round_id=round_id)
     lines = ["| 巡察组 | 组长 | 副组长 | 组员 | 被巡察单位 | 组员专长 |", "|---|---|---|---|---|---|"]
-    for team in session.exec(select(Team).where(Team.round_id == round_id).order_by(Team.id)):  # type: ignore[arg-type]
-        people = session.exec(select(Person, TeamMember.role).join(TeamMember, TeamMember.person_id == Person.id)  # type: ignore[arg-type]
-                               .where(TeamMember.team_id == team.id).order_by(TeamMember.id)).all()  # type: ignore[arg-type]
+    for team in session.exec(select(Team).where(Team.round_id == round_id).order_by(col(Team.id))):
+        people = session.exec(select(Person, TeamMember.role).join(TeamMember, col(TeamMember.person_id) == col(Person.id))
+                               .where(TeamMember.team_id == team.id).order_by(col(TeamMember.id))).all()
         by_role: dict[TeamRole, list[str]] = {r: [] for r in TeamRole}
         for p, role in people:
             by_role[TeamRole(role)].append(p.name)
         skills = sorted({s for p, _ in people for s in p.specialties})
-        units = session.exec(select(Unit.name).join(Inspection, Inspection.unit_id == Unit.id)  # type: ignore[arg-type]
-                             .where(Inspection.team_id == team.id).order_by(Inspection.id)).all()  # type: ignore[arg-type]
+        units = session.exec(select(Unit.name).join(Inspection, col(Inspection.unit_id) == col(Unit.id))
+                             .where(Inspection.team_id == team.id).order_by(col(Inspection.id))).all()
         lines.append(f"| {team.name} | {'、'.join(by_role[TeamRole.LEADER])} | {'、'.join(by_role[TeamRole.DEPUTY]) or '—'} | "
                      f"{'、'.join(by_role[TeamRole.MEMBER]) or '—'} | {'、'.join(units)} | {'、'.join(skills) or '—'} |")
     text = "\n".join(lines)

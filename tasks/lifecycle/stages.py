@@ -60,11 +60,13 @@ class Ctx:
     def __init__(self, session: Session, settings: Settings, inspection_id: int) -> None:
         insp = get_or_raise(session, Inspection, inspection_id, "巡察任务")
         self.session, self.settings, self.insp = session, settings, insp
-        self.unit = session.get(Unit, insp.unit_id)
-        self.round = session.get(InspectionRound, insp.round_id)
-        self.team = session.get(Team, insp.team_id)
-        assert self.unit and self.round and self.team and self.round.id and insp.id
-        self.round_id: int = self.round.id
+        unit, rnd = session.get(Unit, insp.unit_id), session.get(InspectionRound, insp.round_id)
+        team = session.get(Team, insp.team_id)
+        assert unit and rnd and team and rnd.id and insp.id
+        self.unit: Unit = unit
+        self.round: InspectionRound = rnd
+        self.team: Team = team
+        self.round_id: int = rnd.id
         self.inspection_id: int = insp.id
 
     @property
@@ -77,7 +79,7 @@ class Ctx:
 
     @property
     def label(self) -> str:
-        return f"{self.round.name}·{self.unit.name}"  # type: ignore[union-attr]
+        return f"{self.round.name}·{self.unit.name}"
 
     @property
     def doc_dir(self) -> Path:
@@ -107,7 +109,7 @@ class Ctx:
 
 
 def _doc_no(ctx: Ctx, short: str) -> str:
-    return f"巡察〔{ctx.round.start_date.year}〕{short}{ctx.round_id}-{ctx.inspection_id}号"  # type: ignore[union-attr]
+    return f"巡察〔{ctx.round.start_date.year}〕{short}{ctx.round_id}-{ctx.inspection_id}号"
 
 
 def _fields(ctx: Ctx) -> dict[str, Any]:
@@ -127,8 +129,8 @@ def prepare(*, session: Session, settings: Settings, inspection_id: int, now: da
     """巡察准备: the announcement (巡察公告) and a notice to the team leader."""
     ctx = Ctx(session, settings, inspection_id)
     doc = _write(ctx, DocSpec(
-        kind="巡察公告", template="巡察公告", title=f"关于对{ctx.unit.name}党组织开展巡察的公告",  # type: ignore[union-attr]
-        doc_no=_doc_no(ctx, "公告"), signature=ctx.team.name, issuer=LEADING_GROUP,  # type: ignore[union-attr]
+        kind="巡察公告", template="巡察公告", title=f"关于对{ctx.unit.name}党组织开展巡察的公告",
+        doc_no=_doc_no(ctx, "公告"), signature=ctx.team.name, issuer=LEADING_GROUP,
         context={**_fields(ctx), "members": ctx.member_names()},
     ), now)
     ctx.alert("prepare", Role.TEAM_LEADER, "【巡察准备】组成人员已拟定",
@@ -144,7 +146,7 @@ def start_stationing(*, session: Session, settings: Settings, inspection_id: int
         ctx.alert("station", Role.TEAM_LEADER, "【进驻】巡察组进驻",
                   f"{ctx.label}：方案已批准，巡察组进驻开展集中巡察。请在系统中登记发现的问题。", link, now)
         ctx.alert("station-unit", Role.UNIT_SECRETARY, "【巡察进驻通知】",
-                  f"{ctx.label}：巡察组将于{ctx.round.start_date:%Y年%m月%d日}进驻，请做好配合工作。", link, now)  # type: ignore[union-attr]
+                  f"{ctx.label}：巡察组将于{ctx.round.start_date:%Y年%m月%d日}进驻，请做好配合工作。", link, now)
     return ctx.stage
 
 
@@ -159,14 +161,14 @@ def conclude_stationing(
     findings = ctx.findings()
     by_cat = Counter(f.category for f in findings)
     _write(ctx, DocSpec(
-        kind="巡察报告", template="巡察报告", title=f"关于巡察{ctx.unit.name}党组织的情况报告",  # type: ignore[union-attr]
-        doc_no=_doc_no(ctx, "报"), addressee=LEADING_GROUP, signature=ctx.team.name,  # type: ignore[union-attr]
+        kind="巡察报告", template="巡察报告", title=f"关于巡察{ctx.unit.name}党组织的情况报告",
+        doc_no=_doc_no(ctx, "报"), addressee=LEADING_GROUP, signature=ctx.team.name,
         context={**_fields(ctx), "total": len(findings), "fixed": sum(f.fixed_on_site for f in findings),
                  "categories": [{"name": c, "count": n} for c, n in sorted(by_cat.items())],
                  "findings": [{"category": f.category, "description": f.description} for f in findings],
                  "evaluations": result_lines(session=session, inspection_id=inspection_id),
                  "summary": summary or "无"},
-        charts=evaluation_charts(session=session, inspection_id=inspection_id, label=ctx.unit.name,  # type: ignore[union-attr]
+        charts=evaluation_charts(session=session, inspection_id=inspection_id, label=ctx.unit.name,
                                  directory=ctx.doc_dir / "charts"),
     ), now, version=search_count)
     ctx.move(Stage.REPORTING, now, actor=by)
@@ -205,8 +207,8 @@ def issue_feedback(*, session: Session, settings: Settings, inspection_id: int, 
         cats.setdefault(f.category, []).append(f)
     fixed = sum(f.fixed_on_site for f in findings)
     _write(ctx, DocSpec(
-        kind="巡察反馈意见", template="巡察反馈意见", title=f"关于巡察{ctx.unit.name}党组织的反馈意见",  # type: ignore[union-attr]
-        doc_no=_doc_no(ctx, "反馈"), addressee=f"中共{ctx.unit.name}委员会", signature=ctx.team.name,  # type: ignore[union-attr]
+        kind="巡察反馈意见", template="巡察反馈意见", title=f"关于巡察{ctx.unit.name}党组织的反馈意见",
+        doc_no=_doc_no(ctx, "反馈"), addressee=f"中共{ctx.unit.name}委员会", signature=ctx.team.name,
         issuer=LEADING_GROUP,
         context={**_fields(ctx), "total": len(findings), "fixed": fixed, "to_rectify": len(findings) - fixed,
                  "categories": [{"ordinal": ordinal(i), "name": c, "count": len(fs), "problems": [f.description for f in fs]}
@@ -257,7 +259,7 @@ def start_rectification(*, session: Session, settings: Settings, inspection_id: 
     feedback = ctx.insp.feedback_date or now.date()
     cal, rule = work_calendar(settings, session), settings.rule("rectification")
     deadline = cal.deadline(feedback, rule)
-    liaison = session.get(Person, ctx.unit.liaison_leader_id) if ctx.unit.liaison_leader_id else None  # type: ignore[union-attr]
+    liaison = session.get(Person, ctx.unit.liaison_leader_id) if ctx.unit.liaison_leader_id else None
     liaison_name = liaison.name if liaison else ""
     have = set(session.exec(select(RectificationItem.finding_id).where(RectificationItem.inspection_id == inspection_id)).all())
     created = individual = 0
@@ -267,11 +269,11 @@ def start_rectification(*, session: Session, settings: Settings, inspection_id: 
         if f.fixed_on_site or f.id in have:
             continue
         assert f.id is not None
-        leader_id, supervisor = (ctx.unit.liaison_leader_id, liaison_name) if f.scope == FindingScope.INDIVIDUAL else (None, "")  # type: ignore[union-attr]
+        leader_id, supervisor = (ctx.unit.liaison_leader_id, liaison_name) if f.scope == FindingScope.INDIVIDUAL else (None, "")
         if f.common_problem_id is not None:  # confirmed before the unit got here: led by its leader in charge
             leader_id, supervisor = _leader_in_charge(session, f.common_problem_id)
         session.add(RectificationItem(
-            inspection_id=inspection_id, finding_id=f.id, owner=ctx.unit.secretary_name,  # type: ignore[union-attr]
+            inspection_id=inspection_id, finding_id=f.id, owner=ctx.unit.secretary_name,
             responsible_leader_id=leader_id, common_problem_id=f.common_problem_id,
             deadline=deadline, measure="", supervisor=supervisor,
             next_rung=0, next_action_on=first_action_on(deadline, settings),
@@ -370,7 +372,7 @@ def archive(*, session: Session, settings: Settings, inspection_id: int, now: da
     manifest and a zip; when it is the round's last unit, the round's summary report and dossier too.
     From then on the unit's records are read-only (tasks/lifecycle/archived.py)."""
     ctx = Ctx(session, settings, inspection_id)
-    folder = dossier_folder(settings, ctx.round, ctx.unit)  # type: ignore[arg-type]
+    folder = dossier_folder(settings, ctx.round, ctx.unit)
     if ctx.stage is Stage.ARCHIVED:
         return str(folder)
     if ctx.stage is not Stage.ARCHIVING:

@@ -21,11 +21,17 @@ ROUND_WAIT = "round-units"  # the round run while its units work: round-units-<r
 
 def start_once(deployment: str, parameters: dict[str, Any], key: str, name: str | None = None) -> str:
     """Start an independent flow run of `deployment`; the same key returns the same run."""
+    return started(deployment, parameters=parameters, timeout=0, as_subflow=False, idempotency_key=key,
+                   flow_run_name=name)
+
+
+def started(deployment: str, **options: Any) -> str:
+    """The id of a flow run of `deployment` started from synchronous code (options as for run_deployment)."""
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
-    run: FlowRun = run_deployment(  # type: ignore[assignment]
-        deployment, parameters=parameters, timeout=0, as_subflow=False, idempotency_key=key, flow_run_name=name)
+    # Prefect types run_deployment for async callers too (a FlowRun or its coroutine); called from sync code it returns the FlowRun.
+    run: FlowRun = run_deployment(deployment, **options)  # type: ignore[assignment]  # forced by Prefect's sync/async typing
     return str(run.id)
 
 

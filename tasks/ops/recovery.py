@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, text
 from sqlmodel import Session, select
 
+from models.db import table_of
 from models.enums import Role
 from models.settings import Settings
 from models.tables import RunRecovery
@@ -37,8 +38,8 @@ def is_silent(*, state_since: datetime, last_heartbeat: datetime | None, now: da
 # The run's row, made if absent without failing when another relay makes it at the same moment.
 _ENSURE = text("INSERT INTO run_recovery (flow_run_id, flow_run_name, attempts, last_at, gave_up) "
                "VALUES (:id, :name, 0, :now, :no) ON CONFLICT (flow_run_id) DO NOTHING").bindparams(
-    bindparam("now", type_=RunRecovery.__table__.c.last_at.type),  # type: ignore[attr-defined]
-    bindparam("no", type_=RunRecovery.__table__.c.gave_up.type))  # type: ignore[attr-defined]
+    bindparam("now", type_=table_of(RunRecovery).c.last_at.type),
+    bindparam("no", type_=table_of(RunRecovery).c.gave_up.type))
 
 
 def _claim(session: Session, run: CrashedRun, now: datetime) -> RunRecovery | None:

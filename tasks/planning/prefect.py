@@ -14,6 +14,7 @@ from models.clock import now
 from models.db import session_scope
 from models.enums import Gate, Role
 from models.errors import DomainError
+from models.handoffs import RoundPlan, SavedPlan, Table, TermCoverage, TermProposal
 from models.settings import get_settings
 from models.tables import Approval, TermPlan
 from tasks.infra.alerts import enqueue_alert
@@ -26,13 +27,13 @@ def today() -> date:
 
 
 @task(name="全覆盖情况", **READ)
-def coverage_task(term: str | int, as_of: date) -> dict[str, Any]:
+def coverage_task(term: str | int, as_of: date) -> TermCoverage:
     with session_scope() as s:
         t = term_plan.get_term(s, term)
         assert t.id is not None
         cov = term_plan.coverage(session=s, term_id=t.id, as_of=as_of)
-        return {"term_id": t.id, "term": t.name, "rows": cov.rows, "warnings": cov.warnings,
-                "markdown": term_plan.coverage_markdown(cov), "left": cov.total - cov.covered}
+        return TermCoverage(term_id=t.id, term=t.name, table=Table.of(cov.rows), warnings=list(cov.warnings),
+                            markdown=term_plan.coverage_markdown(cov), left=cov.total - cov.covered)
 
 
 @task(name="全覆盖进度预警", **STAGE)
@@ -54,14 +55,14 @@ def warn_pace_task(term_id: int, as_of: date, warnings: list[str]) -> int:
 
 
 @task(name="提出排程", **STAGE)
-def propose_task(term_id: int, as_of: date) -> dict[str, Any]:
+def propose_task(term_id: int, as_of: date) -> TermProposal:
     """The proposal as unit ids per round, or the reason there is none (e.g. too little capacity)."""
     with session_scope() as s:
         try:
             plan = term_plan.propose(session=s, term_id=term_id, as_of=as_of)
         except DomainError as exc:
-            return {"error": str(exc), "plan": [], "markdown": ""}
-        return {"error": "", "plan": term_plan.plan_to_records(plan), "markdown": term_plan.plan_markdown(plan)}
+            return TermProposal(error=str(exc))
+        return TermProposal(error="", plan=term_plan.plan_to_records(plan), markdown=term_plan.plan_markdown(plan))
 
 
 @task(name="排程审批次数", **STAGE)
@@ -71,12 +72,12 @@ def next_attempt_task(term_id: int) -> int:
         return len(asked) + 1
 
 
-def _edited(s: Any, term_id: int, plan: list[dict[str, Any]], edits: str) -> list[Any]:
+def _edited(s: Any, term_id: int, plan: tuple[RoundPlan, ...], edits: str) -> list[Any]:
     return term_plan.apply_edits(session=s, term_id=term_id, plan=term_plan.plan_from_records(s, plan), edits=edits)
 
 
 @task(name="校验排程调整", **READ)
-def check_edits_task(term_id: int, plan: list[dict[str, Any]], edits: str) -> str:
+def check_edits_task(term_id: int, plan: tuple[RoundPlan, ...], edits: str) -> str:
     with session_scope() as s:
         try:
             _edited(s, term_id, plan, edits)
@@ -86,8 +87,8 @@ def check_edits_task(term_id: int, plan: list[dict[str, Any]], edits: str) -> st
 
 
 @task(name="保存排程", **STAGE)
-def save_plan_task(term_id: int, plan: list[dict[str, Any]], edits: str, approver: str) -> dict[str, Any]:
+def save_plan_task(term_id: int, plan: tuple[RoundPlan, ...], edits: str, approver: str) -> SavedPlan:
     with session_scope() as s:
         final = _edited(s, term_id, plan, edits)
         n = term_plan.save_plan(session=s, term_id=term_id, plan=final, actor=approver, now=now())
-        return {"units": n, "rounds": len(final), "markdown": term_plan.plan_markdown(final)}
+        return SavedPlan(units=n, rounds=len(final), markdown=term_plan.plan_markdown(final))

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, select
 
 from models.enums import ConflictKind, Pool, RoundKind, RoundStatus, TeamRole, UnitKind
 from models.errors import DomainError, NotFound
+from models.handoffs import RoundPlan
 from models.tables import (
     Conflict,
     Inspection,
@@ -74,9 +77,9 @@ class Service:
 
 def service_history(session: Session) -> dict[int, list[Service]]:
     """person id -> the rounds they served in (参加巡察的记录), oldest first."""
-    rows = session.exec(  # sqlmodel's select is typed for up to four columns
-        select(col(TeamMember.person_id), col(InspectionRound.name), col(InspectionRound.start_date), col(Team.name),  # type: ignore[call-overload]
-               col(TeamMember.role))
+    rows = session.execute(  # sqlmodel's select is typed for up to four columns; SQLAlchemy's for any number
+        sa_select(col(TeamMember.person_id), col(InspectionRound.name), col(InspectionRound.start_date), col(Team.name),
+                  col(TeamMember.role))
         .join(Team, col(Team.id) == TeamMember.team_id)
         .join(InspectionRound, col(InspectionRound.id) == Team.round_id)
         .order_by(col(InspectionRound.start_date), col(InspectionRound.id))
@@ -397,11 +400,11 @@ def save_plan(*, session: Session, term_id: int, plan: list[PlannedRound], actor
     return n
 
 
-def plan_to_records(plan: list[PlannedRound]) -> list[dict[str, Any]]:
+def plan_to_records(plan: list[PlannedRound]) -> tuple[RoundPlan, ...]:
     """A plan as plain data (unit ids only) so a flow can carry it between tasks."""
-    return [{"year": r.year, "number": r.number, "unit_ids": [u.id for u in r.units]} for r in plan]
+    return tuple(RoundPlan(year=r.year, number=r.number, unit_ids=tuple(u.id for u in r.units)) for r in plan)
 
 
-def plan_from_records(session: Session, records: list[dict[str, Any]]) -> list[PlannedRound]:
+def plan_from_records(session: Session, records: Sequence[RoundPlan]) -> list[PlannedRound]:
     units = {u.id: u for u in unit_records(session)}
-    return [PlannedRound(year=r["year"], number=r["number"], units=[units[i] for i in r["unit_ids"]]) for r in records]
+    return [PlannedRound(year=r.year, number=r.number, units=[units[i] for i in r.unit_ids]) for r in records]

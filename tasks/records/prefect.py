@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from models.db import get_or_raise, session_scope
 from models.enums import RoundStatus
-from models.handoffs import OverallRate, RoundRate, RoundStatistics
+from models.handoffs import OverallRate, RoundRate, RoundStatistics, Table
 from models.tables import Inspection, InspectionRound
 from tasks.lifecycle.prefect import READ
 from tasks.records.statistics import (
@@ -48,10 +48,10 @@ def round_statistic_rows(*, session: Session) -> RoundStatistics:
 
 
 @task(name="单位巡察统计", **READ)
-def unit_figures_task(inspection_id: int) -> list[dict[str, Any]]:
+def unit_figures_task(inspection_id: int) -> Table:
     """The unit's figures in its round (for the artifact at archiving)."""
     with session_scope() as s:
-        return unit_figure_rows(session=s, inspection_id=inspection_id)
+        return Table.of(unit_figure_rows(session=s, inspection_id=inspection_id))
 
 
 @task(name="各轮次统计", **READ)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from models.enums import ClueResult, TeamRole
 from models.tables import Clue, Inspection, InspectionRound, Person, TeamMember
@@ -41,7 +41,7 @@ LEVELS = {"巡察组考评": "team", "巡察干部": "member"}
 
 def _per_inspection(session: Session, team_ids: list[int]) -> dict[int, dict[str, int]]:
     """team id -> the counts this module adds, summed over the team's inspections."""
-    insps = list(session.exec(sa_select(Inspection).where(col(Inspection.team_id).in_(team_ids))).scalars())  # type: ignore[call-overload]
+    insps = list(session.exec(select(Inspection).where(col(Inspection.team_id).in_(team_ids))))
     ids = [i.id for i in insps]
     clues: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for iid, result, transferred, closed in session.execute(

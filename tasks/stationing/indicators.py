@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlmodel import Session, col, select
 
 from models.access import Action, Forbidden
+from models.db import get_or_raise
 from models.enums import Stage, UnitKind
 from models.errors import DomainError, NotFound, reason
 from models.indicator_tables import CoverageGap, Indicator, IndicatorCheck
@@ -263,7 +264,7 @@ def record_check(*, session: Session, account: Account, inspection: Inspection, 
     if inspection.stage != Stage.STATIONING:
         raise DomainError(f"当前阶段为“{Stage(inspection.stage).value}”，只有集中巡察阶段可以登记指标核查情况")
     ind = _indicator(session, indicator)
-    if ind.unit_kinds and str(session.get(Unit, inspection.unit_id).kind) not in ind.unit_kinds:  # type: ignore[union-attr]
+    if ind.unit_kinds and str(get_or_raise(session, Unit, inspection.unit_id, "单位").kind) not in ind.unit_kinds:
         raise DomainError(f"指标“{ind.name}”只适用于{'、'.join(ind.unit_kinds)}，不适用于该单位")
     used = [m.strip() for m in methods if m.strip()]
     wrong = [m for m in used if m not in METHODS]

@@ -61,7 +61,7 @@ from models.tables import (
     Unit,
 )
 from models.text import SHORT_MAX
-from models.transitions import reached
+from models.transitions import COMMON_PROBLEMS, GROUPINGS, reached
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
 from tasks.lifecycle.rounds import get_round
@@ -222,7 +222,7 @@ def mark_started(*, session: Session, grouping_id: int, flow_run_id: str) -> Non
     g = get_grouping(session, grouping_id)
     g.flow_run_id = g.flow_run_id or flow_run_id
     if g.status == GroupingStatus.REGISTERED:
-        g.status = GroupingStatus.STARTED
+        GROUPINGS.move(g, GroupingStatus.STARTED)
     session.add(g)
     session.flush()
 
@@ -664,7 +664,8 @@ def _settle_grouping(*, session: Session, grouping: CommonGrouping, grouped: set
         record_event(session=session, actor=by, action="共性问题改为个性问题", entity="common_grouping",
                      entity_id=grouping.id, now=now, detail={"finding_ids": [f.id for f in left]})
     if grouping.status != GroupingStatus.CONFIRMED:
-        grouping.status, grouping.confirmed_at = GroupingStatus.CONFIRMED, now
+        GROUPINGS.move(grouping, GroupingStatus.CONFIRMED)
+        grouping.confirmed_at = now
         session.add(grouping)
 
 
@@ -803,7 +804,8 @@ def close_common_problem(*, session: Session, settings: Settings, by: str, probl
         problems += [f"“{u}”整改事项{i}尚未销号（{s}）" for u, i, s in st.open_items]
         if problems:
             raise DomainError(f"共性问题“{cp.title}”不能销号", problems)
-        cp.status, cp.closed_at, cp.closed_by = CommonProblemStatus.CLOSED, now, by.strip()
+        COMMON_PROBLEMS.move(cp, CommonProblemStatus.CLOSED)
+        cp.closed_at, cp.closed_by = now, by.strip()
         session.add(cp)
         rnd = session.get(InspectionRound, cp.round_id)
         record_event(session=session, actor=by.strip(), action="共性问题销号", entity="common_problem", entity_id=cp.id,

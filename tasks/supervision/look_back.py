@@ -13,6 +13,7 @@ from models.db import get_or_raise
 from models.enums import CheckResult, FindingScope, ItemStatus, LookBackStatus, Pool, Role, TeamRole
 from models.errors import DomainError
 from models.forms import FindingIn, ItemCheckIn
+from models.handoffs import LookBackRecorded
 from models.settings import Settings
 from models.tables import (
     Accountability,
@@ -140,11 +141,12 @@ def check_problems(*, session: Session, look_back_id: int, checks: list[ItemChec
 def record_results(
     *, session: Session, settings: Settings, look_back_id: int, checks: list[ItemCheckIn], new_findings: list[FindingIn],
     by: str, as_of: date, now: datetime, link: str,
-) -> dict[str, int]:
+) -> LookBackRecorded:
     """Store the verification, reopen what is not rectified, add new findings, and hold to account."""
     lb = get_look_back(session, look_back_id)
     if lb.status == LookBackStatus.DONE:
-        return {"checked": len(session.exec(select(LookBackCheck.id).where(LookBackCheck.look_back_id == look_back_id)).all())}
+        checked = len(session.exec(select(LookBackCheck.id).where(LookBackCheck.look_back_id == look_back_id)).all())
+        return LookBackRecorded(checked=checked, by_result={}, new_findings=0)
     problems = check_problems(session=session, look_back_id=look_back_id, checks=checks)
     if problems:
         raise DomainError("回头看核查结果未保存", problems)
@@ -206,4 +208,4 @@ def record_results(
                   body=(f"{unit.name}回头看完成：已整改{counts['已整改']}项、部分整改{counts['部分整改']}项、"
                         f"未整改{counts['未整改']}项、虚假整改{counts['虚假整改']}项，新发现问题{len(new_findings)}个。"))
     session.flush()
-    return counts | {"new_findings": len(new_findings)}
+    return LookBackRecorded(checked=len(checks), by_result=counts, new_findings=len(new_findings))

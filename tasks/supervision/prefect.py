@@ -2,7 +2,8 @@
 progress, the daily sweep, look-backs, common problems). Like every area's prefect.py they take
 and return record IDs and counts only. The bodies keep the function-level imports they had in
 tasks/lifecycle/prefect.py: a task's cache key hashes its source, so moved unchanged they still
-find the results persisted before the move (sweep_task's changed with its typed result)."""
+find the results persisted before the move (sweep_task's, compose_look_back_team_task's and
+record_look_back_task's changed with their typed results: models/handoffs.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ from models.clock import now
 from models.db import session_scope
 from models.errors import DomainError
 from models.forms import CommonGroupIn, FindingIn, ItemCheckIn, PlanParams, ProgressParams
-from models.handoffs import SweepSummary
+from models.handoffs import (
+    CommonProposal,
+    LookBackBrief,
+    LookBackItem,
+    LookBackRecorded,
+    PlanStep,
+    SweepSummary,
+    Table,
+)
 from models.settings import get_settings
 from models.tables import Finding, Inspection, InspectionRound, Unit
 from tasks.lifecycle.prefect import READ, STAGE, retry_unless_domain_error, run_link
@@ -61,18 +70,18 @@ def start_look_back_task(look_back_id: int) -> str:
 
 
 @task(name="回头看一览", **READ)
-def look_backs_table_task() -> list[dict[str, str]]:
+def look_backs_table_task() -> Table:
     """Every look-back with unit, reason, state and run link (names only: nothing confidential)."""
     from tasks.supervision.look_back import list_look_backs
 
     with session_scope() as s:
-        return [{"编号": str(r.id), "轮次": r.round, "单位": r.unit, "原因": r.cause, "状态": r.status,
-                 "登记日期": str(r.triggered_on), "流程": r.link or "（尚未启动）"}
-                for r in list_look_backs(session=s, settings=get_settings())]
+        return Table(columns=("编号", "轮次", "单位", "原因", "状态", "登记日期", "流程"),
+                     rows=tuple((str(r.id), r.round, r.unit, r.cause, r.status, str(r.triggered_on), r.link or "（尚未启动）")
+                                for r in list_look_backs(session=s, settings=get_settings())))
 
 
 @task(name="组建回头看组", **STAGE)
-def compose_look_back_team_task(look_back_id: int) -> dict[str, Any]:
+def compose_look_back_team_task(look_back_id: int) -> LookBackBrief:
     from models.tables import LookBack
     from tasks.supervision.look_back import compose_team, items_to_verify
 
@@ -81,12 +90,13 @@ def compose_look_back_team_task(look_back_id: int) -> dict[str, Any]:
         lb = s.get(LookBack, look_back_id)
         assert lb is not None
         insp = s.get(Inspection, lb.source_inspection_id)
-        assert insp is not None
-        items = [{"id": i.id, "desc": getattr(s.get(Finding, i.finding_id), "description", ""),
-                  "status": i.status, "deadline": str(i.deadline)} for i in items_to_verify(session=s, look_back_id=look_back_id)]
+        assert insp is not None and insp.id is not None
+        items = [LookBackItem(id=i.id, desc=getattr(s.get(Finding, i.finding_id), "description", ""), status=i.status,
+                              deadline=str(i.deadline))
+                 for i in items_to_verify(session=s, look_back_id=look_back_id) if i.id is not None]
         unit = s.get(Unit, lb.unit_id)
-        return {"team": team, "items": items, "round_id": insp.round_id, "inspection_id": insp.id,
-                "unit": unit.name if unit else "", "cause": lb.detail, "status": lb.status}
+        return LookBackBrief(team=list(team), items=items, round_id=insp.round_id, inspection_id=insp.id,
+                             unit=unit.name if unit else "", cause=lb.detail, status=lb.status)
 
 
 @task(name="校验回头看核查", **READ)
@@ -98,7 +108,8 @@ def look_back_problems_task(look_back_id: int, checks: list[ItemCheckIn]) -> lis
 
 
 @task(name="记录回头看结果", **STAGE)
-def record_look_back_task(look_back_id: int, checks: list[ItemCheckIn], new_findings: list[FindingIn], by: str) -> dict[str, int]:
+def record_look_back_task(look_back_id: int, checks: list[ItemCheckIn], new_findings: list[FindingIn],
+                          by: str) -> LookBackRecorded:
     from tasks.supervision.look_back import record_results
 
     with session_scope() as s:
@@ -149,13 +160,11 @@ def wake_unit_task(round_name: str, unit_name: str) -> bool:
 
 
 @task(name="读取整改方案", **READ)
-def plan_step_task(inspection_id: int) -> dict[str, Any]:
-    from dataclasses import asdict
-
+def plan_step_task(inspection_id: int) -> PlanStep:
     from tasks.supervision.rectification import plan_step
 
     with session_scope() as s:
-        return asdict(plan_step(session=s, settings=get_settings(), inspection_id=inspection_id))
+        return plan_step(session=s, settings=get_settings(), inspection_id=inspection_id)
 
 
 @task(name="整改方案审核结果", **STAGE)
@@ -183,7 +192,7 @@ def start_common_grouping_task(round_id: int) -> list[str]:
 
 
 @task(name="共性问题建议", retry_condition_fn=_retry_unless_domain_error, **READ)
-def propose_common_task(round_name: str, attempt: int | None = None) -> dict[str, Any]:
+def propose_common_task(round_name: str, attempt: int | None = None) -> CommonProposal:
     """The grouping this run works on and its proposals (ids, titles and unit names only)."""
     from models.enums import GroupingStatus
     from tasks.supervision.common_problems import (
@@ -202,27 +211,26 @@ def propose_common_task(round_name: str, attempt: int | None = None) -> dict[str
         g = grouping_for_run(session=s, round_name=round_name, attempt=attempt, flow_run_id=me, now=now())
         rnd = s.exec(select(InspectionRound).where(InspectionRound.name == round_name)).one()
         assert rnd.id is not None
-        info: dict[str, Any] = {"round_id": rnd.id, "attempt": 0, "busy": "", "waiting": "", "proposals": [], "notes": []}
         if g is None:
-            return info | {"waiting": waiting_reason(session=s, round_id=rnd.id)}
+            return CommonProposal(round_id=rnd.id, waiting=waiting_reason(session=s, round_id=rnd.id))
         assert g.id is not None
-        info["attempt"] = g.attempt
         if g.status == GroupingStatus.CONFIRMED:
-            return info
+            return CommonProposal(round_id=rnd.id, attempt=g.attempt)
         if g.flow_run_id and g.flow_run_id != me:
             if not _run_over(g.flow_run_id):
-                return info | {"busy": get_settings().run_link(g.flow_run_id)}
+                return CommonProposal(round_id=rnd.id, attempt=g.attempt, busy=get_settings().run_link(g.flow_run_id))
             g.flow_run_id = me  # its run ended without a confirmation (cancelled, failed): this one takes over
             s.add(g)
         proposals = propose_groups(session=s, round_id=rnd.id, finding_ids=g.finding_ids)
         if not proposals:
             settle_empty(session=s, grouping_id=g.id, now=now())
         leaders = leader_choices(session=s)
-        rows = [p.to_input().model_dump() for p in proposals]
-        for row, p in zip(rows, proposals, strict=True):  # prefilled with a leader who may lead it
-            row["leader_in_charge"] = row["leader_in_charge"] or default_leader(leaders, p.unit_names)
-        return info | {"proposals": rows, "notes": [proposal_line(p) for p in proposals],
-                       "leaders": list(leaders), "departments": department_choices(session=s)}
+        rows = tuple(  # prefilled with a leader who may lead it
+            row.model_copy(update={"leader_in_charge": row.leader_in_charge or default_leader(leaders, p.unit_names)})
+            for row, p in ((p.to_input(), p) for p in proposals))
+        return CommonProposal(round_id=rnd.id, attempt=g.attempt, proposals=rows,
+                              notes=tuple(proposal_line(p) for p in proposals), leaders=tuple(leaders),
+                              departments=tuple(department_choices(session=s)))
 
 
 def _run_over(flow_run_id: str) -> bool:

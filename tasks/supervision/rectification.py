@@ -19,9 +19,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from models.clock import CHINA, aware
+from models.db import rows_changed, table_of
 from models.enums import ApprovalStatus, Gate, ItemStatus, LookBackCause, Role, Stage
 from models.errors import DomainError
 from models.forms import PlanItemIn, ProgressIn
+from models.handoffs import PlanStep, PlanStepItem
 from models.settings import DeadlineRule, Settings
 from models.tables import (
     Approval,
@@ -183,7 +185,7 @@ def last_notice_id(session: Session) -> int:
 def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[int, int]:
     """Write one notice per item and rung that falls due on or before `as_of`; each rung once."""
     dialect = session.get_bind().dialect.name
-    item = RectificationItem.__table__  # type: ignore[attr-defined]
+    item = table_of(RectificationItem)
     offsets = settings.escalation_offsets_days
     due = and_(item.c.next_action_on.is_not(None), item.c.next_action_on <= as_of)
     next_date = case(
@@ -195,20 +197,20 @@ def sweep_notices(*, session: Session, settings: Settings, as_of: date) -> dict[
     before = last_notice_id(session)
     # A sweep that missed days catches up one rung per pass; a daily sweep needs one pass.
     for _ in range(len(LADDER)):
-        inserted = session.execute(
-            insert(SupervisionNotice.__table__).from_select(  # type: ignore[attr-defined]
+        inserted = rows_changed(session.execute(
+            insert(table_of(SupervisionNotice)).from_select(
                 ["item_id", "inspection_id", "ladder_cycle", "rung", "due_on", "as_of"],
                 # `id + 0` keeps the index on next_action_on for the filter while feeding the
                 # notice index in item order (measured: about 40% less work on SQLite).
                 sa_select(item.c.id, item.c.inspection_id, item.c.ladder_cycle, item.c.next_rung, item.c.next_action_on,
                           literal(as_of)).where(due).order_by(item.c.id + 0),
             ).execution_options(preserve_rowcount=True)  # psycopg reports -1 otherwise
-        ).rowcount
+        ))
         if not inserted:
             break
         # Advance only items that got this rung's notice: an item made due by a transaction that
         # committed between the two statements waits for the next pass instead of skipping a rung.
-        notice = SupervisionNotice.__table__  # type: ignore[attr-defined]
+        notice = table_of(SupervisionNotice)
         noticed = sa_select(literal(1)).where(
             notice.c.item_id == item.c.id, notice.c.ladder_cycle == item.c.ladder_cycle, notice.c.rung == item.c.next_rung,
         ).exists()
@@ -720,24 +722,13 @@ def plans_to_review(*, session: Session) -> list[tuple[int, str]]:
     return [(int(i), str(r)) for i, r in rows]
 
 
-@dataclass
-class PlanStep:
-    """What the unit run's plan step shows: the deadline, the items, the plan as submitted and
-    the last reason it was sent back. Finding descriptions only; nothing confidential."""
-
-    label: str
-    due: str
-    items: list[dict[str, str]]
-    returned: str = ""
-
-
 def plan_step(*, session: Session, settings: Settings, inspection_id: int) -> PlanStep:
     insp, label = _label(session, inspection_id)
     due = plan_due(settings=settings, inspection=insp, session=session)
     rows = _items_of(session, insp)
-    items = [{"编号": str(c.id), "问题": one_line(c.description), "整改措施": one_line(rows[c.id].measure, 60) or "—",
-              "责任人": one_line(rows[c.id].owner) or "—", "完成时限": str(rows[c.id].deadline)}
-             for c in unit_items(session=session, inspection_id=inspection_id, open_only=True)]
+    items = tuple(PlanStepItem(no=str(c.id), problem=one_line(c.description), measure=one_line(rows[c.id].measure, 60) or "—",
+                               owner=one_line(rows[c.id].owner) or "—", deadline=str(rows[c.id].deadline))
+                  for c in unit_items(session=session, inspection_id=inspection_id, open_only=True))
     last = session.exec(select(Approval).where(
         Approval.inspection_id == inspection_id, Approval.gate == Gate.RECT_PLAN, Approval.status == ApprovalStatus.DECIDED)
         .order_by(col(Approval.attempt).desc())).first()

@@ -12,6 +12,7 @@ import pytest
 
 import flows.lifecycle.inspect_unit as iu
 from models.enums import Gate, Stage
+from models.handoffs import PlanStep, Table
 from models.transitions import InspectionState
 
 
@@ -68,12 +69,12 @@ class Script:
             "feedback_task": moving("feedback", Stage.CLUE_TRANSFER),
             "clue_transfer_task": moving("clue transfer", Stage.RECTIFICATION, pending_clues=0),
             "rectification_task": moving("rectification"),
-            "plan_step_task": lambda _: {"label": "第一轮·甲单位", "items": [], "returned": "", "due": ""},
+            "plan_step_task": lambda _: PlanStep(label="第一轮·甲单位", due="", items=()),
             "review_plan_task": review_plan, "close_out_task": close_out,
             "close_out_check_task": lambda *_: "",
             "archiving_task": moving("archiving", Stage.ARCHIVED),
             "await_gate": gate, "await_condition": wait,
-            "unit_figures_task": lambda _: [], "create_table_artifact": lambda **_: log.append(("figures",)),
+            "unit_figures_task": lambda _: Table(columns=(), rows=()), "create_table_artifact": lambda **_: log.append(("figures",)),
             "publish_round_units_task": lambda _: None, "gate_text_task": lambda *_: "", "wake_round_task": lambda _: False,
             "get_run_logger": lambda: SimpleNamespace(info=lambda *a: None, warning=lambda *a: None),
         }

@@ -108,7 +108,7 @@ def test_unit_is_told_to_submit_its_plan_by_the_rules_deadline(
     s.commit()
     assert len(s.exec(select(Alert).where(Alert.dedupe_key == f"insp:{iid}:plan-notice")).all()) == 1
     step = plan_step(session=s, settings=settings, inspection_id=iid)
-    assert step.due == due and [i["编号"] for i in step.items] == [str(first.id), str(second.id)]
+    assert step.due == due and [i.no for i in step.items] == [str(first.id), str(second.id)]
 
 
 def test_long_item_list_fits_an_alert(demo_org: Session, settings: Settings) -> None:
@@ -417,7 +417,7 @@ def test_a_returned_plan_waits_for_resubmission_and_a_replay_does_not_clear_it(d
                            now=at(feedback + timedelta(days=1)), link=LINK)
     assert insp.plan_submitted_at is None and plans_to_review(session=s) == []
     step = plan_step(session=s, settings=settings, inspection_id=a)
-    assert step.returned == "措施不具体" and [i["整改措施"] for i in step.items] == ["建立台账，逐项整改"] * 2
+    assert step.returned == "措施不具体" and [i.measure for i in step.items] == ["建立台账，逐项整改"] * 2
     day = feedback + timedelta(days=2)
     submit_plan(session=s, settings=settings, inspection=insp, items=plan_rows(s, a, feedback + timedelta(days=40)),
                 by="书记", now=at(day), link=LINK)
