@@ -29,6 +29,7 @@ class GateAsked:
     decision: str
     approver: str
     comment: str
+    text: str = ""  # the form's description (gate_summary.gate_text), when asked for: never confidential
 
     @property
     def decided(self) -> bool:

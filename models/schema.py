@@ -4,19 +4,25 @@ An empty database (the embedded default on first use) is brought to the current 
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from models.errors import DomainError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 UPGRADE_HINT = ".venv/bin/xuncha db-upgrade"
+# Alembic is imported only to upgrade or to explain a mismatch: every flow run is a new process that
+# checks the schema once, and loading Alembic and its scripts costs about a second of a busy machine.
+_REVISION = re.compile(r"^revision(?:\s*:[^=\n]+)?\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision(?:\s*:[^=\n]+)?\s*=\s*(?:['\"]([^'\"]+)['\"]|None)", re.M)
 
 
 class SchemaMismatch(DomainError):
@@ -24,23 +30,40 @@ class SchemaMismatch(DomainError):
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
+@lru_cache
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The newest revision of models/migrations/versions, read from the scripts' text (one head;
+    tests/infra/test_migrations.py checks it against Alembic's own reading)."""
+    revisions, downs = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        if (rev := _REVISION.search(source)) is None:
+            continue
+        revisions.add(rev.group(1))
+        if (down := _DOWN.search(source)) is not None and down.group(1):
+            downs.add(down.group(1))
+    heads = revisions - downs
+    assert len(heads) == 1, f"migrations have {len(heads)} heads: {sorted(heads)}"
+    return heads.pop()
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -65,6 +88,8 @@ def ensure_schema(engine: Engine) -> None:
     if current is None:
         raise SchemaMismatch(f"数据库 {url} 中已有数据表，但没有结构版本记录（可能由早期版本创建），程序不能确认其结构。"
                              "请备份后清空该数据库重新初始化，或由管理员用 alembic stamp 标记其版本。")
+    from alembic.script import ScriptDirectory
+
     known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     if current in known:
         raise SchemaMismatch(f"数据库 {url} 的结构版本为 {current}，本程序需要 {head}。请先备份数据库，再运行：{UPGRADE_HINT}")

@@ -553,14 +553,15 @@ class Gateway:
                 try:
                     if call.kind is Kind.READ:
                         body = await self.reads.check(request, account, path.removeprefix("/api"), body)
-                    body, receipt_id, audit = await self.check(request, account, call, body)
+                    body, receipt_id, audit = await self.check(request, account, call, body, found.login)
                 except Forbidden as exc:
                     if call.kind is not Kind.READ:  # refused reads are not audited (the UI polls them)
                         await audit_refused(account.name, request, str(exc), action="界面操作（被拒绝）", entity="prefect")
                     return refused(str(exc))
                 except DomainError as exc:
                     return refused(str(exc), status=400)
-                await self.current(request, activity=True)
+                if receipt_id is None:  # a gate answer recorded the activity with its receipt
+                    await self._touch(found.login)
             else:
                 return refused("不支持的请求", status=405)
         elif path.endswith("/ui-settings"):
@@ -598,7 +599,14 @@ class Gateway:
             upstream._body = body  # the proxy streams the cached body
         return upstream
 
-    async def check(self, request: Request, account: Account, call: Call, body: bytes
+    async def _touch(self, login: LoginSession) -> None:
+        """Activity on the login read at the start of the request (not read again), when due."""
+        t = now()
+        if login.id is not None and sessions.touch_due(login, t):
+            login_id = login.id
+            await db(lambda s: sessions.touch_id(session=s, login_id=login_id, now=t))
+
+    async def check(self, request: Request, account: Account, call: Call, body: bytes, login: LoginSession | None = None
                     ) -> tuple[bytes, int | None, tuple[str, dict[str, Any]] | None]:
         """Refuse (Forbidden) what this person may not do; returns the body to forward, the
         receipt written for a gate answer, and what to audit once the server accepted."""
@@ -622,7 +630,7 @@ class Gateway:
             return body, None, (action.value, {"flow_run_id": call.target, "state": kind})
         if call.kind is Kind.START:
             return await self._check_start(account, call, body)
-        return await self._check_answer(account, call, body)
+        return await self._check_answer(account, call, body, login)
 
     async def _check_start(self, account: Account, call: Call, body: bytes
                            ) -> tuple[bytes, int | None, tuple[str, dict[str, Any]]]:
@@ -655,31 +663,46 @@ class Gateway:
         body = json.dumps(data, ensure_ascii=False).encode()
         return body, None, ("运行部署", {"deployment": deployment})
 
-    async def _check_answer(self, account: Account, call: Call, body: bytes
+    async def _check_answer(self, account: Account, call: Call, body: bytes, login: LoginSession | None = None
                             ) -> tuple[bytes, int | None, tuple[str, dict[str, Any]]]:
-        approval = await db(lambda s: door.authorise_answer(session=s, account=account, flow_run_id=call.target))
+        """A gate answer: who may answer and the form's own refusals in one transaction, before
+        Prefect is asked for the run's pause key; then the receipt with the person's activity."""
         data = _json(body)
-        await db(lambda s: coverage_refusal(s, approval, data))
         run_input = data.get("run_input")
-        # No control or bidi-override characters in an answer (the form would refuse it inside the
-        # flow, which could only ask again without saying why).
-        bad = first_control({k: v for k, v in run_input.items() if isinstance(v, str)}) if isinstance(run_input, dict) else None
-        if bad is not None:
-            raise DomainError(f"提交的审批内容{bad[1]}，请删除后重新提交")
+
+        def allowed(s: Session) -> int:
+            approval = door.authorise_answer(session=s, account=account, flow_run_id=call.target)
+            coverage_refusal(s, approval, data)
+            # No control or bidi-override characters in an answer (the form would refuse it inside the
+            # flow, which could only ask again without saying why).
+            bad = first_control({k: v for k, v in run_input.items() if isinstance(v, str)}) \
+                if isinstance(run_input, dict) else None
+            if bad is not None:
+                raise DomainError(f"提交的审批内容{bad[1]}，请删除后重新提交")
+            assert approval.id is not None
+            return approval.id
+
+        approval_id = await db(allowed)
         r = await self.client.get(f"{self.upstream}/api/flow_runs/{call.target}", headers=self._auth())
         state = (r.json().get("state") or {}) if r.status_code == 200 else {}
         pause_key = str((state.get("state_details") or {}).get("pause_key") or "")
         if not pause_key:
             raise Forbidden("该流程运行当前没有等待审批")
-        assert approval.id is not None
-        approval_id, t = approval.id, now()
-        receipt = await db(lambda s: receipts.write_receipt(
-            session=s, settings=self.settings, approval_id=approval_id, flow_run_id=call.target,
-            pause_key=pause_key, person=account.name, now=t).id)
+        t = now()
+
+        def receipt(s: Session) -> int:
+            row = receipts.write_receipt(session=s, settings=self.settings, approval_id=approval_id,
+                                         flow_run_id=call.target, pause_key=pause_key, person=account.name, now=t)
+            if login is not None and login.id is not None:
+                sessions.touch_id(session=s, login_id=login.id, now=t)
+            assert row.id is not None
+            return row.id
+
+        receipt_id = await db(receipt)
         if isinstance(run_input, dict) and "approver" in run_input:
             run_input["approver"] = account.name  # what Prefect stores shows who answered
             body = json.dumps(data, ensure_ascii=False).encode()
-        return body, receipt, ("提交审批", {"approval_id": approval_id, "pause_key": pause_key})
+        return body, receipt_id, ("提交审批", {"approval_id": approval_id, "pause_key": pause_key})
 
     def _auth(self) -> dict[str, str]:
         return {"authorization": self.auth_header[1].decode()} if self.auth_header else {}

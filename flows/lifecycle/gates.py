@@ -12,6 +12,7 @@ audited while the run keeps waiting."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from prefect.flow_runs import suspend_flow_run
@@ -19,15 +20,16 @@ from pydantic import BaseModel, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from models.enums import Gate
-from models.forms import NEEDS_COMMENT, GateForm, WaitNotice
+from models.forms import GateForm, WaitNotice
+from tasks.lifecycle.answers import AnswerCheck, AnswerFields, answer_problem
 from tasks.lifecycle.prefect import (
     check_approver_task,
     gate_key_prefix,
     gate_receipt_task,
     open_gate_task,
-    publish_round_units_task,
     record_decision_task,
     reject_answer_task,
+    settle_answer_task,
 )
 
 F = TypeVar("F", bound=GateForm)
@@ -35,11 +37,19 @@ F = TypeVar("F", bound=GateForm)
 
 def check_answer(answer: GateForm) -> str:
     """Our own rules, which the server's JSON-schema check cannot express; empty when fine."""
-    if not answer.approver.strip():
-        return "请登录后办理，或填写审批人姓名和验证码"
-    if answer.decision in NEEDS_COMMENT and not answer.comment.strip():
-        return f"选择“{answer.decision}”时必须填写意见"
-    return ""
+    return answer_problem(answer.decision, answer.approver, answer.comment)
+
+
+@dataclass(frozen=True)
+class InTask:
+    """A gate's own check that the one-step task makes inside the answer's transaction (named by
+    `check`); called on an answer, it is the same check as a task of its own."""
+
+    check: AnswerCheck
+    run: Callable[[Any], str]
+
+    def __call__(self, answer: Any) -> str:
+        return self.run(answer)
 
 
 def _plain(value: Any) -> Any:
@@ -64,17 +74,19 @@ def prefilled(form: type[F], description: str, initial: dict[str, Any] | None) -
 
 
 def await_gate(
-    form: type[F], *, gate: Gate, round_id: int | None, inspection_id: int | None, attempt: int, description: str,
+    form: type[F], *, gate: Gate, round_id: int | None, inspection_id: int | None, attempt: int, description: str = "",
     validate: Callable[[F], str] | None = None, initial: dict[str, Any] | None = None, term_id: int | None = None,
 ) -> F:
-    """Ask once per (gate, attempt); an invalid answer is refused, audited and asked again."""
-    approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id)
-    if round_id is not None:
-        publish_round_units_task(round_id)
+    """Ask once per (gate, attempt); an invalid answer is refused, audited and asked again.
+    Without `description` the form says what gate_summary reads for the gate. An answer is settled
+    in one task (settle_answer_task) unless `validate` is a check of the flow's own (a plain callable)."""
+    approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id, not description)
+    description = description or approval.text
     if approval.decided:
         # Decided in an earlier run of this flow (e.g. a crashed run that was started again).
         if validate is None:
             return form(decision=approval.decision, approver=approval.approver, comment=approval.comment, code="")
+    one_step = validate is None or isinstance(validate, InTask)
     error, try_no = "", 0
     while True:
         # A refusal is said first, where the person filling the form looks.
@@ -88,20 +100,30 @@ def await_gate(
             error, try_no = "", try_no + 1
             continue
         assert answer is not None
-        person, receipt_problem = gate_receipt_task(approval.id, key)
-        if person:
-            answer.approver = person  # the logged-in person, not a typed name
-        error = (receipt_problem or check_answer(answer)
-                 or check_approver_task(approval.id, try_no, answer.approver, answer.code, bool(person))
-                 or (validate(answer) if validate else ""))
-        if not error:
-            break
-        reject_answer_task(approval.id, try_no, answer.approver, error)
+        if one_step:
+            settled = settle_answer_task(approval.id, key, try_no, AnswerFields(
+                decision=answer.decision, approver=answer.approver, code=answer.code, comment=answer.comment,
+                approved=answer.approved, gap_reason=str(getattr(answer, "gap_reason", ""))),
+                validate.check if isinstance(validate, InTask) else AnswerCheck.NONE)
+            answer.approver, error = settled.approver or answer.approver, settled.error
+            if not error:
+                return answer
+        else:
+            assert validate is not None
+            person, receipt_problem = gate_receipt_task(approval.id, key)
+            if person:
+                answer.approver = person  # the logged-in person, not a typed name
+            error = (receipt_problem or check_answer(answer)
+                     or check_approver_task(approval.id, try_no, answer.approver, answer.code, bool(person))
+                     or validate(answer))
+            if not error:
+                record_decision_task(approval.id, answer.decision, answer.approver, answer.comment,
+                                     "登录" if person else "验证码")
+                return answer
+            reject_answer_task(approval.id, try_no, answer.approver, error)
         if initial:  # asked again with what was entered, not the first proposal (20 groups typed once)
             initial = {name: _plain(getattr(answer, name)) for name in initial}
         try_no += 1
-    record_decision_task(approval.id, answer.decision, answer.approver, answer.comment, "登录" if person else "验证码")
-    return answer
 
 
 def await_condition(ready: Callable[[], bool], *, key: str, description: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
-from flows.lifecycle.gates import await_condition, await_gate
+from flows.lifecycle.gates import InTask, await_condition, await_gate
 from flows.outcome import ends_in_chinese
 from models.enums import Gate, Stage
 from models.forms import (
@@ -18,12 +18,12 @@ from models.forms import (
 )
 from models.handoffs import PlanStep, PlanStepItem
 from models.transitions import InspectionState, StepKind, Work, next_step
+from tasks.lifecycle.answers import AnswerCheck
 from tasks.lifecycle.prefect import (
     archiving_task,
     close_out_task,
     clue_transfer_task,
     feedback_task,
-    gate_text_task,
     publish_round_units_task,
     read_inspection,
     rectification_task,
@@ -97,14 +97,12 @@ def inspect_unit(inspection_id: int) -> str:
 
                 answer = await_gate(
                     StationingDone, gate=Gate.STATIONING_DONE, round_id=state.round_id, inspection_id=inspection_id,
-                    attempt=n, description=gate_text_task(Gate.STATIONING_DONE, state.round_id, inspection_id),
-                    validate=coverage_ok,
+                    attempt=n, validate=InTask(AnswerCheck.COVERAGE, coverage_ok),
                 )
                 reporting_task(inspection_id, n, answer.approver, answer.comment)
             case Work.REPORT_REVIEW:
                 review = await_gate(
                     ReportReview, gate=Gate.REPORT, round_id=state.round_id, inspection_id=inspection_id, attempt=n,
-                    description=gate_text_task(Gate.REPORT, state.round_id, inspection_id),
                 )
                 review_task(inspection_id, n, review.approved, review.comment)
             case Work.COMMON_GROUPING:
@@ -122,7 +120,6 @@ def inspect_unit(inspection_id: int) -> str:
                     clues = await_gate(
                         ClueTransferApproval, gate=Gate.CLUE_TRANSFER, round_id=state.round_id,
                         inspection_id=inspection_id, attempt=1,
-                        description=gate_text_task(Gate.CLUE_TRANSFER, state.round_id, inspection_id),
                     )
                     approved = clues.approved
                 clue_transfer_task(inspection_id, approved)
@@ -138,7 +135,7 @@ def inspect_unit(inspection_id: int) -> str:
                 else:
                     plan = await_gate(
                         RectPlanReview, gate=Gate.RECT_PLAN, round_id=state.round_id, inspection_id=inspection_id,
-                        attempt=plan_attempt, description=gate_text_task(Gate.RECT_PLAN, state.round_id, inspection_id),
+                        attempt=plan_attempt,
                     )
                     review_plan_task(inspection_id, plan_attempt, plan.approved, plan.comment)
                     plan_attempt += 1
@@ -150,9 +147,9 @@ def inspect_unit(inspection_id: int) -> str:
             case Work.CLOSE_OUT:
                 close = await_gate(
                     CloseOutApproval, gate=Gate.CLOSE_OUT, round_id=state.round_id, inspection_id=inspection_id,
-                    attempt=close_attempt, description=gate_text_task(Gate.CLOSE_OUT, state.round_id, inspection_id),
+                    attempt=close_attempt,
                     # Leaving rectification archives the unit: its common findings must be led first.
-                    validate=lambda a: close_out_check_task(inspection_id, a.approved),
+                    validate=InTask(AnswerCheck.CLOSE_OUT, lambda a: close_out_check_task(inspection_id, a.approved)),
                 )
                 close_out_task(inspection_id, close_attempt, close.approved, close.comment)
                 close_attempt += 1

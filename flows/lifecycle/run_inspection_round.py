@@ -17,7 +17,6 @@ from models.enums import Gate
 from models.forms import PlanApproval, RoundParams
 from tasks.lifecycle.prefect import (
     create_round_task,
-    gate_text_task,
     preparation_task,
     publish_round_units_task,
     refresh_forms_task,
@@ -38,8 +37,7 @@ def run_inspection_round(params: RoundParams) -> Any:
     refresh_forms_task()
     for inspection_id in inspection_ids:
         preparation_task(inspection_id)
-    answer = await_gate(PlanApproval, gate=Gate.PLAN, round_id=round_id, inspection_id=None, attempt=1,
-                        description=gate_text_task(Gate.PLAN, round_id, None))
+    answer = await_gate(PlanApproval, gate=Gate.PLAN, round_id=round_id, inspection_id=None, attempt=1)
     status = settle_plan_task(round_id, answer.approved)
     if not answer.approved:
         log.info("%s：方案退回（%s）", params.name, answer.comment)

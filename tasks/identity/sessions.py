@@ -119,11 +119,24 @@ def find(*, session: Session, settings: Settings, token: str | None, now: dateti
     return Found(row, account, ended)
 
 
+def touch_due(login: LoginSession, now: datetime) -> bool:
+    """Whether activity now would be recorded (at most once per TOUCH_SECONDS)."""
+    return (now - aware(login.last_active_at)).total_seconds() >= TOUCH_SECONDS
+
+
 def touch(*, session: Session, login: LoginSession, now: datetime) -> None:
     """Record activity by the person (not the page's own polling)."""
-    if (now - aware(login.last_active_at)).total_seconds() >= TOUCH_SECONDS:
+    if touch_due(login, now):
         login.last_active_at = now
         session.add(login)
+
+
+def touch_id(*, session: Session, login_id: int, now: datetime) -> None:
+    """touch() for a login read earlier in another transaction (the gateway reads it once per
+    request): its row as it is now."""
+    login = session.get(LoginSession, login_id)
+    if login is not None and login.ended_at is None:
+        touch(session=session, login=login, now=now)
 
 
 def advance(*, session: Session, login: LoginSession, account: Account, now: datetime) -> Stage:

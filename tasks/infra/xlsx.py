@@ -11,15 +11,17 @@ import os
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from defusedxml import DefusedXmlException
-from openpyxl import Workbook, load_workbook
-from openpyxl.worksheet.worksheet import Worksheet
 
 from models.errors import DomainError
 from models.text import printable
 from tasks.infra.textio import check_file
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 MAX_XLSX_MB = 20
 MAX_UNPACKED_MB = 200
@@ -34,6 +36,14 @@ REPLACEMENT = "\ufffd"
 def clean(value: Any) -> Any:
     """A value as a cell can hold it: control characters (a NUL stored long ago) replaced."""
     return printable(value, REPLACEMENT)
+
+
+def new_workbook() -> Workbook:
+    """An empty workbook. openpyxl is loaded when a workbook is made or read, not when a flow
+    run's process starts (half a second of a busy machine for each run that writes none)."""
+    from openpyxl import Workbook
+
+    return Workbook()
 
 
 def append_row(ws: Worksheet, values: Iterable[Any]) -> None:
@@ -109,6 +119,8 @@ def read_workbook(path: Path, *, what: str, active_only: bool = False) -> dict[s
     unsafe = (f"无法读取{what}：{path.name}（文件中含有实体定义等不安全的 XML 内容，正常的 Excel 工作簿没有这些，"
               "已拒绝读取；请在 Excel 中另存为新的 .xlsx 后再导入）")
     try:
+        from openpyxl import load_workbook
+
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
         raise DomainError(unsafe if _defused(exc) else damaged) from exc

@@ -151,6 +151,17 @@ def _renewal_wait(settings: Settings, approval: Approval, now: datetime) -> date
     return (issued + RENEWAL_GAP).astimezone(CHINA) if issued + RENEWAL_GAP > now else None
 
 
+def asked_gate(*, session: Session, round_id: int | None, inspection_id: int | None, gate: Gate, attempt: int,
+               term_id: int | None = None) -> Approval | None:
+    """The approval of this asking, if it was opened before."""
+    return session.exec(
+        select(Approval).where(
+            Approval.round_id == round_id, Approval.inspection_id == inspection_id, Approval.term_id == term_id,
+            Approval.gate == gate, Approval.attempt == attempt,
+        )
+    ).first()
+
+
 def open_gate(
     *, session: Session, settings: Settings, round_id: int | None, inspection_id: int | None, gate: Gate,
     attempt: int, flow_run_id: str | None, now: datetime, term_id: int | None = None,
@@ -158,12 +169,8 @@ def open_gate(
     """Record that a gate is waiting and tell its approver; asking twice changes nothing."""
     if round_id is None and term_id is None:
         raise DomainError("审批须属于一个巡察轮次或一届任期计划")
-    approval = session.exec(
-        select(Approval).where(
-            Approval.round_id == round_id, Approval.inspection_id == inspection_id, Approval.term_id == term_id,
-            Approval.gate == gate, Approval.attempt == attempt,
-        )
-    ).first()
+    approval = asked_gate(session=session, round_id=round_id, inspection_id=inspection_id, gate=gate, attempt=attempt,
+                          term_id=term_id)
     if approval:
         return approval
     approval = Approval(round_id=round_id, inspection_id=inspection_id, term_id=term_id, gate=gate, attempt=attempt,

@@ -20,6 +20,7 @@ from models.settings import get_settings
 from models.tables import Inspection, InspectionRound, Unit
 from models.transitions import InspectionState
 from tasks.lifecycle import approvals, gate_summary, stages
+from tasks.lifecycle.answers import AnswerCheck, AnswerFields, Settled, settle_answer
 from tasks.lifecycle.rounds import create_round, settle_plan, teams_markdown
 from tasks.ops.forms import refresh_quietly
 from tasks.ops.launch import UNIT_DEPLOYMENT, start_once
@@ -239,13 +240,36 @@ def refresh_gate_texts_task(inspection_id: int) -> int:
 
 @task(name="发起审批", **READ)
 def open_gate_task(round_id: int | None, inspection_id: int | None, gate: Gate, attempt: int,
-                   term_id: int | None = None) -> GateAsked:
+                   term_id: int | None = None, with_text: bool = False) -> GateAsked:
+    """Open the gate (asking twice changes nothing) and, `with_text`, read what its form says, in
+    one transaction. A gate opened now shows in its round's table of units at once."""
     with session_scope() as s:
+        opened = approvals.asked_gate(session=s, round_id=round_id, inspection_id=inspection_id, gate=gate,
+                                      attempt=attempt, term_id=term_id) is None
         a = approvals.open_gate(session=s, settings=get_settings(), round_id=round_id, inspection_id=inspection_id,
                                 gate=gate, attempt=attempt, flow_run_id=flow_run.get_id(), now=now(), term_id=term_id)
+        text = gate_summary.gate_text(session=s, settings=get_settings(), gate=gate, round_id=round_id,
+                                      inspection_id=inspection_id) if with_text else ""
         assert a.id is not None
-        return GateAsked(id=a.id, status=ApprovalStatus(a.status), decision=a.decision, approver=a.approver,
-                         comment=a.comment)
+        asked = GateAsked(id=a.id, status=ApprovalStatus(a.status), decision=a.decision, approver=a.approver,
+                          comment=a.comment, text=text)
+    if opened and round_id is not None:
+        publish_round_units_quietly(round_id)
+    return asked
+
+
+@task(name="办理审批", **STAGE)  # cached per (approval, asking, try): a re-run does not count a wrong code twice
+def settle_answer_task(approval_id: int, pause_key: str, try_no: int, answer: AnswerFields,
+                       check: AnswerCheck = AnswerCheck.NONE) -> Settled:
+    """One answer in one transaction: receipt or code, approver, the gate's own check, then the
+    decision or the refusal, each with its audit row (tasks/lifecycle/answers.py)."""
+    with session_scope() as s:
+        settled = settle_answer(session=s, settings=get_settings(), approval_id=approval_id,
+                                flow_run_id=str(flow_run.get_id()), pause_key=pause_key, try_no=try_no,
+                                answer=answer, check=check, now=now())
+    if settled.error:
+        get_run_logger().warning("%s：提交未被接受（%s），已通知审批人，流程继续等待", settled.label, settled.error)
+    return settled
 
 
 @task(name="记录审批", **STAGE)
@@ -284,8 +308,7 @@ def reject_answer_task(approval_id: int, try_no: int, approver: str, reason: str
     get_run_logger().warning("%s：提交未被接受（%s），已通知审批人，流程继续等待", label, reason)
 
 
-@task(name="更新本轮各单位", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
-def publish_round_units_task(round_id: int) -> None:
+def publish_round_units(round_id: int) -> None:
     """The round run's one table of its units (stage, waiting gate, link), kept up to date in
     place whichever unit run moved: one 各被巡察单位 card on the round's page, not a new version
     per move. Created once; two runs creating it at the same moment leave two versions, and
@@ -316,6 +339,20 @@ def publish_round_units_task(round_id: int) -> None:
         else:
             client.create_artifact(ArtifactCreate(key=key, type="table", data=data, description=description,
                                                   flow_run_id=UUID(run_id)))
+
+
+@task(name="更新本轮各单位", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
+def publish_round_units_task(round_id: int) -> None:
+    publish_round_units(round_id)
+
+
+def publish_round_units_quietly(round_id: int) -> None:
+    """The round's table updated inside another task, which it never fails (the next update
+    catches up)."""
+    try:
+        publish_round_units(round_id)
+    except Exception as exc:  # noqa: BLE001 - a table of the round, not the unit's work
+        get_run_logger().warning("未能更新本轮各单位的表格（%s），下次更新时补上", type(exc).__name__)
 
 
 def round_done(round_id: int) -> bool:

@@ -14,25 +14,21 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+from sqlalchemy import case, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
-matplotlib.use("Agg")
-
-from matplotlib import font_manager, rc_context  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sqlalchemy import case, func  # noqa: E402
-from sqlalchemy import select as sa_select  # noqa: E402
-from sqlmodel import Session, col  # noqa: E402
-
-from models.enums import ItemStatus, UnitKind  # noqa: E402
-from models.errors import DomainError  # noqa: E402
-from models.tables import Inspection, InspectionRound, RectificationItem, Unit  # noqa: E402
+from models.enums import ItemStatus, UnitKind
+from models.errors import DomainError
+from models.tables import Inspection, InspectionRound, RectificationItem, Unit
 from tasks.lifecycle.rounds import get_round
-from tasks.records.rates import rate_text  # noqa: E402
-from tasks.records.statistics import rate_value, unit_figures  # noqa: E402
+from tasks.records.rates import rate_text
+from tasks.records.statistics import rate_value, unit_figures
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PREFERRED_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei",
                    "Microsoft YaHei", "Noto Serif CJK SC")
@@ -43,6 +39,9 @@ DPI = 100
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
     """The name of an installed font that has Chinese glyphs, preferring Noto Sans CJK SC."""
+    _agg()
+    from matplotlib import font_manager
+
     names = {f.name for f in font_manager.fontManager.ttflist}
     for name in PREFERRED_FONTS:
         if name in names:
@@ -58,12 +57,32 @@ def _style() -> Any:  # matplotlib types rc keys as literals
 @contextmanager
 def _drawing() -> Iterator[None]:
     """The Chinese font for one figure; without one every glyph warns, though the chart is still useful."""
+    _agg()
+    from matplotlib import rc_context
+
     with rc_context(_style()), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         yield
 
 
+def _agg() -> None:
+    """matplotlib is loaded when a chart is drawn, not when a flow run's process starts (a second
+    of a busy machine for each run that draws nothing)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
+def _figure(figsize: tuple[float, float]) -> Figure:
+    _agg()
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
+
+
 def _save(fig: Figure, path: Path) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp.png")
     FigureCanvasAgg(fig)
@@ -131,7 +150,7 @@ def rectification_chart(*, session: Session, round_id: int, path: Path) -> Path:
     days: list[Any] = list(series[0])  # matplotlib plots dates though its stubs say numbers
     total, done = series[1], series[2]
     with _drawing():
-        fig = Figure(figsize=SIZE)
+        fig = _figure(figsize=SIZE)
         ax = fig.add_subplot()
         if days:
             # Markers keep a series of one day visible (a step line needs two points).
@@ -159,7 +178,7 @@ def unit_rates_chart(*, session: Session, round_id: int, path: Path) -> Path:
     rnd = get_round(session=session, round_id=round_id)
     rows = unit_figures(session=session, round_id=round_id)
     with _drawing():
-        fig = Figure(figsize=SIZE)
+        fig = _figure(figsize=SIZE)
         ax = fig.add_subplot()
         names = [r["name"] for r in rows]
         values = [rate_value(r["rectified"], r["items"]) for r in rows]
@@ -194,7 +213,7 @@ def coverage_chart(*, session: Session, path: Path, since: date | None = None, u
     """巡察覆盖: per unit kind, units inspected at least once against all units."""
     rows = coverage(session=session, since=since, until=until)
     with _drawing():
-        fig = Figure(figsize=SIZE)
+        fig = _figure(figsize=SIZE)
         ax = fig.add_subplot()
         xs = list(range(len(rows)))
         width = 0.38
@@ -232,7 +251,7 @@ def teams_chart(*, session: Session, path: Path, round_id: int | None = None, ye
     rows = team_evaluation(session=session, round_id=round_id, year=year)
     names = [f"{r['round']}·{r['team']}" for r in rows]
     with _drawing():
-        fig = Figure(figsize=SIZE)
+        fig = _figure(figsize=SIZE)
         left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
         if not rows:
             left.text(0.5, 0.5, "暂无巡察组", ha="center", va="center", fontsize=16, transform=left.transAxes)
@@ -268,7 +287,7 @@ def evaluation_chart(*, title: str, rows: list[tuple[str, dict[str, int], float 
     options = list(dict.fromkeys(k for _, counts, _ in rows for k in counts))
     palette = ["#1f4e79", "#2e75b6", "#9dc3e6", "#f4b183", "#c00000", "#7f7f7f"]
     with _drawing():
-        fig = Figure(figsize=(SIZE[0], max(SIZE[1], 1.2 + 0.45 * len(rows))))
+        fig = _figure(figsize=(SIZE[0], max(SIZE[1], 1.2 + 0.45 * len(rows))))
         ax = fig.add_subplot()
         labels = [item for item, _, _ in rows]
         ys = list(range(len(rows)))[::-1]

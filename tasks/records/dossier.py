@@ -35,10 +35,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 from sqlmodel import Session, col, or_, select
 
 from models.access import RECEIVER_NAMES
@@ -78,7 +76,10 @@ from models.tables import (
 )
 from models.text import printable
 from tasks.infra.audit import record_event
-from tasks.infra.xlsx import append_row
+from tasks.infra.xlsx import append_row, new_workbook
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 from tasks.lifecycle.rounds import get_round
 from tasks.records.common_letter import COMMON_TASK_KIND
 from tasks.records.documents import OFFICE, DocSpec, cn_date, sha256_of, write_document, written
@@ -147,6 +148,8 @@ def _size(n: int) -> str:
 
 
 def _sheet(wb: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    from openpyxl.utils import get_column_letter
+
     ws = wb.create_sheet(title)
     append_row(ws, header)
     for row in rows:
@@ -166,7 +169,7 @@ Ids = dict[str, list[Any]]  # audit entity -> the ids of the rows a sheet holds
 def write_records(*, session: Session, inspection: Inspection, path: Path) -> None:
     """The unit's records as one workbook, a sheet per kind (see the module docstring for what is left out)."""
     iid = inspection.id
-    wb = Workbook()
+    wb = new_workbook()
     wb.remove(wb.active)
     mine: Ids = {"inspection": [iid]}
     mine |= _rectification_sheets(session, wb, iid)
@@ -197,7 +200,7 @@ def write_confidential_index(*, session: Session, inspection: Inspection, path: 
     """保密卷目录: the unit's planned talks and talk records by number, inspector and day; never the
     person talked to, the reason or the text (CONFIDENTIAL_NOTE says where they are)."""
     iid = inspection.id
-    wb = Workbook()
+    wb = new_workbook()
     wb.remove(wb.active)
     records = list(session.exec(select(TalkRecord).where(TalkRecord.inspection_id == iid).order_by(col(TalkRecord.id))))
     held: dict[int | None, int | None] = {r.plan_id: r.id for r in records if r.plan_id is not None}
@@ -288,7 +291,7 @@ def _audit_sheet(session: Session, wb: Workbook, mine: Ids) -> None:
 def _figures_workbook(summary: dict[str, Any], path: Path) -> None:
     from tasks.records.statistics import MEASURES, TEAM_LABELS, labelled
 
-    wb = Workbook()
+    wb = new_workbook()
     wb.remove(wb.active)
     _sheet(wb, "主要数据", ["指标", "数值"], [(name, summary[key]) for key, name in MEASURES.items()])
     teams = labelled(summary["teams"], TEAM_LABELS)
@@ -305,7 +308,7 @@ def _catalogue(folder: Path, entries: list[Entry]) -> None:
     header = ["序号", "文件名称", "形成日期", "大小", "文件"]
     rows = [[str(n), printable(e.title).replace("\t", " ").replace("\n", " "), _day(e.made), _size((folder / e.name).stat().st_size), e.name] for n, e in enumerate(entries, 1)]
     (folder / f"{CATALOGUE}.tsv").write_text("\n".join("\t".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
-    wb = Workbook()
+    wb = new_workbook()
     ws = wb.active
     assert ws is not None
     ws.title = CATALOGUE

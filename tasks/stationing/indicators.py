@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlmodel import Session, col, select
 
@@ -30,7 +29,7 @@ from models.tables import Account, Finding, Inspection, InspectionRound, Unit
 from models.text import LineText, LongText
 from tasks.infra.audit import record_event
 from tasks.infra.scope import authorise
-from tasks.infra.xlsx import append_row, read_workbook, save_workbook
+from tasks.infra.xlsx import append_row, new_workbook, read_workbook, save_workbook
 from tasks.lifecycle.archived import ensure_not_archived
 
 # The methods the reports name (Luquan: talks alone gave no clue; combine them). The first eight
@@ -223,7 +222,7 @@ def library(*, session: Session) -> list[Indicator]:
 
 def export_indicators(*, session: Session, path: Path) -> int:
     """The library as a workbook in the import format (edit it and import it again)."""
-    wb = Workbook()
+    wb = new_workbook()
     ws = wb.active
     assert ws is not None
     ws.title = SHEET

@@ -160,3 +160,13 @@ def test_0006_links_findings_to_their_items_common_problem(empty: Engine) -> Non
         assert dict(conn.execute(text("SELECT id, common_problem_id FROM finding ORDER BY id")).all()) == {1: 1, 2: None}
         assert conn.execute(text("SELECT status, closed_by, letter_version FROM common_problem")).one() == ("督办中", "", 1)
         assert conn.execute(text("SELECT count(*) FROM common_grouping")).scalar() == 0
+
+
+def test_the_head_read_from_the_scripts_is_alembics() -> None:
+    """models/schema.py reads the head revision from the scripts' text (a flow run's process does
+    not load Alembic); it must be the head Alembic itself finds."""
+    from alembic.script import ScriptDirectory
+
+    from models.schema import alembic_config
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -164,3 +164,47 @@ def test_a_decision_spends_the_code_and_reminders_bring_a_fresh_one(demo_org: Se
     assert a.code_hash == "" and a.code_expires_at is None
     # A re-run of the flow finds the gate decided: no code is asked for again.
     assert check_approver(session=s, settings=settings, approval_id=a.id or 0, approver="张明", code="", now=NOW) == ""
+
+
+def test_one_answer_is_settled_in_one_step(demo_org: Session, settings: Settings) -> None:
+    """settle_answer (the one task per answer): a wrong code is refused, counted, audited and told
+    to the approvers, the gate still waiting; the live code decides it with its audit row; a
+    receipt's person decides without a code, whatever name was typed."""
+    from models.enums import ApprovalStatus
+    from models.tables import AuditEvent
+    from tasks.identity.receipts import write_receipt
+    from tasks.lifecycle.answers import AnswerCheck, AnswerFields, settle_answer
+
+    s = demo_org
+    a = opened(s, settings, Gate.REPORT)
+    (code,) = codes(s, a.id or 0)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+
+    def settle(approver: str, c: str, try_no: int, key: str = "report-1-1-0") -> tuple[str, str]:
+        out = settle_answer(session=s, settings=settings, approval_id=a.id or 0, flow_run_id="abc", pause_key=key,
+                            try_no=try_no, answer=AnswerFields(decision="通过", approver=approver, code=c, comment="",
+                                                               approved=True), check=AnswerCheck.NONE, now=NOW + HOUR)
+        s.commit()
+        return out.approver, out.error
+
+    def actions() -> list[str]:
+        return [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.entity == "approval",
+                                                                    AuditEvent.entity_id == a.id).order_by(col(AuditEvent.id)))]
+
+    assert settle("张明", wrong, 0) == ("张明", "验证码不正确")
+    s.refresh(a)
+    assert a.status == ApprovalStatus.PENDING and a.code_failures == 1
+    assert actions()[-1] == "审批被拒收"
+    assert s.exec(select(Alert).where(Alert.dedupe_key == f"gate:{a.id}:refused:0")).first() is not None
+    # The gateway wrote a receipt for the next asking: its person is the approver.
+    write_receipt(session=s, settings=settings, approval_id=a.id or 0, flow_run_id="abc", pause_key="report-1-1-1",
+                  person="张明", now=NOW)
+    s.commit()
+    assert settle("路人甲", "", 1, key="report-1-1-1") == ("张明", "")  # the receipt's person, no code asked
+    s.refresh(a)
+    assert a.status == ApprovalStatus.DECIDED and a.approver == "张明" and not a.code_hash
+    assert actions()[-1] == "审批决定"
+    decided = s.exec(select(AuditEvent).where(AuditEvent.action == "审批决定", AuditEvent.entity_id == a.id)).one()
+    assert decided.detail.get("via") == "登录"
+    assert settle("张明", code, 2) == ("张明", "")  # decided once: a repeat changes nothing
+    assert actions().count("审批决定") == 1

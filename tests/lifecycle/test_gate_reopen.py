@@ -29,7 +29,6 @@ def test_a_refused_answer_reopens_with_what_was_entered(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(gates, "suspend_flow_run", suspend)
     monkeypatch.setattr(gates, "open_gate_task", lambda *a: SimpleNamespace(id=9, decided=False))
-    monkeypatch.setattr(gates, "publish_round_units_task", lambda *a: None)
     monkeypatch.setattr(gates, "gate_receipt_task", lambda *a: ("巡察办张主任", ""))
     monkeypatch.setattr(gates, "check_approver_task", lambda *a: "")
     monkeypatch.setattr(gates, "reject_answer_task", lambda *a: None)

@@ -75,7 +75,7 @@ class Script:
             "archiving_task": moving("archiving", Stage.ARCHIVED),
             "await_gate": gate, "await_condition": wait,
             "unit_figures_task": lambda _: Table(columns=(), rows=()), "create_table_artifact": lambda **_: log.append(("figures",)),
-            "publish_round_units_task": lambda _: None, "gate_text_task": lambda *_: "", "wake_round_task": lambda _: False,
+            "publish_round_units_task": lambda _: None, "wake_round_task": lambda _: False,
             "get_run_logger": lambda: SimpleNamespace(info=lambda *a: None, warning=lambda *a: None),
         }
         for name, fake in replaced.items():

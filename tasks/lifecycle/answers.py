@@ -1,0 +1,96 @@
+"""One answer to a gate settled in one transaction: the gateway's receipt (or else the one-time
+code), the approver's role and scope, the gate's own check (indicator coverage, common findings
+before a close-out), then the decision and its audit row — or the refusal, its audit row and
+alert. Either all of it is written or none (a retry starts again on the row as it is)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from models.enums import Gate
+from models.errors import DomainError
+from models.forms import NEEDS_COMMENT
+from models.settings import Settings
+from models.tables import Approval
+from tasks.identity.receipts import check_receipt
+from tasks.lifecycle.approvals import check_approver, record_decision, refuse_answer
+from tasks.stationing.indicators import settle_gap
+from tasks.supervision.common_problems import close_out_refusal
+
+
+class AnswerCheck(StrEnum):
+    """A gate's own rule on the answer, made inside the answer's transaction."""
+
+    NONE = ""
+    COVERAGE = "coverage"  # 巡察组提交报告: an indicator not examined needs a reason (tasks/stationing/indicators.py)
+    CLOSE_OUT = "close-out"  # 同意销号: the unit's common findings led first (tasks/supervision/common_problems.py)
+
+
+@dataclass(frozen=True)
+class AnswerFields:
+    """What the form said: the decision, the name and code typed, the comment, and the fields a
+    gate's own check reads. No confidential material: gate forms carry none."""
+
+    decision: str
+    approver: str
+    code: str
+    comment: str
+    approved: bool
+    gap_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The outcome: who decided (the receipt's person, else the name typed) or why not."""
+
+    approver: str
+    error: str  # empty: decided
+    label: str  # the gate's label for the run's log
+
+
+def answer_problem(decision: str, approver: str, comment: str) -> str:
+    """The form's own rules, which the server's JSON-schema check cannot express; empty when fine."""
+    if not approver.strip():
+        return "请登录后办理，或填写审批人姓名和验证码"
+    if decision in NEEDS_COMMENT and not comment.strip():
+        return f"选择“{decision}”时必须填写意见"
+    return ""
+
+
+def _gate_check(session: Session, approval: Approval, check: AnswerCheck, answer: AnswerFields, approver: str,
+                now: datetime) -> str:
+    if check is AnswerCheck.NONE:
+        return ""
+    if approval.inspection_id is None:
+        raise DomainError(f"“{Gate(approval.gate).value}”的核对须属于一个被巡察单位")
+    if check is AnswerCheck.COVERAGE:
+        # The stationing gate is asked once per search: its attempt is the search count.
+        return settle_gap(session=session, inspection_id=approval.inspection_id, search_count=approval.attempt,
+                          reason_text=answer.gap_reason, by=approver, now=now)
+    return close_out_refusal(session=session, inspection_id=approval.inspection_id, approved=answer.approved)
+
+
+def settle_answer(*, session: Session, settings: Settings, approval_id: int, flow_run_id: str, pause_key: str,
+                  try_no: int, answer: AnswerFields, check: AnswerCheck, now: datetime) -> Settled:
+    """Take the answer or refuse it, in the caller's one transaction."""
+    found = check_receipt(session=session, settings=settings, approval_id=approval_id, flow_run_id=flow_run_id,
+                          pause_key=pause_key)
+    approver = found.person or answer.approver
+    error = (found.problem or answer_problem(answer.decision, approver, answer.comment)
+             or check_approver(session=session, settings=settings, approval_id=approval_id, approver=approver,
+                               code=answer.code, now=now, logged_in=bool(found.person)))
+    if not error:
+        approval = session.get(Approval, approval_id)
+        assert approval is not None  # check_approver said so
+        error = _gate_check(session, approval, check, answer, approver, now)
+    if error:
+        label = refuse_answer(session=session, settings=settings, approval_id=approval_id, try_no=try_no,
+                              approver=approver, reason=error, now=now)
+        return Settled(approver, error, label)
+    record_decision(session=session, approval_id=approval_id, decision=answer.decision, approver=approver,
+                    comment=answer.comment, now=now, via="登录" if found.person else "验证码")
+    return Settled(approver.strip(), "", "")
