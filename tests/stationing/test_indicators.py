@@ -78,7 +78,7 @@ def _library(s: Session) -> None:
     s.commit()
 
 
-def test_team_records_examinations_within_its_reach(demo_org: Session, settings: Settings) -> None:
+def test_team_records_examinations_within_its_reach(demo_org: Session, settings: Settings, tmp_path: Path) -> None:
     iid = in_stationing(demo_org, settings)  # 城东街道, 第一巡察组 (组长 李建国, 组员 刘洋)
     _library(demo_org)
     insp = demo_org.get(Inspection, iid)
@@ -100,6 +100,22 @@ def test_team_records_examinations_within_its_reach(demo_org: Session, settings:
     assert cov.missing == ("基层党建",) and cov.rate() == "1/2（50%）"
     assert cov.findings_linked == 2 and cov.findings_total == 3
     assert cov.methods_missing == ("问卷调查", "民主测评", "实地考察", "寻找知情人", "信访")
+    # The unit's records workbook (巡察记录.xlsx, in the dossier): the examination, the indicator not
+    # examined, and each finding's indicator in 问题清单.
+    from tasks.records.dossier import write_records
+
+    write_records(session=demo_org, inspection=insp, path=tmp_path / "巡察记录.xlsx")
+    wb = load_workbook(tmp_path / "巡察记录.xlsx")
+    checks = list(wb["指标核查"].iter_rows(values_only=True))
+    assert checks[0] == ("指标", "类别", "核查情况", "巡察方法", "关联问题编号", "核查说明", "登记人", "登记时间")
+    assert [r[:6] for r in checks[1:]] == [
+        ("三重一大", "党的领导", "已核查", "个别谈话、暗访、查阅资料", "、".join(map(str, sorted([f1, f2]))), "查阅会议记录"),
+        ("基层党建", "党的建设", "未核查", None, None, None)]
+    problems = list(wb["问题清单"].iter_rows(values_only=True))
+    assert problems[0][-1] == "指标"
+    assert {r[0]: r[-1] for r in problems[1:]} == {f1: "三重一大", f2: "三重一大", found[2].id: None}
+    assert list(wb["指标缺项说明"].iter_rows(values_only=True)) == [
+        ("第几次查找", "未核查的指标", "未使用的巡察方法", "缺项说明", "说明人", "说明时间")]
 
     # Refused, audited, nothing else written: a member of another team, an unknown method, a finding
     # already linked to another indicator, an indicator not for this kind of unit.
