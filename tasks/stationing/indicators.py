@@ -404,10 +404,11 @@ def round_coverage(*, session: Session, account: Account, round_id: int, unit_id
     return out
 
 
-def coverage_lines(cov: Coverage) -> list[str]:
-    """The coverage as plain Chinese lines (CLI and the gate's form)."""
+def coverage_lines(cov: Coverage, *, command_hint: bool = True) -> list[str]:
+    """The coverage as plain Chinese lines (CLI and the gate's form; the office page without the
+    command's name)."""
     if not cov.has_library:
-        return ["指标库中没有适用于该单位的指标（巡察办可用 import-indicators 导入指标库）"]
+        return ["指标库中没有适用于该单位的指标" + ("（巡察办可用 import-indicators 导入指标库）" if command_hint else "")]
     lines = [f"指标覆盖：已核查 {cov.rate()}；关联问题 {cov.findings_linked}/{cov.findings_total} 个",
              f"已使用的巡察方法：{'、'.join(cov.methods_used) or '无'}"]
     lines += [f"已核查：{name}（{'、'.join(methods)}；问题 {n} 个）" for name, methods, n in cov.examined]
@@ -426,6 +427,7 @@ class UnitCoverage:
     inspection_id: int
     coverage: Coverage
     may_record: bool
+    findings: tuple[tuple[int, str, str, str], ...] = ()  # (number, category, description, indicator)
 
 
 def coverage_in_reach(*, session: Session, account: Account) -> list[UnitCoverage]:
@@ -446,8 +448,19 @@ def coverage_in_reach(*, session: Session, account: Account) -> list[UnitCoverag
             may = insp.stage == Stage.STATIONING
         except Forbidden:
             may = False
-        out.append(UnitCoverage(insp.id, coverage(session=session, inspection_id=insp.id), may))
+        out.append(UnitCoverage(insp.id, coverage(session=session, inspection_id=insp.id), may,
+                                _findings(session, insp.id)))
     return out
+
+
+def _findings(session: Session, inspection_id: int) -> tuple[tuple[int, str, str, str], ...]:
+    """The unit's findings with their numbers and the indicator each is linked to, so the team can
+    name them when it records an examination."""
+    names = {i.id: shown_name(i) for i in session.exec(select(Indicator))}
+    linked = {f: names.get(c.indicator_id, "") for c in session.exec(
+        select(IndicatorCheck).where(IndicatorCheck.inspection_id == inspection_id)) for f in c.finding_ids}
+    return tuple((f.id or 0, f.category, f.description, linked.get(f.id or 0, "")) for f in session.exec(
+        select(Finding).where(Finding.inspection_id == inspection_id).order_by(col(Finding.id))))
 
 
 def finding_numbers(text: str) -> list[int]:
