@@ -700,14 +700,14 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any, o
     clue_id = ids["违纪违法线索"] or 0
     receiver_page = http_login(stack.ui_url, ready_account("郑文斌")).get(f"/office/clues/{clue_id}")
     assert receiver_page.status_code == 200 and SENTINEL in receiver_page.text
-    for name in ("吴志刚", "钱正平"):
-        other = http_login(stack.ui_url, ready_account(name))
+    for person in ("吴志刚", "钱正平"):  # not `name`: the round's name is used below
+        other = http_login(stack.ui_url, ready_account(person))
         for path in ("/office/", "/office/clues", f"/office/clues/{clue_id}", "/office/petitions",
                      f"/office/petitions/{petition_id}", "/office/letters", "/office/talks", f"/office/talks/{talk_record_id}",
                      "/office/results"):
             page = other.get(path)
-            assert SENTINEL not in page.text and INFORMANT not in page.text, (name, path, page.status_code)
-            assert TALK not in page.text and INTERVIEWEE not in page.text, (name, path, page.status_code)
+            assert SENTINEL not in page.text and INFORMANT not in page.text, (person, path, page.status_code)
+            assert TALK not in page.text and INTERVIEWEE not in page.text, (person, path, page.status_code)
 
     # 巡察成果运用: each unit's results letter went to 组织部 at feedback, and to 纪委监委 as well for the
     # unit with a discipline clue; 组织部 signs for one on its page, records a use and closes it.
