@@ -33,7 +33,8 @@ async def _page(office: Office, request: Request, who: Who, *, status: int = 200
     units, rows = await db(read)
     return office.render(request, who, "indicators.html", status=status, units=units, library=rows,
                          shown=ind.shown_name, methods=ind.METHODS, values=values or {}, error=error,
-                         sample_note=any(i.sample for i in rows), lines=ind.coverage_lines,
+                         sample_note=any(i.sample for i in rows),
+                         lines=lambda cov: ind.coverage_lines(cov, command_hint=False),
                          notice="" if error else notice_of(office.gw, who.login, request))
 
 

@@ -15,8 +15,9 @@ manifest covers it in turn; `verify_dossier` checks it whenever it is there, wha
 What the records hold, and what they leave out: findings, rectification items and progress
 reports, approvals with their decisions, transfer letters, the clue ledger (number, kind,
 receiver, status, result, dates), petitions (number, channel, date, whether anonymous) and the
-audit events of the inspection, and the democratic evaluation and questionnaire results with their
-charts. Clue text, the receiver's handling notes, petition content and informants' identities
+audit events of the inspection, the democratic evaluation and questionnaire results with their
+charts, and the indicators examined (methods, linked findings; those not examined; the 组长's
+reasons for gaps; each finding's indicator in 问题清单). Clue text, the receiver's handling notes, petition content and informants' identities
 stay in the application database (encrypted where they are identities): the dossier on disk may
 be copied and handed on, those may not. Talk records are kept the same way: the dossier's
 confidential volume (保密卷目录) lists every planned talk and talk record by number, inspector and
@@ -45,6 +46,7 @@ from models.crypto import GM, file_hash
 from models.db import get_or_raise
 from models.enums import Role, Stage
 from models.errors import DomainError, NotFound
+from models.indicator_tables import CoverageGap, Indicator, IndicatorCheck
 from models.paths import (
     display_part,
     document_dir,
@@ -177,6 +179,7 @@ def write_records(*, session: Session, inspection: Inspection, path: Path) -> No
     mine |= _clue_sheets(session, wb, iid)
     mine |= _look_back_sheets(session, wb, iid)
     _evaluation_sheet(session, wb, iid)
+    _indicator_sheets(session, wb, iid)
     mine |= _talk_ids(session, iid)
     _audit_sheet(session, wb, mine)
     wb.save(str(path))
@@ -194,6 +197,35 @@ def _evaluation_sheet(session: Session, wb: Workbook, iid: int | None) -> None:
     _sheet(wb, "民主测评和问卷调查", ["类型", "项目", "参评人数", "各答案人数", "得分"],
            [(r["kind"], r["item"], r["respondents"], r["answers"], r["score"])
             for r in result_lines(session=session, inspection_id=iid or 0)])
+
+
+def _finding_indicators(session: Session, iid: int | None) -> dict[int, str]:
+    """finding id -> the indicator it was found under (as the team recorded the examination)."""
+    from tasks.stationing.indicators import shown_name
+
+    names = {i.id: shown_name(i) for i in session.exec(select(Indicator))}
+    return {f: names.get(c.indicator_id, str(c.indicator_id))
+            for c in session.exec(select(IndicatorCheck).where(IndicatorCheck.inspection_id == iid)) for f in c.finding_ids}
+
+
+def _indicator_sheets(session: Session, wb: Workbook, iid: int | None) -> None:
+    """指标核查: each indicator examined (methods, findings, note, who and when), then each applicable
+    one not examined; 指标缺项说明: the reasons the 组长 gave for gaps at 巡察组提交报告."""
+    from tasks.stationing.indicators import coverage, shown_name
+
+    names = {i.id: i for i in session.exec(select(Indicator))}
+    checks = list(session.exec(select(IndicatorCheck).where(IndicatorCheck.inspection_id == iid).order_by(col(IndicatorCheck.id))))
+    cov = coverage(session=session, inspection_id=iid or 0)
+    examined = [(shown_name(names[c.indicator_id]) if c.indicator_id in names else str(c.indicator_id),
+                 names[c.indicator_id].category if c.indicator_id in names else "", "已核查", "、".join(c.methods),
+                 "、".join(map(str, c.finding_ids)), c.note, c.recorded_by, _time(c.recorded_at)) for c in checks]
+    category = {shown_name(i): i.category for i in names.values()}
+    missing = [(name, category.get(name, ""), "未核查", "", "", "", "", "") for name in cov.missing]
+    _sheet(wb, "指标核查", ["指标", "类别", "核查情况", "巡察方法", "关联问题编号", "核查说明", "登记人", "登记时间"],
+           examined + missing)
+    _sheet(wb, "指标缺项说明", ["第几次查找", "未核查的指标", "未使用的巡察方法", "缺项说明", "说明人", "说明时间"],
+           [(g.search_count, "、".join(g.missing_indicators), "、".join(g.missing_methods), g.reason, g.by, _time(g.at))
+            for g in session.exec(select(CoverageGap).where(CoverageGap.inspection_id == iid).order_by(col(CoverageGap.search_count)))])
 
 
 def write_confidential_index(*, session: Session, inspection: Inspection, path: Path) -> None:
@@ -218,9 +250,10 @@ def write_confidential_index(*, session: Session, inspection: Inspection, path: 
 def _rectification_sheets(session: Session, wb: Workbook, iid: int | None) -> Ids:
     """问题清单, 整改事项 and 整改进展."""
     findings = list(session.exec(select(Finding).where(Finding.inspection_id == iid).order_by(col(Finding.id))))
-    _sheet(wb, "问题清单", ["问题编号", "问题类别", "问题描述", "证据材料", "问题性质", "立行立改", "第几次查找", "登记时间"],
+    linked = _finding_indicators(session, iid)
+    _sheet(wb, "问题清单", ["问题编号", "问题类别", "问题描述", "证据材料", "问题性质", "立行立改", "第几次查找", "登记时间", "指标"],
            [(f.id, f.category, f.description, f.evidence, _enum(f.scope), "是" if f.fixed_on_site else "否",
-             f.search_count, _time(f.created_at)) for f in findings])
+             f.search_count, _time(f.created_at), linked.get(f.id or 0, "")) for f in findings])
     items = list(session.exec(select(RectificationItem).where(RectificationItem.inspection_id == iid)
                               .order_by(col(RectificationItem.id))))
     _sheet(wb, "整改事项", ["事项编号", "问题编号", "整改措施", "责任人", "督办人", "整改时限", "状态", "销号时间",

@@ -1,7 +1,7 @@
 """Health-check indicators (政治体检指标) that guide stationing (#27, after Dinghai's “三十项”).
 
 The office keeps an indicator library (imported from and exported to Excel: 指标, 类别, 问题表现,
-如何巡察, 有何要求, 适用单位类型); the project ships a SAMPLE of ten written from the categories the
+如何巡察, 有何要求, 适用单位类型); the project ships a SAMPLE of ten (巡察指标示例.xlsx beside this module) written from the categories the
 field reports use, marked 示例 wherever it shows — never an official list. For each unit the team
 records which indicators it examined, by which methods (个别谈话, 问卷调查 …) and with which findings;
 the coverage (examined / applicable, methods used) is read while stationing and at 巡察组提交报告,
@@ -46,49 +46,9 @@ YES, NO = {"是", "y", "yes", "true", "1", "√"}, {"否", "", "n", "no", "false
 REASON_MIN = 4  # characters: “无” or “略” is not a reason
 
 # A SAMPLE, written for this project from the categories the field reports use (党的领导, 党的建设,
-# 全面从严治党, 选人用人, 巡察整改 …). Not Dinghai's list, not an official one: every row is marked 示例.
-SAMPLE: tuple[dict[str, Any], ...] = (
-    {"name": "贯彻落实党中央决策部署", "category": "党的领导",
-     "symptoms": "传达学习流于形式，结合本单位实际制定措施不具体，重大部署落实缓慢或打折扣",
-     "how": "查阅党委（党组）会议记录和传达学习材料；个别谈话了解落实情况；实地考察重点工作推进",
-     "requirement": "及时传达学习，有具体措施、责任分工和落实台账", "unit_kinds": []},
-    {"name": "“三重一大”集体决策", "category": "党的领导",
-     "symptoms": "重大事项未经集体研究或会后补签，个人说了算，议事规则执行不严",
-     "how": "查阅会议记录、议题清单和决策文件；比对大额资金支出与会议记录；个别谈话",
-     "requirement": "重大决策、重要人事任免、重大项目安排和大额资金使用均经集体研究决定", "unit_kinds": ["部门", "乡镇街道", "国有企业"]},
-    {"name": "意识形态工作责任制", "category": "党的领导",
-     "symptoms": "意识形态工作未列入议事日程，阵地管理存在漏洞，舆情处置不及时",
-     "how": "查阅工作责任制文件和专题研究记录；实地考察宣传阵地；问卷调查",
-     "requirement": "每年专题研究，阵地有人管、有制度", "unit_kinds": []},
-    {"name": "基层党组织建设", "category": "党的建设",
-     "symptoms": "组织生活不经常、不认真，“三会一课”记录雷同，党员管理松散",
-     "how": "查阅“三会一课”记录和党员台账；民主测评；个别谈话普通党员",
-     "requirement": "组织生活按规定开展，记录真实完整", "unit_kinds": []},
-    {"name": "党费收缴使用管理", "category": "党的建设",
-     "symptoms": "党费少交、漏交，使用不规范",
-     "how": "查阅党费收缴台账和使用凭证；抽查党员工资基数",
-     "requirement": "按标准足额收缴，专款专用", "unit_kinds": []},
-    {"name": "落实中央八项规定精神", "category": "全面从严治党",
-     "symptoms": "公务接待、公车使用、办公用房超标，违规发放津补贴",
-     "how": "查阅财务凭证和公务接待清单；实地考察办公用房；暗访；寻找知情人",
-     "requirement": "无超标准、超范围情况，问题立行立改", "unit_kinds": []},
-    {"name": "主体责任和监督责任落实", "category": "全面从严治党",
-     "symptoms": "主体责任清单照搬照抄，谈心谈话和廉政提醒流于形式",
-     "how": "查阅责任清单、谈话记录和约谈台账；个别谈话班子成员",
-     "requirement": "责任清单具体，履责有记录、有检查", "unit_kinds": []},
-    {"name": "群众身边腐败和作风问题", "category": "全面从严治党",
-     "symptoms": "惠民资金优亲厚友、虚报冒领，“村霸”、小官巨贪",
-     "how": "受理信访举报；实地考察项目和发放对象；暗访；寻找知情人",
-     "requirement": "资金发放公开透明，群众反映问题有回应", "unit_kinds": ["乡镇街道", "社区村"]},
-    {"name": "干部选拔任用", "category": "选人用人",
-     "symptoms": "动议、考察、讨论决定程序不规范，超职数配备，带病提拔",
-     "how": "查阅干部任免档案和会议记录；民主测评选人用人满意度；个别谈话",
-     "requirement": "程序规范、档案完整，无超职数、超规格配备", "unit_kinds": ["部门", "乡镇街道", "国有企业"]},
-    {"name": "以往巡察和审计发现问题整改", "category": "巡察整改",
-     "symptoms": "整改不到位、敷衍整改、虚假整改，建章立制不健全",
-     "how": "查阅上轮巡察反馈意见、整改报告和佐证材料；实地核实；回访群众",
-     "requirement": "整改事项逐项销号，佐证真实，制度管长远", "unit_kinds": []},
-)
+# 全面从严治党, 选人用人, 巡察整改 …). Not Dinghai's list, not an official one: shipped as a workbook in
+# the import format (every row 示例 = 是), read by the same function as the office's own list.
+SAMPLE_FILE = Path(__file__).with_name("巡察指标示例.xlsx")
 
 
 def _kinds(value: Any) -> list[str]:
@@ -210,9 +170,14 @@ def import_indicators(*, session: Session, rows: list[IndicatorIn], by: str, now
     return {"added": added, "updated": updated, "retired": retired}
 
 
+def sample_rows() -> list[IndicatorIn]:
+    """The shipped SAMPLE, read through the import (marked 示例 even where the file was edited to say otherwise)."""
+    return [r.model_copy(update={"sample": True}) for r in read_indicator_file(SAMPLE_FILE)]
+
+
 def load_sample(*, session: Session, by: str, now: datetime) -> dict[str, int]:
     """The shipped SAMPLE (示例) into the library."""
-    return import_indicators(session=session, rows=[IndicatorIn(**r, sample=True) for r in SAMPLE], by=by, now=now)
+    return import_indicators(session=session, rows=sample_rows(), by=by, now=now)
 
 
 def library(*, session: Session) -> list[Indicator]:
@@ -404,10 +369,11 @@ def round_coverage(*, session: Session, account: Account, round_id: int, unit_id
     return out
 
 
-def coverage_lines(cov: Coverage) -> list[str]:
-    """The coverage as plain Chinese lines (CLI and the gate's form)."""
+def coverage_lines(cov: Coverage, *, command_hint: bool = True) -> list[str]:
+    """The coverage as plain Chinese lines (CLI and the gate's form; the office page without the
+    command's name)."""
     if not cov.has_library:
-        return ["指标库中没有适用于该单位的指标（巡察办可用 import-indicators 导入指标库）"]
+        return ["指标库中没有适用于该单位的指标" + ("（巡察办可用 import-indicators 导入指标库）" if command_hint else "")]
     lines = [f"指标覆盖：已核查 {cov.rate()}；关联问题 {cov.findings_linked}/{cov.findings_total} 个",
              f"已使用的巡察方法：{'、'.join(cov.methods_used) or '无'}"]
     lines += [f"已核查：{name}（{'、'.join(methods)}；问题 {n} 个）" for name, methods, n in cov.examined]
@@ -426,6 +392,7 @@ class UnitCoverage:
     inspection_id: int
     coverage: Coverage
     may_record: bool
+    findings: tuple[tuple[int, str, str, str], ...] = ()  # (number, category, description, indicator)
 
 
 def coverage_in_reach(*, session: Session, account: Account) -> list[UnitCoverage]:
@@ -446,8 +413,19 @@ def coverage_in_reach(*, session: Session, account: Account) -> list[UnitCoverag
             may = insp.stage == Stage.STATIONING
         except Forbidden:
             may = False
-        out.append(UnitCoverage(insp.id, coverage(session=session, inspection_id=insp.id), may))
+        out.append(UnitCoverage(insp.id, coverage(session=session, inspection_id=insp.id), may,
+                                _findings(session, insp.id)))
     return out
+
+
+def _findings(session: Session, inspection_id: int) -> tuple[tuple[int, str, str, str], ...]:
+    """The unit's findings with their numbers and the indicator each is linked to, so the team can
+    name them when it records an examination."""
+    names = {i.id: shown_name(i) for i in session.exec(select(Indicator))}
+    linked = {f: names.get(c.indicator_id, "") for c in session.exec(
+        select(IndicatorCheck).where(IndicatorCheck.inspection_id == inspection_id)) for f in c.finding_ids}
+    return tuple((f.id or 0, f.category, f.description, linked.get(f.id or 0, "")) for f in session.exec(
+        select(Finding).where(Finding.inspection_id == inspection_id).order_by(col(Finding.id))))
 
 
 def finding_numbers(text: str) -> list[int]:

@@ -270,3 +270,88 @@ def test_the_office_clerk_deals_with_alerts_that_did_not_arrive(gateway_url: tup
         from models.tables import Alert
 
         assert s.exec(select(Alert.status).where(Alert.dedupe_key == "common:1:lead")).one() == AlertStatus.HANDLED
+
+
+def test_stationing_pages_as_the_roles_that_use_them(gateway_url: tuple[str, int]) -> None:
+    """巡察指标, 个别谈话 and 巡察成果运用 as their users see them: the 组长 records what his team
+    examined at 城东街道 (the shipped 示例 indicators), the 组员 plans and records a talk, and 组织部
+    signs for a results letter of 区教育局 and records its use. Screenshots for docs/roles/."""
+    from sqlmodel import select
+
+    from models.enums import Stage
+    from models.results_use import ResultsLetter
+    from models.tables import Inspection, Unit
+    from tasks.lifecycle.findings import record_findings
+    from tasks.stationing import indicators as ind
+    from tests.support.advance import advance
+    from tests.support.factories import sample_findings
+
+    url, _ = gateway_url
+    settings, t = get_settings(), clock_now()
+    with session_scope() as s:
+        ind.load_sample(session=s, by="陶文华", now=t)
+        by_unit = {u.name: i for i, u in s.exec(select(Inspection, Unit).join(Unit))}
+        found = record_findings(session=s, inspection=by_unit["城东街道"], findings=sample_findings()[:2], by="李建国", now=t)
+        decision_finding = found[0].id
+        advance(s, settings, by_unit["区教育局"].id or 0, Stage.RECTIFICATION, findings=sample_findings(),
+                reported_by="李建国", link=settings.run_link(None))
+    talk_text = "反映科室经费报销审核不严（测试数据）"
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+        page.set_default_timeout(30_000)
+        log_in(page, url, "李建国")
+        page.goto(url + "/office/indicators")
+        page.get_by_label("指标", exact=True).select_option("“三重一大”集体决策（示例）")
+        for method in ("个别谈话", "查阅资料"):
+            page.get_by_label(method, exact=True).check()
+        # The unit's findings are listed with their numbers, to be named here.
+        page.get_by_text("本单位已登记的问题（2个").click()
+        assert page.locator("section.unit td").first.inner_text() == str(decision_finding)
+        page.get_by_label("由此发现的问题编号（用顿号分隔，可不填）").fill(str(decision_finding))
+        page.get_by_label("核查说明").fill("查阅2026年党委会记录，比对大额支出")
+        page.get_by_role("button", name="登记").click()
+        page.get_by_role("status").get_by_text("已登记").wait_for()
+        page.get_by_text("指标覆盖：已核查 1/").first.wait_for()
+        page.get_by_text("本单位已登记的问题（2个").click()
+        page.locator("section.unit td", has_text="“三重一大”集体决策（示例）").wait_for()
+        page.screenshot(path=str(SHOTS / "office-indicators.png"), full_page=True)
+        assert "import" not in page.inner_text("body")
+        page.close()
+        # 组员 刘洋 plans a talk and records it on a phone.
+        page = browser.new_page(viewport=PHONE, locale="zh-CN")
+        page.set_default_timeout(30_000)
+        log_in(page, url, "刘洋")
+        page.goto(url + "/office/talks")
+        page.get_by_label("谈话对象", exact=True).fill("王某某（测试）")
+        page.get_by_label("职务").first.fill("财务科科长")
+        page.get_by_label("计划日期").fill(t.date().isoformat())
+        page.get_by_label("谈话事由").fill("了解经费报销审核情况")
+        page.get_by_role("button", name="安排").click()
+        page.get_by_role("status").get_by_text("已安排个别谈话").wait_for()
+        page.get_by_label("谈话安排编号（按安排进行的谈话，可不填谈话对象）").fill("1")
+        page.get_by_label("谈话日期").fill(t.date().isoformat())
+        page.get_by_label("谈话内容").fill(talk_text)
+        page.get_by_role("button", name="登记").click()
+        page.get_by_role("status").get_by_text("已登记谈话记录").wait_for()
+        assert talk_text not in page.content()  # the list shows numbers, inspectors and days only
+        page.screenshot(path=str(SHOTS / "office-talks.png"), full_page=True)
+        page.get_by_role("link", name="第1号（查阅）").click()
+        page.locator("#talk-text").wait_for()
+        assert talk_text in page.locator("#talk-text").inner_text()
+        page.close()
+        # 组织部's 吴志刚 signs for the results letter of 区教育局 and records how it was used.
+        page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+        page.set_default_timeout(30_000)
+        log_in(page, url, "吴志刚")
+        page.goto(url + "/office/results")
+        page.get_by_role("button", name="签收此函").click()
+        page.get_by_role("status").get_by_text("已签收").wait_for()
+        page.get_by_label("运用方式").select_option("提醒谈话")
+        page.get_by_label("情况说明").fill("对局党组书记进行提醒谈话")
+        page.get_by_role("button", name="登记").click()
+        page.get_by_role("status").get_by_text("已登记").wait_for()
+        page.screenshot(path=str(SHOTS / "office-results.png"), full_page=True)
+        page.close()
+    with session_scope() as s:
+        org = s.exec(select(ResultsLetter).where(ResultsLetter.receiver == "organisation_department")).one()
+        assert org.acknowledged_by == "吴志刚"

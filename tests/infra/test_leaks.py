@@ -7,6 +7,7 @@ import base64
 import json
 import pickle
 import sqlite3
+import zipfile
 from pathlib import Path
 
 from tests.support.leaks import scan_files, scan_postgres, scan_sqlite
@@ -35,7 +36,13 @@ def test_finds_the_secret_in_every_form(tmp_path: Path) -> None:
     (store / "result-1").write_text(json.dumps(record), encoding="utf-8")
     (store / "result-2").write_text(json.dumps({"result": base64.b64encode(pickle.dumps(42)).decode()}), encoding="utf-8")
     (tmp_path / "worker.log").write_text(f"INFO 线索内容 {SECRET}\n", encoding="utf-8")
-    assert scan_files(tmp_path, SECRET) == ["prefect.db", "storage/result-1", "worker.log"]
+    # A document or workbook is a zip: the text inside is compressed, found only once unpacked.
+    with zipfile.ZipFile(tmp_path / "报告.docx", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("word/document.xml", f"<w:t>{SECRET}</w:t>" * 50)
+    with zipfile.ZipFile(tmp_path / "clean.zip", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.txt", "nothing here")
+    assert SECRET.encode() not in (tmp_path / "报告.docx").read_bytes()
+    assert scan_files(tmp_path, SECRET) == ["prefect.db", "storage/result-1", "worker.log", "报告.docx"]
 
 
 def test_finds_the_secret_in_a_postgres_database(pg_database: str) -> None:

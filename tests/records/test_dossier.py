@@ -77,7 +77,7 @@ def test_dossier_of_a_finished_unit(demo_org: Session, settings: Settings) -> No
     # The records: one sheet per kind, without clue text.
     wb = load_workbook(folder / "巡察记录.xlsx")
     assert wb.sheetnames == ["问题清单", "整改事项", "整改进展", "审批记录", "线索移交函", "线索台账", "信访举报", "回头看",
-                             "回头看核查与问责", "民主测评和问卷调查", "审计事件"]
+                             "回头看核查与问责", "民主测评和问卷调查", "指标核查", "指标缺项说明", "审计事件"]
     assert wb["问题清单"].max_row == 1 + 3 and wb["整改事项"].max_row == 1 + 2
     assert [c.value for c in wb["整改事项"][2]][6] == "已销号"
     assert [c.value for c in wb["线索台账"][2]][1:5] == ["违纪违法线索", None, "纪委监委", "已移交"]

@@ -32,11 +32,13 @@ def who(s: Session, name: str) -> Account:
 
 def test_sample_is_marked_and_round_trips_through_excel(demo_org: Session, tmp_path: Path) -> None:
     counts = ind.load_sample(session=demo_org, by="陶文华", now=NOW)
-    assert counts == {"added": len(ind.SAMPLE), "updated": 0, "retired": 0} and 8 <= len(ind.SAMPLE) <= 12
+    sample = ind.sample_rows()  # the shipped workbook, read by the office's import
+    assert counts == {"added": len(sample), "updated": 0, "retired": 0} and 8 <= len(sample) <= 12
+    assert {r.sample for r in ind.read_indicator_file(ind.SAMPLE_FILE)} == {True}  # marked in the file itself
     rows = ind.library(session=demo_org)
     assert all(i.sample for i in rows) and all(ind.shown_name(i).endswith("（示例）") for i in rows)
     path = tmp_path / "指标库.xlsx"
-    assert ind.export_indicators(session=demo_org, path=path) == len(ind.SAMPLE)
+    assert ind.export_indicators(session=demo_org, path=path) == len(sample)
     sheet = load_workbook(path).active
     assert sheet is not None
     assert [c.value for c in sheet[1]] == [*HEADER, "示例"]
@@ -45,14 +47,14 @@ def test_sample_is_marked_and_round_trips_through_excel(demo_org: Session, tmp_p
     sheet.cell(2, 3).value = "本地修改的问题表现"
     sheet.parent.save(path)
     again = ind.import_indicators(session=demo_org, rows=ind.read_indicator_file(path), by="陶文华", now=NOW)
-    assert again == {"added": 0, "updated": len(ind.SAMPLE), "retired": 0}
+    assert again == {"added": 0, "updated": len(sample), "retired": 0}
     assert demo_org.exec(select(Indicator).where(Indicator.symptoms == "本地修改的问题表现")).one().sample
     # The office's own list replaces the sample: the 示例 rows leave the library (their rows stay).
     own = ind.import_indicators(session=demo_org, by="陶文华", now=NOW, replace=True,
                                 rows=[ind.IndicatorIn(name="本地指标一", category="党的领导")])
-    assert own == {"added": 1, "updated": 0, "retired": len(ind.SAMPLE)}
+    assert own == {"added": 1, "updated": 0, "retired": len(sample)}
     assert [i.name for i in ind.library(session=demo_org)] == ["本地指标一"]
-    assert len(demo_org.exec(select(Indicator)).all()) == len(ind.SAMPLE) + 1
+    assert len(demo_org.exec(select(Indicator)).all()) == len(sample) + 1
 
 
 def test_a_bad_workbook_is_refused_row_by_row_and_nothing_is_written(demo_org: Session, tmp_path: Path) -> None:
@@ -78,7 +80,7 @@ def _library(s: Session) -> None:
     s.commit()
 
 
-def test_team_records_examinations_within_its_reach(demo_org: Session, settings: Settings) -> None:
+def test_team_records_examinations_within_its_reach(demo_org: Session, settings: Settings, tmp_path: Path) -> None:
     iid = in_stationing(demo_org, settings)  # 城东街道, 第一巡察组 (组长 李建国, 组员 刘洋)
     _library(demo_org)
     insp = demo_org.get(Inspection, iid)
@@ -100,6 +102,22 @@ def test_team_records_examinations_within_its_reach(demo_org: Session, settings:
     assert cov.missing == ("基层党建",) and cov.rate() == "1/2（50%）"
     assert cov.findings_linked == 2 and cov.findings_total == 3
     assert cov.methods_missing == ("问卷调查", "民主测评", "实地考察", "寻找知情人", "信访")
+    # The unit's records workbook (巡察记录.xlsx, in the dossier): the examination, the indicator not
+    # examined, and each finding's indicator in 问题清单.
+    from tasks.records.dossier import write_records
+
+    write_records(session=demo_org, inspection=insp, path=tmp_path / "巡察记录.xlsx")
+    wb = load_workbook(tmp_path / "巡察记录.xlsx")
+    checks = list(wb["指标核查"].iter_rows(values_only=True))
+    assert checks[0] == ("指标", "类别", "核查情况", "巡察方法", "关联问题编号", "核查说明", "登记人", "登记时间")
+    assert [r[:6] for r in checks[1:]] == [
+        ("三重一大", "党的领导", "已核查", "个别谈话、暗访、查阅资料", "、".join(map(str, sorted([f1, f2]))), "查阅会议记录"),
+        ("基层党建", "党的建设", "未核查", None, None, None)]
+    problems = list(wb["问题清单"].iter_rows(values_only=True))
+    assert problems[0][-1] == "指标"
+    assert {r[0]: r[-1] for r in problems[1:]} == {f1: "三重一大", f2: "三重一大", found[2].id: None}
+    assert list(wb["指标缺项说明"].iter_rows(values_only=True)) == [
+        ("第几次查找", "未核查的指标", "未使用的巡察方法", "缺项说明", "说明人", "说明时间")]
 
     # Refused, audited, nothing else written: a member of another team, an unknown method, a finding
     # already linked to another indicator, an indicator not for this kind of unit.

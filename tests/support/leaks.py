@@ -7,6 +7,7 @@ import base64
 import binascii
 import json
 import sqlite3
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -79,12 +80,24 @@ def scan_postgres(url: str, sentinel: str) -> list[str]:
     return sorted(set(found))
 
 
+def _in_archive(path: Path, needles: list[bytes]) -> bool:
+    """A zip (the dossier's .zip, a .docx or .xlsx): its members decompressed, where a byte scan
+    of the file itself sees nothing."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(_in(zf.read(info), needles) for info in zf.infolist() if not info.is_dir())
+    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError):
+        return False
+
+
 def scan_files(root: Path, sentinel: str) -> list[str]:
+    """Files under `root` holding the sentinel (also inside zip archives: documents and workbooks
+    are zips, their text compressed)."""
     needles = forms(sentinel)
     found: list[str] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         blob = path.read_bytes()
-        hit = _in(blob, needles)
+        hit = _in(blob, needles) or (blob[:4] == b"PK\x03\x04" and _in_archive(path, needles))
         if not hit:
             try:  # a result record: JSON whose payload is base64 of a pickle
                 hit = any(_in(_decoded(s), needles) for s in _walk(json.loads(blob)))
