@@ -69,7 +69,7 @@ def login_cmd(name: str = typer.Argument(..., help="本人姓名（组织数据�
         earlier = sessions.find(session=s, settings=settings, token=door.read_token(path), now=now())
         if earlier.login is not None and earlier.login.ended_at is None:
             sessions.end(session=s, login=earlier.login, now=now())
-        token = sessions.start_verified(session=s, account=account, now=now())
+        token = sessions.start_verified(session=s, settings=settings, account=account, now=now())
         problem = sessions.record_login(session=s, account=account, action="命令行登录", now=now())
         unrecorded = f"\n注意：{problem}（本次登录未能记入审计日志）" if problem else ""
         who, role = account.name, AccessRole(account.role).value

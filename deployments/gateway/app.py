@@ -196,7 +196,7 @@ class Gateway:
 
         def work(s: Session) -> tuple[str, Stage, AccessRole]:
             account = credentials.check_password(session=s, settings=self.settings, name=name, password=password, now=t)
-            token, row = sessions.start(session=s, account=account, now=t)
+            token, row = sessions.start(session=s, settings=self.settings, account=account, now=t)
             done = Stage(row.stage) is not Stage.TOTP and Stage(row.stage) is not Stage.ENROL
             # The name's earlier failures are forgiven only once every factor is proved.
             throttle.succeeded(session=s, done=tried, clear=keys[1:] if done else ())
@@ -303,7 +303,7 @@ class Gateway:
             credentials.check_totp(session=s, settings=self.settings, account=account, code=code, now=t, secret=pending)
             throttle.succeeded(session=s, done=tried, clear=keys[1:])
             stage = sessions.advance(session=s, login=row, account=account, now=t)
-            token = sessions.renew(session=s, login=row)  # a new token once the second factor is proved
+            token = sessions.renew(session=s, settings=self.settings, login=row)  # a new token once the second factor is proved
             if stage is Stage.ACTIVE:
                 sessions.record_login(session=s, account=account, action="登录", now=t)
             return stage, token
@@ -357,7 +357,7 @@ class Gateway:
             throttle.succeeded(session=s, done=tried)
             stage = sessions.advance(session=s, login=row, account=account, now=t)
             # A new token for this browser; any other browser logged in with the old password is out.
-            token = sessions.renew(session=s, login=row)
+            token = sessions.renew(session=s, settings=self.settings, login=row)
             sessions.end_others(session=s, login=row, now=t)
             if forced and stage is Stage.ACTIVE:
                 sessions.record_login(session=s, account=account, action="登录", now=t)

@@ -1,19 +1,20 @@
-"""Login sessions. The browser holds a random token; the database only its SHA-256. A session
+"""Login sessions. The browser holds a random token; the database only its hash (SHA-256, or SM3
+under the 国密 profile: a token stored under either is found after a switch). A session
 goes password → (second factor) → (password change) → active, and only an active one is let
 through the door. It ends after `session_idle_minutes` without activity, after
 `session_max_hours` in all, or at logout."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.clock import aware
+from models.crypto import PROFILES, digest_hex, profile_of
 from models.errors import DomainError
 from models.settings import Settings
 from models.tables import Account, Credential, LoginSession
@@ -43,8 +44,14 @@ class Ended(StrEnum):
     UNKNOWN = "请先登录"
 
 
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def digest(settings: Settings, token: str) -> str:
+    """The stored form of a new token: its hash in the configured profile."""
+    return digest_hex(profile_of(settings), token.encode())
+
+
+def digests(token: str) -> list[str]:
+    """The forms a live token may be stored in (a profile switch leaves sessions open)."""
+    return [digest_hex(p, token.encode()) for p in PROFILES]
 
 
 def next_stage(account: Account, cred: Credential, after: Stage | None) -> Stage:
@@ -54,22 +61,22 @@ def next_stage(account: Account, cred: Credential, after: Stage | None) -> Stage
     return Stage.CHANGE if cred.must_change else Stage.ACTIVE
 
 
-def start(*, session: Session, account: Account, now: datetime) -> tuple[str, LoginSession]:
+def start(*, session: Session, settings: Settings, account: Account, now: datetime) -> tuple[str, LoginSession]:
     """A new session after the password; returns the token for the cookie."""
     cred = credential_of(session, account)
     assert cred is not None and account.id is not None
     token = secrets.token_urlsafe(32)
-    row = LoginSession(token_hash=digest(token), account_id=account.id, stage=next_stage(account, cred, None),
+    row = LoginSession(token_hash=digest(settings, token), account_id=account.id, stage=next_stage(account, cred, None),
                        created_at=now, last_active_at=now)
     session.add(row)
     session.flush()
     return token, row
 
 
-def start_verified(*, session: Session, account: Account, now: datetime) -> str:
+def start_verified(*, session: Session, settings: Settings, account: Account, now: datetime) -> str:
     """A session whose every step (password, second factor, password change) was passed in one
     go, as `xuncha login` asks them in turn; returns its token."""
-    token, row = start(session=session, account=account, now=now)
+    token, row = start(session=session, settings=settings, account=account, now=now)
     row.stage = Stage.ACTIVE
     session.add(row)
     return token
@@ -97,7 +104,7 @@ class Found:
 
 def find(*, session: Session, settings: Settings, token: str | None, now: datetime) -> Found:
     """The session behind a token and whether it is still alive (an idle or old one is ended)."""
-    row = session.exec(select(LoginSession).where(LoginSession.token_hash == digest(token))).first() if token else None
+    row = session.exec(select(LoginSession).where(col(LoginSession.token_hash).in_(digests(token)))).first() if token else None
     if row is None:
         return Found(None, None, Ended.UNKNOWN)
     if row.ended_at is not None:
@@ -149,11 +156,11 @@ def advance(*, session: Session, login: LoginSession, account: Account, now: dat
     return Stage(login.stage)
 
 
-def renew(*, session: Session, login: LoginSession) -> str:
+def renew(*, session: Session, settings: Settings, login: LoginSession) -> str:
     """A new token for the same login (after the second factor, after a password change): a token
     seen or planted before the step (session fixation) no longer opens anything. Returns it."""
     token = secrets.token_urlsafe(32)
-    login.token_hash = digest(token)
+    login.token_hash = digest(settings, token)
     session.add(login)
     return token
 

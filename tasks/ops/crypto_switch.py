@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from models.crypto import (
     CIPHER_NAMES,
     GM,
+    HASH_NAMES,
     INFORMANT_SM4,
     INTL,
     KDF_NAMES,
@@ -123,6 +124,7 @@ def purposes(settings: Settings) -> list[Purpose]:
         Purpose("网络举报查询码校验", MAC_NAMES[p], master, key_id(p, derived_key(settings, "public-code", p))),
         Purpose("公开页面来源标识", MAC_NAMES[p], master, key_id(p, derived_key(settings, "public-client", p))),
         Purpose("导出地址指纹", MAC_NAMES[p], master, key_id(p, derived_key(settings, "address", p))),
+        Purpose("登录会话令牌摘要", HASH_NAMES[p], "无密钥（令牌为256位随机数）", ""),
         Purpose("案卷清单摘要", "SHA-256 + SM3" if p == GM else "SHA-256", "无密钥", ""),
         Purpose("密钥派生", KDF_NAMES[p],
                 "主密钥（" + ("XUNCHA_MASTER_KEY" if settings.master_key else "home/keys/master.key") + "）",

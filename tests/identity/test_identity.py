@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pyotp
 import pytest
+from cryptography.hazmat.primitives import hashes
 from sqlmodel import Session, select
 
 from models.access import Forbidden
+from models.crypto import digest_hex
 from models.settings import Settings
 from models.tables import AuditEvent, Credential, GateReceipt, LoginSession
 from tasks.identity import credentials, receipts, sessions
@@ -123,7 +125,7 @@ def test_sessions_time_out_when_idle_and_at_the_limit(demo_org: Session, setting
     reset(s, "林静")
     acc = find_account(s, "林静")
     assert acc is not None
-    token, row = sessions.start(session=s, account=acc, now=NOW)
+    token, row = sessions.start(session=s, settings=settings, account=acc, now=NOW)
     assert row.stage == sessions.Stage.CHANGE  # initial password: a change first
     row.stage = sessions.Stage.ACTIVE
     s.commit()
@@ -191,3 +193,28 @@ def test_set_password_command_is_for_the_office_and_audited(cli_home: object) ->
         actions = [(e.actor, e.action) for e in s.exec(select(AuditEvent))]
         assert ("陶文华", "重置密码") in actions and ("林静", "重置密码（被拒绝）") in actions
         assert all(pw not in str(e.detail) for e in s.exec(select(AuditEvent)))
+
+
+@pytest.mark.parametrize("profile", ["intl", "gm"])
+def test_a_session_token_is_stored_as_the_profiles_hash_and_found_after_a_switch(
+        demo_org: Session, settings: Settings, profile: str) -> None:
+    s = demo_org
+    reset(s, "林静")
+    acc = find_account(s, "林静")
+    assert acc is not None
+    here = settings.model_copy(update={"crypto_profile": profile})
+    token, row = sessions.start(session=s, settings=here, account=acc, now=NOW)
+    s.commit()
+    h = hashes.Hash(hashes.SM3() if profile == "gm" else hashes.SHA256())
+    h.update(token.encode())
+    assert row.token_hash == h.finalize().hex() == digest_hex(profile, token.encode())
+    other = "intl" if profile == "gm" else "gm"
+    assert row.token_hash != digest_hex(other, token.encode())
+    # After a switch of profile the token still opens its session; a renewed one is in the new profile.
+    there = settings.model_copy(update={"crypto_profile": other})
+    found = sessions.find(session=s, settings=there, token=token, now=NOW)
+    assert found.login is not None and found.login.id == row.id and found.ended is sessions.Ended.NONE
+    fresh = sessions.renew(session=s, settings=there, login=row)
+    s.commit()
+    assert row.token_hash == digest_hex(other, fresh.encode())
+    assert sessions.find(session=s, settings=there, token=token, now=NOW).login is None  # the old token is gone

@@ -302,11 +302,11 @@ def test_crypto_commands_are_the_office_s_and_name_sm4_and_sm3_under_gm(
         assert rows[purpose][1].startswith("SM4-GCM") and len(rows[purpose][3]) == 16
     for purpose in ("一次性验证码校验", "审批凭据校验", "审计日志哈希链", "网络举报查询码校验", "公开页面来源标识", "导出地址指纹"):
         assert rows[purpose][1] == "HMAC-SM3"
-    assert "SM3" in rows["案卷清单摘要"][1] and rows["密钥派生"][1] == "HKDF-SM3"
+    assert "SM3" in rows["案卷清单摘要"][1] and rows["密钥派生"][1] == "HKDF-SM3" and rows["登录会话令牌摘要"][1] == "SM3"
     listed = [rows[p][1] for p in rows if p in {"举报人身份加密", "动态口令密钥加密", "发件箱验证码加密", "一次性验证码校验",
                                                  "审批凭据校验", "审计日志哈希链", "网络举报查询码校验", "公开页面来源标识",
-                                                 "导出地址指纹", "案卷清单摘要", "密钥派生"}]
-    assert len(listed) == 11 and not any("AES" in a or "Fernet" in a or a == "SHA-256" or "SHA256" in a for a in listed)
+                                                 "导出地址指纹", "案卷清单摘要", "密钥派生", "登录会话令牌摘要"}]
+    assert len(listed) == 12 and not any("AES" in a or "Fernet" in a or a == "SHA-256" or "SHA256" in a for a in listed)
     assert "尚有数据不是按当前配置保护的" in out and rows["举报人身份"][1:3] == ["3", "0"], out
     master = (get_settings().keys_dir / "master.key").read_text().strip()
     informant = (get_settings().keys_dir / "informant.keys").read_text().strip()
