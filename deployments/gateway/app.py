@@ -139,6 +139,7 @@ class Gateway:
             found = sessions.find(session=s, settings=self.settings, token=token, now=t)
             if activity and found.login is not None and found.account is not None:
                 sessions.touch(session=s, login=found.login, now=t)
+            s.flush()  # the activity (or the end of an idle session) is written before the rows leave the session
             if found.account is not None:
                 s.expunge(found.account)
             if found.login is not None:
@@ -560,7 +561,9 @@ class Gateway:
                     return refused(str(exc))
                 except DomainError as exc:
                     return refused(str(exc), status=400)
-                if receipt_id is None:  # a gate answer recorded the activity with its receipt
+                # The person's own act keeps the session alive; the UI's polling (reads by POST) does not.
+                # A gate answer recorded the activity with its receipt.
+                if receipt_id is None and call.kind is not Kind.READ:
                     await self._touch(found.login)
             else:
                 return refused("不支持的请求", status=405)
