@@ -8,10 +8,6 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 .venv/bin/python -m mypy --strict flows tasks models deployments bench
 # Two pytest-xdist workers (one per core), a file at a time: each worker that meets an end-to-end
 # file starts its own stack, as `up` does (tests/conftest.py puts the end-to-end files first).
-# Tests marked `serial` restart the machine's PostgreSQL, which the other worker's tests use: they
-# run afterwards, alone. XUNCHA_TEST_WORKERS=0 runs everything in this one process.
+# XUNCHA_TEST_WORKERS=0 runs everything in this one process.
 workers=${XUNCHA_TEST_WORKERS:-2}
-rc=0
-.venv/bin/python -m pytest -p no:cacheprovider -n "$workers" --dist loadfile --no-loadscope-reorder -m "not serial" "$@" || rc=$?
-.venv/bin/python -m pytest -p no:cacheprovider -m serial "$@" || { r=$?; [ "$r" -eq 5 ] || rc=$r; }  # 5: none selected
-exit "$rc"
+exec .venv/bin/python -m pytest -p no:cacheprovider -n "$workers" --dist loadfile --no-loadscope-reorder "$@"

@@ -14,13 +14,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from deployments.ops.inbox import Inbox
-from deployments.ops.stack import Stack, free_port
+from deployments.ops.stack import free_port
 from models import schema
 from models.clock import CHINA
 from models.db import get_engine, make_engine
 from models.settings import PROJECT_ROOT, Settings, get_settings
 from tasks.planning.org import load_org, read_org_file
-from tests.support.stacks import exported, load_county_without_contacts
 from tests.support.templates import TEMPLATES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +73,7 @@ def pg_database() -> Iterator[str]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - say what is missing, not a driver trace
         pytest.fail(f"PostgreSQL at {PG_SERVER} is needed for these tests: {exc}")
-    admin.dispose()  # tests/e2e/test_scale_out.py restarts PostgreSQL: connect afresh to clean up
+    admin.dispose()
     yield f"{PG_SERVER}/{name}"
     admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
@@ -165,50 +164,3 @@ def inbox() -> Iterator[Inbox]:
     box = Inbox(port=free_port()).start()
     yield box
     box.stop()
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[Stack]:
-    """A real Prefect server on a free port, the deployments of prefect.yaml and one worker.
-
-    Every recipient of the demo county is pointed at the session's inbox, so the alerts the
-    flows send travel over HTTP to a real receiver on 127.0.0.1.
-    """
-    home = tmp_path_factory.mktemp("stack")
-    # As `up` does: the inbox keeps home/inbox.jsonl, where `xuncha inbox` and the tests read the
-    # codes the receivers got (a sent alert keeps none: tests/support/factories.py sent_code).
-    inbox.path = home / "inbox.jsonl"
-    recipients = {role: [f"json://127.0.0.1:{inbox.port}/{role}"] for role in (
-        "office", "leading_group", "team_leader", "unit_secretary", "liaison_leader",
-        "discipline_commission", "organisation_department", "responsible_department", "functional_department",
-        "leader_in_charge")}
-    import json
-
-    # Exactly what `up` runs: Prefect's data on the private PostgreSQL the stack starts under its
-    # data folder (deployments/ops/private_pg.py), the application's on SQLite, one worker, the relay.
-    st = Stack(home=home, port=free_port(), extra_env={
-        "XUNCHA_RECIPIENTS": json.dumps(recipients),
-        # tests/e2e/test_restart.py kills the worker while 集中巡察 of 马岙村 is in the middle of its work.
-        "XUNCHA_FAULT_HOLD": "集中巡察:马岙村:600",
-        # ... through the test plumbing's fault hook (tests/support/faults.py), loaded at start-up.
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "tests" / "support" / "inject"), str(ROOT),
-                                                  os.environ.get("PYTHONPATH", "")) if p),
-        "XUNCHA_ZOMBIE_SECONDS": "90",  # a silent run is taken for dead sooner than the 5-minute default
-        "XUNCHA_HOUSEKEEPING_SECONDS": "5",  # the relay reminds, starts and recovers every 5 s
-        # The tests pose as browsers behind an HTTPS front on loopback (X-Forwarded-For believed from
-        # 127.0.0.1 only); the gateway's waits start at 1 s and five failures lock, so the attacker
-        # tests (tests/e2e/test_gateway_stack.py, test_browser.py) run in seconds.
-        "XUNCHA_TRUSTED_PROXIES": '["127.0.0.1"]',
-        "XUNCHA_LOGIN_DELAY_SECONDS": "1",
-        "XUNCHA_LOGIN_MAX_FAILURES": "5",
-    })
-    with exported(st):
-        try:
-            st.start_server()
-            st.deploy()
-            st.start_worker()
-            st.start_relay()
-            load_county_without_contacts(DEMO_ORG)  # every alert to the role inbox above
-            yield st
-        finally:
-            st.stop()
