@@ -226,6 +226,9 @@ class LoginSession(SQLModel, table=True):
     created_at: datetime = Field(sa_type=TZ)
     last_active_at: datetime = Field(sa_type=TZ)
     ended_at: datetime | None = Field(default=None, sa_type=TZ)
+    # Why it ended (tasks/identity/sessions.py Ended's name: "IDLE", "EXPIRED", "LOGGED_OUT", ...),
+    # so a later request is told the same reason as the first one after the end.
+    end_reason: str = Field(default="", max_length=20)
 
 
 class GateReceipt(SQLModel, table=True):

@@ -35,13 +35,25 @@ def _text(path: Path | None) -> str:
     return read_text(path)[0]
 
 
-def _field(raw: dict[object, object], key: str) -> str:
+def _key_lines(text: str) -> dict[str, int]:
+    """The line (from 1) of each top-level item's value in a YAML form, for the messages."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): v.start_mark.line + 1 for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+
+
+def _field(raw: dict[object, object], key: str, lines: dict[str, int] | None = None) -> str:
     """One item of the form as text: a number (a telephone) is text too; a list or a table is refused."""
     value = raw.get(key)
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise DomainError(f"登记表中“{key}”应为一段文字（不能是列表或多项）")
+        line = (lines or {}).get(key)
+        raise DomainError(f"登记表中“{key}”应为一段文字（不能是列表或多项）" + (f"：第{line}行" if line else ""))
     return str(value)
 
 
@@ -54,7 +66,8 @@ def add_petition_cmd(
     by = actor()
     try:
         try:
-            raw = yaml.safe_load(_text(file)) or {}
+            text = _text(file)
+            raw = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
             raise yaml_problem(exc, what="信访举报登记表") from None
         if not isinstance(raw, dict):
@@ -62,7 +75,8 @@ def add_petition_cmd(
         unknown = set(raw) - {"渠道", "内容", "举报人", "联系方式"}
         if unknown:
             raise DomainError(f"登记表中有无法识别的项：{'、'.join(sorted(map(str, unknown)))}")
-        fields = {key: _field(raw, key) for key in ("渠道", "内容", "举报人", "联系方式")}
+        lines = _key_lines(text)
+        fields = {key: _field(raw, key, lines) for key in ("渠道", "内容", "举报人", "联系方式")}
         with session_scope() as s:
             insp = find_inspection(session=s, round_name=round_name, unit_name=unit_name)
             p = clues.add_petition(session=s, settings=get_settings(), by=by, inspection_id=insp.id or 0,

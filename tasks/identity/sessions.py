@@ -2,7 +2,8 @@
 under the 国密 profile: a token stored under either is found after a switch). A session
 goes password → (second factor) → (password change) → active, and only an active one is let
 through the door. It ends after `session_idle_minutes` without activity, after
-`session_max_hours` in all, or at logout."""
+`session_max_hours` in all, or at logout; the reason is recorded with the end, so the person is
+told it (e.g. idleness) whichever request comes first after it."""
 
 from __future__ import annotations
 
@@ -107,8 +108,8 @@ def find(*, session: Session, settings: Settings, token: str | None, now: dateti
     row = session.exec(select(LoginSession).where(col(LoginSession.token_hash).in_(digests(token)))).first() if token else None
     if row is None:
         return Found(None, None, Ended.UNKNOWN)
-    if row.ended_at is not None:
-        return Found(row, None, Ended.LOGGED_OUT)
+    if row.ended_at is not None:  # ended earlier: for the reason recorded then (none: a logout)
+        return Found(row, None, Ended[row.end_reason] if row.end_reason in Ended.__members__ else Ended.LOGGED_OUT)
     account = session.get(Account, row.account_id)
     idle = timedelta(minutes=settings.session_idle_minutes if row.stage == Stage.ACTIVE else
                      min(settings.session_idle_minutes, STEP_MINUTES))
@@ -120,8 +121,7 @@ def find(*, session: Session, settings: Settings, token: str | None, now: dateti
     if account is None or not account.active:
         ended = Ended.UNKNOWN
     if ended is not Ended.NONE:
-        row.ended_at = now
-        session.add(row)
+        end(session=session, login=row, now=now, reason=ended)
         return Found(row, None, ended)
     return Found(row, account, ended)
 
@@ -175,8 +175,9 @@ def end_others(*, session: Session, login: LoginSession, now: datetime) -> int:
     return len(rows)
 
 
-def end(*, session: Session, login: LoginSession, now: datetime) -> None:
-    login.ended_at = now
+def end(*, session: Session, login: LoginSession, now: datetime, reason: Ended = Ended.LOGGED_OUT) -> None:
+    """End the session, recording why: every later request with its token is told the same."""
+    login.ended_at, login.end_reason = now, reason.name
     session.add(login)
 
 
@@ -185,6 +186,5 @@ def end_all(*, session: Session, account: Account, now: datetime) -> int:
     rows = session.exec(select(LoginSession).where(LoginSession.account_id == account.id,
                                                    LoginSession.ended_at == None)).all()  # noqa: E711
     for row in rows:
-        row.ended_at = now
-        session.add(row)
+        end(session=session, login=row, now=now)
     return len(rows)

@@ -166,6 +166,31 @@ def test_an_idle_session_is_sent_back_to_login(gateway: TestClient, monkeypatch:
     assert "长时间未操作" in gateway.get(r.headers["location"]).text
 
 
+def test_an_idle_session_still_says_idle_after_the_ui_polled_first(gateway: TestClient,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The UI's polling is the first request after the idle time: it ends the session (written to
+    the database); the person's next page still says the session ended for idleness, and a
+    logout still reads as a logout."""
+    pw = initial_password("黄磊")
+    _login(gateway, "黄磊", pw)
+    password_post(gateway, pw, "huanglei-2026")
+    later = clock_now() + timedelta(minutes=31)
+    monkeypatch.setattr(gateway_app, "now", lambda: later)
+    polled = gateway.post("/api/flow_runs/filter", json={})
+    assert polled.status_code == 401 and polled.json()["reason"] == "idle"
+    for _ in range(2):
+        r = gateway.get("/runs", headers={"accept": "text/html"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?reason=idle&next="), r.headers
+    assert gateway.get("/gateway/me").json()["detail"] == "长时间未操作，会话已超时，请重新登录"
+    monkeypatch.undo()
+    _login(gateway, "黄磊", "huanglei-2026")
+    assert gateway.get("/gateway/me").status_code == 200
+    token = gateway.cookies["xuncha_session"]
+    assert gateway.post("/logout").status_code == 303
+    gateway.cookies.set("xuncha_session", token)
+    assert gateway.get("/gateway/me").json()["detail"] == "已退出登录"
+
+
 def test_an_oversized_form_is_refused_not_cut(gateway: TestClient) -> None:
     """A form over the limit is refused whole: not cut and read (the attempt counts no failure)."""
     initial_password("刘洋")

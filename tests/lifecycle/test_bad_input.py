@@ -140,7 +140,7 @@ CASES: list[tuple[str, Argv, str]] = [
     ("org: a tab for indentation", org_yaml("units:\n\t- {name: 新单位, kind: 部门}\n"), "不能用 Tab 键缩进"),
     ("org: a list where a name belongs", org_yaml("units:\n  - {name: [甲, 乙], kind: 部门}\n"), "单位名称：应为一段文字"),
     ("petition: not YAML", petition("渠道: 来信\n内容: {反映问题\n", by="刘洋"), "信访举报登记表不是有效的 YAML 格式（第"),
-    ("petition: content a list", petition("渠道: 来信\n内容: [a, b]\n", by="刘洋"), "登记表中“内容”应为一段文字"),
+    ("petition: content a list", petition("渠道: 来信\n内容: [a, b]\n", by="刘洋"), "登记表中“内容”应为一段文字（不能是列表或多项）：第2行"),
     ("petition: NUL in the content", petition('渠道: 来信\n内容: "反映\\x00问题"\n', by="刘洋"), "信访举报内容不能包含控制字符或不可见字符（第3个字符，U+0000）"),
     ("petition: bidi override in the content", petition('渠道: 来信\n内容: "反映\\u202e问题"\n', by="刘洋"), "U+202E"),
     ("petition: isolate in the informant", petition('渠道: 来信\n内容: 反映问题\n举报人: "王\\u2067某"\n', by="刘洋"), "举报人姓名不能包含控制字符"),
