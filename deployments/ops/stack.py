@@ -95,6 +95,7 @@ class Stack:
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
             "XUNCHA_HOME": str(self.home),
             "XUNCHA_PROJECT_DIR": str(PROJECT_ROOT),
+            "XUNCHA_PYTHON": sys.executable,  # what starts each flow run (ENGINE_COMMAND)
             "XUNCHA_UI_URL": self.ui_url,
             "PYTHONPATH": str(PROJECT_ROOT),
         })
@@ -188,7 +189,10 @@ class Stack:
                               stdin=subprocess.DEVNULL)
 
     def deploy(self) -> None:
-        self.run(self.prefect_cli() + ["work-pool", "create", POOL, "--type", "process", "--overwrite"])
+        template = self.home / "work-pool-template.json"
+        template.write_text(json.dumps(pool_template(), ensure_ascii=False), encoding="utf-8")
+        self.run(self.prefect_cli() + ["work-pool", "create", POOL, "--type", "process", "--base-job-template",
+                                       str(template), "--overwrite"])
         self.run(self.prefect_cli() + ["work-pool", "set-concurrency-limit", POOL, str(self.pool_limit)])
         result = self.run(self.prefect_cli() + ["--no-prompt", "deploy", "--all"], check=False)
         if result.returncode != 0:
@@ -261,6 +265,26 @@ def read_record(home: Path) -> dict[str, Any]:
 
 
 PG_SERVER = os.environ.get("XUNCHA_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+
+
+# How a worker starts a flow run: the engine at once, with the Python of XUNCHA_PYTHON (what `up`
+# runs with) or else this checkout's own virtualenv on each machine (every worker sets
+# XUNCHA_PROJECT_DIR, which the deployments' pull step needs as well).
+# Left blank, Prefect 3.9's process worker starts a workspace supervisor first, which imports
+# Prefect, prepares the workspace and only then execs the engine, which imports it all again: about
+# 1.5 s of CPU more for every start and every resume after an approval (bench/README.md).
+ENGINE_COMMAND = "sh -c 'exec \"${XUNCHA_PYTHON:-${XUNCHA_PROJECT_DIR:?}/.venv/bin/python}\" -m prefect.engine'"
+
+
+def pool_template() -> dict[str, Any]:
+    """The process pool's job template with ENGINE_COMMAND as the command's default."""
+    from prefect.workers.process import ProcessWorker
+
+    template = ProcessWorker.get_default_base_job_template()
+    command = template["variables"]["properties"]["command"]
+    command["default"] = ENGINE_COMMAND
+    command["description"] = "启动流程运行的命令（本系统设定：用代码目录中的 .venv 直接启动，不经工作区准备进程）。"
+    return template
 
 
 def postgres_env(name: str, server: str = PG_SERVER, fresh: bool = True) -> dict[str, str]:
