@@ -10,6 +10,7 @@ Used by the one-command `up` and by the end-to-end tests, so both run the same s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -229,9 +230,22 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=20)
 
-    def stop(self) -> None:
-        for name in list(self.procs):
-            self.kill(name, signal.SIGTERM)
+    def stop(self, grace: float = 20) -> None:
+        """SIGTERM to every process at once, then SIGKILL to any still running after `grace`
+        seconds (a worker draining its runs holds on for about that long): one wait, not one each."""
+        procs = [self.procs.pop(name) for name in list(self.procs)]
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=20)
         if self.private_pg is not None:
             self.private_pg.stop()
         (self.home / RECORD).unlink(missing_ok=True)

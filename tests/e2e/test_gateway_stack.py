@@ -181,6 +181,14 @@ def test_a_leader_answers_from_the_alerts_phone_link_with_the_code(stack: Any) -
             shown = phone.post(f"/approve/{run.id}", data={"approver": "张明", "code": code})
             assert shown.status_code == 200 and round_name in shown.text and '<option value="批准"' in shown.text
             assert read(run.id).state.is_paused()  # type: ignore[union-attr]
+            # A comment with a bidirectional override is refused in Chinese; the run still waits, nothing decided.
+            bidi = phone.post(f"/approve/{run.id}", data={"decision": "批准", "approver": "张明", "code": code,
+                                                          "comment": "同意\u202e意同"})
+            assert bidi.status_code == 400 and "“意见”不能包含控制字符或不可见字符（第3个字符，U+202E）" in bidi.text
+            assert read(run.id).state.is_paused()  # type: ignore[union-attr]
+            with session_scope() as s:
+                pending = s.get(Approval, gate.id)
+                assert pending is not None and (pending.status, pending.decision) == (ApprovalStatus.PENDING, "")
             done = phone.post(f"/approve/{run.id}", data={"decision": "批准", "approver": "张明", "code": code})
             assert done.status_code == 200 and "已提交：批准" in done.text, done.text
             # Nothing of Prefect opens for this client: it never logged in.
