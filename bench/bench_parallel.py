@@ -4,7 +4,8 @@ as soon as it opens. All rounds must complete.
 
 One unit or person may be in one running round only (tasks/lifecycle/rounds.py), so the demo
 county's 16 units cannot carry 50 rounds at once: the bench adds to it an org large enough, one
-unit and one team leader (组长库, in no unit) per round, each round with its own unit and leader.
+unit and one team leader (组长库, in no unit, with a 巡察组组长 account) per round, each round with
+its own unit and leader.
 A round that cannot start, or any round not archived at the end, makes the bench exit 1.
 
 Last line: SECONDS <s> ROUNDS <n> FAILED <n>
@@ -30,7 +31,10 @@ def bench_org(rounds: int) -> dict[str, object]:
     units = [{"name": f"并发测试单位{i + 1:02d}", "kind": "部门", "area": "机关",
               "secretary": {"name": f"并发测试书记{i + 1:02d}"}} for i in range(rounds)]
     people = [{"name": f"并发测试组长{i + 1:02d}", "title": "调研员", "pools": ["组长库"]} for i in range(rounds)]
-    return {"units": units, "people": people}
+    # Each leader answers the stationing gate of the round's unit, so each has an account (one of
+    # the gate's roles); the other gates are answered by the demo county's accounts.
+    accounts = [{"name": p["name"], "role": "巡察组组长"} for p in people]
+    return {"units": units, "people": people, "accounts": accounts}
 
 
 def team(i: int) -> list[dict[str, object]]:

@@ -111,6 +111,13 @@ def drive(round_runs: list[str], round_names: list[str], *, units: int, timeout:
             if not (st and st.is_paused()):
                 continue
             key = str(st.state_details.pause_key)
+            gate = key.rsplit("-", 3)[0]
+            if not bare and gate not in DECISIONS:
+                # A wait for a condition, not a gate (flows/lifecycle/gates.py await_condition): the
+                # round run while its units work (round-units-…), a unit waiting for its plan or
+                # items. Whoever makes the condition true wakes it (the last unit's archiving, the
+                # relay); a resume here would only make it wait again under the next key.
+                continue
             if answered.get(run_id) == str(st.id):  # one answer per waiting state (a re-run may wait at the same key)
                 continue
             answered[run_id] = str(st.id)
@@ -118,7 +125,6 @@ def drive(round_runs: list[str], round_names: list[str], *, units: int, timeout:
                 if bare:
                     resume_when_ready(resume_flow_run, run_id, {"ok": True})
                 else:
-                    gate = key.rsplit("-", 3)[0]
                     answer(run_id, decision=DECISIONS[gate], comment="")
             except NotPausedError:  # the state read was stale: look again next round
                 del answered[run_id]

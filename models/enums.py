@@ -217,6 +217,14 @@ ROLE_NAMES = {
 }
 
 
+class ResultsLetterStatus(StrEnum):
+    """巡察成果运用函 (models/results_use.py): sent at feedback, signed for, closed."""
+
+    SENT = "待签收"
+    IN_USE = "运用中"  # signed for: the receiver records how it uses the results
+    CLOSED = "已办结"
+
+
 class LookBackStatus(StrEnum):
     """回头看: registered by a sweep, its flow run started (by the sweep or the relay), the team
     composed and working, results recorded."""

@@ -10,14 +10,12 @@ from enum import StrEnum
 
 from sqlmodel import JSON, Column, Field, SQLModel, UniqueConstraint
 
+from models.enums import ResultsLetterStatus
 from models.tables import TZ, enum_type
-from models.transitions import Machine
 
-
-class ResultsLetterStatus(StrEnum):
-    SENT = "待签收"
-    IN_USE = "运用中"  # signed for: the receiver records how it uses the results
-    CLOSED = "已办结"
+# The letter's status is with the other statuses (models/enums.py) and its moves in their tables
+# (models/transitions.py RESULTS_LETTERS); named here too for the readers of this module.
+__all__ = ["ResultsLetter", "ResultsLetterStatus", "ResultsUse", "UseKind"]
 
 
 class UseKind(StrEnum):
@@ -32,13 +30,6 @@ class UseKind(StrEnum):
     INTEGRITY_REVIEW = "党风廉政建设责任制考核"
     DEBRIEF = "党建工作述职评议"
     OTHER = "其他"
-
-
-RESULTS_LETTERS: Machine[ResultsLetterStatus] = Machine("成果运用函状态", {
-    ResultsLetterStatus.SENT: frozenset({ResultsLetterStatus.IN_USE}),
-    ResultsLetterStatus.IN_USE: frozenset({ResultsLetterStatus.CLOSED}),
-    ResultsLetterStatus.CLOSED: frozenset(),
-})
 
 
 class ResultsLetter(SQLModel, table=True):

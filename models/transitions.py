@@ -1,5 +1,6 @@
 """The tables of allowed status changes, one per status (inspection stage, round, clue, transfer
-letter, rectification item, approval, look-back, common-problem grouping, common problem, alert).
+letter, rectification item, approval, look-back, common-problem grouping, common problem, alert,
+results letter).
 Every change of a status goes through `Machine.move` (a record) or `Machine.bulk` (a set-based
 UPDATE), which raise `IllegalTransition` with a Chinese reason; tests/ops/test_status_writes.py
 fails on a status written anywhere else.
@@ -24,6 +25,7 @@ from models.enums import (
     ItemStatus,
     LetterStatus,
     LookBackStatus,
+    ResultsLetterStatus,
     RoundStatus,
     Stage,
 )
@@ -137,8 +139,15 @@ ALERTS: Machine[AlertStatus] = Machine("提醒状态", {
     AlertStatus.HANDLED: frozenset(),
 })
 
+RESULTS_LETTERS: Machine[ResultsLetterStatus] = Machine("成果运用函状态", {
+    # Signed for by the receiver (tasks/results/use.py), then closed once its uses are recorded.
+    ResultsLetterStatus.SENT: frozenset({ResultsLetterStatus.IN_USE}),
+    ResultsLetterStatus.IN_USE: frozenset({ResultsLetterStatus.CLOSED}),
+    ResultsLetterStatus.CLOSED: frozenset(),
+})
+
 MACHINES: tuple[Machine[Any], ...] = (STAGES, ROUNDS, CLUES, LETTERS, ITEMS, APPROVALS, LOOK_BACKS, GROUPINGS,
-                                      COMMON_PROBLEMS, ALERTS)
+                                      COMMON_PROBLEMS, ALERTS, RESULTS_LETTERS)
 
 
 def check_transition(current: Stage, target: Stage) -> None:

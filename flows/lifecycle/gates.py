@@ -20,17 +20,9 @@ from pydantic import BaseModel, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from models.enums import Gate
-from models.forms import GateForm, WaitNotice
-from tasks.lifecycle.answers import AnswerCheck, AnswerFields, answer_problem
-from tasks.lifecycle.prefect import (
-    check_approver_task,
-    gate_key_prefix,
-    gate_receipt_task,
-    open_gate_task,
-    record_decision_task,
-    reject_answer_task,
-    settle_answer_task,
-)
+from models.forms import CommonGroupIn, GateForm, WaitNotice
+from tasks.lifecycle.answers import AnswerCheck, AnswerFields, CheckOn, answer_problem
+from tasks.lifecycle.prefect import gate_key_prefix, open_gate_task, settle_answer_task
 
 F = TypeVar("F", bound=GateForm)
 
@@ -43,10 +35,12 @@ def check_answer(answer: GateForm) -> str:
 @dataclass(frozen=True)
 class InTask:
     """A gate's own check that the one-step task makes inside the answer's transaction (named by
-    `check`); called on an answer, it is the same check as a task of its own."""
+    `check`, reading `on` beside the answer); called on an answer, it is the same check as a task
+    of its own."""
 
     check: AnswerCheck
     run: Callable[[Any], str]
+    on: CheckOn = CheckOn()
 
     def __call__(self, answer: Any) -> str:
         return self.run(answer)
@@ -73,20 +67,31 @@ def prefilled(form: type[F], description: str, initial: dict[str, Any] | None) -
     return model
 
 
+def _fields(answer: GateForm) -> AnswerFields:
+    """What the one-step task reads of an answer: the common fields, and those a gate's own check
+    reads (absent from a form without them)."""
+    groups = getattr(answer, "groups", [])  # rows of a class built for the org data's choices: as plain rows
+    return AnswerFields(
+        decision=answer.decision, approver=answer.approver, code=answer.code, comment=answer.comment,
+        approved=answer.approved, gap_reason=str(getattr(answer, "gap_reason", "")),
+        adjusted=bool(getattr(answer, "adjusted", False)), edits=str(getattr(answer, "edits", "")),
+        checks=tuple(getattr(answer, "checks", [])),
+        groups=tuple(CommonGroupIn.model_validate(g.model_dump()) for g in groups))
+
+
 def await_gate(
     form: type[F], *, gate: Gate, round_id: int | None, inspection_id: int | None, attempt: int, description: str = "",
-    validate: Callable[[F], str] | None = None, initial: dict[str, Any] | None = None, term_id: int | None = None,
+    validate: InTask | None = None, initial: dict[str, Any] | None = None, term_id: int | None = None,
 ) -> F:
     """Ask once per (gate, attempt); an invalid answer is refused, audited and asked again.
-    Without `description` the form says what gate_summary reads for the gate. An answer is settled
-    in one task (settle_answer_task) unless `validate` is a check of the flow's own (a plain callable)."""
+    Without `description` the form says what gate_summary reads for the gate. Every answer is
+    settled in one task (settle_answer_task), the gate's own check (`validate`) included."""
     approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id, not description)
     description = description or approval.text
-    if approval.decided:
-        # Decided in an earlier run of this flow (e.g. a crashed run that was started again).
-        if validate is None:
-            return form(decision=approval.decision, approver=approval.approver, comment=approval.comment, code="")
-    one_step = validate is None or isinstance(validate, InTask)
+    if approval.decided and validate is None:
+        # Decided in an earlier run of this flow (e.g. a crashed run that was started again). A
+        # gate with a check of its own asks again: its answer's other fields are not stored.
+        return form(decision=approval.decision, approver=approval.approver, comment=approval.comment, code="")
     error, try_no = "", 0
     while True:
         # A refusal is said first, where the person filling the form looks.
@@ -100,27 +105,12 @@ def await_gate(
             error, try_no = "", try_no + 1
             continue
         assert answer is not None
-        if one_step:
-            settled = settle_answer_task(approval.id, key, try_no, AnswerFields(
-                decision=answer.decision, approver=answer.approver, code=answer.code, comment=answer.comment,
-                approved=answer.approved, gap_reason=str(getattr(answer, "gap_reason", ""))),
-                validate.check if isinstance(validate, InTask) else AnswerCheck.NONE)
-            answer.approver, error = settled.approver or answer.approver, settled.error
-            if not error:
-                return answer
-        else:
-            assert validate is not None
-            person, receipt_problem = gate_receipt_task(approval.id, key)
-            if person:
-                answer.approver = person  # the logged-in person, not a typed name
-            error = (receipt_problem or check_answer(answer)
-                     or check_approver_task(approval.id, try_no, answer.approver, answer.code, bool(person))
-                     or validate(answer))
-            if not error:
-                record_decision_task(approval.id, answer.decision, answer.approver, answer.comment,
-                                     "登录" if person else "验证码")
-                return answer
-            reject_answer_task(approval.id, try_no, answer.approver, error)
+        settled = settle_answer_task(approval.id, key, try_no, _fields(answer),
+                                     validate.check if validate else AnswerCheck.NONE,
+                                     validate.on if validate else CheckOn())
+        answer.approver, error = settled.approver or answer.approver, settled.error  # the receipt's person
+        if not error:
+            return answer
         if initial:  # asked again with what was entered, not the first proposal (20 groups typed once)
             initial = {name: _plain(getattr(answer, name)) for name in initial}
         try_no += 1

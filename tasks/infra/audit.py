@@ -45,7 +45,7 @@ from models.errors import DomainError
 from models.tables import Account, AuditEvent
 from tasks.infra.locks import Lock, serialise
 
-_PENDING_HEAD = "audit_head"
+PENDING_HEAD = "audit_head"  # session.info: the head this transaction will write on commit
 # Refusals of unregistered names: at most this many rows per clock hour (one per name), then one
 # row saying the rest went unrecorded.
 UNREGISTERED = "未登记用户操作（被拒绝）"
@@ -212,7 +212,7 @@ def record_event(
                          {"plain_until": last_id}, profile)
         last_id, prev, count, keyed_from = last_id + 1, switch.hash, count + 1, last_id + 1
     ev = _append(session, key, last_id + 1, prev, at, actor, action, entity, entity_id, detail or {}, profile)
-    session.info[_PENDING_HEAD] = (Head(ev.id or 0, ev.hash, count + 1, keyed_from or ev.id), path)
+    session.info[PENDING_HEAD] = (Head(ev.id or 0, ev.hash, count + 1, keyed_from or ev.id), path)
     return ev
 
 
@@ -229,7 +229,7 @@ def _keyed_from(session: Session, path: Path, tail: tuple[int, str, int]) -> int
     """The trail's first keyed row, None when it has none (empty, or plain hashes only): from this
     transaction's pending head, else the head file, else (a head file written before keying, or
     none) from the rows themselves."""
-    pending = session.info.get(_PENDING_HEAD)
+    pending = session.info.get(PENDING_HEAD)
     if pending:
         first: int | None = pending[0].keyed_from
         return first
@@ -271,7 +271,7 @@ def record_refusal(
 
 @event.listens_for(OrmSession, "after_commit")
 def _write_head(session: OrmSession) -> None:
-    pending = session.info.pop(_PENDING_HEAD, None)
+    pending = session.info.pop(PENDING_HEAD, None)
     if pending:
         _move_head(*pending)
 
@@ -283,7 +283,7 @@ def _move_head(head: Head, path: Path) -> None:
 
 @event.listens_for(OrmSession, "after_rollback")
 def _drop_head(session: OrmSession) -> None:
-    session.info.pop(_PENDING_HEAD, None)
+    session.info.pop(PENDING_HEAD, None)
 
 
 def _read(path: Path) -> Head | None:
@@ -409,7 +409,7 @@ def rechain(*, session: Session, profile: str) -> int:
     session.flush()
     if rows:
         head = Head(rows[-1].id or 0, rows[-1].hash, len(rows), rows[0].id)
-        session.info[_PENDING_HEAD] = (head, path)
+        session.info[PENDING_HEAD] = (head, path)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_private(_next_file(path), f"{head.id} {head.hash} {head.rows} {head.keyed_from}\n",
                       path.with_suffix(path.suffix + ".next.tmp"))

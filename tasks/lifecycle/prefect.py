@@ -20,7 +20,7 @@ from models.settings import get_settings
 from models.tables import Inspection, InspectionRound, Unit
 from models.transitions import InspectionState
 from tasks.lifecycle import approvals, gate_summary, stages
-from tasks.lifecycle.answers import AnswerCheck, AnswerFields, Settled, settle_answer
+from tasks.lifecycle.answers import AnswerCheck, AnswerFields, CheckOn, Settled, settle_answer
 from tasks.lifecycle.rounds import create_round, settle_plan, teams_markdown
 from tasks.ops.forms import refresh_quietly
 from tasks.ops.launch import UNIT_DEPLOYMENT, start_once
@@ -260,52 +260,16 @@ def open_gate_task(round_id: int | None, inspection_id: int | None, gate: Gate, 
 
 @task(name="办理审批", **STAGE)  # cached per (approval, asking, try): a re-run does not count a wrong code twice
 def settle_answer_task(approval_id: int, pause_key: str, try_no: int, answer: AnswerFields,
-                       check: AnswerCheck = AnswerCheck.NONE) -> Settled:
+                       check: AnswerCheck = AnswerCheck.NONE, on: CheckOn = CheckOn()) -> Settled:
     """One answer in one transaction: receipt or code, approver, the gate's own check, then the
     decision or the refusal, each with its audit row (tasks/lifecycle/answers.py)."""
     with session_scope() as s:
         settled = settle_answer(session=s, settings=get_settings(), approval_id=approval_id,
                                 flow_run_id=str(flow_run.get_id()), pause_key=pause_key, try_no=try_no,
-                                answer=answer, check=check, now=now())
+                                answer=answer, check=check, now=now(), on=on)
     if settled.error:
         get_run_logger().warning("%s：提交未被接受（%s），已通知审批人，流程继续等待", settled.label, settled.error)
     return settled
-
-
-@task(name="记录审批", **STAGE)
-def record_decision_task(approval_id: int, decision: str, approver: str, comment: str, via: str = "") -> None:
-    with session_scope() as s:
-        approvals.record_decision(session=s, approval_id=approval_id, decision=decision, approver=approver,
-                                  comment=comment, now=now(), via=via)
-
-
-@task(name="核验审批人", **STAGE)  # cached per (approval, try): a re-run does not count a wrong code twice
-def check_approver_task(approval_id: int, try_no: int, approver: str, code: str, logged_in: bool = False) -> str:
-    """Empty when `approver` may answer this gate and (unless the gateway's receipt proved the
-    person) `code` is its live one-time code."""
-    with session_scope() as s:
-        return approvals.check_approver(session=s, settings=get_settings(), approval_id=approval_id,
-                                        approver=approver, code=code, now=now(), logged_in=logged_in)
-
-
-@task(name="核对审批凭据", **READ)
-def gate_receipt_task(approval_id: int, pause_key: str) -> tuple[str, str]:
-    """The person the gateway's receipt names for this asking (empty without one) and why a
-    receipt that is there is not accepted."""
-    from tasks.identity.receipts import check_receipt
-
-    with session_scope() as s:
-        found = check_receipt(session=s, settings=get_settings(), approval_id=approval_id,
-                              flow_run_id=str(flow_run.get_id()), pause_key=pause_key)
-    return found.person, found.problem
-
-
-@task(name="记录无效审批", **STAGE)
-def reject_answer_task(approval_id: int, try_no: int, approver: str, reason: str) -> None:
-    with session_scope() as s:
-        label = approvals.refuse_answer(session=s, settings=get_settings(), approval_id=approval_id, try_no=try_no,
-                                        approver=approver, reason=reason, now=now())
-    get_run_logger().warning("%s：提交未被接受（%s），已通知审批人，流程继续等待", label, reason)
 
 
 def publish_round_units(round_id: int) -> None:

@@ -31,18 +31,13 @@ from models.access import (
 )
 from models.clock import CHINA, aware
 from models.db import get_or_raise
-from models.enums import AccessRole, ClueKind, Role
+from models.enums import AccessRole, ClueKind, ResultsLetterStatus, Role
 from models.errors import DomainError
 from models.paths import document_dir
-from models.results_use import (
-    RESULTS_LETTERS,
-    ResultsLetter,
-    ResultsLetterStatus,
-    ResultsUse,
-    UseKind,
-)
+from models.results_use import ResultsLetter, ResultsUse, UseKind
 from models.settings import PROJECT_ROOT, Settings
 from models.tables import Clue, Finding, Inspection, InspectionRound, Team, Unit
+from models.transitions import RESULTS_LETTERS
 from tasks.clues.ledger import CLUE_LADDER, account, guarded, ladder_rung, route
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event

@@ -142,5 +142,5 @@ def test_move_changes_the_record_only_when_allowed() -> None:
     CLUES.move(clue, ClueStatus.TRANSFERRED)
     assert clue.status == ClueStatus.TRANSFERRED
     assert {m.noun for m in MACHINES} == {"阶段", "轮次状态", "线索状态", "移交函状态", "整改事项状态", "审批状态", "回头看状态",
-                                           "共性问题归类状态", "共性问题状态", "提醒状态"}
+                                           "共性问题归类状态", "共性问题状态", "提醒状态", "成果运用函状态"}
     assert STAGES.allowed is ALLOWED and LOOK_BACKS.allowed[LookBackStatus.DONE] == frozenset()

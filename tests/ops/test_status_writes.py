@@ -101,3 +101,43 @@ def test_no_status_is_written_outside_its_transition_table() -> None:
             for line in status_writes(path.read_text(encoding="utf-8")):
                 offenders.append(f"{path.relative_to(ROOT)}:{line}")
     assert offenders == [], "状态须经 models/transitions.py 的变更表变更（Machine.move / Machine.bulk）：" + "、".join(offenders)
+
+
+def test_every_status_column_has_its_transition_table() -> None:
+    """Each table's `status` column (an enum a record moves through) has a table in MACHINES, and no
+    table of moves is kept outside models/transitions.py where this check would not see it. A log
+    row's status (a progress report records what was reported, it never moves) is not a status of its own."""
+    import enum
+
+    from sqlmodel import SQLModel
+
+    import models.db  # noqa: F401  (registers every table, results use included)
+    from models.enums import LookBackStatus
+    from models.tables import LookBack
+    from models.transitions import MACHINES
+
+    logs = {"progress_report"}  # rows written once with the status reported, never moved
+    tabled = {type(next(iter(m.allowed))) for m in MACHINES}
+    missing = []
+    for table in SQLModel.metadata.sorted_tables:
+        column = table.columns.get("status")
+        if column is None or table.name in logs:
+            continue
+        kind = getattr(column.type, "enum_class", None)
+        if kind is None:  # a plain string column (the look-back's, an older table) holding an enum's values
+            assert table.name == LookBack.__tablename__, f"{table.name}.status 不是枚举"
+            kind = LookBackStatus
+        assert issubclass(kind, enum.Enum)
+        if kind not in tabled:
+            missing.append(f"{table.name}.status（{kind.__name__}）")
+    assert missing == [], "这些状态没有变更表（models/transitions.py MACHINES）：" + "、".join(missing)
+    elsewhere = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == TABLES or "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Machine":
+                    elsewhere.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert elsewhere == [], "状态变更表须写在 models/transitions.py：" + "、".join(elsewhere)
