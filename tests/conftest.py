@@ -1,5 +1,5 @@
-"""Fixtures: a temporary application database for fast tests, and one real Prefect stack
-(server, deployments, process worker) per test session for the end-to-end tests."""
+"""Fixtures: a temporary application database for fast tests; the session's inbox. The real
+Prefect stack the end-to-end tests drive is in tests/e2e/conftest.py."""
 
 from __future__ import annotations
 
