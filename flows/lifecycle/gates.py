@@ -34,16 +34,11 @@ def check_answer(answer: GateForm) -> str:
 
 @dataclass(frozen=True)
 class InTask:
-    """A gate's own check that the one-step task makes inside the answer's transaction (named by
-    `check`, reading `on` beside the answer); called on an answer, it is the same check as a task
-    of its own."""
+    """A gate's own check, made by the one-step task (settle_answer_task) inside the answer's
+    transaction: `check` names it, `on` is what it reads beside the approval row and the answer."""
 
     check: AnswerCheck
-    run: Callable[[Any], str]
     on: CheckOn = CheckOn()
-
-    def __call__(self, answer: Any) -> str:
-        return self.run(answer)
 
 
 def _plain(value: Any) -> Any:

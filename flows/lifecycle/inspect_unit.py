@@ -29,14 +29,12 @@ from tasks.lifecycle.prefect import (
     rectification_task,
     reporting_task,
     review_task,
-    settle_coverage_task,
     stationing_task,
     wake_round_task,
 )
 from tasks.ops.launch import close_wait_key, plan_wait_key
 from tasks.records.prefect import unit_figures_task
 from tasks.supervision.prefect import (
-    close_out_check_task,
     plan_step_task,
     review_plan_task,
     start_common_grouping_task,
@@ -91,13 +89,11 @@ def inspect_unit(inspection_id: int) -> str:
             case Work.STATIONING:
                 stationing_task(inspection_id)
             case Work.REPORTING:
-                def coverage_ok(a: StationingDone, count: int = n) -> str:
-                    """An indicator not examined or a method not used needs a reason (#27)."""
-                    return settle_coverage_task(inspection_id, count, a.gap_reason, a.approver)
-
+                # An indicator not examined or a method not used needs a reason (#27); asked once per
+                # search, the gate's attempt is the search count the check keeps the reason under.
                 answer = await_gate(
                     StationingDone, gate=Gate.STATIONING_DONE, round_id=state.round_id, inspection_id=inspection_id,
-                    attempt=n, validate=InTask(AnswerCheck.COVERAGE, coverage_ok),
+                    attempt=n, validate=InTask(AnswerCheck.COVERAGE),
                 )
                 reporting_task(inspection_id, n, answer.approver, answer.comment)
             case Work.REPORT_REVIEW:
@@ -149,7 +145,7 @@ def inspect_unit(inspection_id: int) -> str:
                     CloseOutApproval, gate=Gate.CLOSE_OUT, round_id=state.round_id, inspection_id=inspection_id,
                     attempt=close_attempt,
                     # Leaving rectification archives the unit: its common findings must be led first.
-                    validate=InTask(AnswerCheck.CLOSE_OUT, lambda a: close_out_check_task(inspection_id, a.approved)),
+                    validate=InTask(AnswerCheck.CLOSE_OUT),
                 )
                 close_out_task(inspection_id, close_attempt, close.approved, close.comment)
                 close_attempt += 1

@@ -15,7 +15,6 @@ from models.forms import TermPlanApproval, TermPlanParams
 from models.handoffs import TermCoverage
 from tasks.lifecycle.answers import AnswerCheck, CheckOn
 from tasks.planning.prefect import (
-    check_edits_task,
     coverage_task,
     next_attempt_task,
     propose_task,
@@ -68,8 +67,7 @@ def plan_term(params: TermPlanParams) -> str:
         attempt=next_attempt_task(term_id),
         description=(f"## {cov.term}：全覆盖排程审批\n\n{cov.markdown}\n\n### 排程建议（{len(plan)}轮）\n\n"
                      f"{proposal.markdown}\n\n批准；或在“排程调整”中逐行写明要改的轮次后选择“按调整批准”；或退回（须填写意见）。"),
-        validate=InTask(AnswerCheck.TERM_EDITS, lambda a: check_edits_task(term_id, plan, a.edits) if a.adjusted else "",
-                        CheckOn(plan=plan)),
+        validate=InTask(AnswerCheck.TERM_EDITS, CheckOn(plan=plan)),
     )
     if not answer.approved:
         log.info("%s：排程退回（%s）", cov.term, answer.comment)

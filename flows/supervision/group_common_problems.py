@@ -14,7 +14,6 @@ from models.forms import CommonGroupIn, common_form
 from tasks.lifecycle.answers import AnswerCheck
 from tasks.ops.run_names import named_as
 from tasks.supervision.prefect import (
-    common_problems_check_task,
     confirm_common_task,
     propose_common_task,
 )
@@ -45,7 +44,7 @@ def group_common_problems(round_name: str, attempt: int | None = None) -> int:
                      "直至该共性问题销号。未列入任何一组的问题改为个性问题，由所在单位的联系领导督办。"
                      "确认之前，有共性问题的单位不能整改销号归档。"),
         initial={"groups": [g.model_dump() for g in info.proposals]},
-        validate=InTask(AnswerCheck.COMMON, lambda a: common_problems_check_task(info.round_id, n, _rows(a.groups), a.approver)),
+        validate=InTask(AnswerCheck.COMMON),  # a dry run of the confirmation (round and attempt: the approval's)
     )
     return confirm_common_task(info.round_id, n, _rows(answer.groups), answer.approver)
 

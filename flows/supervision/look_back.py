@@ -13,7 +13,6 @@ from models.handoffs import LookBackRecorded
 from tasks.lifecycle.answers import AnswerCheck, CheckOn
 from tasks.supervision.prefect import (
     compose_look_back_team_task,
-    look_back_problems_task,
     record_look_back_task,
 )
 
@@ -29,8 +28,7 @@ def look_back(look_back_id: int) -> LookBackRecorded:
         description=(f"## {info.unit}：回头看（{info.cause}）\n\n回头看组：{'；'.join(info.team)}\n\n"
                      "请逐项核查以下整改事项，结论为：已整改、部分整改、未整改、虚假整改。\n\n"
                      "| 编号 | 问题 | 状态 | 整改期限 |\n|---|---|---|---|\n" + rows),
-        validate=InTask(AnswerCheck.LOOK_BACK, lambda answer: "；".join(look_back_problems_task(look_back_id, answer.checks)),
-                        CheckOn(look_back_id=look_back_id)),
+        validate=InTask(AnswerCheck.LOOK_BACK, CheckOn(look_back_id=look_back_id)),
     )
     recorded = record_look_back_task(look_back_id, report.checks, report.new_findings, report.approver)
     get_run_logger().info("回头看%d：核查%d项%s，新发现问题%d个", look_back_id, recorded.checked,

@@ -39,7 +39,7 @@ def test_a_refused_answer_reopens_with_what_was_entered(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(gates, "settle_answer_task", settle)
     answer = gates.await_gate(form, gate=Gate.COMMON, round_id=1, inspection_id=None, attempt=1, description="## 归类",
-                              initial={"groups": PROPOSED}, validate=gates.InTask(AnswerCheck.COMMON, lambda a: ""))
+                              initial={"groups": PROPOSED}, validate=gates.InTask(AnswerCheck.COMMON))
     assert answer.groups[0].leader_in_charge == "郑文斌"
     (k1, first), (k2, second) = asked
     assert (k1, k2) == ("common-0-1-0", "common-0-1-1")

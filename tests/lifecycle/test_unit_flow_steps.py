@@ -71,7 +71,6 @@ class Script:
             "rectification_task": moving("rectification"),
             "plan_step_task": lambda _: PlanStep(label="第一轮·甲单位", due="", items=()),
             "review_plan_task": review_plan, "close_out_task": close_out,
-            "close_out_check_task": lambda *_: "",
             "archiving_task": moving("archiving", Stage.ARCHIVED),
             "await_gate": gate, "await_condition": wait,
             "unit_figures_task": lambda _: Table(columns=(), rows=()), "create_table_artifact": lambda **_: log.append(("figures",)),
@@ -123,23 +122,24 @@ def test_a_pass_started_again_skips_what_is_done(monkeypatch: pytest.MonkeyPatch
 
 def test_the_report_gate_checks_indicator_coverage_per_search(monkeypatch: pytest.MonkeyPatch) -> None:
     """巡察组提交报告 takes an answer only past the coverage check (tasks/stationing/indicators.py), for
-    the search it belongs to: a report returned once is checked again as the second search (#27)."""
-    from models.forms import StationingDone
+    the search it belongs to: a report returned once is asked, and checked, again as the second search
+    (the gate's attempt, which settle_answer reads as the search count: tests/lifecycle/test_gate_checks.py).
+    同意销号 is asked with its own check, the unit's common findings led first."""
+    from flows.lifecycle.gates import InTask
+    from tasks.lifecycle.answers import AnswerCheck
 
     script = Script(monkeypatch, Stage.STATIONING, {Gate.REPORT: [False, True]})
     scripted, checked = iu.await_gate, list[tuple[Any, ...]]()
 
     def gate(form: Any, *, gate: Gate, attempt: int, validate: Any = None, **kw: Any) -> Any:
-        if gate is Gate.STATIONING_DONE:
-            assert validate is not None
-            assert validate(StationingDone(approver="李建国", gap_reason=f"说明{attempt}")) == "缺项"
+        checked.append((gate, attempt, validate))
         return scripted(form, gate=gate, attempt=attempt, validate=validate, **kw)
 
-    def settle(*args: Any) -> str:
-        checked.append(args)
-        return "缺项"
-
     monkeypatch.setattr(iu, "await_gate", gate)
-    monkeypatch.setattr(iu, "settle_coverage_task", settle)
     script.run()
-    assert checked == [(5, 1, "说明1", "李建国"), (5, 2, "说明2", "李建国")]
+    coverage = InTask(AnswerCheck.COVERAGE)
+    assert [c for c in checked if c[0] is Gate.STATIONING_DONE] == [(Gate.STATIONING_DONE, 1, coverage),
+                                                                     (Gate.STATIONING_DONE, 2, coverage)]
+    assert [c for c in checked if c[0] is Gate.CLOSE_OUT] == [(Gate.CLOSE_OUT, 1, InTask(AnswerCheck.CLOSE_OUT))]
+    # The other gates have no check of their own.
+    assert {c[2] for c in checked if c[0] not in (Gate.STATIONING_DONE, Gate.CLOSE_OUT)} == {None}
