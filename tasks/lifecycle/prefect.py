@@ -160,17 +160,6 @@ def read_inspection(inspection_id: int) -> InspectionState:
         )
 
 
-@task(name="核对指标覆盖", **READ)  # not cached: the coverage may change between answers
-def settle_coverage_task(inspection_id: int, search_count: int, gap_reason: str, approver: str) -> str:
-    """巡察组提交报告: why the answer cannot be taken (an indicator not examined or a method not used,
-    without a reason), or empty with the reason kept (tasks/stationing/indicators.py)."""
-    from tasks.stationing.indicators import settle_gap
-
-    with session_scope() as s:
-        return settle_gap(session=s, inspection_id=inspection_id, search_count=search_count,
-                          reason_text=gap_reason, by=approver, now=now())
-
-
 @task(name="读取审批事项", **READ)
 def gate_text_task(gate: Gate, round_id: int | None, inspection_id: int | None) -> str:
     """What the gate's form says the decision is about, read now (tasks/lifecycle/gate_summary.py)."""

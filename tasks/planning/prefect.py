@@ -76,16 +76,6 @@ def _edited(s: Any, term_id: int, plan: tuple[RoundPlan, ...], edits: str) -> li
     return term_plan.apply_edits(session=s, term_id=term_id, plan=term_plan.plan_from_records(s, plan), edits=edits)
 
 
-@task(name="校验排程调整", **READ)
-def check_edits_task(term_id: int, plan: tuple[RoundPlan, ...], edits: str) -> str:
-    with session_scope() as s:
-        try:
-            _edited(s, term_id, plan, edits)
-        except DomainError as exc:
-            return "；".join(exc.problems) or str(exc)
-    return ""
-
-
 @task(name="保存排程", **STAGE)
 def save_plan_task(term_id: int, plan: tuple[RoundPlan, ...], edits: str, approver: str) -> SavedPlan:
     with session_scope() as s:

@@ -17,7 +17,6 @@ from sqlmodel import select
 
 from models.clock import now
 from models.db import session_scope
-from models.errors import DomainError
 from models.forms import CommonGroupIn, FindingIn, ItemCheckIn, PlanParams, ProgressParams
 from models.handoffs import (
     CommonProposal,
@@ -97,14 +96,6 @@ def compose_look_back_team_task(look_back_id: int) -> LookBackBrief:
         unit = s.get(Unit, lb.unit_id)
         return LookBackBrief(team=list(team), items=items, round_id=insp.round_id, inspection_id=insp.id,
                              unit=unit.name if unit else "", cause=lb.detail, status=lb.status)
-
-
-@task(name="校验回头看核查", **READ)
-def look_back_problems_task(look_back_id: int, checks: list[ItemCheckIn]) -> list[str]:
-    from tasks.supervision.look_back import check_problems
-
-    with session_scope() as s:
-        return check_problems(session=s, look_back_id=look_back_id, checks=checks)
 
 
 @task(name="记录回头看结果", **STAGE)
@@ -255,33 +246,7 @@ def _confirm(s: Any, round_id: int, attempt: int | None, groups: list[CommonGrou
                           now=now(), link=_link(), attempt=attempt)
 
 
-@task(name="校验共性问题", **READ)
-def common_problems_check_task(round_id: int, attempt: int | None, groups: list[CommonGroupIn], by: str) -> str:
-    """A dry run of the confirmation, rolled back: the problems, or empty when it would succeed."""
-    from sqlmodel import Session
-
-    from models.db import get_engine
-
-    with Session(get_engine()) as s:
-        try:
-            _confirm(s, round_id, attempt, groups, by)
-        except DomainError as exc:
-            return "；".join(exc.problems)
-        finally:
-            s.rollback()
-    return ""
-
-
 @task(name="确认共性问题", **STAGE)
 def confirm_common_task(round_id: int, attempt: int | None, groups: list[CommonGroupIn], by: str) -> int:
     with session_scope() as s:
         return len(_confirm(s, round_id, attempt, groups, by))
-
-
-@task(name="校验整改销号", **READ)
-def close_out_check_task(inspection_id: int, approved: bool) -> str:
-    """Why this close-out answer may not be taken (common findings not yet led), or empty."""
-    from tasks.supervision.common_problems import close_out_refusal
-
-    with session_scope() as s:
-        return close_out_refusal(session=s, inspection_id=inspection_id, approved=approved)
