@@ -22,13 +22,13 @@ from tasks.lifecycle.answers import AnswerCheck, AnswerFields, CheckOn, settle_a
 from tasks.lifecycle.approvals import open_gate
 from tasks.planning import term_plan
 from tasks.stationing import indicators as ind
-from tasks.supervision.common_problems import register_due
+from tasks.supervision.common_problems import confirm_groups, register_due
 from tasks.supervision.rectification import report_progress
 from tests.conftest import HOUR, NOW
 from tests.lifecycle.test_gate_codes import codes
 from tests.planning.test_term_plan import make_term
-from tests.supervision.test_common_problem_timing import party_building
 from tests.stationing.test_indicators import _library, who
+from tests.supervision.test_common_problem_timing import party_building
 from tests.supervision.test_common_problems import archives, build, finance
 from tests.support.factories import in_stationing
 
@@ -234,8 +234,6 @@ def test_the_close_out_waits_for_the_units_common_findings_in_the_answers_step(d
     assert a.status == ApprovalStatus.DECIDED and a.decision == "暂不销号"
     # Once both are led by confirmed common problems the next close-out is taken.
     for groups in ([archives(r)], [finance(r)]):
-        from tasks.supervision.common_problems import confirm_groups
-
         confirm_groups(session=s, settings=settings, round_id=r.id, groups=groups, confirmed_by="巡察办张主任",
                        now=NOW, link="")
         s.commit()
