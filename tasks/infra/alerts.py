@@ -46,13 +46,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
-import apprise
 import httpx
-from apprise.plugins.custom_json import NotifyJSON
-from apprise.plugins.dingtalk import NotifyDingTalk
-from apprise.plugins.feishu import NotifyFeishu
-from apprise.plugins.lark import NotifyLark
-from apprise.plugins.wecombot import NotifyWeComBot
+
+# Apprise (with requests and markdown it pulls in) is imported where a message is sent, not here:
+# every flow run writes alerts, in a process started anew at each resume, but only the relay sends.
 from cryptography.fernet import InvalidToken
 from sqlalchemy import bindparam, text, update
 from sqlalchemy.orm import make_transient_to_detached
@@ -175,6 +172,8 @@ def _parse(url: str) -> Any:
 
     Cached plugins are only read (robots and JSON webhooks); Apprise's own sends get a
     fresh object each time."""
+    import apprise  # only when sending (see the note at the imports)
+
     return apprise.Apprise.instantiate(url)
 
 
@@ -194,6 +193,13 @@ def _dingtalk_sign(secret: str) -> dict[str, str]:
 
 def webhook_request(plugin: Any, title: str, body: str, endpoints: Mapping[str, str]) -> WebhookRequest | None:
     """The HTTP request for a robot or JSON webhook plugin; None for the other channels."""
+    import apprise  # only when sending (see the note at the imports)
+    from apprise.plugins.custom_json import NotifyJSON
+    from apprise.plugins.dingtalk import NotifyDingTalk
+    from apprise.plugins.feishu import NotifyFeishu
+    from apprise.plugins.lark import NotifyLark
+    from apprise.plugins.wecombot import NotifyWeComBot
+
     text = f"{title}\n{body}" if title else body
     headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json; charset=utf-8"}
     common: dict[str, Any] = {"verify": bool(plugin.verify_certificate), "redirects": bool(plugin.redirects),
@@ -363,6 +369,8 @@ class AppriseSender:
         return check_answer(request, response.status_code, response.text)
 
     def _send_by_apprise(self, target: str, title: str, body: str) -> str | None:
+        import apprise  # only when sending (see the note at the imports)
+
         ap = apprise.Apprise()
         if not ap.add(target):
             return f"无法识别的通知地址：{_scheme(target)}://"

@@ -16,13 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from docx.opc.exceptions import PackageNotFoundError
-from docx.shared import Mm
-from docxtpl import DocxTemplate, InlineImage
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
 from sqlmodel import Session, select
 
 from models.clock import CHINA
@@ -31,6 +26,12 @@ from models.paths import inside
 from models.settings import Settings
 from models.tables import Document
 from models.text import printable
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
+# python-docx, docxtpl and Jinja (about 200 modules) are imported in render(), not here: the stage
+# modules that import this one are loaded by every flow run, in a process started anew at each resume.
 
 OFFICE = "巡察工作领导小组办公室"
 LEADING_GROUP = "巡察工作领导小组"
@@ -77,6 +78,9 @@ def template_path(settings: Settings, template: str) -> Path:
 
 
 def _env() -> SandboxedEnvironment:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     # Templates come from office staff: sandboxed, and a misspelt field is an error, not a blank.
     return SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
 
@@ -99,6 +103,11 @@ def _near(exc: Exception) -> str:
 
 def render(*, settings: Settings, spec: DocSpec, when: datetime, path: Path) -> None:
     """Fill the kind's template and write it to `path` (atomically: a temporary file, then a rename)."""
+    from docx.opc.exceptions import PackageNotFoundError
+    from docx.shared import Mm
+    from docxtpl import DocxTemplate, InlineImage
+    from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
+
     source = template_path(settings, spec.template)
     name = source.name
     if not source.is_file():
