@@ -42,7 +42,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[St
         # ... through the test plumbing's fault hook (tests/support/faults.py), loaded at start-up.
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "tests" / "support" / "inject"), str(ROOT),
                                                   os.environ.get("PYTHONPATH", "")) if p),
-        "XUNCHA_ZOMBIE_SECONDS": "90",  # a silent run is taken for dead sooner than the 5-minute default
+        "XUNCHA_ZOMBIE_SECONDS": "60",  # the shortest the settings allow (two heartbeats), not the 5-minute default
         "XUNCHA_HOUSEKEEPING_SECONDS": "5",  # the relay reminds, starts and recovers every 5 s
         # The tests pose as browsers behind an HTTPS front on loopback (X-Forwarded-For believed from
         # 127.0.0.1 only); the gateway's waits start at 1 s and five failures lock, so the attacker
