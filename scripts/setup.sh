@@ -14,9 +14,7 @@ fi
 stamp=.venv/.requirements.sha256
 want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  # No byte-compiling of every installed file (about 17 s of a fresh install here): Python compiles
-  # each module the first time it is imported and keeps it, so only what is used is compiled.
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile -r requirements.txt
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
   echo "$want" > "$stamp"
 fi
 # The console command `.venv/bin/xuncha` (pyproject [project.scripts]), editable: it runs this checkout.
