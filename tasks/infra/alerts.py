@@ -47,9 +47,6 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import httpx
-
-# Apprise (with requests and markdown it pulls in) is imported where a message is sent, not here:
-# every flow run writes alerts, in a process started anew at each resume, but only the relay sends.
 from cryptography.fernet import InvalidToken
 from sqlalchemy import bindparam, text, update
 from sqlalchemy.orm import make_transient_to_detached
@@ -62,6 +59,9 @@ from models.enums import ROLE_NAMES, AlertStatus, Role, TeamRole
 from models.settings import Settings
 from models.tables import Alert, Inspection, Person, RoleRecipient, TeamMember, Unit
 from models.transitions import ALERTS
+
+# Apprise (with requests and markdown it pulls in) is imported where a message is sent, not here:
+# every flow run writes alerts, in a process started anew at each resume, but only the relay sends.
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """A flow run is a new process at every start and every resume after an approval, and it imports its
 deployment's flow file before anything else: that file must not pull in what only the relay
-(Apprise, to send), a document (python-docx, docxtpl, Jinja) or a workbook (openpyxl) needs. Those
-cost about half a second of CPU on each resume (bench/README.md, 会话 13)."""
+(Apprise, to send), a document (python-docx, docxtpl, Jinja) or a workbook (openpyxl) needs. With
+them a unit flow imported 582 modules beyond Prefect's engine, without them 278 (bench/README.md, 会话 13)."""
 
 from __future__ import annotations
 
