@@ -20,7 +20,7 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
 from models.db import make_engine
-from models.enums import RoundStatus, Stage
+from models.enums import AlertStatus, RoundStatus, Stage
 from models.errors import DomainError
 from models.forms import FindingIn, RoundParams
 from models.settings import Settings, get_settings
@@ -213,10 +213,14 @@ def sent_code(session: Session, key_prefix: str, label: str = "签收码", *, se
     from tasks.infra.alerts import CODE_SLOT, message_text
 
     settings = settings or get_settings()
+    # The rows first, then the inbox: a row read as sent (its code gone) was recorded sent after the
+    # receiver had it (the inbox writes before it answers), so the file read next holds its message.
+    # Read the other way round, a send landing between the two reads is found in neither.
+    rows = session.exec(select(Alert).where(col(Alert.dedupe_key).startswith(key_prefix))
+                        .order_by(col(Alert.id).desc())).all()
     inbox = settings.home / "inbox.jsonl"
     received = [json.loads(line).get("message", "") for line in inbox.read_text(encoding="utf-8").splitlines()
                 if line.strip()] if inbox.exists() else []
-    rows = session.exec(select(Alert).where(col(Alert.dedupe_key).startswith(key_prefix)).order_by(col(Alert.id).desc()))
     for row in rows:
         if CODE_SLOT not in row.body:
             continue
@@ -227,7 +231,8 @@ def sent_code(session: Session, key_prefix: str, label: str = "签收码", *, se
             text = next((m for m in reversed(received) if shape.fullmatch(m)), "")
         if m := re.search(label + r"：(\d{6})", text):
             return m.group(1)
-    raise AssertionError(f"no {label} was sent under {key_prefix}")
+    seen = [(row.dedupe_key, AlertStatus(row.status).value, bool(row.secret), row.last_error[:80]) for row in rows]
+    raise AssertionError(f"no {label} was sent under {key_prefix}: rows {seen}, {len(received)} messages in {inbox}")
 
 
 def letter_code(session: Session, letter_id: int) -> str:
