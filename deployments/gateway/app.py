@@ -84,7 +84,9 @@ CONSOLE_ZH = "/gateway/console-zh.js"
 CONSOLE_ZH_DICT = "/gateway/console-zh.json"
 NO_KEY_YET = "请先用身份验证器应用扫描上面的二维码（或输入密钥）添加账户，再输入应用中显示的六位数字"
 STALE_FORM = "页面已过期或来源不明，请重新输入后提交"
-REASONS = {"idle": Ended.IDLE.value, "expired": Ended.EXPIRED.value, "logout": Ended.LOGGED_OUT.value}
+# Why the login page is shown (?reason=…): a session that ended, said in the person's words.
+REASON_KEYS = {Ended.IDLE: "idle", Ended.EXPIRED: "expired", Ended.LOGGED_OUT: "logout", Ended.CHANGED: "changed"}
+REASONS = {key: ended.value for ended, key in REASON_KEYS.items()}
 
 
 def _safe_next(value: str | None) -> str:
@@ -429,7 +431,7 @@ class Gateway:
     @staticmethod
     def _unauthenticated(found: sessions.Found) -> JSONResponse:
         ended = found.ended if found.ended is not Ended.NONE else Ended.UNKNOWN
-        key = {Ended.IDLE: "idle", Ended.EXPIRED: "expired", Ended.LOGGED_OUT: "logout"}.get(ended, "")
+        key = REASON_KEYS.get(ended, "")
         return JSONResponse({"detail": ended.value, "reason": key}, status_code=401)
 
     # A leader's answer from a phone --------------------------------------------------------
@@ -518,7 +520,8 @@ class Gateway:
                 return self._unauthenticated(found)
             if found.login is not None and found.account is not None:  # a login half done
                 return self._step_page(Stage(found.login.stage), path)
-            key = {Ended.IDLE: "idle", Ended.EXPIRED: "expired"}.get(found.ended, "")
+            # Not "logged out" here: that one was done by the person, in this browser, who knows.
+            key = REASON_KEYS.get(found.ended, "") if found.ended is not Ended.LOGGED_OUT else ""
             target = "/login?" + (f"reason={key}&" if key else "") + "next=" + quote(_safe_next(
                 path + (f"?{request.url.query}" if request.url.query else "")))
             return RedirectResponse(target, status_code=303)

@@ -42,6 +42,9 @@ class Ended(StrEnum):
     IDLE = "长时间未操作，会话已超时，请重新登录"
     EXPIRED = "登录已超过最长时限，请重新登录"
     LOGGED_OUT = "已退出登录"
+    # Ended by the office (tasks/identity/accounts.py: a password or second factor reset, the
+    # account deactivated), not by the person: told so, not "logged out".
+    CHANGED = "巡察办调整了您的账户（重置密码、重置动态口令或停用账户），本次登录已结束；请重新登录，无法登录的请联系巡察办"
     UNKNOWN = "请先登录"
 
 
@@ -182,9 +185,10 @@ def end(*, session: Session, login: LoginSession, now: datetime, reason: Ended =
 
 
 def end_all(*, session: Session, account: Account, now: datetime) -> int:
-    """End every live session of the account (its password was reset)."""
+    """End every live session of the account, the office having changed it (a password or second
+    factor reset, a deactivation): each later request with its tokens is told so."""
     rows = session.exec(select(LoginSession).where(LoginSession.account_id == account.id,
                                                    LoginSession.ended_at == None)).all()  # noqa: E711
     for row in rows:
-        end(session=session, login=row, now=now)
+        end(session=session, login=row, now=now, reason=Ended.CHANGED)
     return len(rows)

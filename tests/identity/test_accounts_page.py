@@ -21,6 +21,7 @@ from deployments.gateway.app import create_app
 from deployments.ops.stack import free_port
 from models.db import session_scope
 from models.tables import Account, AuditEvent, Credential
+from tasks.identity import sessions
 from tasks.infra.audit import verify_trail
 from tasks.planning.org import load_org, read_org_file
 from tests.conftest import DEMO_ORG
@@ -95,7 +96,10 @@ def test_the_office_resets_a_second_factor_and_deactivates_an_account(app: Starl
     assert "已重置“张明”的动态口令，下次登录时重新绑定；其已登录的1个会话已失效" in done
     cred = _credential("张明")
     assert cred is not None and cred.totp_enrolled_at is None and cred.totp_secret_enc == ""
-    assert leader.get("/gateway/me").status_code == 401  # the session ended
+    me = leader.get("/gateway/me")
+    assert me.status_code == 401  # the session ended, and the leader is told it was the office, not a logout
+    assert me.json() == {"detail": sessions.Ended.CHANGED.value, "reason": "changed"}
+    assert sessions.Ended.CHANGED.value in leader.get("/login?reason=changed").text
     # A role without a second factor: nothing to reset, said in Chinese, nothing written.
     r = _post(office, "/office/accounts/second-factor", name="林静")
     assert r.status_code == 400 and "不使用动态口令" in r.text  # type: ignore[attr-defined]
@@ -104,7 +108,10 @@ def test_the_office_resets_a_second_factor_and_deactivates_an_account(app: Starl
     r = _post(office, "/office/accounts/active", name="林静", active="0")
     assert r.status_code == 303  # type: ignore[attr-defined]
     assert "已停用用户“林静”；其已登录的1个会话已失效" in office.get(r.headers["location"]).text  # type: ignore[attr-defined]
-    assert member.get("/gateway/me").status_code == 401
+    me = member.get("/gateway/me")
+    assert me.status_code == 401 and me.json()["detail"] == "巡察办调整了您的账户（重置密码、重置动态口令或停用账户），本次登录已结束；请重新登录，无法登录的请联系巡察办"
+    page = member.get("/runs", headers={"Accept": "text/html", "Sec-Fetch-Mode": "navigate"})
+    assert page.status_code == 303 and page.headers["location"].startswith("/login?reason=changed&")
     again = TestClient(app, base_url=ORIGIN, follow_redirects=False)
     from tests.support.accounts import E2E_PASSWORD
 
