@@ -169,6 +169,22 @@ def test_an_idle_login_times_out_and_logout_ends_it(county: Path) -> None:
     assert code == 2 and "已退出登录" in out
 
 
+def test_a_login_the_office_ended_says_so(county: Path) -> None:
+    """林静's account is deactivated by the office while logged in: the next command says the office
+    changed the account (not "已退出登录", which is what one's own logout says)."""
+    from models.clock import now
+    from tasks.identity.accounts import set_active
+    from tasks.identity.sessions import Ended
+
+    login("林静")
+    assert cli("status")[0] == 0
+    with session_scope() as s:
+        office = s.exec(select(Account).where(Account.name == "陶文华")).one()
+        assert set_active(session=s, by=office, name="林静", active=False, now=now()).sessions_ended == 1
+    code, out = cli("status")
+    assert code == 2 and Ended.CHANGED.value in out and "已退出登录" not in out, out
+
+
 def test_a_new_install_sets_the_first_office_password_without_login(cli_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tasks.planning.org import load_org, read_org_file
 
