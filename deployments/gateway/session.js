@@ -51,8 +51,28 @@
   }
   function refusedHeader(status, get) {
     var v = get("x-xuncha-refused");
-    if (v) showRefusal((status === 403 ? "未获准：" : "") + decodeURIComponent(v));
+    if (!v) return;
+    refusedAt = Date.now();
+    showRefusal((status === 403 ? "未获准：" : "") + decodeURIComponent(v));
   }
+  // Prefect's console answers any 401/403 with its own toast, "Oops. Something went wrong. Please
+  // check your connection and try again." (usePrefectApi's interceptor): beside the gateway's reason
+  // it sends a refused person to check the network. The toast that comes with a refusal is
+  // dismissed by its own close button (Vue removes it; the console shows it once per page anyway).
+  var refusedAt = 0;
+  var NETWORK = ["Please check your connection and try again.", "请检查网络连接后重试。"];
+  new MutationObserver(function (records) {
+    if (Date.now() - refusedAt > 5000) return;
+    records.forEach(function (rec) {
+      rec.addedNodes.forEach(function (node) {
+        var el = node.nodeType === 1 ? node : node.parentElement;
+        var toast = el && el.closest ? el.closest(".p-toast-container__toast") || el.querySelector(".p-toast-container__toast") : null;
+        if (!toast || !NETWORK.some(function (t) { return (toast.textContent || "").indexOf(t) >= 0; })) return;
+        var close = toast.querySelector(".p-toast__close-btn");
+        if (close) setTimeout(function () { close.click(); }, 0);
+      });
+    });
+  }).observe(document.documentElement, { childList: true, subtree: true });
   var origFetch = window.fetch;
   window.fetch = function () {
     return origFetch.apply(this, arguments).then(function (r) {

@@ -622,8 +622,12 @@ def test_a_member_cannot_answer_the_leading_groups_gate(stack: Any, page: Any) -
             banner = page.locator("#xuncha-refused")
             banner.wait_for()
             assert "未获准：“巡察组组员”无权办理“方案及组成人员审批”，应由巡察工作领导小组办理" in banner.inner_text()
-            _shot(page, "member-refused")
             time.sleep(2)
+            # Prefect's own toast for any 401/403 ("Oops… Please check your connection") would send the
+            # refused person to check the network beside the reason above: it is taken away.
+            for text in ("请检查网络连接后重试", "Please check your connection"):
+                assert page.get_by_text(text).count() == 0, text
+            _shot(page, "member-refused")
             assert _read(run.id).state.is_paused()
             with session_scope() as s:
                 plan = s.exec(select(Approval).where(Approval.flow_run_id == str(run.id))).one()
