@@ -581,8 +581,9 @@ def test_second_factor_is_bound_at_first_login_and_asked_after(stack: Any, page:
     _submit(page, "验证")
     page.locator("#xuncha-user").get_by_text("柳青（巡察办）").wait_for()
     _shot(page, "totp-in")
-    # Another 巡察办 account resets 柳青's second factor (a lost phone): 柳青's open page, on its next
-    # step, is at the login page saying the office changed the account — not "已退出登录".
+    # Another 巡察办 account resets 柳青's second factor (a lost phone): 柳青's open page, at its next
+    # check of the session (every 10 s, session.js), is at the login page saying the office changed
+    # the account — not "已退出登录". (No page.goto here: it would race that check's own navigation.)
     from models.clock import now
     from models.tables import Account
     from tasks.identity.accounts import reset_second_factor
@@ -590,8 +591,7 @@ def test_second_factor_is_bound_at_first_login_and_asked_after(stack: Any, page:
     with session_scope() as s:
         office = s.exec(select(Account).where(Account.name == "陶文华")).one()
         assert reset_second_factor(session=s, by=office, name=who.name, now=now()).sessions_ended == 1
-    page.goto(stack.ui_url + "/runs")
-    page.wait_for_url(re.compile(r"/login\?reason=changed"))
+    page.wait_for_url(re.compile(r"/login\?reason=changed"), timeout=60_000)
     assert page.get_by_role("status").inner_text() == (
         "巡察办调整了您的账户（重置密码、重置动态口令或停用账户），本次登录已结束；请重新登录，无法登录的请联系巡察办")
     _shot(page, "changed")
