@@ -7,7 +7,7 @@ visible text (innerText, placeholders, titles, aria-labels) is searched for Engl
 word not on the short ALLOWED list fails the test, and every line holding one is printed, so after
 a Prefect upgrade the failure lists exactly what deployments/gateway/console-zh.json lacks.
 The run's start time must read in Beijing time and Chinese format, and Prefect's per-browser V2
-cookie must not switch the UI. Screenshots: docs/screenshots/console-*.png.
+cookie must not switch the UI. Screenshots: console-*.png in SHOTS (tests/support/browser.py).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ member of no team here is refused its page, and a unit's contact sees the unit's
 office's clerk (password and dynamic code) reads a petition, turns it into a clue, registers
 another and sends it at once (边巡边移). The office pages need no Prefect server, so the gateway
 runs alone here (uvicorn in a thread) on the test's database. Screenshots go to
-docs/screenshots/ for the README."""
+SHOTS (tests/support/browser.py: the README's docs/screenshots/ when asked)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 the page shows what the decision is about — the report's figures and its problems by category,
 read from the database as the page opens — never a clue's or a petition's text, and nothing is
 wider than the screen. The gateway runs alone (nothing upstream) on the test's database; the
-screenshot goes to docs/screenshots/approve-phone.png for the README."""
+screenshot goes to approve-phone.png in SHOTS (tests/support/browser.py: the README's docs/screenshots/ when asked)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 reporting page (deployments/public, alone under uvicorn on the test's database, nothing else
 running), picks the unit in its stationing period, reports a problem by name, gets the query
 code, and asks with it whether the report was received. The team then finds a petition of
-channel 网络举报 with the informant encrypted. Screenshots go to docs/screenshots/ for the README."""
+channel 网络举报 with the informant encrypted. Screenshots go to SHOTS (tests/support/browser.py: the README's docs/screenshots/ when asked)."""
 
 from __future__ import annotations
 

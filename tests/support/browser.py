@@ -1,8 +1,9 @@
 """The headless Chromium every browser test drives (the Debian package, never a download) and
-where their screenshots for the README go."""
+where their screenshots go (the README's, in docs/screenshots, only when asked)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,11 @@ from models.settings import PROJECT_ROOT
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-SHOTS = PROJECT_ROOT / "docs" / "screenshots"
+# Every run of the browser tests takes its screenshots; they go over the README's pictures in
+# docs/screenshots only when asked (XUNCHA_UPDATE_SCREENSHOTS=1, docs/console.md), else to the
+# untracked test-artifacts/ — a test run does not rewrite the docs with whatever other runs it saw.
+SHOTS = (PROJECT_ROOT / "docs" / "screenshots" if os.environ.get("XUNCHA_UPDATE_SCREENSHOTS") == "1"
+         else PROJECT_ROOT / "test-artifacts" / "screenshots")
 PHONE = {"width": 390, "height": 844}
 
 
