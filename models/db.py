@@ -20,6 +20,7 @@ from models.schema import ensure_schema
 from models.settings import get_settings
 
 T = TypeVar("T")
+READ_ONLY = "xuncha_read_only"  # execution option of a read-only session's connection
 
 
 def make_engine(url: str) -> Engine:
@@ -41,7 +42,12 @@ def make_engine(url: str) -> Engine:
             # A deferred transaction that reads and then writes fails at once with "database
             # is locked" when another writer got there first (no busy wait is possible).
             # Taking the write lock at BEGIN makes writers queue on busy_timeout instead.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A read-only session (session_scope(read_only=True)) never writes: it begins
+            # deferred, reads one snapshot (WAL) and waits for no writer.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -64,12 +70,23 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A session that commits on success and rolls back everything on error."""
+def session_scope(engine: Engine | None = None, *, read_only: bool = False) -> Iterator[Session]:
+    """A session that commits on success and rolls back everything on error.
+
+    `read_only`: for reads that write nothing — on SQLite the transaction does not take the write
+    lock (ten unit runs reading their state at once no longer queue behind each other's writes);
+    it is rolled back at the end, and a change made in it is a programming error."""
     with Session(engine or get_engine()) as session:
+        if read_only:
+            session.connection(execution_options={READ_ONLY: True})
         try:
             yield session
-            session.commit()
+            if read_only:
+                if session.new or session.dirty or session.deleted:
+                    raise RuntimeError("只读会话中不应修改数据")
+                session.rollback()
+            else:
+                session.commit()
         except BaseException:
             session.rollback()
             raise

@@ -72,7 +72,7 @@ def refresh_forms_task() -> str:
 
 @task(name="读取巡察组", **READ)
 def teams_markdown_task(round_id: int) -> str:
-    with session_scope() as s:
+    with session_scope(read_only=True) as s:
         return teams_markdown(session=s, round_id=round_id)
 
 
@@ -143,7 +143,7 @@ def archiving_task(inspection_id: int) -> str:
 
 @task(name="读取巡察状态", **READ)
 def read_inspection(inspection_id: int) -> InspectionState:
-    with session_scope() as s:
+    with session_scope(read_only=True) as s:
         insp = s.get(Inspection, inspection_id)
         if insp is None:
             raise DomainError(f"巡察任务不存在：{inspection_id}")
@@ -163,7 +163,7 @@ def read_inspection(inspection_id: int) -> InspectionState:
 @task(name="读取审批事项", **READ)
 def gate_text_task(gate: Gate, round_id: int | None, inspection_id: int | None) -> str:
     """What the gate's form says the decision is about, read now (tasks/lifecycle/gate_summary.py)."""
-    with session_scope() as s:
+    with session_scope(read_only=True) as s:
         return gate_summary.gate_text(session=s, settings=get_settings(), gate=gate, round_id=round_id,
                                       inspection_id=inspection_id)
 
@@ -276,7 +276,7 @@ def publish_round_units(round_id: int) -> None:
 
     from tasks.lifecycle.rounds import units_table
 
-    with session_scope() as s:
+    with session_scope(read_only=True) as s:
         rnd = s.get(InspectionRound, round_id)
         if rnd is None or not rnd.flow_run_id:
             return
@@ -312,7 +312,7 @@ def round_done(round_id: int) -> bool:
     """Every unit of the round is archived (the round run's wait is over)."""
     from models.enums import RoundStatus
 
-    with session_scope() as s:
+    with session_scope(read_only=True) as s:
         rnd = s.get(InspectionRound, round_id)
         return rnd is None or rnd.status in (RoundStatus.DONE, RoundStatus.RETURNED)
 

@@ -61,3 +61,35 @@ def test_concurrent_writers_lose_nothing(cli_home: Path) -> None:
         assert s.exec(select(func.count()).select_from(Alert).where(col(Alert.dedupe_key).startswith("own:"))).one() == WRITERS * EACH
         assert s.exec(select(func.count()).select_from(Alert).where(col(Alert.dedupe_key).startswith("shared:"))).one() == EACH
         assert verify_trail(session=s) == []
+
+
+def test_read_only_session_waits_for_no_writer(cli_home: Path) -> None:
+    """A read-only session (the unit runs' 读取巡察状态) reads while another process holds the
+    write lock, and sees what was committed before; a change made in it is refused."""
+    import sqlite3
+    import time
+
+    import pytest
+
+    from models.db import session_scope
+    from models.tables import AuditEvent
+    from tasks.infra.audit import record_event
+
+    with session_scope() as s:
+        record_event(session=s, actor="写入者", action="只读测试", entity="test", entity_id=1, now=NOW)
+    path = get_settings().db_url.removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock (busy_timeout is 60 s)
+    try:
+        started = time.monotonic()
+        with session_scope(read_only=True) as s:
+            seen = s.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "只读测试")).one()
+        assert seen == 1 and time.monotonic() - started < 5
+    finally:
+        holder.rollback()
+        holder.close()
+    with pytest.raises(RuntimeError, match="只读会话中不应修改数据"), session_scope(read_only=True) as s:
+        row = s.exec(select(AuditEvent).where(AuditEvent.action == "只读测试")).one()
+        row.actor = "改动"
+    with session_scope(read_only=True) as s:
+        assert s.exec(select(AuditEvent.actor).where(AuditEvent.action == "只读测试")).one() == "写入者"
