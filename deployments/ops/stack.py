@@ -202,11 +202,41 @@ class Stack:
         if result.returncode != 0:
             raise RuntimeError("清理旧版本的部署与自动化失败：\n" + result.stderr[-3000:])
 
-    def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
-        # No `--limit`: the pool's limit (set in deploy) is enforced by the server. (Prefect 3.8.8's
-        # worker died with a limit when a suspended run was resumed quickly; 3.9.1 no longer does.)
-        return self._spawn(name, self.prefect_cli() + ["worker", "start", "--pool", POOL,
-                                                      "--name", f"{name}-{os.getpid()}"])
+    def start_worker(self, name: str = "worker", timeout: float = 120) -> subprocess.Popen[bytes]:
+        """A process worker, with its warm launcher (deployments/ops/launcher.py) started first if it
+        does not run yet: the worker's runs are forked from it (ENGINE_COMMAND)."""
+        socket_path = self.launcher_socket(name)
+        launcher = self.procs.get(f"{name}-launcher")
+        if launcher is None or launcher.poll() is not None:
+            socket_path.unlink(missing_ok=True)
+            launcher = self._spawn(f"{name}-launcher", [sys.executable, "-m", "deployments.ops.launcher",
+                                                        "--socket", str(socket_path)])
+            deadline = time.monotonic() + timeout
+            while not socket_path.exists():
+                if launcher.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"预热启动进程未能启动，请查看日志：{self.home / 'logs' / f'{name}-launcher.log'}")
+                time.sleep(0.2)
+        saved = dict(self.extra_env)
+        self.extra_env["XUNCHA_LAUNCHER_SOCKET"] = str(socket_path)
+        try:
+            # No `--limit`: the pool's limit (set in deploy) is enforced by the server. (Prefect 3.8.8's
+            # worker died with a limit when a suspended run was resumed quickly; 3.9.1 no longer does.)
+            return self._spawn(name, self.prefect_cli() + ["worker", "start", "--pool", POOL,
+                                                          "--name", f"{name}-{os.getpid()}"])
+        finally:
+            self.extra_env = saved
+
+    def launcher_socket(self, name: str) -> Path:
+        # A Unix socket's path may hold at most 107 bytes: under the data folder where it fits,
+        # else in an owner-only folder of the temporary directory named after the data folder.
+        path = self.home / "launch" / f"{name}.sock"
+        if len(str(path).encode()) <= 100:
+            return path
+        import hashlib
+        import tempfile
+
+        tag = hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"xuncha-launch-{tag}" / f"{name}.sock"
 
     def start_relay(self, name: str = "relay") -> subprocess.Popen[bytes]:
         """The relay delivers alerts, reminds gates, starts registered look-backs and recovers
@@ -281,13 +311,18 @@ def read_record(home: Path) -> dict[str, Any]:
 PG_SERVER = os.environ.get("XUNCHA_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
 
 
-# How a worker starts a flow run: the engine at once, with the Python of XUNCHA_PYTHON (what `up`
-# runs with) or else this checkout's own virtualenv on each machine (every worker sets
-# XUNCHA_PROJECT_DIR, which the deployments' pull step needs as well).
+# How a worker starts a flow run: deployments/ops/launch_run.py (with the Python of XUNCHA_PYTHON, what
+# `up` runs with, or else this checkout's own virtualenv on each machine; every worker sets
+# XUNCHA_PROJECT_DIR, which the deployments' pull step needs as well) asks the warm launcher beside
+# the worker to fork the run from a process that has imported Prefect and the flows already
+# (deployments/ops/launcher.py); where none answers, it starts `python -m prefect.engine` itself.
 # Left blank, Prefect 3.9's process worker starts a workspace supervisor first, which imports
 # Prefect, prepares the workspace and only then execs the engine, which imports it all again: about
 # 1.5 s of CPU more for every start and every resume after an approval (bench/README.md).
-ENGINE_COMMAND = "sh -c 'exec \"${XUNCHA_PYTHON:-${XUNCHA_PROJECT_DIR:?}/.venv/bin/python}\" -m prefect.engine'"
+# `-S`: the client needs the standard library only, and no site hook of the environment (a
+# sitecustomize) is to run in it; the engine it may start instead is started without `-S`.
+ENGINE_COMMAND = ("sh -c 'exec \"${XUNCHA_PYTHON:-${XUNCHA_PROJECT_DIR:?}/.venv/bin/python}\" -S "
+                  "\"${XUNCHA_PROJECT_DIR:?}/deployments/ops/launch_run.py\"'")
 
 
 def pool_template() -> dict[str, Any]:
@@ -297,7 +332,8 @@ def pool_template() -> dict[str, Any]:
     template = ProcessWorker.get_default_base_job_template()
     command = template["variables"]["properties"]["command"]
     command["default"] = ENGINE_COMMAND
-    command["description"] = "启动流程运行的命令（本系统设定：用代码目录中的 .venv 直接启动，不经工作区准备进程）。"
+    command["description"] = ("启动流程运行的命令（本系统设定：由执行器旁的预热启动进程派生，"
+                              "没有预热启动进程时用代码目录中的 .venv 直接启动，不经工作区准备进程）。")
     return template
 
 
