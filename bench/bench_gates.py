@@ -28,8 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bench_round import stack_with_bare_flows  # noqa: E402
 from bench.drive import (  # noqa: E402
     DECISIONS,
+    cpu_used,
     flow_run_states,
     resume_when_ready,
+    stack_cpu,
     start_round,
     unit_runs,
 )
@@ -133,10 +135,11 @@ def once(units: int, timeout: float) -> tuple[list[float], list[float], int, int
     home = Path(tempfile.mkdtemp(prefix="bench-gates-"))
     server_log = home / "logs" / "server.log"
     print(f"默认配置（与 up 相同）：数据目录 {home}")
-    with stack_with_bare_flows(home):
+    with stack_with_bare_flows(home) as stack:
         from tasks.ops.launch import started
 
         name = f"审批基准-{uuid.uuid4().hex[:6]}"
+        cpu0 = stack_cpu(stack)
         t0 = time.monotonic()
         first = start_round(name, teams(units))
         lat, final = measure([first], lambda: unit_runs([name]), ours=True, expected=1 + units, timeout=timeout)
@@ -153,6 +156,7 @@ def once(units: int, timeout: float) -> tuple[list[float], list[float], int, int
             archived = sum(1 for i in s.exec(select(Inspection).where(Inspection.round_id == rnd.id)) if i.stage == Stage.ARCHIVED)
         print(f"本系统：{units}个单位，{len(lat)}次计时，用时{seconds:.1f}秒，已归档{archived}个，结束的运行{final}个")
 
+        cpu1 = stack_cpu(stack)
         bare_first = started("基准轮次/基准轮次", timeout=0, parameters={
             "units": units, "tasks": 3, "gates": 3, "tag": uuid.uuid4().hex[:8]})
 
@@ -161,6 +165,10 @@ def once(units: int, timeout: float) -> tuple[list[float], list[float], int, int
             return list(fr.state.result(raise_on_failure=False) or []) if fr and fr.state and fr.state.is_completed() else []
 
         bare_lat, _ = measure([bare_first], bare_children, ours=False, expected=1 + units, timeout=timeout)
+        cpu2 = stack_cpu(stack)
+        for label, used, n in (("本系统", cpu_used(cpu0, cpu1), len(lat)), ("空流程", cpu_used(cpu1, cpu2), len(bare_lat))):
+            parts = "，".join(f"{k} {v:.1f}" for k, v in used.items())
+            print(f"{label}各进程CPU秒：{parts}；合计 {sum(used.values()):.1f}，每次计时 {sum(used.values()) / max(1, n):.2f}")
         bare_ids = [bare_first, *bare_children()]
         locks = sum(1 for line in server_log.read_text(encoding="utf-8", errors="replace").splitlines() if LOCK_LINE.search(line))
         crashed = crashed_runs(ours_ids + bare_ids)

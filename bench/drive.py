@@ -164,3 +164,51 @@ def task_run_count(flow_run_ids: list[str]) -> int:
 
 def dump(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+def stack_cpu(stack: Any) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each of the stack's processes with everything
+    under it — finished children included (a process's reaped children count in its own figures):
+    the server, the worker, each warm launcher (every flow run is its child), the relay, the
+    gateway, and Prefect's private PostgreSQL (postmaster with its backends). Linux /proc only."""
+    clk = os.sysconf("SC_CLK_TCK")
+    table: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        table[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]) / clk)
+    roots: dict[int, str] = {proc.pid: name for name, proc in stack.procs.items()}
+    if stack.private_pg is not None:
+        try:
+            roots[int((stack.private_pg.data / "postmaster.pid").read_text().split()[0])] = "prefect-pg"
+        except (OSError, ValueError, IndexError):
+            pass
+
+    def owner(pid: int) -> str | None:
+        for _ in range(50):
+            if pid in roots:
+                return roots[pid]
+            if pid not in table:
+                return None
+            pid = table[pid][0]
+        return None
+
+    out: dict[str, float] = {}
+    for pid, (_ppid, cpu) in table.items():
+        name = owner(pid)
+        if name is not None:
+            key = "launcher" if name.endswith("-launcher") else "worker" if name.startswith("worker") else name
+            out[key] = out.get(key, 0.0) + cpu
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)  # the driver itself: answers, polling
+    out["bench"] = me.ru_utime + me.ru_stime
+    return out
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: round(after.get(k, 0.0) - before.get(k, 0.0), 1) for k in sorted(set(before) | set(after))}
