@@ -102,7 +102,8 @@ WARM_MODULES = (
     "encodings.idna",
 )
 # Environment variables that settings are read from: a child re-reads settings only when one of
-# them differs from the launcher's (the worker adds only run-specific PREFECT__ variables).
+# them differs from what the worker gives every run (Launcher.settings); besides, the worker adds
+# only run-specific PREFECT__ variables.
 SETTINGS_PREFIXES = ("PREFECT_", "XUNCHA_")
 NOT_SETTINGS = ("PREFECT__", "XUNCHA_LAUNCHER_SOCKET")
 
@@ -302,8 +303,7 @@ class Launcher:
         self.kill(child)
 
     def kill(self, child: Child) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.pid, signal.SIGKILL)
+        signal_child(child.pid, signal.SIGKILL)
 
     def reap(self) -> None:
         while self.children:
@@ -335,8 +335,19 @@ class Launcher:
             return
         self.terminated = True
         for child in self.children.values():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(child.pid, signal.SIGKILL if late else signal.SIGTERM)
+            signal_child(child.pid, signal.SIGKILL if late else signal.SIGTERM)
+
+
+def signal_child(pid: int, sig: int) -> None:
+    """The child's process group (it is its session's leader), or the child alone in the moment
+    after the fork before it has made its session."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+    except PermissionError:
+        pass
 
 
 @dataclass
