@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,22 +48,36 @@ def alive(pid: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    home = tmp_path_factory.mktemp("launch")
-    sock = home / "s" / "w.sock"
+@contextmanager
+def running_launcher(sock: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A launcher on `sock` that runs tests/support/launched.py, its log beside the socket's folder;
+    stopped (SIGTERM, else SIGKILL) on the way out if the test has not stopped it."""
     env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "deployments.ops.launcher", "--socket", str(sock),
-                             "--module", "tests.support.launched"], cwd=PROJECT_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    sock.parent.parent.mkdir(parents=True, exist_ok=True)
+    log = sock.parent.parent / "launcher.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "deployments.ops.launcher", "--socket", str(sock),
+                                 "--module", "tests.support.launched"], cwd=PROJECT_ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until(lambda: sock.exists() or proc.poll() is not None, timeout=120)
-        assert sock.exists(), proc.stdout.read().decode() if proc.stdout else ""
-        yield proc, sock
+        assert sock.exists(), log.read_text(errors="replace")
+        yield proc
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    sock = tmp_path_factory.mktemp("launch") / "s" / "w.sock"
+    with running_launcher(sock) as proc:
+        yield proc, sock
 
 
 def run_client(sock: Path, out: Path, mode: str, **env: str) -> subprocess.Popen[str]:
@@ -134,12 +149,7 @@ def test_without_a_launcher_the_client_starts_the_engine_itself(tmp_path: Path) 
 
 def test_stopping_the_launcher_stops_its_runs(tmp_path: Path) -> None:
     sock = tmp_path / "s" / "w.sock"
-    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "deployments.ops.launcher", "--socket", str(sock),
-                             "--module", "tests.support.launched"], cwd=PROJECT_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_until(lambda: sock.exists() or proc.poll() is not None, timeout=120)
+    with running_launcher(sock) as proc:
         out = tmp_path / "r.json"
         client = run_client(sock, out, "term")
         wait_until(lambda: report(out).get("ready"))
@@ -147,6 +157,3 @@ def test_stopping_the_launcher_stops_its_runs(tmp_path: Path) -> None:
         client.wait(timeout=30)
         assert client.returncode == 7 and report(out).get("term") is True
         assert proc.wait(timeout=30) == 0 and not sock.exists()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
