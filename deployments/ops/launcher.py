@@ -362,9 +362,9 @@ class ChildJob:
 
     def run(self) -> NoReturn:
         os.setsid()
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
+        # The handlers a Python process starts with (SIGPIPE stays ignored, as Python sets it).
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as Python sets it at start
         signal.signal(signal.SIGINT, signal.default_int_handler)
         for target, fd in enumerate(self.fds):
             if fd != target:
