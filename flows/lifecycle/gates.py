@@ -15,13 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from prefect.context import FlowRunContext
 from prefect.flow_runs import suspend_flow_run
 from pydantic import BaseModel, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from models.enums import Gate
 from models.forms import CommonGroupIn, GateForm, WaitNotice
-from tasks.lifecycle.answers import AnswerCheck, AnswerFields, CheckOn, answer_problem
+from models.handoffs import GateAsked
+from tasks.lifecycle.answers import AnswerCheck, AnswerFields, CheckOn, GateRef, answer_problem
 from tasks.lifecycle.prefect import gate_key_prefix, open_gate_task, settle_answer_task
 
 F = TypeVar("F", bound=GateForm)
@@ -74,24 +76,39 @@ def _fields(answer: GateForm) -> AnswerFields:
         groups=tuple(CommonGroupIn.model_validate(g.model_dump()) for g in groups))
 
 
+def _answered_before(key: str) -> bool:
+    """This asking fired before this process started (the run was resumed past it): Prefect hands
+    back its stored answer, so the gate need not be opened, nor its form's text read, again."""
+    ctx = FlowRunContext.get()
+    keys = ctx.flow_run.empirical_policy.pause_keys if ctx is not None and ctx.flow_run is not None else None
+    return key in (keys or set())
+
+
 def await_gate(
     form: type[F], *, gate: Gate, round_id: int | None, inspection_id: int | None, attempt: int, description: str = "",
     validate: InTask | None = None, initial: dict[str, Any] | None = None, term_id: int | None = None,
 ) -> F:
     """Ask once per (gate, attempt); an invalid answer is refused, audited and asked again.
     Without `description` the form says what gate_summary reads for the gate. Every answer is
-    settled in one task (settle_answer_task), the gate's own check (`validate`) included."""
-    approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id, not description)
-    description = description or approval.text
-    if approval.decided and validate is None:
-        # Decided in an earlier run of this flow (e.g. a crashed run that was started again). A
-        # gate with a check of its own asks again: its answer's other fields are not stored.
-        return form(decision=approval.decision, approver=approval.approver, comment=approval.comment, code="")
+    settled in one task (settle_answer_task), the gate's own check (`validate`) included. A run
+    resumed with its answer goes straight to settling it (the gate was opened before it waited)."""
+    ref = GateRef(gate=gate, attempt=attempt, round_id=round_id, inspection_id=inspection_id, term_id=term_id)
+    prefix = f"{gate_key_prefix(gate)}{inspection_id or term_id or 0}-{attempt}-"  # keys [a-z0-9-] only
+    approval: GateAsked | None = None
+    if not _answered_before(f"{prefix}0"):
+        approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id, not description)
+        if approval.decided and validate is None:
+            # Decided in an earlier run of this flow (e.g. a crashed run that was started again). A
+            # gate with a check of its own asks again: its answer's other fields are not stored.
+            return form(decision=approval.decision, approver=approval.approver, comment=approval.comment, code="")
     error, try_no = "", 0
     while True:
+        key = f"{prefix}{try_no}"
+        if approval is None and not _answered_before(key):
+            approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id, not description)  # asked anew
+        text = description or (approval.text if approval is not None else "")
         # A refusal is said first, where the person filling the form looks.
-        text = description if not error else f"> **上次提交未被接受：{error}。请改正后重新提交。**\n\n{description}"
-        key = f"{gate_key_prefix(gate)}{inspection_id or term_id or 0}-{attempt}-{try_no}"  # [a-z0-9-] only
+        text = text if not error else f"> **上次提交未被接受：{error}。请改正后重新提交。**\n\n{text}"
         try:
             answer = suspend_flow_run(wait_for_input=prefilled(form, text, initial), key=key)
         except ValidationError:
@@ -100,7 +117,7 @@ def await_gate(
             error, try_no = "", try_no + 1
             continue
         assert answer is not None
-        settled = settle_answer_task(approval.id, key, try_no, _fields(answer),
+        settled = settle_answer_task(ref, key, try_no, _fields(answer),
                                      validate.check if validate else AnswerCheck.NONE,
                                      validate.on if validate else CheckOn())
         answer.approver, error = settled.approver or answer.approver, settled.error  # the receipt's person

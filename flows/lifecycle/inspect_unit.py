@@ -85,9 +85,10 @@ def inspect_unit(inspection_id: int) -> str:
         if step.once and step.work is not None:
             done.add(step.work)
         n = state.search_count
+        moved: InspectionState | None = None  # a stage task's state after its work (read there, not again)
         match step.work:
             case Work.STATIONING:
-                stationing_task(inspection_id)
+                moved = stationing_task(inspection_id)
             case Work.REPORTING:
                 # An indicator not examined or a method not used needs a reason (#27); asked once per
                 # search, the gate's attempt is the search count the check keeps the reason under.
@@ -95,12 +96,12 @@ def inspect_unit(inspection_id: int) -> str:
                     StationingDone, gate=Gate.STATIONING_DONE, round_id=state.round_id, inspection_id=inspection_id,
                     attempt=n, validate=InTask(AnswerCheck.COVERAGE),
                 )
-                reporting_task(inspection_id, n, answer.approver, answer.comment)
+                moved = reporting_task(inspection_id, n, answer.approver, answer.comment)
             case Work.REPORT_REVIEW:
                 review = await_gate(
                     ReportReview, gate=Gate.REPORT, round_id=state.round_id, inspection_id=inspection_id, attempt=n,
                 )
-                review_task(inspection_id, n, review.approved, review.comment)
+                moved = review_task(inspection_id, n, review.approved, review.comment)
             case Work.COMMON_GROUPING:
                 # Past 报告审议: the unit that saw the round's last report approved starts its
                 # common-problem grouping (checked on every pass, as late common findings register another).
@@ -109,7 +110,7 @@ def inspect_unit(inspection_id: int) -> str:
                     log.warning("%s：共性问题归类暂未启动（投递进程将补启动）：%s", state.label, grouping.message)
                 continue
             case Work.FEEDBACK:
-                feedback_task(inspection_id)
+                moved = feedback_task(inspection_id)
             case Work.CLUE_TRANSFER:
                 approved = True
                 if step.gate is not None:
@@ -118,9 +119,9 @@ def inspect_unit(inspection_id: int) -> str:
                         inspection_id=inspection_id, attempt=1,
                     )
                     approved = clues.approved
-                clue_transfer_task(inspection_id, approved)
+                moved = clue_transfer_task(inspection_id, approved)
             case Work.RECTIFICATION:
-                rectification_task(inspection_id)
+                moved = rectification_task(inspection_id)
             case Work.PLAN:
                 plan_step = plan_step_task(inspection_id)
                 if step.kind is StepKind.WAIT_FOR_PLAN:
@@ -133,7 +134,7 @@ def inspect_unit(inspection_id: int) -> str:
                         RectPlanReview, gate=Gate.RECT_PLAN, round_id=state.round_id, inspection_id=inspection_id,
                         attempt=plan_attempt,
                     )
-                    review_plan_task(inspection_id, plan_attempt, plan.approved, plan.comment)
+                    moved = review_plan_task(inspection_id, plan_attempt, plan.approved, plan.comment)
                     plan_attempt += 1
             case Work.CLOSE_OUT if step.kind is StepKind.WAIT_FOR_CLOSE_OUT:
                 # Nothing to decide until the unit reports items done (报送整改进展), which wakes this run.
@@ -147,11 +148,10 @@ def inspect_unit(inspection_id: int) -> str:
                     # Leaving rectification archives the unit: its common findings must be led first.
                     validate=InTask(AnswerCheck.CLOSE_OUT),
                 )
-                close_out_task(inspection_id, close_attempt, close.approved, close.comment)
+                moved = close_out_task(inspection_id, close_attempt, close.approved, close.comment)
                 close_attempt += 1
             case Work.ARCHIVING:
-                archiving_task(inspection_id)
-                state = read_inspection(inspection_id)
+                state = archiving_task(inspection_id)
                 # The unit's figures at archiving, counts only (tasks/records/statistics.py has the definitions).
                 create_table_artifact(key=f"unit-figures-{inspection_id}", table=unit_figures_task(inspection_id).records(),
                                       description=f"{state.label}：巡察工作统计（归档时）")
@@ -159,7 +159,7 @@ def inspect_unit(inspection_id: int) -> str:
                 continue
             case None:
                 raise AssertionError(f"no work for {step}")  # only DONE has none, and the loop ends there
-        before, state = state.stage, read_inspection(inspection_id)
+        before, state = state.stage, moved or read_inspection(inspection_id)  # after a wait: read afresh
         if step.kind is StepKind.RUN and step.leads_to and state.stage is before:
             break  # a stage task that did not move the stage (cannot happen): end the pass, as before
     publish_round_units_task(state.round_id)

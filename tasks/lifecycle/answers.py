@@ -49,6 +49,18 @@ class CheckOn:
 
 
 @dataclass(frozen=True)
+class GateRef:
+    """Which asking an answer is for: a gate's attempt in a round, an inspection or a term plan
+    (the approval row open_gate made for it)."""
+
+    gate: Gate
+    attempt: int
+    round_id: int | None = None
+    inspection_id: int | None = None
+    term_id: int | None = None
+
+
+@dataclass(frozen=True)
 class AnswerFields:
     """What the form said: the decision, the name and code typed, the comment, and the fields a
     gate's own check reads. No confidential material: gate forms carry none."""

@@ -8,7 +8,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from models.clock import now
 from models.db import session_scope
@@ -20,7 +20,14 @@ from models.settings import get_settings
 from models.tables import Inspection, InspectionRound, Unit
 from models.transitions import InspectionState
 from tasks.lifecycle import approvals, gate_summary, stages
-from tasks.lifecycle.answers import AnswerCheck, AnswerFields, CheckOn, Settled, settle_answer
+from tasks.lifecycle.answers import (
+    AnswerCheck,
+    AnswerFields,
+    CheckOn,
+    GateRef,
+    Settled,
+    settle_answer,
+)
 from tasks.lifecycle.rounds import create_round, settle_plan, teams_markdown
 from tasks.ops.forms import refresh_quietly
 from tasks.ops.launch import UNIT_DEPLOYMENT, start_once
@@ -39,6 +46,11 @@ def retry_unless_domain_error(task: Any, task_run: Any, state: Any) -> bool:
     return True
 
 
+# A stage task returns the inspection's state read after its work, in its transaction, so the flow
+# does not read it again. The result is cached per flow run and inputs (Prefect's default policy):
+# a run resumed from the top that calls a stage task again with the same inputs (a decided gate's
+# attempt replayed, flows/lifecycle/inspect_unit.py) gets the state of that moment, which replays
+# the pass as it went; the next wait or gate reads the database afresh.
 STAGE: dict[str, Any] = dict(retries=3, retry_delay_seconds=[2, 5, 15], retry_jitter_factor=0.2,
              retry_condition_fn=retry_unless_domain_error, persist_result=True)
 READ: dict[str, Any] = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 3, 10], persist_result=True)
@@ -91,73 +103,87 @@ def settle_plan_task(round_id: int, approved: bool) -> str:
 
 
 @task(name="集中巡察", **STAGE)
-def stationing_task(inspection_id: int) -> str:
+def stationing_task(inspection_id: int) -> InspectionState:
     with session_scope() as s:
-        return stages.start_stationing(session=s, inspection_id=inspection_id, **_ctx()).value
+        stages.start_stationing(session=s, inspection_id=inspection_id, **_ctx())
+        return inspection_state(s, inspection_id)
 
 
 @task(name="报告巡察", **STAGE)
-def reporting_task(inspection_id: int, search_count: int, by: str, summary: str) -> str:
+def reporting_task(inspection_id: int, search_count: int, by: str, summary: str) -> InspectionState:
     with session_scope() as s:
-        return stages.conclude_stationing(session=s, inspection_id=inspection_id, search_count=search_count,
-                                          by=by, summary=summary, **_ctx()).value
+        stages.conclude_stationing(session=s, inspection_id=inspection_id, search_count=search_count,
+                                   by=by, summary=summary, **_ctx())
+        return inspection_state(s, inspection_id)
 
 
 @task(name="报告审议结果", **STAGE)
-def review_task(inspection_id: int, search_count: int, approved: bool, comment: str) -> str:
+def review_task(inspection_id: int, search_count: int, approved: bool, comment: str) -> InspectionState:
     with session_scope() as s:
-        return stages.review_report(session=s, inspection_id=inspection_id, search_count=search_count,
-                                    approved=approved, comment=comment, **_ctx()).value
+        stages.review_report(session=s, inspection_id=inspection_id, search_count=search_count,
+                             approved=approved, comment=comment, **_ctx())
+        return inspection_state(s, inspection_id)
 
 
 @task(name="巡察反馈", **STAGE)
-def feedback_task(inspection_id: int) -> str:
+def feedback_task(inspection_id: int) -> InspectionState:
     with session_scope() as s:
-        return stages.issue_feedback(session=s, inspection_id=inspection_id, **_ctx()).value
+        stages.issue_feedback(session=s, inspection_id=inspection_id, **_ctx())
+        return inspection_state(s, inspection_id)
 
 
 @task(name="线索移交", **STAGE)
-def clue_transfer_task(inspection_id: int, approved: bool) -> str:
+def clue_transfer_task(inspection_id: int, approved: bool) -> InspectionState:
     with session_scope() as s:
-        return stages.transfer_clues(session=s, inspection_id=inspection_id, approved=approved, **_ctx()).value
+        stages.transfer_clues(session=s, inspection_id=inspection_id, approved=approved, **_ctx())
+        return inspection_state(s, inspection_id)
 
 
 @task(name="督促整改", **STAGE)
-def rectification_task(inspection_id: int) -> int:
+def rectification_task(inspection_id: int) -> InspectionState:
     with session_scope() as s:
-        return stages.start_rectification(session=s, inspection_id=inspection_id, **_ctx())
+        stages.start_rectification(session=s, inspection_id=inspection_id, **_ctx())
+        return inspection_state(s, inspection_id)
 
 
 @task(name="整改销号", **STAGE)
-def close_out_task(inspection_id: int, attempt: int, approved: bool, comment: str) -> str:
+def close_out_task(inspection_id: int, attempt: int, approved: bool, comment: str) -> InspectionState:
     with session_scope() as s:
-        return stages.close_out(session=s, inspection_id=inspection_id, attempt=attempt, approved=approved,
-                                comment=comment, **_ctx()).value
+        stages.close_out(session=s, inspection_id=inspection_id, attempt=attempt, approved=approved,
+                        comment=comment, **_ctx())
+        return inspection_state(s, inspection_id)
 
 
 @task(name="立卷归档", **STAGE)
-def archiving_task(inspection_id: int) -> str:
+def archiving_task(inspection_id: int) -> InspectionState:
     with session_scope() as s:
-        return stages.archive(session=s, inspection_id=inspection_id, **_ctx())
+        stages.archive(session=s, inspection_id=inspection_id, **_ctx())
+        return inspection_state(s, inspection_id)
+
+
+def inspection_state(session: Session, inspection_id: int) -> InspectionState:
+    """The inspection as the unit flow needs it, read in the caller's transaction (a stage task
+    reads it after its work, so the flow need not read it again)."""
+    insp = session.get(Inspection, inspection_id)
+    if insp is None:
+        raise DomainError(f"巡察任务不存在：{inspection_id}")
+    unit = session.get(Unit, insp.unit_id)
+    rnd = session.get(InspectionRound, insp.round_id)
+    assert unit and rnd
+    return InspectionState(
+        round_id=insp.round_id, stage=Stage(insp.stage), search_count=insp.search_count,
+        label=f"{rnd.name}·{unit.name}", pending_clues=stages.pending_clue_count(session=session, inspection_id=inspection_id),
+        findings=len(stages.Ctx(session, get_settings(), inspection_id).findings()),
+        open_items=len(stages.open_items(session=session, inspection_id=inspection_id)),
+        plan_submitted=insp.plan_submitted_at is not None, plan_approved=insp.plan_approved_at is not None,
+        items_to_close=items_to_close(session=session, inspection_id=inspection_id),
+    )
 
 
 @task(name="读取巡察状态", **READ)
 def read_inspection(inspection_id: int) -> InspectionState:
     with session_scope(read_only=True) as s:
-        insp = s.get(Inspection, inspection_id)
-        if insp is None:
-            raise DomainError(f"巡察任务不存在：{inspection_id}")
-        unit = s.get(Unit, insp.unit_id)
-        rnd = s.get(InspectionRound, insp.round_id)
-        assert unit and rnd
-        return InspectionState(
-            round_id=insp.round_id, stage=Stage(insp.stage), search_count=insp.search_count,
-            label=f"{rnd.name}·{unit.name}", pending_clues=stages.pending_clue_count(session=s, inspection_id=inspection_id),
-            findings=len(stages.Ctx(s, get_settings(), inspection_id).findings()),
-            open_items=len(stages.open_items(session=s, inspection_id=inspection_id)),
-            plan_submitted=insp.plan_submitted_at is not None, plan_approved=insp.plan_approved_at is not None,
-            items_to_close=items_to_close(session=s, inspection_id=inspection_id),
-        )
+        return inspection_state(s, inspection_id)
 
 
 @task(name="读取审批事项", **READ)
@@ -248,12 +274,17 @@ def open_gate_task(round_id: int | None, inspection_id: int | None, gate: Gate, 
 
 
 @task(name="办理审批", **STAGE)  # cached per (approval, asking, try): a re-run does not count a wrong code twice
-def settle_answer_task(approval_id: int, pause_key: str, try_no: int, answer: AnswerFields,
+def settle_answer_task(ref: GateRef, pause_key: str, try_no: int, answer: AnswerFields,
                        check: AnswerCheck = AnswerCheck.NONE, on: CheckOn = CheckOn()) -> Settled:
     """One answer in one transaction: receipt or code, approver, the gate's own check, then the
-    decision or the refusal, each with its audit row (tasks/lifecycle/answers.py)."""
+    decision or the refusal, each with its audit row (tasks/lifecycle/answers.py). The approval
+    is found here: a run resumed with its answer does not open the gate again first."""
     with session_scope() as s:
-        settled = settle_answer(session=s, settings=get_settings(), approval_id=approval_id,
+        approval = approvals.asked_gate(session=s, round_id=ref.round_id, inspection_id=ref.inspection_id,
+                                        gate=ref.gate, attempt=ref.attempt, term_id=ref.term_id)
+        if approval is None or approval.id is None:
+            raise DomainError(f"审批记录不存在：{ref.gate.value}（第{ref.attempt}次）")
+        settled = settle_answer(session=s, settings=get_settings(), approval_id=approval.id,
                                 flow_run_id=str(flow_run.get_id()), pause_key=pause_key, try_no=try_no,
                                 answer=answer, check=check, now=now(), on=on)
     if settled.error:

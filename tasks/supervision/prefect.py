@@ -29,7 +29,14 @@ from models.handoffs import (
 )
 from models.settings import get_settings
 from models.tables import Finding, Inspection, InspectionRound, Unit
-from tasks.lifecycle.prefect import READ, STAGE, retry_unless_domain_error, run_link
+from models.transitions import InspectionState
+from tasks.lifecycle.prefect import (
+    READ,
+    STAGE,
+    inspection_state,
+    retry_unless_domain_error,
+    run_link,
+)
 from tasks.ops.launch import start_look_back
 
 # The task bodies keep the names they were written with in tasks/lifecycle/prefect.py, for their cache keys.
@@ -159,12 +166,14 @@ def plan_step_task(inspection_id: int) -> PlanStep:
 
 
 @task(name="整改方案审核结果", **STAGE)
-def review_plan_task(inspection_id: int, attempt: int, approved: bool, comment: str) -> bool:
+def review_plan_task(inspection_id: int, attempt: int, approved: bool, comment: str) -> InspectionState:
+    """The review, and the unit's state after it (tasks/lifecycle/prefect.py STAGE)."""
     from tasks.supervision.rectification import review_plan
 
     with session_scope() as s:
-        return review_plan(session=s, settings=get_settings(), inspection_id=inspection_id, approved=approved,
-                           attempt=attempt, comment=comment, now=now(), link=_link())
+        review_plan(session=s, settings=get_settings(), inspection_id=inspection_id, approved=approved,
+                    attempt=attempt, comment=comment, now=now(), link=_link())
+        return inspection_state(s, inspection_id)
 
 
 @task(name="启动共性问题归类", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15],

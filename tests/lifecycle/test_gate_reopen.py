@@ -50,3 +50,31 @@ def test_a_refused_answer_reopens_with_what_was_entered(monkeypatch: pytest.Monk
     # Each answer settled in the one task, the grouping's check in it, the rows entered passed on.
     assert settled == [("common-0-1-0", 0, AnswerCheck.COMMON, ["郑文斌"]), ("common-0-1-1", 1, AnswerCheck.COMMON, ["郑文斌"])]
     assert answer.approver == "巡察办张主任"
+
+
+@pytest.mark.parametrize(("spent", "opened_times"), [(set(), 1), ({"report-5-1-0"}, 0)], ids=["asked-anew", "resumed"])
+def test_a_run_resumed_with_its_answer_does_not_open_the_gate_again(
+        monkeypatch: pytest.MonkeyPatch, spent: set[str], opened_times: int) -> None:
+    """Resumed past its pause (Prefect keeps the spent pause keys on the run), the run settles the
+    stored answer straight away: no second 发起审批 task, no re-read of the form's text (#24: one
+    answer, one step). The one-step task finds the approval by the gate's reference itself."""
+    from models.forms import ReportReview
+
+    opened: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(gates, "open_gate_task",
+                        lambda *a: (opened.append(a), SimpleNamespace(id=9, decided=False, text="## 报告"))[1])
+    keys: list[str] = []
+
+    def suspend(*, wait_for_input: Any, key: str) -> Any:
+        keys.append(key)
+        return ReportReview(decision="通过", approver="王书记", code="", comment="")
+
+    monkeypatch.setattr(gates, "suspend_flow_run", suspend)
+    settled: list[tuple[Any, str]] = []
+    monkeypatch.setattr(gates, "settle_answer_task", lambda ref, key, *a: (settled.append((ref, key)),
+                                                                            Settled(approver="王书记", error="", label=""))[1])
+    run = SimpleNamespace(flow_run=SimpleNamespace(empirical_policy=SimpleNamespace(pause_keys=spent)))
+    monkeypatch.setattr(gates, "FlowRunContext", SimpleNamespace(get=lambda: run))
+    answer = gates.await_gate(ReportReview, gate=Gate.REPORT, round_id=1, inspection_id=5, attempt=1)
+    assert answer.approved and len(opened) == opened_times and keys == ["report-5-1-0"]
+    assert settled == [(gates.GateRef(gate=Gate.REPORT, attempt=1, round_id=1, inspection_id=5), "report-5-1-0")]

@@ -23,29 +23,40 @@ class Script:
                  **fields: Any) -> None:
         self.d: dict[str, Any] = {"stage": stage, "search_count": 1, "pending_clues": 1, "findings": 2,
                                   "open_items": 2, "plan_submitted": False, "plan_approved": False} | fields
-        self.answers, self.log = answers, list[tuple[Any, ...]]()
+        self.answers, self.log, self.reads = answers, list[tuple[Any, ...]](), 0
         d, log = self.d, self.log
 
+        def now() -> InspectionState:
+            return InspectionState(round_id=7, label="第一轮·甲单位", **d)
+
+        def read(_: int) -> InspectionState:
+            self.reads += 1
+            return now()
+
         def moving(name: str, to: Stage | None = None, **changes: Any) -> Any:
-            def task(*args: Any) -> None:
+            def task(*args: Any) -> InspectionState:
                 log.append((name, *args[1:]))
                 d.update(changes)
                 if to is not None:
                     d["stage"] = to
+                return now()  # a stage task returns the state after its work, as the real ones do
             return task
 
-        def review(_: int, n: int, approved: bool, comment: str) -> None:
+        def review(_: int, n: int, approved: bool, comment: str) -> InspectionState:
             log.append(("review", n, approved))
             d.update(stage=Stage.FEEDBACK) if approved else d.update(stage=Stage.STATIONING, search_count=n + 1)
+            return now()
 
-        def review_plan(_: int, attempt: int, approved: bool, comment: str) -> None:
+        def review_plan(_: int, attempt: int, approved: bool, comment: str) -> InspectionState:
             log.append(("review plan", attempt, approved))
             d.update(plan_approved=True) if approved else d.update(plan_submitted=False)
+            return now()
 
-        def close_out(_: int, attempt: int, approved: bool, comment: str) -> None:
+        def close_out(_: int, attempt: int, approved: bool, comment: str) -> InspectionState:
             log.append(("close out", attempt, approved))
             # Approved: closed and archived; refused: the items wait to be reported done again.
             d.update(stage=Stage.ARCHIVING, open_items=0) if approved else d.update(items_to_close=0)
+            return now()
 
         def gate(form: Any, *, gate: Gate, attempt: int, validate: Any = None, **_: Any) -> Any:
             queue = self.answers.get(gate, [])
@@ -60,7 +71,7 @@ class Script:
                 d["plan_submitted"] = True  # the unit submits its plan
 
         replaced: dict[str, Any] = {
-            "read_inspection": lambda _: InspectionState(round_id=7, label="第一轮·甲单位", **d),
+            "read_inspection": read,
             "stationing_task": moving("stationing", Stage.STATIONING),
             "reporting_task": moving("reporting", Stage.REPORTING),
             "review_task": review,
@@ -102,6 +113,9 @@ def test_a_unit_from_preparation_to_archived(monkeypatch: pytest.MonkeyPatch) ->
         ("wait", "awaiting-closeout-5-2"), ("gate", Gate.CLOSE_OUT, 2), ("close out", 2, True),
         ("archiving",), ("figures",),
     ]
+    # The state is read once at the start and once after each wait; each stage task hands back the
+    # state after its work, so no read follows it (#24: one read per pass).
+    assert script.reads == 1 + sum(1 for entry in script.log if entry[0] == "wait")
 
 
 @pytest.mark.parametrize(("stage", "fields", "expected"), [
