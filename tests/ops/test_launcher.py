@@ -48,15 +48,22 @@ def alive(pid: int) -> bool:
         return False
 
 
+# The launcher as a process with a thread of its own started before it warms up (forking then is
+# unsafe: the launcher must refuse, and the client start the engine itself).
+THREADED = ("import sys, threading, time; threading.Thread(target=time.sleep, args=(3600,), daemon=True,"
+            " name='先起的线程').start(); from deployments.ops.launcher import main; sys.exit(main())")
+
+
 @contextmanager
-def running_launcher(sock: Path) -> Iterator[subprocess.Popen[bytes]]:
+def running_launcher(sock: Path, *, threaded: bool = False) -> Iterator[subprocess.Popen[bytes]]:
     """A launcher on `sock` that runs tests/support/launched.py, its log beside the socket's folder;
     stopped (SIGTERM, else SIGKILL) on the way out if the test has not stopped it."""
     env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
     sock.parent.parent.mkdir(parents=True, exist_ok=True)
     log = sock.parent.parent / "launcher.log"
+    start = ["-c", THREADED] if threaded else ["-m", "deployments.ops.launcher"]
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "deployments.ops.launcher", "--socket", str(sock),
+        proc = subprocess.Popen([sys.executable, *start, "--socket", str(sock),
                                  "--module", "tests.support.launched"], cwd=PROJECT_ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -145,6 +152,20 @@ def test_without_a_launcher_the_client_starts_the_engine_itself(tmp_path: Path) 
     done = subprocess.run(COMMAND, env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=120, stdin=subprocess.DEVNULL)
     assert done.returncode == 1 and "Invalid flow run id" in done.stderr + done.stdout  # prefect.engine's own check
+
+
+def test_a_launcher_with_threads_refuses_to_fork_and_the_client_starts_the_engine_itself(tmp_path: Path) -> None:
+    """A thread alive when the launcher would fork may hold a lock the child then never gets back:
+    the launcher refuses every request (and says why in its log) and the runs start as usual."""
+    sock = tmp_path / "s" / "w.sock"
+    with running_launcher(sock, threaded=True):
+        env = dict(os.environ, XUNCHA_LAUNCHER_SOCKET=str(sock), PREFECT__FLOW_RUN_ID="不是编号",
+                   PREFECT_API_URL="http://127.0.0.1:9/api", PYTHONPATH=str(PROJECT_ROOT), **COMMAND_ENV)
+        done = subprocess.run(COMMAND, env=env, cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 1 and "Invalid flow run id" in done.stderr + done.stdout  # prefect.engine, not launched.py
+    log = (tmp_path / "launcher.log").read_text(encoding="utf-8")
+    assert "预先加载后有多个线程（MainThread, 先起的线程），不能安全地派生进程" in log
 
 
 def test_stopping_the_launcher_stops_its_runs(tmp_path: Path) -> None:
