@@ -18,7 +18,12 @@ from uuid import UUID
 import pytest
 from openpyxl import load_workbook
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterId,
+)
 from prefect.deployments import run_deployment
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -554,6 +559,15 @@ def test_round_of_three_units_through_all_seven_stages(stack: Any, inbox: Any, o
         fr = wait_for(run_of(ref) or "", final=True)
         assert fr.state is not None and fr.state.is_completed(), f"{unit}: {fr.state}"
     assert read(common() or "").name == f"共性问题归类·{name}·第1次"
+    # One answer, one step (#24): a run resumed with its answer settles it without opening the
+    # gate again, so each unit run opened each of its askings once, not once more per resume.
+    with get_client(sync_client=True) as client:
+        for unit in ("城东街道", "区财政局", "区交通投资集团"):
+            task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_of(runs[unit]))])),
+                                              limit=200)
+            opened = sum(1 for t in task_runs if t.name.startswith("发起审批"))
+            asked = [key for key in seen[unit] if not key.startswith("awaiting-")]
+            assert opened == len(asked), (unit, opened, asked)
 
     final_table = units_artifact(name)  # read before the session below takes the database
     # Prefect counts the talks, never names anyone or says what was said.
