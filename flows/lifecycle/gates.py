@@ -95,17 +95,15 @@ def await_gate(
     ref = GateRef(gate=gate, attempt=attempt, round_id=round_id, inspection_id=inspection_id, term_id=term_id)
     prefix = f"{gate_key_prefix(gate)}{inspection_id or term_id or 0}-{attempt}-"  # keys [a-z0-9-] only
     approval: GateAsked | None = None
-    if not _answered_before(f"{prefix}0"):
-        approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id, not description)
-        if approval.decided and validate is None:
-            # Decided in an earlier run of this flow (e.g. a crashed run that was started again). A
-            # gate with a check of its own asks again: its answer's other fields are not stored.
-            return form(decision=approval.decision, approver=approval.approver, comment=approval.comment, code="")
     error, try_no = "", 0
     while True:
         key = f"{prefix}{try_no}"
-        if approval is None and not _answered_before(key):
-            approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id, not description)  # asked anew
+        if approval is None and not _answered_before(key):  # asked now: open the gate, read its text
+            approval = open_gate_task(round_id, inspection_id, gate, attempt, term_id, not description)
+            if approval.decided and validate is None:
+                # Decided in an earlier run of this flow (e.g. a crashed run that was started again). A
+                # gate with a check of its own asks again: its answer's other fields are not stored.
+                return form(decision=approval.decision, approver=approval.approver, comment=approval.comment, code="")
         text = description or (approval.text if approval is not None else "")
         # A refusal is said first, where the person filling the form looks.
         text = text if not error else f"> **上次提交未被接受：{error}。请改正后重新提交。**\n\n{text}"

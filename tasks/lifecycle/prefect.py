@@ -3,16 +3,17 @@ nothing confidential reaches Prefect's parameters, results or logs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from models.clock import now
 from models.db import session_scope
-from models.enums import ApprovalStatus, Gate, Stage
+from models.enums import ApprovalStatus, Gate
 from models.errors import DomainError
 from models.forms import RoundParams
 from models.handoffs import GateAsked
@@ -32,7 +33,6 @@ from tasks.lifecycle.rounds import create_round, settle_plan, teams_markdown
 from tasks.ops.forms import refresh_quietly
 from tasks.ops.launch import UNIT_DEPLOYMENT, start_once
 from tasks.ops.run_names import run_name
-from tasks.supervision.close_out import items_to_close
 
 
 def retry_unless_domain_error(task: Any, task_run: Any, state: Any) -> bool:
@@ -102,88 +102,60 @@ def settle_plan_task(round_id: int, approved: bool) -> str:
         return settle_plan(session=s, round_id=round_id, approved=approved, now=now()).value
 
 
+def stage_then_state(inspection_id: int, work: Callable[..., object], **kw: Any) -> InspectionState:
+    """A stage task's body: the stage's work and the state it leaves, in one transaction (STAGE)."""
+    with session_scope() as s:
+        work(session=s, inspection_id=inspection_id, **kw)
+        return stages.inspection_state(session=s, settings=get_settings(), inspection_id=inspection_id)
+
+
 @task(name="集中巡察", **STAGE)
 def stationing_task(inspection_id: int) -> InspectionState:
-    with session_scope() as s:
-        stages.start_stationing(session=s, inspection_id=inspection_id, **_ctx())
-        return inspection_state(s, inspection_id)
+    return stage_then_state(inspection_id, stages.start_stationing, **_ctx())
 
 
 @task(name="报告巡察", **STAGE)
 def reporting_task(inspection_id: int, search_count: int, by: str, summary: str) -> InspectionState:
-    with session_scope() as s:
-        stages.conclude_stationing(session=s, inspection_id=inspection_id, search_count=search_count,
-                                   by=by, summary=summary, **_ctx())
-        return inspection_state(s, inspection_id)
+    return stage_then_state(inspection_id, stages.conclude_stationing, search_count=search_count, by=by, summary=summary,
+                            **_ctx())
 
 
 @task(name="报告审议结果", **STAGE)
 def review_task(inspection_id: int, search_count: int, approved: bool, comment: str) -> InspectionState:
-    with session_scope() as s:
-        stages.review_report(session=s, inspection_id=inspection_id, search_count=search_count,
-                             approved=approved, comment=comment, **_ctx())
-        return inspection_state(s, inspection_id)
+    return stage_then_state(inspection_id, stages.review_report, search_count=search_count, approved=approved,
+                            comment=comment, **_ctx())
 
 
 @task(name="巡察反馈", **STAGE)
 def feedback_task(inspection_id: int) -> InspectionState:
-    with session_scope() as s:
-        stages.issue_feedback(session=s, inspection_id=inspection_id, **_ctx())
-        return inspection_state(s, inspection_id)
+    return stage_then_state(inspection_id, stages.issue_feedback, **_ctx())
 
 
 @task(name="线索移交", **STAGE)
 def clue_transfer_task(inspection_id: int, approved: bool) -> InspectionState:
-    with session_scope() as s:
-        stages.transfer_clues(session=s, inspection_id=inspection_id, approved=approved, **_ctx())
-        return inspection_state(s, inspection_id)
+    return stage_then_state(inspection_id, stages.transfer_clues, approved=approved, **_ctx())
 
 
 @task(name="督促整改", **STAGE)
 def rectification_task(inspection_id: int) -> InspectionState:
-    with session_scope() as s:
-        stages.start_rectification(session=s, inspection_id=inspection_id, **_ctx())
-        return inspection_state(s, inspection_id)
+    return stage_then_state(inspection_id, stages.start_rectification, **_ctx())
 
 
 @task(name="整改销号", **STAGE)
 def close_out_task(inspection_id: int, attempt: int, approved: bool, comment: str) -> InspectionState:
-    with session_scope() as s:
-        stages.close_out(session=s, inspection_id=inspection_id, attempt=attempt, approved=approved,
-                        comment=comment, **_ctx())
-        return inspection_state(s, inspection_id)
+    return stage_then_state(inspection_id, stages.close_out, attempt=attempt, approved=approved, comment=comment,
+                            **_ctx())
 
 
 @task(name="立卷归档", **STAGE)
 def archiving_task(inspection_id: int) -> InspectionState:
-    with session_scope() as s:
-        stages.archive(session=s, inspection_id=inspection_id, **_ctx())
-        return inspection_state(s, inspection_id)
-
-
-def inspection_state(session: Session, inspection_id: int) -> InspectionState:
-    """The inspection as the unit flow needs it, read in the caller's transaction (a stage task
-    reads it after its work, so the flow need not read it again)."""
-    insp = session.get(Inspection, inspection_id)
-    if insp is None:
-        raise DomainError(f"巡察任务不存在：{inspection_id}")
-    unit = session.get(Unit, insp.unit_id)
-    rnd = session.get(InspectionRound, insp.round_id)
-    assert unit and rnd
-    return InspectionState(
-        round_id=insp.round_id, stage=Stage(insp.stage), search_count=insp.search_count,
-        label=f"{rnd.name}·{unit.name}", pending_clues=stages.pending_clue_count(session=session, inspection_id=inspection_id),
-        findings=len(stages.Ctx(session, get_settings(), inspection_id).findings()),
-        open_items=len(stages.open_items(session=session, inspection_id=inspection_id)),
-        plan_submitted=insp.plan_submitted_at is not None, plan_approved=insp.plan_approved_at is not None,
-        items_to_close=items_to_close(session=session, inspection_id=inspection_id),
-    )
+    return stage_then_state(inspection_id, stages.archive, **_ctx())
 
 
 @task(name="读取巡察状态", **READ)
 def read_inspection(inspection_id: int) -> InspectionState:
     with session_scope(read_only=True) as s:
-        return inspection_state(s, inspection_id)
+        return stages.inspection_state(session=s, settings=get_settings(), inspection_id=inspection_id)
 
 
 @task(name="读取审批事项", **READ)

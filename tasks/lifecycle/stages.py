@@ -41,7 +41,7 @@ from models.tables import (
     TeamMember,
     Unit,
 )
-from models.transitions import CLUES, ITEMS, ROUNDS, check_transition
+from models.transitions import CLUES, ITEMS, ROUNDS, InspectionState, check_transition
 from tasks.clues.ledger import transfer
 from tasks.infra.alerts import enqueue_alert
 from tasks.infra.audit import record_event
@@ -51,6 +51,7 @@ from tasks.records.documents import LEADING_GROUP, DocSpec, cn_date, ordinal, wr
 from tasks.records.dossier import archive_inspection, archive_round, dossier_folder
 from tasks.results.use import issue_letters as issue_results_letters
 from tasks.stationing.evaluations import evaluation_charts, result_lines
+from tasks.supervision.close_out import items_to_close
 from tasks.supervision.rectification import first_action_on, plan_notice
 
 
@@ -338,6 +339,25 @@ def _rectification_documents(ctx: Ctx, *, deadline: date, plan_due: date, liaiso
 def open_items(*, session: Session, inspection_id: int) -> list[RectificationItem]:
     return list(session.exec(select(RectificationItem).where(
         RectificationItem.inspection_id == inspection_id, RectificationItem.status != ItemStatus.CLOSED)))
+
+
+def inspection_state(*, session: Session, settings: Settings, inspection_id: int) -> InspectionState:
+    """The inspection as the unit flow needs it, read in the caller's transaction (读取巡察状态, and
+    each stage task after its work: tasks/lifecycle/prefect.py STAGE)."""
+    insp = session.get(Inspection, inspection_id)
+    if insp is None:
+        raise DomainError(f"巡察任务不存在：{inspection_id}")
+    unit = session.get(Unit, insp.unit_id)
+    rnd = session.get(InspectionRound, insp.round_id)
+    assert unit and rnd
+    return InspectionState(
+        round_id=insp.round_id, stage=Stage(insp.stage), search_count=insp.search_count,
+        label=f"{rnd.name}·{unit.name}", pending_clues=pending_clue_count(session=session, inspection_id=inspection_id),
+        findings=len(Ctx(session, settings, inspection_id).findings()),
+        open_items=len(open_items(session=session, inspection_id=inspection_id)),
+        plan_submitted=insp.plan_submitted_at is not None, plan_approved=insp.plan_approved_at is not None,
+        items_to_close=items_to_close(session=session, inspection_id=inspection_id),
+    )
 
 
 def close_out(

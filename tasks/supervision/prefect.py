@@ -33,9 +33,9 @@ from models.transitions import InspectionState
 from tasks.lifecycle.prefect import (
     READ,
     STAGE,
-    inspection_state,
     retry_unless_domain_error,
     run_link,
+    stage_then_state,
 )
 from tasks.ops.launch import start_look_back
 
@@ -170,10 +170,8 @@ def review_plan_task(inspection_id: int, attempt: int, approved: bool, comment: 
     """The review, and the unit's state after it (tasks/lifecycle/prefect.py STAGE)."""
     from tasks.supervision.rectification import review_plan
 
-    with session_scope() as s:
-        review_plan(session=s, settings=get_settings(), inspection_id=inspection_id, approved=approved,
-                    attempt=attempt, comment=comment, now=now(), link=_link())
-        return inspection_state(s, inspection_id)
+    return stage_then_state(inspection_id, review_plan, settings=get_settings(), approved=approved, attempt=attempt,
+                            comment=comment, now=now(), link=_link())
 
 
 @task(name="启动共性问题归类", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 5, 15],
