@@ -279,22 +279,32 @@ def publish_round_units(round_id: int) -> None:
 
     from tasks.lifecycle.rounds import units_table
 
-    with session_scope(read_only=True) as s:
-        rnd = s.get(InspectionRound, round_id)
-        if rnd is None or not rnd.flow_run_id:
+    def read() -> tuple[str, str, str] | None:
+        with session_scope(read_only=True) as s:
+            rnd = s.get(InspectionRound, round_id)
+            if rnd is None or not rnd.flow_run_id:
+                return None
+            table = units_table(session=s, settings=get_settings(), round_id=round_id)
+            return rnd.name, rnd.flow_run_id, json.dumps(table, ensure_ascii=False)
+
+    key, written = f"round-{round_id}-units", ""
+    # Units move at the same moment: a table read before another unit's move may reach Prefect
+    # after that unit's own update. Read again after writing and write again while it differs, so
+    # the last write is never older than the last move (at most three rounds).
+    for _ in range(3):
+        now_read = read()
+        if now_read is None or now_read[2] == written:
             return
-        table = units_table(session=s, settings=get_settings(), round_id=round_id)
-        name, run_id = rnd.name, rnd.flow_run_id
-    key, data = f"round-{round_id}-units", json.dumps(table, ensure_ascii=False)
-    description = f"{name}：各被巡察单位的阶段、等待的审批和流程链接"
-    with get_client(sync_client=True) as client:
-        latest = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-                                       sort=ArtifactSort.CREATED_DESC, limit=1)
-        if latest and str(latest[0].flow_run_id) == run_id:
-            client.update_artifact(latest[0].id, ArtifactUpdate(data=data, description=description))
-        else:
-            client.create_artifact(ArtifactCreate(key=key, type="table", data=data, description=description,
-                                                  flow_run_id=UUID(run_id)))
+        name, run_id, written = now_read
+        description = f"{name}：各被巡察单位的阶段、等待的审批和流程链接"
+        with get_client(sync_client=True) as client:
+            latest = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                                           sort=ArtifactSort.CREATED_DESC, limit=1)
+            if latest and str(latest[0].flow_run_id) == run_id:
+                client.update_artifact(latest[0].id, ArtifactUpdate(data=written, description=description))
+            else:
+                client.create_artifact(ArtifactCreate(key=key, type="table", data=written, description=description,
+                                                      flow_run_id=UUID(run_id)))
 
 
 @task(name="更新本轮各单位", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
